@@ -1,0 +1,136 @@
+//! Sign-up, log-in, log-out and "who am I": the console's session server
+//! functions. Each is a thin shell over `portcullis_core::Accounts`.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+
+/// What the console shows about the signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub email: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub role: String,
+}
+
+pub const HOME: &str = "/projects";
+
+/// Where to go after log-in: a local path only, never another site.
+pub fn safe_next(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    let is_auth_page = ["/login", "/signup"]
+        .iter()
+        .any(|p| next == *p || next.starts_with(&format!("{p}?")));
+    if local && !is_auth_page {
+        next
+    } else {
+        HOME
+    }
+}
+
+#[server(endpoint = "signup")]
+pub async fn sign_up(
+    account_name: String,
+    email: String,
+    password: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::{Password, SignUp};
+
+    ssr::respond(async move {
+        let state = ssr::state()?;
+        let session = ssr::session().await?;
+        let principal = state
+            .accounts
+            .sign_up(SignUp {
+                account_name,
+                email,
+                password: Password::new(password),
+            })
+            .await?;
+        ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;
+        leptos_axum::redirect(HOME);
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "login")]
+pub async fn log_in(
+    email: String,
+    password: String,
+    #[server(default)] next: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::Password;
+
+    ssr::respond(async move {
+        let state = ssr::state()?;
+        let session = ssr::session().await?;
+        let ip = ssr::client_ip(&state).await;
+        let principal = state
+            .accounts
+            .log_in(&email, &Password::new(password), ip)
+            .await?;
+        ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;
+        leptos_axum::redirect(safe_next(&next));
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "logout")]
+pub async fn log_out() -> Result<(), ConsoleError> {
+    use crate::ssr;
+
+    ssr::respond(async move {
+        ssr::end_session(&ssr::session().await?).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "me")]
+pub async fn me() -> Result<CurrentUser, ConsoleError> {
+    use crate::ssr;
+
+    ssr::respond(async move {
+        let (_, p) = ssr::require_principal().await?;
+        Ok(CurrentUser {
+            email: p.email,
+            account_id: p.account_id,
+            account_name: p.account_name,
+            role: p.role.as_str().into(),
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_a_local_path() {
+        assert_eq!(safe_next("/settings"), "/settings");
+        assert_eq!(safe_next("/team?x=1"), "/team?x=1");
+        for bad in [
+            "",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/x\\y",
+            "/login",
+            "/signup?next=/x",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(bad), HOME, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The console's sections. Projects, the audit log and team management are
+//! filled in by later releases; Settings shows the account as it is.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::console::MeResource;
+
+#[component]
+fn PageHeader(title: &'static str, lede: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <header class="page-header">
+            <h1 data-test-id="page-title">{title}</h1>
+            <p class="lede">{lede}</p>
+        </header>
+    }
+}
+
+#[component]
+fn Coming(what: &'static str) -> impl IntoView {
+    view! {
+        <section class="empty-state" data-test-id="coming">
+            <h2>"Coming soon"</h2>
+            <p>{what}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ProjectsPage() -> impl IntoView {
+    view! {
+        <PageHeader
+            title="Projects"
+            lede="One project per integration: each has its own OAuth client, scopes and rate limit."
+        />
+        <Coming what="Creating projects and their least-privilege clients arrives in the next release." />
+    }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <PageHeader
+            title="Audit log"
+            lede="Every change to your account's credentials, who made it and when."
+        />
+        <Coming what="The searchable audit log arrives in a later release." />
+    }
+}
+
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Team" lede="The people who can work in this account, and their roles." />
+        <Coming what="Inviting teammates as owners, developers or viewers arrives in a later release." />
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <PageHeader title="Settings" lede="Your account and your sign-in." />
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                me.await
+                    .ok()
+                    .map(|me| {
+                        view! {
+                            <section class="card">
+                                <h2>"Account"</h2>
+                                <dl class="details">
+                                    <dt>"Organisation"</dt>
+                                    <dd data-test-id="settings-account-name">{me.account_name}</dd>
+                                    <dt>"Account id"</dt>
+                                    <dd>
+                                        <code>{me.account_id}</code>
+                                    </dd>
+                                </dl>
+                            </section>
+                            <section class="card">
+                                <h2>"You"</h2>
+                                <dl class="details">
+                                    <dt>"Email"</dt>
+                                    <dd data-test-id="settings-email">{me.email}</dd>
+                                    <dt>"Role"</dt>
+                                    <dd>
+                                        <span class="role-badge">{me.role}</span>
+                                    </dd>
+                                </dl>
+                            </section>
+                        }
+                    })
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,58 @@
+//! Domain errors to console errors and HTTP statuses, in one place.
+
+use std::future::Future;
+
+use http::{header, HeaderValue, StatusCode};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use portcullis_core::Error;
+
+use crate::error::ConsoleError;
+
+impl From<Error> for ConsoleError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid { field, message } => ConsoleError::Invalid {
+                field: field.into(),
+                message,
+            },
+            Error::EmailTaken => ConsoleError::Conflict {
+                field: "email".into(),
+                message: "An account with this email already exists. Log in instead.".into(),
+            },
+            Error::InvalidCredentials => ConsoleError::InvalidCredentials,
+            Error::Throttled { retry_after_secs } => ConsoleError::Throttled { retry_after_secs },
+            Error::NotFound => ConsoleError::Invalid {
+                field: String::new(),
+                message: "That item does not exist.".into(),
+            },
+            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
+                // The detail goes to the log, never to the browser.
+                tracing::error!(error = %e, "internal error in a console request");
+                ConsoleError::Internal
+            }
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for ConsoleError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        tracing::error!(error = %e, "session store error");
+        ConsoleError::Internal
+    }
+}
+
+/// Runs a server function body and gives a failure its HTTP status (and
+/// `Retry-After` when throttled).
+pub async fn respond<T>(
+    body: impl Future<Output = Result<T, ConsoleError>>,
+) -> Result<T, ConsoleError> {
+    let result = body.await;
+    if let (Err(e), Some(res)) = (&result, use_context::<ResponseOptions>()) {
+        res.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        if let ConsoleError::Throttled { retry_after_secs } = e {
+            res.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+    }
+    result
+}

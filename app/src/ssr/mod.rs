@@ -1,0 +1,61 @@
+//! Server-only glue between the console's server functions and the domain
+//! core: shared state, the session, the client address and error mapping.
+
+mod csp;
+mod error_map;
+mod session;
+mod state;
+
+pub use csp::{page_csp, provide_page_context};
+pub use error_map::respond;
+pub use session::{current_principal, end_session, start_session, SessionRecord};
+pub use state::{AppState, SessionPolicy};
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use leptos::prelude::*;
+use portcullis_core::Principal;
+use tower_sessions::Session;
+
+use crate::error::ConsoleError;
+
+pub fn state() -> Result<AppState, ConsoleError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        ConsoleError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, ConsoleError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer on this request");
+        ConsoleError::Internal
+    })
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> {
+    let state = state()?;
+    let session = session().await?;
+    let principal = current_principal(&session, &state)
+        .await?
+        .ok_or(ConsoleError::Unauthenticated)?;
+    Ok((state, principal))
+}
+
+/// The client's address, believing `X-Forwarded-For` only from the
+/// configured proxies.
+pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
+    let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok()?;
+    let parts = use_context::<http::request::Parts>();
+    let forwarded = parts
+        .as_ref()
+        .and_then(|p| p.headers.get("x-forwarded-for"))
+        .and_then(|v| v.to_str().ok());
+    Some(portcullis_core::client_ip::resolve(
+        peer.ip(),
+        forwarded,
+        &state.trusted_proxies,
+    ))
+}

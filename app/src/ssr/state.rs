@@ -1,0 +1,30 @@
+//! What every request handler shares.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use portcullis_core::Accounts;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle_secs: i64,
+    /// A session this old ends however busy it is.
+    pub absolute_secs: i64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub accounts: Arc<Accounts>,
+    pub sessions: SessionPolicy,
+    pub trusted_proxies: Arc<[IpAddr]>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

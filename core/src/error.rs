@@ -1,0 +1,36 @@
+//! The domain's one error type. Callers map it to a response in one place
+//! (the console's `ConsoleError`, later the OAuth error mapper).
+
+/// Which user-supplied field a validation error refers to.
+pub type Field = &'static str;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    Invalid { field: Field, message: String },
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("incorrect email or password")]
+    InvalidCredentials,
+    #[error("too many failed attempts; retry in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: Field, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,98 @@
+//! Accounts (tenants) and their memberships.
+
+use sqlx::{Executor, Sqlite};
+
+use crate::accounts::{Principal, Role};
+use crate::clock::Epoch;
+use crate::error::Result;
+
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Sqlite>,
+    id: &str,
+    name: &str,
+    now: Epoch,
+) -> Result<()> {
+    sqlx::query("insert into accounts (id, name, created_at) values ($1, $2, $3)")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn add_member<'e>(
+    db: impl Executor<'e, Database = Sqlite>,
+    account_id: &str,
+    user_id: &str,
+    role: Role,
+    now: Epoch,
+) -> Result<()> {
+    sqlx::query(
+        "insert into memberships (account_id, user_id, role, created_at) values ($1, $2, $3, $4)",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct PrincipalRow {
+    user_id: String,
+    email: String,
+    account_id: String,
+    account_name: String,
+    role: String,
+}
+
+impl PrincipalRow {
+    fn into_principal(self) -> Option<Principal> {
+        Some(Principal {
+            role: Role::parse(&self.role)?,
+            user_id: self.user_id,
+            email: self.email,
+            account_id: self.account_id,
+            account_name: self.account_name,
+        })
+    }
+}
+
+const PRINCIPAL_SELECT: &str = "select u.id as user_id, u.email, a.id as account_id, \
+     a.name as account_name, m.role \
+     from users u \
+     join memberships m on m.user_id = u.id \
+     join accounts a on a.id = m.account_id";
+
+/// The user as a member of `account_id`, or `None` if either is gone or the
+/// user is no longer a member.
+pub async fn principal<'e>(
+    db: impl Executor<'e, Database = Sqlite>,
+    user_id: &str,
+    account_id: &str,
+) -> Result<Option<Principal>> {
+    let row: Option<PrincipalRow> =
+        sqlx::query_as(&format!("{PRINCIPAL_SELECT} where u.id = $1 and a.id = $2"))
+            .bind(user_id)
+            .bind(account_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.and_then(PrincipalRow::into_principal))
+}
+
+/// The account a user lands in after log-in: their oldest membership.
+pub async fn first_membership<'e>(
+    db: impl Executor<'e, Database = Sqlite>,
+    user_id: &str,
+) -> Result<Option<Principal>> {
+    let row: Option<PrincipalRow> = sqlx::query_as(&format!(
+        "{PRINCIPAL_SELECT} where u.id = $1 order by m.created_at, a.id limit 1"
+    ))
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(PrincipalRow::into_principal))
+}

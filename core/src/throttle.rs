@@ -1,0 +1,196 @@
+//! Log-in throttling, per email and per client IP, kept in memory.
+//!
+//! After `free_failures` failures in a row a key is locked for 1 s, then 2 s,
+//! 4 s … up to `max_lock_secs`. A key forgets its failures after `reset_secs`
+//! without one. Emails are keyed whether or not they exist, so the throttle
+//! says nothing about which accounts exist.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use crate::clock::Epoch;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub free_failures: u32,
+    pub max_lock_secs: i64,
+    pub reset_secs: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    pub per_email: Policy,
+    /// Looser: many people can share one office NAT.
+    pub per_ip: Policy,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            per_email: Policy {
+                free_failures: 5,
+                max_lock_secs: 15 * 60,
+                reset_secs: 15 * 60,
+            },
+            per_ip: Policy {
+                free_failures: 20,
+                max_lock_secs: 15 * 60,
+                reset_secs: 15 * 60,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Email(String),
+    Ip(IpAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last_failure: Epoch,
+    locked_until: Epoch,
+}
+
+/// Past this many keys, stale ones are swept on the next failure.
+const SWEEP_AT: usize = 10_000;
+
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    policy: ThrottlePolicy,
+    entries: Mutex<HashMap<Key, Entry>>,
+}
+
+impl LoginThrottle {
+    pub fn new(policy: ThrottlePolicy) -> Self {
+        Self {
+            policy,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn policy_for(&self, key: &Key) -> Policy {
+        match key {
+            Key::Email(_) => self.policy.per_email,
+            Key::Ip(_) => self.policy.per_ip,
+        }
+    }
+
+    fn keys(email: &str, ip: Option<IpAddr>) -> impl Iterator<Item = Key> {
+        std::iter::once(Key::Email(email.to_owned())).chain(ip.map(Key::Ip))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        // A panic while holding this lock cannot leave an entry half-written.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(seconds)` while either key is locked.
+    pub fn check(&self, email: &str, ip: Option<IpAddr>, now: Epoch) -> Result<(), u64> {
+        let entries = self.lock();
+        let wait = Self::keys(email, ip)
+            .filter_map(|k| entries.get(&k))
+            .map(|e| e.locked_until - now)
+            .max()
+            .unwrap_or(0);
+        if wait > 0 {
+            Err(wait as u64)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>, now: Epoch) {
+        let mut entries = self.lock();
+        if entries.len() >= SWEEP_AT {
+            let stale = self.policy.per_email.reset_secs.max(self.policy.per_ip.reset_secs);
+            entries.retain(|_, e| e.locked_until > now || now - e.last_failure < stale);
+        }
+        for key in Self::keys(email, ip) {
+            let policy = self.policy_for(&key);
+            let entry = entries.entry(key).or_insert(Entry {
+                failures: 0,
+                last_failure: now,
+                locked_until: 0,
+            });
+            if now - entry.last_failure >= policy.reset_secs {
+                entry.failures = 0;
+            }
+            entry.failures = entry.failures.saturating_add(1);
+            entry.last_failure = now;
+            if entry.failures >= policy.free_failures {
+                let doublings = (entry.failures - policy.free_failures).min(30);
+                let lock = (1i64 << doublings).min(policy.max_lock_secs);
+                entry.locked_until = now + lock;
+            }
+        }
+    }
+
+    /// A correct password clears the email's record, not the IP's: one
+    /// attacker-owned account must not reset the counter for the others.
+    pub fn record_success(&self, email: &str) {
+        self.lock().remove(&Key::Email(email.to_owned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+
+    #[test]
+    fn five_failures_then_exponential_back_off() {
+        let t = LoginThrottle::default();
+        let now = 1_000;
+        for _ in 0..4 {
+            t.record_failure("a@x.io", IP, now);
+            assert!(t.check("a@x.io", IP, now).is_ok());
+        }
+        t.record_failure("a@x.io", IP, now);
+        assert_eq!(t.check("a@x.io", IP, now), Err(1));
+        assert!(t.check("a@x.io", IP, now + 1).is_ok());
+        t.record_failure("a@x.io", IP, now + 1);
+        assert_eq!(t.check("a@x.io", IP, now + 1), Err(2));
+        t.record_failure("a@x.io", IP, now + 3);
+        assert_eq!(t.check("a@x.io", IP, now + 3), Err(4));
+        // Another email from the same IP is not locked by this one.
+        assert!(t.check("b@x.io", IP, now + 3).is_ok());
+    }
+
+    #[test]
+    fn lock_is_capped_and_forgotten_after_quiet_period() {
+        let t = LoginThrottle::default();
+        for i in 0..40 {
+            t.record_failure("a@x.io", None, 1_000 + i);
+        }
+        assert_eq!(t.check("a@x.io", None, 1_039), Err(15 * 60));
+        let later = 1_039 + 15 * 60;
+        assert!(t.check("a@x.io", None, later).is_ok());
+        t.record_failure("a@x.io", None, later);
+        assert!(t.check("a@x.io", None, later).is_ok(), "count reset");
+    }
+
+    #[test]
+    fn ip_is_throttled_across_emails() {
+        let t = LoginThrottle::default();
+        for i in 0..20 {
+            t.record_failure(&format!("user{i}@x.io"), IP, 1_000);
+        }
+        assert!(t.check("fresh@x.io", IP, 1_000).is_err());
+        assert!(t.check("fresh@x.io", None, 1_000).is_ok());
+    }
+
+    #[test]
+    fn success_clears_the_email_only() {
+        let t = LoginThrottle::default();
+        for _ in 0..5 {
+            t.record_failure("a@x.io", IP, 1_000);
+        }
+        t.record_success("a@x.io");
+        assert!(t.check("a@x.io", None, 1_000).is_ok());
+    }
+}

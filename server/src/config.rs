@@ -1,0 +1,83 @@
+//! Settings, from flags or environment variables, checked at start-up.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use url::Url;
+
+use crate::error::StartupError;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "PORTCULLIS_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: SocketAddr,
+
+    /// Database URL. SQLite file (created with its folder if missing).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/portcullis.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// URL people use to reach the console, e.g. https://auth.example.com.
+    /// With https, cookies are Secure and named with the __Host- prefix.
+    /// [default: http://<PORTCULLIS_ADDR>]
+    #[arg(long, env = "PORTCULLIS_PUBLIC_URL", global = true)]
+    pub public_url: Option<Url>,
+
+    /// Minutes of inactivity after which a console session ends.
+    #[arg(long, env = "PORTCULLIS_SESSION_IDLE_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=1440), global = true)]
+    pub session_idle_minutes: u32,
+
+    /// Hours after sign-in at which a console session ends, however active.
+    #[arg(long, env = "PORTCULLIS_SESSION_ABSOLUTE_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=720), global = true)]
+    pub session_absolute_hours: u32,
+
+    /// Comma-separated IPs of reverse proxies whose X-Forwarded-For is
+    /// believed. Empty: the peer address is the client.
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// How many argon2id password hashes may run at once (19 MiB each).
+    #[arg(long, env = "PORTCULLIS_HASH_CONCURRENCY", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub hash_concurrency: u32,
+
+    /// Folder with the built console assets (pkg/ with wasm, js, css).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+
+    /// Log filter, e.g. "info" or "portcullis_core=debug,info".
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info,sqlx=warn", global = true)]
+    pub log_filter: String,
+}
+
+impl Config {
+    pub fn public_url(&self) -> Result<Url, StartupError> {
+        let url = match &self.public_url {
+            Some(u) => u.clone(),
+            None => Url::parse(&format!("http://{}", self.addr))
+                .map_err(|e| StartupError::Config(format!("PORTCULLIS_ADDR: {e}")))?,
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(StartupError::Config(format!(
+                "PORTCULLIS_PUBLIC_URL must be an http(s) URL with a host, not {url}"
+            )));
+        }
+        Ok(url)
+    }
+
+    /// `scheme://host[:port]`, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> Result<String, StartupError> {
+        Ok(self.public_url()?.origin().ascii_serialization())
+    }
+
+    pub fn is_https(&self) -> Result<bool, StartupError> {
+        Ok(self.public_url()?.scheme() == "https")
+    }
+}

@@ -1,0 +1,13 @@
+//! Why the server could not start. Printed once, then the process exits.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Core(#[from] portcullis_core::Error),
+    #[error("session store: {0}")]
+    Sessions(#[from] sqlx::Error),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,5 @@
+//! Request filters that apply across the console.
+
+pub mod csrf;
+pub mod page_guard;
+pub mod security_headers;

@@ -1,0 +1,70 @@
+//! Full page loads: signed-out visitors go to log-in (and come back after),
+//! signed-in ones skip the log-in and sign-up pages.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Method, StatusCode};
+use tower_sessions::Session;
+
+use app::auth::HOME;
+use app::ssr::{current_principal, AppState};
+use app::urlencode;
+
+const PUBLIC_PAGES: [&str; 2] = ["/login", "/signup"];
+
+/// Requests that are not console pages: assets, server functions, and the
+/// machine-facing endpoints.
+fn is_page(path: &str) -> bool {
+    let non_page_prefix = ["/pkg/", "/api/", "/oauth/", "/.well-known/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    let looks_like_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    !non_page_prefix && !looks_like_file && path != "/healthz"
+}
+
+pub async fn guard(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(path) {
+        return next.run(req).await;
+    }
+    let signed_in = match current_principal(&session, &state).await {
+        Ok(p) => p.is_some(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let public = PUBLIC_PAGES.contains(&path);
+    match (signed_in, public) {
+        (false, false) if path == "/" => Redirect::to("/login").into_response(),
+        (false, false) => {
+            let here = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or(path);
+            Redirect::to(&format!("/login?next={}", urlencode::query_value(here))).into_response()
+        }
+        (true, true) => Redirect::to(HOME).into_response(),
+        (true, false) if path == "/" => Redirect::to(HOME).into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_page;
+
+    #[test]
+    fn pages_and_non_pages() {
+        for p in ["/", "/projects", "/settings", "/login", "/nope"] {
+            assert!(is_page(p), "{p}");
+        }
+        for p in ["/pkg/portcullis.js", "/api/login", "/oauth/token", "/healthz", "/robots.txt"] {
+            assert!(!is_page(p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Builds the whole application from a `Config`: database, domain services,
+//! console routes and the layers around them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::ssr::{provide_page_context, AppState, SessionPolicy};
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use portcullis_core::password::PasswordHasher;
+use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
+use portcullis_core::{db, Accounts, Clock, Db};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::StartupError;
+use crate::middleware::csrf::{self, AllowedOrigin};
+use crate::middleware::page_guard;
+use crate::middleware::security_headers::{self, SecurityHeaders};
+use crate::sessions;
+
+/// The app, ready to serve, and the database it opened.
+pub struct Built {
+    pub router: Router,
+    pub db: Db,
+}
+
+/// The name cargo-leptos gives the wasm, js and css under `pkg/`.
+const OUTPUT_NAME: &str = "portcullis";
+
+pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
+    let https = config.is_https()?;
+    let public_origin = config.public_origin()?;
+
+    let db = db::connect(&config.database_url).await?;
+    db::migrate(&db).await?;
+
+    let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
+    let accounts = Accounts::new(
+        db.clone(),
+        hasher,
+        LoginThrottle::new(ThrottlePolicy::default()),
+        clock,
+    );
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_addr(config.addr)
+        .build();
+
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        accounts: Arc::new(accounts),
+        sessions: SessionPolicy {
+            idle_secs: i64::from(config.session_idle_minutes) * 60,
+            absolute_secs: i64::from(config.session_absolute_hours) * 3600,
+        },
+        trusted_proxies: config.trusted_proxies.clone().into(),
+    };
+
+    let idle = Duration::from_secs(u64::from(config.session_idle_minutes) * 60);
+    let session_layer = sessions::layer(&db, https, idle).await?;
+
+    let page_context = {
+        let state = state.clone();
+        move || provide_page_context(state.clone())
+    };
+    let console = Router::new()
+        .route("/api/{*fn_name}", post(server_fn))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            page_context.clone(),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            page_context,
+            shell,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), page_guard::guard))
+        .layer(middleware::from_fn_with_state(
+            AllowedOrigin(public_origin.into()),
+            csrf::refuse_cross_site,
+        ))
+        .layer(session_layer)
+        .with_state(state);
+
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(console)
+        .layer(middleware::from_fn_with_state(
+            SecurityHeaders { https },
+            security_headers::apply,
+        ))
+        .layer(TraceLayer::new_for_http());
+
+    Ok(Built { router, db })
+}
+
+async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
