@@ -35,9 +35,10 @@ pub fn safe_next(next: &str) -> &str {
 
 #[server(endpoint = "signup")]
 pub async fn sign_up(
-    account_name: String,
-    email: String,
-    password: String,
+    // Missing fields arrive empty and get the domain's field-level message.
+    #[server(default)] account_name: String,
+    #[server(default)] email: String,
+    #[server(default)] password: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
     use portcullis_core::{Password, SignUp};
@@ -62,8 +63,8 @@ pub async fn sign_up(
 
 #[server(endpoint = "login")]
 pub async fn log_in(
-    email: String,
-    password: String,
+    #[server(default)] email: String,
+    #[server(default)] password: String,
     #[server(default)] next: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;

@@ -1,8 +1,8 @@
 //! The error every console server function returns. It crosses the wire as
-//! JSON, so it carries only what a person may read.
+//! JSON (`kind`, the variant's fields, and the human `message`), so it
+//! carries only what a person may read.
 
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -51,8 +51,56 @@ impl ConsoleError {
     }
 }
 
+/// The JSON form: the tagged variant plus its message, so a client without
+/// our types (curl, a test) still reads a sentence.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    #[serde(flatten)]
+    error: ConsoleError,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// Encodes [`ConsoleError`] as [`Wire`] JSON.
+pub struct WireJson;
+
+impl server_fn::ContentType for WireJson {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl server_fn::FormatType for WireJson {
+    const FORMAT_TYPE: server_fn::Format = server_fn::Format::Text;
+}
+
+impl server_fn::Encodes<ConsoleError> for WireJson {
+    type Error = serde_json::Error;
+
+    fn encode(e: &ConsoleError) -> Result<bytes::Bytes, Self::Error> {
+        let message = match e {
+            // Field errors already carry `message` as a field of their own.
+            ConsoleError::Invalid { .. }
+            | ConsoleError::Conflict { .. }
+            | ConsoleError::Transport { .. } => None,
+            other => Some(other.to_string()),
+        };
+        serde_json::to_vec(&Wire {
+            error: e.clone(),
+            message,
+        })
+        .map(bytes::Bytes::from)
+    }
+}
+
+impl server_fn::Decodes<ConsoleError> for WireJson {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: bytes::Bytes) -> Result<ConsoleError, Self::Error> {
+        serde_json::from_slice::<Wire>(&bytes).map(|w| w.error)
+    }
+}
+
 impl FromServerFnError for ConsoleError {
-    type Encoder = JsonEncoding;
+    type Encoder = WireJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
@@ -69,5 +117,33 @@ impl FromServerFnError for ConsoleError {
                 message: "The request was refused. Reload the page and try again.".into(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use server_fn::{Decodes, Encodes};
+
+    #[test]
+    fn wire_form_has_kind_fields_and_message_and_round_trips() {
+        for e in [
+            ConsoleError::Throttled { retry_after_secs: 4 },
+            ConsoleError::InvalidCredentials,
+            ConsoleError::Invalid {
+                field: "email".into(),
+                message: "Enter an email.".into(),
+            },
+        ] {
+            let bytes = WireJson::encode(&e).unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(json["message"], e.to_string());
+            assert!(json["kind"].is_string());
+            assert_eq!(WireJson::decode(bytes).unwrap(), e);
+        }
+        let json: serde_json::Value =
+            serde_json::from_slice(&WireJson::encode(&ConsoleError::Throttled { retry_after_secs: 4 }).unwrap()).unwrap();
+        assert_eq!(json["retry_after_secs"], 4);
+        assert_eq!(json["kind"], "throttled");
     }
 }

@@ -48,7 +48,12 @@ pub async fn respond<T>(
     body: impl Future<Output = Result<T, ConsoleError>>,
 ) -> Result<T, ConsoleError> {
     let result = body.await;
-    if let (Err(e), Some(res)) = (&result, use_context::<ResponseOptions>()) {
+    // A plain HTML form post (no JavaScript yet) is answered by Leptos with a
+    // redirect back to the form carrying the error; a status would break it.
+    let plain_form = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(header::ACCEPT).cloned())
+        .is_some_and(|a| a.to_str().is_ok_and(|a| a.contains("text/html")));
+    if let (Err(e), Some(res), false) = (&result, use_context::<ResponseOptions>(), plain_form) {
         res.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         if let ConsoleError::Throttled { retry_after_secs } = e {
             res.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

@@ -1,0 +1,218 @@
+//! Log-in: same answer for a wrong email and a wrong password, throttling,
+//! the `next` redirect, and a fresh session id every time.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+async fn owner(s: &TestServer, email: &str) {
+    let res = s.sign_up(&s.browser(), "Acme", email).await;
+    assert_redirected(&res, "/projects");
+}
+
+#[tokio::test]
+async fn log_in_and_log_out() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    let b = s.browser();
+    assert_eq!(s.me(&b).await.0, 401);
+
+    let res = s.log_in(&b, " ADA@example.com", PASSWORD).await;
+    assert_redirected(&res, "/projects");
+    assert_eq!(s.me(&b).await.1["email"], "ada@example.com");
+
+    let res = s.post(&b, "logout", &[]).await;
+    assert_redirected(&res, "/login");
+    assert_eq!(s.me(&b).await.0, 401);
+}
+
+#[tokio::test]
+async fn wrong_email_and_wrong_password_look_the_same() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+
+    let mut wrong_password = Vec::new();
+    let mut unknown_email = Vec::new();
+    for _ in 0..4 {
+        let t = Instant::now();
+        let a = s.log_in(&s.browser(), "ada@example.com", "not the password!").await;
+        wrong_password.push(t.elapsed());
+        let t = Instant::now();
+        let b = s.log_in(&s.browser(), "nobody@example.com", "not the password!").await;
+        unknown_email.push(t.elapsed());
+
+        assert_eq!(a.status(), 401);
+        assert_eq!(b.status(), 401);
+        assert!(a.headers().get("set-cookie").is_none());
+        let (a, b) = (a.text().await.unwrap(), b.text().await.unwrap());
+        assert_eq!(a, b);
+        let body: serde_json::Value = serde_json::from_str(&a).unwrap();
+        assert_eq!(body["kind"], "invalid_credentials");
+        assert_eq!(body["message"], "Incorrect email or password.");
+    }
+    // Both paths run one argon2id verification. Loose bounds: a missing
+    // verification would be about a hundred times faster, not two.
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (wp, ue) = (median(&mut wrong_password), median(&mut unknown_email));
+    assert!(ue * 3 > wp && wp * 3 > ue, "wrong password {wp:?}, unknown email {ue:?}");
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_email_with_growing_waits() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    for _ in 0..5 {
+        let res = s.log_in(&s.browser(), "ada@example.com", "wrong password!!").await;
+        assert_eq!(res.status(), 401);
+    }
+    // Locked now: even the right password is refused, and says when to retry.
+    let res = s.log_in(&s.browser(), "ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["kind"], "throttled");
+    assert_eq!(body["retry_after_secs"], 1);
+    assert_eq!(
+        body["message"],
+        "Too many failed attempts. Try again in 1 seconds."
+    );
+
+    s.clock.advance(1);
+    assert_eq!(s.log_in(&s.browser(), "ada@example.com", "wrong again!!!").await.status(), 401);
+    let res = s.log_in(&s.browser(), "ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "2");
+
+    s.clock.advance(2);
+    let b = s.browser();
+    assert_redirected(&s.log_in(&b, "ada@example.com", PASSWORD).await, "/projects");
+    assert_eq!(s.me(&b).await.0, 200);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_emails_is_throttled() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    for i in 0..20 {
+        let email = format!("guess{i}@example.com");
+        assert_eq!(s.log_in(&s.browser(), &email, "wrong password!!").await.status(), 401);
+    }
+    let res = s.log_in(&s.browser(), "ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    // Rotating X-Forwarded-For from an untrusted peer does not dodge the
+    // per-address limit.
+    for i in 0..20 {
+        let res = s
+            .browser()
+            .post(s.url("/api/login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .form(&[("email", format!("guess{i}@example.com").as_str()), ("password", "wrong password!!")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    assert_eq!(s.log_in(&s.browser(), "ada@example.com", PASSWORD).await.status(), 429);
+
+    // Behind a trusted proxy, each forwarded client has its own budget.
+    let s = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    owner(&s, "ada@example.com").await;
+    for i in 0..20 {
+        let res = s
+            .browser()
+            .post(s.url("/api/login"))
+            .header("x-forwarded-for", "198.51.100.7")
+            .form(&[("email", format!("guess{i}@example.com").as_str()), ("password", "wrong password!!")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let blocked = s
+        .browser()
+        .post(s.url("/api/login"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 429);
+    let other = s
+        .browser()
+        .post(s.url("/api/login"))
+        .header("x-forwarded-for", "203.0.113.5")
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_redirected(&other, "/projects");
+}
+
+#[tokio::test]
+async fn next_is_followed_only_to_local_pages() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    for (next, expected) in [
+        ("/settings", "/settings"),
+        ("/team?tab=invites", "/team?tab=invites"),
+        ("https://evil.example/", "/projects"),
+        ("//evil.example/", "/projects"),
+        ("/\\evil.example", "/projects"),
+    ] {
+        let res = s
+            .post(
+                &s.browser(),
+                "login",
+                &[("email", "ada@example.com"), ("password", PASSWORD), ("next", next)],
+            )
+            .await;
+        assert_eq!(res.headers()["location"], expected, "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn log_in_issues_a_new_session_id() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    let b = s.browser();
+    let first = session_cookie(&s.log_in(&b, "ada@example.com", PASSWORD).await).unwrap();
+    let second = session_cookie(&s.log_in(&b, "ada@example.com", PASSWORD).await).unwrap();
+    assert_ne!(first, second);
+    // The id from before the second log-in is dead.
+    assert_eq!(s.me(&replay(&s, &first)).await.0, 401);
+    assert_eq!(s.me(&replay(&s, &second)).await.0, 200);
+}
+
+#[tokio::test]
+async fn plain_html_form_posts_work_without_javascript() {
+    let s = TestServer::start().await;
+    owner(&s, "ada@example.com").await;
+    let b = s.browser();
+    let post = |password: &'static str| {
+        b.post(s.url("/api/login"))
+            .header("accept", "text/html")
+            .header("referer", s.url("/login?next=/team"))
+            .form(&[("email", "ada@example.com"), ("password", password), ("next", "/team")])
+            .send()
+    };
+    // Failure: back to the form, which shows the error.
+    let res = post("wrong password!!").await.unwrap();
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap();
+    assert!(back.starts_with(&s.url("/login?next=/team")), "{back}");
+    assert_eq!(s.me(&b).await.0, 401);
+    // Success: a real redirect to where the visitor was going.
+    let res = post(PASSWORD).await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/team");
+    assert_eq!(s.me(&b).await.0, 200);
+}
