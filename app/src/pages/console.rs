@@ -66,18 +66,26 @@ pub fn ConsoleLayout() -> impl IntoView {
 #[component]
 fn AccountBar(me: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<LogOut>::new();
+    // A <details> menu stays open across client-side navigation; close it
+    // once something inside it is chosen.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move |_| {
+        if let Some(details) = menu.get() {
+            let _ = details.remove_attribute("open");
+        }
+    };
     view! {
         <span class="account-name" data-test-id="account-name">
             {me.account_name.clone()}
         </span>
-        <details class="user-menu">
+        <details class="user-menu" node_ref=menu>
             <summary data-test-id="user-menu">
                 <span class="avatar" aria-hidden="true">
                     {me.email.chars().next().map(|c| c.to_ascii_uppercase())}
                 </span>
                 <span class="user-email">{me.email.clone()}</span>
             </summary>
-            <div class="menu" role="menu">
+            <div class="menu" role="menu" on:click=close>
                 <p class="menu-meta">
                     "Signed in as " <strong>{me.email.clone()}</strong> <br />
                     <span class="role-badge">{me.role.clone()}</span>
