@@ -128,7 +128,9 @@ mod tests {
     #[test]
     fn wire_form_has_kind_fields_and_message_and_round_trips() {
         for e in [
-            ConsoleError::Throttled { retry_after_secs: 4 },
+            ConsoleError::Throttled {
+                retry_after_secs: 4,
+            },
             ConsoleError::InvalidCredentials,
             ConsoleError::Invalid {
                 field: "email".into(),
@@ -141,8 +143,13 @@ mod tests {
             assert!(json["kind"].is_string());
             assert_eq!(WireJson::decode(bytes).unwrap(), e);
         }
-        let json: serde_json::Value =
-            serde_json::from_slice(&WireJson::encode(&ConsoleError::Throttled { retry_after_secs: 4 }).unwrap()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(
+            &WireJson::encode(&ConsoleError::Throttled {
+                retry_after_secs: 4,
+            })
+            .unwrap(),
+        )
+        .unwrap();
         assert_eq!(json["retry_after_secs"], 4);
         assert_eq!(json["kind"], "throttled");
     }

@@ -68,7 +68,12 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(db: Db, hasher: PasswordHasher, throttle: LoginThrottle, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        db: Db,
+        hasher: PasswordHasher,
+        throttle: LoginThrottle,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             db,
             hasher,
@@ -160,7 +165,8 @@ impl Accounts {
                 Ok(p)
             }
             None => {
-                self.throttle.record_failure(&email, client_ip, self.clock.now());
+                self.throttle
+                    .record_failure(&email, client_ip, self.clock.now());
                 tracing::info!("sign-in refused");
                 Err(Error::InvalidCredentials)
             }

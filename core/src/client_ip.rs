@@ -38,15 +38,25 @@ mod tests {
 
     #[test]
     fn untrusted_peer_cannot_spoof() {
-        assert_eq!(resolve(ip("203.0.113.9"), Some("1.2.3.4"), &[]), ip("203.0.113.9"));
+        assert_eq!(
+            resolve(ip("203.0.113.9"), Some("1.2.3.4"), &[]),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn trusted_proxy_chain_is_walked_from_the_right() {
         let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
-        let got = resolve(ip("10.0.0.1"), Some("6.6.6.6, 198.51.100.7, 10.0.0.2"), &trusted);
+        let got = resolve(
+            ip("10.0.0.1"),
+            Some("6.6.6.6, 198.51.100.7, 10.0.0.2"),
+            &trusted,
+        );
         assert_eq!(got, ip("198.51.100.7"));
         assert_eq!(resolve(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
-        assert_eq!(resolve(ip("10.0.0.1"), Some("junk"), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            resolve(ip("10.0.0.1"), Some("junk"), &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

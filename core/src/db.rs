@@ -26,9 +26,8 @@ pub async fn connect(url: &str) -> Result<Db> {
     let file = options.get_filename();
     if file != std::path::Path::new(":memory:") {
         if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Error::Internal(format!("cannot create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", parent.display())))?;
         }
     }
     Ok(SqlitePoolOptions::new()

@@ -44,9 +44,7 @@ fn hash_blocking(clear: &str) -> Result<String> {
 fn verify_blocking(clear: &str, stored: &str) -> Result<bool> {
     let parsed =
         PasswordHash::new(stored).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
-    Ok(argon2()?
-        .verify_password(clear.as_bytes(), &parsed)
-        .is_ok())
+    Ok(argon2()?.verify_password(clear.as_bytes(), &parsed).is_ok())
 }
 
 /// Length rules (counted in characters, not bytes). No composition rules:
@@ -122,7 +120,10 @@ mod tests {
         let hasher = PasswordHasher::new(1).unwrap();
         let pw = Password::new("a sufficiently long one");
         let hash = hasher.hash(&pw).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(!hash.contains("sufficiently"));
         assert!(hasher.verify(&pw, &hash).await.unwrap());
         assert!(!hasher

@@ -106,7 +106,11 @@ impl LoginThrottle {
     pub fn record_failure(&self, email: &str, ip: Option<IpAddr>, now: Epoch) {
         let mut entries = self.lock();
         if entries.len() >= SWEEP_AT {
-            let stale = self.policy.per_email.reset_secs.max(self.policy.per_ip.reset_secs);
+            let stale = self
+                .policy
+                .per_email
+                .reset_secs
+                .max(self.policy.per_ip.reset_secs);
             entries.retain(|_, e| e.locked_until > now || now - e.last_failure < stale);
         }
         for key in Self::keys(email, ip) {

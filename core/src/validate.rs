@@ -32,7 +32,10 @@ pub fn email(raw: &str) -> Result<String> {
 pub fn account_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(Error::invalid("account_name", "Enter your organisation's name."));
+        return Err(Error::invalid(
+            "account_name",
+            "Enter your organisation's name.",
+        ));
     }
     if name.chars().count() > ACCOUNT_NAME_MAX {
         return Err(Error::invalid(

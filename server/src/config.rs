@@ -10,7 +10,12 @@ use crate::error::StartupError;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address and port to listen on.
-    #[arg(long, env = "PORTCULLIS_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "PORTCULLIS_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub addr: SocketAddr,
 
     /// Database URL. SQLite file (created with its folder if missing).
@@ -40,7 +45,12 @@ pub struct Config {
 
     /// Comma-separated IPs of reverse proxies whose X-Forwarded-For is
     /// believed. Empty: the peer address is the client.
-    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        env = "PORTCULLIS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
     pub trusted_proxies: Vec<IpAddr>,
 
     /// How many argon2id password hashes may run at once (19 MiB each).
@@ -49,11 +59,21 @@ pub struct Config {
     pub hash_concurrency: u32,
 
     /// Folder with the built console assets (pkg/ with wasm, js, css).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
     pub site_root: PathBuf,
 
     /// Log filter, e.g. "info" or "portcullis_core=debug,info".
-    #[arg(long = "log", env = "RUST_LOG", default_value = "info,sqlx=warn", global = true)]
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
     pub log_filter: String,
 }
 

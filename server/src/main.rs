@@ -38,7 +38,10 @@ fn main() -> ExitCode {
             EnvFilter::try_new(&cli.config.log_filter).unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("portcullis: cannot start the async runtime: {e}");
@@ -84,7 +87,10 @@ async fn migrate(config: &Config) -> Result<(), StartupError> {
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
     let applied = db::MIGRATOR.iter().count();
-    println!("{}: schema up to date ({applied} migrations)", config.database_url);
+    println!(
+        "{}: schema up to date ({applied} migrations)",
+        config.database_url
+    );
     pool.close().await;
     Ok(())
 }

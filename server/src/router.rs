@@ -75,20 +75,18 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     };
     let console = Router::new()
         .route("/api/{*fn_name}", post(server_fn))
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            page_context.clone(),
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            page_context,
-            shell,
+        .leptos_routes_with_context(&state, generate_route_list(App), page_context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            page_guard::guard,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), page_guard::guard))
         .layer(middleware::from_fn_with_state(
             AllowedOrigin(public_origin.into()),
             csrf::refuse_cross_site,

@@ -19,7 +19,11 @@ pub fn ConsoleLayout() -> impl IntoView {
     provide_context(me);
     let location = use_location();
     let login_redirect = move || {
-        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
         format!("/login?next={}", urlencode::query_value(&here))
     };
 

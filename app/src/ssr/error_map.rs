@@ -54,7 +54,9 @@ pub async fn respond<T>(
         .and_then(|p| p.headers.get(header::ACCEPT).cloned())
         .is_some_and(|a| a.to_str().is_ok_and(|a| a.contains("text/html")));
     if let (Err(e), Some(res), false) = (&result, use_context::<ResponseOptions>(), plain_form) {
-        res.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        res.set_status(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
         if let ConsoleError::Throttled { retry_after_secs } = e {
             res.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }

@@ -47,7 +47,9 @@ pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> 
 /// The client's address, believing `X-Forwarded-For` only from the
 /// configured proxies.
 pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
-    let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok()?;
+    let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()?;
     let parts = use_context::<http::request::Parts>();
     let forwarded = parts
         .as_ref()

@@ -66,9 +66,18 @@ mod tests {
 
     #[test]
     fn fetch_metadata_decides_when_present() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), PUBLIC));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), PUBLIC));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), PUBLIC));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            PUBLIC
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            PUBLIC
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            PUBLIC
+        ));
         assert!(!is_same_origin(
             &headers(&[("sec-fetch-site", "cross-site"), ("origin", PUBLIC)]),
             PUBLIC
@@ -79,11 +88,17 @@ mod tests {
     fn origin_must_match_public_url_or_host() {
         assert!(is_same_origin(&headers(&[("origin", PUBLIC)]), PUBLIC));
         assert!(is_same_origin(
-            &headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]),
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
             PUBLIC
         ));
         assert!(!is_same_origin(
-            &headers(&[("origin", "https://evil.example"), ("host", "auth.example.com")]),
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("host", "auth.example.com")
+            ]),
             PUBLIC
         ));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), PUBLIC));

@@ -19,7 +19,10 @@ fn is_page(path: &str) -> bool {
     let non_page_prefix = ["/pkg/", "/api/", "/oauth/", "/.well-known/"]
         .iter()
         .any(|p| path.starts_with(p));
-    let looks_like_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let looks_like_file = path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'));
     !non_page_prefix && !looks_like_file && path != "/healthz"
 }
 
@@ -63,7 +66,13 @@ mod tests {
         for p in ["/", "/projects", "/settings", "/login", "/nope"] {
             assert!(is_page(p), "{p}");
         }
-        for p in ["/pkg/portcullis.js", "/api/login", "/oauth/token", "/healthz", "/robots.txt"] {
+        for p in [
+            "/pkg/portcullis.js",
+            "/api/login",
+            "/oauth/token",
+            "/healthz",
+            "/robots.txt",
+        ] {
             assert!(!is_page(p), "{p}");
         }
     }

@@ -4,7 +4,12 @@ use std::process::Command;
 
 fn portcullis() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    for var in ["PORTCULLIS_ADDR", "DATABASE_URL", "PORTCULLIS_PUBLIC_URL", "RUST_LOG"] {
+    for var in [
+        "PORTCULLIS_ADDR",
+        "DATABASE_URL",
+        "PORTCULLIS_PUBLIC_URL",
+        "RUST_LOG",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -43,7 +48,11 @@ fn migrate_creates_the_database_and_is_repeatable() {
             .env("DATABASE_URL", format!("sqlite://{}", db.display()))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("schema up to date"));
     }
     assert!(db.exists());
@@ -57,10 +66,18 @@ fn bad_settings_stop_start_up_with_a_clear_message() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PORTCULLIS_PUBLIC_URL must be an http(s) URL"), "{err}");
+    assert!(
+        err.contains("PORTCULLIS_PUBLIC_URL must be an http(s) URL"),
+        "{err}"
+    );
 
-    let out = portcullis().env("PORTCULLIS_SESSION_IDLE_MINUTES", "0").output().unwrap();
+    let out = portcullis()
+        .env("PORTCULLIS_SESSION_IDLE_MINUTES", "0")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTCULLIS_SESSION_IDLE_MINUTES") 
-        || String::from_utf8_lossy(&out.stderr).contains("session-idle-minutes"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PORTCULLIS_SESSION_IDLE_MINUTES")
+            || String::from_utf8_lossy(&out.stderr).contains("session-idle-minutes")
+    );
 }

@@ -20,7 +20,11 @@ async fn cross_site_sign_up_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn fetch_metadata_and_missing_origin_are_checked() {
     let s = TestServer::start().await;
-    let form = [("account_name", "X"), ("email", "ada@example.com"), ("password", PASSWORD)];
+    let form = [
+        ("account_name", "X"),
+        ("email", "ada@example.com"),
+        ("password", PASSWORD),
+    ];
     // A browser says where the request came from even if Origin looks fine.
     let res = s
         .browser()
@@ -33,7 +37,12 @@ async fn fetch_metadata_and_missing_origin_are_checked() {
     assert_eq!(res.status(), 403);
     // Neither header: not a page of ours.
     let bare = Client::builder().build().unwrap();
-    let res = bare.post(s.url("/api/signup")).form(&form).send().await.unwrap();
+    let res = bare
+        .post(s.url("/api/signup"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(s.count("users").await, 0);
 

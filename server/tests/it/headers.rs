@@ -22,8 +22,14 @@ async fn every_response_is_hardened() {
     assert_hardened(&b.get(s.url("/projects")).send().await.unwrap(), "redirect");
     assert_hardened(&s.post(&b, "me", &[]).await, "server fn error");
     assert_hardened(&s.sign_up(&b, "Acme", "ada@example.com").await, "sign-up");
-    assert_hardened(&b.get(s.url("/projects")).send().await.unwrap(), "console page");
-    assert_hardened(&b.get(s.url("/pkg/missing.js")).send().await.unwrap(), "missing asset");
+    assert_hardened(
+        &b.get(s.url("/projects")).send().await.unwrap(),
+        "console page",
+    );
+    assert_hardened(
+        &b.get(s.url("/pkg/missing.js")).send().await.unwrap(),
+        "missing asset",
+    );
 }
 
 #[tokio::test]
@@ -32,7 +38,10 @@ async fn page_csp_allows_only_the_nonced_hydration_script() {
     let res = s.browser().get(s.url("/login")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let nonce = csp
         .split("'nonce-")
         .nth(1)
@@ -41,7 +50,10 @@ async fn page_csp_allows_only_the_nonced_hydration_script() {
         .to_owned();
     assert!(nonce.len() >= 16);
     let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "page scripts carry the nonce");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "page scripts carry the nonce"
+    );
     // Every inline script carries it.
     for script in html.split("<script").skip(1) {
         let tag = script.split('>').next().unwrap_or_default();

@@ -35,10 +35,14 @@ async fn wrong_email_and_wrong_password_look_the_same() {
     let mut unknown_email = Vec::new();
     for _ in 0..4 {
         let t = Instant::now();
-        let a = s.log_in(&s.browser(), "ada@example.com", "not the password!").await;
+        let a = s
+            .log_in(&s.browser(), "ada@example.com", "not the password!")
+            .await;
         wrong_password.push(t.elapsed());
         let t = Instant::now();
-        let b = s.log_in(&s.browser(), "nobody@example.com", "not the password!").await;
+        let b = s
+            .log_in(&s.browser(), "nobody@example.com", "not the password!")
+            .await;
         unknown_email.push(t.elapsed());
 
         assert_eq!(a.status(), 401);
@@ -57,7 +61,10 @@ async fn wrong_email_and_wrong_password_look_the_same() {
         v[v.len() / 2]
     };
     let (wp, ue) = (median(&mut wrong_password), median(&mut unknown_email));
-    assert!(ue * 3 > wp && wp * 3 > ue, "wrong password {wp:?}, unknown email {ue:?}");
+    assert!(
+        ue * 3 > wp && wp * 3 > ue,
+        "wrong password {wp:?}, unknown email {ue:?}"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +72,9 @@ async fn five_failures_lock_the_email_with_growing_waits() {
     let s = TestServer::start().await;
     owner(&s, "ada@example.com").await;
     for _ in 0..5 {
-        let res = s.log_in(&s.browser(), "ada@example.com", "wrong password!!").await;
+        let res = s
+            .log_in(&s.browser(), "ada@example.com", "wrong password!!")
+            .await;
         assert_eq!(res.status(), 401);
     }
     // Locked now: even the right password is refused, and says when to retry.
@@ -81,14 +90,22 @@ async fn five_failures_lock_the_email_with_growing_waits() {
     );
 
     s.clock.advance(1);
-    assert_eq!(s.log_in(&s.browser(), "ada@example.com", "wrong again!!!").await.status(), 401);
+    assert_eq!(
+        s.log_in(&s.browser(), "ada@example.com", "wrong again!!!")
+            .await
+            .status(),
+        401
+    );
     let res = s.log_in(&s.browser(), "ada@example.com", PASSWORD).await;
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers()["retry-after"], "2");
 
     s.clock.advance(2);
     let b = s.browser();
-    assert_redirected(&s.log_in(&b, "ada@example.com", PASSWORD).await, "/projects");
+    assert_redirected(
+        &s.log_in(&b, "ada@example.com", PASSWORD).await,
+        "/projects",
+    );
     assert_eq!(s.me(&b).await.0, 200);
 }
 
@@ -98,7 +115,12 @@ async fn one_address_trying_many_emails_is_throttled() {
     owner(&s, "ada@example.com").await;
     for i in 0..20 {
         let email = format!("guess{i}@example.com");
-        assert_eq!(s.log_in(&s.browser(), &email, "wrong password!!").await.status(), 401);
+        assert_eq!(
+            s.log_in(&s.browser(), &email, "wrong password!!")
+                .await
+                .status(),
+            401
+        );
     }
     let res = s.log_in(&s.browser(), "ada@example.com", PASSWORD).await;
     assert_eq!(res.status(), 429);
@@ -115,23 +137,35 @@ async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
             .browser()
             .post(s.url("/api/login"))
             .header("x-forwarded-for", format!("198.51.100.{i}"))
-            .form(&[("email", format!("guess{i}@example.com").as_str()), ("password", "wrong password!!")])
+            .form(&[
+                ("email", format!("guess{i}@example.com").as_str()),
+                ("password", "wrong password!!"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 401);
     }
-    assert_eq!(s.log_in(&s.browser(), "ada@example.com", PASSWORD).await.status(), 429);
+    assert_eq!(
+        s.log_in(&s.browser(), "ada@example.com", PASSWORD)
+            .await
+            .status(),
+        429
+    );
 
     // Behind a trusted proxy, each forwarded client has its own budget.
-    let s = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let s =
+        TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     owner(&s, "ada@example.com").await;
     for i in 0..20 {
         let res = s
             .browser()
             .post(s.url("/api/login"))
             .header("x-forwarded-for", "198.51.100.7")
-            .form(&[("email", format!("guess{i}@example.com").as_str()), ("password", "wrong password!!")])
+            .form(&[
+                ("email", format!("guess{i}@example.com").as_str()),
+                ("password", "wrong password!!"),
+            ])
             .send()
             .await
             .unwrap();
@@ -172,7 +206,11 @@ async fn next_is_followed_only_to_local_pages() {
             .post(
                 &s.browser(),
                 "login",
-                &[("email", "ada@example.com"), ("password", PASSWORD), ("next", next)],
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
             )
             .await;
         assert_eq!(res.headers()["location"], expected, "next={next}");
@@ -201,7 +239,11 @@ async fn plain_html_form_posts_work_without_javascript() {
         b.post(s.url("/api/login"))
             .header("accept", "text/html")
             .header("referer", s.url("/login?next=/team"))
-            .form(&[("email", "ada@example.com"), ("password", password), ("next", "/team")])
+            .form(&[
+                ("email", "ada@example.com"),
+                ("password", password),
+                ("next", "/team"),
+            ])
             .send()
     };
     // Failure: back to the form, which shows the error.

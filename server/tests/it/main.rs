@@ -1,6 +1,9 @@
 //! Integration tests: the real server on a loopback port, a fresh SQLite
 //! database per test, and a clock the test moves.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod binary;
 mod csrf;
 mod headers;

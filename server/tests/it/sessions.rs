@@ -61,7 +61,10 @@ async fn log_out_deletes_the_session_server_side() {
 async fn a_removed_membership_ends_the_session_at_once() {
     let s = TestServer::start().await;
     let b = signed_in(&s).await;
-    sqlx::query("delete from memberships").execute(&s.db).await.unwrap();
+    sqlx::query("delete from memberships")
+        .execute(&s.db)
+        .await
+        .unwrap();
     assert_eq!(s.me(&b).await.0, 401);
 }
 

@@ -25,7 +25,10 @@ async fn sign_up_creates_account_owner_and_session() {
         .fetch_one(&s.db)
         .await
         .unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     assert!(!hash.contains(PASSWORD));
     let (role,): (String,) = sqlx::query_as("select role from memberships")
         .fetch_one(&s.db)
@@ -66,7 +69,11 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             .post(
                 &s.browser(),
                 "signup",
-                &[("account_name", name), ("email", email), ("password", password)],
+                &[
+                    ("account_name", name),
+                    ("email", email),
+                    ("password", password),
+                ],
             )
             .await;
         assert_eq!(res.status(), 422, "{field}");
@@ -76,7 +83,9 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         assert_eq!(body["field"], field);
         assert!(!body["message"].as_str().unwrap().is_empty());
     }
-    let res = s.post(&s.browser(), "signup", &[("email", "ada@example.com")]).await;
+    let res = s
+        .post(&s.browser(), "signup", &[("email", "ada@example.com")])
+        .await;
     assert_eq!(res.status(), 422, "missing fields");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["field"], "account_name");

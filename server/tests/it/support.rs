@@ -93,7 +93,11 @@ impl TestServer {
         self.post(
             client,
             "signup",
-            &[("account_name", account), ("email", email), ("password", PASSWORD)],
+            &[
+                ("account_name", account),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
         )
         .await
     }

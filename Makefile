@@ -1,0 +1,132 @@
+# Portcullis: `make run` serves the console, `make test` checks everything.
+# Both install what is missing first (see README.md for timings).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# cargo-leptos needs a wasm-bindgen CLI of exactly the version in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+# Debian's binaryen (108) produces a wasm that breaks hydration: use npm's.
+BINARYEN_VERSION := 123.0.0
+TOOLS := $(CURDIR)/.tools
+
+# Optional local settings (see .env.sample), passed to the server.
+ifneq (,$(wildcard .env))
+include .env
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' .env)
+endif
+
+export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_UPDATED := $(TOOLS)/.apt-updated
+
+say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
+
+.PHONY: help run test deps rust-deps node-deps e2e-deps release-deps build-release build-site \
+        fmt-check clippy unit e2e clean
+
+help:
+	@echo "make run    install what is missing, build, migrate data/portcullis.db, serve http://127.0.0.1:3000"
+	@echo "make test   install what is missing, then fmt, clippy, unit + integration tests, browser tests"
+	@echo "make clean  remove build output (keeps data/ and installed tools)"
+
+# ---------------------------------------------------------------- installs --
+
+$(APT_UPDATED):
+	@mkdir -p $(TOOLS)
+	$(SUDO) apt-get update -qq
+	@touch $@
+
+define apt_install
+	@if ! command -v $(1) >/dev/null 2>&1; then \
+	  $(MAKE) $(APT_UPDATED); \
+	  echo "Installing Debian package $(2)"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(2); \
+	fi
+endef
+
+rust-deps:
+	$(call apt_install,cc,build-essential)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' \
+	  || rustup target add wasm32-unknown-unknown
+	@if ! cargo leptos --version 2>/dev/null | grep -q ' $(CARGO_LEPTOS_VERSION)$$'; then \
+	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (once; about 7 minutes)"; \
+	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --debug; \
+	fi
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)$$'; then \
+	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (once; about 3 minutes)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+node-deps:
+	$(call apt_install,npm,nodejs npm)
+
+release-deps: rust-deps node-deps
+	@if [ ! -x $(TOOLS)/node_modules/.bin/wasm-opt ]; then \
+	  echo "Installing binaryen $(BINARYEN_VERSION) (wasm-opt) from npm"; \
+	  mkdir -p $(TOOLS); \
+	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); \
+	fi
+
+e2e-deps: node-deps
+	$(call apt_install,chromium,chromium)
+	@if [ ! -d end2end/node_modules/@playwright/test ]; then \
+	  echo "Installing Playwright (its own browser download is skipped: Debian's Chromium is used)"; \
+	  cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent; \
+	fi
+
+deps: rust-deps release-deps e2e-deps
+
+# --------------------------------------------------------------------- run --
+
+build-release: release-deps
+	$(call say,Building the release server and console bundle)
+	cargo leptos build --release
+
+run: build-release
+	$(call say,Migrating the database)
+	./target/release/portcullis migrate
+	$(call say,Serving the console on http://$${PORTCULLIS_ADDR:-127.0.0.1:3000} (Ctrl-C stops))
+	exec ./target/release/portcullis serve
+
+# -------------------------------------------------------------------- test --
+
+fmt-check: rust-deps
+	$(call say,cargo fmt --check)
+	cargo fmt --all -- --check
+
+# `app` is built once for the server (ssr) and once for the browser
+# (hydrate); the two must not be unified, so the wasm side is linted apart.
+clippy: rust-deps
+	$(call say,clippy (server side))
+	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+	$(call say,clippy (browser side))
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: rust-deps
+	$(call say,Rust unit and integration tests)
+	cargo test --workspace --exclude frontend
+
+build-site: rust-deps
+	$(call say,Building the console (debug) for the browser tests)
+	cargo leptos build
+
+e2e: e2e-deps build-site
+	$(call say,Browser tests in Chromium)
+	@port=$$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"); \
+	data=$$(mktemp -d); \
+	trap 'rm -rf "$$data"' EXIT; \
+	cd end2end && E2E_PORT=$$port E2E_DATA_DIR=$$data npx playwright test
+
+test: fmt-check clippy unit e2e
+	$(call say,All checks passed)
+
+clean:
+	cargo clean
+	rm -rf end2end/test-results end2end/playwright-report
