@@ -74,20 +74,34 @@ release-deps: rust-deps node-deps
 	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); \
 	fi
 
+# Reinstalled whenever the lock file changes. Playwright is pinned to 1.61,
+# the last release that runs on Debian 12's Node 18.
+end2end/node_modules/.installed: end2end/package-lock.json
+	@echo "Installing Playwright (no browser download: Debian's Chromium is used)"
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+	@touch $@
+
 e2e-deps: node-deps
 	$(call apt_install,chromium,chromium)
-	@if [ ! -d end2end/node_modules/@playwright/test ]; then \
-	  echo "Installing Playwright (its own browser download is skipped: Debian's Chromium is used)"; \
-	  cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent; \
-	fi
+	@$(MAKE) end2end/node_modules/.installed
 
 deps: rust-deps release-deps e2e-deps
 
 # --------------------------------------------------------------------- run --
 
-build-release: release-deps
+# cargo-leptos regenerates the wasm bundle on every call (seconds of work),
+# so the release build is skipped while no source has changed. The debug
+# site build (tests) writes the same target/site and drops the stamp.
+SOURCES := $(shell find core app frontend server/src style migrations public -type f 2>/dev/null) \
+           Cargo.toml Cargo.lock
+RELEASE_STAMP := target/site/.release-build
+
+$(RELEASE_STAMP): $(SOURCES) | release-deps
 	$(call say,Building the release server and console bundle)
 	cargo leptos build --release
+	@touch $@
+
+build-release: release-deps $(RELEASE_STAMP)
 
 run: build-release
 	$(call say,Migrating the database)
@@ -115,6 +129,7 @@ unit: rust-deps
 
 build-site: rust-deps
 	$(call say,Building the console (debug) for the browser tests)
+	@rm -f $(RELEASE_STAMP)
 	cargo leptos build
 
 e2e: e2e-deps build-site

@@ -6,17 +6,14 @@ use std::time::Duration;
 
 use app::ssr::{provide_page_context, AppState, SessionPolicy};
 use app::{shell, App};
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{db, Accounts, Clock, Db};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -31,6 +28,9 @@ pub struct Built {
     pub router: Router,
     pub db: Db,
 }
+
+/// Console forms are small; a larger body is refused (413) before it is read.
+const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// The name cargo-leptos gives the wasm, js and css under `pkg/`.
 const OUTPUT_NAME: &str = "portcullis";
@@ -74,7 +74,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         move || provide_page_context(state.clone())
     };
     let console = Router::new()
-        .route("/api/{*fn_name}", post(server_fn))
+        // Also mounts every server function at /api/<name>, with this context.
         .leptos_routes_with_context(&state, generate_route_list(App), page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -83,6 +83,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             AppState,
             _,
         >(page_context, shell))
+        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             page_guard::guard,
@@ -104,8 +105,4 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         .layer(TraceLayer::new_for_http());
 
     Ok(Built { router, db })
-}
-
-async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
 }

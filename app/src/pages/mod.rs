@@ -2,6 +2,7 @@
 
 mod auth_forms;
 mod console;
+mod form;
 mod sections;
 
 pub use auth_forms::{LoginPage, SignupPage};

@@ -126,6 +126,22 @@ async fn one_address_trying_many_emails_is_throttled() {
     assert_eq!(res.status(), 429);
 }
 
+/// A log-in attempt that claims to be forwarded for `client`.
+async fn log_in_via(
+    s: &TestServer,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    s.browser()
+        .post(s.url("/api/login"))
+        .header("x-forwarded-for", client)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
     let s = TestServer::start().await;
@@ -133,17 +149,13 @@ async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
     // Rotating X-Forwarded-For from an untrusted peer does not dodge the
     // per-address limit.
     for i in 0..20 {
-        let res = s
-            .browser()
-            .post(s.url("/api/login"))
-            .header("x-forwarded-for", format!("198.51.100.{i}"))
-            .form(&[
-                ("email", format!("guess{i}@example.com").as_str()),
-                ("password", "wrong password!!"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = log_in_via(
+            &s,
+            &format!("198.51.100.{i}"),
+            &format!("guess{i}@example.com"),
+            "wrong password!!",
+        )
+        .await;
         assert_eq!(res.status(), 401);
     }
     assert_eq!(
@@ -158,36 +170,18 @@ async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
         TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     owner(&s, "ada@example.com").await;
     for i in 0..20 {
-        let res = s
-            .browser()
-            .post(s.url("/api/login"))
-            .header("x-forwarded-for", "198.51.100.7")
-            .form(&[
-                ("email", format!("guess{i}@example.com").as_str()),
-                ("password", "wrong password!!"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = log_in_via(
+            &s,
+            "198.51.100.7",
+            &format!("guess{i}@example.com"),
+            "wrong password!!",
+        )
+        .await;
         assert_eq!(res.status(), 401);
     }
-    let blocked = s
-        .browser()
-        .post(s.url("/api/login"))
-        .header("x-forwarded-for", "198.51.100.7")
-        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let blocked = log_in_via(&s, "198.51.100.7", "ada@example.com", PASSWORD).await;
     assert_eq!(blocked.status(), 429);
-    let other = s
-        .browser()
-        .post(s.url("/api/login"))
-        .header("x-forwarded-for", "203.0.113.5")
-        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let other = log_in_via(&s, "203.0.113.5", "ada@example.com", PASSWORD).await;
     assert_redirected(&other, "/projects");
 }
 

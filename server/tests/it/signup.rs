@@ -92,3 +92,22 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     assert_eq!(s.count("accounts").await, 0);
     assert_eq!(s.count("users").await, 0);
 }
+
+#[tokio::test]
+async fn an_oversized_form_is_refused_unread() {
+    let s = TestServer::start().await;
+    let huge = "x".repeat(100 * 1024);
+    let res = s
+        .post(
+            &s.browser(),
+            "signup",
+            &[
+                ("account_name", huge.as_str()),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(s.count("users").await, 0);
+}

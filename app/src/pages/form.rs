@@ -1,0 +1,61 @@
+//! Form building blocks shared by every console form: a labelled input
+//! with its hint and error state, and the alert for a failed submission.
+
+use leptos::prelude::*;
+
+use crate::error::ConsoleError;
+
+/// The error of the last submission, as an alert screen readers announce.
+#[component]
+pub fn FormError(error: Signal<Option<ConsoleError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! {
+                <div class="form-error" role="alert" data-test-id="form-error">
+                    {e.to_string()}
+                </div>
+            }
+        })
+    }
+}
+
+/// A labelled input whose `name` is its `id`. It is marked invalid when the
+/// last submission's error names this field.
+#[component]
+pub fn Field(
+    id: &'static str,
+    label: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] minlength: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] test_id: Option<&'static str>,
+    #[prop(optional, into)] error: Option<Signal<Option<ConsoleError>>>,
+) -> impl IntoView {
+    let hint_id = hint.map(|_| format!("{id}-hint"));
+    let invalid = move || {
+        error
+            .and_then(|e| e.get())
+            .filter(|e| e.field() == Some(id))
+            .map(|_| "true")
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                name=id
+                type=kind
+                autocomplete=autocomplete
+                minlength=minlength
+                maxlength=maxlength
+                required
+                aria-describedby=hint_id.clone()
+                aria-invalid=invalid
+                data-test-id=test_id.unwrap_or(id)
+            />
+            {hint.map(|h| view! { <p id=hint_id class="hint">{h}</p> })}
+        </div>
+    }
+}
