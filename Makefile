@@ -19,6 +19,11 @@ include .env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' .env)
 endif
 
+# A CI run builds once from clean: incremental caches would only cost disk.
+ifdef CI
+export CARGO_INCREMENTAL := 0
+endif
+
 export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -49,8 +54,10 @@ define apt_install
 	fi
 endef
 
+# cargo-leptos builds a vendored OpenSSL: it needs a C compiler and perl.
 rust-deps:
 	$(call apt_install,cc,build-essential)
+	$(call apt_install,perl,perl)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' \

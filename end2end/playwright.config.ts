@@ -46,6 +46,7 @@ export default defineConfig({
       PORTCULLIS_ADDR: `127.0.0.1:${port}`,
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
       LEPTOS_SITE_ROOT: '../target/site',
+      PORTCULLIS_SCOPES: '../scopes.toml',
       RUST_LOG: 'warn',
     },
   },

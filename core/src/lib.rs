@@ -4,6 +4,7 @@
 //! and the `/oauth/*` endpoints call the same code paths.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod client_ip;
 pub mod clock;
 pub mod db;
@@ -16,6 +17,7 @@ pub mod throttle;
 pub mod validate;
 
 pub use accounts::{Accounts, Principal, Role, SignUp};
+pub use catalogue::Catalogue;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;
 pub use error::{Error, Result};

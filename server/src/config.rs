@@ -58,6 +58,15 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
     pub hash_concurrency: u32,
 
+    /// The scope catalogue: the APIs tokens are issued for and their scopes.
+    #[arg(
+        long,
+        env = "PORTCULLIS_SCOPES",
+        default_value = "scopes.toml",
+        global = true
+    )]
+    pub scopes: PathBuf,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,

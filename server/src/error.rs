@@ -6,6 +6,8 @@ pub enum StartupError {
     Config(String),
     #[error(transparent)]
     Core(#[from] portcullis_core::Error),
+    #[error(transparent)]
+    Catalogue(#[from] portcullis_core::catalogue::CatalogueError),
     #[error("session store: {0}")]
     Sessions(#[from] sqlx::Error),
     #[error("cannot listen: {0}")]

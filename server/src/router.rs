@@ -12,7 +12,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
-use portcullis_core::{db, Accounts, Clock, Db};
+use portcullis_core::{db, Accounts, Catalogue, Clock, Db};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -38,6 +38,13 @@ const OUTPUT_NAME: &str = "portcullis";
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
     let https = config.is_https()?;
     let public_origin = config.public_origin()?;
+    let catalogue = Arc::new(Catalogue::load(&config.scopes)?);
+    tracing::info!(
+        apis = catalogue.apis().len(),
+        scopes = catalogue.scope_names().count(),
+        "scope catalogue loaded from {}",
+        config.scopes.display()
+    );
 
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
@@ -59,6 +66,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let state = AppState {
         leptos_options: leptos_options.clone(),
         accounts: Arc::new(accounts),
+        catalogue,
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,
             absolute_secs: i64::from(config.session_absolute_hours) * 3600,

@@ -29,6 +29,7 @@ fn help_documents_every_setting() {
         "PORTCULLIS_TRUSTED_PROXIES",
         "PORTCULLIS_HASH_CONCURRENCY",
         "LEPTOS_SITE_ROOT",
+        "PORTCULLIS_SCOPES",
         "RUST_LOG",
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
@@ -56,6 +57,36 @@ fn migrate_creates_the_database_and_is_repeatable() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("schema up to date"));
     }
     assert!(db.exists());
+}
+
+#[test]
+fn a_broken_scope_catalogue_stops_start_up_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = include_str!("../../../scopes.toml");
+    let broken = dir.path().join("scopes.toml");
+    // Declare the first Partner scope a second time, at the end.
+    let first = shipped.find("[[api.scope]]").unwrap();
+    let dup = &shipped[first..shipped[first + 1..].find("[[api.scope]]").unwrap() + first + 1];
+    std::fs::write(&broken, format!("{shipped}\n{dup}")).unwrap();
+    let line = shipped.lines().count() + 3;
+
+    let out = portcullis()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("PORTCULLIS_SCOPES", &broken)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/p.db", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:{line}: duplicate scope \"applications:read\"",
+        broken.display()
+    );
+    assert!(err.contains(&expected), "{err}\nexpected: {expected}");
+    assert!(!dir.path().join("p.db").exists(), "nothing was created");
 }
 
 #[test]

@@ -35,6 +35,7 @@ impl TestServer {
             session_absolute_hours: 12,
             trusted_proxies: vec![],
             hash_concurrency: 2,
+            scopes: concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into(),
             site_root: dir.path().join("site"),
             log_filter: "warn".into(),
         };
