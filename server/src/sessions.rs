@@ -13,7 +13,8 @@ pub const COOKIE: &str = "portcullis_session";
 pub const SECURE_COOKIE: &str = "__Host-portcullis_session";
 
 /// The session layer. The store's own table is created here (idempotent):
-/// its shape belongs to tower-sessions, not to our migrations.
+/// its shape belongs to tower-sessions, not to our migrations. Also starts
+/// the task that sweeps expired sessions out every five minutes.
 pub async fn layer(
     db: &Db,
     secure: bool,
