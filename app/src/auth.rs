@@ -17,13 +17,16 @@ pub struct CurrentUser {
 
 pub const HOME: &str = "/projects";
 
+/// The only pages a signed-out visitor may see.
+pub const PUBLIC_PAGES: [&str; 2] = ["/login", "/signup"];
+
 /// Where to go after log-in: a local path only, never another site.
 pub fn safe_next(next: &str) -> &str {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
         && !next.chars().any(|c| c.is_control() || c == '\\');
-    let is_auth_page = ["/login", "/signup"]
+    let is_auth_page = PUBLIC_PAGES
         .iter()
         .any(|p| next == *p || next.starts_with(&format!("{p}?")));
     if local && !is_auth_page {

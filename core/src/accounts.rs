@@ -165,8 +165,7 @@ impl Accounts {
                 Ok(p)
             }
             None => {
-                self.throttle
-                    .record_failure(&email, client_ip, self.clock.now());
+                self.throttle.record_failure(&email, client_ip, now);
                 tracing::info!("sign-in refused");
                 Err(Error::InvalidCredentials)
             }

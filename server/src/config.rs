@@ -100,13 +100,4 @@ impl Config {
         }
         Ok(url)
     }
-
-    /// `scheme://host[:port]`, as browsers send it in `Origin`.
-    pub fn public_origin(&self) -> Result<String, StartupError> {
-        Ok(self.public_url()?.origin().ascii_serialization())
-    }
-
-    pub fn is_https(&self) -> Result<bool, StartupError> {
-        Ok(self.public_url()?.scheme() == "https")
-    }
 }

@@ -36,8 +36,10 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 const OUTPUT_NAME: &str = "portcullis";
 
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
-    let https = config.is_https()?;
-    let public_origin = config.public_origin()?;
+    let public_url = config.public_url()?;
+    let https = public_url.scheme() == "https";
+    // `scheme://host[:port]`, as browsers send it in `Origin`.
+    let public_origin = public_url.origin().ascii_serialization();
     let catalogue = Arc::new(Catalogue::load(&config.scopes)?);
     tracing::info!(
         apis = catalogue.apis().len(),

@@ -7,11 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{Method, StatusCode};
 use tower_sessions::Session;
 
-use app::auth::HOME;
+use app::auth::{HOME, PUBLIC_PAGES};
 use app::ssr::{current_principal, AppState};
 use app::urlencode;
-
-const PUBLIC_PAGES: [&str; 2] = ["/login", "/signup"];
 
 /// Requests that are not console pages: assets, server functions, and the
 /// machine-facing endpoints.
