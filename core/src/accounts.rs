@@ -33,6 +33,11 @@ impl Role {
         }
     }
 
+    /// Owners and developers manage projects and clients; viewers only look.
+    pub fn can_manage_credentials(self) -> bool {
+        matches!(self, Role::Owner | Role::Developer)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "owner" => Some(Role::Owner),

@@ -14,8 +14,18 @@ pub enum Error {
     InvalidCredentials,
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    #[error("{message}")]
+    Conflict { field: Field, message: String },
     #[error("not found")]
     NotFound,
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// OAuth client authentication failed (unknown id, wrong secret, or a
+    /// client that may not get tokens): one answer for all.
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("{0}")]
+    InvalidScope(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]

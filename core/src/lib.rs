@@ -1,4 +1,5 @@
-//! Portcullis domain core: accounts, credentials and their storage.
+//! Portcullis domain core: accounts, projects, OAuth clients, signing keys
+//! and access tokens, with their storage.
 //!
 //! Nothing here knows about HTTP or Leptos, so the console's server functions
 //! and the `/oauth/*` endpoints call the same code paths.
@@ -6,14 +7,21 @@
 pub mod accounts;
 pub mod catalogue;
 pub mod client_ip;
+pub mod clients;
 pub mod clock;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod keyring;
+pub mod master_key;
 pub mod password;
+pub mod projects;
+pub mod registry;
 pub mod secret;
+pub mod signing;
 pub mod store;
 pub mod throttle;
+pub mod tokens;
 pub mod validate;
 
 pub use accounts::{Accounts, Principal, Role, SignUp};
@@ -21,4 +29,6 @@ pub use catalogue::Catalogue;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;
 pub use error::{Error, Result};
+pub use projects::Projects;
 pub use secret::Password;
+pub use tokens::Issuer;

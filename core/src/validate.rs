@@ -1,6 +1,6 @@
 //! Normalising and checking what people type into forms.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 
 pub const EMAIL_MAX: usize = 254;
 pub const ACCOUNT_NAME_MAX: usize = 80;
@@ -50,6 +50,68 @@ pub fn account_name(raw: &str) -> Result<String> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// A one-line name: trimmed, 1 to `max` characters, no control characters.
+pub fn name(field: Field, raw: &str, max: usize, what: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(field, format!("Enter {what}.")));
+    }
+    if name.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("Use at most {max} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "Use a single line without control characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Free text: trimmed, at most `max` characters, line breaks allowed.
+pub fn description(field: Field, raw: &str, max: usize) -> Result<String> {
+    let text = raw.trim();
+    if text.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("Use at most {max} characters."),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Error::invalid(field, "Remove the control characters."));
+    }
+    Ok(text.to_owned())
+}
+
+/// A whole number within `range`, as typed in a form.
+pub fn number_in(
+    field: Field,
+    raw: &str,
+    range: std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!(
+                    "Enter a whole number of {unit} from {} to {}.",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
-//! SQL, one module per aggregate. Every query on tenant-owned rows takes the
-//! account id as a required argument.
+//! SQL, one module per aggregate. Every query on tenant-owned rows made on a
+//! caller's behalf takes the account id as a required argument; the few that
+//! read across accounts (`all`) feed the in-memory registry at start-up.
 
 pub mod accounts;
+pub mod clients;
+pub mod projects;
+pub mod revoked_tokens;
+pub mod signing_keys;
 pub mod users;

@@ -1,0 +1,141 @@
+//! The signing keys in use: one active key per algorithm signs new tokens;
+//! retired keys stay published (JWKS) until every token they signed has
+//! expired. Held in memory; the token endpoint never reads the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::{json, Value};
+
+use crate::catalogue::SigningAlg;
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::master_key::MasterKey;
+use crate::signing::{SigningKey, VerifyingKey};
+use crate::store::signing_keys::{self, NewKeyRow};
+
+/// The longest a token can live (the projects' upper bound) plus the
+/// verifiers' clock leeway: how long a retired key stays published.
+pub const RETIRED_KEY_GRACE_SECS: Epoch = 86_400 + 300;
+
+#[derive(Default)]
+struct KeySet {
+    signers: HashMap<SigningAlg, Arc<SigningKey>>,
+    verifiers: HashMap<String, VerifyingKey>,
+    jwks: Arc<str>,
+}
+
+pub struct Keyring {
+    db: Db,
+    master: Arc<MasterKey>,
+    set: RwLock<Arc<KeySet>>,
+}
+
+impl Keyring {
+    /// Loads the keys, first creating an active key for each algorithm in
+    /// `needed` that has none.
+    pub async fn open(
+        db: Db,
+        master: Arc<MasterKey>,
+        needed: &[SigningAlg],
+        now: Epoch,
+    ) -> Result<Self> {
+        let ring = Self {
+            db,
+            master,
+            set: RwLock::new(Arc::default()),
+        };
+        ring.reload(now).await?;
+        for alg in needed {
+            if ring.signer(*alg).is_none() {
+                add_key(&ring.db, &ring.master, *alg, now).await?;
+                tracing::info!(alg = alg.as_str(), "generated the first signing key");
+            }
+        }
+        ring.reload(now).await?;
+        Ok(ring)
+    }
+
+    /// Re-reads the keys (another process may have rotated them) and drops
+    /// those no longer published.
+    pub async fn reload(&self, now: Epoch) -> Result<()> {
+        signing_keys::delete_unpublished(&self.db, now).await?;
+        let rows = signing_keys::published(&self.db, now).await?;
+        let mut set = KeySet::default();
+        let mut jwks = Vec::with_capacity(rows.len());
+        for row in rows {
+            let alg = SigningAlg::parse(&row.alg).ok_or_else(|| {
+                Error::Internal(format!("signing key {} has alg {}", row.kid, row.alg))
+            })?;
+            let jwk: Value = serde_json::from_str(&row.public_jwk)
+                .map_err(|e| Error::Internal(format!("signing key {}: {e}", row.kid)))?;
+            set.verifiers
+                .insert(row.kid.clone(), VerifyingKey::from_jwk(&jwk)?);
+            jwks.push(jwk);
+            if row.retired_at.is_none() {
+                // Rows come oldest first: the newest active key wins.
+                let pkcs8 = self.master.open(&row.kid, &row.private_sealed)?;
+                let key = SigningKey::from_pkcs8(row.kid, alg, &pkcs8)?;
+                set.signers.insert(alg, Arc::new(key));
+            }
+        }
+        set.jwks = json!({ "keys": jwks }).to_string().into();
+        *self.set.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        self.set.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn signer(&self, alg: SigningAlg) -> Option<Arc<SigningKey>> {
+        self.current().signers.get(&alg).cloned()
+    }
+
+    pub fn verifier(&self, kid: &str) -> Option<VerifyingKey> {
+        self.current().verifiers.get(kid).cloned()
+    }
+
+    /// The JWK Set document, serialised once per change.
+    pub fn jwks_json(&self) -> Arc<str> {
+        self.current().jwks.clone()
+    }
+
+    /// Adds a new active key for each algorithm; the old ones stop signing
+    /// and stay published for [`RETIRED_KEY_GRACE_SECS`]. Returns the new
+    /// key ids. Running servers pick the new keys up on their next reload.
+    pub async fn rotate(
+        db: &Db,
+        master: &MasterKey,
+        algs: &[SigningAlg],
+        now: Epoch,
+    ) -> Result<Vec<String>> {
+        let mut kids = Vec::new();
+        for alg in algs {
+            kids.push(add_key(db, master, *alg, now).await?);
+        }
+        Ok(kids)
+    }
+}
+
+async fn add_key(db: &Db, master: &MasterKey, alg: SigningAlg, now: Epoch) -> Result<String> {
+    // RSA generation takes a moment; keep it off the async workers.
+    let new = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
+        .await
+        .map_err(|e| Error::Internal(format!("key generation task: {e}")))??;
+    let sealed = master.seal(&new.key.kid, &new.pkcs8);
+    signing_keys::insert_active(
+        db,
+        NewKeyRow {
+            kid: &new.key.kid,
+            alg: alg.as_str(),
+            public_jwk: &new.jwk.to_string(),
+            private_sealed: &sealed,
+        },
+        now,
+        now + RETIRED_KEY_GRACE_SECS,
+    )
+    .await?;
+    Ok(new.key.kid.clone())
+}

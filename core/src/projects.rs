@@ -1,0 +1,248 @@
+//! Projects: one per integration, each with its own API (audience), token
+//! lifetime and clients. Every operation takes the acting [`Principal`] and
+//! touches only that principal's account.
+
+use std::sync::Arc;
+
+use crate::accounts::Principal;
+use crate::catalogue::Catalogue;
+use crate::clock::{Clock, Epoch};
+use crate::db::{is_unique_violation, Db};
+use crate::error::{Error, Result};
+use crate::ids::new_id;
+use crate::master_key::MasterKey;
+use crate::registry::Registry;
+use crate::store;
+use crate::store::projects::ProjectRow;
+use crate::tokens::Issuer;
+use crate::validate;
+
+pub const PROJECT_NAME_MAX: usize = 80;
+pub const DESCRIPTION_MAX: usize = 500;
+pub const TOKEN_TTL_DEFAULT: i64 = 3600;
+pub const TOKEN_TTL_RANGE: std::ops::RangeInclusive<i64> = 300..=86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub api_id: String,
+    pub token_ttl_secs: i64,
+    pub created_at: Epoch,
+    pub archived_at: Option<Epoch>,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            api_id: r.api_id,
+            token_ttl_secs: r.token_ttl_secs,
+            created_at: r.created_at,
+            archived_at: r.archived_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectSummary {
+    pub project: Project,
+    pub live_clients: i64,
+}
+
+/// The form fields of a project, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectInput {
+    pub name: String,
+    pub description: String,
+    pub api_id: String,
+    /// Empty means the default lifetime.
+    pub token_ttl_secs: String,
+}
+
+pub struct Projects {
+    pub(crate) db: Db,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) catalogue: Arc<Catalogue>,
+    pub(crate) issuer: Arc<Issuer>,
+    pub(crate) master: Arc<MasterKey>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+pub(crate) fn require_manager(p: &Principal) -> Result<()> {
+    if p.role.can_manage_credentials() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+impl Projects {
+    pub fn new(
+        db: Db,
+        registry: Arc<Registry>,
+        catalogue: Arc<Catalogue>,
+        issuer: Arc<Issuer>,
+        master: Arc<MasterKey>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            db,
+            registry,
+            catalogue,
+            issuer,
+            master,
+            clock,
+        }
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn settings(&self, input: &ProjectInput) -> Result<(String, String, i64)> {
+        let name = validate::name("name", &input.name, PROJECT_NAME_MAX, "a project name")?;
+        let description =
+            validate::description("description", &input.description, DESCRIPTION_MAX)?;
+        let ttl = if input.token_ttl_secs.trim().is_empty() {
+            TOKEN_TTL_DEFAULT
+        } else {
+            validate::number_in(
+                "token_ttl_secs",
+                &input.token_ttl_secs,
+                TOKEN_TTL_RANGE,
+                "seconds",
+            )?
+        };
+        Ok((name, description, ttl))
+    }
+
+    fn name_taken(name: &str) -> Error {
+        Error::Conflict {
+            field: "name",
+            message: format!("You already have a project called {name:?}. Pick another name."),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id))]
+    pub async fn create_project(&self, by: &Principal, input: ProjectInput) -> Result<Project> {
+        require_manager(by)?;
+        let (name, description, token_ttl_secs) = self.settings(&input)?;
+        let api = self.catalogue.api(input.api_id.trim()).ok_or_else(|| {
+            Error::invalid("api_id", "Choose the API this project's tokens are for.")
+        })?;
+        let row = ProjectRow {
+            id: new_id("prj"),
+            account_id: by.account_id.clone(),
+            name,
+            description,
+            api_id: api.id.clone(),
+            token_ttl_secs,
+            created_at: self.clock.now(),
+            archived_at: None,
+        };
+        store::projects::insert(&self.db, &row).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                Self::name_taken(&row.name)
+            } else {
+                e.into()
+            }
+        })?;
+        self.registry.put_project(&row);
+        tracing::Span::current().record("project_id", row.id.as_str());
+        tracing::info!("project created");
+        Ok(row.into())
+    }
+
+    pub async fn list_projects(&self, by: &Principal) -> Result<Vec<ProjectSummary>> {
+        let counts = store::clients::count_by_project(&self.db, &by.account_id).await?;
+        Ok(store::projects::list(&self.db, &by.account_id)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let live_clients = counts
+                    .iter()
+                    .find(|(id, _)| *id == row.id)
+                    .map_or(0, |(_, n)| *n);
+                ProjectSummary {
+                    project: row.into(),
+                    live_clients,
+                }
+            })
+            .collect())
+    }
+
+    pub(crate) async fn project_row(&self, by: &Principal, id: &str) -> Result<ProjectRow> {
+        store::projects::get(&self.db, &by.account_id, id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn project(&self, by: &Principal, id: &str) -> Result<Project> {
+        Ok(self.project_row(by, id).await?.into())
+    }
+
+    /// Renames, re-describes or changes the token lifetime (new tokens only).
+    /// The API of a project is fixed: its clients' scopes belong to it.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
+    pub async fn update_project(
+        &self,
+        by: &Principal,
+        id: &str,
+        input: ProjectInput,
+    ) -> Result<Project> {
+        require_manager(by)?;
+        let (name, description, ttl) = self.settings(&input)?;
+        let mut row = self.project_row(by, id).await?;
+        if row.archived_at.is_some() {
+            return Err(Error::invalid("", "Archived projects cannot be changed."));
+        }
+        let updated = store::projects::update_settings(
+            &self.db,
+            &by.account_id,
+            id,
+            &name,
+            &description,
+            ttl,
+        )
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Self::name_taken(&name)
+            } else {
+                e.into()
+            }
+        })?;
+        if !updated {
+            return Err(Error::NotFound);
+        }
+        row.name = name;
+        row.description = description;
+        row.token_ttl_secs = ttl;
+        self.registry.put_project(&row);
+        tracing::info!("project settings changed");
+        Ok(row.into())
+    }
+
+    /// Archives a project: its clients stop getting tokens and its tokens
+    /// stop passing at once.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
+    pub async fn archive_project(&self, by: &Principal, id: &str) -> Result<Project> {
+        require_manager(by)?;
+        let mut row = self.project_row(by, id).await?;
+        if row.archived_at.is_some() {
+            return Ok(row.into());
+        }
+        let now = self.clock.now();
+        if !store::projects::archive(&self.db, &by.account_id, id, now).await? {
+            return Err(Error::NotFound);
+        }
+        row.archived_at = Some(now);
+        self.registry.put_project(&row);
+        tracing::info!("project archived");
+        Ok(row.into())
+    }
+}

@@ -1,0 +1,213 @@
+//! The in-memory view of clients, projects and revoked token ids that the
+//! hot paths (token endpoint, introspection, later the bearer gate) read.
+//! Loaded at start-up; every change goes to the database first and then
+//! here, so no request on a hot path touches the database.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::Result;
+use crate::store;
+use crate::store::clients::ClientRow;
+use crate::store::projects::ProjectRow;
+
+/// "Last used", coalesced: set in memory on every token, written to the
+/// database in batches by [`Registry::flush_usage`].
+#[derive(Debug, Default)]
+pub struct Usage {
+    last_used: AtomicI64,
+    flushed: AtomicI64,
+}
+
+impl Usage {
+    fn new(stored: Option<Epoch>) -> Self {
+        let at = stored.unwrap_or(0);
+        Self {
+            last_used: AtomicI64::new(at),
+            flushed: AtomicI64::new(at),
+        }
+    }
+
+    pub fn touch(&self, now: Epoch) {
+        self.last_used.fetch_max(now, Ordering::Relaxed);
+    }
+
+    pub fn last_used(&self) -> Option<Epoch> {
+        Some(self.last_used.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+}
+
+#[derive(Debug)]
+pub struct ClientEntry {
+    pub id: String,
+    pub account_id: String,
+    pub project_id: String,
+    pub secret_hash: [u8; 32],
+    /// Sorted, unique.
+    pub scopes: Vec<String>,
+    pub disabled_at: Option<Epoch>,
+    pub expires_at: Option<Epoch>,
+    /// Shared by every version of this entry (narrowing replaces the entry).
+    pub usage: Arc<Usage>,
+}
+
+#[derive(Debug)]
+pub struct ProjectEntry {
+    pub id: String,
+    pub account_id: String,
+    pub api_id: String,
+    pub token_ttl_secs: i64,
+    pub archived: bool,
+}
+
+/// Why a client cannot get tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    Disabled,
+    Expired,
+    ProjectArchived,
+    UnknownProject,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    clients: RwLock<HashMap<String, Arc<ClientEntry>>>,
+    projects: RwLock<HashMap<String, Arc<ProjectEntry>>>,
+    /// Revoked jti → the token's exp.
+    revoked: RwLock<HashMap<String, Epoch>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Registry {
+    pub async fn load(db: &Db, now: Epoch) -> Result<Self> {
+        let registry = Self::default();
+        for p in store::projects::all(db).await? {
+            registry.put_project(&p);
+        }
+        for c in store::clients::all(db).await? {
+            registry.put_client(&c);
+        }
+        *write(&registry.revoked) = store::revoked_tokens::live(db, now)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(registry)
+    }
+
+    pub fn put_project(&self, p: &ProjectRow) {
+        let entry = ProjectEntry {
+            id: p.id.clone(),
+            account_id: p.account_id.clone(),
+            api_id: p.api_id.clone(),
+            token_ttl_secs: p.token_ttl_secs,
+            archived: p.archived_at.is_some(),
+        };
+        write(&self.projects).insert(p.id.clone(), Arc::new(entry));
+    }
+
+    /// Adds or replaces a client, keeping its usage counters.
+    pub fn put_client(&self, c: &ClientRow) {
+        let mut hash = [0u8; 32];
+        if hex::decode_to_slice(&c.secret_hash, &mut hash).is_err() {
+            // An unreadable hash matches no secret: the client cannot log in.
+            tracing::error!(client_id = %c.id, "stored secret hash is not 32 hex bytes");
+        }
+        let mut clients = write(&self.clients);
+        let usage = clients
+            .get(&c.id)
+            .map(|old| old.usage.clone())
+            .unwrap_or_else(|| Arc::new(Usage::new(c.last_used_at)));
+        let entry = ClientEntry {
+            id: c.id.clone(),
+            account_id: c.account_id.clone(),
+            project_id: c.project_id.clone(),
+            secret_hash: hash,
+            scopes: split_scopes(&c.scopes),
+            disabled_at: c.disabled_at,
+            expires_at: c.expires_at,
+            usage,
+        };
+        clients.insert(c.id.clone(), Arc::new(entry));
+    }
+
+    pub fn client(&self, id: &str) -> Option<Arc<ClientEntry>> {
+        read(&self.clients).get(id).cloned()
+    }
+
+    pub fn project(&self, id: &str) -> Option<Arc<ProjectEntry>> {
+        read(&self.projects).get(id).cloned()
+    }
+
+    /// The client's project, if the client may get tokens now.
+    pub fn usable(&self, client: &ClientEntry, now: Epoch) -> Result<Arc<ProjectEntry>, Unusable> {
+        if client.disabled_at.is_some() {
+            return Err(Unusable::Disabled);
+        }
+        if client.expires_at.is_some_and(|at| at <= now) {
+            return Err(Unusable::Expired);
+        }
+        let project = self
+            .project(&client.project_id)
+            .ok_or(Unusable::UnknownProject)?;
+        if project.archived {
+            return Err(Unusable::ProjectArchived);
+        }
+        Ok(project)
+    }
+
+    pub fn revoke(&self, jti: &str, exp: Epoch) {
+        write(&self.revoked).insert(jti.to_owned(), exp);
+    }
+
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        read(&self.revoked).contains_key(jti)
+    }
+
+    /// Drops revocations of tokens that have expired anyway.
+    pub fn prune_revoked(&self, now: Epoch) {
+        write(&self.revoked).retain(|_, exp| *exp > now);
+    }
+
+    /// Writes "last used" times that moved since the last flush.
+    pub async fn flush_usage(&self, db: &Db) -> Result<usize> {
+        let batch: Vec<(String, Epoch, Arc<Usage>)> = read(&self.clients)
+            .values()
+            .filter_map(|c| {
+                let at = c.usage.last_used.load(Ordering::Relaxed);
+                (at > c.usage.flushed.load(Ordering::Relaxed))
+                    .then(|| (c.id.clone(), at, c.usage.clone()))
+            })
+            .collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let rows: Vec<(String, Epoch)> =
+            batch.iter().map(|(id, at, _)| (id.clone(), *at)).collect();
+        store::clients::record_last_used(db, &rows).await?;
+        for (_, at, usage) in &batch {
+            usage.flushed.fetch_max(*at, Ordering::Relaxed);
+        }
+        Ok(batch.len())
+    }
+}
+
+pub fn split_scopes(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}

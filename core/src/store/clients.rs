@@ -1,0 +1,115 @@
+//! OAuth clients. Every query on behalf of a caller takes the account id.
+
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::Result;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientRow {
+    pub id: String,
+    pub account_id: String,
+    pub project_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: String,
+    pub created_at: Epoch,
+    pub last_used_at: Option<Epoch>,
+    pub disabled_at: Option<Epoch>,
+    pub disabled_reason: Option<String>,
+    pub expires_at: Option<Epoch>,
+}
+
+const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
+                       last_used_at, disabled_at, disabled_reason, expires_at";
+
+pub async fn insert(db: &Db, c: &ClientRow, created_by: &str) -> Result<()> {
+    sqlx::query(
+        "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&c.id)
+    .bind(&c.account_id)
+    .bind(&c.project_id)
+    .bind(&c.name)
+    .bind(&c.secret_hash)
+    .bind(&c.scopes)
+    .bind(c.created_at)
+    .bind(created_by)
+    .bind(c.expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<ClientRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from clients where account_id = $1 and id = $2"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn list_for_project(
+    db: &Db,
+    account_id: &str,
+    project_id: &str,
+) -> Result<Vec<ClientRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from clients where account_id = $1 and project_id = $2
+         order by created_at, id"
+    ))
+    .bind(account_id)
+    .bind(project_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Live client counts per project of one account.
+pub async fn count_by_project(db: &Db, account_id: &str) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "select project_id, count(*) from clients
+         where account_id = $1 and disabled_at is null group by project_id",
+    )
+    .bind(account_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Every client, for the in-memory registry at start-up.
+pub async fn all(db: &Db) -> Result<Vec<ClientRow>> {
+    Ok(sqlx::query_as(&format!("select {COLUMNS} from clients"))
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn set_scopes(db: &Db, account_id: &str, id: &str, scopes: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("update clients set scopes = $1 where account_id = $2 and id = $3")
+            .bind(scopes)
+            .bind(account_id)
+            .bind(id)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Records coalesced "last used" times; never moves one backwards.
+pub async fn record_last_used(db: &Db, batch: &[(String, Epoch)]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    for (id, at) in batch {
+        sqlx::query(
+            "update clients set last_used_at = $1
+             where id = $2 and (last_used_at is null or last_used_at < $1)",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

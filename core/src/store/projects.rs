@@ -1,0 +1,109 @@
+//! Projects. Every query takes the caller's account id.
+
+use sqlx::{Executor, Sqlite};
+
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::Result;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProjectRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub description: String,
+    pub api_id: String,
+    pub token_ttl_secs: i64,
+    pub created_at: Epoch,
+    pub archived_at: Option<Epoch>,
+}
+
+const COLUMNS: &str =
+    "id, account_id, name, description, api_id, token_ttl_secs, created_at, archived_at";
+
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Sqlite>,
+    p: &ProjectRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into projects (id, account_id, name, name_key, description, api_id, token_ttl_secs, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&p.id)
+    .bind(&p.account_id)
+    .bind(&p.name)
+    .bind(p.name.to_lowercase())
+    .bind(&p.description)
+    .bind(&p.api_id)
+    .bind(p.token_ttl_secs)
+    .bind(p.created_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<ProjectRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from projects where account_id = $1 and id = $2"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Live projects first, then archived ones; newest first within each.
+pub async fn list(db: &Db, account_id: &str) -> Result<Vec<ProjectRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from projects where account_id = $1
+         order by case when archived_at is null then 0 else 1 end, created_at desc, id"
+    ))
+    .bind(account_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Every project of every account, for the in-memory registry at start-up.
+pub async fn all(db: &Db) -> Result<Vec<ProjectRow>> {
+    Ok(sqlx::query_as(&format!("select {COLUMNS} from projects"))
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn update_settings(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+    name: &str,
+    description: &str,
+    token_ttl_secs: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update projects set name = $1, name_key = $2, description = $3, token_ttl_secs = $4
+         where account_id = $5 and id = $6",
+    )
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(description)
+    .bind(token_ttl_secs)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn archive(db: &Db, account_id: &str, id: &str, now: Epoch) -> Result<bool> {
+    Ok(sqlx::query(
+        "update projects set archived_at = $1
+         where account_id = $2 and id = $3 and archived_at is null",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}

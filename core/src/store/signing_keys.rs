@@ -1,0 +1,77 @@
+//! Token signing keys. Platform-wide, not tenant-owned.
+
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::Result;
+
+#[derive(sqlx::FromRow)]
+pub struct KeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: String,
+    pub private_sealed: String,
+    pub retired_at: Option<Epoch>,
+}
+
+pub struct NewKeyRow<'a> {
+    pub kid: &'a str,
+    pub alg: &'a str,
+    pub public_jwk: &'a str,
+    pub private_sealed: &'a str,
+}
+
+/// Keys still published, oldest first.
+pub async fn published(db: &Db, now: Epoch) -> Result<Vec<KeyRow>> {
+    Ok(sqlx::query_as(
+        "select kid, alg, public_jwk, private_sealed, retired_at from signing_keys
+         where unpublish_at is null or unpublish_at > $1
+         order by created_at, kid",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Adds `key` as the signing key for its algorithm; the previous ones stop
+/// signing now and stay published until `unpublish_at`.
+pub async fn insert_active(
+    db: &Db,
+    key: NewKeyRow<'_>,
+    now: Epoch,
+    unpublish_old_at: Epoch,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "update signing_keys set retired_at = $1, unpublish_at = $2
+         where alg = $3 and retired_at is null",
+    )
+    .bind(now)
+    .bind(unpublish_old_at)
+    .bind(key.alg)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into signing_keys (kid, alg, public_jwk, private_sealed, created_at)
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(key.kid)
+    .bind(key.alg)
+    .bind(key.public_jwk)
+    .bind(key.private_sealed)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets keys whose tokens have all expired.
+pub async fn delete_unpublished(db: &Db, now: Epoch) -> Result<u64> {
+    Ok(sqlx::query(
+        "delete from signing_keys where unpublish_at is not null and unpublish_at <= $1",
+    )
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected())
+}

@@ -1,0 +1,358 @@
+//! Access tokens (RFC 9068 JWTs): client authentication, minting, checking,
+//! introspection and revocation. The token endpoint and the console's
+//! "mint a test token" both call [`Issuer::mint`].
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::Catalogue;
+use crate::clock::{Clock, Epoch};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::ids::random_bytes;
+use crate::keyring::Keyring;
+use crate::master_key::MasterKey;
+use crate::registry::{ClientEntry, Registry};
+use crate::store;
+
+/// The claims of every access token we mint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub client_id: String,
+    pub aud: String,
+    pub iat: Epoch,
+    pub exp: Epoch,
+    pub jti: String,
+    pub scope: String,
+    pub account_id: String,
+    pub project_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub claims: Claims,
+}
+
+/// Why a presented token is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's signature, type or issuer is not ours")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token was issued in the future")]
+    NotYetValid,
+    #[error("the token has been revoked")]
+    Revoked,
+    #[error("the token's client can no longer be used")]
+    ClientUnusable,
+}
+
+/// How far a token's `iat` may be ahead of our clock.
+pub const CLOCK_LEEWAY_SECS: Epoch = 30;
+
+pub struct Issuer {
+    issuer: String,
+    keyring: Arc<Keyring>,
+    registry: Arc<Registry>,
+    catalogue: Arc<Catalogue>,
+    master: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+    db: Db,
+    /// Compared against when the client id is unknown, so that an unknown id
+    /// and a wrong secret cost the same.
+    decoy_hash: [u8; 32],
+}
+
+impl Issuer {
+    pub fn new(
+        issuer: String,
+        keyring: Arc<Keyring>,
+        registry: Arc<Registry>,
+        catalogue: Arc<Catalogue>,
+        master: Arc<MasterKey>,
+        clock: Arc<dyn Clock>,
+        db: Db,
+    ) -> Self {
+        let decoy_hash = master.secret_hash("portcullis-decoy");
+        Self {
+            issuer,
+            keyring,
+            registry,
+            catalogue,
+            master,
+            clock,
+            db,
+            decoy_hash,
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The audience of tokens for `api_id`: issuer + the API's base path.
+    pub fn audience(&self, base_path: &str) -> String {
+        format!("{}{}", self.issuer.trim_end_matches('/'), base_path)
+    }
+
+    /// Checks a client's id and secret. Unknown id, wrong secret and a
+    /// client that may not get tokens all give the same `InvalidClient`.
+    pub fn authenticate(&self, client_id: &str, secret: &str) -> Result<Arc<ClientEntry>> {
+        let client = self.registry.client(client_id);
+        let hash = client.as_ref().map_or(&self.decoy_hash, |c| &c.secret_hash);
+        let secret_ok = self.master.verify_secret(secret, hash);
+        match client {
+            Some(c) if secret_ok => {
+                let now = self.clock.now();
+                match self.registry.usable(&c, now) {
+                    Ok(_) => Ok(c),
+                    Err(why) => {
+                        tracing::info!(client_id, ?why, "refused a client that cannot be used");
+                        Err(Error::InvalidClient)
+                    }
+                }
+            }
+            _ => Err(Error::InvalidClient),
+        }
+    }
+
+    /// Mints a token carrying exactly the requested scopes, each of which
+    /// must be granted to the client. An absent or empty request is refused:
+    /// callers name the scopes they need.
+    pub fn mint(&self, client: &ClientEntry, requested: Option<&str>) -> Result<Minted> {
+        let now = self.clock.now();
+        let project = self
+            .registry
+            .usable(client, now)
+            .map_err(|_| Error::InvalidClient)?;
+        let scopes = parse_scope_request(requested, &client.scopes)?;
+        let api = self.catalogue.api(&project.api_id).ok_or_else(|| {
+            Error::Internal(format!(
+                "project {} uses api {:?}, which scopes.toml no longer defines",
+                project.id, project.api_id
+            ))
+        })?;
+        let key = self.keyring.signer(api.signing_alg).ok_or_else(|| {
+            Error::Internal(format!(
+                "no active {} signing key",
+                api.signing_alg.as_str()
+            ))
+        })?;
+        let exp = match client.expires_at {
+            Some(at) => (now + project.token_ttl_secs).min(at),
+            None => now + project.token_ttl_secs,
+        };
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: client.id.clone(),
+            client_id: client.id.clone(),
+            aud: self.audience(&api.base_path),
+            iat: now,
+            exp,
+            jti: hex::encode(random_bytes::<16>()),
+            scope: scopes.join(" "),
+            account_id: client.account_id.clone(),
+            project_id: client.project_id.clone(),
+        };
+        let json = serde_json::to_vec(&claims)
+            .map_err(|e| Error::Internal(format!("claims to JSON: {e}")))?;
+        let access_token = key.sign(&json)?;
+        client.usage.touch(now);
+        Ok(Minted {
+            access_token,
+            expires_in: exp - now,
+            claims,
+        })
+    }
+
+    /// Checks signature, type, issuer, time, revocation and the client's
+    /// standing; returns the claims of a token that is good now.
+    pub fn check(&self, token: &str) -> Result<Claims, Rejected> {
+        let claims = self.verify_signature(token)?;
+        let now = self.clock.now();
+        if claims.exp <= now {
+            return Err(Rejected::Expired);
+        }
+        if claims.iat > now + CLOCK_LEEWAY_SECS {
+            return Err(Rejected::NotYetValid);
+        }
+        if self.registry.is_revoked(&claims.jti) {
+            return Err(Rejected::Revoked);
+        }
+        let usable = self
+            .registry
+            .client(&claims.client_id)
+            .filter(|c| c.account_id == claims.account_id)
+            .is_some_and(|c| self.registry.usable(&c, now).is_ok());
+        if !usable {
+            return Err(Rejected::ClientUnusable);
+        }
+        Ok(claims)
+    }
+
+    /// Signature, header and issuer only: what a token says, if it is ours.
+    fn verify_signature(&self, token: &str) -> Result<Claims, Rejected> {
+        #[derive(Deserialize)]
+        struct Header {
+            alg: String,
+            typ: Option<String>,
+            kid: Option<String>,
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Rejected::Malformed);
+        };
+        let decode = |part: &str| B64URL.decode(part).map_err(|_| Rejected::Malformed);
+        let header: Header =
+            serde_json::from_slice(&decode(h)?).map_err(|_| Rejected::Malformed)?;
+        if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+            return Err(Rejected::BadSignature);
+        }
+        let key = header
+            .kid
+            .and_then(|kid| self.keyring.verifier(&kid))
+            .ok_or(Rejected::BadSignature)?;
+        // The key fixes the algorithm: a header cannot talk us into another.
+        if header.alg != key.alg.as_str() {
+            return Err(Rejected::BadSignature);
+        }
+        let signing_input = &token[..h.len() + 1 + p.len()];
+        if !key.verify(signing_input.as_bytes(), &decode(s)?) {
+            return Err(Rejected::BadSignature);
+        }
+        let claims: Claims =
+            serde_json::from_slice(&decode(p)?).map_err(|_| Rejected::Malformed)?;
+        if claims.iss != self.issuer {
+            return Err(Rejected::BadSignature);
+        }
+        Ok(claims)
+    }
+
+    /// RFC 7662: the claims of an active token of the caller's own account;
+    /// `None` (inactive) for anything else, without saying why.
+    pub fn introspect(&self, caller: &ClientEntry, token: &str) -> Option<Claims> {
+        self.check(token)
+            .ok()
+            .filter(|c| c.account_id == caller.account_id)
+    }
+
+    /// RFC 7009: revokes `token` if the caller is the client it was issued
+    /// to. Anything else (unknown, expired, another client's) changes nothing
+    /// and is not an error, so the answer reveals nothing about the token.
+    pub async fn revoke(&self, caller: &ClientEntry, token: &str) -> Result<bool> {
+        let Ok(claims) = self.verify_signature(token) else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        if claims.client_id != caller.id
+            || claims.account_id != caller.account_id
+            || claims.exp <= now
+        {
+            return Ok(false);
+        }
+        store::revoked_tokens::insert(
+            &self.db,
+            &claims.account_id,
+            &claims.client_id,
+            &claims.jti,
+            claims.exp,
+            now,
+        )
+        .await?;
+        self.registry.revoke(&claims.jti, claims.exp);
+        tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
+        Ok(true)
+    }
+}
+
+/// RFC 6749 §3.3 scope-token characters.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// The sorted, unique scopes of a request, each granted to the client.
+pub fn parse_scope_request(requested: Option<&str>, granted: &[String]) -> Result<Vec<String>> {
+    let requested = requested.unwrap_or("").trim_matches(' ');
+    if requested.is_empty() {
+        return Err(Error::InvalidScope(format!(
+            "name the scopes this token needs in the scope parameter; this client may ask for: {}",
+            granted.join(" ")
+        )));
+    }
+    let mut scopes = Vec::new();
+    for token in requested.split(' ').filter(|t| !t.is_empty()) {
+        if !is_scope_token(token) {
+            return Err(Error::InvalidScope(
+                "scope must be scope names separated by single spaces".into(),
+            ));
+        }
+        if !granted.iter().any(|g| g == token) {
+            return Err(Error::InvalidScope(format!(
+                "scope {token:?} is not granted to this client"
+            )));
+        }
+        scopes.push(token.to_owned());
+    }
+    scopes.sort();
+    scopes.dedup();
+    Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn granted() -> Vec<String> {
+        vec!["a:read".into(), "b:write".into()]
+    }
+
+    #[test]
+    fn scope_requests_are_subsets_of_the_grant() {
+        assert_eq!(
+            parse_scope_request(Some("b:write a:read a:read"), &granted()).unwrap(),
+            vec!["a:read", "b:write"]
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("  "),
+            Some("c:read"),
+            Some("a:read c"),
+            Some("a\"b"),
+        ] {
+            assert!(
+                matches!(
+                    parse_scope_request(bad, &granted()),
+                    Err(Error::InvalidScope(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}
