@@ -21,6 +21,9 @@ pub enum ConsoleError {
     Unauthenticated,
     #[error("You do not have permission to do that.")]
     Forbidden,
+    /// Missing, or belonging to another account: the same answer for both.
+    #[error("That item does not exist, or you do not have access to it.")]
+    NotFound,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (network, refused, garbled).
@@ -46,6 +49,7 @@ impl ConsoleError {
             ConsoleError::InvalidCredentials | ConsoleError::Unauthenticated => 401,
             ConsoleError::Throttled { .. } => 429,
             ConsoleError::Forbidden => 403,
+            ConsoleError::NotFound => 404,
             ConsoleError::Internal | ConsoleError::Transport { .. } => 500,
         }
     }

@@ -1,6 +1,8 @@
-//! The signing keys in use: one active key per algorithm signs new tokens;
-//! retired keys stay published (JWKS) until every token they signed has
-//! expired. Held in memory; the token endpoint never reads the database.
+//! The signing keys in use. A new key is published at once but signs only
+//! after [`PUBLISH_LEAD_SECS`], so resource servers that cache the JWKS for
+//! that long have it before they see a token signed with it; a replaced key
+//! stays published until every token it signed has expired. Held in memory:
+//! the token endpoint never reads the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,9 +17,14 @@ use crate::master_key::MasterKey;
 use crate::signing::{SigningKey, VerifyingKey};
 use crate::store::signing_keys::{self, NewKeyRow};
 
-/// The longest a token can live (the projects' upper bound) plus the
-/// verifiers' clock leeway: how long a retired key stays published.
-pub const RETIRED_KEY_GRACE_SECS: Epoch = 86_400 + 300;
+/// How long the JWKS may be cached, and so how long a new key is published
+/// before it signs.
+pub const PUBLISH_LEAD_SECS: Epoch = 300;
+
+/// How long a replaced key stays published: it may sign for the lead time
+/// still, then its tokens live at most a day (the projects' upper bound),
+/// plus the verifiers' clock leeway.
+pub const RETIRED_KEY_GRACE_SECS: Epoch = PUBLISH_LEAD_SECS + 86_400 + 300;
 
 #[derive(Default)]
 struct KeySet {
@@ -64,6 +71,7 @@ impl Keyring {
         let rows = signing_keys::published(&self.db, now).await?;
         let mut set = KeySet::default();
         let mut jwks = Vec::with_capacity(rows.len());
+        let mut ready_algs = std::collections::HashSet::new();
         for row in rows {
             let alg = SigningAlg::parse(&row.alg).ok_or_else(|| {
                 Error::Internal(format!("signing key {} has alg {}", row.kid, row.alg))
@@ -73,11 +81,16 @@ impl Keyring {
             set.verifiers
                 .insert(row.kid.clone(), VerifyingKey::from_jwk(&jwk)?);
             jwks.push(jwk);
-            if row.retired_at.is_none() {
-                // Rows come oldest first: the newest active key wins.
+            // Rows come oldest first. The newest key published long enough
+            // signs; on a first start the only key signs at once.
+            let ready = row.created_at + PUBLISH_LEAD_SECS <= now;
+            if ready || !ready_algs.contains(&alg) {
                 let pkcs8 = self.master.open(&row.kid, &row.private_sealed)?;
                 let key = SigningKey::from_pkcs8(row.kid, alg, &pkcs8)?;
                 set.signers.insert(alg, Arc::new(key));
+                if ready {
+                    ready_algs.insert(alg);
+                }
             }
         }
         set.jwks = json!({ "keys": jwks }).to_string().into();
@@ -102,9 +115,10 @@ impl Keyring {
         self.current().jwks.clone()
     }
 
-    /// Adds a new active key for each algorithm; the old ones stop signing
-    /// and stay published for [`RETIRED_KEY_GRACE_SECS`]. Returns the new
-    /// key ids. Running servers pick the new keys up on their next reload.
+    /// Adds a new key for each algorithm. It is published at once and
+    /// takes over signing after [`PUBLISH_LEAD_SECS`] (running servers see it
+    /// at their next reload); the old key stays published for
+    /// [`RETIRED_KEY_GRACE_SECS`]. Returns the new key ids.
     pub async fn rotate(
         db: &Db,
         master: &MasterKey,

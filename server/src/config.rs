@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use portcullis_core::master_key::MasterKey;
 use url::Url;
 
 use crate::error::StartupError;
@@ -58,6 +59,27 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
     pub hash_concurrency: u32,
 
+    /// The master key, 64 hex digits (`openssl rand -hex 32`). It keys the
+    /// client-secret hashes and seals the token signing keys. When unset,
+    /// the key file below is used (created on first start).
+    #[arg(long, env = "PORTCULLIS_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+
+    /// Where the master key is kept when PORTCULLIS_MASTER_KEY is unset;
+    /// created with mode 0600 on first start. Back it up.
+    #[arg(
+        long,
+        env = "PORTCULLIS_MASTER_KEY_FILE",
+        default_value = "data/master.key",
+        global = true
+    )]
+    pub master_key_file: PathBuf,
+
+    /// The `iss` of every token and the RFC 8414 issuer. [default: the
+    /// public URL without its trailing slash]
+    #[arg(long, env = "PORTCULLIS_ISSUER", global = true)]
+    pub issuer: Option<Url>,
+
     /// The scope catalogue: the APIs tokens are issued for and their scopes.
     #[arg(
         long,
@@ -87,6 +109,33 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn master_key(&self) -> Result<MasterKey, StartupError> {
+        match &self.master_key {
+            Some(hex) => MasterKey::from_hex(hex)
+                .map_err(|e| StartupError::Config(format!("PORTCULLIS_MASTER_KEY: {e}"))),
+            None => Ok(MasterKey::load_or_create(&self.master_key_file)?),
+        }
+    }
+
+    /// The issuer identifier: an https (or, for local use, http) URL with no
+    /// query or fragment, written without a trailing slash.
+    pub fn issuer(&self) -> Result<String, StartupError> {
+        let url = match &self.issuer {
+            Some(u) => u.clone(),
+            None => self.public_url()?,
+        };
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host().is_none()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(StartupError::Config(format!(
+                "PORTCULLIS_ISSUER must be an http(s) URL without query or fragment, not {url}"
+            )));
+        }
+        Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+
     pub fn public_url(&self) -> Result<Url, StartupError> {
         let url = match &self.public_url {
             Some(u) => u.clone(),

@@ -1,9 +1,11 @@
 //! The Portcullis server: wires the console (Leptos pages and server
-//! functions), and later `/oauth/*` and the APIs, onto one axum router.
+//! functions), the `/oauth/*` endpoints and discovery onto one axum router.
 
+pub mod background;
 pub mod config;
 pub mod error;
 pub mod middleware;
+pub mod oauth;
 pub mod router;
 pub mod sessions;
 

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use portcullis_core::{db, SystemClock};
+use portcullis_core::catalogue::SigningAlg;
+use portcullis_core::keyring::{Keyring, PUBLISH_LEAD_SECS};
+use portcullis_core::{db, Catalogue, Clock, SystemClock};
 use portcullis_server::{build, Config, StartupError};
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +31,19 @@ enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
+    /// Manage the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key for each algorithm in use. It is published at
+    /// once and signs after 5 minutes; the old key stays published until
+    /// its tokens have expired. Running servers pick it up within a minute.
+    Rotate,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +67,9 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(&cli.config).await,
             Command::Migrate => migrate(&cli.config).await,
+            Command::Keys {
+                command: KeysCommand::Rotate,
+            } => rotate_keys(&cli.config).await,
         }
     });
     match result {
@@ -79,6 +97,7 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    built.background.stop().await;
     built.db.close().await;
     Ok(())
 }
@@ -91,6 +110,22 @@ async fn migrate(config: &Config) -> Result<(), StartupError> {
         "{}: schema up to date ({applied} migrations)",
         config.database_url
     );
+    pool.close().await;
+    Ok(())
+}
+
+async fn rotate_keys(config: &Config) -> Result<(), StartupError> {
+    let catalogue = Catalogue::load(&config.scopes)?;
+    let master = config.master_key()?;
+    let pool = db::connect(&config.database_url).await?;
+    db::migrate(&pool).await?;
+    let mut algs: Vec<SigningAlg> = catalogue.apis().iter().map(|a| a.signing_alg).collect();
+    algs.sort_by_key(|a| a.as_str());
+    algs.dedup();
+    let kids = Keyring::rotate(&pool, &master, &algs, SystemClock.now()).await?;
+    for kid in kids {
+        println!("new signing key {kid}: published now, signing in {PUBLISH_LEAD_SECS} s");
+    }
     pool.close().await;
     Ok(())
 }

@@ -12,21 +12,29 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
-use portcullis_core::{db, Accounts, Catalogue, Clock, Db};
+use portcullis_core::catalogue::SigningAlg;
+use portcullis_core::keyring::Keyring;
+use portcullis_core::registry::Registry;
+use portcullis_core::{db, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::background::Background;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::middleware::csrf::{self, AllowedOrigin};
 use crate::middleware::page_guard;
 use crate::middleware::security_headers::{self, SecurityHeaders};
+use crate::oauth;
 use crate::sessions;
 
-/// The app, ready to serve, and the database it opened.
+/// The app, ready to serve, the database it opened and the housekeeping
+/// running beside it (stop it after serving to flush what is in memory).
 pub struct Built {
     pub router: Router,
     pub db: Db,
+    pub issuer: Arc<Issuer>,
+    pub background: Background,
 }
 
 /// Console forms are small; a larger body is refused (413) before it is read.
@@ -51,6 +59,32 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
 
+    let master = Arc::new(config.master_key()?);
+    let now = clock.now();
+    let mut algs: Vec<SigningAlg> = catalogue.apis().iter().map(|a| a.signing_alg).collect();
+    algs.sort_by_key(|a| a.as_str());
+    algs.dedup();
+    let keyring = Arc::new(Keyring::open(db.clone(), master.clone(), &algs, now).await?);
+    let registry = Arc::new(Registry::load(&db, now).await?);
+    let issuer = Arc::new(Issuer::new(
+        config.issuer()?,
+        keyring,
+        registry.clone(),
+        catalogue.clone(),
+        master.clone(),
+        clock.clone(),
+        db.clone(),
+    ));
+    let projects = Arc::new(Projects::new(
+        db.clone(),
+        registry,
+        catalogue.clone(),
+        issuer.clone(),
+        master,
+        clock.clone(),
+    ));
+    let background = Background::start(db.clone(), issuer.clone(), clock.clone());
+
     let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
     let accounts = Accounts::new(
         db.clone(),
@@ -68,7 +102,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let state = AppState {
         leptos_options: leptos_options.clone(),
         accounts: Arc::new(accounts),
-        catalogue,
+        projects,
+        issuer: issuer.clone(),
+        catalogue: catalogue.clone(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,
             absolute_secs: i64::from(config.session_absolute_hours) * 3600,
@@ -107,6 +143,11 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(oauth::routes(
+            issuer.clone(),
+            &catalogue,
+            public_url.as_str().trim_end_matches('/'),
+        ))
         .merge(console)
         .layer(middleware::from_fn_with_state(
             SecurityHeaders { https },
@@ -114,5 +155,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         ))
         .layer(TraceLayer::new_for_http());
 
-    Ok(Built { router, db })
+    Ok(Built {
+        router,
+        db,
+        issuer,
+        background,
+    })
 }

@@ -20,12 +20,22 @@ impl From<Error> for ConsoleError {
                 field: "email".into(),
                 message: "An account with this email already exists. Log in instead.".into(),
             },
+            Error::Conflict { field, message } => ConsoleError::Conflict {
+                field: field.into(),
+                message,
+            },
+            Error::Forbidden => ConsoleError::Forbidden,
+            Error::InvalidScope(message) => ConsoleError::Invalid {
+                field: "scopes".into(),
+                message,
+            },
+            Error::InvalidClient => ConsoleError::Invalid {
+                field: String::new(),
+                message: "This client cannot get tokens.".into(),
+            },
             Error::InvalidCredentials => ConsoleError::InvalidCredentials,
             Error::Throttled { retry_after_secs } => ConsoleError::Throttled { retry_after_secs },
-            Error::NotFound => ConsoleError::Invalid {
-                field: String::new(),
-                message: "That item does not exist.".into(),
-            },
+            Error::NotFound => ConsoleError::NotFound,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
                 // The detail goes to the log, never to the browser.
                 tracing::error!(error = %e, "internal error in a console request");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use portcullis_core::{Accounts, Catalogue};
+use portcullis_core::{Accounts, Catalogue, Issuer, Projects};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -19,6 +19,8 @@ pub struct SessionPolicy {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub accounts: Arc<Accounts>,
+    pub projects: Arc<Projects>,
+    pub issuer: Arc<Issuer>,
     pub catalogue: Arc<Catalogue>,
     pub sessions: SessionPolicy,
     pub trusted_proxies: Arc<[IpAddr]>,

@@ -10,7 +10,7 @@ pub struct KeyRow {
     pub alg: String,
     pub public_jwk: String,
     pub private_sealed: String,
-    pub retired_at: Option<Epoch>,
+    pub created_at: Epoch,
 }
 
 pub struct NewKeyRow<'a> {
@@ -23,7 +23,7 @@ pub struct NewKeyRow<'a> {
 /// Keys still published, oldest first.
 pub async fn published(db: &Db, now: Epoch) -> Result<Vec<KeyRow>> {
     Ok(sqlx::query_as(
-        "select kid, alg, public_jwk, private_sealed, retired_at from signing_keys
+        "select kid, alg, public_jwk, private_sealed, created_at from signing_keys
          where unpublish_at is null or unpublish_at > $1
          order by created_at, kid",
     )
@@ -32,8 +32,8 @@ pub async fn published(db: &Db, now: Epoch) -> Result<Vec<KeyRow>> {
     .await?)
 }
 
-/// Adds `key` as the signing key for its algorithm; the previous ones stop
-/// signing now and stay published until `unpublish_at`.
+/// Adds `key` for its algorithm and marks the previous ones retired: they
+/// stay published until `unpublish_old_at`.
 pub async fn insert_active(
     db: &Db,
     key: NewKeyRow<'_>,

@@ -1,0 +1,87 @@
+//! Housekeeping that runs beside the server: flushing coalesced "last used"
+//! times, picking up rotated signing keys, and forgetting revocations of
+//! tokens that have expired anyway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_core::{store, Clock, Db, Issuer};
+use tokio::task::JoinHandle;
+
+const USAGE_FLUSH: Duration = Duration::from_secs(10);
+const KEY_RELOAD: Duration = Duration::from_secs(60);
+const REVOKED_PRUNE: Duration = Duration::from_secs(600);
+
+pub struct Background {
+    db: Db,
+    issuer: Arc<Issuer>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn start(db: Db, issuer: Arc<Issuer>, clock: Arc<dyn Clock>) -> Self {
+        let mut tasks = Vec::new();
+        tasks.push(every(USAGE_FLUSH, {
+            let (db, issuer) = (db.clone(), issuer.clone());
+            move || {
+                let (db, issuer) = (db.clone(), issuer.clone());
+                async move {
+                    if let Err(e) = issuer.registry().flush_usage(&db).await {
+                        tracing::warn!(error = %e, "could not record last-used times; will retry");
+                    }
+                }
+            }
+        }));
+        tasks.push(every(KEY_RELOAD, {
+            let (issuer, clock) = (issuer.clone(), clock.clone());
+            move || {
+                let (issuer, now) = (issuer.clone(), clock.now());
+                async move {
+                    if let Err(e) = issuer.keyring().reload(now).await {
+                        tracing::error!(error = %e, "could not reload signing keys; keeping the current ones");
+                    }
+                }
+            }
+        }));
+        tasks.push(every(REVOKED_PRUNE, {
+            let (db, issuer, clock) = (db.clone(), issuer.clone(), clock.clone());
+            move || {
+                let (db, issuer, now) = (db.clone(), issuer.clone(), clock.now());
+                async move {
+                    issuer.registry().prune_revoked(now);
+                    if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
+                        tracing::warn!(error = %e, "could not prune expired revocations");
+                    }
+                }
+            }
+        }));
+        Self { db, issuer, tasks }
+    }
+
+    /// Stops the tasks and writes what is still only in memory.
+    pub async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        match self.issuer.registry().flush_usage(&self.db).await {
+            Ok(n) => tracing::debug!(clients = n, "last-used times recorded at shutdown"),
+            Err(e) => tracing::warn!(error = %e, "could not record last-used times at shutdown"),
+        }
+    }
+}
+
+fn every<F, Fut>(period: Duration, mut job: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate
+        loop {
+            tick.tick().await;
+            job().await;
+        }
+    })
+}

@@ -1,0 +1,84 @@
+//! OAuth error responses (RFC 6749 §5.2), mapped from domain errors in one
+//! place.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::Error;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// `via_header`: the client tried HTTP Basic, so the answer must
+    /// challenge it (`WWW-Authenticate`).
+    #[error("client authentication failed")]
+    InvalidClient { via_header: bool },
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    #[error("the server could not complete the request")]
+    ServerError,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: String,
+}
+
+impl OAuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient { .. } => "invalid_client",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::ServerError => "server_error",
+        }
+    }
+
+    /// Domain errors, with whether the client authenticated by header.
+    pub fn from_domain(e: Error, via_header: bool) -> Self {
+        match e {
+            Error::InvalidClient => OAuthError::InvalidClient { via_header },
+            Error::InvalidScope(m) => OAuthError::InvalidScope(m),
+            Error::Invalid { message, .. } => OAuthError::InvalidRequest(message),
+            other => {
+                tracing::error!(error = %other, "internal error at an OAuth endpoint");
+                OAuthError::ServerError
+            }
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+            OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = Body {
+            error: self.code(),
+            error_description: self.to_string(),
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        if let OAuthError::InvalidClient { via_header: true } = self {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
+            );
+        }
+        no_store(res)
+    }
+}
+
+/// RFC 6749 §5.1: token responses (and their errors) must not be cached.
+pub fn no_store(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}

@@ -1,0 +1,52 @@
+//! `POST /oauth/introspect` (RFC 7662), for resource servers that
+//! authenticate as a client of the same account.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use super::error::{no_store, OAuthError};
+use super::form::{credentials, Params};
+use super::OAuthState;
+
+#[derive(Serialize)]
+struct Active<'a> {
+    active: bool,
+    token_type: &'static str,
+    #[serde(flatten)]
+    claims: &'a portcullis_core::tokens::Claims,
+}
+
+pub async fn introspect(
+    State(state): State<OAuthState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match answer(&state, &headers, &body) {
+        Ok(res) => no_store(res),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn answer(state: &OAuthState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let params = Params::parse(headers, body)?;
+    let creds = credentials(headers, &params)?;
+    let caller = state
+        .issuer
+        .authenticate(&creds.client_id, &creds.secret)
+        .map_err(|e| OAuthError::from_domain(e, creds.via_header))?;
+    let token = params.require("token")?;
+    // token_type_hint is only a hint, and we issue one kind of token.
+    Ok(match state.issuer.introspect(&caller, token) {
+        Some(claims) => axum::Json(Active {
+            active: true,
+            token_type: "Bearer",
+            claims: &claims,
+        })
+        .into_response(),
+        None => axum::Json(json!({ "active": false })).into_response(),
+    })
+}

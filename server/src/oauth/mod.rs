@@ -1,0 +1,47 @@
+//! The OAuth 2.0 endpoints: token, introspection, revocation and discovery.
+//! Thin HTTP shells over `portcullis_core::Issuer`.
+
+mod error;
+pub mod form;
+mod introspect;
+mod metadata;
+mod revoke;
+mod token;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use portcullis_core::{Catalogue, Issuer};
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use error::OAuthError;
+
+/// OAuth requests are a handful of short parameters.
+const BODY_LIMIT: usize = 16 * 1024;
+
+#[derive(Clone)]
+pub struct OAuthState {
+    pub issuer: Arc<Issuer>,
+    /// The RFC 8414 document, built once.
+    pub metadata: Arc<str>,
+}
+
+pub fn routes(issuer: Arc<Issuer>, catalogue: &Catalogue, endpoints: &str) -> Router {
+    let metadata = metadata::document(issuer.issuer(), endpoints, catalogue).to_string();
+    let state = OAuthState {
+        issuer,
+        metadata: metadata.into(),
+    };
+    Router::new()
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/introspect", post(introspect::introspect))
+        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/.well-known/jwks.json", get(metadata::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::authorization_server),
+        )
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,0 +1,32 @@
+//! `POST /oauth/revoke` (RFC 7009): a client revokes one of its own access
+//! tokens. The answer is 200 whether or not anything was revoked, so it says
+//! nothing about tokens that are not the caller's.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::{no_store, OAuthError};
+use super::form::{credentials, Params};
+use super::OAuthState;
+
+pub async fn revoke(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let params = Params::parse(&headers, &body)?;
+        let creds = credentials(&headers, &params)?;
+        let domain = |e| OAuthError::from_domain(e, creds.via_header);
+        let caller = state
+            .issuer
+            .authenticate(&creds.client_id, &creds.secret)
+            .map_err(domain)?;
+        let token = params.require("token")?;
+        state.issuer.revoke(&caller, token).await.map_err(domain)?;
+        Ok::<_, OAuthError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => e.into_response(),
+    }
+}
