@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod projects;
 pub mod urlencode;
 
 #[cfg(feature = "ssr")]

@@ -71,7 +71,6 @@ impl Keyring {
         let rows = signing_keys::published(&self.db, now).await?;
         let mut set = KeySet::default();
         let mut jwks = Vec::with_capacity(rows.len());
-        let mut ready_algs = std::collections::HashSet::new();
         for row in rows {
             let alg = SigningAlg::parse(&row.alg).ok_or_else(|| {
                 Error::Internal(format!("signing key {} has alg {}", row.kid, row.alg))
@@ -81,16 +80,14 @@ impl Keyring {
             set.verifiers
                 .insert(row.kid.clone(), VerifyingKey::from_jwk(&jwk)?);
             jwks.push(jwk);
-            // Rows come oldest first. The newest key published long enough
-            // signs; on a first start the only key signs at once.
+            // Rows come oldest first. The newest key published for the lead
+            // time signs; failing that the oldest (on a first start, the
+            // only one, at once).
             let ready = row.created_at + PUBLISH_LEAD_SECS <= now;
-            if ready || !ready_algs.contains(&alg) {
+            if ready || !set.signers.contains_key(&alg) {
                 let pkcs8 = self.master.open(&row.kid, &row.private_sealed)?;
                 let key = SigningKey::from_pkcs8(row.kid, alg, &pkcs8)?;
                 set.signers.insert(alg, Arc::new(key));
-                if ready {
-                    ready_algs.insert(alg);
-                }
             }
         }
         set.jwks = json!({ "keys": jwks }).to_string().into();

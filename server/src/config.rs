@@ -62,7 +62,12 @@ pub struct Config {
     /// The master key, 64 hex digits (`openssl rand -hex 32`). It keys the
     /// client-secret hashes and seals the token signing keys. When unset,
     /// the key file below is used (created on first start).
-    #[arg(long, env = "PORTCULLIS_MASTER_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "PORTCULLIS_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub master_key: Option<String>,
 
     /// Where the master key is kept when PORTCULLIS_MASTER_KEY is unset;

@@ -10,11 +10,11 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use portcullis_core::password::PasswordHasher;
-use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::catalogue::SigningAlg;
 use portcullis_core::keyring::Keyring;
+use portcullis_core::password::PasswordHasher;
 use portcullis_core::registry::Registry;
+use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{db, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -105,6 +105,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         projects,
         issuer: issuer.clone(),
         catalogue: catalogue.clone(),
+        public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,
             absolute_secs: i64::from(config.session_absolute_hours) * 3600,

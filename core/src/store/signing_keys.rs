@@ -25,7 +25,7 @@ pub async fn published(db: &Db, now: Epoch) -> Result<Vec<KeyRow>> {
     Ok(sqlx::query_as(
         "select kid, alg, public_jwk, private_sealed, created_at from signing_keys
          where unpublish_at is null or unpublish_at > $1
-         order by created_at, kid",
+         order by created_at, case when retired_at is null then 1 else 0 end, kid",
     )
     .bind(now)
     .fetch_all(db)

@@ -20,7 +20,10 @@ impl Params {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
         if !form {
             return Err(OAuthError::InvalidRequest(
                 "send the parameters as application/x-www-form-urlencoded".into(),
@@ -32,7 +35,10 @@ impl Params {
             if value.is_empty() {
                 continue;
             }
-            if params.insert(name.to_string(), value.into_owned()).is_some() {
+            if params
+                .insert(name.to_string(), value.into_owned())
+                .is_some()
+            {
                 return Err(OAuthError::InvalidRequest(format!(
                     "the {name} parameter is repeated"
                 )));
@@ -163,7 +169,10 @@ mod tests {
         // An id containing an encoded ':' is split correctly.
         let (id, _) = parse_basic(basic("a%3Ab:s").as_bytes()).unwrap();
         assert_eq!(id, "a:b");
-        assert!(parse_basic(b"basic   cGNsOnM=").is_ok(), "scheme is case-insensitive");
+        assert!(
+            parse_basic(b"basic   cGNsOnM=").is_ok(),
+            "scheme is case-insensitive"
+        );
         for bad in [
             "Bearer x".to_owned(),
             "Basic".to_owned(),

@@ -46,7 +46,10 @@ pub async fn jwks(State(state): State<OAuthState>) -> Response {
 
 fn json_response(body: String, cache: &str) -> Response {
     let mut res = (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response();

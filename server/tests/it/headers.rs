@@ -20,7 +20,10 @@ async fn every_response_is_hardened() {
     assert_hardened(&b.get(s.url("/healthz")).send().await.unwrap(), "healthz");
     assert_hardened(&b.get(s.url("/login")).send().await.unwrap(), "login page");
     assert_hardened(&b.get(s.url("/projects")).send().await.unwrap(), "redirect");
-    assert_hardened(&s.post(&b, "me", &[]).await, "server fn error");
+    assert_hardened(
+        &s.post(&b, "me", &[] as &[(&str, &str)]).await,
+        "server fn error",
+    );
     assert_hardened(&s.sign_up(&b, "Acme", "ada@example.com").await, "sign-up");
     assert_hardened(
         &b.get(s.url("/projects")).send().await.unwrap(),

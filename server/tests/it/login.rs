@@ -21,7 +21,7 @@ async fn log_in_and_log_out() {
     assert_redirected(&res, "/projects");
     assert_eq!(s.me(&b).await.1["email"], "ada@example.com");
 
-    let res = s.post(&b, "logout", &[]).await;
+    let res = s.post(&b, "logout", &[] as &[(&str, &str)]).await;
     assert_redirected(&res, "/login");
     assert_eq!(s.me(&b).await.0, 401);
 }

@@ -51,7 +51,7 @@ async fn log_out_deletes_the_session_server_side() {
     let b = s.browser();
     let cookie = session_cookie(&s.sign_up(&b, "Acme", "ada@example.com").await).unwrap();
     assert_eq!(s.count("tower_sessions").await, 1);
-    s.post(&b, "logout", &[]).await;
+    s.post(&b, "logout", &[] as &[(&str, &str)]).await;
     assert_eq!(s.count("tower_sessions").await, 0);
     // Replaying the old cookie gets nothing.
     assert_eq!(s.me(&replay(&s, &cookie)).await.0, 401);

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use portcullis_core::{Db, ManualClock};
+use portcullis_core::{Db, Issuer, ManualClock};
 use portcullis_server::{build, Config};
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::{redirect, Client, Response};
@@ -15,7 +15,8 @@ pub struct TestServer {
     pub base: String,
     pub clock: Arc<ManualClock>,
     pub db: Db,
-    _dir: TempDir,
+    pub issuer: Arc<Issuer>,
+    pub dir: TempDir,
 }
 
 impl TestServer {
@@ -35,6 +36,9 @@ impl TestServer {
             session_absolute_hours: 12,
             trusted_proxies: vec![],
             hash_concurrency: 2,
+            master_key: None,
+            master_key_file: dir.path().join("master.key"),
+            issuer: None,
             scopes: concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into(),
             site_root: dir.path().join("site"),
             log_filter: "warn".into(),
@@ -42,6 +46,8 @@ impl TestServer {
         adjust(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
         let built = build(&config, clock.clone()).await.unwrap();
+        // Background work is driven by tests where it matters.
+        built.background.stop().await;
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -56,7 +62,8 @@ impl TestServer {
             base: format!("http://{addr}"),
             clock,
             db: built.db,
-            _dir: dir,
+            issuer: built.issuer,
+            dir,
         }
     }
 
@@ -81,7 +88,12 @@ impl TestServer {
             .unwrap()
     }
 
-    pub async fn post(&self, client: &Client, fn_name: &str, form: &[(&str, &str)]) -> Response {
+    pub async fn post(
+        &self,
+        client: &Client,
+        fn_name: &str,
+        form: &(impl serde::Serialize + ?Sized),
+    ) -> Response {
         client
             .post(self.url(&format!("/api/{fn_name}")))
             .form(form)
@@ -110,7 +122,7 @@ impl TestServer {
 
     /// `/api/me`: the status and JSON body.
     pub async fn me(&self, client: &Client) -> (u16, serde_json::Value) {
-        let res = self.post(client, "me", &[]).await;
+        let res = self.post(client, "me", &[] as &[(&str, &str)]).await;
         let status = res.status().as_u16();
         (status, res.json().await.unwrap())
     }
@@ -152,4 +164,145 @@ pub fn assert_redirected(res: &Response, to: &str) {
     assert_eq!(res.status(), 200, "expected success, got {}", res.status());
     assert!(res.headers().contains_key("serverfnredirect"));
     assert_eq!(res.headers()["location"], to);
+}
+
+/// An account owner's browser session and what the test made with it.
+pub struct Owner {
+    pub browser: Client,
+    pub email: String,
+}
+
+/// A client's id and secret, as shown once in the console.
+#[derive(Clone, Debug)]
+pub struct Creds {
+    pub id: String,
+    pub secret: String,
+}
+
+impl TestServer {
+    pub async fn owner(&self, email: &str) -> Owner {
+        let browser = self.browser();
+        let res = self
+            .sign_up(&browser, &format!("Org of {email}"), email)
+            .await;
+        assert_eq!(res.status(), 200, "sign-up failed");
+        Owner {
+            browser,
+            email: email.into(),
+        }
+    }
+
+    /// `/api/<fn>` with an urlencoded form; status and JSON body.
+    pub async fn call(
+        &self,
+        client: &Client,
+        fn_name: &str,
+        form: &(impl serde::Serialize + ?Sized),
+    ) -> (u16, serde_json::Value) {
+        let res = self.post(client, fn_name, form).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
+
+    pub async fn create_project(&self, owner: &Owner, name: &str, api_id: &str) -> String {
+        let (status, body) = self
+            .call(
+                &owner.browser,
+                "project_create",
+                &[
+                    ("name", name),
+                    ("description", ""),
+                    ("api_id", api_id),
+                    ("token_ttl_secs", ""),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body.as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_client(&self, owner: &Owner, project_id: &str, scopes: &[&str]) -> Creds {
+        let (status, body) = self
+            .call(
+                &owner.browser,
+                "client_create",
+                &client_form(project_id, "Primary", scopes),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        Creds {
+            id: body["client"]["id"].as_str().unwrap().into(),
+            secret: body["client_secret"].as_str().unwrap().into(),
+        }
+    }
+
+    /// A fresh account with a Partner API project and a client holding `scopes`.
+    pub async fn partner_client(&self, email: &str, scopes: &[&str]) -> (Owner, String, Creds) {
+        let owner = self.owner(email).await;
+        let project = self.create_project(&owner, "Loan intake", "partner").await;
+        let creds = self.create_client(&owner, &project, scopes).await;
+        (owner, project, creds)
+    }
+
+    /// POST /oauth/token with HTTP Basic and these extra parameters.
+    pub async fn token_basic(&self, creds: &Creds, params: &[(&str, &str)]) -> Response {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend_from_slice(params);
+        Client::new()
+            .post(self.url("/oauth/token"))
+            .basic_auth(&creds.id, Some(&creds.secret))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An access token for `scope`, or a panic.
+    pub async fn access_token(&self, creds: &Creds, scope: &str) -> String {
+        let res = self.token_basic(creds, &[("scope", scope)]).await;
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// POST to an OAuth endpoint with client_secret_post.
+    pub async fn oauth_post(&self, path: &str, creds: &Creds, params: &[(&str, &str)]) -> Response {
+        let mut form = vec![
+            ("client_id", creds.id.as_str()),
+            ("client_secret", creds.secret.as_str()),
+        ];
+        form.extend_from_slice(params);
+        Client::new()
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The console's client form: scopes as an indexed list.
+pub fn client_form(project_id: &str, name: &str, scopes: &[&str]) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("project_id".to_owned(), project_id.to_owned()),
+        ("client_name".to_owned(), name.to_owned()),
+    ];
+    for (i, s) in scopes.iter().enumerate() {
+        form.push((format!("scopes[{i}]"), (*s).to_owned()));
+    }
+    form
+}
+
+/// A JWT's decoded header and claims (no checks: for looking).
+pub fn decode_jwt(token: &str) -> (serde_json::Value, serde_json::Value) {
+    use base64::Engine;
+    let part = |i: usize| {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(i).unwrap())
+            .unwrap();
+        serde_json::from_slice(&raw).unwrap()
+    };
+    (part(0), part(1))
 }

@@ -1,0 +1,94 @@
+//! Domain values to wire types.
+
+use portcullis_core::catalogue::Api;
+use portcullis_core::clients::{Client, ClientStatus};
+use portcullis_core::projects::Project;
+use portcullis_core::tokens::Minted;
+
+use super::model::*;
+use crate::ssr::AppState;
+
+pub fn api(state: &AppState, api: &Api) -> ApiInfo {
+    ApiInfo {
+        id: api.id.clone(),
+        name: api.name.clone(),
+        description: api.description.clone(),
+        audience: state.issuer.audience(&api.base_path),
+        signing_alg: api.signing_alg.as_str().into(),
+        groups: api
+            .groups()
+            .into_iter()
+            .map(|(name, scopes)| ScopeGroup {
+                name: name.into(),
+                scopes: scopes
+                    .into_iter()
+                    .map(|s| ScopeInfo {
+                        name: s.name.clone(),
+                        description: s.description.clone(),
+                        destructive: s.destructive,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn project(state: &AppState, p: Project, live_clients: i64) -> ProjectInfo {
+    let api_name = state
+        .catalogue
+        .api(&p.api_id)
+        .map_or_else(|| p.api_id.clone(), |a| a.name.clone());
+    ProjectInfo {
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        api_id: p.api_id,
+        api_name,
+        token_ttl_secs: p.token_ttl_secs,
+        created_at: p.created_at,
+        archived_at: p.archived_at,
+        live_clients,
+    }
+}
+
+pub fn client(c: Client) -> ClientInfo {
+    ClientInfo {
+        id: c.id,
+        name: c.name,
+        scopes: c.scopes,
+        created_at: c.created_at,
+        last_used_at: c.last_used_at,
+        status: match c.status {
+            ClientStatus::Active => "active",
+            ClientStatus::Disabled => "disabled",
+            ClientStatus::Expired => "expired",
+            ClientStatus::ProjectArchived => "project_archived",
+        }
+        .into(),
+        disabled_reason: c.disabled_reason,
+        expires_at: c.expires_at,
+    }
+}
+
+pub fn test_token(m: Minted) -> TestToken {
+    let header_json = m
+        .access_token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_default();
+    TestToken {
+        claims_json: serde_json::to_string_pretty(&m.claims).unwrap_or_default(),
+        header_json,
+        scope: m.claims.scope.clone(),
+        expires_in: m.expires_in,
+        access_token: m.access_token,
+    }
+}

@@ -1,0 +1,187 @@
+//! Projects and their OAuth clients: the console's server functions (thin
+//! shells over `portcullis_core::Projects`) and the wire types.
+
+pub mod model;
+
+use leptos::prelude::*;
+
+use crate::error::ConsoleError;
+pub use model::*;
+
+#[cfg(feature = "ssr")]
+mod convert;
+
+#[server(endpoint = "projects")]
+pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let projects = state.projects.list_projects(&p).await?;
+        Ok(ProjectsOverview {
+            projects: projects
+                .into_iter()
+                .map(|s| convert::project(&state, s.project, s.live_clients))
+                .collect(),
+            apis: state
+                .catalogue
+                .apis()
+                .iter()
+                .map(|a| convert::api(&state, a))
+                .collect(),
+            can_manage: p.role.can_manage_credentials(),
+            token_ttl_default: portcullis_core::projects::TOKEN_TTL_DEFAULT,
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "project_create")]
+pub async fn create_project(
+    #[server(default)] name: String,
+    #[server(default)] description: String,
+    #[server(default)] api_id: String,
+    #[server(default)] token_ttl_secs: String,
+) -> Result<String, ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::projects::ProjectInput;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let project = state
+            .projects
+            .create_project(
+                &p,
+                ProjectInput {
+                    name,
+                    description,
+                    api_id,
+                    token_ttl_secs,
+                },
+            )
+            .await?;
+        leptos_axum::redirect(&format!("/projects/{}", project.id));
+        Ok(project.id)
+    })
+    .await
+}
+
+#[server(endpoint = "project")]
+pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let project = state.projects.project(&p, &id).await?;
+        let clients = state.projects.clients(&p, &id).await?;
+        let live = clients
+            .iter()
+            .filter(|c| c.status == portcullis_core::clients::ClientStatus::Active)
+            .count() as i64;
+        let api = state
+            .catalogue
+            .api(&project.api_id)
+            .map(|a| convert::api(&state, a))
+            .ok_or(ConsoleError::Internal)?;
+        Ok(ProjectDetail {
+            project: convert::project(&state, project, live),
+            api,
+            clients: clients.into_iter().map(convert::client).collect(),
+            can_manage: p.role.can_manage_credentials(),
+            token_endpoint: format!("{}/oauth/token", state.public_base),
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "project_update")]
+pub async fn update_project(
+    id: String,
+    #[server(default)] name: String,
+    #[server(default)] description: String,
+    #[server(default)] token_ttl_secs: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::projects::ProjectInput;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        state
+            .projects
+            .update_project(
+                &p,
+                &id,
+                ProjectInput {
+                    name,
+                    description,
+                    api_id: String::new(),
+                    token_ttl_secs,
+                },
+            )
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "project_archive")]
+pub async fn archive_project(id: String) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        state.projects.archive_project(&p, &id).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "client_create")]
+pub async fn create_client(
+    project_id: String,
+    #[server(default)] client_name: String,
+    #[server(default)] scopes: Vec<String>,
+) -> Result<NewClient, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let (client, secret) = state
+            .projects
+            .create_client(&p, &project_id, &client_name, &scopes)
+            .await?;
+        Ok(NewClient {
+            client: convert::client(client),
+            client_secret: secret.expose().to_owned(),
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "client_narrow")]
+pub async fn narrow_client(
+    client_id: String,
+    #[server(default)] scopes: Vec<String>,
+) -> Result<ClientInfo, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let client = state
+            .projects
+            .narrow_client(&p, &client_id, &scopes)
+            .await?;
+        Ok(convert::client(client))
+    })
+    .await
+}
+
+#[server(endpoint = "client_test_token")]
+pub async fn mint_test_token(
+    client_id: String,
+    #[server(default)] scopes: Vec<String>,
+) -> Result<TestToken, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let minted = state
+            .projects
+            .mint_test_token(&p, &client_id, &scopes)
+            .await?;
+        Ok(convert::test_token(minted))
+    })
+    .await
+}

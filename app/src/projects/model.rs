@@ -1,0 +1,87 @@
+//! What the console's project pages show, as it crosses the wire.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeInfo {
+    pub name: String,
+    pub description: String,
+    pub destructive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeGroup {
+    pub name: String,
+    pub scopes: Vec<ScopeInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The `aud` of this API's tokens.
+    pub audience: String,
+    pub signing_alg: String,
+    pub groups: Vec<ScopeGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub api_id: String,
+    pub api_name: String,
+    pub token_ttl_secs: i64,
+    pub created_at: i64,
+    pub archived_at: Option<i64>,
+    pub live_clients: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    /// active, disabled, expired or project_archived.
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectsOverview {
+    pub projects: Vec<ProjectInfo>,
+    pub apis: Vec<ApiInfo>,
+    pub can_manage: bool,
+    pub token_ttl_default: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDetail {
+    pub project: ProjectInfo,
+    pub api: ApiInfo,
+    pub clients: Vec<ClientInfo>,
+    pub can_manage: bool,
+    pub token_endpoint: String,
+}
+
+/// A client just created: its secret is in this answer and nowhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewClient {
+    pub client: ClientInfo,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestToken {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: String,
+    /// The decoded JOSE header and claims, pretty-printed.
+    pub header_json: String,
+    pub claims_json: String,
+}
