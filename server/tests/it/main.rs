@@ -12,6 +12,7 @@ mod oauth_discovery;
 mod oauth_introspect;
 mod oauth_token;
 mod pages;
+mod projects;
 mod sessions;
 mod signup;
 mod support;

@@ -67,6 +67,11 @@ impl TestServer {
         }
     }
 
+    pub fn clock_now(&self) -> i64 {
+        use portcullis_core::Clock;
+        self.clock.now()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
