@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod format;
 pub mod pages;
 pub mod projects;
 pub mod urlencode;
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=pages::ConsoleLayout>
                     <Route path=path!("") view=pages::Home />
                     <Route path=path!("projects") view=pages::ProjectsPage />
+                    <Route path=path!("projects/:id") view=pages::ProjectPage />
                     <Route path=path!("audit") view=pages::AuditPage />
                     <Route path=path!("team") view=pages::TeamPage />
                     <Route path=path!("settings") view=pages::SettingsPage />

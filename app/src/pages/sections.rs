@@ -1,4 +1,4 @@
-//! The console's sections. Projects, the audit log and team management are
+//! The console's other sections. The audit log and team management are
 //! filled in by later releases; Settings shows the account as it is.
 
 use leptos::prelude::*;
@@ -24,17 +24,6 @@ fn Coming(what: &'static str) -> impl IntoView {
             <h2>"Coming soon"</h2>
             <p>{what}</p>
         </section>
-    }
-}
-
-#[component]
-pub fn ProjectsPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Projects"
-            lede="One project per integration: each has its own OAuth client, scopes and rate limit."
-        />
-        <Coming what="Creating projects and their least-privilege clients arrives in the next release." />
     }
 }
 

@@ -174,7 +174,6 @@ pub fn assert_redirected(res: &Response, to: &str) {
 /// An account owner's browser session and what the test made with it.
 pub struct Owner {
     pub browser: Client,
-    pub email: String,
 }
 
 /// A client's id and secret, as shown once in the console.
@@ -191,10 +190,7 @@ impl TestServer {
             .sign_up(&browser, &format!("Org of {email}"), email)
             .await;
         assert_eq!(res.status(), 200, "sign-up failed");
-        Owner {
-            browser,
-            email: email.into(),
-        }
+        Owner { browser }
     }
 
     /// `/api/<fn>` with an urlencoded form; status and JSON body.

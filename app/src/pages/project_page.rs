@@ -1,0 +1,419 @@
+//! `/projects/:id`: one project, its clients (create, narrow, mint a test
+//! token), how to connect, and its settings.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use super::form::FormError;
+use super::widgets::{CopyButton, ScopeChecklist, StatusBadge, When};
+use crate::error::ConsoleError;
+use crate::format;
+use crate::projects::{
+    get_project, ArchiveProject, ClientInfo, CreateClient, MintTestToken, NarrowClient, NewClient,
+    ProjectDetail, ScopeGroup, UpdateProject,
+};
+
+/// Bumped after every change so the project is fetched again.
+#[derive(Clone, Copy)]
+struct Version(RwSignal<u32>);
+
+impl Version {
+    fn bump(self) {
+        self.0.update(|v| *v += 1);
+    }
+}
+
+#[component]
+pub fn ProjectPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let version = Version(RwSignal::new(0));
+    let detail = Resource::new(move || (id(), version.0.get()), |(id, _)| get_project(id));
+    // Kept outside the refetched part so a refresh cannot lose it.
+    let new_secret = RwSignal::new(None::<NewClient>);
+    provide_context(version);
+
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <Detail d new_secret /> }.into_any(),
+                    Err(ConsoleError::NotFound) => view! {
+                        <Title text="Project not found" />
+                        <section class="empty-state" data-test-id="project-not-found">
+                            <h1>"Project not found"</h1>
+                            <p>"It does not exist, or it belongs to another account."</p>
+                            <A href="/projects">"Back to projects"</A>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(d: ProjectDetail, new_secret: RwSignal<Option<NewClient>>) -> impl IntoView {
+    let ProjectDetail {
+        project,
+        api,
+        clients,
+        can_manage,
+        token_endpoint,
+    } = d;
+    let archived = project.archived_at.is_some();
+    let live = !archived && can_manage;
+    let groups = api.groups.clone();
+    let example_scope = clients
+        .iter()
+        .find(|c| c.status == "active")
+        .and_then(|c| c.scopes.first().cloned())
+        .unwrap_or_else(|| "<scope>".into());
+    let curl = format!(
+        "curl -u \"$CLIENT_ID:$CLIENT_SECRET\" \\\n  -d grant_type=client_credentials \\\n  -d scope=\"{example_scope}\" \\\n  {token_endpoint}"
+    );
+    view! {
+        <Title text=project.name.clone() />
+        <nav class="breadcrumb" aria-label="Breadcrumb"><A href="/projects">"Projects"</A>" / "</nav>
+        <header class="page-header">
+            <h1 data-test-id="page-title">
+                {project.name.clone()}
+                {archived.then(|| view! { " " <span class="badge muted">"Archived"</span> })}
+            </h1>
+            <p class="lede">{if project.description.is_empty() { api.description.clone() } else { project.description.clone() }}</p>
+        </header>
+        {archived.then(|| project.archived_at.map(|at| view! {
+            <p class="notice" role="status">"Archived on " <When at=Some(at) />
+                ". Its clients get no tokens and its tokens are no longer accepted."</p>
+        }))}
+        {move || new_secret.get().map(|n| view! { <SecretPanel n new_secret /> })}
+        <section class="card">
+            <div class="card-head">
+                <h2>"Clients"</h2>
+                <RefreshButton />
+            </div>
+            {clients.is_empty().then(|| view! {
+                <p class="muted" data-test-id="no-clients">"No clients yet. Create one below with only the scopes this integration needs."</p>
+            })}
+            <div class="clients">
+                {clients.into_iter().map(|c| view! {
+                    <ClientCard c groups=groups.clone() can_manage=live />
+                }).collect_view()}
+            </div>
+        </section>
+        {live.then(|| view! { <NewClientCard project_id=project.id.clone() groups=groups.clone() new_secret /> })}
+        <section class="card">
+            <h2>"Connect"</h2>
+            <dl class="details">
+                <dt>"API"</dt><dd>{api.name.clone()}</dd>
+                <dt>"Token endpoint"</dt><dd><code data-test-id="token-endpoint">{token_endpoint.clone()}</code></dd>
+                <dt>"Audience (aud)"</dt><dd><code>{api.audience.clone()}</code></dd>
+                <dt>"Signing"</dt><dd>{api.signing_alg.clone()}", keys at "<code>"/.well-known/jwks.json"</code></dd>
+                <dt>"Token lifetime"</dt><dd>{format::duration(project.token_ttl_secs)}</dd>
+                <dt>"Project id"</dt><dd><code>{project.id.clone()}</code></dd>
+            </dl>
+            <p class="hint">"Name the scopes each token needs in the scope parameter; a request without it is refused."</p>
+            <pre class="code">{curl}</pre>
+        </section>
+        {live.then(|| view! {
+            <SettingsCard id=project.id.clone() name=project.name.clone()
+                description=project.description.clone() ttl=project.token_ttl_secs />
+        })}
+    }
+}
+
+#[component]
+fn RefreshButton() -> impl IntoView {
+    let version = expect_context::<Version>();
+    view! {
+        <button type="button" class="button small" on:click=move |_| version.bump() data-test-id="refresh">
+            "Refresh"
+        </button>
+    }
+}
+
+/// The one time a secret is shown.
+#[component]
+fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl IntoView {
+    let secret = n.client_secret.clone();
+    let id = n.client.id.clone();
+    view! {
+        <section class="card secret-panel" role="status" data-test-id="secret-panel">
+            <h2>"Client created: copy its secret now"</h2>
+            <p>"This is the only time the secret is shown. Portcullis keeps only a keyed hash of it; if it is lost, create a new client."</p>
+            <dl class="details">
+                <dt>"Client id"</dt>
+                <dd><code data-test-id="new-client-id">{id.clone()}</code> " "
+                    <CopyButton text=id label="Copy id" /></dd>
+                <dt>"Client secret"</dt>
+                <dd><code class="secret" data-test-id="new-client-secret">{secret.clone()}</code> " "
+                    <CopyButton text=secret label="Copy secret" test_id="copy-secret" /></dd>
+            </dl>
+            <button type="button" class="button" on:click=move |_| new_secret.set(None) data-test-id="secret-done">
+                "I have stored the secret"
+            </button>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    Mint,
+    Narrow,
+}
+
+#[component]
+fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool) -> impl IntoView {
+    let panel = RwSignal::new(None::<Panel>);
+    let active = c.status == "active";
+    let toggle = move |p: Panel| {
+        move |_| panel.update(|cur| *cur = if *cur == Some(p) { None } else { Some(p) })
+    };
+    let ClientInfo {
+        id,
+        name,
+        scopes,
+        created_at,
+        last_used_at,
+        status,
+        disabled_reason,
+        expires_at,
+        ..
+    } = c;
+    let narrow_groups = groups.clone();
+    let (narrow_id, mint_id) = (id.clone(), id.clone());
+    let (narrow_scopes, mint_scopes) = (scopes.clone(), scopes.clone());
+    view! {
+        <article class="client" data-test-id="client" data-client-id=id.clone()>
+            <header class="client-head">
+                <h3>{name}</h3>
+                <StatusBadge status />
+            </header>
+            {disabled_reason.map(|r| view! { <p class="notice bad">{r}</p> })}
+            <dl class="details">
+                <dt>"Client id"</dt>
+                <dd><code>{id.clone()}</code> " " <CopyButton text=id.clone() label="Copy" /></dd>
+                <dt>"Scopes"</dt>
+                <dd class="chips" data-test-id="client-scopes">
+                    {scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}
+                </dd>
+                <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>
+                <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at /></dd>
+                {expires_at.map(|at| view! { <dt>"Expires"</dt><dd><When at=Some(at) /></dd> })}
+            </dl>
+            {(can_manage && active).then(|| view! {
+                <div class="actions">
+                    <button type="button" class="button small" on:click=toggle(Panel::Mint)
+                        aria-expanded=move || (panel.get() == Some(Panel::Mint)).to_string()
+                        data-test-id="open-mint">"Mint a test token"</button>
+                    <button type="button" class="button small" on:click=toggle(Panel::Narrow)
+                        aria-expanded=move || (panel.get() == Some(Panel::Narrow)).to_string()
+                        data-test-id="open-narrow">"Narrow scopes"</button>
+                </div>
+            })}
+            {move || match panel.get() {
+                Some(Panel::Narrow) => view! {
+                    <NarrowPanel client_id=narrow_id.clone() scopes=narrow_scopes.clone() groups=narrow_groups.clone() />
+                }.into_any(),
+                Some(Panel::Mint) => view! {
+                    <MintPanel client_id=mint_id.clone() scopes=mint_scopes.clone() groups=groups.clone() />
+                }.into_any(),
+                None => ().into_any(),
+            }}
+        </article>
+    }
+}
+
+#[component]
+fn NarrowPanel(client_id: String, scopes: Vec<String>, groups: Vec<ScopeGroup>) -> impl IntoView {
+    let version = expect_context::<Version>();
+    let selected = RwSignal::new(scopes.clone());
+    let action = ServerAction::<NarrowClient>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            version.bump();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(NarrowClient {
+            client_id: client_id.clone(),
+            scopes: selected.get_untracked(),
+        });
+    };
+    view! {
+        <form class="panel" on:submit=submit data-test-id="narrow-form">
+            <h4>"Narrow this client's scopes"</h4>
+            <p class="hint">"Untick what this client should lose. This affects new tokens only: tokens already issued keep their scopes until they expire."</p>
+            <FormError error />
+            <ScopeChecklist groups selected id_prefix=format!("narrow-{}", scopes.len()) offer=scopes />
+            <p class="hint" data-test-id="widen-hint">"Need a scope this client does not have? A live client is never widened: "
+                <a href="#new-client">"create a new purpose-scoped client"</a>" instead."</p>
+            <button type="submit" class="button primary" disabled=move || action.pending().get() data-test-id="narrow-submit">
+                "Narrow scopes"
+            </button>
+        </form>
+    }
+}
+
+#[component]
+fn MintPanel(client_id: String, scopes: Vec<String>, groups: Vec<ScopeGroup>) -> impl IntoView {
+    let version = expect_context::<Version>();
+    let _ = version;
+    let selected = RwSignal::new(Vec::<String>::new());
+    let action = ServerAction::<MintTestToken>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(MintTestToken {
+            client_id: client_id.clone(),
+            scopes: selected.get_untracked(),
+        });
+    };
+    view! {
+        <form class="panel" on:submit=submit data-test-id="mint-form">
+            <h4>"Mint a test token"</h4>
+            <p class="hint">"Made by the token endpoint's own minting, for trying the API. Tick the scopes the token should carry."</p>
+            <FormError error />
+            <ScopeChecklist groups selected id_prefix="mint".to_string() offer=scopes />
+            <button type="submit" class="button primary" disabled=move || action.pending().get() data-test-id="mint-submit">
+                "Mint test token"
+            </button>
+            {move || action.value().get().and_then(Result::ok).map(|t| {
+                let token = t.access_token.clone();
+                view! {
+                    <div class="minted" data-test-id="minted">
+                        <p>"Expires in " {format::duration(t.expires_in)} ". Scope: " <code>{t.scope.clone()}</code></p>
+                        <label for="minted-token">"Access token"</label>
+                        <textarea id="minted-token" readonly rows="4" class="code" data-test-id="minted-token">{token.clone()}</textarea>
+                        <CopyButton text=token label="Copy token" />
+                        <div class="decoded">
+                            <div><h5>"Header"</h5><pre class="code">{t.header_json.clone()}</pre></div>
+                            <div><h5>"Claims"</h5><pre class="code" data-test-id="minted-claims">{t.claims_json.clone()}</pre></div>
+                        </div>
+                    </div>
+                }
+            })}
+        </form>
+    }
+}
+
+#[component]
+fn NewClientCard(
+    project_id: String,
+    groups: Vec<ScopeGroup>,
+    new_secret: RwSignal<Option<NewClient>>,
+) -> impl IntoView {
+    let version = expect_context::<Version>();
+    let name = RwSignal::new("Primary".to_string());
+    let selected = RwSignal::new(Vec::<String>::new());
+    let action = ServerAction::<CreateClient>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = action.value().get() {
+            new_secret.set(Some(n));
+            version.bump();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(CreateClient {
+            project_id: project_id.clone(),
+            client_name: name.get_untracked(),
+            scopes: selected.get_untracked(),
+        });
+    };
+    view! {
+        <section class="card" id="new-client">
+            <h2>"New client"</h2>
+            <p class="hint">"Tick only what this integration needs. Nothing is ticked for you, and destructive scopes are marked."</p>
+            <form on:submit=submit data-test-id="new-client-form">
+                <FormError error />
+                <div class="field">
+                    <label for="client_name">"Client name"</label>
+                    <input id="client_name" maxlength="60" required prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev)) data-test-id="client-name" />
+                </div>
+                <ScopeChecklist groups selected id_prefix="new".to_string() />
+                <p class="hint">{move || match selected.with(Vec::len) {
+                    0 => "No scopes ticked.".to_string(),
+                    1 => "1 scope ticked.".to_string(),
+                    n => format!("{n} scopes ticked."),
+                }}</p>
+                <button type="submit" class="button primary" disabled=move || action.pending().get() data-test-id="create-client">
+                    {move || if action.pending().get() { "Creating…" } else { "Create client" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn SettingsCard(id: String, name: String, description: String, ttl: i64) -> impl IntoView {
+    let version = expect_context::<Version>();
+    let update = ServerAction::<UpdateProject>::new();
+    let archive = ServerAction::<ArchiveProject>::new();
+    let confirming = RwSignal::new(false);
+    let error = Signal::derive(move || {
+        update
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| archive.value().get().and_then(Result::err))
+    });
+    let saved = move || matches!(update.value().get(), Some(Ok(())));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = archive.value().get() {
+            version.bump();
+        }
+    });
+    let archive_id = id.clone();
+    view! {
+        <section class="card">
+            <h2>"Settings"</h2>
+            <ActionForm action=update attr:data-test-id="settings-form">
+                <FormError error />
+                <input type="hidden" name="id" value=id />
+                <div class="field">
+                    <label for="settings-name">"Name"</label>
+                    <input id="settings-name" name="name" required maxlength="80" value=name />
+                </div>
+                <div class="field">
+                    <label for="settings-description">"Description"</label>
+                    <textarea id="settings-description" name="description" rows="2" maxlength="500">{description}</textarea>
+                </div>
+                <div class="field">
+                    <label for="settings-ttl">"Access-token lifetime (seconds)"</label>
+                    <input id="settings-ttl" name="token_ttl_secs" type="number" min="300" max="86400"
+                        value=ttl.to_string() aria-describedby="settings-ttl-hint" data-test-id="settings-ttl" />
+                    <p id="settings-ttl-hint" class="hint">"300 to 86400. Applies to tokens minted from now on."</p>
+                </div>
+                <button type="submit" class="button primary" data-test-id="save-settings">"Save"</button>
+                {move || saved().then(|| view! { <span class="saved" role="status">" Saved."</span> })}
+            </ActionForm>
+            <div class="danger-zone">
+                <h3>"Archive this project"</h3>
+                <p class="hint">"Its clients stop getting tokens at once and its tokens stop being accepted. This cannot be undone from the console."</p>
+                {move || if confirming.get() {
+                    let id = archive_id.clone();
+                    view! {
+                        <p><strong>"Archive now? Every integration using this project stops working."</strong></p>
+                        <button type="button" class="button danger" data-test-id="confirm-archive"
+                            on:click=move |_| { archive.dispatch(ArchiveProject { id: id.clone() }); }>"Archive project"</button>
+                        " "
+                        <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button type="button" class="button danger" on:click=move |_| confirming.set(true)
+                            data-test-id="archive">"Archive project…"</button>
+                    }.into_any()
+                }}
+            </div>
+        </section>
+    }
+}
