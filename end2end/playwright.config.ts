@@ -45,6 +45,7 @@ export default defineConfig({
     env: {
       PORTCULLIS_ADDR: `127.0.0.1:${port}`,
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+      PORTCULLIS_MASTER_KEY_FILE: `${dataDir}/master.key`,
       LEPTOS_SITE_ROOT: '../target/site',
       PORTCULLIS_SCOPES: '../scopes.toml',
       RUST_LOG: 'warn',
