@@ -31,12 +31,13 @@ APT_UPDATED := $(TOOLS)/.apt-updated
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help run test deps rust-deps node-deps e2e-deps release-deps build-release build-site \
+.PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release build-site \
         fmt-check clippy unit e2e clean
 
 help:
 	@echo "make run    install what is missing, build, migrate data/portcullis.db, serve http://127.0.0.1:3000"
 	@echo "make test   install what is missing, then fmt, clippy, unit + integration tests, browser tests"
+	@echo "make bench  release build, then measure /oauth/token on loopback (64 keep-alive connections)"
 	@echo "make clean  remove build output (keeps data/ and installed tools)"
 
 # ---------------------------------------------------------------- installs --
@@ -148,6 +149,24 @@ e2e: e2e-deps build-site
 
 test: fmt-check clippy unit e2e
 	$(call say,All checks passed)
+
+# ------------------------------------------------------------------- bench --
+
+# A release server on a free port with a throw-away database, and the load
+# generator (one thread) beside it. Figures vary with the machine's load:
+# compare numbers from one run.
+bench: rust-deps node-deps
+	$(call say,Building the release server and the load generator)
+	cargo build --release -p portcullis-server -p portcullis-bench --bins
+	$(call say,Measuring on loopback)
+	@port=$$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"); \
+	data=$$(mktemp -d); \
+	PORTCULLIS_ADDR=127.0.0.1:$$port DATABASE_URL=sqlite://$$data/bench.db \
+	  PORTCULLIS_MASTER_KEY=$$(node -e "console.log(require('crypto').randomBytes(32).toString('hex'))") \
+	  LEPTOS_SITE_ROOT=$$data/site RUST_LOG=warn \
+	  ./target/release/portcullis serve & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$data"' EXIT; \
+	./target/release/portcullis-bench --base http://127.0.0.1:$$port
 
 clean:
 	cargo clean

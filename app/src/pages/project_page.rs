@@ -335,7 +335,7 @@ fn NewClientCard(
                 <FormError error />
                 <div class="field">
                     <label for="client_name">"Client name"</label>
-                    <input id="client_name" maxlength="60" required prop:value=move || name.get()
+                    <input id="client_name" type="text" maxlength="60" required prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev)) data-test-id="client-name" />
                 </div>
                 <ScopeChecklist groups selected id_prefix="new".to_string() />
@@ -380,7 +380,7 @@ fn SettingsCard(id: String, name: String, description: String, ttl: i64) -> impl
                 <input type="hidden" name="id" value=id />
                 <div class="field">
                     <label for="settings-name">"Name"</label>
-                    <input id="settings-name" name="name" required maxlength="80" value=name />
+                    <input id="settings-name" type="text" name="name" required maxlength="80" value=name />
                 </div>
                 <div class="field">
                     <label for="settings-description">"Description"</label>

@@ -109,7 +109,7 @@ fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
                 <FormError error />
                 <div class="field">
                     <label for="name">"Name"</label>
-                    <input id="name" name="name" required maxlength="80" aria-invalid=invalid("name")
+                    <input id="name" type="text" name="name" required maxlength="80" aria-invalid=invalid("name")
                         placeholder="e.g. Loan intake – production" data-test-id="project-name" />
                 </div>
                 <div class="field">

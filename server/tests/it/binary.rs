@@ -8,6 +8,9 @@ fn portcullis() -> Command {
         "PORTCULLIS_ADDR",
         "DATABASE_URL",
         "PORTCULLIS_PUBLIC_URL",
+        "PORTCULLIS_MASTER_KEY",
+        "PORTCULLIS_MASTER_KEY_FILE",
+        "PORTCULLIS_ISSUER",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -30,11 +33,14 @@ fn help_documents_every_setting() {
         "PORTCULLIS_HASH_CONCURRENCY",
         "LEPTOS_SITE_ROOT",
         "PORTCULLIS_SCOPES",
+        "PORTCULLIS_MASTER_KEY",
+        "PORTCULLIS_MASTER_KEY_FILE",
+        "PORTCULLIS_ISSUER",
         "RUST_LOG",
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
     }
-    for sub in ["serve", "migrate"] {
+    for sub in ["serve", "migrate", "keys"] {
         assert!(help.contains(sub), "--help does not list {sub}");
     }
 }
@@ -111,4 +117,86 @@ fn bad_settings_stop_start_up_with_a_clear_message() {
         String::from_utf8_lossy(&out.stderr).contains("PORTCULLIS_SESSION_IDLE_MINUTES")
             || String::from_utf8_lossy(&out.stderr).contains("session-idle-minutes")
     );
+}
+
+fn scopes_file() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into()
+}
+
+#[test]
+fn keys_rotate_adds_a_key_and_keeps_the_old_one_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/p.db", dir.path().display());
+    let key_file = dir.path().join("master.key");
+    let rotate = || {
+        portcullis()
+            .args(["keys", "rotate"])
+            .env("DATABASE_URL", &db)
+            .env("PORTCULLIS_MASTER_KEY_FILE", &key_file)
+            .env("PORTCULLIS_SCOPES", scopes_file())
+            .output()
+            .unwrap()
+    };
+    for round in 1..=2 {
+        let out = rotate();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("new signing key key_"), "{stdout}");
+        assert!(stdout.contains("signing in 300 s"), "{stdout}");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (published, retired): (i64, i64) = rt.block_on(async {
+            let pool = portcullis_core::db::connect(&db).await.unwrap();
+            sqlx::query_as(
+                "select count(*), count(retired_at) from signing_keys where unpublish_at is null or unpublish_at > 0",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!((published, retired), (round, round - 1));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is private");
+    }
+
+    // Another master key cannot open these keys: start-up says so.
+    let out = portcullis()
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("PORTCULLIS_MASTER_KEY", "ab".repeat(32))
+        .env("PORTCULLIS_SCOPES", scopes_file())
+        .env("PORTCULLIS_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sealed with another master key"),
+        "{stderr}"
+    );
+
+    let out = portcullis()
+        .args(["keys", "rotate"])
+        .env("DATABASE_URL", &db)
+        .env("PORTCULLIS_MASTER_KEY", "not-hex")
+        .env("PORTCULLIS_SCOPES", scopes_file())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("PORTCULLIS_MASTER_KEY") && stderr.contains("64 hex digits"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-hex"), "the key is never echoed");
 }

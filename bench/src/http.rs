@@ -1,0 +1,154 @@
+//! Setting up what the benchmark needs, the way a person would: sign up,
+//! create a project and a client through the console's server functions.
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+pub struct Creds {
+    pub id: String,
+    pub secret: String,
+}
+
+impl Creds {
+    pub fn basic(&self) -> String {
+        let raw = format!("{}:{}", self.id, self.secret);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+}
+
+struct Console {
+    addr: String,
+    cookie: Option<String>,
+}
+
+impl Console {
+    async fn post(&mut self, path: &str, form: &str) -> Result<serde_json::Value, String> {
+        let stream = tokio::net::TcpStream::connect(&self.addr)
+            .await
+            .map_err(|e| format!("connect {}: {e}", self.addr))?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut req = Request::post(path)
+            .header("host", &self.addr)
+            .header("origin", format!("http://{}", self.addr))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(form.to_owned())))
+            .map_err(|e| e.to_string())?;
+        let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+        if let Some(c) = res
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.cookie = c.split(';').next().map(str::to_owned);
+        }
+        let status = res.status();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(format!(
+                "{path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// Polls `/healthz` until the server answers.
+pub async fn wait_ready(addr: &str, limit: std::time::Duration) -> Result<(), String> {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
+            if let Ok((mut send, conn)) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+            {
+                tokio::spawn(conn);
+                let req = Request::get("/healthz")
+                    .header("host", addr)
+                    .body(Full::new(Bytes::new()))
+                    .map_err(|e| e.to_string())?;
+                if send
+                    .send_request(req)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    return Ok(());
+                }
+            }
+        }
+        if std::time::Instant::now() > until {
+            return Err(format!("the server at {addr} did not become ready"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A new account with a Partner API project and a client holding `scopes`.
+pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
+    let mut console = Console {
+        addr: addr.to_owned(),
+        cookie: None,
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    console
+        .post(
+            "/api/signup",
+            &format!(
+                "account_name=Bench&email=bench{stamp}%40example.com&password={}",
+                enc("correct horse battery staple")
+            ),
+        )
+        .await?;
+    let project = console
+        .post(
+            "/api/project_create",
+            "name=Bench&description=&api_id=partner&token_ttl_secs=",
+        )
+        .await?;
+    let project = project.as_str().ok_or("project_create returned no id")?;
+    let mut form = format!("project_id={}&client_name=Bench", enc(project));
+    for (i, s) in scopes.split(' ').enumerate() {
+        form.push_str(&format!("&scopes%5B{i}%5D={}", enc(s)));
+    }
+    let client = console.post("/api/client_create", &form).await?;
+    Ok(Creds {
+        id: client["client"]["id"]
+            .as_str()
+            .ok_or("client_create returned no id")?
+            .to_owned(),
+        secret: client["client_secret"]
+            .as_str()
+            .ok_or("client_create returned no secret")?
+            .to_owned(),
+    })
+}

@@ -1,0 +1,138 @@
+//! The load loop: each connection sends the same request back to back on
+//! one keep-alive HTTP/1.1 connection and records each latency.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+#[derive(Clone)]
+pub struct RequestSpec {
+    pub path: String,
+    pub authorization: String,
+    pub body: Bytes,
+    pub expect_status: u16,
+}
+
+pub struct Report {
+    pub requests: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    /// Sorted latencies in microseconds.
+    latencies: Vec<u32>,
+}
+
+impl Report {
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies.len() - 1) as f64 * p).round() as usize;
+        f64::from(self.latencies[i]) / 1000.0
+    }
+
+    pub fn print(&self, name: &str) {
+        println!(
+            "{:<28} {:>10} {:>12.0} {:>10.2} {:>10.2} {:>8}",
+            name,
+            self.requests,
+            self.rate(),
+            self.percentile_ms(0.50),
+            self.percentile_ms(0.99),
+            self.errors
+        );
+    }
+}
+
+pub async fn run(
+    addr: &str,
+    spec: &RequestSpec,
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+) -> Result<Report, String> {
+    let started = Instant::now();
+    let window = Rc::new((started + warmup, started + warmup + measure));
+    let local = tokio::task::LocalSet::new();
+    let mut handles = Vec::new();
+    for _ in 0..connections {
+        let (addr, spec, window) = (addr.to_owned(), spec.clone(), window.clone());
+        handles.push(local.spawn_local(async move { connection(&addr, &spec, *window).await }));
+    }
+    let results = local
+        .run_until(async move {
+            let mut all = Vec::new();
+            for h in handles {
+                all.push(h.await.map_err(|e| e.to_string())?);
+            }
+            Ok::<_, String>(all)
+        })
+        .await?;
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for r in results {
+        let (lat, err) = r?;
+        latencies.extend(lat);
+        errors += err;
+    }
+    latencies.sort_unstable();
+    Ok(Report {
+        requests: latencies.len(),
+        errors,
+        seconds: measure.as_secs_f64(),
+        latencies,
+    })
+}
+
+async fn connection(
+    addr: &str,
+    spec: &RequestSpec,
+    (from, until): (Instant, Instant),
+) -> Result<(Vec<u32>, usize), String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::task::spawn_local(conn);
+    let mut latencies = Vec::with_capacity(100_000);
+    let mut errors = 0;
+    loop {
+        let t0 = Instant::now();
+        if t0 >= until {
+            break;
+        }
+        let mut req = Request::post(spec.path.as_str())
+            .header("host", addr)
+            .header("authorization", spec.authorization.as_str());
+        if !spec.body.is_empty() {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+        }
+        let req = req
+            .body(Full::new(spec.body.clone()))
+            .map_err(|e| e.to_string())?;
+        send.ready().await.map_err(|e| e.to_string())?;
+        let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+        let ok = res.status().as_u16() == spec.expect_status;
+        // Read the whole body so the connection can be reused.
+        res.into_body().collect().await.map_err(|e| e.to_string())?;
+        let t1 = Instant::now();
+        if t0 >= from {
+            if ok {
+                latencies.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+            } else {
+                errors += 1;
+            }
+        }
+    }
+    Ok((latencies, errors))
+}
