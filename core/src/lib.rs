@@ -5,6 +5,8 @@
 //! and the `/oauth/*` endpoints call the same code paths.
 
 pub mod accounts;
+pub mod caas;
+pub mod calendar;
 pub mod catalogue;
 pub mod client_ip;
 pub mod clients;
@@ -14,8 +16,10 @@ pub mod error;
 pub mod ids;
 pub mod keyring;
 pub mod master_key;
+pub mod partner;
 pub mod password;
 pub mod projects;
+pub mod ratelimit;
 pub mod registry;
 pub mod secret;
 pub mod signing;

@@ -11,6 +11,7 @@ use crate::db::{is_unique_violation, Db};
 use crate::error::{Error, Result};
 use crate::ids::new_id;
 use crate::master_key::MasterKey;
+use crate::ratelimit::{self, Limit};
 use crate::registry::Registry;
 use crate::store;
 use crate::store::projects::ProjectRow;
@@ -31,6 +32,7 @@ pub struct Project {
     pub token_ttl_secs: i64,
     pub created_at: Epoch,
     pub archived_at: Option<Epoch>,
+    pub rate_limit: Limit,
 }
 
 impl From<ProjectRow> for Project {
@@ -43,6 +45,10 @@ impl From<ProjectRow> for Project {
             token_ttl_secs: r.token_ttl_secs,
             created_at: r.created_at,
             archived_at: r.archived_at,
+            rate_limit: Limit {
+                per_sec: r.rate_per_sec,
+                burst: r.rate_burst,
+            },
         }
     }
 }
@@ -143,6 +149,8 @@ impl Projects {
             token_ttl_secs,
             created_at: self.clock.now(),
             archived_at: None,
+            rate_per_sec: ratelimit::DEFAULT_PER_SEC,
+            rate_burst: ratelimit::DEFAULT_BURST,
         };
         store::projects::insert(&self.db, &row).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -243,6 +251,38 @@ impl Projects {
         row.archived_at = Some(now);
         self.registry.put_project(&row);
         tracing::info!("project archived");
+        Ok(row.into())
+    }
+
+    /// Sets the project's bucket; it applies to the next request.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
+    pub async fn set_rate_limit(
+        &self,
+        by: &Principal,
+        id: &str,
+        per_sec: &str,
+        burst: &str,
+    ) -> Result<Project> {
+        require_manager(by)?;
+        let per_sec = validate::number_in("rate_per_sec", per_sec, ratelimit::LIMIT_RANGE, "requests per second")?;
+        let burst = validate::number_in("rate_burst", burst, ratelimit::LIMIT_RANGE, "requests")?;
+        if burst < per_sec {
+            return Err(Error::invalid(
+                "rate_burst",
+                "Make the burst at least the rate per second, or a busy second is always cut short.",
+            ));
+        }
+        let mut row = self.project_row(by, id).await?;
+        if row.archived_at.is_some() {
+            return Err(Error::invalid("", "Archived projects cannot be changed."));
+        }
+        if !store::projects::set_rate_limit(&self.db, &by.account_id, id, per_sec, burst).await? {
+            return Err(Error::NotFound);
+        }
+        row.rate_per_sec = per_sec;
+        row.rate_burst = burst;
+        self.registry.put_project(&row);
+        tracing::info!(per_sec, burst, "rate limit changed");
         Ok(row.into())
     }
 }

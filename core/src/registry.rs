@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
+use crate::ratelimit::Limit;
 use crate::store;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
@@ -61,6 +62,7 @@ pub struct ProjectEntry {
     pub api_id: String,
     pub token_ttl_secs: i64,
     pub archived: bool,
+    pub rate_limit: Limit,
 }
 
 /// Why a client cannot get tokens.
@@ -111,6 +113,10 @@ impl Registry {
             api_id: p.api_id.clone(),
             token_ttl_secs: p.token_ttl_secs,
             archived: p.archived_at.is_some(),
+            rate_limit: Limit {
+                per_sec: p.rate_per_sec,
+                burst: p.rate_burst,
+            },
         };
         write(&self.projects).insert(p.id.clone(), Arc::new(entry));
     }
@@ -226,6 +232,8 @@ mod tests {
             token_ttl_secs: 3600,
             created_at: 0,
             archived_at: archived.then_some(5),
+            rate_per_sec: 25,
+            rate_burst: 50,
         }
     }
 

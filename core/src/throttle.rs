@@ -90,8 +90,22 @@ impl LoginThrottle {
 
     /// `Err(seconds)` while either key is locked.
     pub fn check(&self, email: &str, ip: Option<IpAddr>, now: Epoch) -> Result<(), u64> {
+        self.check_keys(Self::keys(email, ip), now)
+    }
+
+    /// The client-address key alone (the token endpoint's brute-force guard:
+    /// keying on client ids would let anyone lock a partner out).
+    pub fn check_ip(&self, ip: IpAddr, now: Epoch) -> Result<(), u64> {
+        self.check_keys(std::iter::once(Key::Ip(ip)), now)
+    }
+
+    pub fn record_ip_failure(&self, ip: IpAddr, now: Epoch) {
+        self.fail_keys(std::iter::once(Key::Ip(ip)), now);
+    }
+
+    fn check_keys(&self, keys: impl Iterator<Item = Key>, now: Epoch) -> Result<(), u64> {
         let entries = self.lock();
-        let wait = Self::keys(email, ip)
+        let wait = keys
             .filter_map(|k| entries.get(&k))
             .map(|e| e.locked_until - now)
             .max()
@@ -104,6 +118,10 @@ impl LoginThrottle {
     }
 
     pub fn record_failure(&self, email: &str, ip: Option<IpAddr>, now: Epoch) {
+        self.fail_keys(Self::keys(email, ip), now);
+    }
+
+    fn fail_keys(&self, keys: impl Iterator<Item = Key>, now: Epoch) {
         let mut entries = self.lock();
         if entries.len() >= SWEEP_AT {
             let stale = self
@@ -113,7 +131,7 @@ impl LoginThrottle {
                 .max(self.policy.per_ip.reset_secs);
             entries.retain(|_, e| e.locked_until > now || now - e.last_failure < stale);
         }
-        for key in Self::keys(email, ip) {
+        for key in keys {
             let policy = self.policy_for(&key);
             let entry = entries.entry(key).or_insert(Entry {
                 failures: 0,

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::ids::random_bytes;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
-use crate::registry::{ClientEntry, Registry};
+use crate::ratelimit::{Decision, MinuteTally, RateLimiter};
+use crate::registry::{ClientEntry, ProjectEntry, Registry};
 use crate::store;
 
 /// The claims of every access token we mint.
@@ -55,6 +56,8 @@ pub enum Rejected {
     Revoked,
     #[error("the token's client can no longer be used")]
     ClientUnusable,
+    #[error("the token is for another API")]
+    WrongAudience,
 }
 
 /// How far a token's `iat` may be ahead of our clock.
@@ -68,6 +71,7 @@ pub struct Issuer {
     master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
     db: Db,
+    limiter: RateLimiter,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
@@ -92,8 +96,24 @@ impl Issuer {
             master,
             clock,
             db,
+            limiter: RateLimiter::default(),
             decoy_hash,
         }
+    }
+
+    /// Charges one request to the project's rate-limit bucket.
+    pub fn charge(&self, project: &ProjectEntry) -> Decision {
+        self.limiter.charge(
+            &project.id,
+            project.rate_limit,
+            std::time::Instant::now(),
+            self.clock.now(),
+        )
+    }
+
+    /// The project's allowed/limited requests per minute, last hour.
+    pub fn traffic(&self, project_id: &str) -> Vec<MinuteTally> {
+        self.limiter.history(project_id, self.clock.now())
     }
 
     pub fn issuer(&self) -> &str {
@@ -210,6 +230,26 @@ impl Issuer {
             return Err(Rejected::ClientUnusable);
         }
         Ok(claims)
+    }
+
+    /// [`check`](Self::check), plus: the token must be for `audience`. What
+    /// a resource server (the bearer gate) accepts; also returns the
+    /// project, whose bucket the call is charged to.
+    pub fn check_for(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<(Claims, Arc<ProjectEntry>), Rejected> {
+        let claims = self.check(token)?;
+        if claims.aud != audience {
+            return Err(Rejected::WrongAudience);
+        }
+        let project = self
+            .registry
+            .project(&claims.project_id)
+            .filter(|p| p.account_id == claims.account_id)
+            .ok_or(Rejected::ClientUnusable)?;
+        Ok((claims, project))
     }
 
     /// Signature, header and issuer only: what a token says, if it is ours.

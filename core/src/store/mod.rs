@@ -3,7 +3,9 @@
 //! read across accounts (`all`) feed the in-memory registry at start-up.
 
 pub mod accounts;
+pub mod caas;
 pub mod clients;
+pub mod partner;
 pub mod projects;
 pub mod revoked_tokens;
 pub mod signing_keys;

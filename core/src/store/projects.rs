@@ -16,18 +16,21 @@ pub struct ProjectRow {
     pub token_ttl_secs: i64,
     pub created_at: Epoch,
     pub archived_at: Option<Epoch>,
+    pub rate_per_sec: i64,
+    pub rate_burst: i64,
 }
 
-const COLUMNS: &str =
-    "id, account_id, name, description, api_id, token_ttl_secs, created_at, archived_at";
+const COLUMNS: &str = "id, account_id, name, description, api_id, token_ttl_secs, created_at, \
+                       archived_at, rate_per_sec, rate_burst";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Sqlite>,
     p: &ProjectRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into projects (id, account_id, name, name_key, description, api_id, token_ttl_secs, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into projects (id, account_id, name, name_key, description, api_id, token_ttl_secs,
+                               created_at, rate_per_sec, rate_burst)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&p.id)
     .bind(&p.account_id)
@@ -37,6 +40,8 @@ pub async fn insert<'e>(
     .bind(&p.api_id)
     .bind(p.token_ttl_secs)
     .bind(p.created_at)
+    .bind(p.rate_per_sec)
+    .bind(p.rate_burst)
     .execute(db)
     .await?;
     Ok(())
@@ -100,6 +105,27 @@ pub async fn archive(db: &Db, account_id: &str, id: &str, now: Epoch) -> Result<
          where account_id = $2 and id = $3 and archived_at is null",
     )
     .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn set_rate_limit(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+    per_sec: i64,
+    burst: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update projects set rate_per_sec = $1, rate_burst = $2
+         where account_id = $3 and id = $4 and archived_at is null",
+    )
+    .bind(per_sec)
+    .bind(burst)
     .bind(account_id)
     .bind(id)
     .execute(db)

@@ -1,0 +1,365 @@
+//! The Transactions API's domain: transactions enriched on arrival
+//! (merchant, category), splits, categories (built-in and custom), regular
+//! series, and erasing a user's data. Every call is scoped to the project
+//! whose token made it.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, Epoch};
+use crate::db::{is_unique_violation, Db};
+use crate::error::{Error, Result};
+use crate::ids::new_id;
+use crate::partner::parse_date;
+use crate::store::caas as store;
+use crate::validate;
+
+/// Built-in categories: (id, name, keywords that put a description in it).
+pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
+    ("cat_groceries", "Groceries", &["TESCO", "ALDI", "LIDL", "SAINSBURY", "GROCER", "MARKET"]),
+    ("cat_transport", "Transport", &["UBER", "TFL", "RAIL", "TAXI", "FUEL", "SHELL", "BP "]),
+    ("cat_subscriptions", "Subscriptions", &["NETFLIX", "SPOTIFY", "DISNEY", "ICLOUD", "PRIME"]),
+    ("cat_eating_out", "Eating out", &["CAFE", "COFFEE", "RESTAURANT", "PIZZA", "DELIVEROO"]),
+    ("cat_income", "Income", &["SALARY", "PAYROLL", "WAGES"]),
+    ("cat_bills", "Bills", &["ELECTRIC", "WATER", "GAS ", "COUNCIL", "RENT", "INSURANCE"]),
+    ("cat_other", "Other", &[]),
+];
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Transaction {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub description: String,
+    pub booked_on: String,
+    pub merchant: String,
+    pub category_id: String,
+    pub created_at: Epoch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTransaction {
+    pub user_id: String,
+    pub account_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub description: String,
+    pub booked_on: String,
+}
+
+/// A transaction with the fuller enrichment set.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnhancedTransaction {
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    pub category_name: String,
+    pub direction: &'static str,
+    pub counterparty: String,
+    pub is_recurring: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Split {
+    pub id: String,
+    pub transaction_id: String,
+    pub amount_cents: i64,
+    pub category_id: String,
+    pub note: String,
+    pub created_at: Epoch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSplit {
+    pub amount_cents: i64,
+    #[serde(default)]
+    pub category_id: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    pub custom: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegularSeries {
+    pub merchant: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub occurrences: usize,
+    pub first_booked_on: String,
+    pub last_booked_on: String,
+    pub transaction_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Erased {
+    pub user_id: String,
+    pub transactions_deleted: u64,
+    pub splits_deleted: u64,
+}
+
+/// The merchant: the description's leading words, without card-terminal
+/// noise (digits, `*`, references).
+pub fn merchant_of(description: &str) -> String {
+    let words: Vec<String> = description
+        .split(|c: char| c.is_whitespace() || c == '*')
+        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()))
+        .take(2)
+        .map(str::to_uppercase)
+        .collect();
+    if words.is_empty() {
+        "UNKNOWN".into()
+    } else {
+        words.join(" ")
+    }
+}
+
+pub fn category_of(description: &str) -> &'static str {
+    let text = format!("{} ", description.to_uppercase());
+    BUILT_IN
+        .iter()
+        .find(|(_, _, keys)| keys.iter().any(|k| text.contains(k)))
+        .map_or("cat_other", |(id, _, _)| id)
+}
+
+fn ident(field: &'static str, raw: &str) -> Result<String> {
+    let v = raw.trim();
+    if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+        return Err(Error::invalid(
+            field,
+            format!("{field} must be 1 to 64 letters, digits, '-', '_', '.' or ':'"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+pub struct Caas {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl Caas {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    pub async fn create_transaction(&self, project_id: &str, input: NewTransaction) -> Result<Transaction> {
+        let user_id = ident("user_id", &input.user_id)?;
+        let account_id = ident("account_id", &input.account_id)?;
+        if input.amount_cents == 0 || input.amount_cents.abs() > 1_000_000_000_000 {
+            return Err(Error::invalid("amount_cents", "amount_cents must be non-zero and at most 10^12 in size"));
+        }
+        let currency = input.currency.trim().to_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(Error::invalid("currency", "currency must be a three-letter ISO 4217 code"));
+        }
+        let description = validate::name("description", &input.description, 200, "a description")?;
+        if parse_date(input.booked_on.trim()).is_none() {
+            return Err(Error::invalid("booked_on", "booked_on must be a real date as YYYY-MM-DD"));
+        }
+        let t = Transaction {
+            id: new_id("txn"),
+            user_id,
+            account_id,
+            amount_cents: input.amount_cents,
+            currency,
+            merchant: merchant_of(&description),
+            category_id: category_of(&description).into(),
+            description,
+            booked_on: input.booked_on.trim().to_owned(),
+            created_at: self.clock.now(),
+        };
+        store::insert_transaction(&self.db, project_id, &t).await?;
+        Ok(t)
+    }
+
+    pub async fn list_transactions(&self, project_id: &str, user_id: Option<&str>, limit: i64) -> Result<Vec<Transaction>> {
+        store::list_transactions(&self.db, project_id, user_id, limit.clamp(1, 500)).await
+    }
+
+    pub async fn transaction(&self, project_id: &str, id: &str) -> Result<Transaction> {
+        store::transaction(&self.db, project_id, id).await?.ok_or(Error::NotFound)
+    }
+
+    pub async fn enhanced(&self, project_id: &str, id: &str) -> Result<EnhancedTransaction> {
+        let t = self.transaction(project_id, id).await?;
+        let series = self.regular(project_id, &t.user_id).await?;
+        let is_recurring = series.iter().any(|s| s.transaction_ids.contains(&t.id));
+        let category_name = self.category_name(project_id, &t.category_id).await?;
+        Ok(EnhancedTransaction {
+            direction: if t.amount_cents < 0 { "debit" } else { "credit" },
+            counterparty: t.merchant.clone(),
+            category_name,
+            is_recurring,
+            transaction: t,
+        })
+    }
+
+    async fn category_name(&self, project_id: &str, id: &str) -> Result<String> {
+        if let Some((_, name, _)) = BUILT_IN.iter().find(|(i, _, _)| *i == id) {
+            return Ok((*name).into());
+        }
+        Ok(store::custom_category(&self.db, project_id, id)
+            .await?
+            .map_or_else(|| "Other".into(), |c| c.name))
+    }
+
+    pub async fn delete_transaction(&self, project_id: &str, id: &str) -> Result<()> {
+        if store::delete_transaction(&self.db, project_id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    async fn check_category(&self, project_id: &str, id: &str) -> Result<()> {
+        if BUILT_IN.iter().any(|(i, _, _)| *i == id) || store::custom_category(&self.db, project_id, id).await?.is_some() {
+            Ok(())
+        } else {
+            Err(Error::invalid("category_id", format!("{id:?} is not a category of this project")))
+        }
+    }
+
+    /// Splits share out a transaction; together they never exceed it.
+    pub async fn create_split(&self, project_id: &str, transaction_id: &str, input: NewSplit) -> Result<Split> {
+        let t = self.transaction(project_id, transaction_id).await?;
+        if input.amount_cents <= 0 {
+            return Err(Error::invalid("amount_cents", "amount_cents must be positive (the split's share of the amount)"));
+        }
+        let taken: i64 = store::splits(&self.db, project_id, transaction_id).await?.iter().map(|s| s.amount_cents).sum();
+        if taken + input.amount_cents > t.amount_cents.abs() {
+            return Err(Error::invalid(
+                "amount_cents",
+                format!("splits would total more than the transaction ({} left)", t.amount_cents.abs() - taken),
+            ));
+        }
+        let category_id = match input.category_id.as_deref().map(str::trim) {
+            None | Some("") => t.category_id.clone(),
+            Some(c) => {
+                self.check_category(project_id, c).await?;
+                c.to_owned()
+            }
+        };
+        let note = validate::description("note", input.note.as_deref().unwrap_or(""), 200)?;
+        let split = Split {
+            id: new_id("spl"),
+            transaction_id: t.id,
+            amount_cents: input.amount_cents,
+            category_id,
+            note,
+            created_at: self.clock.now(),
+        };
+        store::insert_split(&self.db, project_id, &split).await?;
+        Ok(split)
+    }
+
+    pub async fn splits(&self, project_id: &str, transaction_id: &str) -> Result<Vec<Split>> {
+        self.transaction(project_id, transaction_id).await?;
+        store::splits(&self.db, project_id, transaction_id).await
+    }
+
+    pub async fn delete_split(&self, project_id: &str, transaction_id: &str, id: &str) -> Result<()> {
+        if store::delete_split(&self.db, project_id, transaction_id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    pub async fn categories(&self, project_id: &str) -> Result<Vec<Category>> {
+        let mut all: Vec<Category> = BUILT_IN
+            .iter()
+            .map(|(id, name, _)| Category { id: (*id).into(), name: (*name).into(), custom: false })
+            .collect();
+        all.extend(store::custom_categories(&self.db, project_id).await?);
+        Ok(all)
+    }
+
+    pub async fn create_category(&self, project_id: &str, name: &str) -> Result<Category> {
+        let name = validate::name("name", name, 60, "a category name")?;
+        if BUILT_IN.iter().any(|(_, n, _)| n.eq_ignore_ascii_case(&name)) {
+            return Err(Error::Conflict { field: "name", message: format!("{name:?} is a built-in category") });
+        }
+        let c = Category { id: new_id("cat"), name, custom: true };
+        store::insert_category(&self.db, project_id, &c, self.clock.now())
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::Conflict { field: "name", message: format!("a category called {:?} exists", c.name) }
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(c)
+    }
+
+    /// Deletes a custom category; its transactions and splits fall back to "Other".
+    pub async fn delete_category(&self, project_id: &str, id: &str) -> Result<()> {
+        if BUILT_IN.iter().any(|(i, _, _)| *i == id) {
+            return Err(Error::Conflict { field: "category_id", message: "built-in categories cannot be deleted".into() });
+        }
+        if store::delete_category(&self.db, project_id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Series of the same merchant and amount seen at least twice.
+    pub async fn regular(&self, project_id: &str, user_id: &str) -> Result<Vec<RegularSeries>> {
+        let user_id = ident("user_id", user_id)?;
+        let mut txns = store::list_transactions(&self.db, project_id, Some(&user_id), 10_000).await?;
+        txns.sort_by(|a, b| a.booked_on.cmp(&b.booked_on));
+        let mut series: Vec<RegularSeries> = Vec::new();
+        for t in txns {
+            match series.iter_mut().find(|s| s.merchant == t.merchant && s.amount_cents == t.amount_cents && s.currency == t.currency) {
+                Some(s) => {
+                    s.occurrences += 1;
+                    s.last_booked_on = t.booked_on.clone();
+                    s.transaction_ids.push(t.id);
+                }
+                None => series.push(RegularSeries {
+                    merchant: t.merchant,
+                    amount_cents: t.amount_cents,
+                    currency: t.currency,
+                    occurrences: 1,
+                    first_booked_on: t.booked_on.clone(),
+                    last_booked_on: t.booked_on,
+                    transaction_ids: vec![t.id],
+                }),
+            }
+        }
+        series.retain(|s| s.occurrences >= 2);
+        Ok(series)
+    }
+
+    /// Erases every transaction (and split) of a user in this project.
+    pub async fn erase_user(&self, project_id: &str, user_id: &str) -> Result<Erased> {
+        let user_id = ident("user_id", user_id)?;
+        let (transactions_deleted, splits_deleted) = store::erase_user(&self.db, project_id, &user_id).await?;
+        Ok(Erased { user_id, transactions_deleted, splits_deleted })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrichment_is_deterministic() {
+        assert_eq!(merchant_of("TESCO STORES 3297 LONDON"), "TESCO STORES");
+        assert_eq!(merchant_of("netflix.com*1234"), "NETFLIX.COM");
+        assert_eq!(category_of("Tesco Stores 3297"), "cat_groceries");
+        assert_eq!(category_of("ACME PAYROLL NOV"), "cat_income");
+        assert_eq!(category_of("Something else"), "cat_other");
+    }
+}

@@ -1,0 +1,269 @@
+//! The Partner API's domain: loan applications with a decision made by a
+//! fixed rule on arrival, payment links for approved applications, and
+//! identity checks. Every call is scoped to the project whose token made it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, Epoch};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::ids::{new_id, random_bytes};
+use crate::store::partner as store;
+use crate::validate;
+
+use std::sync::Arc;
+
+/// Applications above this are declined outright (in cents).
+pub const MAX_AMOUNT_CENTS: i64 = 5_000_000;
+pub const PAYMENT_LINK_TTL_SECS: Epoch = 7 * 86_400;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApplication {
+    pub applicant_name: String,
+    pub amount_cents: i64,
+    pub term_months: i64,
+    pub annual_income_cents: i64,
+    #[serde(default)]
+    pub external_reference: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Application {
+    pub id: String,
+    pub applicant_name: String,
+    pub amount_cents: i64,
+    pub term_months: i64,
+    pub annual_income_cents: i64,
+    pub external_reference: Option<String>,
+    pub created_at: Epoch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionView {
+    pub application_id: String,
+    pub outcome: String,
+    pub reasons: Vec<String>,
+    pub decided_at: Epoch,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PaymentLink {
+    pub id: String,
+    pub application_id: String,
+    pub amount_cents: i64,
+    pub url: String,
+    pub created_at: Epoch,
+    pub expires_at: Epoch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewIdentityCheck {
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    pub document_number: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityCheck {
+    pub id: String,
+    pub full_name: String,
+    pub date_of_birth: String,
+    pub document_last4: String,
+    pub outcome: String,
+    pub reasons: Vec<String>,
+    pub created_at: Epoch,
+}
+
+/// The decision rule: deterministic, so partners can test each outcome.
+pub fn decide(a: &NewApplication) -> (&'static str, Vec<String>) {
+    let mut declined = Vec::new();
+    if a.amount_cents > MAX_AMOUNT_CENTS {
+        declined.push(format!("the amount is above the {} limit", MAX_AMOUNT_CENTS / 100));
+    }
+    // Monthly repayment (no interest) against a third of monthly income.
+    if a.amount_cents * 3 > a.annual_income_cents / 12 * a.term_months {
+        declined.push("repayments would exceed a third of the applicant's income".into());
+    }
+    if !declined.is_empty() {
+        return ("declined", declined);
+    }
+    if a.term_months > 60 {
+        return ("referred", vec!["terms over 60 months are reviewed by an underwriter".into()]);
+    }
+    ("approved", vec!["within the amount limit and affordable on the stated income".into()])
+}
+
+/// `YYYY-MM-DD` as (year, month, day), if it is a real date.
+pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    (1..=12).contains(&m).then_some(())?;
+    (d >= 1 && d <= days[(m - 1) as usize]).then_some((y, m, d))
+}
+
+pub struct Partner {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl Partner {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    pub async fn create_application(
+        &self,
+        project_id: &str,
+        client_id: &str,
+        input: NewApplication,
+    ) -> Result<Application> {
+        let name = validate::name("applicant_name", &input.applicant_name, 120, "the applicant's name")?;
+        if !(100..=100_000_000).contains(&input.amount_cents) {
+            return Err(Error::invalid("amount_cents", "amount_cents must be from 100 to 100000000"));
+        }
+        if !(3..=120).contains(&input.term_months) {
+            return Err(Error::invalid("term_months", "term_months must be from 3 to 120"));
+        }
+        if !(0..=10_000_000_000).contains(&input.annual_income_cents) {
+            return Err(Error::invalid("annual_income_cents", "annual_income_cents must be from 0 to 10000000000"));
+        }
+        let reference = match input.external_reference.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) => Some(validate::name("external_reference", r, 64, "a reference")?),
+        };
+        let (outcome, reasons) = decide(&input);
+        let app = Application {
+            id: new_id("app"),
+            applicant_name: name,
+            amount_cents: input.amount_cents,
+            term_months: input.term_months,
+            annual_income_cents: input.annual_income_cents,
+            external_reference: reference,
+            created_at: self.clock.now(),
+        };
+        store::insert_application(&self.db, project_id, client_id, &app, outcome, &reasons.join("\n"))
+            .await?;
+        Ok(app)
+    }
+
+    pub async fn list_applications(&self, project_id: &str, limit: i64) -> Result<Vec<Application>> {
+        store::list_applications(&self.db, project_id, limit.clamp(1, 100)).await
+    }
+
+    pub async fn application(&self, project_id: &str, id: &str) -> Result<Application> {
+        store::application(&self.db, project_id, id).await?.ok_or(Error::NotFound)
+    }
+
+    pub async fn decision(&self, project_id: &str, id: &str) -> Result<DecisionView> {
+        let (outcome, reasons, at) = store::decision(&self.db, project_id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok(DecisionView {
+            application_id: id.to_owned(),
+            outcome,
+            reasons: reasons.lines().map(str::to_owned).collect(),
+            decided_at: at,
+        })
+    }
+
+    /// A payment link pays out an approved application, once per call.
+    pub async fn provision_payment_link(&self, project_id: &str, id: &str) -> Result<PaymentLink> {
+        let (outcome, _, _) = store::decision(&self.db, project_id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if outcome != "approved" {
+            return Err(Error::Conflict {
+                field: "application_id",
+                message: format!("only approved applications can be paid out; this one is {outcome}"),
+            });
+        }
+        let app = self.application(project_id, id).await?;
+        let now = self.clock.now();
+        let link_id = new_id("pl");
+        let code = hex::encode(random_bytes::<12>());
+        let link = PaymentLink {
+            id: link_id,
+            application_id: app.id,
+            amount_cents: app.amount_cents,
+            url: format!("https://pay.portcullis.example/l/{code}"),
+            created_at: now,
+            expires_at: now + PAYMENT_LINK_TTL_SECS,
+        };
+        store::insert_payment_link(&self.db, project_id, &link).await?;
+        Ok(link)
+    }
+
+    /// Checks an applicant's identity by a fixed rule: a real date of birth
+    /// 18 or more years ago, and a document number whose last digit is even
+    /// verifies; odd needs review. Only the last four characters are kept.
+    pub async fn identity_check(&self, project_id: &str, input: NewIdentityCheck) -> Result<IdentityCheck> {
+        let full_name = validate::name("full_name", &input.full_name, 120, "the full name")?;
+        let (y, m, d) = parse_date(input.date_of_birth.trim())
+            .ok_or_else(|| Error::invalid("date_of_birth", "date_of_birth must be a real date as YYYY-MM-DD"))?;
+        let doc = input.document_number.trim();
+        if !(4..=32).contains(&doc.len()) || !doc.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(Error::invalid("document_number", "document_number must be 4 to 32 letters or digits"));
+        }
+        let now = self.clock.now();
+        let today = crate::calendar::civil_from_epoch(now);
+        let age = today.0 - y - i64::from((today.1, today.2) < (m, d));
+        let (outcome, reasons) = if age < 18 {
+            ("failed", vec!["the applicant is under 18".to_string()])
+        } else if doc.chars().last().and_then(|c| c.to_digit(10)).is_some_and(|n| n % 2 == 0) {
+            ("verified", vec!["document and date of birth match the register".to_string()])
+        } else {
+            ("review", vec!["the document could not be matched automatically".to_string()])
+        };
+        let check = IdentityCheck {
+            id: new_id("idc"),
+            full_name,
+            date_of_birth: input.date_of_birth.trim().to_owned(),
+            document_last4: doc[doc.len() - 4..].to_owned(),
+            outcome: outcome.into(),
+            reasons,
+            created_at: now,
+        };
+        store::insert_identity_check(&self.db, project_id, &check).await?;
+        Ok(check)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(amount: i64, term: i64, income: i64) -> NewApplication {
+        NewApplication {
+            applicant_name: "A".into(),
+            amount_cents: amount,
+            term_months: term,
+            annual_income_cents: income,
+            external_reference: None,
+        }
+    }
+
+    #[test]
+    fn the_rule_decides_each_outcome() {
+        assert_eq!(decide(&app(1_000_000, 24, 6_000_000)).0, "approved");
+        assert_eq!(decide(&app(6_000_000, 24, 60_000_000)).0, "declined");
+        assert_eq!(decide(&app(1_000_000, 12, 1_200_000)).0, "declined");
+        assert_eq!(decide(&app(1_000_000, 72, 6_000_000)).0, "referred");
+    }
+
+    #[test]
+    fn dates_are_checked() {
+        assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
+        for bad in ["1900-02-29", "2001-13-01", "2001-1-01", "x", "2001-01-32"] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
+}

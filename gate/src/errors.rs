@@ -1,0 +1,65 @@
+//! RFC 6750 §3 refusals: the status, the `WWW-Authenticate` challenge and a
+//! JSON body saying the same for people.
+
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credentials at all: a bare challenge, no error code.
+    NoCredentials,
+    /// Not a well-formed bearer request (two Authorization headers, an
+    /// empty token, a token in the query string).
+    Malformed(&'static str),
+    /// Bad, expired, revoked, foreign or unusable token.
+    InvalidToken(String),
+    /// A good token without the route's scope.
+    InsufficientScope(&'static str),
+}
+
+fn quoted(s: &str) -> String {
+    s.replace(['\\', '"'], "")
+}
+
+impl Refusal {
+    pub fn into_response_with_realm(self, realm: &str) -> Response {
+        let realm = quoted(realm);
+        let (status, challenge, body) = match &self {
+            Refusal::NoCredentials => (
+                StatusCode::UNAUTHORIZED,
+                format!("Bearer realm=\"{realm}\""),
+                json!({
+                    "error": "unauthorized",
+                    "error_description": "this call needs an access token: Authorization: Bearer <token>",
+                }),
+            ),
+            Refusal::Malformed(why) => (
+                StatusCode::BAD_REQUEST,
+                format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{}\"", quoted(why)),
+                json!({ "error": "invalid_request", "error_description": why }),
+            ),
+            Refusal::InvalidToken(why) => (
+                StatusCode::UNAUTHORIZED,
+                format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"", quoted(why)),
+                json!({ "error": "invalid_token", "error_description": why }),
+            ),
+            Refusal::InsufficientScope(scope) => (
+                StatusCode::FORBIDDEN,
+                format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"", quoted(scope)),
+                json!({
+                    "error": "insufficient_scope",
+                    "error_description": format!("this call needs the {scope} scope, which the token does not carry"),
+                    "scope": scope,
+                }),
+            ),
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
