@@ -17,12 +17,32 @@ use crate::validate;
 
 /// Built-in categories: (id, name, keywords that put a description in it).
 pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
-    ("cat_groceries", "Groceries", &["TESCO", "ALDI", "LIDL", "SAINSBURY", "GROCER", "MARKET"]),
-    ("cat_transport", "Transport", &["UBER", "TFL", "RAIL", "TAXI", "FUEL", "SHELL", "BP "]),
-    ("cat_subscriptions", "Subscriptions", &["NETFLIX", "SPOTIFY", "DISNEY", "ICLOUD", "PRIME"]),
-    ("cat_eating_out", "Eating out", &["CAFE", "COFFEE", "RESTAURANT", "PIZZA", "DELIVEROO"]),
+    (
+        "cat_groceries",
+        "Groceries",
+        &["TESCO", "ALDI", "LIDL", "SAINSBURY", "GROCER", "MARKET"],
+    ),
+    (
+        "cat_transport",
+        "Transport",
+        &["UBER", "TFL", "RAIL", "TAXI", "FUEL", "SHELL", "BP "],
+    ),
+    (
+        "cat_subscriptions",
+        "Subscriptions",
+        &["NETFLIX", "SPOTIFY", "DISNEY", "ICLOUD", "PRIME"],
+    ),
+    (
+        "cat_eating_out",
+        "Eating out",
+        &["CAFE", "COFFEE", "RESTAURANT", "PIZZA", "DELIVEROO"],
+    ),
     ("cat_income", "Income", &["SALARY", "PAYROLL", "WAGES"]),
-    ("cat_bills", "Bills", &["ELECTRIC", "WATER", "GAS ", "COUNCIL", "RENT", "INSURANCE"]),
+    (
+        "cat_bills",
+        "Bills",
+        &["ELECTRIC", "WATER", "GAS ", "COUNCIL", "RENT", "INSURANCE"],
+    ),
     ("cat_other", "Other", &[]),
 ];
 
@@ -133,7 +153,12 @@ pub fn category_of(description: &str) -> &'static str {
 
 fn ident(field: &'static str, raw: &str) -> Result<String> {
     let v = raw.trim();
-    if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+    if v.is_empty()
+        || v.len() > 64
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
         return Err(Error::invalid(
             field,
             format!("{field} must be 1 to 64 letters, digits, '-', '_', '.' or ':'"),
@@ -152,19 +177,32 @@ impl Caas {
         Self { db, clock }
     }
 
-    pub async fn create_transaction(&self, project_id: &str, input: NewTransaction) -> Result<Transaction> {
+    pub async fn create_transaction(
+        &self,
+        project_id: &str,
+        input: NewTransaction,
+    ) -> Result<Transaction> {
         let user_id = ident("user_id", &input.user_id)?;
         let account_id = ident("account_id", &input.account_id)?;
         if input.amount_cents == 0 || input.amount_cents.abs() > 1_000_000_000_000 {
-            return Err(Error::invalid("amount_cents", "amount_cents must be non-zero and at most 10^12 in size"));
+            return Err(Error::invalid(
+                "amount_cents",
+                "amount_cents must be non-zero and at most 10^12 in size",
+            ));
         }
         let currency = input.currency.trim().to_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(Error::invalid("currency", "currency must be a three-letter ISO 4217 code"));
+            return Err(Error::invalid(
+                "currency",
+                "currency must be a three-letter ISO 4217 code",
+            ));
         }
         let description = validate::name("description", &input.description, 200, "a description")?;
         if parse_date(input.booked_on.trim()).is_none() {
-            return Err(Error::invalid("booked_on", "booked_on must be a real date as YYYY-MM-DD"));
+            return Err(Error::invalid(
+                "booked_on",
+                "booked_on must be a real date as YYYY-MM-DD",
+            ));
         }
         let t = Transaction {
             id: new_id("txn"),
@@ -182,12 +220,19 @@ impl Caas {
         Ok(t)
     }
 
-    pub async fn list_transactions(&self, project_id: &str, user_id: Option<&str>, limit: i64) -> Result<Vec<Transaction>> {
+    pub async fn list_transactions(
+        &self,
+        project_id: &str,
+        user_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Transaction>> {
         store::list_transactions(&self.db, project_id, user_id, limit.clamp(1, 500)).await
     }
 
     pub async fn transaction(&self, project_id: &str, id: &str) -> Result<Transaction> {
-        store::transaction(&self.db, project_id, id).await?.ok_or(Error::NotFound)
+        store::transaction(&self.db, project_id, id)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     pub async fn enhanced(&self, project_id: &str, id: &str) -> Result<EnhancedTransaction> {
@@ -196,7 +241,11 @@ impl Caas {
         let is_recurring = series.iter().any(|s| s.transaction_ids.contains(&t.id));
         let category_name = self.category_name(project_id, &t.category_id).await?;
         Ok(EnhancedTransaction {
-            direction: if t.amount_cents < 0 { "debit" } else { "credit" },
+            direction: if t.amount_cents < 0 {
+                "debit"
+            } else {
+                "credit"
+            },
             counterparty: t.merchant.clone(),
             category_name,
             is_recurring,
@@ -222,24 +271,46 @@ impl Caas {
     }
 
     async fn check_category(&self, project_id: &str, id: &str) -> Result<()> {
-        if BUILT_IN.iter().any(|(i, _, _)| *i == id) || store::custom_category(&self.db, project_id, id).await?.is_some() {
+        if BUILT_IN.iter().any(|(i, _, _)| *i == id)
+            || store::custom_category(&self.db, project_id, id)
+                .await?
+                .is_some()
+        {
             Ok(())
         } else {
-            Err(Error::invalid("category_id", format!("{id:?} is not a category of this project")))
+            Err(Error::invalid(
+                "category_id",
+                format!("{id:?} is not a category of this project"),
+            ))
         }
     }
 
     /// Splits share out a transaction; together they never exceed it.
-    pub async fn create_split(&self, project_id: &str, transaction_id: &str, input: NewSplit) -> Result<Split> {
+    pub async fn create_split(
+        &self,
+        project_id: &str,
+        transaction_id: &str,
+        input: NewSplit,
+    ) -> Result<Split> {
         let t = self.transaction(project_id, transaction_id).await?;
         if input.amount_cents <= 0 {
-            return Err(Error::invalid("amount_cents", "amount_cents must be positive (the split's share of the amount)"));
+            return Err(Error::invalid(
+                "amount_cents",
+                "amount_cents must be positive (the split's share of the amount)",
+            ));
         }
-        let taken: i64 = store::splits(&self.db, project_id, transaction_id).await?.iter().map(|s| s.amount_cents).sum();
+        let taken: i64 = store::splits(&self.db, project_id, transaction_id)
+            .await?
+            .iter()
+            .map(|s| s.amount_cents)
+            .sum();
         if taken + input.amount_cents > t.amount_cents.abs() {
             return Err(Error::invalid(
                 "amount_cents",
-                format!("splits would total more than the transaction ({} left)", t.amount_cents.abs() - taken),
+                format!(
+                    "splits would total more than the transaction ({} left)",
+                    t.amount_cents.abs() - taken
+                ),
             ));
         }
         let category_id = match input.category_id.as_deref().map(str::trim) {
@@ -267,7 +338,12 @@ impl Caas {
         store::splits(&self.db, project_id, transaction_id).await
     }
 
-    pub async fn delete_split(&self, project_id: &str, transaction_id: &str, id: &str) -> Result<()> {
+    pub async fn delete_split(
+        &self,
+        project_id: &str,
+        transaction_id: &str,
+        id: &str,
+    ) -> Result<()> {
         if store::delete_split(&self.db, project_id, transaction_id, id).await? {
             Ok(())
         } else {
@@ -278,7 +354,11 @@ impl Caas {
     pub async fn categories(&self, project_id: &str) -> Result<Vec<Category>> {
         let mut all: Vec<Category> = BUILT_IN
             .iter()
-            .map(|(id, name, _)| Category { id: (*id).into(), name: (*name).into(), custom: false })
+            .map(|(id, name, _)| Category {
+                id: (*id).into(),
+                name: (*name).into(),
+                custom: false,
+            })
             .collect();
         all.extend(store::custom_categories(&self.db, project_id).await?);
         Ok(all)
@@ -286,15 +366,28 @@ impl Caas {
 
     pub async fn create_category(&self, project_id: &str, name: &str) -> Result<Category> {
         let name = validate::name("name", name, 60, "a category name")?;
-        if BUILT_IN.iter().any(|(_, n, _)| n.eq_ignore_ascii_case(&name)) {
-            return Err(Error::Conflict { field: "name", message: format!("{name:?} is a built-in category") });
+        if BUILT_IN
+            .iter()
+            .any(|(_, n, _)| n.eq_ignore_ascii_case(&name))
+        {
+            return Err(Error::Conflict {
+                field: "name",
+                message: format!("{name:?} is a built-in category"),
+            });
         }
-        let c = Category { id: new_id("cat"), name, custom: true };
+        let c = Category {
+            id: new_id("cat"),
+            name,
+            custom: true,
+        };
         store::insert_category(&self.db, project_id, &c, self.clock.now())
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    Error::Conflict { field: "name", message: format!("a category called {:?} exists", c.name) }
+                    Error::Conflict {
+                        field: "name",
+                        message: format!("a category called {:?} exists", c.name),
+                    }
                 } else {
                     e.into()
                 }
@@ -305,7 +398,10 @@ impl Caas {
     /// Deletes a custom category; its transactions and splits fall back to "Other".
     pub async fn delete_category(&self, project_id: &str, id: &str) -> Result<()> {
         if BUILT_IN.iter().any(|(i, _, _)| *i == id) {
-            return Err(Error::Conflict { field: "category_id", message: "built-in categories cannot be deleted".into() });
+            return Err(Error::Conflict {
+                field: "category_id",
+                message: "built-in categories cannot be deleted".into(),
+            });
         }
         if store::delete_category(&self.db, project_id, id).await? {
             Ok(())
@@ -317,11 +413,16 @@ impl Caas {
     /// Series of the same merchant and amount seen at least twice.
     pub async fn regular(&self, project_id: &str, user_id: &str) -> Result<Vec<RegularSeries>> {
         let user_id = ident("user_id", user_id)?;
-        let mut txns = store::list_transactions(&self.db, project_id, Some(&user_id), 10_000).await?;
+        let mut txns =
+            store::list_transactions(&self.db, project_id, Some(&user_id), 10_000).await?;
         txns.sort_by(|a, b| a.booked_on.cmp(&b.booked_on));
         let mut series: Vec<RegularSeries> = Vec::new();
         for t in txns {
-            match series.iter_mut().find(|s| s.merchant == t.merchant && s.amount_cents == t.amount_cents && s.currency == t.currency) {
+            match series.iter_mut().find(|s| {
+                s.merchant == t.merchant
+                    && s.amount_cents == t.amount_cents
+                    && s.currency == t.currency
+            }) {
                 Some(s) => {
                     s.occurrences += 1;
                     s.last_booked_on = t.booked_on.clone();
@@ -345,8 +446,13 @@ impl Caas {
     /// Erases every transaction (and split) of a user in this project.
     pub async fn erase_user(&self, project_id: &str, user_id: &str) -> Result<Erased> {
         let user_id = ident("user_id", user_id)?;
-        let (transactions_deleted, splits_deleted) = store::erase_user(&self.db, project_id, &user_id).await?;
-        Ok(Erased { user_id, transactions_deleted, splits_deleted })
+        let (transactions_deleted, splits_deleted) =
+            store::erase_user(&self.db, project_id, &user_id).await?;
+        Ok(Erased {
+            user_id,
+            transactions_deleted,
+            splits_deleted,
+        })
     }
 }
 

@@ -81,7 +81,10 @@ pub struct IdentityCheck {
 pub fn decide(a: &NewApplication) -> (&'static str, Vec<String>) {
     let mut declined = Vec::new();
     if a.amount_cents > MAX_AMOUNT_CENTS {
-        declined.push(format!("the amount is above the {} limit", MAX_AMOUNT_CENTS / 100));
+        declined.push(format!(
+            "the amount is above the {} limit",
+            MAX_AMOUNT_CENTS / 100
+        ));
     }
     // Monthly repayment (no interest) against a third of monthly income.
     if a.amount_cents * 3 > a.annual_income_cents / 12 * a.term_months {
@@ -91,9 +94,15 @@ pub fn decide(a: &NewApplication) -> (&'static str, Vec<String>) {
         return ("declined", declined);
     }
     if a.term_months > 60 {
-        return ("referred", vec!["terms over 60 months are reviewed by an underwriter".into()]);
+        return (
+            "referred",
+            vec!["terms over 60 months are reviewed by an underwriter".into()],
+        );
     }
-    ("approved", vec!["within the amount limit and affordable on the stated income".into()])
+    (
+        "approved",
+        vec!["within the amount limit and affordable on the stated income".into()],
+    )
 }
 
 /// `YYYY-MM-DD` as (year, month, day), if it is a real date.
@@ -105,7 +114,20 @@ pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     }
     let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     (1..=12).contains(&m).then_some(())?;
     (d >= 1 && d <= days[(m - 1) as usize]).then_some((y, m, d))
 }
@@ -126,15 +148,29 @@ impl Partner {
         client_id: &str,
         input: NewApplication,
     ) -> Result<Application> {
-        let name = validate::name("applicant_name", &input.applicant_name, 120, "the applicant's name")?;
+        let name = validate::name(
+            "applicant_name",
+            &input.applicant_name,
+            120,
+            "the applicant's name",
+        )?;
         if !(100..=100_000_000).contains(&input.amount_cents) {
-            return Err(Error::invalid("amount_cents", "amount_cents must be from 100 to 100000000"));
+            return Err(Error::invalid(
+                "amount_cents",
+                "amount_cents must be from 100 to 100000000",
+            ));
         }
         if !(3..=120).contains(&input.term_months) {
-            return Err(Error::invalid("term_months", "term_months must be from 3 to 120"));
+            return Err(Error::invalid(
+                "term_months",
+                "term_months must be from 3 to 120",
+            ));
         }
         if !(0..=10_000_000_000).contains(&input.annual_income_cents) {
-            return Err(Error::invalid("annual_income_cents", "annual_income_cents must be from 0 to 10000000000"));
+            return Err(Error::invalid(
+                "annual_income_cents",
+                "annual_income_cents must be from 0 to 10000000000",
+            ));
         }
         let reference = match input.external_reference.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -150,17 +186,30 @@ impl Partner {
             external_reference: reference,
             created_at: self.clock.now(),
         };
-        store::insert_application(&self.db, project_id, client_id, &app, outcome, &reasons.join("\n"))
-            .await?;
+        store::insert_application(
+            &self.db,
+            project_id,
+            client_id,
+            &app,
+            outcome,
+            &reasons.join("\n"),
+        )
+        .await?;
         Ok(app)
     }
 
-    pub async fn list_applications(&self, project_id: &str, limit: i64) -> Result<Vec<Application>> {
+    pub async fn list_applications(
+        &self,
+        project_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Application>> {
         store::list_applications(&self.db, project_id, limit.clamp(1, 100)).await
     }
 
     pub async fn application(&self, project_id: &str, id: &str) -> Result<Application> {
-        store::application(&self.db, project_id, id).await?.ok_or(Error::NotFound)
+        store::application(&self.db, project_id, id)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     pub async fn decision(&self, project_id: &str, id: &str) -> Result<DecisionView> {
@@ -183,7 +232,9 @@ impl Partner {
         if outcome != "approved" {
             return Err(Error::Conflict {
                 field: "application_id",
-                message: format!("only approved applications can be paid out; this one is {outcome}"),
+                message: format!(
+                    "only approved applications can be paid out; this one is {outcome}"
+                ),
             });
         }
         let app = self.application(project_id, id).await?;
@@ -205,23 +256,45 @@ impl Partner {
     /// Checks an applicant's identity by a fixed rule: a real date of birth
     /// 18 or more years ago, and a document number whose last digit is even
     /// verifies; odd needs review. Only the last four characters are kept.
-    pub async fn identity_check(&self, project_id: &str, input: NewIdentityCheck) -> Result<IdentityCheck> {
+    pub async fn identity_check(
+        &self,
+        project_id: &str,
+        input: NewIdentityCheck,
+    ) -> Result<IdentityCheck> {
         let full_name = validate::name("full_name", &input.full_name, 120, "the full name")?;
-        let (y, m, d) = parse_date(input.date_of_birth.trim())
-            .ok_or_else(|| Error::invalid("date_of_birth", "date_of_birth must be a real date as YYYY-MM-DD"))?;
+        let (y, m, d) = parse_date(input.date_of_birth.trim()).ok_or_else(|| {
+            Error::invalid(
+                "date_of_birth",
+                "date_of_birth must be a real date as YYYY-MM-DD",
+            )
+        })?;
         let doc = input.document_number.trim();
         if !(4..=32).contains(&doc.len()) || !doc.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(Error::invalid("document_number", "document_number must be 4 to 32 letters or digits"));
+            return Err(Error::invalid(
+                "document_number",
+                "document_number must be 4 to 32 letters or digits",
+            ));
         }
         let now = self.clock.now();
         let today = crate::calendar::civil_from_epoch(now);
         let age = today.0 - y - i64::from((today.1, today.2) < (m, d));
         let (outcome, reasons) = if age < 18 {
             ("failed", vec!["the applicant is under 18".to_string()])
-        } else if doc.chars().last().and_then(|c| c.to_digit(10)).is_some_and(|n| n % 2 == 0) {
-            ("verified", vec!["document and date of birth match the register".to_string()])
+        } else if doc
+            .chars()
+            .last()
+            .and_then(|c| c.to_digit(10))
+            .is_some_and(|n| n % 2 == 0)
+        {
+            (
+                "verified",
+                vec!["document and date of birth match the register".to_string()],
+            )
         } else {
-            ("review", vec!["the document could not be matched automatically".to_string()])
+            (
+                "review",
+                vec!["the document could not be matched automatically".to_string()],
+            )
         };
         let check = IdentityCheck {
             id: new_id("idc"),

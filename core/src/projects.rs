@@ -264,7 +264,12 @@ impl Projects {
         burst: &str,
     ) -> Result<Project> {
         require_manager(by)?;
-        let per_sec = validate::number_in("rate_per_sec", per_sec, ratelimit::LIMIT_RANGE, "requests per second")?;
+        let per_sec = validate::number_in(
+            "rate_per_sec",
+            per_sec,
+            ratelimit::LIMIT_RANGE,
+            "requests per second",
+        )?;
         let burst = validate::number_in("rate_burst", burst, ratelimit::LIMIT_RANGE, "requests")?;
         if burst < per_sec {
             return Err(Error::invalid(

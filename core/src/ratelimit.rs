@@ -183,7 +183,9 @@ mod tests {
     fn a_burst_passes_then_the_rate_applies() {
         let r = RateLimiter::default();
         let t0 = Instant::now();
-        let passed = (0..50).filter(|_| r.charge("p", TEN, t0, 0).allowed).count();
+        let passed = (0..50)
+            .filter(|_| r.charge("p", TEN, t0, 0).allowed)
+            .count();
         assert_eq!(passed, 10);
         let refused = r.charge("p", TEN, t0, 0);
         assert!(!refused.allowed);
@@ -212,7 +214,10 @@ mod tests {
         let h = r.history("p", 180);
         assert_eq!(h.len(), HISTORY_MINUTES);
         let last_two = &h[HISTORY_MINUTES - 2..];
-        assert_eq!((last_two[0].minute, last_two[0].allowed, last_two[0].limited), (2, 10, 2));
+        assert_eq!(
+            (last_two[0].minute, last_two[0].allowed, last_two[0].limited),
+            (2, 10, 2)
+        );
         assert_eq!((last_two[1].allowed, last_two[1].limited), (0, 0));
         assert!(r.history("nobody", 180).iter().all(|m| m.allowed == 0));
     }

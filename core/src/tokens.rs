@@ -111,6 +111,24 @@ impl Issuer {
         )
     }
 
+    /// Charges the client's project for one token request.
+    pub fn charge_client(&self, client: &ClientEntry) -> Result<Decision> {
+        let project = self
+            .registry
+            .usable(client, self.clock.now())
+            .map_err(|_| Error::InvalidClient)?;
+        Ok(self.charge(&project))
+    }
+
+    /// The scopes a token request asks for, checked against the client's.
+    pub fn requested_scopes(
+        &self,
+        client: &ClientEntry,
+        requested: Option<&str>,
+    ) -> Result<Vec<String>> {
+        parse_scope_request(requested, &client.scopes)
+    }
+
     /// The project's allowed/limited requests per minute, last hour.
     pub fn traffic(&self, project_id: &str) -> Vec<MinuteTally> {
         self.limiter.history(project_id, self.clock.now())

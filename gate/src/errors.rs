@@ -36,17 +36,26 @@ impl Refusal {
             ),
             Refusal::Malformed(why) => (
                 StatusCode::BAD_REQUEST,
-                format!("Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{}\"", quoted(why)),
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{}\"",
+                    quoted(why)
+                ),
                 json!({ "error": "invalid_request", "error_description": why }),
             ),
             Refusal::InvalidToken(why) => (
                 StatusCode::UNAUTHORIZED,
-                format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"", quoted(why)),
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
+                    quoted(why)
+                ),
                 json!({ "error": "invalid_token", "error_description": why }),
             ),
             Refusal::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
-                format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"", quoted(scope)),
+                format!(
+                    "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
+                    quoted(scope)
+                ),
                 json!({
                     "error": "insufficient_scope",
                     "error_description": format!("this call needs the {scope} scope, which the token does not carry"),

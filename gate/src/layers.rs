@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::response::Response;
 use http::header;
+use portcullis_core::ratelimit::Decision;
 use portcullis_core::tokens::Rejected;
 use tower::{Layer, Service};
 
@@ -77,29 +78,37 @@ fn bearer_token(req: &Request) -> Result<&str, Refusal> {
     Ok(token)
 }
 
+/// Why the gate turned a request away.
+enum Turned {
+    Refused(Refusal),
+    Limited(Decision),
+}
+
 impl Gate {
     /// Authenticates and charges the bucket; the admitted request carries
     /// a [`Bearer`] extension.
-    fn admit(
-        &self,
-        req: &mut Request,
-    ) -> Result<Option<portcullis_core::ratelimit::Decision>, Response> {
-        let token = bearer_token(req).map_err(|r| r.into_response_with_realm(&self.realm))?;
-        let (claims, project) = self.issuer.check_for(token, &self.audience).map_err(|why| {
-            let text = match why {
-                Rejected::Expired => "the token has expired",
-                Rejected::Revoked => "the token has been revoked",
-                Rejected::WrongAudience => "the token is for another API",
-                Rejected::ClientUnusable => "the token's client or project is no longer active",
-                Rejected::NotYetValid => "the token is not valid yet",
-                Rejected::Malformed | Rejected::BadSignature => "the token is not a valid access token",
-            };
-            Refusal::InvalidToken(text.into()).into_response_with_realm(&self.realm)
-        })?;
+    fn admit(&self, req: &mut Request) -> Result<Option<Decision>, Turned> {
+        let token = bearer_token(req).map_err(Turned::Refused)?;
+        let (claims, project) = self
+            .issuer
+            .check_for(token, &self.audience)
+            .map_err(|why| {
+                let text = match why {
+                    Rejected::Expired => "the token has expired",
+                    Rejected::Revoked => "the token has been revoked",
+                    Rejected::WrongAudience => "the token is for another API",
+                    Rejected::ClientUnusable => "the token's client or project is no longer active",
+                    Rejected::NotYetValid => "the token is not valid yet",
+                    Rejected::Malformed | Rejected::BadSignature => {
+                        "the token is not a valid access token"
+                    }
+                };
+                Turned::Refused(Refusal::InvalidToken(text.into()))
+            })?;
         let decision = if self.rate_limit {
             let d = self.issuer.charge(&project);
             if !d.allowed {
-                return Err(ratelimit_headers::too_many(&d));
+                return Err(Turned::Limited(d));
             }
             Some(d)
         } else {
@@ -107,6 +116,7 @@ impl Gate {
         };
         req.extensions_mut().insert(Bearer {
             claims: Arc::new(claims),
+            realm: self.realm.clone(),
         });
         Ok(decision)
     }
@@ -127,7 +137,13 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         match self.gate.admit(&mut req) {
-            Err(refusal) => Box::pin(std::future::ready(Ok(refusal))),
+            Err(turned) => {
+                let res = match turned {
+                    Turned::Refused(r) => r.into_response_with_realm(&self.gate.realm),
+                    Turned::Limited(d) => ratelimit_headers::too_many(&d),
+                };
+                Box::pin(std::future::ready(Ok(res)))
+            }
             Ok(decision) => {
                 // The ready service handles this call; a fresh clone waits for the next.
                 let clone = self.inner.clone();
@@ -193,15 +209,18 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let refusal = match req.extensions().get::<Bearer>() {
             Some(b) if b.has_scope(self.scope) => None,
-            Some(_) => Some(Refusal::InsufficientScope(self.scope)),
+            Some(b) => Some((Refusal::InsufficientScope(self.scope), b.realm.clone())),
             None => {
                 // Fail closed: a route with a scope but no gate in front.
-                tracing::error!(scope = self.scope, "scoped route reached without the bearer gate");
-                Some(Refusal::NoCredentials)
+                tracing::error!(
+                    scope = self.scope,
+                    "scoped route reached without the bearer gate"
+                );
+                Some((Refusal::NoCredentials, Arc::from("portcullis")))
             }
         };
-        if let Some(r) = refusal {
-            return Box::pin(std::future::ready(Ok(r.into_response_with_realm("portcullis"))));
+        if let Some((r, realm)) = refusal {
+            return Box::pin(std::future::ready(Ok(r.into_response_with_realm(&realm))));
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

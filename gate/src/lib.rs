@@ -24,12 +24,14 @@ use portcullis_core::Issuer;
 
 pub use errors::Refusal;
 pub use layers::{scope, GateLayer, GateService, ScopeLayer, ScopeService};
+pub use ratelimit_headers::apply as apply_rate_limit_headers;
 
 /// What the gate knows about an admitted request; handlers take it as an
 /// extension (`Extension<Bearer>`).
 #[derive(Debug, Clone)]
 pub struct Bearer {
     pub claims: Arc<Claims>,
+    pub(crate) realm: Arc<str>,
 }
 
 impl Bearer {

@@ -14,7 +14,10 @@ pub fn apply(headers: &mut HeaderMap, d: &Decision) {
         d.limit.window_secs()
     );
     let state = format!("\"project\";r={};t={}", d.remaining, d.reset_secs);
-    if let (Ok(p), Ok(s)) = (HeaderValue::from_str(&policy), HeaderValue::from_str(&state)) {
+    if let (Ok(p), Ok(s)) = (
+        HeaderValue::from_str(&policy),
+        HeaderValue::from_str(&state),
+    ) {
         headers.insert("ratelimit-policy", p);
         headers.insert("ratelimit", s);
     }

@@ -1,6 +1,7 @@
 //! The Portcullis server: wires the console (Leptos pages and server
 //! functions), the `/oauth/*` endpoints and discovery onto one axum router.
 
+pub mod apis;
 pub mod background;
 pub mod config;
 pub mod error;

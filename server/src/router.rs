@@ -19,6 +19,7 @@ use portcullis_core::{db, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::apis;
 use crate::background::Background;
 use crate::config::Config;
 use crate::error::StartupError;
@@ -84,6 +85,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clock.clone(),
     ));
     let background = Background::start(db.clone(), issuer.clone(), clock.clone());
+    let clock_for_apis = clock.clone();
 
     let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
     let accounts = Accounts::new(
@@ -147,6 +149,14 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         .merge(oauth::routes(
             issuer.clone(),
             &catalogue,
+            public_url.as_str().trim_end_matches('/'),
+            config.trusted_proxies.clone().into(),
+        ))
+        .merge(apis::routes(
+            issuer.clone(),
+            &catalogue,
+            &db,
+            clock_for_apis,
             public_url.as_str().trim_end_matches('/'),
         ))
         .merge(console)

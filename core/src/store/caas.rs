@@ -5,7 +5,8 @@ use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
 
-const TXN_COLUMNS: &str = "id, user_id, account_id, amount_cents, currency, description, booked_on, \
+const TXN_COLUMNS: &str =
+    "id, user_id, account_id, amount_cents, currency, description, booked_on, \
                            merchant, category_id, created_at";
 
 pub async fn insert_transaction(db: &Db, project_id: &str, t: &Transaction) -> Result<()> {
@@ -118,7 +119,12 @@ pub async fn splits(db: &Db, project_id: &str, transaction_id: &str) -> Result<V
     .await?)
 }
 
-pub async fn delete_split(db: &Db, project_id: &str, transaction_id: &str, id: &str) -> Result<bool> {
+pub async fn delete_split(
+    db: &Db,
+    project_id: &str,
+    transaction_id: &str,
+    id: &str,
+) -> Result<bool> {
     Ok(sqlx::query(
         "delete from caas_splits where project_id = $1 and transaction_id = $2 and id = $3",
     )
@@ -140,7 +146,11 @@ pub async fn custom_categories(db: &Db, project_id: &str) -> Result<Vec<Category
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name)| Category { id, name, custom: true })
+        .map(|(id, name)| Category {
+            id,
+            name,
+            custom: true,
+        })
         .collect())
 }
 
@@ -151,7 +161,11 @@ pub async fn custom_category(db: &Db, project_id: &str, id: &str) -> Result<Opti
             .bind(id)
             .fetch_optional(db)
             .await?;
-    Ok(row.map(|(id, name)| Category { id, name, custom: true }))
+    Ok(row.map(|(id, name)| Category {
+        id,
+        name,
+        custom: true,
+    }))
 }
 
 pub async fn insert_category(

@@ -3,6 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::ratelimit::Decision;
 use portcullis_core::Error;
 use serde::Serialize;
 
@@ -18,6 +19,10 @@ pub enum OAuthError {
     InvalidScope(String),
     #[error("{0}")]
     UnsupportedGrantType(String),
+    #[error("too many failed client authentications from this address; retry in {retry_after} s")]
+    TooManyFailures { retry_after: u64 },
+    #[error("this project's rate limit is {} requests per second with bursts of {}; retry in {} s", .0.limit.per_sec, .0.limit.burst, .0.retry_after_secs)]
+    RateLimited(Decision),
     #[error("the server could not complete the request")]
     ServerError,
 }
@@ -35,6 +40,7 @@ impl OAuthError {
             OAuthError::InvalidClient { .. } => "invalid_client",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::TooManyFailures { .. } | OAuthError::RateLimited(_) => "rate_limited",
             OAuthError::ServerError => "server_error",
         }
     }
@@ -57,6 +63,9 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match self {
             OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+            OAuthError::TooManyFailures { .. } | OAuthError::RateLimited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -65,6 +74,18 @@ impl IntoResponse for OAuthError {
             error_description: self.to_string(),
         };
         let mut res = (status, axum::Json(body)).into_response();
+        match &self {
+            OAuthError::TooManyFailures { retry_after } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            OAuthError::RateLimited(d) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(d.retry_after_secs));
+                portcullis_gate::apply_rate_limit_headers(res.headers_mut(), d);
+            }
+            _ => {}
+        }
         if let OAuthError::InvalidClient { via_header: true } = self {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -2,14 +2,17 @@
 //! authenticate as a client of the same account.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use super::client_auth::{authenticate, client_ip};
 use super::error::{no_store, OAuthError};
-use super::form::{credentials, Params};
+use super::form::Params;
 use super::OAuthState;
 
 #[derive(Serialize)]
@@ -22,22 +25,25 @@ struct Active<'a> {
 
 pub async fn introspect(
     State(state): State<OAuthState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match answer(&state, &headers, &body) {
+    match answer(&state, &headers, peer, &body) {
         Ok(res) => no_store(res),
         Err(e) => e.into_response(),
     }
 }
 
-fn answer(state: &OAuthState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+fn answer(
+    state: &OAuthState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
-    let creds = credentials(headers, &params)?;
-    let caller = state
-        .issuer
-        .authenticate(&creds.client_id, &creds.secret)
-        .map_err(|e| OAuthError::from_domain(e, creds.via_header))?;
+    let ip = client_ip(state, headers, peer);
+    let (caller, _) = authenticate(state, headers, &params, ip)?;
     let token = params.require("token")?;
     // token_type_hint is only a hint, and we issue one kind of token.
     Ok(match state.issuer.introspect(&caller, token) {

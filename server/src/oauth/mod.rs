@@ -1,6 +1,7 @@
 //! The OAuth 2.0 endpoints: token, introspection, revocation and discovery.
 //! Thin HTTP shells over `portcullis_core::Issuer`.
 
+mod client_auth;
 mod error;
 pub mod form;
 mod introspect;
@@ -8,10 +9,12 @@ mod metadata;
 mod revoke;
 mod token;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
+use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{Catalogue, Issuer};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -25,13 +28,23 @@ pub struct OAuthState {
     pub issuer: Arc<Issuer>,
     /// The RFC 8414 document, built once.
     pub metadata: Arc<str>,
+    pub trusted_proxies: Arc<[IpAddr]>,
+    /// Failed client authentications per client address.
+    pub failures: Arc<LoginThrottle>,
 }
 
-pub fn routes(issuer: Arc<Issuer>, catalogue: &Catalogue, endpoints: &str) -> Router {
+pub fn routes(
+    issuer: Arc<Issuer>,
+    catalogue: &Catalogue,
+    endpoints: &str,
+    trusted_proxies: Arc<[IpAddr]>,
+) -> Router {
     let metadata = metadata::document(issuer.issuer(), endpoints, catalogue).to_string();
     let state = OAuthState {
         issuer,
         metadata: metadata.into(),
+        trusted_proxies,
+        failures: Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
     };
     Router::new()
         .route("/oauth/token", post(token::token))

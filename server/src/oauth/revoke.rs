@@ -3,23 +3,28 @@
 //! nothing about tokens that are not the caller's.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::client_auth::{authenticate, client_ip};
 use super::error::{no_store, OAuthError};
-use super::form::{credentials, Params};
+use super::form::Params;
 use super::OAuthState;
 
-pub async fn revoke(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(
+    State(state): State<OAuthState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let result = async {
         let params = Params::parse(&headers, &body)?;
-        let creds = credentials(&headers, &params)?;
-        let domain = |e| OAuthError::from_domain(e, creds.via_header);
-        let caller = state
-            .issuer
-            .authenticate(&creds.client_id, &creds.secret)
-            .map_err(domain)?;
+        let ip = client_ip(&state, &headers, peer);
+        let (caller, via_header) = authenticate(&state, &headers, &params, ip)?;
+        let domain = |e| OAuthError::from_domain(e, via_header);
         let token = params.require("token")?;
         state.issuer.revoke(&caller, token).await.map_err(domain)?;
         Ok::<_, OAuthError>(())

@@ -1,13 +1,16 @@
 //! `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::client_auth::{authenticate, client_ip};
 use super::error::{no_store, OAuthError};
-use super::form::{credentials, Params};
+use super::form::Params;
 use super::OAuthState;
 
 #[derive(Serialize)]
@@ -18,22 +21,28 @@ struct TokenResponse<'a> {
     scope: &'a str,
 }
 
-pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&state, &headers, &body) {
+pub async fn token(
+    State(state): State<OAuthState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match issue(&state, &headers, peer, &body) {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
 }
 
-fn issue(state: &OAuthState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+fn issue(
+    state: &OAuthState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
-    let creds = credentials(headers, &params)?;
-    let via_header = creds.via_header;
+    let ip = client_ip(state, headers, peer);
+    let (client, via_header) = authenticate(state, headers, &params, ip)?;
     let domain = |e| OAuthError::from_domain(e, via_header);
-    let client = state
-        .issuer
-        .authenticate(&creds.client_id, &creds.secret)
-        .map_err(domain)?;
     match params.require("grant_type")? {
         "client_credentials" => {}
         other => {
@@ -42,17 +51,26 @@ fn issue(state: &OAuthState, headers: &HeaderMap, body: &[u8]) -> Result<Respons
             )))
         }
     }
+    // Scopes first: a malformed request does not spend the bucket.
+    let scopes = state
+        .issuer
+        .requested_scopes(&client, params.get("scope"))
+        .map_err(domain)?;
+    let decision = state.issuer.charge_client(&client).map_err(domain)?;
+    if !decision.allowed {
+        return Err(OAuthError::RateLimited(decision));
+    }
     let minted = state
         .issuer
-        .mint(&client, params.get("scope"))
+        .mint(&client, Some(&scopes.join(" ")))
         .map_err(domain)?;
-    Ok(no_store(
-        axum::Json(TokenResponse {
-            access_token: &minted.access_token,
-            token_type: "Bearer",
-            expires_in: minted.expires_in,
-            scope: &minted.claims.scope,
-        })
-        .into_response(),
-    ))
+    let mut res = axum::Json(TokenResponse {
+        access_token: &minted.access_token,
+        token_type: "Bearer",
+        expires_in: minted.expires_in,
+        scope: &minted.claims.scope,
+    })
+    .into_response();
+    portcullis_gate::apply_rate_limit_headers(res.headers_mut(), &decision);
+    Ok(no_store(res))
 }

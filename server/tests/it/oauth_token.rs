@@ -219,7 +219,9 @@ async fn scopes_outside_the_client_or_omitted_are_invalid_scope_and_mint_nothing
 
 #[tokio::test]
 async fn unknown_client_and_wrong_secret_get_the_same_answer() {
-    let s = TestServer::start().await;
+    // Behind a trusted proxy, so each attempt can come from its own address
+    // and the per-address guard stays out of the timing loop.
+    let s = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     let (_, _, creds) = s
         .partner_client("a@example.com", &["applications:read"])
         .await;
@@ -278,6 +280,7 @@ async fn unknown_client_and_wrong_secret_get_the_same_answer() {
         let started = Instant::now();
         let res = client
             .post(s.url("/oauth/token"))
+            .header("x-forwarded-for", format!("10.0.0.{i}"))
             .basic_auth(&c.id, Some(&c.secret))
             .form(&[("grant_type", "client_credentials")])
             .send()
@@ -409,4 +412,34 @@ async fn token_lifetime_follows_the_project_setting() {
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         600
     );
+}
+
+#[tokio::test]
+async fn failed_client_authentications_are_limited_per_address() {
+    let s = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let (_, _, creds) = s.partner_client("a@example.com", &["applications:read"]).await;
+    let mut wrong = creds.clone();
+    wrong.secret.push('x');
+    let from = |ip: &'static str, c: &Creds| {
+        let req = Client::new()
+            .post(s.url("/oauth/token"))
+            .header("x-forwarded-for", ip)
+            .basic_auth(&c.id, Some(&c.secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "applications:read")]);
+        async move { req.send().await.unwrap() }
+    };
+    for _ in 0..19 {
+        assert_eq!(from("203.0.113.9", &wrong).await.status(), 401);
+    }
+    // The 20th failure locks the address: even the right secret waits.
+    assert_eq!(from("203.0.113.9", &wrong).await.status(), 401);
+    let res = from("203.0.113.9", &creds).await;
+    let (status, h, body) = json_of(res).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(h["retry-after"], "1");
+    // The client itself is not locked out from elsewhere.
+    assert_eq!(from("198.51.100.7", &creds).await.status(), 200);
+    s.clock.advance(2);
+    assert_eq!(from("203.0.113.9", &creds).await.status(), 200);
 }

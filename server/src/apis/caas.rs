@@ -1,0 +1,203 @@
+//! The Transactions API (`/caas/v1`): transactions, splits, categories,
+//! enhanced and regular reads, and erasing a user's data.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use portcullis_core::caas::{
+    Category, EnhancedTransaction, Erased, NewSplit, NewTransaction, Split, Transaction,
+};
+use portcullis_gate::Bearer;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::builder::{doc, ApiRoutes, Verb::*};
+use super::error::{ApiError, Body};
+use super::ApiState;
+
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(transaction_schema()), create_transaction)
+        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query(&[("user_id", "only this user's"), ("limit", "at most this many (1-500, default 100)")]), list_transactions)
+        .op(Get, "/transactions/{id}", "caas:transactions:read", doc("Read one transaction with its merchant and category", 200), read_transaction)
+        .op(Delete, "/transactions/{id}", "caas:transactions:delete", doc("Delete a transaction and its splits", 204), delete_transaction)
+        .op(Post, "/transactions/{id}/splits", "caas:transaction_splits:write", doc("Split part of a transaction out; the answer carries the split", 201).body(split_schema()), create_split)
+        .op(Get, "/transactions/{id}/splits", "caas:transaction_splits:read", doc("List a transaction's splits", 200), list_splits)
+        .op(Delete, "/transactions/{id}/splits/{split_id}", "caas:transaction_splits:delete", doc("Delete a split", 204), delete_split)
+        .op(Get, "/transactions/{id}/enhanced", "caas:enhanced_transactions:read", doc("Read a transaction with the extended enrichment set", 200), enhanced)
+        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query(&[("user_id", "the user (required)")]), regular)
+        .op(Get, "/categories", "caas:categories:read", doc("List built-in and custom categories", 200), categories)
+        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 60}}})), create_category)
+        .op(Delete, "/categories/{id}", "caas:categories:delete", doc("Delete a custom category (its transactions become Other)", 204), delete_category)
+        .op(Delete, "/users/{user_id}", "caas:users:delete", doc("Erase every transaction and split of a user", 200), erase_user)
+}
+
+fn transaction_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["user_id", "account_id", "amount_cents", "currency", "description", "booked_on"],
+        "additionalProperties": false,
+        "properties": {
+            "user_id": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
+            "account_id": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
+            "amount_cents": { "type": "integer", "description": "negative for money out" },
+            "currency": { "type": "string", "pattern": "^[A-Z]{3}$" },
+            "description": { "type": "string", "minLength": 1, "maxLength": 200 },
+            "booked_on": { "type": "string", "format": "date" }
+        }
+    })
+}
+
+fn split_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["amount_cents"],
+        "additionalProperties": false,
+        "properties": {
+            "amount_cents": { "type": "integer", "minimum": 1 },
+            "category_id": { "type": "string" },
+            "note": { "type": "string", "maxLength": 200 }
+        }
+    })
+}
+
+async fn create_transaction(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Body(input): Body<NewTransaction>,
+) -> Result<(StatusCode, Json<Transaction>), ApiError> {
+    let t = s.caas.create_transaction(b.project_id(), input).await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    user_id: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_transactions(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let list = s
+        .caas
+        .list_transactions(b.project_id(), q.user_id.as_deref(), q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(json!({ "transactions": list })))
+}
+
+async fn read_transaction(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Result<Json<Transaction>, ApiError> {
+    Ok(Json(s.caas.transaction(b.project_id(), &id).await?))
+}
+
+async fn delete_transaction(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.caas.delete_transaction(b.project_id(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_split(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<NewSplit>,
+) -> Result<(StatusCode, Json<Split>), ApiError> {
+    let split = s.caas.create_split(b.project_id(), &id, input).await?;
+    Ok((StatusCode::CREATED, Json(split)))
+}
+
+async fn list_splits(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "splits": s.caas.splits(b.project_id(), &id).await? }),
+    ))
+}
+
+async fn delete_split(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path((id, split_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.caas.delete_split(b.project_id(), &id, &split_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enhanced(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Result<Json<EnhancedTransaction>, ApiError> {
+    Ok(Json(s.caas.enhanced(b.project_id(), &id).await?))
+}
+
+#[derive(Deserialize)]
+struct UserQuery {
+    user_id: Option<String>,
+}
+
+async fn regular(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let user = q.user_id.ok_or(ApiError::Invalid {
+        field: "user_id".into(),
+        message: "the user_id query parameter is required".into(),
+    })?;
+    Ok(Json(
+        json!({ "series": s.caas.regular(b.project_id(), &user).await? }),
+    ))
+}
+
+async fn categories(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "categories": s.caas.categories(b.project_id()).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCategory {
+    name: String,
+}
+
+async fn create_category(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Body(input): Body<NewCategory>,
+) -> Result<(StatusCode, Json<Category>), ApiError> {
+    let c = s.caas.create_category(b.project_id(), &input.name).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+async fn delete_category(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.caas.delete_category(b.project_id(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn erase_user(
+    State(s): State<ApiState>,
+    Extension(b): Extension<Bearer>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Erased>, ApiError> {
+    Ok(Json(s.caas.erase_user(b.project_id(), &user_id).await?))
+}

@@ -1,0 +1,90 @@
+//! The reference APIs' error answers, mapped from domain errors in one
+//! place, and a JSON body extractor whose refusals say what was wrong.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portcullis_core::Error;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadJson(String),
+    Invalid { field: String, message: String },
+    Conflict { field: String, message: String },
+    NotFound,
+    Internal,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid { field, message } => ApiError::Invalid {
+                field: field.into(),
+                message,
+            },
+            Error::Conflict { field, message } => ApiError::Conflict {
+                field: field.into(),
+                message,
+            },
+            Error::NotFound => ApiError::NotFound,
+            other => {
+                tracing::error!(error = %other, "internal error in a reference API call");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::BadJson(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": "bad_request", "message": message }),
+            ),
+            ApiError::Invalid { field, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "error": "invalid_field", "field": field, "message": message }),
+            ),
+            ApiError::Conflict { field, message } => (
+                StatusCode::CONFLICT,
+                json!({ "error": "conflict", "field": field, "message": message }),
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": "not_found", "message": "no such item in this project" }),
+            ),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": "server_error", "message": "something went wrong on our side" }),
+            ),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// `axum::Json`, but a malformed body is a 400 (or a 422 for well-formed
+/// JSON of the wrong shape) in our error format.
+pub struct Body<T>(pub T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Invalid {
+                field: String::new(),
+                message: e.body_text(),
+            }),
+            Err(e) => Err(ApiError::BadJson(e.body_text())),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The OpenAPI 3.1 document: the OAuth endpoints and every operation of the
+//! reference APIs, each with the scope it needs.
+
+use portcullis_core::catalogue::Api;
+use serde_json::{json, Map, Value};
+
+use super::builder::Operation;
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn path_params(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect()
+}
+
+fn operation(api: &Api, op: &Operation) -> Value {
+    let mut params = path_params(op.path);
+    params.extend(op.doc.query.iter().map(|(name, description)| {
+        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+    }));
+    let mut responses = Map::new();
+    responses.insert(
+        op.doc.success.to_string(),
+        json!({ "description": if op.doc.success == 204 { "done; no body" } else { "success" } }),
+    );
+    responses.insert(
+        "400".into(),
+        error_response("malformed request (e.g. not JSON, or a malformed Authorization header)"),
+    );
+    responses.insert(
+        "401".into(),
+        error_response("no token, or an invalid, expired, revoked or foreign token"),
+    );
+    responses.insert(
+        "403".into(),
+        error_response(&format!(
+            "the token lacks the {} scope (insufficient_scope)",
+            op.scope
+        )),
+    );
+    responses.insert("404".into(), error_response("no such item in this project"));
+    if op.doc.body.is_some() {
+        responses.insert(
+            "422".into(),
+            error_response("a field is invalid; the body names it"),
+        );
+    }
+    responses.insert(
+        "429".into(),
+        error_response("the project's rate limit is exhausted; see Retry-After"),
+    );
+    let mut out = json!({
+        "operationId": format!("{}_{}_{}", api.id, op.verb.as_str(), op.path.trim_matches('/').replace(['/', '{', '}', '-'], "_")),
+        "summary": op.doc.summary,
+        "tags": [api.name],
+        "security": [{ "portcullis": [op.scope] }],
+        "x-required-scope": op.scope,
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(schema) = &op.doc.body {
+        out["requestBody"] =
+            json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+    }
+    out
+}
+
+fn form(properties: Value, required: &[&str]) -> Value {
+    json!({ "required": true, "content": { "application/x-www-form-urlencoded": { "schema": {
+        "type": "object", "required": required, "properties": properties } } } })
+}
+
+pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -> Value {
+    let mut paths = Map::new();
+    let mut scopes = Map::new();
+    for (api, ops) in apis {
+        for scope in &api.scopes {
+            scopes.insert(scope.name.clone(), json!(scope.description));
+        }
+        for op in ops {
+            let full = format!("{}{}", api.base_path, op.path);
+            let entry = paths.entry(full).or_insert_with(|| json!({}));
+            entry[op.verb.as_str()] = operation(api, op);
+        }
+    }
+    let client_auth = json!([{ "clientBasic": [] }, {}]);
+    paths.insert("/oauth/token".into(), json!({ "post": {
+        "operationId": "oauth_token", "summary": "Client credentials grant (RFC 6749 §4.4): a token with exactly the named scopes",
+        "tags": ["OAuth"], "security": client_auth,
+        "requestBody": form(json!({
+            "grant_type": { "const": "client_credentials" },
+            "scope": { "type": "string", "description": "space-separated; required, each granted to the client" },
+            "client_id": { "type": "string", "description": "client_secret_post only" },
+            "client_secret": { "type": "string", "description": "client_secret_post only" } }), &["grant_type", "scope"]),
+        "responses": {
+            "200": { "description": "the token", "content": { "application/json": { "schema": { "type": "object",
+                "required": ["access_token", "token_type", "expires_in", "scope"],
+                "properties": { "access_token": { "type": "string" }, "token_type": { "const": "Bearer" },
+                    "expires_in": { "type": "integer" }, "scope": { "type": "string" } } } } } },
+            "400": { "description": "invalid_request, invalid_scope or unsupported_grant_type (RFC 6749 §5.2)" },
+            "401": { "description": "invalid_client" },
+            "429": { "description": "the project's rate limit, or too many failed client authentications from this address" } } } }));
+    paths.insert("/oauth/introspect".into(), json!({ "post": {
+        "operationId": "oauth_introspect", "summary": "Token introspection (RFC 7662), for tokens of the caller's own account",
+        "tags": ["OAuth"], "security": client_auth,
+        "requestBody": form(json!({ "token": { "type": "string" }, "token_type_hint": { "type": "string" } }), &["token"]),
+        "responses": { "200": { "description": "{\"active\": true, claims…} or exactly {\"active\": false}" },
+            "401": { "description": "invalid_client" } } } }));
+    paths.insert("/oauth/revoke".into(), json!({ "post": {
+        "operationId": "oauth_revoke", "summary": "Token revocation (RFC 7009) by the token's own client",
+        "tags": ["OAuth"], "security": client_auth,
+        "requestBody": form(json!({ "token": { "type": "string" }, "token_type_hint": { "type": "string" } }), &["token"]),
+        "responses": { "200": { "description": "revoked, or not a token of this client (the same answer)" },
+            "401": { "description": "invalid_client" } } } }));
+    paths.insert("/.well-known/jwks.json".into(), json!({ "get": {
+        "operationId": "jwks", "summary": "The public keys that verify access tokens", "tags": ["OAuth"], "security": [],
+        "responses": { "200": { "description": "a JWK Set" } } } }));
+    paths.insert("/.well-known/oauth-authorization-server".into(), json!({ "get": {
+        "operationId": "metadata", "summary": "Authorization server metadata (RFC 8414)", "tags": ["OAuth"], "security": [],
+        "responses": { "200": { "description": "the metadata document" } } } }));
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Portcullis",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!("Tokens are issued by {issuer}. Each operation names the one scope it needs (x-required-scope)."),
+        },
+        "servers": [{ "url": endpoints }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "portcullis": { "type": "oauth2", "flows": { "clientCredentials": {
+                    "tokenUrl": format!("{endpoints}/oauth/token"), "scopes": scopes } } },
+                "clientBasic": { "type": "http", "scheme": "basic" }
+            },
+            "schemas": { "Error": { "type": "object", "required": ["error"], "properties": {
+                "error": { "type": "string" }, "error_description": { "type": "string" },
+                "message": { "type": "string" }, "field": { "type": "string" }, "scope": { "type": "string" } } } }
+        }
+    })
+}
