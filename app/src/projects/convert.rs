@@ -48,6 +48,8 @@ pub fn project(state: &AppState, p: Project, live_clients: i64) -> ProjectInfo {
         created_at: p.created_at,
         archived_at: p.archived_at,
         live_clients,
+        rate_per_sec: p.rate_limit.per_sec,
+        rate_burst: p.rate_limit.burst,
     }
 }
 

@@ -86,6 +86,16 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             clients: clients.into_iter().map(convert::client).collect(),
             can_manage: p.role.can_manage_credentials(),
             token_endpoint: format!("{}/oauth/token", state.public_base),
+            traffic: state
+                .issuer
+                .traffic(&id)
+                .into_iter()
+                .map(|m| MinuteTraffic {
+                    at: m.minute * 60,
+                    allowed: m.allowed,
+                    limited: m.limited,
+                })
+                .collect(),
         })
     })
     .await
@@ -114,6 +124,24 @@ pub async fn update_project(
                     token_ttl_secs,
                 },
             )
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "project_rate_limit")]
+pub async fn set_rate_limit(
+    id: String,
+    #[server(default)] rate_per_sec: String,
+    #[server(default)] rate_burst: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        state
+            .projects
+            .set_rate_limit(&p, &id, &rate_per_sec, &rate_burst)
             .await?;
         Ok(())
     })

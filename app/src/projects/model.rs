@@ -37,6 +37,17 @@ pub struct ProjectInfo {
     pub created_at: i64,
     pub archived_at: Option<i64>,
     pub live_clients: i64,
+    pub rate_per_sec: i64,
+    pub rate_burst: i64,
+}
+
+/// Requests of one minute against the project's bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinuteTraffic {
+    /// Epoch seconds at the start of the minute.
+    pub at: i64,
+    pub allowed: u64,
+    pub limited: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +78,8 @@ pub struct ProjectDetail {
     pub clients: Vec<ClientInfo>,
     pub can_manage: bool,
     pub token_endpoint: String,
+    /// The last hour, oldest minute first.
+    pub traffic: Vec<MinuteTraffic>,
 }
 
 /// A client just created: its secret is in this answer and nowhere else.

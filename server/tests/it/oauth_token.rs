@@ -221,7 +221,8 @@ async fn scopes_outside_the_client_or_omitted_are_invalid_scope_and_mint_nothing
 async fn unknown_client_and_wrong_secret_get_the_same_answer() {
     // Behind a trusted proxy, so each attempt can come from its own address
     // and the per-address guard stays out of the timing loop.
-    let s = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let s =
+        TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     let (_, _, creds) = s
         .partner_client("a@example.com", &["applications:read"])
         .await;
@@ -416,8 +417,11 @@ async fn token_lifetime_follows_the_project_setting() {
 
 #[tokio::test]
 async fn failed_client_authentications_are_limited_per_address() {
-    let s = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
-    let (_, _, creds) = s.partner_client("a@example.com", &["applications:read"]).await;
+    let s =
+        TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let (_, _, creds) = s
+        .partner_client("a@example.com", &["applications:read"])
+        .await;
     let mut wrong = creds.clone();
     wrong.secret.push('x');
     let from = |ip: &'static str, c: &Creds| {
@@ -425,7 +429,10 @@ async fn failed_client_authentications_are_limited_per_address() {
             .post(s.url("/oauth/token"))
             .header("x-forwarded-for", ip)
             .basic_auth(&c.id, Some(&c.secret))
-            .form(&[("grant_type", "client_credentials"), ("scope", "applications:read")]);
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "applications:read"),
+            ]);
         async move { req.send().await.unwrap() }
     };
     for _ in 0..19 {

@@ -247,6 +247,35 @@ impl TestServer {
         (owner, project, creds)
     }
 
+    /// A project of `api_id` in `owner`'s account and a client with `scopes`.
+    pub async fn api_client(
+        &self,
+        owner: &Owner,
+        name: &str,
+        api_id: &str,
+        scopes: &[&str],
+    ) -> (String, Creds) {
+        let project = self.create_project(owner, name, api_id).await;
+        let creds = self.create_client(owner, &project, scopes).await;
+        (project, creds)
+    }
+
+    /// Sum of rows in every reference-API table.
+    pub async fn api_rows(&self) -> i64 {
+        let mut n = 0;
+        for t in [
+            "partner_applications",
+            "partner_payment_links",
+            "partner_identity_checks",
+            "caas_transactions",
+            "caas_splits",
+            "caas_categories",
+        ] {
+            n += self.count(t).await;
+        }
+        n
+    }
+
     /// POST /oauth/token with HTTP Basic and these extra parameters.
     pub async fn token_basic(&self, creds: &Creds, params: &[(&str, &str)]) -> Response {
         let mut form = vec![("grant_type", "client_credentials")];
