@@ -61,7 +61,7 @@ test('project, client with two scopes, secret copied once, token minted, last us
   expect(body.token_type).toBe('Bearer');
   expect(body.scope).toBe('decisions:read');
 
-  await page.getByTestId('refresh').click();
+  await page.getByTestId('refresh-clients').click();
   await expect(page.getByTestId('last-used')).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
 
   // Narrow: only the client's own scopes are offered, and widening is

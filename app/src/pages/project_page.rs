@@ -94,7 +94,7 @@ fn Detail(d: ProjectDetail, new_secret: RwSignal<Option<NewClient>>) -> impl Int
         <section class="card">
             <div class="card-head">
                 <h2>"Clients"</h2>
-                <RefreshButton />
+                <RefreshButton test_id="refresh-clients" />
             </div>
             {clients.is_empty().then(|| view! {
                 <p class="muted" data-test-id="no-clients">"No clients yet. Create one below with only the scopes this integration needs."</p>
@@ -134,10 +134,10 @@ fn Detail(d: ProjectDetail, new_secret: RwSignal<Option<NewClient>>) -> impl Int
 }
 
 #[component]
-fn RefreshButton() -> impl IntoView {
+fn RefreshButton(test_id: &'static str) -> impl IntoView {
     let version = expect_context::<Version>();
     view! {
-        <button type="button" class="button small" on:click=move |_| version.bump() data-test-id="refresh">
+        <button type="button" class="button small" on:click=move |_| version.bump() data-test-id=test_id>
             "Refresh"
         </button>
     }
@@ -448,7 +448,7 @@ fn RateLimitCard(
         <section class="card">
             <div class="card-head">
                 <h2>"Rate limit"</h2>
-                <RefreshButton />
+                <RefreshButton test_id="refresh-traffic" />
             </div>
             <p class="hint">
                 "One bucket for this project: its token requests and every API call made with its tokens. "
