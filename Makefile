@@ -152,21 +152,14 @@ test: fmt-check clippy unit e2e
 
 # ------------------------------------------------------------------- bench --
 
-# A release server on a free port with a throw-away database, and the load
-# generator (one thread) beside it. Figures vary with the machine's load:
-# compare numbers from one run.
-bench: rust-deps node-deps
+# The release server in-process on free loopback ports with a throw-away
+# database, and a one-thread load generator beside it. Figures vary with
+# the machine's load: compare numbers from one run.
+bench: rust-deps
 	$(call say,Building the release server and the load generator)
-	cargo build --release -p portcullis-server -p portcullis-bench --bins
+	cargo build --release -p portcullis-bench
 	$(call say,Measuring on loopback)
-	@port=$$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"); \
-	data=$$(mktemp -d); \
-	PORTCULLIS_ADDR=127.0.0.1:$$port DATABASE_URL=sqlite://$$data/bench.db \
-	  PORTCULLIS_MASTER_KEY=$$(node -e "console.log(require('crypto').randomBytes(32).toString('hex'))") \
-	  LEPTOS_SITE_ROOT=$$data/site RUST_LOG=warn \
-	  ./target/release/portcullis serve & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$data"' EXIT; \
-	./target/release/portcullis-bench --base http://127.0.0.1:$$port
+	./target/release/portcullis-bench
 
 clean:
 	cargo clean

@@ -140,6 +140,13 @@ pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
     for (i, s) in scopes.split(' ').enumerate() {
         form.push_str(&format!("&scopes%5B{i}%5D={}", enc(s)));
     }
+    // The default bucket (25/s) would measure the limit, not the server.
+    console
+        .post(
+            "/api/project_rate_limit",
+            &format!("id={}&rate_per_sec=100000&rate_burst=100000", enc(project)),
+        )
+        .await?;
     let client = console.post("/api/client_create", &form).await?;
     Ok(Creds {
         id: client["client"]["id"]
@@ -151,4 +158,62 @@ pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
             .ok_or("client_create returned no secret")?
             .to_owned(),
     })
+}
+
+async fn request(
+    addr: &str,
+    req: Request<Full<Bytes>>,
+) -> Result<(hyper::StatusCode, Bytes), String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = res.status();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+pub async fn access_token(addr: &str, creds: &Creds, scope: &str) -> Result<String, String> {
+    let req = Request::post("/oauth/token")
+        .header("host", addr)
+        .header("authorization", creds.basic())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(format!(
+            "grant_type=client_credentials&scope={}",
+            enc(scope)
+        ))))
+        .map_err(|e| e.to_string())?;
+    let (status, body) = request(addr, req).await?;
+    let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    match json["access_token"].as_str() {
+        Some(t) if status.is_success() => Ok(t.to_owned()),
+        _ => Err(format!("/oauth/token: {status} {json}")),
+    }
+}
+
+/// One application to read back in the read benchmarks.
+pub async fn create_application(addr: &str, token: &str) -> Result<String, String> {
+    let req = Request::post("/partner/v1/applications")
+        .header("host", addr)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(
+            br#"{"applicant_name":"Bench","amount_cents":100000,"term_months":12,"annual_income_cents":5000000}"#,
+        )))
+        .map_err(|e| e.to_string())?;
+    let (status, body) = request(addr, req).await?;
+    let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    match json["id"].as_str() {
+        Some(id) if status.is_success() => Ok(id.to_owned()),
+        _ => Err(format!("create application: {status} {json}")),
+    }
 }

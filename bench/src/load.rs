@@ -11,10 +11,34 @@ use hyper_util::rt::TokioIo;
 
 #[derive(Clone)]
 pub struct RequestSpec {
+    pub method: hyper::Method,
     pub path: String,
+    /// Empty: no Authorization header.
     pub authorization: String,
     pub body: Bytes,
     pub expect_status: u16,
+}
+
+impl RequestSpec {
+    pub fn post(path: &str, authorization: &str, form: &str) -> Self {
+        Self {
+            method: hyper::Method::POST,
+            path: path.into(),
+            authorization: authorization.into(),
+            body: Bytes::from(form.to_owned()),
+            expect_status: 200,
+        }
+    }
+
+    pub fn get(path: &str, authorization: &str) -> Self {
+        Self {
+            method: hyper::Method::GET,
+            path: path.into(),
+            authorization: authorization.into(),
+            body: Bytes::new(),
+            expect_status: 200,
+        }
+    }
 }
 
 pub struct Report {
@@ -40,7 +64,7 @@ impl Report {
 
     pub fn print(&self, name: &str) {
         println!(
-            "{:<28} {:>10} {:>12.0} {:>10.2} {:>10.2} {:>8}",
+            "{:<34} {:>10} {:>12.0} {:>10.2} {:>10.2} {:>8}",
             name,
             self.requests,
             self.rate(),
@@ -111,9 +135,13 @@ async fn connection(
         if t0 >= until {
             break;
         }
-        let mut req = Request::post(spec.path.as_str())
-            .header("host", addr)
-            .header("authorization", spec.authorization.as_str());
+        let mut req = Request::builder()
+            .method(spec.method.clone())
+            .uri(spec.path.as_str())
+            .header("host", addr);
+        if !spec.authorization.is_empty() {
+            req = req.header("authorization", spec.authorization.as_str());
+        }
         if !spec.body.is_empty() {
             req = req.header("content-type", "application/x-www-form-urlencoded");
         }

@@ -1,36 +1,55 @@
-//! `portcullis-bench`: sets up an account, a project and a client on a
-//! running Portcullis through its public HTTP interface, then drives
-//! `POST /oauth/token` over keep-alive connections and reports throughput
-//! and latency percentiles. Run by `make bench`.
+//! `portcullis-bench`: starts Portcullis (release build) in this process on
+//! loopback with a throw-away database, sets up an account, project and
+//! client through its public HTTP interface, then measures, in one run:
+//!
+//! 1. `POST /oauth/token`;
+//! 2. a cheap gated read, `GET /partner/v1/applications/{id}`;
+//! 3. the same handler with the gate removed (served on a second port with
+//!    the token's claims attached directly), to price the gate.
+//!
+//! The load generator is one thread with keep-alive connections; the server
+//! runtime has the machine's cores. Run by `make bench`.
 
 mod http;
 mod load;
+mod server;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
+const ROUNDS: usize = 3;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 #[derive(Parser)]
-#[command(about = "Measure a running Portcullis on loopback")]
+#[command(about = "Measure Portcullis on loopback")]
 struct Args {
-    /// Base URL of the server, e.g. http://127.0.0.1:3999
-    #[arg(long)]
-    base: String,
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Seconds of measurement, after the warm-up.
+    /// Seconds of measurement per benchmark, after the warm-up.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Seconds of warm-up (not counted).
+    /// Seconds of warm-up per benchmark (not counted).
     #[arg(long, default_value_t = 2)]
     warmup: u64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    // One thread for the load generator: the server gets the other core.
+    let servers = match server::start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bench: cannot start the server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // One thread for the load generator: the server runtime has the rest.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -41,7 +60,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(&args, &servers)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -50,39 +69,77 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let addr = args
-        .base
-        .strip_prefix("http://")
-        .ok_or("--base must be an http:// URL")?
-        .trim_end_matches('/')
-        .to_owned();
+async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
+    let addr = servers.gated.to_string();
     http::wait_ready(&addr, Duration::from_secs(60)).await?;
-    let creds = http::provision(&addr, "applications:read decisions:read").await?;
-    let body = bytes::Bytes::from_static(
-        b"grant_type=client_credentials&scope=applications%3Aread%20decisions%3Aread",
+    let creds = http::provision(&addr, "applications:read applications:write").await?;
+    let token = http::access_token(&addr, &creds, "applications:read applications:write").await?;
+    let app_id = http::create_application(&addr, &token).await?;
+    let ungated = servers.serve_ungated(&token)?;
+
+    let warmup = Duration::from_secs(args.warmup);
+    let measure = Duration::from_secs(args.seconds);
+    let read_path = format!("/partner/v1/applications/{app_id}");
+    let token_spec = load::RequestSpec::post(
+        "/oauth/token",
+        &creds.basic(),
+        "grant_type=client_credentials&scope=applications%3Aread",
     );
-    let request = load::RequestSpec {
-        path: "/oauth/token".into(),
-        authorization: creds.basic(),
-        body,
-        expect_status: 200,
-    };
-    let report = load::run(
-        &addr,
-        &request,
-        args.connections,
-        Duration::from_secs(args.warmup),
-        Duration::from_secs(args.seconds),
-    )
-    .await?;
+    let gated_spec = load::RequestSpec::get(&read_path, &format!("Bearer {token}"));
+    let bare_spec = load::RequestSpec::get(&read_path, "");
+    let (gated_addr, bare_addr) = (addr.clone(), ungated.to_string());
+
     println!(
-        "{:<28} {:>10} {:>12} {:>10} {:>10} {:>8}",
+        "{:<34} {:>10} {:>12} {:>10} {:>10} {:>8}",
         "benchmark", "requests", "req/s", "p50 ms", "p99 ms", "errors"
     );
-    report.print(&format!("token endpoint ({} conns)", args.connections));
-    if report.errors > 0 {
-        return Err(format!("{} requests failed", report.errors));
+    let tokens = load::run(&addr, &token_spec, args.connections, warmup, measure).await?;
+    tokens.print(&format!("token endpoint ({} conns)", args.connections));
+    // Gated and ungated alternate in rounds, so drift in the machine's load
+    // hits both alike; the medians of the rounds are compared.
+    let rounds = ROUNDS;
+    let slice = Duration::from_secs((args.seconds / 2).max(2));
+    let mut gated = Vec::new();
+    let mut bare = Vec::new();
+    for round in 1..=rounds {
+        for (name, target, spec, rates) in [
+            ("gated read", &gated_addr, &gated_spec, &mut gated),
+            ("same read, gate removed", &bare_addr, &bare_spec, &mut bare),
+        ] {
+            let report = load::run(
+                target,
+                spec,
+                args.connections,
+                Duration::from_secs(1),
+                slice,
+            )
+            .await?;
+            report.print(&format!("{name} (round {round})"));
+            if report.errors > 0 {
+                return Err(format!("{name}: {} requests failed", report.errors));
+            }
+            rates.push(report.rate());
+        }
     }
+    if tokens.errors > 0 {
+        return Err(format!("token endpoint: {} requests failed", tokens.errors));
+    }
+    let (g, b) = (median(&mut gated), median(&mut bare));
+    println!("\nmedian of {rounds} rounds: gated {g:.0} req/s, ungated {b:.0} req/s");
+    println!(
+        "gate cost: gated/ungated = {:.2} ({:.1}% of the ungated throughput)",
+        g / b,
+        (1.0 - g / b) * 100.0
+    );
+    println!(
+        "targets: tokens/s >= 10000: {}; gated req/s >= 20000: {}; gate cost <= 25%: {}",
+        if tokens.rate() >= 10_000.0 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if g >= 20_000.0 { "met" } else { "MISSED" },
+        if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
+    );
     Ok(())
 }

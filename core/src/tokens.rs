@@ -72,6 +72,7 @@ pub struct Issuer {
     clock: Arc<dyn Clock>,
     db: Db,
     limiter: RateLimiter,
+    verified: VerifiedTokens,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
@@ -97,6 +98,7 @@ impl Issuer {
             clock,
             db,
             limiter: RateLimiter::default(),
+            verified: VerifiedTokens::default(),
             decoy_hash,
         }
     }
@@ -227,7 +229,7 @@ impl Issuer {
 
     /// Checks signature, type, issuer, time, revocation and the client's
     /// standing; returns the claims of a token that is good now.
-    pub fn check(&self, token: &str) -> Result<Claims, Rejected> {
+    pub fn check(&self, token: &str) -> Result<Arc<Claims>, Rejected> {
         let claims = self.verify_signature(token)?;
         let now = self.clock.now();
         if claims.exp <= now {
@@ -257,7 +259,7 @@ impl Issuer {
         &self,
         token: &str,
         audience: &str,
-    ) -> Result<(Claims, Arc<ProjectEntry>), Rejected> {
+    ) -> Result<(Arc<Claims>, Arc<ProjectEntry>), Rejected> {
         let claims = self.check(token)?;
         if claims.aud != audience {
             return Err(Rejected::WrongAudience);
@@ -271,7 +273,21 @@ impl Issuer {
     }
 
     /// Signature, header and issuer only: what a token says, if it is ours.
-    fn verify_signature(&self, token: &str) -> Result<Claims, Rejected> {
+    /// A token that verified once is remembered (tokens are reused for
+    /// their whole life), so a resource server pays for ECDSA once per
+    /// token, not per call; time, revocation and standing are still checked
+    /// on every call by the callers.
+    fn verify_signature(&self, token: &str) -> Result<Arc<Claims>, Rejected> {
+        if let Some(claims) = self.verified.get(token) {
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.verify_signature_uncached(token)?);
+        self.verified
+            .insert(token, claims.clone(), self.clock.now());
+        Ok(claims)
+    }
+
+    fn verify_signature_uncached(&self, token: &str) -> Result<Claims, Rejected> {
         #[derive(Deserialize)]
         struct Header {
             alg: String,
@@ -312,7 +328,7 @@ impl Issuer {
 
     /// RFC 7662: the claims of an active token of the caller's own account;
     /// `None` (inactive) for anything else, without saying why.
-    pub fn introspect(&self, caller: &ClientEntry, token: &str) -> Option<Claims> {
+    pub fn introspect(&self, caller: &ClientEntry, token: &str) -> Option<Arc<Claims>> {
         self.check(token)
             .ok()
             .filter(|c| c.account_id == caller.account_id)
@@ -344,6 +360,36 @@ impl Issuer {
         self.registry.revoke(&claims.jti, claims.exp);
         tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
         Ok(true)
+    }
+}
+
+/// Tokens whose signature has been checked, with their claims. Bounded:
+/// when full, expired entries go, and if that is not enough, all of them.
+#[derive(Default)]
+struct VerifiedTokens {
+    map: std::sync::RwLock<std::collections::HashMap<Box<str>, Arc<Claims>>>,
+}
+
+const VERIFIED_MAX: usize = 50_000;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Arc<Claims>> {
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned()
+    }
+
+    fn insert(&self, token: &str, claims: Arc<Claims>, now: Epoch) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= VERIFIED_MAX {
+            map.retain(|_, c| c.exp > now);
+            if map.len() >= VERIFIED_MAX {
+                map.clear();
+            }
+        }
+        map.insert(token.into(), claims);
     }
 }
 

@@ -115,7 +115,7 @@ impl Gate {
             None
         };
         req.extensions_mut().insert(Bearer {
-            claims: Arc::new(claims),
+            claims,
             realm: self.realm.clone(),
         });
         Ok(decision)
