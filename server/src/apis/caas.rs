@@ -15,21 +15,38 @@ use super::builder::{doc, ApiRoutes, Verb::*};
 use super::error::{ApiError, Body};
 use super::ApiState;
 
+// One operation per line: verb, path, the scope it needs, its description, handler.
+#[rustfmt::skip]
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
         .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(transaction_schema()), create_transaction)
-        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query(&[("user_id", "only this user's"), ("limit", "at most this many (1-500, default 100)")]), list_transactions)
+        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query(LIST), list_transactions)
         .op(Get, "/transactions/{id}", "caas:transactions:read", doc("Read one transaction with its merchant and category", 200), read_transaction)
         .op(Delete, "/transactions/{id}", "caas:transactions:delete", doc("Delete a transaction and its splits", 204), delete_transaction)
         .op(Post, "/transactions/{id}/splits", "caas:transaction_splits:write", doc("Split part of a transaction out; the answer carries the split", 201).body(split_schema()), create_split)
         .op(Get, "/transactions/{id}/splits", "caas:transaction_splits:read", doc("List a transaction's splits", 200), list_splits)
         .op(Delete, "/transactions/{id}/splits/{split_id}", "caas:transaction_splits:delete", doc("Delete a split", 204), delete_split)
         .op(Get, "/transactions/{id}/enhanced", "caas:enhanced_transactions:read", doc("Read a transaction with the extended enrichment set", 200), enhanced)
-        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query(&[("user_id", "the user (required)")]), regular)
+        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query(USER), regular)
         .op(Get, "/categories", "caas:categories:read", doc("List built-in and custom categories", 200), categories)
-        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 60}}})), create_category)
+        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(category_schema()), create_category)
         .op(Delete, "/categories/{id}", "caas:categories:delete", doc("Delete a custom category (its transactions become Other)", 204), delete_category)
         .op(Delete, "/users/{user_id}", "caas:users:delete", doc("Erase every transaction and split of a user", 200), erase_user)
+}
+
+const LIST: &[(&str, &str)] = &[
+    ("user_id", "only this user's"),
+    ("limit", "at most this many (1-500, default 100)"),
+];
+const USER: &[(&str, &str)] = &[("user_id", "the user (required)")];
+
+fn category_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": false,
+        "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 60 } }
+    })
 }
 
 fn transaction_schema() -> Value {

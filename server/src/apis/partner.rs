@@ -15,55 +15,19 @@ use super::builder::{doc, ApiRoutes, Verb::*};
 use super::error::{ApiError, Body};
 use super::ApiState;
 
+// One operation per line: verb, path, the scope it needs, its description, handler.
+#[rustfmt::skip]
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
-        .op(
-            Post,
-            "/applications",
-            "applications:write",
-            doc("Submit a loan application", 201).body(application_schema()),
-            create,
-        )
-        .op(
-            Get,
-            "/applications",
-            "applications:read",
-            doc("List this integration's applications, newest first", 200)
-                .query(&[("limit", "at most this many (1-100, default 50)")]),
-            list,
-        )
-        .op(
-            Get,
-            "/applications/{id}",
-            "applications:read",
-            doc("Read one application", 200),
-            read,
-        )
-        .op(
-            Get,
-            "/applications/{id}/decision",
-            "decisions:read",
-            doc("Read the credit decision on an application", 200),
-            decision,
-        )
-        .op(
-            Post,
-            "/applications/{id}/payment-links",
-            "payments:provision",
-            doc(
-                "Create a payment link that pays out an approved application",
-                201,
-            ),
-            payment_link,
-        )
-        .op(
-            Post,
-            "/identity-checks",
-            "identity:check",
-            doc("Run an identity check on an applicant", 201).body(identity_schema()),
-            identity_check,
-        )
+        .op(Post, "/applications", "applications:write", doc("Submit a loan application", 201).body(application_schema()), create)
+        .op(Get, "/applications", "applications:read", doc("List this integration's applications, newest first", 200).query(LIMIT), list)
+        .op(Get, "/applications/{id}", "applications:read", doc("Read one application", 200), read)
+        .op(Get, "/applications/{id}/decision", "decisions:read", doc("Read the credit decision on an application", 200), decision)
+        .op(Post, "/applications/{id}/payment-links", "payments:provision", doc("Create a payment link that pays out an approved application", 201), payment_link)
+        .op(Post, "/identity-checks", "identity:check", doc("Run an identity check on an applicant", 201).body(identity_schema()), identity_check)
 }
+
+const LIMIT: &[(&str, &str)] = &[("limit", "at most this many (1-100, default 50)")];
 
 fn application_schema() -> serde_json::Value {
     json!({
