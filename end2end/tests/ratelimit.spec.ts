@@ -22,7 +22,7 @@ test('a rate limit set in the console turns API calls into 429s, and the chart s
   await page.getByTestId('rate-per-sec').fill('1');
   await page.getByTestId('rate-burst').fill('3');
   await page.getByTestId('save-rate-limit').click();
-  await expect(page.getByTestId('rate-limit-current')).toContainText('1 requests per second, bursts of 3');
+  await expect(page.getByTestId('rate-limit-current')).toContainText('1 request per second, bursts of 3');
 
   const minted = await request.post('/oauth/token', {
     headers: { authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') },

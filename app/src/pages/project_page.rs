@@ -455,7 +455,9 @@ fn RateLimitCard(
                 "Over the limit, callers get 429 with Retry-After."
             </p>
             <p data-test-id="rate-limit-current">
-                <strong>{per_sec}</strong>" requests per second, bursts of "<strong>{burst}</strong>
+                <strong>{per_sec}</strong>
+                {if per_sec == 1 { " request per second, bursts of " } else { " requests per second, bursts of " }}
+                <strong>{burst}</strong>
             </p>
             <TrafficChart traffic />
             <p class="traffic-totals">

@@ -261,6 +261,7 @@ fn endpoints(f: &Fixtures) -> Vec<(Method, String, &'static str, Option<Value>, 
 struct Setup {
     owner: Owner,
     partner_project: String,
+    caas_project: String,
     partner: Creds,
     caas: Creds,
 }
@@ -287,6 +288,7 @@ async fn setup(s: &TestServer) -> Setup {
     Setup {
         owner,
         partner_project,
+        caas_project,
         partner,
         caas,
     }
@@ -301,7 +303,7 @@ fn api_of(path: &str) -> &'static [&'static str] {
 }
 
 #[tokio::test]
-async fn every_endpoint_needs_its_own_scope_and_nothing_else() {
+async fn every_endpoint_needs_its_own_scope_and_refuses_bad_tokens() {
     let s = TestServer::start().await;
     let st = setup(&s).await;
     let full_p = s.access_token(&st.partner, &PARTNER.join(" ")).await;
@@ -377,7 +379,91 @@ async fn every_endpoint_needs_its_own_scope_and_nothing_else() {
         );
         let (_, answer) = json(res).await;
         assert_eq!(status, ok, "{method} {path} with {scope}: {answer}");
+
+        // A token of the other API, even one holding every scope there.
+        let foreign = if path.starts_with("/partner") {
+            &full_c
+        } else {
+            &full_p
+        };
+        expect_invalid_token(&s, &method, &path, foreign, "other API").await;
+        // A revoked token with exactly the right scope.
+        let revoked = s.access_token(creds, scope).await;
+        let res = s
+            .oauth_post("/oauth/revoke", creds, &[("token", revoked.as_str())])
+            .await;
+        assert_eq!(res.status(), 200);
+        expect_invalid_token(&s, &method, &path, &revoked, "revoked").await;
     }
+
+    // Expired: tokens minted now, every endpoint after their hour.
+    let f = fixtures(&s, &full_p, &full_c).await;
+    let soon_p = s.access_token(&st.partner, &PARTNER.join(" ")).await;
+    let soon_c = s.access_token(&st.caas, &CAAS.join(" ")).await;
+    s.clock.advance(3600);
+    for (method, path, ..) in endpoints(&f) {
+        let t = if path.starts_with("/partner") {
+            &soon_p
+        } else {
+            &soon_c
+        };
+        expect_invalid_token(&s, &method, &path, t, "expired").await;
+    }
+    // A disabled client: archiving the projects disables their clients
+    // (support revocation arrives with the staff console).
+    let live_p = s.access_token(&st.partner, &PARTNER.join(" ")).await;
+    let live_c = s.access_token(&st.caas, &CAAS.join(" ")).await;
+    let res = s
+        .log_in(&st.owner.browser, "a@example.com", crate::support::PASSWORD)
+        .await;
+    assert_eq!(res.status(), 200);
+    for project in [&st.partner_project, &st.caas_project] {
+        let (status, _) = s
+            .call(
+                &st.owner.browser,
+                "project_archive",
+                &[("id", project.as_str())],
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let before = s.api_rows().await;
+    for (method, path, ..) in endpoints(&f) {
+        let t = if path.starts_with("/partner") {
+            &live_p
+        } else {
+            &live_c
+        };
+        expect_invalid_token(&s, &method, &path, t, "disabled client").await;
+    }
+    assert_eq!(s.api_rows().await, before);
+}
+
+/// 401 invalid_token, and nothing written.
+async fn expect_invalid_token(s: &TestServer, method: &Method, path: &str, token: &str, why: &str) {
+    let before = s.api_rows().await;
+    let res = Client::new()
+        .request(method.clone(), s.url(path))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "{method} {path}: {why}");
+    let c = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        c.contains("error=\"invalid_token\""),
+        "{method} {path}: {why}: {c}"
+    );
+    assert_eq!(
+        s.api_rows().await,
+        before,
+        "{method} {path}: {why}: nothing written"
+    );
 }
 
 #[tokio::test]
