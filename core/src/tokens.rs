@@ -370,7 +370,7 @@ struct VerifiedTokens {
     map: std::sync::RwLock<std::collections::HashMap<Box<str>, Arc<Claims>>>,
 }
 
-const VERIFIED_MAX: usize = 50_000;
+const VERIFIED_MAX: usize = 20_000;
 
 impl VerifiedTokens {
     fn get(&self, token: &str) -> Option<Arc<Claims>> {
