@@ -15,11 +15,45 @@ pub fn civil_from_epoch(epoch: Epoch) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Days since 1970-01-01 of a civil date (inverse of the above).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM` (what a datetime-local input sends), read as UTC.
+pub fn parse_utc_minute(s: &str) -> Option<Epoch> {
+    let (date, time) = s.trim().split_once('T')?;
+    let (y, m, d) = crate::partner::parse_date(date)?;
+    let (h, min) = time.get(..5)?.split_once(':')?;
+    let (h, min): (i64, i64) = (h.parse().ok()?, min.parse().ok()?);
+    ((0..24).contains(&h) && (0..60).contains(&min))
+        .then(|| days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60)
+}
+
+/// `YYYY-MM-DD` of `epoch` in UTC.
+pub fn date(epoch: Epoch) -> String {
+    let (y, m, d) = civil_from_epoch(epoch);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn known_dates() {
         assert_eq!(super::civil_from_epoch(0), (1970, 1, 1));
         assert_eq!(super::civil_from_epoch(951_825_600), (2000, 2, 29));
+        assert_eq!(super::days_from_civil(2000, 2, 29) * 86_400, 951_782_400);
+        assert_eq!(
+            super::parse_utc_minute("2000-02-29T12:00"),
+            Some(951_825_600)
+        );
+        assert_eq!(super::parse_utc_minute("2000-02-30T12:00"), None);
+        assert_eq!(super::parse_utc_minute("2000-02-29T24:00"), None);
     }
 }

@@ -18,8 +18,14 @@ use crate::tokens::Minted;
 use crate::validate;
 
 pub const CLIENT_NAME_MAX: usize = 60;
-/// A guard against runaway scripts, far above any real integration's needs.
-pub const LIVE_CLIENTS_PER_PROJECT_MAX: usize = 10;
+/// Long-lived clients per project: one, and its successor during a rotation.
+pub const LIVE_CLIENTS_PER_PROJECT_MAX: usize = 2;
+/// Temporary (purpose-scoped, expiring) clients live beside those.
+pub const TEMPORARY_CLIENTS_PER_PROJECT_MAX: usize = 10;
+/// A temporary client lives from 1 hour to 30 days.
+pub const TEMPORARY_HOURS: std::ops::RangeInclusive<i64> = 1..=720;
+/// Retiring a client used this recently deserves a second look.
+pub const RECENT_USE_SECS: Epoch = 15 * 60;
 
 /// A client secret, held only long enough to show it once.
 pub struct ClientSecret(String);
@@ -61,16 +67,20 @@ pub struct Client {
     pub status: ClientStatus,
     pub disabled_reason: Option<String>,
     pub expires_at: Option<Epoch>,
+    pub retire_at: Option<Epoch>,
+    pub minted_last_5m: u64,
+    pub minted_last_hour: u64,
 }
 
 impl Projects {
     fn client_view(&self, row: ClientRow, project_archived: bool, now: Epoch) -> Client {
+        let usage = self.registry.client(&row.id).map(|c| c.usage.clone());
         // Memory is ahead of the database between flushes.
-        let last_used_at = self
-            .registry
-            .client(&row.id)
-            .and_then(|c| c.usage.last_used())
+        let last_used_at = usage
+            .as_ref()
+            .and_then(|u| u.last_used())
             .max(row.last_used_at);
+        let minted = |minutes| usage.as_ref().map_or(0, |u| u.minted_in_last(minutes, now));
         let status = if row.disabled_at.is_some() {
             ClientStatus::Disabled
         } else if row.expires_at.is_some_and(|at| at <= now) {
@@ -90,6 +100,9 @@ impl Projects {
             status,
             disabled_reason: row.disabled_reason,
             expires_at: row.expires_at,
+            retire_at: row.retire_at,
+            minted_last_5m: minted(5),
+            minted_last_hour: minted(60),
         }
     }
 
@@ -141,8 +154,18 @@ impl Projects {
         project_id: &str,
         name: &str,
         scopes: &[String],
+        expires_in_hours: &str,
     ) -> Result<(Client, ClientSecret)> {
         require_manager(by)?;
+        let hours = match expires_in_hours.trim() {
+            "" => None,
+            h => Some(validate::number_in(
+                "expires_in_hours",
+                h,
+                TEMPORARY_HOURS,
+                "hours",
+            )?),
+        };
         let project = self.project_row(by, project_id).await?;
         if project.archived_at.is_some() {
             return Err(Error::invalid(
@@ -158,22 +181,61 @@ impl Projects {
         )?;
         let scopes = self.checked_scopes(&project.api_id, scopes)?;
         let now = self.clock.now();
+        self.check_room(by, project_id, hours.is_some(), now)
+            .await?;
+        self.insert_client(
+            by,
+            &project.id,
+            name,
+            scopes,
+            hours.map(|h| now + h * 3600),
+            now,
+        )
+        .await
+    }
+
+    /// Room for one more live client of this kind in the project.
+    async fn check_room(
+        &self,
+        by: &Principal,
+        project_id: &str,
+        temporary: bool,
+        now: Epoch,
+    ) -> Result<()> {
         let live = store::clients::list_for_project(&self.db, &by.account_id, project_id)
             .await?
-            .iter()
+            .into_iter()
             .filter(|c| c.disabled_at.is_none() && c.expires_at.is_none_or(|at| at > now))
+            .filter(|c| c.expires_at.is_some() == temporary)
             .count();
-        if live >= LIVE_CLIENTS_PER_PROJECT_MAX {
-            return Err(Error::invalid(
+        match temporary {
+            false if live >= LIVE_CLIENTS_PER_PROJECT_MAX => Err(Error::invalid(
                 "",
-                format!("A project can have at most {LIVE_CLIENTS_PER_PROJECT_MAX} live clients."),
-            ));
+                "This project already has two live clients (a rotation in progress). Retire one first, \
+                 or create a temporary client for a one-off task.",
+            )),
+            true if live >= TEMPORARY_CLIENTS_PER_PROJECT_MAX => Err(Error::invalid(
+                "",
+                format!("A project can have at most {TEMPORARY_CLIENTS_PER_PROJECT_MAX} live temporary clients."),
+            )),
+            _ => Ok(()),
         }
+    }
+
+    async fn insert_client(
+        &self,
+        by: &Principal,
+        project_id: &str,
+        name: String,
+        scopes: Vec<String>,
+        expires_at: Option<Epoch>,
+        now: Epoch,
+    ) -> Result<(Client, ClientSecret)> {
         let secret = ClientSecret::generate();
         let row = ClientRow {
             id: new_id("pcl"),
             account_id: by.account_id.clone(),
-            project_id: project.id.clone(),
+            project_id: project_id.to_owned(),
             name,
             secret_hash: hex::encode(self.master.secret_hash(secret.expose())),
             scopes: scopes.join(" "),
@@ -181,12 +243,13 @@ impl Projects {
             last_used_at: None,
             disabled_at: None,
             disabled_reason: None,
-            expires_at: None,
+            expires_at,
+            retire_at: None,
         };
         store::clients::insert(&self.db, &row, &by.user_id).await?;
         self.registry.put_client(&row);
         tracing::Span::current().record("client_id", row.id.as_str());
-        tracing::info!(scopes = %row.scopes, "client created");
+        tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
         Ok((self.client_view(row, false, now), secret))
     }
 
@@ -268,5 +331,145 @@ impl Projects {
             })?;
         tracing::info!(jti = %minted.claims.jti, "test token minted from the console");
         Ok(minted)
+    }
+
+    /// Starts a rotation: a second client with exactly the same scopes. Both
+    /// work until the old one is retired.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
+    pub async fn rotate_client(
+        &self,
+        by: &Principal,
+        client_id: &str,
+    ) -> Result<(Client, ClientSecret)> {
+        require_manager(by)?;
+        let old = self.client_row(by, client_id).await?;
+        let project = self.project_row(by, &old.project_id).await?;
+        let now = self.clock.now();
+        if project.archived_at.is_some() || old.disabled_at.is_some() {
+            return Err(Error::invalid(
+                "",
+                "Only a live client of a live project can be rotated.",
+            ));
+        }
+        if old.expires_at.is_some() {
+            return Err(Error::invalid(
+                "",
+                "Temporary clients are not rotated: create a new one when needed.",
+            ));
+        }
+        self.check_room(by, &project.id, false, now).await?;
+        let name = format!(
+            "{} (rotated {})",
+            old.name.split(" (rotated").next().unwrap_or(&old.name),
+            crate::calendar::date(now)
+        );
+        let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
+        self.insert_client(by, &project.id, name, split_scopes(&old.scopes), None, now)
+            .await
+    }
+
+    /// Retires a client now (`at` empty or past) or at `at`. Once retired,
+    /// the token endpoint refuses it and every token it minted is refused
+    /// by the gate and by introspection at once.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
+    pub async fn retire_client(
+        &self,
+        by: &Principal,
+        client_id: &str,
+        at: Option<Epoch>,
+    ) -> Result<Client> {
+        require_manager(by)?;
+        let row = self.client_row(by, client_id).await?;
+        if row.disabled_at.is_some() {
+            return Err(Error::invalid(
+                "",
+                "This client is already retired or revoked.",
+            ));
+        }
+        let now = self.clock.now();
+        match at.filter(|at| *at > now) {
+            Some(at) => {
+                if at > now + 90 * 86_400 {
+                    return Err(Error::invalid(
+                        "retire_at",
+                        "Schedule retirement within 90 days.",
+                    ));
+                }
+                store::clients::schedule_retirement(&self.db, &by.account_id, client_id, Some(at))
+                    .await?;
+                tracing::info!(at, "client retirement scheduled");
+            }
+            None => {
+                let reason = format!("Retired by {}", by.email);
+                self.disable_row(&by.account_id, &row, now, &reason).await?;
+            }
+        }
+        let row = self.client_row(by, client_id).await?;
+        let project = self.project_row(by, &row.project_id).await?;
+        Ok(self.client_view(row, project.archived_at.is_some(), now))
+    }
+
+    /// Cancels a scheduled retirement.
+    pub async fn keep_client(&self, by: &Principal, client_id: &str) -> Result<()> {
+        require_manager(by)?;
+        let row = self.client_row(by, client_id).await?;
+        if !store::clients::schedule_retirement(&self.db, &by.account_id, &row.id, None).await? {
+            return Err(Error::invalid(
+                "",
+                "This client is already retired or revoked.",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn disable_row(
+        &self,
+        account_id: &str,
+        row: &ClientRow,
+        now: Epoch,
+        reason: &str,
+    ) -> Result<()> {
+        if store::clients::disable(&self.db, account_id, &row.id, now, reason).await? {
+            let mut row = row.clone();
+            row.disabled_at = Some(now);
+            row.disabled_reason = Some(reason.to_owned());
+            row.retire_at = None;
+            self.registry.put_client(&row);
+            tracing::info!(client_id = %row.id, reason, "client disabled");
+        }
+        Ok(())
+    }
+
+    /// Retires every client whose scheduled time has come; run by the
+    /// server's housekeeping. Returns how many.
+    pub async fn retire_due(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let due = store::clients::due_for_retirement(&self.db, now).await?;
+        for row in &due {
+            self.disable_row(&row.account_id, row, now, "Retired as scheduled")
+                .await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Deletes a client that can no longer get tokens (expired, retired or
+    /// revoked). Live clients are retired first, never deleted.
+    pub async fn delete_client(&self, by: &Principal, client_id: &str) -> Result<()> {
+        require_manager(by)?;
+        let row = self.client_row(by, client_id).await?;
+        let now = self.clock.now();
+        let dead = row.disabled_at.is_some() || row.expires_at.is_some_and(|at| at <= now);
+        if !dead {
+            return Err(Error::invalid(
+                "",
+                "Only expired or retired clients can be deleted; retire this one first.",
+            ));
+        }
+        if !store::clients::delete(&self.db, &by.account_id, client_id).await? {
+            return Err(Error::NotFound);
+        }
+        self.registry.remove_client(client_id);
+        tracing::info!("client deleted");
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! here, so no request on a hot path touches the database.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Epoch;
@@ -15,12 +15,25 @@ use crate::store;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
 
+/// Minutes of per-client mint counts kept in memory.
+const MINT_MINUTES: usize = 60;
+
 /// "Last used", coalesced: set in memory on every token, written to the
-/// database in batches by [`Registry::flush_usage`].
-#[derive(Debug, Default)]
+/// database in batches by [`Registry::flush_usage`]; and tokens minted per
+/// minute over the last hour (memory only), so a rotation shows traffic
+/// moving from the old client to the new.
+#[derive(Debug)]
 pub struct Usage {
     last_used: AtomicI64,
     flushed: AtomicI64,
+    /// Per slot: (epoch minute << 32) | count, updated without a lock.
+    minted: [AtomicU64; MINT_MINUTES],
+}
+
+impl Default for Usage {
+    fn default() -> Self {
+        Self::new(None)
+    }
 }
 
 impl Usage {
@@ -29,11 +42,40 @@ impl Usage {
         Self {
             last_used: AtomicI64::new(at),
             flushed: AtomicI64::new(at),
+            minted: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
     pub fn touch(&self, now: Epoch) {
         self.last_used.fetch_max(now, Ordering::Relaxed);
+        let minute = (now / 60) as u64 & 0xFFFF_FFFF;
+        let slot = &self.minted[(minute as usize) % MINT_MINUTES];
+        let mut cur = slot.load(Ordering::Relaxed);
+        loop {
+            let next = if cur >> 32 == minute {
+                cur + 1
+            } else {
+                (minute << 32) | 1
+            };
+            match slot.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// Tokens minted in the last `minutes` minutes (this one included).
+    pub fn minted_in_last(&self, minutes: i64, now: Epoch) -> u64 {
+        let this = now / 60;
+        self.minted
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|v| {
+                let m = (v >> 32) as i64;
+                m > this - minutes && m <= this
+            })
+            .map(|v| v & 0xFFFF_FFFF)
+            .sum()
     }
 
     pub fn last_used(&self) -> Option<Epoch> {
@@ -150,6 +192,10 @@ impl Registry {
         read(&self.clients).get(id).cloned()
     }
 
+    pub fn remove_client(&self, id: &str) {
+        write(&self.clients).remove(id);
+    }
+
     pub fn project(&self, id: &str) -> Option<Arc<ProjectEntry>> {
         read(&self.projects).get(id).cloned()
     }
@@ -250,6 +296,7 @@ mod tests {
             disabled_at,
             disabled_reason: None,
             expires_at,
+            retire_at: None,
         }
     }
 
@@ -278,6 +325,18 @@ mod tests {
     #[test]
     fn revocations_are_forgotten_after_the_token_expires() {
         let r = Registry::default();
+        r.put_project(&project(false));
+        r.put_client(&client(None, None));
+        let usage = r.client("pcl_1").unwrap().usage.clone();
+        for t in [600, 601, 660, 3000, 3590] {
+            usage.touch(t);
+        }
+        assert_eq!(usage.minted_in_last(5, 3600), 2, "minutes 56..=60");
+        assert_eq!(
+            usage.minted_in_last(60, 3600),
+            4,
+            "minute 10 is over an hour ago"
+        );
         r.revoke("j1", 100);
         r.revoke("j2", 200);
         assert!(r.is_revoked("j1"));

@@ -1,14 +1,16 @@
-//! Housekeeping that runs beside the server: flushing coalesced "last used"
-//! times, picking up rotated signing keys, and forgetting revocations of
-//! tokens that have expired anyway.
+//! Housekeeping that runs beside the server: carrying out scheduled client
+//! retirements, flushing coalesced "last used" times, picking up rotated
+//! signing keys, and forgetting revocations of tokens that have expired
+//! anyway.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::{store, Clock, Db, Issuer};
+use portcullis_core::{store, Clock, Db, Issuer, Projects};
 use tokio::task::JoinHandle;
 
 const USAGE_FLUSH: Duration = Duration::from_secs(10);
+const RETIREMENT_CHECK: Duration = Duration::from_secs(5);
 const KEY_RELOAD: Duration = Duration::from_secs(60);
 const REVOKED_PRUNE: Duration = Duration::from_secs(600);
 
@@ -19,8 +21,23 @@ pub struct Background {
 }
 
 impl Background {
-    pub fn start(db: Db, issuer: Arc<Issuer>, clock: Arc<dyn Clock>) -> Self {
+    pub fn start(
+        db: Db,
+        issuer: Arc<Issuer>,
+        projects: Arc<Projects>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let mut tasks = Vec::new();
+        tasks.push(every(RETIREMENT_CHECK, move || {
+            let projects = projects.clone();
+            async move {
+                match projects.retire_due().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(clients = n, "scheduled retirements carried out"),
+                    Err(e) => tracing::error!(error = %e, "could not carry out scheduled retirements; will retry"),
+                }
+            }
+        }));
         tasks.push(every(USAGE_FLUSH, {
             let (db, issuer) = (db.clone(), issuer.clone());
             move || {

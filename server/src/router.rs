@@ -35,6 +35,7 @@ pub struct Built {
     pub router: Router,
     pub db: Db,
     pub issuer: Arc<Issuer>,
+    pub projects: Arc<Projects>,
     pub background: Background,
 }
 
@@ -84,7 +85,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         master,
         clock.clone(),
     ));
-    let background = Background::start(db.clone(), issuer.clone(), clock.clone());
+    let background = Background::start(db.clone(), issuer.clone(), projects.clone(), clock.clone());
+    let projects_handle = projects.clone();
     let clock_for_apis = clock.clone();
 
     let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
@@ -170,6 +172,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         router,
         db,
         issuer,
+        projects: projects_handle,
         background,
     })
 }

@@ -11,8 +11,9 @@ use super::widgets::{CopyButton, ScopeChecklist, StatusBadge, When};
 use crate::error::ConsoleError;
 use crate::format;
 use crate::projects::{
-    get_project, ArchiveProject, ClientInfo, CreateClient, MintTestToken, MinuteTraffic,
-    NarrowClient, NewClient, ProjectDetail, ScopeGroup, SetRateLimit, UpdateProject,
+    get_project, ArchiveProject, ClientInfo, CreateClient, DeleteClient, KeepClient, MintTestToken,
+    MinuteTraffic, NarrowClient, NewClient, ProjectDetail, RetireClient, RotateClient, ScopeGroup,
+    SetRateLimit, UpdateProject,
 };
 
 /// Bumped after every change so the project is fetched again.
@@ -34,6 +35,7 @@ pub fn ProjectPage() -> impl IntoView {
     // Kept outside the refetched part so a refresh cannot lose it.
     let new_secret = RwSignal::new(None::<NewClient>);
     provide_context(version);
+    provide_context(new_secret);
 
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -64,6 +66,7 @@ fn Detail(d: ProjectDetail, new_secret: RwSignal<Option<NewClient>>) -> impl Int
         can_manage,
         token_endpoint,
         traffic,
+        now,
     } = d;
     let archived = project.archived_at.is_some();
     let live = !archived && can_manage;
@@ -99,9 +102,10 @@ fn Detail(d: ProjectDetail, new_secret: RwSignal<Option<NewClient>>) -> impl Int
             {clients.is_empty().then(|| view! {
                 <p class="muted" data-test-id="no-clients">"No clients yet. Create one below with only the scopes this integration needs."</p>
             })}
+            {rotation_notice(&clients)}
             <div class="clients">
                 {clients.into_iter().map(|c| view! {
-                    <ClientCard c groups=groups.clone() can_manage=live />
+                    <ClientCard c groups=groups.clone() can_manage=live now />
                 }).collect_view()}
             </div>
         </section>
@@ -167,16 +171,69 @@ fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl In
     }
 }
 
+/// Two live long-lived clients: a rotation is under way.
+fn rotation_notice(clients: &[ClientInfo]) -> Option<impl IntoView> {
+    let live: Vec<&ClientInfo> = clients
+        .iter()
+        .filter(|c| c.status == "active" && c.expires_at.is_none())
+        .collect();
+    (live.len() == 2).then(|| {
+        let (old, new) = (live[0], live[1]);
+        view! {
+            <p class="notice" role="status" data-test-id="rotation-notice">
+                <strong>"Rotation in progress. "</strong>
+                {format!(
+                    "Last hour: {} tokens for {} (old), {} for {} (new). Retire the old client once its traffic has moved.",
+                    old.minted_last_hour, old.name, new.minted_last_hour, new.name
+                )}
+            </p>
+        }
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Panel {
     Mint,
     Narrow,
+    Retire,
 }
 
 #[component]
-fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool) -> impl IntoView {
+fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool, now: i64) -> impl IntoView {
+    let version = expect_context::<Version>();
+    let new_secret = expect_context::<RwSignal<Option<NewClient>>>();
     let panel = RwSignal::new(None::<Panel>);
     let active = c.status == "active";
+    let temporary = c.expires_at.is_some();
+    let rotate = ServerAction::<RotateClient>::new();
+    let keep = ServerAction::<KeepClient>::new();
+    let delete = ServerAction::<DeleteClient>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = rotate.value().get() {
+            new_secret.set(Some(n));
+            version.bump();
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(keep.value().get(), Some(Ok(())))
+            || matches!(delete.value().get(), Some(Ok(())))
+        {
+            version.bump();
+        }
+    });
+    let action_error = Signal::derive(move || {
+        rotate
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| keep.value().get().and_then(Result::err))
+            .or_else(|| delete.value().get().and_then(Result::err))
+    });
+    let (minted_5m, minted_hour, retire_at) = (c.minted_last_5m, c.minted_last_hour, c.retire_at);
+    let recently_used = c
+        .last_used_at
+        .filter(|t| now - t < 15 * 60)
+        .map(|t| (now - t) / 60);
     let toggle = move |p: Panel| {
         move |_| panel.update(|cur| *cur = if *cur == Some(p) { None } else { Some(p) })
     };
@@ -192,13 +249,15 @@ fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool) -> impl 
         ..
     } = c;
     let narrow_groups = groups.clone();
-    let (narrow_id, mint_id) = (id.clone(), id.clone());
+    let (narrow_id, mint_id, retire_id) = (id.clone(), id.clone(), id.clone());
+    let (rotate_id, keep_id, delete_id) = (id.clone(), id.clone(), id.clone());
     let (narrow_scopes, mint_scopes) = (scopes.clone(), scopes.clone());
     view! {
         <article class="client" data-test-id="client" data-client-id=id.clone()>
             <header class="client-head">
                 <h3>{name}</h3>
                 <StatusBadge status />
+                {temporary.then(|| view! { <span class="badge">"Temporary"</span> })}
             </header>
             {disabled_reason.map(|r| view! { <p class="notice bad">{r}</p> })}
             <dl class="details">
@@ -210,8 +269,24 @@ fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool) -> impl 
                 </dd>
                 <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>
                 <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at /></dd>
+                <dt>"Tokens minted"</dt>
+                <dd>
+                    <strong data-test-id="minted-5m">{minted_5m}</strong>" in the last 5 minutes, "
+                    <strong data-test-id="minted-1h">{minted_hour}</strong>" in the last hour"
+                </dd>
                 {expires_at.map(|at| view! { <dt>"Expires"</dt><dd><When at=Some(at) /></dd> })}
+                {retire_at.map(|at| view! {
+                    <dt>"Retires"</dt>
+                    <dd data-test-id="retire-at"><When at=Some(at) />
+                        {can_manage.then(|| view! {
+                            " " <button type="button" class="button small" data-test-id="keep"
+                                on:click=move |_| { keep.dispatch(KeepClient { client_id: keep_id.clone() }); }>
+                                "Cancel retirement"</button>
+                        })}
+                    </dd>
+                })}
             </dl>
+            <FormError error=action_error />
             {(can_manage && active).then(|| view! {
                 <div class="actions">
                     <button type="button" class="button small" on:click=toggle(Panel::Mint)
@@ -220,6 +295,22 @@ fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool) -> impl 
                     <button type="button" class="button small" on:click=toggle(Panel::Narrow)
                         aria-expanded=move || (panel.get() == Some(Panel::Narrow)).to_string()
                         data-test-id="open-narrow">"Narrow scopes"</button>
+                    {(!temporary).then(|| view! {
+                        <button type="button" class="button small" data-test-id="rotate"
+                            disabled=move || rotate.pending().get()
+                            on:click=move |_| { rotate.dispatch(RotateClient { client_id: rotate_id.clone() }); }>
+                            "Rotate credentials"</button>
+                    })}
+                    <button type="button" class="button small danger" on:click=toggle(Panel::Retire)
+                        aria-expanded=move || (panel.get() == Some(Panel::Retire)).to_string()
+                        data-test-id="open-retire">"Retire…"</button>
+                </div>
+            })}
+            {(can_manage && !active).then(|| view! {
+                <div class="actions">
+                    <button type="button" class="button small danger" data-test-id="delete-client"
+                        on:click=move |_| { delete.dispatch(DeleteClient { client_id: delete_id.clone() }); }>
+                        "Delete client"</button>
                 </div>
             })}
             {move || match panel.get() {
@@ -229,9 +320,55 @@ fn ClientCard(c: ClientInfo, groups: Vec<ScopeGroup>, can_manage: bool) -> impl 
                 Some(Panel::Mint) => view! {
                     <MintPanel client_id=mint_id.clone() scopes=mint_scopes.clone() groups=groups.clone() />
                 }.into_any(),
+                Some(Panel::Retire) => view! {
+                    <RetirePanel client_id=retire_id.clone() recently_used />
+                }.into_any(),
                 None => ().into_any(),
             }}
         </article>
+    }
+    .into_any()
+}
+
+#[component]
+fn RetirePanel(client_id: String, recently_used: Option<i64>) -> impl IntoView {
+    let version = expect_context::<Version>();
+    let action = ServerAction::<RetireClient>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let when = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            version.bump();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(RetireClient {
+            client_id: client_id.clone(),
+            retire_at: when.get_untracked(),
+        });
+    };
+    view! {
+        <form class="panel" on:submit=submit data-test-id="retire-form">
+            <h4>"Retire this client"</h4>
+            {recently_used.map(|mins| view! {
+                <p class="notice bad" role="alert" data-test-id="recent-use-warning">
+                    {if mins == 0 { "This client was used less than a minute ago.".to_string() }
+                     else { format!("This client was used {mins} minutes ago.") }}
+                    " Anything still using it will fail. Check that its traffic has moved to the new client."
+                </p>
+            })}
+            <p class="hint">"Once retired, the token endpoint refuses this client and every token it minted stops being accepted, at once. This cannot be undone."</p>
+            <FormError error />
+            <div class="field">
+                <label for="retire_at">"Retire at (UTC) " <span class="muted">"(leave empty to retire now)"</span></label>
+                <input id="retire_at" type="datetime-local" prop:value=move || when.get()
+                    on:input=move |ev| when.set(event_target_value(&ev)) data-test-id="retire-at-input" />
+            </div>
+            <button type="submit" class="button danger" disabled=move || action.pending().get() data-test-id="confirm-retire">
+                {move || if when.with(String::is_empty) { "Retire now" } else { "Schedule retirement" }}
+            </button>
+        </form>
     }
 }
 
@@ -318,6 +455,7 @@ fn NewClientCard(
 ) -> impl IntoView {
     let version = expect_context::<Version>();
     let name = RwSignal::new("Primary".to_string());
+    let lifetime = RwSignal::new(String::new());
     let selected = RwSignal::new(Vec::<String>::new());
     let action = ServerAction::<CreateClient>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
@@ -333,6 +471,7 @@ fn NewClientCard(
             project_id: project_id.clone(),
             client_name: name.get_untracked(),
             scopes: selected.get_untracked(),
+            expires_in_hours: lifetime.get_untracked(),
         });
     };
     view! {
@@ -346,6 +485,18 @@ fn NewClientCard(
                     <input id="client_name" type="text" maxlength="60" required prop:value=move || name.get()
                         on:input=move |ev| name.set(event_target_value(&ev)) data-test-id="client-name" />
                 </div>
+                <div class="field">
+                    <label for="client_lifetime">"Lifetime"</label>
+                    <select id="client_lifetime" on:change=move |ev| lifetime.set(event_target_value(&ev))
+                        aria-describedby="lifetime-hint" data-test-id="client-lifetime">
+                        <option value="" selected>"Long-lived (rotate it when needed)"</option>
+                        <option value="1">"Temporary: 1 hour"</option>
+                        <option value="24">"Temporary: 1 day"</option>
+                        <option value="168">"Temporary: 7 days"</option>
+                        <option value="720">"Temporary: 30 days"</option>
+                    </select>
+                    <p id="lifetime-hint" class="hint">"A temporary client suits a one-off task: it stops working at its expiry, and no token outlives it."</p>
+                </div>
                 <ScopeChecklist groups selected id_prefix="new".to_string() />
                 <p class="hint">{move || match selected.with(Vec::len) {
                     0 => "No scopes ticked.".to_string(),
@@ -358,6 +509,7 @@ fn NewClientCard(
             </form>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -424,6 +576,7 @@ fn SettingsCard(id: String, name: String, description: String, ttl: i64) -> impl
             </div>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -485,6 +638,7 @@ fn RateLimitCard(
             })}
         </section>
     }
+    .into_any()
 }
 
 /// Allowed and limited requests per minute over the last hour, as bars
@@ -535,4 +689,5 @@ fn TrafficChart(traffic: Vec<MinuteTraffic>) -> impl IntoView {
             <figcaption class="hint">"Requests per minute, last 60 minutes (UTC). Hover a bar for its numbers."</figcaption>
         </figure>
     }
+    .into_any()
 }

@@ -69,6 +69,9 @@ pub fn client(c: Client) -> ClientInfo {
         .into(),
         disabled_reason: c.disabled_reason,
         expires_at: c.expires_at,
+        retire_at: c.retire_at,
+        minted_last_5m: c.minted_last_5m,
+        minted_last_hour: c.minted_last_hour,
     }
 }
 

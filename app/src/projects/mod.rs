@@ -86,6 +86,7 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             clients: clients.into_iter().map(convert::client).collect(),
             can_manage: p.role.can_manage_credentials(),
             token_endpoint: format!("{}/oauth/token", state.public_base),
+            now: state.accounts.clock().now(),
             traffic: state
                 .issuer
                 .traffic(&id)
@@ -164,13 +165,16 @@ pub async fn create_client(
     project_id: String,
     #[server(default)] client_name: String,
     #[server(default)] scopes: Vec<String>,
+    /// Empty: a long-lived client; else hours until it expires (1–720).
+    #[server(default)]
+    expires_in_hours: String,
 ) -> Result<NewClient, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let (client, secret) = state
             .projects
-            .create_client(&p, &project_id, &client_name, &scopes)
+            .create_client(&p, &project_id, &client_name, &scopes, &expires_in_hours)
             .await?;
         Ok(NewClient {
             client: convert::client(client),
@@ -210,6 +214,69 @@ pub async fn mint_test_token(
             .mint_test_token(&p, &client_id, &scopes)
             .await?;
         Ok(convert::test_token(minted))
+    })
+    .await
+}
+
+#[server(endpoint = "client_rotate")]
+pub async fn rotate_client(client_id: String) -> Result<NewClient, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let (client, secret) = state.projects.rotate_client(&p, &client_id).await?;
+        Ok(NewClient {
+            client: convert::client(client),
+            client_secret: secret.expose().to_owned(),
+        })
+    })
+    .await
+}
+
+/// Retires now when `retire_at` is empty; else at that UTC time
+/// (`YYYY-MM-DDTHH:MM`, as a datetime-local input sends it).
+#[server(endpoint = "client_retire")]
+pub async fn retire_client(
+    client_id: String,
+    #[server(default)] retire_at: String,
+) -> Result<ClientInfo, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let at = match retire_at.trim() {
+            "" => None,
+            t => Some(
+                portcullis_core::calendar::parse_utc_minute(t).ok_or_else(|| {
+                    ConsoleError::Invalid {
+                        field: "retire_at".into(),
+                        message: "Enter a date and time (UTC) to retire at.".into(),
+                    }
+                })?,
+            ),
+        };
+        let client = state.projects.retire_client(&p, &client_id, at).await?;
+        Ok(convert::client(client))
+    })
+    .await
+}
+
+#[server(endpoint = "client_keep")]
+pub async fn keep_client(client_id: String) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        state.projects.keep_client(&p, &client_id).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "client_delete")]
+pub async fn delete_client(client_id: String) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        state.projects.delete_client(&p, &client_id).await?;
+        Ok(())
     })
     .await
 }

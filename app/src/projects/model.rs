@@ -61,6 +61,10 @@ pub struct ClientInfo {
     pub status: String,
     pub disabled_reason: Option<String>,
     pub expires_at: Option<i64>,
+    /// A scheduled retirement.
+    pub retire_at: Option<i64>,
+    pub minted_last_5m: u64,
+    pub minted_last_hour: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +82,8 @@ pub struct ProjectDetail {
     pub clients: Vec<ClientInfo>,
     pub can_manage: bool,
     pub token_endpoint: String,
+    /// The server's clock, for "used in the last 15 minutes" warnings.
+    pub now: i64,
     /// The last hour, oldest minute first.
     pub traffic: Vec<MinuteTraffic>,
 }

@@ -17,10 +17,11 @@ pub struct ClientRow {
     pub disabled_at: Option<Epoch>,
     pub disabled_reason: Option<String>,
     pub expires_at: Option<Epoch>,
+    pub retire_at: Option<Epoch>,
 }
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
-                       last_used_at, disabled_at, disabled_reason, expires_at";
+                       last_used_at, disabled_at, disabled_reason, expires_at, retire_at";
 
 pub async fn insert(db: &Db, c: &ClientRow, created_by: &str) -> Result<()> {
     sqlx::query(
@@ -112,4 +113,73 @@ pub async fn record_last_used(db: &Db, batch: &[(String, Epoch)]) -> Result<()> 
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Disables a live client now (retired or revoked), with the reason its
+/// account sees.
+pub async fn disable(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+    now: Epoch,
+    reason: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update clients set disabled_at = $1, disabled_reason = $2, retire_at = null
+         where account_id = $3 and id = $4 and disabled_at is null",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn schedule_retirement(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+    at: Option<Epoch>,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update clients set retire_at = $1 where account_id = $2 and id = $3 and disabled_at is null",
+    )
+    .bind(at)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Live clients whose scheduled retirement has come, across accounts.
+pub async fn due_for_retirement(db: &Db, now: Epoch) -> Result<Vec<ClientRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from clients where disabled_at is null and retire_at is not null and retire_at <= $1"
+    ))
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Deletes a client that can no longer be used, with its revocation rows.
+pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    sqlx::query("delete from revoked_tokens where account_id = $1 and client_id = $2")
+        .bind(account_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let n = sqlx::query("delete from clients where account_id = $1 and id = $2")
+        .bind(account_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n == 1)
 }

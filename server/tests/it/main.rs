@@ -14,6 +14,7 @@ mod oauth_introspect;
 mod oauth_token;
 mod pages;
 mod projects;
+mod rotation;
 mod sessions;
 mod signup;
 mod support;

@@ -402,10 +402,43 @@ async fn viewers_can_look_but_not_change_or_mint() {
                 ("scopes[0]".into(), "applications:read".into()),
             ],
         ),
+        (
+            "client_rotate",
+            vec![("client_id".into(), creds.id.clone())],
+        ),
+        (
+            "client_retire",
+            vec![("client_id".into(), creds.id.clone())],
+        ),
+        ("client_keep", vec![("client_id".into(), creds.id.clone())]),
+        (
+            "client_delete",
+            vec![("client_id".into(), creds.id.clone())],
+        ),
+        (
+            "project_rate_limit",
+            vec![
+                ("id".into(), p.into()),
+                ("rate_per_sec".into(), "1".into()),
+                ("rate_burst".into(), "1".into()),
+            ],
+        ),
+        (
+            "project_update",
+            vec![
+                ("id".into(), p.into()),
+                ("name".into(), "X".into()),
+                ("token_ttl_secs".into(), "600".into()),
+            ],
+        ),
     ] {
         let (status, body) = s.call(&viewer.browser, name, &form).await;
         assert_eq!(status, 403, "{name}: {body}");
     }
     assert_eq!(s.count("projects").await, 1);
     assert_eq!(s.count("clients").await, 1);
+    let (status, detail) = s.call(&viewer.browser, "project", &[("id", p)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["project"]["name"], "Loan intake");
+    assert_eq!(detail["clients"][0]["status"], "active");
 }

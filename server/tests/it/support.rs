@@ -16,6 +16,8 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub db: Db,
     pub issuer: Arc<Issuer>,
+    /// What the housekeeping calls; tests call it after moving the clock.
+    pub projects: Arc<portcullis_core::Projects>,
     pub dir: TempDir,
 }
 
@@ -63,6 +65,7 @@ impl TestServer {
             clock,
             db: built.db,
             issuer: built.issuer,
+            projects: built.projects,
             dir,
         }
     }
