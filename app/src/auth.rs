@@ -49,12 +49,14 @@ pub async fn sign_up(
     ssr::respond(async move {
         let state = ssr::state()?;
         let session = ssr::session().await?;
+        let client_ip = ssr::client_ip(&state).await;
         let principal = state
             .accounts
             .sign_up(SignUp {
                 account_name,
                 email,
                 password: Password::new(password),
+                client_ip,
             })
             .await?;
         ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;

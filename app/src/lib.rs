@@ -1,6 +1,7 @@
 //! The Portcullis console: Leptos pages (rendered on the server, hydrated in
 //! the browser) and the server functions they call.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod format;

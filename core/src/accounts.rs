@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit;
 use crate::clock::Clock;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{Error, Result};
@@ -56,6 +57,8 @@ pub struct Principal {
     pub account_id: String,
     pub account_name: String,
     pub role: Role,
+    /// Where the request came from, for the audit log (set per request).
+    pub client_ip: Option<IpAddr>,
 }
 
 #[derive(Debug)]
@@ -63,6 +66,7 @@ pub struct SignUp {
     pub account_name: String,
     pub email: String,
     pub password: Password,
+    pub client_ip: Option<IpAddr>,
 }
 
 pub struct Accounts {
@@ -129,13 +133,22 @@ impl Accounts {
             .record("account_id", &account_id)
             .record("user_id", &user_id);
         tracing::info!("account created");
-        Ok(Principal {
+        let principal = Principal {
             user_id,
             email,
             account_id,
             account_name,
             role: Role::Owner,
-        })
+            client_ip: input.client_ip,
+        };
+        self.audit(
+            &principal,
+            "account.sign_up",
+            format!("account {:?} created", principal.account_name),
+            now,
+        )
+        .await;
+        Ok(principal)
     }
 
     /// Checks an email and password. A wrong email and a wrong password give
@@ -163,10 +176,13 @@ impl Accounts {
             _ => None,
         };
         match principal {
-            Some(p) => {
+            Some(mut p) => {
                 self.throttle.record_success(&email);
                 tracing::Span::current().record("user_id", &p.user_id);
                 tracing::info!("signed in");
+                p.client_ip = client_ip;
+                self.audit(&p, "user.sign_in", "signed in to the console".into(), now)
+                    .await;
                 Ok(p)
             }
             None => {
@@ -175,6 +191,30 @@ impl Accounts {
                 Err(Error::InvalidCredentials)
             }
         }
+    }
+
+    async fn audit(
+        &self,
+        p: &Principal,
+        action: &'static str,
+        detail: String,
+        now: crate::clock::Epoch,
+    ) {
+        audit::record_or_log(
+            &self.db,
+            audit::Event {
+                account_id: &p.account_id,
+                actor: audit::Actor::of(p),
+                action,
+                target_kind: "user",
+                target_id: &p.user_id,
+                project_id: None,
+                client_ip: p.client_ip,
+                detail,
+            },
+            now,
+        )
+        .await;
     }
 
     /// The user as a member of the account, if both still exist and the

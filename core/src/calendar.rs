@@ -36,6 +36,17 @@ pub fn parse_utc_minute(s: &str) -> Option<Epoch> {
         .then(|| days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60)
 }
 
+/// `YYYY-MM-DD HH:MM UTC` of `epoch`.
+pub fn date_time(epoch: Epoch) -> String {
+    let secs = epoch.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02} UTC",
+        date(epoch),
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
 /// `YYYY-MM-DD` of `epoch` in UTC.
 pub fn date(epoch: Epoch) -> String {
     let (y, m, d) = civil_from_epoch(epoch);

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 
 use crate::accounts::Principal;
+use crate::audit;
 use crate::clock::Epoch;
 use crate::error::{Error, Result};
 use crate::ids::{new_id, random_bytes};
@@ -190,6 +191,7 @@ impl Projects {
             scopes,
             hours.map(|h| now + h * 3600),
             now,
+            true,
         )
         .await
     }
@@ -230,6 +232,8 @@ impl Projects {
         scopes: Vec<String>,
         expires_at: Option<Epoch>,
         now: Epoch,
+        // Rotation records its own event instead.
+        log_create: bool,
     ) -> Result<(Client, ClientSecret)> {
         let secret = ClientSecret::generate();
         let row = ClientRow {
@@ -250,6 +254,25 @@ impl Projects {
         self.registry.put_client(&row);
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
+        let detail = match row.expires_at {
+            Some(at) => format!(
+                "{:?} with {}; temporary, expires {}",
+                row.name,
+                row.scopes,
+                crate::calendar::date_time(at)
+            ),
+            None => format!("{:?} with {}", row.name, row.scopes),
+        };
+        if log_create {
+            self.audit(
+                by,
+                "client.create",
+                ("client", &row.id),
+                Some(project_id),
+                detail,
+            )
+            .await;
+        }
         Ok((self.client_view(row, false, now), secret))
     }
 
@@ -294,6 +317,14 @@ impl Projects {
             return Err(Error::NotFound);
         }
         tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
+        self.audit(
+            by,
+            "client.narrow",
+            ("client", client_id),
+            Some(&row.project_id),
+            format!("scopes {} narrowed to {scopes}", row.scopes),
+        )
+        .await;
         row.scopes = scopes;
         self.registry.put_client(&row);
         Ok(self.client_view(row, project.archived_at.is_some(), self.clock.now()))
@@ -330,6 +361,17 @@ impl Projects {
                 other => other,
             })?;
         tracing::info!(jti = %minted.claims.jti, "test token minted from the console");
+        self.audit(
+            by,
+            "client.test_token",
+            ("client", client_id),
+            Some(&row.project_id),
+            format!(
+                "test token with {} (jti {})",
+                minted.claims.scope, minted.claims.jti
+            ),
+        )
+        .await;
         Ok(minted)
     }
 
@@ -364,8 +406,29 @@ impl Projects {
             crate::calendar::date(now)
         );
         let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
-        self.insert_client(by, &project.id, name, split_scopes(&old.scopes), None, now)
-            .await
+        let (client, secret) = self
+            .insert_client(
+                by,
+                &project.id,
+                name,
+                split_scopes(&old.scopes),
+                None,
+                now,
+                false,
+            )
+            .await?;
+        self.audit(
+            by,
+            "client.rotate",
+            ("client", client_id),
+            Some(&project.id),
+            format!(
+                "rotation started: {} takes over from {client_id} with {}",
+                client.id, old.scopes
+            ),
+        )
+        .await;
+        Ok((client, secret))
     }
 
     /// Retires a client now (`at` empty or past) or at `at`. Once retired,
@@ -398,10 +461,37 @@ impl Projects {
                 store::clients::schedule_retirement(&self.db, &by.account_id, client_id, Some(at))
                     .await?;
                 tracing::info!(at, "client retirement scheduled");
+                self.audit(
+                    by,
+                    "client.retire_scheduled",
+                    ("client", client_id),
+                    Some(&row.project_id),
+                    format!("to retire at {}", crate::calendar::date_time(at)),
+                )
+                .await;
             }
             None => {
                 let reason = format!("Retired by {}", by.email);
                 self.disable_row(&by.account_id, &row, now, &reason).await?;
+                let used = row.last_used_at.max(
+                    self.registry
+                        .client(&row.id)
+                        .and_then(|c| c.usage.last_used()),
+                );
+                let detail = match used {
+                    Some(t) if now - t < RECENT_USE_SECS => {
+                        format!("retired; last used {} s before", now - t)
+                    }
+                    _ => "retired".to_owned(),
+                };
+                self.audit(
+                    by,
+                    "client.retire",
+                    ("client", client_id),
+                    Some(&row.project_id),
+                    detail,
+                )
+                .await;
             }
         }
         let row = self.client_row(by, client_id).await?;
@@ -419,6 +509,14 @@ impl Projects {
                 "This client is already retired or revoked.",
             ));
         }
+        self.audit(
+            by,
+            "client.retire_cancelled",
+            ("client", client_id),
+            Some(&row.project_id),
+            "scheduled retirement cancelled".into(),
+        )
+        .await;
         Ok(())
     }
 
@@ -448,6 +546,21 @@ impl Projects {
         for row in &due {
             self.disable_row(&row.account_id, row, now, "Retired as scheduled")
                 .await?;
+            audit::record_or_log(
+                &self.db,
+                audit::Event {
+                    account_id: &row.account_id,
+                    actor: audit::Actor::System,
+                    action: "client.retire",
+                    target_kind: "client",
+                    target_id: &row.id,
+                    project_id: Some(&row.project_id),
+                    client_ip: None,
+                    detail: "retired as scheduled".into(),
+                },
+                now,
+            )
+            .await;
         }
         Ok(due.len())
     }
@@ -470,6 +583,14 @@ impl Projects {
         }
         self.registry.remove_client(client_id);
         tracing::info!("client deleted");
+        self.audit(
+            by,
+            "client.delete",
+            ("client", client_id),
+            Some(&row.project_id),
+            format!("{:?} deleted", row.name),
+        )
+        .await;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! and the `/oauth/*` endpoints call the same code paths.
 
 pub mod accounts;
+pub mod audit;
 pub mod caas;
 pub mod calendar;
 pub mod catalogue;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::accounts::Principal;
+use crate::audit;
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, Epoch};
 use crate::db::{is_unique_violation, Db};
@@ -87,6 +88,37 @@ pub(crate) fn require_manager(p: &Principal) -> Result<()> {
 }
 
 impl Projects {
+    /// Appends to the account's audit log; a failed write is logged, the
+    /// action (already done) stands.
+    pub(crate) async fn audit(
+        &self,
+        by: &Principal,
+        action: &'static str,
+        target: (&'static str, &str),
+        project_id: Option<&str>,
+        detail: String,
+    ) {
+        audit::record_or_log(
+            &self.db,
+            audit::Event {
+                account_id: &by.account_id,
+                actor: audit::Actor::of(by),
+                action,
+                target_kind: target.0,
+                target_id: target.1,
+                project_id,
+                client_ip: by.client_ip,
+                detail,
+            },
+            self.clock.now(),
+        )
+        .await;
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub fn new(
         db: Db,
         registry: Arc<Registry>,
@@ -162,6 +194,17 @@ impl Projects {
         self.registry.put_project(&row);
         tracing::Span::current().record("project_id", row.id.as_str());
         tracing::info!("project created");
+        self.audit(
+            by,
+            "project.create",
+            ("project", &row.id),
+            Some(&row.id),
+            format!(
+                "{:?} for the {} (tokens live {} s)",
+                row.name, api.name, row.token_ttl_secs
+            ),
+        )
+        .await;
         Ok(row.into())
     }
 
@@ -232,6 +275,17 @@ impl Projects {
         row.token_ttl_secs = ttl;
         self.registry.put_project(&row);
         tracing::info!("project settings changed");
+        self.audit(
+            by,
+            "project.update",
+            ("project", id),
+            Some(id),
+            format!(
+                "name {:?}, token lifetime {} s",
+                row.name, row.token_ttl_secs
+            ),
+        )
+        .await;
         Ok(row.into())
     }
 
@@ -251,6 +305,14 @@ impl Projects {
         row.archived_at = Some(now);
         self.registry.put_project(&row);
         tracing::info!("project archived");
+        self.audit(
+            by,
+            "project.archive",
+            ("project", id),
+            Some(id),
+            format!("{:?} archived; its clients are disabled", row.name),
+        )
+        .await;
         Ok(row.into())
     }
 
@@ -288,6 +350,14 @@ impl Projects {
         row.rate_burst = burst;
         self.registry.put_project(&row);
         tracing::info!(per_sec, burst, "rate limit changed");
+        self.audit(
+            by,
+            "project.rate_limit",
+            ("project", id),
+            Some(id),
+            format!("{per_sec} requests per second, bursts of {burst}"),
+        )
+        .await;
         Ok(row.into())
     }
 }

@@ -1,5 +1,6 @@
 //! One module per screen of the console.
 
+mod audit_page;
 mod auth_forms;
 mod console;
 mod form;
@@ -8,8 +9,9 @@ mod projects_list;
 mod sections;
 mod widgets;
 
+pub use audit_page::AuditPage;
 pub use auth_forms::{LoginPage, SignupPage};
 pub use console::{ConsoleLayout, Home, NotFound};
 pub use project_page::ProjectPage;
 pub use projects_list::ProjectsPage;
-pub use sections::{AuditPage, SettingsPage, TeamPage};
+pub use sections::{SettingsPage, TeamPage};

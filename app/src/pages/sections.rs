@@ -28,17 +28,6 @@ fn Coming(what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn AuditPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Audit log"
-            lede="Every change to your account's credentials, who made it and when."
-        />
-        <Coming what="The searchable audit log arrives in a later release." />
-    }
-}
-
-#[component]
 pub fn TeamPage() -> impl IntoView {
     view! {
         <PageHeader title="Team" lede="The people who can work in this account, and their roles." />

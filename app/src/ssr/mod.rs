@@ -38,9 +38,10 @@ pub async fn session() -> Result<Session, ConsoleError> {
 pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> {
     let state = state()?;
     let session = session().await?;
-    let principal = current_principal(&session, &state)
+    let mut principal = current_principal(&session, &state)
         .await?
         .ok_or(ConsoleError::Unauthenticated)?;
+    principal.client_ip = client_ip(&state).await;
     Ok((state, principal))
 }
 

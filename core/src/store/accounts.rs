@@ -57,6 +57,7 @@ impl PrincipalRow {
             email: self.email,
             account_id: self.account_id,
             account_name: self.account_name,
+            client_ip: None,
         })
     }
 }

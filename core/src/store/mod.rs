@@ -3,6 +3,7 @@
 //! read across accounts (`all`) feed the in-memory registry at start-up.
 
 pub mod accounts;
+pub mod audit;
 pub mod caas;
 pub mod clients;
 pub mod partner;

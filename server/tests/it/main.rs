@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod apis;
+mod audit;
 mod binary;
 mod csrf;
 mod headers;

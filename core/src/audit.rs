@@ -1,0 +1,196 @@
+//! The audit log: who did what to which credential, when and from where.
+//! Append-only; read newest first with keyset paging, so any page costs
+//! the same however long the log grows.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Principal;
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::ids::random_bytes;
+use crate::store::audit as store;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Every action the log records, as stored.
+pub const ACTIONS: &[&str] = &[
+    "account.sign_up",
+    "user.sign_in",
+    "project.create",
+    "project.update",
+    "project.archive",
+    "project.rate_limit",
+    "client.create",
+    "client.narrow",
+    "client.rotate",
+    "client.retire",
+    "client.retire_scheduled",
+    "client.retire_cancelled",
+    "client.delete",
+    "client.test_token",
+];
+
+pub const PAGE_MAX: i64 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User { id: String, email: String },
+    System,
+}
+
+impl Actor {
+    pub fn of(p: &Principal) -> Self {
+        Actor::User {
+            id: p.user_id.clone(),
+            email: p.email.clone(),
+        }
+    }
+}
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub account_id: &'a str,
+    pub actor: Actor,
+    pub action: &'static str,
+    pub target_kind: &'static str,
+    pub target_id: &'a str,
+    pub project_id: Option<&'a str>,
+    pub client_ip: Option<IpAddr>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Entry {
+    pub id: String,
+    pub at: Epoch,
+    pub actor_kind: String,
+    pub actor_label: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub project_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Exact actor label (an email), case-insensitive.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub project_id: Option<String>,
+    /// Inclusive bounds, epoch seconds.
+    pub from: Option<Epoch>,
+    pub to: Option<Epoch>,
+}
+
+/// Where the next page starts: strictly older than this (at, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: Epoch,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at, self.id)
+    }
+
+    pub fn decode(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                "before",
+                "That page link is not valid; start from the newest entries.",
+            )
+        };
+        let (at, id) = s.split_once('.').ok_or_else(bad)?;
+        let at = at.parse().map_err(|_| bad())?;
+        if id.is_empty()
+            || id.len() > 64
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad());
+        }
+        Ok(Cursor { at, id: id.into() })
+    }
+}
+
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// Set when older entries exist.
+    pub next: Option<Cursor>,
+}
+
+/// Ids sort in the order events were written (within a process), so
+/// events of the same second page in order: time, a sequence, randomness.
+fn event_id(now: Epoch) -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "evt_{:010x}{seq:08x}{}",
+        now.max(0),
+        hex::encode(random_bytes::<8>())
+    )
+}
+
+/// Appends an event. A failure is logged and returned: callers on paths
+/// where the action already happened log it and carry on.
+pub async fn record(db: &Db, e: Event<'_>, now: Epoch) -> Result<()> {
+    let (kind, id, label) = match &e.actor {
+        Actor::User { id, email } => ("user", id.as_str(), email.as_str()),
+        Actor::System => ("system", "", "Portcullis"),
+    };
+    let row = store::NewRow {
+        id: &event_id(now),
+        account_id: e.account_id,
+        at: now,
+        actor_kind: kind,
+        actor_id: id,
+        actor_label: label,
+        action: e.action,
+        target_kind: e.target_kind,
+        target_id: e.target_id,
+        project_id: e.project_id,
+        client_ip: e.client_ip.map(|ip| ip.to_string()),
+        detail: &e.detail,
+    };
+    store::insert(db, &row).await.inspect_err(|err| {
+        tracing::error!(error = %err, action = e.action, "could not write an audit event");
+    })
+}
+
+/// Records, logging (not returning) a failure: for actions that have
+/// already taken effect and must not be reported as failed.
+pub async fn record_or_log(db: &Db, e: Event<'_>, now: Epoch) {
+    let _ = record(db, e, now).await;
+}
+
+/// One page of an account's log, newest first.
+pub async fn search(
+    db: &Db,
+    account_id: &str,
+    filter: &Filter,
+    before: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page> {
+    if let Some(a) = &filter.action {
+        if !ACTIONS.contains(&a.as_str()) {
+            return Err(Error::invalid("action", "Choose an action from the list."));
+        }
+    }
+    let limit = limit.clamp(1, PAGE_MAX);
+    let mut entries = store::page(db, account_id, filter, before, limit + 1).await?;
+    let next = if entries.len() as i64 > limit {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| Cursor {
+            at: e.at,
+            id: e.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(Page { entries, next })
+}
