@@ -190,7 +190,6 @@ impl Projects {
             name,
             scopes,
             hours.map(|h| now + h * 3600),
-            now,
             true,
         )
         .await
@@ -231,10 +230,10 @@ impl Projects {
         name: String,
         scopes: Vec<String>,
         expires_at: Option<Epoch>,
-        now: Epoch,
         // Rotation records its own event instead.
         log_create: bool,
     ) -> Result<(Client, ClientSecret)> {
+        let now = self.clock.now();
         let secret = ClientSecret::generate();
         let row = ClientRow {
             id: new_id("pcl"),
@@ -413,7 +412,6 @@ impl Projects {
                 name,
                 split_scopes(&old.scopes),
                 None,
-                now,
                 false,
             )
             .await?;
