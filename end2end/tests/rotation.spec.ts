@@ -66,5 +66,16 @@ test('rotation: both clients work, the old one is retired and its tokens stop at
   // The retired client can now be deleted.
   await oldCard.getByTestId('delete-client').click();
   await expect(page.locator(`[data-client-id="${oldId}"]`)).toHaveCount(0);
+
+  // The audit log tells the story, newest first, and filters by action.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByTestId('page-title')).toHaveText('Audit log');
+  await expect(page.getByTestId('audit-action').first()).toHaveText('client.delete');
+  await expect(page.getByTestId('audit-table')).toContainText('client.rotate');
+  await page.getByTestId('filter-action').selectOption('client.retire');
+  await page.getByTestId('apply-filters').click();
+  await expect(page).toHaveURL(/action=client.retire/);
+  await expect(page.getByTestId('audit-row')).toHaveCount(1);
+  await expect(page.getByTestId('audit-row')).toContainText(oldId);
   expect(problems).toEqual([]);
 });
