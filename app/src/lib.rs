@@ -7,6 +7,7 @@ pub mod error;
 pub mod format;
 pub mod pages;
 pub mod projects;
+pub mod team;
 pub mod urlencode;
 
 #[cfg(feature = "ssr")]
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFound /> }>
                 <Route path=path!("/login") view=pages::LoginPage />
                 <Route path=path!("/signup") view=pages::SignupPage />
+                <Route path=path!("/join") view=pages::JoinPage />
                 <ParentRoute path=path!("") view=pages::ConsoleLayout>
                     <Route path=path!("") view=pages::Home />
                     <Route path=path!("projects") view=pages::ProjectsPage />

@@ -95,6 +95,10 @@ impl Accounts {
         &self.db
     }
 
+    pub(crate) async fn hash_password(&self, password: &Password) -> Result<String> {
+        self.hasher.hash(password).await
+    }
+
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }

@@ -30,6 +30,10 @@ pub const ACTIONS: &[&str] = &[
     "client.retire_cancelled",
     "client.delete",
     "client.test_token",
+    "member.invite",
+    "member.invite_withdrawn",
+    "member.join",
+    "member.remove",
 ];
 
 pub const PAGE_MAX: i64 = 100;

@@ -25,6 +25,7 @@ pub mod registry;
 pub mod secret;
 pub mod signing;
 pub mod store;
+pub mod team;
 pub mod throttle;
 pub mod tokens;
 pub mod validate;

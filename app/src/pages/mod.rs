@@ -7,6 +7,7 @@ mod form;
 mod project_page;
 mod projects_list;
 mod sections;
+mod team_page;
 mod widgets;
 
 pub use audit_page::AuditPage;
@@ -14,4 +15,5 @@ pub use auth_forms::{LoginPage, SignupPage};
 pub use console::{ConsoleLayout, Home, NotFound};
 pub use project_page::ProjectPage;
 pub use projects_list::ProjectsPage;
-pub use sections::{SettingsPage, TeamPage};
+pub use sections::SettingsPage;
+pub use team_page::{JoinPage, TeamPage};

@@ -1,5 +1,4 @@
-//! The console's other sections. The audit log and team management are
-//! filled in by later releases; Settings shows the account as it is.
+//! Settings: the account and the signed-in user as they are.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,24 +13,6 @@ fn PageHeader(title: &'static str, lede: &'static str) -> impl IntoView {
             <h1 data-test-id="page-title">{title}</h1>
             <p class="lede">{lede}</p>
         </header>
-    }
-}
-
-#[component]
-fn Coming(what: &'static str) -> impl IntoView {
-    view! {
-        <section class="empty-state" data-test-id="coming">
-            <h2>"Coming soon"</h2>
-            <p>{what}</p>
-        </section>
-    }
-}
-
-#[component]
-pub fn TeamPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Team" lede="The people who can work in this account, and their roles." />
-        <Coming what="Inviting teammates as owners, developers or viewers arrives in a later release." />
     }
 }
 

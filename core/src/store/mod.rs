@@ -10,4 +10,5 @@ pub mod partner;
 pub mod projects;
 pub mod revoked_tokens;
 pub mod signing_keys;
+pub mod team;
 pub mod users;

@@ -31,7 +31,8 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(path) {
+    // The join page works for anyone holding an invitation link.
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(path) || path == "/join" {
         return next.run(req).await;
     }
     let signed_in = match current_principal(&session, &state).await {

@@ -19,3 +19,4 @@ mod rotation;
 mod sessions;
 mod signup;
 mod support;
+mod team;

@@ -1,0 +1,237 @@
+//! Invitations, roles and removal.
+
+use serde_json::Value;
+
+use crate::support::{client_form, TestServer, PASSWORD};
+
+fn token_of(link: &str) -> String {
+    link.split_once("/join#").unwrap().1.to_owned()
+}
+
+async fn join(s: &TestServer, token: &str, email: &str) -> (reqwest::Client, u16, Value) {
+    let browser = s.browser();
+    let (status, body) = s
+        .call(
+            &browser,
+            "join",
+            &[("token", token), ("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    (browser, status, body)
+}
+
+#[tokio::test]
+async fn an_invitation_works_once_and_gives_its_role() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    let (status, inv) = s
+        .call(&owner.browser, "team_invite", &[("role", "developer")])
+        .await;
+    assert_eq!(status, 200, "{inv}");
+    let link = inv["link"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{}/join#", s.base)), "{link}");
+    let token = token_of(link);
+    // Only a hash is stored.
+    let (hash,): (String,) = sqlx::query_as("select token_hash from invites")
+        .fetch_one(&s.db)
+        .await
+        .unwrap();
+    assert_ne!(hash, token);
+    assert_eq!(hash.len(), 64);
+
+    let (status, preview) = s
+        .call(&s.browser(), "invite_preview", &[("token", token.as_str())])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(preview["account_name"], "Org of owner@example.com");
+    assert_eq!(preview["role"], "developer");
+
+    let (dev, status, body) = join(&s, &token, "dev@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, me) = s.me(&dev).await;
+    assert_eq!(
+        (me["role"].as_str(), me["account_name"].as_str()),
+        (Some("developer"), Some("Org of owner@example.com"))
+    );
+    // A developer manages projects and clients...
+    let project = s
+        .create_project(
+            &crate::support::Owner {
+                browser: dev.clone(),
+            },
+            "Dev project",
+            "partner",
+        )
+        .await;
+    let (status, _) = s
+        .call(
+            &dev,
+            "client_create",
+            &client_form(&project, "C", &["applications:read"]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // ...but not the team.
+    for (name, form) in [
+        ("team_invite", vec![("role", "viewer")]),
+        ("team_remove", vec![("user_id", "usr_x")]),
+    ] {
+        let (status, _) = s.call(&dev, name, &form).await;
+        assert_eq!(status, 403, "{name}");
+    }
+    let (_, view) = s.call(&dev, "team", &[] as &[(&str, &str)]).await;
+    assert_eq!(view["can_manage"], false);
+    assert_eq!(view["invites"], serde_json::json!([]));
+    assert_eq!(view["members"].as_array().unwrap().len(), 2);
+
+    // The link is spent.
+    let (_, status, body) = join(&s, &token, "second@example.com").await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("token")));
+    assert_eq!(s.count("users").await, 2);
+}
+
+#[tokio::test]
+async fn expired_withdrawn_and_bad_links_are_refused() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    let (_, a) = s
+        .call(&owner.browser, "team_invite", &[("role", "viewer")])
+        .await;
+    let (_, b) = s
+        .call(&owner.browser, "team_invite", &[("role", "viewer")])
+        .await;
+    let (_, view) = s.call(&owner.browser, "team", &[] as &[(&str, &str)]).await;
+    let invites = view["invites"].as_array().unwrap();
+    assert_eq!(invites.len(), 2);
+    let withdraw_id = invites.iter().find(|i| i["id"].is_string()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "team_withdraw",
+            &[("id", withdraw_id.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, view) = s.call(&owner.browser, "team", &[] as &[(&str, &str)]).await;
+    assert_eq!(view["invites"].as_array().unwrap().len(), 1);
+    // One of the two tokens is now dead; the other still works until day 7.
+    let tokens = [
+        token_of(a["link"].as_str().unwrap()),
+        token_of(b["link"].as_str().unwrap()),
+    ];
+    let mut live = Vec::new();
+    for t in &tokens {
+        let (status, _) = s
+            .call(&s.browser(), "invite_preview", &[("token", t.as_str())])
+            .await;
+        if status == 200 {
+            live.push(t.clone());
+        }
+    }
+    assert_eq!(live.len(), 1);
+    for bad in ["", "nonsense"] {
+        let (_, status, _) = join(&s, bad, "x@example.com").await;
+        assert_eq!(status, 422);
+    }
+    s.clock.advance(7 * 86_400);
+    let (_, status, body) = join(&s, &live[0], "late@example.com").await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("token")),
+        "expired"
+    );
+    // Bad roles are refused.
+    let res = s
+        .log_in(&owner.browser, "owner@example.com", PASSWORD)
+        .await;
+    assert_eq!(res.status(), 200);
+    let (status, body) = s
+        .call(&owner.browser, "team_invite", &[("role", "admin")])
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("role")));
+}
+
+#[tokio::test]
+async fn a_removed_member_is_out_at_once_and_the_last_owner_stays() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    let (_, inv) = s
+        .call(&owner.browser, "team_invite", &[("role", "viewer")])
+        .await;
+    let (viewer, status, _) = join(
+        &s,
+        &token_of(inv["link"].as_str().unwrap()),
+        "view@example.com",
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A viewer cannot create anything.
+    let (status, _) = s
+        .call(
+            &viewer,
+            "project_create",
+            &[("name", "X"), ("api_id", "partner")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(s.me(&viewer).await.0, 200);
+
+    let (_, view) = s.call(&owner.browser, "team", &[] as &[(&str, &str)]).await;
+    let members = view["members"].as_array().unwrap();
+    let viewer_id = members
+        .iter()
+        .find(|m| m["email"] == "view@example.com")
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let owner_id = view["me"].as_str().unwrap().to_owned();
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "team_remove",
+            &[("user_id", viewer_id.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        s.me(&viewer).await.0,
+        401,
+        "their session ended with the membership"
+    );
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "team_remove",
+            &[("user_id", owner_id.as_str())],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    // The log has it all.
+    let (_, log) = s
+        .call(&owner.browser, "audit", &[] as &[(&str, &str)])
+        .await;
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["member.invite", "member.join", "member.remove"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    // Another account cannot remove this owner.
+    let other = s.owner("other@example.com").await;
+    let (status, _) = s
+        .call(
+            &other.browser,
+            "team_remove",
+            &[("user_id", owner_id.as_str())],
+        )
+        .await;
+    assert_eq!(status, 404);
+}
