@@ -88,7 +88,7 @@ fn TeamView(
                         let is_me = m.user_id == me;
                         view! {
                             <tr data-test-id="member-row">
-                                <td>{m.email.clone()}{is_me.then(|| " (you)")}</td>
+                                <td>{m.email.clone()}{is_me.then_some(" (you)")}</td>
                                 <td><span class="role-badge">{m.role.clone()}</span></td>
                                 <td><When at=Some(m.joined_at) /></td>
                                 <td>{(can_manage && !is_me).then(|| view! {
