@@ -16,6 +16,8 @@ pub struct CurrentUser {
 }
 
 pub const HOME: &str = "/projects";
+/// Where support staff land.
+pub const STAFF_HOME: &str = "/staff";
 
 /// The only pages a signed-out visitor may see.
 pub const PUBLIC_PAGES: [&str; 2] = ["/login", "/signup"];
@@ -79,12 +81,21 @@ pub async fn log_in(
         let state = ssr::state()?;
         let session = ssr::session().await?;
         let ip = ssr::client_ip(&state).await;
-        let principal = state
+        let signed_in = state
             .accounts
             .log_in(&email, &Password::new(password), ip)
             .await?;
-        ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;
-        leptos_axum::redirect(safe_next(&next));
+        let now = state.accounts.clock().now();
+        match signed_in {
+            portcullis_core::SignedIn::Member(principal) => {
+                ssr::start_session(&session, &principal, now).await?;
+                leptos_axum::redirect(safe_next(&next));
+            }
+            portcullis_core::SignedIn::Staff(staff) => {
+                ssr::start_staff_session(&session, &staff, now).await?;
+                leptos_axum::redirect(STAFF_HOME);
+            }
+        }
         Ok(())
     })
     .await

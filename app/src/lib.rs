@@ -7,6 +7,7 @@ pub mod error;
 pub mod format;
 pub mod pages;
 pub mod projects;
+pub mod support;
 pub mod team;
 pub mod urlencode;
 
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::LoginPage />
                 <Route path=path!("/signup") view=pages::SignupPage />
                 <Route path=path!("/join") view=pages::JoinPage />
+                <Route path=path!("/staff") view=pages::StaffPage />
                 <ParentRoute path=path!("") view=pages::ConsoleLayout>
                     <Route path=path!("") view=pages::Home />
                     <Route path=path!("projects") view=pages::ProjectsPage />

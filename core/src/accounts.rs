@@ -61,6 +61,20 @@ pub struct Principal {
     pub client_ip: Option<IpAddr>,
 }
 
+/// A support staff member: a platform user in no account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Staff {
+    pub user_id: String,
+    pub email: String,
+}
+
+/// Who a successful log-in is.
+#[derive(Debug, Clone)]
+pub enum SignedIn {
+    Member(Principal),
+    Staff(Staff),
+}
+
 #[derive(Debug)]
 pub struct SignUp {
     pub account_name: String,
@@ -163,7 +177,7 @@ impl Accounts {
         email: &str,
         password: &Password,
         client_ip: Option<IpAddr>,
-    ) -> Result<Principal> {
+    ) -> Result<SignedIn> {
         let email = validate::email(email).map_err(|_| Error::InvalidCredentials)?;
         let now = self.clock.now();
         self.throttle
@@ -175,10 +189,17 @@ impl Accounts {
             Some(u) => self.hasher.verify(password, &u.password_hash).await?,
             None => self.hasher.verify_decoy(password).await?,
         };
-        let principal = match (verified, user) {
+        let principal = match (verified, &user) {
             (true, Some(u)) => store::accounts::first_membership(&self.db, &u.id).await?,
             _ => None,
         };
+        if let (true, Some(u), None) = (verified, &user, &principal) {
+            if let Some(staff) = store::staff::get(&self.db, &u.id).await? {
+                self.throttle.record_success(&email);
+                tracing::info!(staff_id = %staff.user_id, "support staff signed in");
+                return Ok(SignedIn::Staff(staff));
+            }
+        }
         match principal {
             Some(mut p) => {
                 self.throttle.record_success(&email);
@@ -187,7 +208,7 @@ impl Accounts {
                 p.client_ip = client_ip;
                 self.audit(&p, "user.sign_in", "signed in to the console".into(), now)
                     .await;
-                Ok(p)
+                Ok(SignedIn::Member(p))
             }
             None => {
                 self.throttle.record_failure(&email, client_ip, now);
@@ -219,6 +240,37 @@ impl Accounts {
             now,
         )
         .await;
+    }
+
+    /// Creates a support staff member (`portcullis staff add`).
+    pub async fn add_staff(&self, email: &str, password: &Password) -> Result<Staff> {
+        let email = validate::email(email)?;
+        password::check_policy(password)?;
+        if store::users::email_exists(&self.db, &email).await? {
+            return Err(Error::EmailTaken);
+        }
+        let hash = self.hasher.hash(password).await?;
+        let user_id = new_id("usr");
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        store::users::insert(&mut *tx, &user_id, &email, &hash, now)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::EmailTaken
+                } else {
+                    e.into()
+                }
+            })?;
+        store::staff::insert(&mut *tx, &user_id, now).await?;
+        tx.commit().await?;
+        tracing::info!(staff_id = %user_id, "support staff member added");
+        Ok(Staff { user_id, email })
+    }
+
+    /// The staff member, if they still are one.
+    pub async fn staff(&self, user_id: &str) -> Result<Option<Staff>> {
+        store::staff::get(&self.db, user_id).await
     }
 
     /// The user as a member of the account, if both still exist and the

@@ -28,6 +28,7 @@ pub const ACTIONS: &[&str] = &[
     "client.retire",
     "client.retire_scheduled",
     "client.retire_cancelled",
+    "client.revoke",
     "client.delete",
     "client.test_token",
     "member.invite",
@@ -41,6 +42,7 @@ pub const PAGE_MAX: i64 = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     User { id: String, email: String },
+    Staff { id: String, email: String },
     System,
 }
 
@@ -145,6 +147,7 @@ fn event_id(now: Epoch) -> String {
 pub async fn record(db: &Db, e: Event<'_>, now: Epoch) -> Result<()> {
     let (kind, id, label) = match &e.actor {
         Actor::User { id, email } => ("user", id.as_str(), email.as_str()),
+        Actor::Staff { id, email } => ("staff", id.as_str(), email.as_str()),
         Actor::System => ("system", "", "Portcullis"),
     };
     let row = store::NewRow {

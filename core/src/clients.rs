@@ -518,6 +518,15 @@ impl Projects {
         Ok(())
     }
 
+    pub(crate) async fn disable_client_row(
+        &self,
+        row: &ClientRow,
+        now: Epoch,
+        reason: &str,
+    ) -> Result<()> {
+        self.disable_row(&row.account_id, row, now, reason).await
+    }
+
     async fn disable_row(
         &self,
         account_id: &str,

@@ -25,12 +25,13 @@ pub mod registry;
 pub mod secret;
 pub mod signing;
 pub mod store;
+pub mod support;
 pub mod team;
 pub mod throttle;
 pub mod tokens;
 pub mod validate;
 
-pub use accounts::{Accounts, Principal, Role, SignUp};
+pub use accounts::{Accounts, Principal, Role, SignUp, SignedIn, Staff};
 pub use catalogue::Catalogue;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;

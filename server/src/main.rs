@@ -7,7 +7,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use portcullis_core::catalogue::SigningAlg;
 use portcullis_core::keyring::{Keyring, PUBLISH_LEAD_SECS};
-use portcullis_core::{db, Catalogue, Clock, SystemClock};
+use portcullis_core::password::PasswordHasher;
+use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
+use portcullis_core::{db, Accounts, Catalogue, Clock, Password, SystemClock};
 use portcullis_server::{build, Config, StartupError};
 use tracing_subscriber::EnvFilter;
 
@@ -35,6 +37,21 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Manage support staff (platform users who belong to no account).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff member; the password (12-128 characters) is read from
+    /// standard input, one line, never from the command line.
+    Add {
+        /// Their email, used to sign in at the usual log-in page.
+        email: String,
     },
 }
 
@@ -70,6 +87,9 @@ fn main() -> ExitCode {
             Command::Keys {
                 command: KeysCommand::Rotate,
             } => rotate_keys(&cli.config).await,
+            Command::Staff {
+                command: StaffCommand::Add { email },
+            } => add_staff(&cli.config, &email).await,
         }
     });
     match result {
@@ -126,6 +146,27 @@ async fn rotate_keys(config: &Config) -> Result<(), StartupError> {
     for kid in kids {
         println!("new signing key {kid}: published now, signing in {PUBLISH_LEAD_SECS} s");
     }
+    pool.close().await;
+    Ok(())
+}
+
+async fn add_staff(config: &Config, email: &str) -> Result<(), StartupError> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = Password::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    let pool = db::connect(&config.database_url).await?;
+    db::migrate(&pool).await?;
+    let accounts = Accounts::new(
+        pool.clone(),
+        PasswordHasher::new(1)?,
+        LoginThrottle::new(ThrottlePolicy::default()),
+        Arc::new(SystemClock),
+    );
+    let staff = accounts.add_staff(email, &password).await?;
+    println!(
+        "staff member {} added ({}); they sign in at the usual log-in page",
+        staff.email, staff.user_id
+    );
     pool.close().await;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod form;
 mod project_page;
 mod projects_list;
 mod sections;
+mod staff_page;
 mod team_page;
 mod widgets;
 
@@ -16,4 +17,5 @@ pub use console::{ConsoleLayout, Home, NotFound};
 pub use project_page::ProjectPage;
 pub use projects_list::ProjectsPage;
 pub use sections::SettingsPage;
+pub use staff_page::StaffPage;
 pub use team_page::{JoinPage, TeamPage};

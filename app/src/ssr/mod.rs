@@ -8,7 +8,10 @@ mod state;
 
 pub use csp::{page_csp, provide_page_context};
 pub use error_map::respond;
-pub use session::{current_principal, end_session, start_session, SessionRecord};
+pub use session::{
+    current_principal, current_staff, end_session, start_session, start_staff_session,
+    SessionRecord,
+};
 pub use state::{AppState, SessionPolicy};
 
 use std::net::SocketAddr;
@@ -43,6 +46,20 @@ pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> 
         .ok_or(ConsoleError::Unauthenticated)?;
     principal.client_ip = client_ip(&state).await;
     Ok((state, principal))
+}
+
+/// The signed-in support staff member: account users get `Forbidden`,
+/// signed-out visitors `Unauthenticated`.
+pub async fn require_staff() -> Result<(AppState, portcullis_core::Staff), ConsoleError> {
+    let state = state()?;
+    let session = session().await?;
+    if let Some(staff) = current_staff(&session, &state).await? {
+        return Ok((state, staff));
+    }
+    if current_principal(&session, &state).await?.is_some() {
+        return Err(ConsoleError::Forbidden);
+    }
+    Err(ConsoleError::Unauthenticated)
 }
 
 /// The client's address, believing `X-Forwarded-For` only from the

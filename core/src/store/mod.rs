@@ -10,5 +10,6 @@ pub mod partner;
 pub mod projects;
 pub mod revoked_tokens;
 pub mod signing_keys;
+pub mod staff;
 pub mod team;
 pub mod users;

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{Method, StatusCode};
 use tower_sessions::Session;
 
-use app::auth::{HOME, PUBLIC_PAGES};
-use app::ssr::{current_principal, AppState};
+use app::auth::{HOME, PUBLIC_PAGES, STAFF_HOME};
+use app::ssr::{current_principal, current_staff, AppState};
 use app::urlencode;
 
 /// Requests that are not console pages: assets, server functions, and the
@@ -35,10 +35,20 @@ pub async fn guard(
     if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(path) || path == "/join" {
         return next.run(req).await;
     }
+    // Support staff see the staff console and nothing of any account's.
+    match current_staff(&session, &state).await {
+        Ok(Some(_)) if path == STAFF_HOME => return next.run(req).await,
+        Ok(Some(_)) => return Redirect::to(STAFF_HOME).into_response(),
+        Ok(None) => {}
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
     let signed_in = match current_principal(&session, &state).await {
         Ok(p) => p.is_some(),
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
+    if signed_in && path == STAFF_HOME {
+        return Redirect::to(HOME).into_response();
+    }
     let public = PUBLIC_PAGES.contains(&path);
     match (signed_in, public) {
         (false, false) if path == "/" => Redirect::to("/login").into_response(),

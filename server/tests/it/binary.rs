@@ -200,3 +200,36 @@ fn keys_rotate_adds_a_key_and_keeps_the_old_one_published() {
     );
     assert!(!stderr.contains("not-hex"), "the key is never echoed");
 }
+
+#[test]
+fn staff_add_reads_the_password_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/p.db", dir.path().display());
+    let run = |email: &str, password: &str| {
+        let mut child = portcullis()
+            .args(["staff", "add", email])
+            .env("DATABASE_URL", &db)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("support@example.com", "a long enough passphrase");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("staff member support@example.com added"));
+    let out = run("support@example.com", "a long enough passphrase");
+    assert!(!out.status.success(), "the same email twice");
+    let out = run("short@example.com", "short");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("12"), "{stderr}");
+    assert!(!stderr.contains("short\n"), "the password is never echoed");
+}

@@ -18,5 +18,6 @@ mod projects;
 mod rotation;
 mod sessions;
 mod signup;
+mod staff;
 mod support;
 mod team;

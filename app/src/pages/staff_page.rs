@@ -1,0 +1,133 @@
+//! `/staff`: the support console. Find a client by id, or accounts and
+//! projects by name, across every tenant; revoke a client with a reason.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::form::FormError;
+use super::widgets::{StatusBadge, When};
+use crate::auth::LogOut;
+use crate::support::{staff_me, staff_search, FoundClientInfo, StaffRevoke};
+
+#[component]
+pub fn StaffPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| staff_me());
+    let logout = ServerAction::<LogOut>::new();
+    let query = RwSignal::new(String::new());
+    let submitted = RwSignal::new(None::<String>);
+    let version = RwSignal::new(0u32);
+    let results = Resource::new(
+        move || (submitted.get(), version.get()),
+        |(q, _)| async move {
+            match q {
+                Some(q) => Some(staff_search(q).await),
+                None => None,
+            }
+        },
+    );
+    let search = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submitted.set(Some(query.get_untracked()));
+    };
+    view! {
+        <Title text="Support" />
+        <div class="console staff">
+            <header class="topbar">
+                <span class="brand"><span class="brand-mark" aria-hidden="true"></span>"Portcullis support"</span>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().map(|email| view! {
+                            <span class="account-name" data-test-id="staff-email">{email}</span>
+                        })
+                    })}
+                </Suspense>
+                <ActionForm action=logout>
+                    <button type="submit" class="menu-button" data-test-id="logout">"Log out"</button>
+                </ActionForm>
+            </header>
+            <main id="main" class="content staff-content">
+                <header class="page-header">
+                    <h1 data-test-id="page-title">"Support"</h1>
+                    <p class="lede">"Find any client across accounts. You see metadata only: never secrets or token contents."</p>
+                </header>
+                <section class="card">
+                    <form class="inline-form" on:submit=search data-test-id="staff-search">
+                        <div class="field">
+                            <label for="staff-query">"Client id, or account or project name"</label>
+                            <input id="staff-query" type="text" minlength="2" maxlength="100" required
+                                on:input=move |ev| query.set(event_target_value(&ev)) data-test-id="staff-query" />
+                        </div>
+                        <button type="submit" class="button primary" data-test-id="staff-search-submit">"Search"</button>
+                    </form>
+                </section>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match results.await {
+                            None => ().into_any(),
+                            Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Some(Ok(list)) if list.is_empty() => view! {
+                                <p class="muted" data-test-id="staff-none">"No clients match."</p>
+                            }.into_any(),
+                            Some(Ok(list)) => view! {
+                                <div class="clients">
+                                    {list.into_iter().map(|c| view! { <FoundCard c version /> }).collect_view()}
+                                </div>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn FoundCard(c: FoundClientInfo, version: RwSignal<u32>) -> impl IntoView {
+    let revoke = ServerAction::<StaffRevoke>::new();
+    let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    let reason = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = revoke.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
+    let active = c.status == "active";
+    let id = c.client_id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        revoke.dispatch(StaffRevoke {
+            client_id: id.clone(),
+            reason: reason.get_untracked(),
+        });
+    };
+    view! {
+        <article class="client" data-test-id="found-client" data-client-id=c.client_id.clone()>
+            <header class="client-head">
+                <h3>{c.client_name.clone()}</h3>
+                <StatusBadge status=c.status.clone() />
+            </header>
+            {c.disabled_reason.clone().map(|r| view! { <p class="notice bad">{r}</p> })}
+            <dl class="details">
+                <dt>"Client id"</dt><dd><code>{c.client_id.clone()}</code></dd>
+                <dt>"Account"</dt><dd>{c.account_name.clone()}" "<code class="muted">{c.account_id.clone()}</code></dd>
+                <dt>"Project"</dt><dd>{c.project_name.clone()}</dd>
+                <dt>"Scopes"</dt><dd class="chips">{c.scopes.iter().map(|s| view! { <code class="chip">{s.clone()}</code> }).collect_view()}</dd>
+                <dt>"Created"</dt><dd><When at=Some(c.created_at) /></dd>
+                <dt>"Last used"</dt><dd><When at=c.last_used_at /></dd>
+            </dl>
+            {active.then(|| view! {
+                <form class="panel" on:submit=submit data-test-id="revoke-form">
+                    <FormError error />
+                    <div class="field">
+                        <label for=format!("reason-{}", c.client_id)>"Reason (the account's owners see it)"</label>
+                        <textarea id=format!("reason-{}", c.client_id) rows="2" maxlength="300" required
+                            on:input=move |ev| reason.set(event_target_value(&ev)) data-test-id="revoke-reason"></textarea>
+                    </div>
+                    <button type="submit" class="button danger" data-test-id="revoke" disabled=move || revoke.pending().get()>
+                        "Revoke client now"</button>
+                </form>
+            })}
+        </article>
+    }
+    .into_any()
+}

@@ -1,0 +1,94 @@
+//! The support staff console's server functions. Each refuses account
+//! users (403) and signed-out callers (401) on the server.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+
+/// A client as staff see it: metadata only, never secrets or tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundClientInfo {
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: Vec<String>,
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub account_id: String,
+    pub account_name: String,
+    pub project_id: String,
+    pub project_name: String,
+}
+
+#[server(endpoint = "staff_me")]
+pub async fn staff_me() -> Result<String, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (_, staff) = ssr::require_staff().await?;
+        Ok(staff.email)
+    })
+    .await
+}
+
+#[server(endpoint = "staff_search")]
+pub async fn staff_search(
+    #[server(default)] query: String,
+) -> Result<Vec<FoundClientInfo>, ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::clients::ClientStatus;
+    ssr::respond(async move {
+        let (state, staff) = ssr::require_staff().await?;
+        let found = state.projects.support_search(&staff, &query).await?;
+        Ok(found
+            .into_iter()
+            .map(|f| {
+                let c = f.client;
+                let last_used_at = state
+                    .issuer
+                    .registry()
+                    .client(&c.client_id)
+                    .and_then(|e| e.usage.last_used())
+                    .max(c.last_used_at);
+                FoundClientInfo {
+                    scopes: portcullis_core::registry::split_scopes(&c.scopes),
+                    status: match f.status {
+                        ClientStatus::Active => "active",
+                        ClientStatus::Disabled => "disabled",
+                        ClientStatus::Expired => "expired",
+                        ClientStatus::ProjectArchived => "project_archived",
+                    }
+                    .into(),
+                    client_id: c.client_id,
+                    client_name: c.client_name,
+                    disabled_reason: c.disabled_reason,
+                    created_at: c.created_at,
+                    last_used_at,
+                    account_id: c.account_id,
+                    account_name: c.account_name,
+                    project_id: c.project_id,
+                    project_name: c.project_name,
+                }
+            })
+            .collect())
+    })
+    .await
+}
+
+#[server(endpoint = "staff_revoke")]
+pub async fn staff_revoke(
+    client_id: String,
+    #[server(default)] reason: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, staff) = ssr::require_staff().await?;
+        state
+            .projects
+            .support_revoke(&staff, &client_id, &reason)
+            .await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,78 @@
+//! Support staff and the cross-account lookups only they may make.
+
+use sqlx::{Executor, Sqlite};
+
+use crate::accounts::Staff;
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::Result;
+
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Sqlite>,
+    user_id: &str,
+    now: Epoch,
+) -> Result<()> {
+    sqlx::query("insert into staff (user_id, created_at) values ($1, $2)")
+        .bind(user_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, user_id: &str) -> Result<Option<Staff>> {
+    Ok(sqlx::query_as(
+        "select u.id as user_id, u.email from staff s join users u on u.id = s.user_id where s.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundClient {
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: String,
+    pub created_at: Epoch,
+    pub last_used_at: Option<Epoch>,
+    pub disabled_at: Option<Epoch>,
+    pub disabled_reason: Option<String>,
+    pub expires_at: Option<Epoch>,
+    pub account_id: String,
+    pub account_name: String,
+    pub project_id: String,
+    pub project_name: String,
+}
+
+const FOUND: &str =
+    "select c.id as client_id, c.name as client_name, c.scopes, c.created_at, c.last_used_at,
+        c.disabled_at, c.disabled_reason, c.expires_at, a.id as account_id, a.name as account_name,
+        p.id as project_id, p.name as project_name
+    from clients c join projects p on p.id = c.project_id join accounts a on a.id = c.account_id";
+
+pub async fn client(db: &Db, client_id: &str) -> Result<Option<FoundClient>> {
+    Ok(sqlx::query_as(&format!("{FOUND} where c.id = $1"))
+        .bind(client_id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Clients of accounts or projects whose name contains `needle` (lower-cased).
+pub async fn clients_by_name(db: &Db, needle: &str, limit: i64) -> Result<Vec<FoundClient>> {
+    let pattern = format!(
+        "%{}%",
+        needle
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Ok(sqlx::query_as(&format!(
+        "{FOUND} where lower(a.name) like $1 escape '\\' or lower(p.name) like $1 escape '\\'
+         order by a.name, p.name, c.created_at limit $2"
+    ))
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

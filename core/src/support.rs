@@ -1,0 +1,107 @@
+//! What support staff can do across tenants: find clients by id, or by
+//! account or project name, see their metadata (never secrets or token
+//! contents), and revoke a client with a reason the account sees.
+
+use crate::accounts::Staff;
+use crate::audit;
+use crate::clients::ClientStatus;
+use crate::error::{Error, Result};
+use crate::projects::Projects;
+use crate::store;
+use crate::store::staff::FoundClient;
+use crate::validate;
+
+pub const REASON_MAX: usize = 300;
+const RESULTS_MAX: i64 = 50;
+
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub client: FoundClient,
+    pub status: ClientStatus,
+}
+
+impl Projects {
+    /// A client id (`pcl_…`) finds that client; anything else searches
+    /// account and project names.
+    pub async fn support_search(&self, _by: &Staff, query: &str) -> Result<Vec<Found>> {
+        let q = query.trim();
+        if q.chars().count() < 2 || q.chars().count() > 100 {
+            return Err(Error::invalid("query", "Search with 2 to 100 characters: a client id, or part of an account or project name."));
+        }
+        let rows = if q.starts_with("pcl_") {
+            store::staff::client(&self.db, q)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            store::staff::clients_by_name(&self.db, &q.to_lowercase(), RESULTS_MAX).await?
+        };
+        let now = self.clock.now();
+        Ok(rows
+            .into_iter()
+            .map(|c| {
+                let archived = self
+                    .registry
+                    .project(&c.project_id)
+                    .is_some_and(|p| p.archived);
+                let status = if c.disabled_at.is_some() {
+                    ClientStatus::Disabled
+                } else if c.expires_at.is_some_and(|at| at <= now) {
+                    ClientStatus::Expired
+                } else if archived {
+                    ClientStatus::ProjectArchived
+                } else {
+                    ClientStatus::Active
+                };
+                Found { client: c, status }
+            })
+            .collect())
+    }
+
+    /// Revokes a client at once (token endpoint and gate); the account's
+    /// owners see "Revoked by support: <reason>", and the account's audit
+    /// log records the staff member.
+    pub async fn support_revoke(&self, by: &Staff, client_id: &str, reason: &str) -> Result<()> {
+        let reason = validate::name(
+            "reason",
+            reason,
+            REASON_MAX,
+            "the reason the account will see",
+        )?;
+        let found = store::staff::client(&self.db, client_id.trim())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let row = store::clients::get(&self.db, &found.account_id, &found.client_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if row.disabled_at.is_some() {
+            return Err(Error::invalid(
+                "",
+                "This client is already retired or revoked.",
+            ));
+        }
+        let now = self.clock.now();
+        let shown = format!("Revoked by support: {reason}");
+        self.disable_client_row(&row, now, &shown).await?;
+        audit::record_or_log(
+            &self.db,
+            audit::Event {
+                account_id: &found.account_id,
+                actor: audit::Actor::Staff {
+                    id: by.user_id.clone(),
+                    email: by.email.clone(),
+                },
+                action: "client.revoke",
+                target_kind: "client",
+                target_id: &found.client_id,
+                project_id: Some(&found.project_id),
+                client_ip: None,
+                detail: shown,
+            },
+            now,
+        )
+        .await;
+        tracing::warn!(client_id = %found.client_id, staff_id = %by.user_id, "client revoked by support");
+        Ok(())
+    }
+}
