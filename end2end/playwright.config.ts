@@ -7,6 +7,8 @@ import { join } from 'node:path';
 const port = Number(process.env.E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'portcullis-e2e-'));
+// Workers inherit this, so tests can reach the same database (staff CLI).
+process.env.E2E_DATA_DIR = dataDir;
 
 export default defineConfig({
   testDir: './tests',

@@ -1,0 +1,60 @@
+import { expect, test } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { hydrated, logIn, PASSWORD, signUp, uniqueEmail, watchForErrors } from './helpers';
+
+test('support staff revoke a client with a reason, and the owner sees it', async ({ browser, page, request }) => {
+  const problems = watchForErrors(page);
+  // An owner with a working client.
+  await signUp(page, 'Leaky Ltd', uniqueEmail('leaky'));
+  await expect(page.getByTestId('page-title')).toHaveText('Projects');
+  await hydrated(page);
+  await page.getByTestId('project-name').fill('Nightly export');
+  await page.getByTestId('api-partner').check();
+  await page.getByTestId('create-project').click();
+  await expect(page).toHaveURL(/\/projects\/prj_/);
+  await hydrated(page);
+  await page.getByTestId('new-client-form').getByTestId('scope-applications:read').check();
+  await page.getByTestId('create-client').click();
+  const id = (await page.getByTestId('new-client-id').textContent())!.trim();
+  const secret = (await page.getByTestId('new-client-secret').textContent())!.trim();
+  await page.getByTestId('secret-done').click();
+  const auth = 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
+  const form = { grant_type: 'client_credentials', scope: 'applications:read' };
+  const token = (await (await request.post('/oauth/token', { headers: { authorization: auth }, form })).json()).access_token;
+
+  // A staff member, made with the CLI, signs in at the usual page.
+  const staffEmail = uniqueEmail('support');
+  execFileSync('../target/debug/portcullis', ['staff', 'add', staffEmail], {
+    input: `${PASSWORD}\n`,
+    env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DATA_DIR}/e2e.db`, RUST_LOG: 'error' },
+  });
+  const staff = await (await browser.newContext()).newPage();
+  await staff.goto('/login');
+  await logIn(staff, staffEmail);
+  await expect(staff).toHaveURL(/\/staff$/);
+  await hydrated(staff);
+  await expect(staff.getByTestId('staff-email')).toHaveText(staffEmail);
+  // Staff cannot open account pages.
+  await staff.goto('/projects');
+  await expect(staff).toHaveURL(/\/staff$/);
+  await hydrated(staff);
+
+  await staff.getByTestId('staff-query').fill(id);
+  await staff.getByTestId('staff-search-submit').click();
+  const card = staff.getByTestId('found-client');
+  await expect(card).toContainText('Leaky Ltd');
+  await expect(card).toContainText('Nightly export');
+  await card.getByTestId('revoke-reason').fill('Secret pasted in a public issue');
+  await card.getByTestId('revoke').click();
+  await expect(card.getByTestId('client-status')).toHaveText('Disabled');
+
+  // Stopped at the token endpoint and the gate, at once.
+  expect((await request.post('/oauth/token', { headers: { authorization: auth }, form })).status()).toBe(401);
+  expect((await request.get('/partner/v1/applications', { headers: { authorization: `Bearer ${token}` } })).status()).toBe(401);
+
+  // The owner sees why.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator(`[data-client-id="${id}"]`)).toContainText('Revoked by support: Secret pasted in a public issue');
+  expect(problems).toEqual([]);
+});
