@@ -572,6 +572,31 @@ impl Projects {
         Ok(due.len())
     }
 
+    /// Writes a `client.expire` event for each temporary client that has
+    /// expired since the last run; run by the server's housekeeping.
+    pub async fn log_expiries(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let expired = store::clients::take_newly_expired(&self.db, now).await?;
+        for (id, account_id, project_id, name) in &expired {
+            audit::record_or_log(
+                &self.db,
+                audit::Event {
+                    account_id,
+                    actor: audit::Actor::System,
+                    action: "client.expire",
+                    target_kind: "client",
+                    target_id: id,
+                    project_id: Some(project_id),
+                    client_ip: None,
+                    detail: format!("temporary client {name:?} expired"),
+                },
+                now,
+            )
+            .await;
+        }
+        Ok(expired.len())
+    }
+
     /// Deletes a client that can no longer get tokens (expired, retired or
     /// revoked). Live clients are retired first, never deleted.
     pub async fn delete_client(&self, by: &Principal, client_id: &str) -> Result<()> {

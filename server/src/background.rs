@@ -36,6 +36,9 @@ impl Background {
                     Ok(n) => tracing::info!(clients = n, "scheduled retirements carried out"),
                     Err(e) => tracing::error!(error = %e, "could not carry out scheduled retirements; will retry"),
                 }
+                if let Err(e) = projects.log_expiries().await {
+                    tracing::error!(error = %e, "could not log client expiries; will retry");
+                }
             }
         }));
         tasks.push(every(USAGE_FLUSH, {

@@ -183,3 +183,28 @@ pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<bool> {
     tx.commit().await?;
     Ok(n == 1)
 }
+
+/// Temporary clients that have expired and whose expiry is not yet logged,
+/// marked as logged. (id, account_id, project_id, name)
+pub async fn take_newly_expired(
+    db: &Db,
+    now: Epoch,
+) -> Result<Vec<(String, String, String, String)>> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select id, account_id, project_id, name from clients
+         where expires_at is not null and expires_at <= $1 and disabled_at is null and expiry_logged_at is null",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, ..) in &rows {
+        sqlx::query("update clients set expiry_logged_at = $1 where id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
