@@ -29,6 +29,22 @@ pub struct AuditPage {
     pub projects: Vec<(String, String)>,
 }
 
+#[cfg(feature = "ssr")]
+pub fn entry_info(e: portcullis_core::audit::Entry) -> AuditEntry {
+    AuditEntry {
+        project_name: None,
+        at: e.at,
+        actor_kind: e.actor_kind,
+        actor_label: e.actor_label,
+        action: e.action,
+        target_kind: e.target_kind,
+        target_id: e.target_id,
+        project_id: e.project_id,
+        client_ip: e.client_ip,
+        detail: e.detail,
+    }
+}
+
 /// One page of the account's audit log, newest first. Filters: `actor`
 /// (an email), `action`, `project_id`, `from`/`to` (`YYYY-MM-DD`, UTC,
 /// inclusive); `before` continues from a previous page.
@@ -89,17 +105,12 @@ pub async fn audit_log(
             entries: page
                 .entries
                 .into_iter()
-                .map(|e| AuditEntry {
-                    project_name: name_of(&e.project_id),
-                    at: e.at,
-                    actor_kind: e.actor_kind,
-                    actor_label: e.actor_label,
-                    action: e.action,
-                    target_kind: e.target_kind,
-                    target_id: e.target_id,
-                    project_id: e.project_id,
-                    client_ip: e.client_ip,
-                    detail: e.detail,
+                .map(|e| {
+                    let project_name = name_of(&e.project_id);
+                    AuditEntry {
+                        project_name,
+                        ..entry_info(e)
+                    }
                 })
                 .collect(),
             next: page.next.map(|c| c.encode()),

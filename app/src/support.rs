@@ -92,3 +92,39 @@ pub async fn staff_revoke(
     })
     .await
 }
+
+/// Any account's audit log, for staff: newest first, 50 a page.
+#[server(endpoint = "staff_audit")]
+pub async fn staff_audit(
+    account_id: String,
+    #[server(default)] before: String,
+) -> Result<crate::audit::AuditPage, ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::audit::{self, Cursor, Filter};
+    ssr::respond(async move {
+        let (state, _) = ssr::require_staff().await?;
+        let cursor = match before.trim() {
+            "" => None,
+            b => Some(Cursor::decode(b)?),
+        };
+        let page = audit::search(
+            state.projects.db(),
+            account_id.trim(),
+            &Filter::default(),
+            cursor.as_ref(),
+            50,
+        )
+        .await?;
+        Ok(crate::audit::AuditPage {
+            entries: page
+                .entries
+                .into_iter()
+                .map(crate::audit::entry_info)
+                .collect(),
+            next: page.next.map(|c| c.encode()),
+            actions: audit::ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
+            projects: Vec::new(),
+        })
+    })
+    .await
+}

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use super::form::FormError;
 use super::widgets::{StatusBadge, When};
 use crate::auth::LogOut;
-use crate::support::{staff_me, staff_search, FoundClientInfo, StaffRevoke};
+use crate::support::{staff_audit, staff_me, staff_search, FoundClientInfo, StaffRevoke};
 
 #[component]
 pub fn StaffPage() -> impl IntoView {
@@ -115,6 +115,7 @@ fn FoundCard(c: FoundClientInfo, version: RwSignal<u32>) -> impl IntoView {
                 <dt>"Created"</dt><dd><When at=Some(c.created_at) /></dd>
                 <dt>"Last used"</dt><dd><When at=c.last_used_at /></dd>
             </dl>
+            <AccountLog account_id=c.account_id.clone() />
             {active.then(|| view! {
                 <form class="panel" on:submit=submit data-test-id="revoke-form">
                     <FormError error />
@@ -128,6 +129,63 @@ fn FoundCard(c: FoundClientInfo, version: RwSignal<u32>) -> impl IntoView {
                 </form>
             })}
         </article>
+    }
+    .into_any()
+}
+
+/// An account's audit log, opened on demand, a page at a time.
+#[component]
+fn AccountLog(account_id: String) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let before = RwSignal::new(String::new());
+    let page = Resource::new(
+        move || (open.get(), before.get()),
+        move |(open, before)| {
+            let account_id = account_id.clone();
+            async move {
+                if open {
+                    Some(staff_audit(account_id, before).await)
+                } else {
+                    None
+                }
+            }
+        },
+    );
+    view! {
+        <div class="actions">
+            <button type="button" class="button small" data-test-id="open-account-log"
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {move || if open.get() { "Hide the account's audit log" } else { "Show the account's audit log" }}
+            </button>
+        </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match page.await {
+                    None => ().into_any(),
+                    Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Some(Ok(p)) => {
+                        let next = p.next.clone();
+                        view! {
+                            <table class="table" data-test-id="account-log">
+                                <tbody>
+                                    {p.entries.into_iter().map(|e| view! {
+                                        <tr>
+                                            <td><When at=Some(e.at) /></td>
+                                            <td>{e.actor_label}</td>
+                                            <td><code>{e.action}</code></td>
+                                            <td>{e.detail}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {next.map(|n| view! {
+                                <button type="button" class="button small" on:click=move |_| before.set(n.clone())>"Older entries"</button>
+                            })}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
     }
     .into_any()
 }
