@@ -10,6 +10,7 @@
 //! The load generator is one thread with keep-alive connections; the server
 //! runtime has the machine's cores. Run by `make bench`.
 
+mod audit;
 mod http;
 mod load;
 mod server;
@@ -38,6 +39,9 @@ struct Args {
     /// Seconds of warm-up per benchmark (not counted).
     #[arg(long, default_value_t = 2)]
     warmup: u64,
+    /// Audit rows to write before timing the audit-log queries (0 skips).
+    #[arg(long, default_value_t = 1_000_000)]
+    audit_rows: usize,
 }
 
 fn main() -> ExitCode {
@@ -60,13 +64,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&args, &servers)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench: {e}");
-            ExitCode::FAILURE
+    if let Err(e) = runtime.block_on(run(&args, &servers)) {
+        eprintln!("bench: {e}");
+        return ExitCode::FAILURE;
+    }
+    if args.audit_rows > 0 {
+        if let Err(e) = servers.block_on(audit::run(servers.db(), args.audit_rows)) {
+            eprintln!("bench: audit log: {e}");
+            return ExitCode::FAILURE;
         }
     }
+    ExitCode::SUCCESS
 }
 
 async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {

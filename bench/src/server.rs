@@ -73,6 +73,15 @@ pub fn start() -> Result<Servers, String> {
 }
 
 impl Servers {
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Runs `f` on the server's runtime (from outside any runtime).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
     /// The Partner API's handlers behind no gate: the token's claims are
     /// attached to every request as if the gate had admitted it.
     pub fn serve_ungated(&self, token: &str) -> Result<SocketAddr, String> {
