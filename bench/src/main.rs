@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -106,7 +106,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     // Gated and ungated alternate in rounds, so drift in the machine's load
     // hits both alike; the medians of the rounds are compared.
     let rounds = ROUNDS;
-    let slice = Duration::from_secs((args.seconds / 2).max(2));
+    let slice = Duration::from_secs((args.seconds / 3).max(2));
     let mut gated = Vec::new();
     let mut bare = Vec::new();
     for round in 1..=rounds {

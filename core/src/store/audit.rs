@@ -74,11 +74,11 @@ pub async fn page(
         q.push(" and at <= ").push_bind(to);
     }
     if let Some(c) = before {
-        // (at, id) < (c.at, c.id), spelled out for portability.
-        q.push(" and (at < ").push_bind(c.at);
-        q.push(" or (at = ").push_bind(c.at);
-        q.push(" and id < ").push_bind(&c.id);
-        q.push("))");
+        // A row-value comparison (SQLite and PostgreSQL) walks the index
+        // from the cursor; the spelled-out OR form made SQLite scan.
+        q.push(" and (at, id) < (").push_bind(c.at);
+        q.push(", ").push_bind(&c.id);
+        q.push(")");
     }
     q.push(" order by at desc, id desc limit ").push_bind(limit);
     Ok(q.build_query_as().fetch_all(db).await?)
