@@ -33,6 +33,7 @@ async fn wrong_email_and_wrong_password_look_the_same() {
 
     let mut wrong_password = Vec::new();
     let mut unknown_email = Vec::new();
+    // Four rounds: a fifth failure would lock the email (the throttle).
     for _ in 0..4 {
         let t = Instant::now();
         let a = s
@@ -55,12 +56,11 @@ async fn wrong_email_and_wrong_password_look_the_same() {
         assert_eq!(body["message"], "Incorrect email or password.");
     }
     // Both paths run one argon2id verification. Loose bounds: a missing
-    // verification would be about a hundred times faster, not two.
-    let median = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2]
-    };
-    let (wp, ue) = (median(&mut wrong_password), median(&mut unknown_email));
+    // verification would be about a hundred times faster, not two. The
+    // fastest of each is compared: other tests hash passwords in parallel
+    // on this machine's two cores, and that noise only ever adds time.
+    let fastest = |v: &mut Vec<Duration>| v.iter().min().copied().unwrap_or_default();
+    let (wp, ue) = (fastest(&mut wrong_password), fastest(&mut unknown_email));
     assert!(
         ue * 3 > wp && wp * 3 > ue,
         "wrong password {wp:?}, unknown email {ue:?}"
