@@ -22,6 +22,44 @@ pub struct FoundClientInfo {
     pub project_name: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundProjectInfo {
+    pub account_id: String,
+    pub account_name: String,
+    pub account_created_at: i64,
+    pub project_id: Option<String>,
+    pub project_name: Option<String>,
+    pub archived: bool,
+    pub clients: i64,
+}
+
+/// Accounts and projects whose name matches, clients or not.
+#[server(endpoint = "staff_find")]
+pub async fn staff_find(
+    #[server(default)] query: String,
+) -> Result<Vec<FoundProjectInfo>, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, staff) = ssr::require_staff().await?;
+        Ok(state
+            .projects
+            .support_find_projects(&staff, &query)
+            .await?
+            .into_iter()
+            .map(|p| FoundProjectInfo {
+                account_id: p.account_id,
+                account_name: p.account_name,
+                account_created_at: p.account_created_at,
+                project_id: p.project_id,
+                project_name: p.project_name,
+                archived: p.archived_at.is_some(),
+                clients: p.clients,
+            })
+            .collect())
+    })
+    .await
+}
+
 #[server(endpoint = "staff_me")]
 pub async fn staff_me() -> Result<String, ConsoleError> {
     use crate::ssr;

@@ -58,6 +58,19 @@ impl Projects {
             .collect())
     }
 
+    /// Accounts and projects by name, with their client counts.
+    pub async fn support_find_projects(
+        &self,
+        _by: &Staff,
+        query: &str,
+    ) -> Result<Vec<store::staff::FoundProject>> {
+        let q = query.trim();
+        if q.starts_with("pcl_") || q.chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        store::staff::projects_by_name(&self.db, &q.to_lowercase(), RESULTS_MAX).await
+    }
+
     /// Revokes a client at once (token endpoint and gate); the account's
     /// owners see "Revoked by support: <reason>", and the account's audit
     /// log records the staff member.

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use super::form::FormError;
 use super::widgets::{StatusBadge, When};
 use crate::auth::LogOut;
-use crate::support::{staff_audit, staff_me, staff_search, FoundClientInfo, StaffRevoke};
+use crate::support::{
+    staff_audit, staff_find, staff_me, staff_search, FoundClientInfo, FoundProjectInfo, StaffRevoke,
+};
 
 #[component]
 pub fn StaffPage() -> impl IntoView {
@@ -20,7 +22,7 @@ pub fn StaffPage() -> impl IntoView {
         move || (submitted.get(), version.get()),
         |(q, _)| async move {
             match q {
-                Some(q) => Some(staff_search(q).await),
+                Some(q) => Some((staff_find(q.clone()).await, staff_search(q).await)),
                 None => None,
             }
         },
@@ -64,11 +66,12 @@ pub fn StaffPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match results.await {
                             None => ().into_any(),
-                            Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                            Some(Ok(list)) if list.is_empty() => view! {
-                                <p class="muted" data-test-id="staff-none">"No clients match."</p>
-                            }.into_any(),
-                            Some(Ok(list)) => view! {
+                            Some((_, Err(e))) | Some((Err(e), _)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Some((Ok(projects), Ok(list))) => view! {
+                                {(!projects.is_empty()).then(|| view! { <ProjectsTable projects /> })}
+                                {list.is_empty().then(|| view! {
+                                    <p class="muted" data-test-id="staff-none">"No clients match."</p>
+                                })}
                                 <div class="clients">
                                     {list.into_iter().map(|c| view! { <FoundCard c version /> }).collect_view()}
                                 </div>
@@ -186,6 +189,29 @@ fn AccountLog(account_id: String) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+    .into_any()
+}
+
+#[component]
+fn ProjectsTable(projects: Vec<FoundProjectInfo>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Accounts and projects"</h2>
+            <table class="table" data-test-id="found-projects">
+                <thead><tr><th scope="col">"Account"</th><th scope="col">"Project"</th><th scope="col">"Clients"</th></tr></thead>
+                <tbody>
+                    {projects.into_iter().map(|p| view! {
+                        <tr>
+                            <td>{p.account_name}" "<code class="muted">{p.account_id}</code></td>
+                            <td>{p.project_name.unwrap_or_else(|| "(no projects)".into())}
+                                {p.archived.then(|| view! { " " <span class="badge muted">"Archived"</span> })}</td>
+                            <td>{p.clients}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
     .into_any()
 }

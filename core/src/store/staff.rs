@@ -76,3 +76,38 @@ pub async fn clients_by_name(db: &Db, needle: &str, limit: i64) -> Result<Vec<Fo
     .fetch_all(db)
     .await?)
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundProject {
+    pub account_id: String,
+    pub account_name: String,
+    pub account_created_at: Epoch,
+    pub project_id: Option<String>,
+    pub project_name: Option<String>,
+    pub archived_at: Option<Epoch>,
+    pub clients: i64,
+}
+
+/// Accounts (with their projects, if any) whose account or project name
+/// contains `needle` (lower-cased): so accounts without clients are found too.
+pub async fn projects_by_name(db: &Db, needle: &str, limit: i64) -> Result<Vec<FoundProject>> {
+    let pattern = format!(
+        "%{}%",
+        needle
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Ok(sqlx::query_as(
+        "select a.id as account_id, a.name as account_name, a.created_at as account_created_at,
+                p.id as project_id, p.name as project_name, p.archived_at,
+                (select count(*) from clients c where c.project_id = p.id) as clients
+         from accounts a left join projects p on p.account_id = a.id
+         where lower(a.name) like $1 escape '\\' or lower(p.name) like $1 escape '\\'
+         order by a.name, p.name limit $2",
+    )
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

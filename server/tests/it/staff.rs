@@ -60,6 +60,28 @@ async fn staff_find_and_revoke_a_client_and_the_owner_sees_why() {
     assert_eq!(by_name.as_array().unwrap().len(), 1);
     let (_, by_project) = s.call(&staff, "staff_search", &[("query", "loan")]).await;
     assert_eq!(by_project.as_array().unwrap().len(), 1);
+    // Accounts are found by name even with no project or client yet.
+    s.owner("empty@example.com").await;
+    let (status, found) = s
+        .call(&staff, "staff_find", &[("query", "of empty@")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found[0]["account_name"], "Org of empty@example.com");
+    assert_eq!(found[0]["project_id"], Value::Null);
+    let (_, found) = s
+        .call(&staff, "staff_find", &[("query", "Loan Intake")])
+        .await;
+    assert_eq!(
+        (
+            found[0]["project_name"].as_str(),
+            found[0]["clients"].as_i64()
+        ),
+        (Some("Loan intake"), Some(1))
+    );
+    let (status, _) = s
+        .call(&owner.browser, "staff_find", &[("query", "Org")])
+        .await;
+    assert_eq!(status, 403);
     let (status, _) = s.call(&staff, "staff_search", &[("query", "x")]).await;
     assert_eq!(status, 422);
 
