@@ -75,7 +75,6 @@ pub async fn staff_search(
     #[server(default)] query: String,
 ) -> Result<Vec<FoundClientInfo>, ConsoleError> {
     use crate::ssr;
-    use portcullis_core::clients::ClientStatus;
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
         let found = state.projects.support_search(&staff, &query).await?;
@@ -91,13 +90,7 @@ pub async fn staff_search(
                     .max(c.last_used_at);
                 FoundClientInfo {
                     scopes: portcullis_core::registry::split_scopes(&c.scopes),
-                    status: match f.status {
-                        ClientStatus::Active => "active",
-                        ClientStatus::Disabled => "disabled",
-                        ClientStatus::Expired => "expired",
-                        ClientStatus::ProjectArchived => "project_archived",
-                    }
-                    .into(),
+                    status: f.status.as_str().into(),
                     client_id: c.client_id,
                     client_name: c.client_name,
                     disabled_reason: c.disabled_reason,

@@ -29,13 +29,6 @@ struct Console {
 
 impl Console {
     async fn post(&mut self, path: &str, form: &str) -> Result<serde_json::Value, String> {
-        let stream = tokio::net::TcpStream::connect(&self.addr)
-            .await
-            .map_err(|e| format!("connect {}: {e}", self.addr))?;
-        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
         let mut req = Request::post(path)
             .header("host", &self.addr)
             .header("origin", format!("http://{}", self.addr))
@@ -47,21 +40,10 @@ impl Console {
         let req = req
             .body(Full::new(Bytes::from(form.to_owned())))
             .map_err(|e| e.to_string())?;
-        let res = send.send_request(req).await.map_err(|e| e.to_string())?;
-        if let Some(c) = res
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-        {
+        let (status, headers, body) = request(&self.addr, req).await?;
+        if let Some(c) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
             self.cookie = c.split(';').next().map(str::to_owned);
         }
-        let status = res.status();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
         if !status.is_success() {
             return Err(format!(
                 "{path}: {status} {}",
@@ -76,23 +58,15 @@ impl Console {
 pub async fn wait_ready(addr: &str, limit: std::time::Duration) -> Result<(), String> {
     let until = std::time::Instant::now() + limit;
     loop {
-        if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
-            if let Ok((mut send, conn)) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-            {
-                tokio::spawn(conn);
-                let req = Request::get("/healthz")
-                    .header("host", addr)
-                    .body(Full::new(Bytes::new()))
-                    .map_err(|e| e.to_string())?;
-                if send
-                    .send_request(req)
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-                {
-                    return Ok(());
-                }
-            }
+        let req = Request::get("/healthz")
+            .header("host", addr)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        if request(addr, req)
+            .await
+            .is_ok_and(|(status, ..)| status.is_success())
+        {
+            return Ok(());
         }
         if std::time::Instant::now() > until {
             return Err(format!("the server at {addr} did not become ready"));
@@ -160,10 +134,11 @@ pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
     })
 }
 
+/// One request on a fresh connection: status, headers and the whole body.
 async fn request(
     addr: &str,
     req: Request<Full<Bytes>>,
-) -> Result<(hyper::StatusCode, Bytes), String> {
+) -> Result<(hyper::StatusCode, hyper::HeaderMap, Bytes), String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
@@ -173,13 +148,14 @@ async fn request(
     tokio::spawn(conn);
     let res = send.send_request(req).await.map_err(|e| e.to_string())?;
     let status = res.status();
+    let headers = res.headers().clone();
     let body = res
         .into_body()
         .collect()
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    Ok((status, body))
+    Ok((status, headers, body))
 }
 
 pub async fn access_token(addr: &str, creds: &Creds, scope: &str) -> Result<String, String> {
@@ -192,7 +168,7 @@ pub async fn access_token(addr: &str, creds: &Creds, scope: &str) -> Result<Stri
             enc(scope)
         ))))
         .map_err(|e| e.to_string())?;
-    let (status, body) = request(addr, req).await?;
+    let (status, _, body) = request(addr, req).await?;
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     match json["access_token"].as_str() {
         Some(t) if status.is_success() => Ok(t.to_owned()),
@@ -210,7 +186,7 @@ pub async fn create_application(addr: &str, token: &str) -> Result<String, Strin
             br#"{"applicant_name":"Bench","amount_cents":100000,"term_months":12,"annual_income_cents":5000000}"#,
         )))
         .map_err(|e| e.to_string())?;
-    let (status, body) = request(addr, req).await?;
+    let (status, _, body) = request(addr, req).await?;
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     match json["id"].as_str() {
         Some(id) if status.is_success() => Ok(id.to_owned()),

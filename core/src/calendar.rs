@@ -36,6 +36,12 @@ pub fn parse_utc_minute(s: &str) -> Option<Epoch> {
         .then(|| days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60)
 }
 
+/// `YYYY-MM-DDTHH:MM` of `epoch` in UTC: what [`parse_utc_minute`] reads.
+pub fn datetime_local(epoch: Epoch) -> String {
+    let secs = epoch.rem_euclid(86_400);
+    format!("{}T{:02}:{:02}", date(epoch), secs / 3600, secs % 3600 / 60)
+}
+
 /// `YYYY-MM-DD HH:MM UTC` of `epoch`.
 pub fn date_time(epoch: Epoch) -> String {
     let secs = epoch.rem_euclid(86_400);

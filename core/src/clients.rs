@@ -57,6 +57,35 @@ pub enum ClientStatus {
     ProjectArchived,
 }
 
+impl ClientStatus {
+    /// The first reason a client cannot be used, in the order people care.
+    pub fn of(
+        disabled_at: Option<Epoch>,
+        expires_at: Option<Epoch>,
+        project_archived: bool,
+        now: Epoch,
+    ) -> Self {
+        if disabled_at.is_some() {
+            ClientStatus::Disabled
+        } else if expires_at.is_some_and(|at| at <= now) {
+            ClientStatus::Expired
+        } else if project_archived {
+            ClientStatus::ProjectArchived
+        } else {
+            ClientStatus::Active
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Active => "active",
+            ClientStatus::Disabled => "disabled",
+            ClientStatus::Expired => "expired",
+            ClientStatus::ProjectArchived => "project_archived",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub id: String,
@@ -82,15 +111,7 @@ impl Projects {
             .and_then(|u| u.last_used())
             .max(row.last_used_at);
         let minted = |minutes| usage.as_ref().map_or(0, |u| u.minted_in_last(minutes, now));
-        let status = if row.disabled_at.is_some() {
-            ClientStatus::Disabled
-        } else if row.expires_at.is_some_and(|at| at <= now) {
-            ClientStatus::Expired
-        } else if project_archived {
-            ClientStatus::ProjectArchived
-        } else {
-            ClientStatus::Active
-        };
+        let status = ClientStatus::of(row.disabled_at, row.expires_at, project_archived, now);
         Client {
             scopes: split_scopes(&row.scopes),
             id: row.id,

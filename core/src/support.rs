@@ -44,15 +44,7 @@ impl Projects {
                     .registry
                     .project(&c.project_id)
                     .is_some_and(|p| p.archived);
-                let status = if c.disabled_at.is_some() {
-                    ClientStatus::Disabled
-                } else if c.expires_at.is_some_and(|at| at <= now) {
-                    ClientStatus::Expired
-                } else if archived {
-                    ClientStatus::ProjectArchived
-                } else {
-                    ClientStatus::Active
-                };
+                let status = ClientStatus::of(c.disabled_at, c.expires_at, archived, now);
                 Found { client: c, status }
             })
             .collect())

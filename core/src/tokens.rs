@@ -230,6 +230,27 @@ impl Issuer {
     /// Checks signature, type, issuer, time, revocation and the client's
     /// standing; returns the claims of a token that is good now.
     pub fn check(&self, token: &str) -> Result<Arc<Claims>, Rejected> {
+        self.check_standing(token).map(|(claims, _)| claims)
+    }
+
+    /// [`check`](Self::check), plus: the token must be for `audience`. What
+    /// a resource server (the bearer gate) accepts; also returns the
+    /// project, whose bucket the call is charged to.
+    pub fn check_for(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<(Arc<Claims>, Arc<ProjectEntry>), Rejected> {
+        let (claims, project) = self.check_standing(token)?;
+        if claims.aud != audience {
+            return Err(Rejected::WrongAudience);
+        }
+        Ok((claims, project))
+    }
+
+    /// The claims of a token good now, and its client's project (found
+    /// while checking the client's standing, so callers need not look again).
+    fn check_standing(&self, token: &str) -> Result<(Arc<Claims>, Arc<ProjectEntry>), Rejected> {
         let claims = self.verify_signature(token)?;
         let now = self.clock.now();
         if claims.exp <= now {
@@ -241,33 +262,11 @@ impl Issuer {
         if self.registry.is_revoked(&claims.jti) {
             return Err(Rejected::Revoked);
         }
-        let usable = self
-            .registry
-            .client(&claims.client_id)
-            .filter(|c| c.account_id == claims.account_id)
-            .is_some_and(|c| self.registry.usable(&c, now).is_ok());
-        if !usable {
-            return Err(Rejected::ClientUnusable);
-        }
-        Ok(claims)
-    }
-
-    /// [`check`](Self::check), plus: the token must be for `audience`. What
-    /// a resource server (the bearer gate) accepts; also returns the
-    /// project, whose bucket the call is charged to.
-    pub fn check_for(
-        &self,
-        token: &str,
-        audience: &str,
-    ) -> Result<(Arc<Claims>, Arc<ProjectEntry>), Rejected> {
-        let claims = self.check(token)?;
-        if claims.aud != audience {
-            return Err(Rejected::WrongAudience);
-        }
         let project = self
             .registry
-            .project(&claims.project_id)
-            .filter(|p| p.account_id == claims.account_id)
+            .client(&claims.client_id)
+            .filter(|c| c.account_id == claims.account_id && c.project_id == claims.project_id)
+            .and_then(|c| self.registry.usable(&c, now).ok())
             .ok_or(Rejected::ClientUnusable)?;
         Ok((claims, project))
     }

@@ -45,3 +45,25 @@ export async function logOut(page: Page) {
   await page.getByTestId('logout').click();
   await expect(page).toHaveURL(/\/login$/);
 }
+
+/** Creates a project from the projects page and waits on its page. */
+export async function newProject(page: Page, name: string, apiTestId: string) {
+  await page.getByTestId('project-name').fill(name);
+  await page.getByTestId(apiTestId).check();
+  await page.getByTestId('create-project').click();
+  await expect(page).toHaveURL(/\/projects\/prj_[0-9a-f]{32}$/);
+  await expect(page.getByTestId('page-title')).toContainText(name);
+  await hydrated(page);
+}
+
+/** Creates a client with `scopes` on the project page; returns the id and
+ *  the secret shown once, and dismisses the secret panel. */
+export async function newClient(page: Page, scopes: string[]) {
+  const form = page.getByTestId('new-client-form');
+  for (const scope of scopes) await form.getByTestId(`scope-${scope}`).check();
+  await page.getByTestId('create-client').click();
+  const id = (await page.getByTestId('new-client-id').textContent())!.trim();
+  const secret = (await page.getByTestId('new-client-secret').textContent())!.trim();
+  await page.getByTestId('secret-done').click();
+  return { id, secret };
+}

@@ -1,14 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { hydrated, signUp, uniqueEmail, watchForErrors } from './helpers';
-
-async function newProject(page: Page, name: string, apiTestId: string) {
-  await page.getByTestId('project-name').fill(name);
-  await page.getByTestId(apiTestId).check();
-  await page.getByTestId('create-project').click();
-  await expect(page).toHaveURL(/\/projects\/prj_[0-9a-f]{32}$/);
-  await expect(page.getByTestId('page-title')).toContainText(name);
-  await hydrated(page);
-}
+import { expect, test } from '@playwright/test';
+import { hydrated, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 test('project, client with two scopes, secret copied once, token minted, last used, narrowed, never widened', async ({
   page,

@@ -1,23 +1,15 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 test('a rate limit set in the console turns API calls into 429s, and the chart shows them', async ({ page, request }) => {
   const problems = watchForErrors(page);
   await signUp(page, 'Throttle Ltd', uniqueEmail('rl'));
   await expect(page.getByTestId('page-title')).toHaveText('Projects');
   await hydrated(page);
-  await page.getByTestId('project-name').fill('Busy integration');
-  await page.getByTestId('api-partner').check();
-  await page.getByTestId('create-project').click();
-  await expect(page).toHaveURL(/\/projects\/prj_/);
-  await hydrated(page);
+  await newProject(page, 'Busy integration', 'api-partner');
 
   await expect(page.getByTestId('rate-limit-current')).toContainText('25 requests per second, bursts of 50');
-  await page.getByTestId('new-client-form').getByTestId('scope-applications:read').check();
-  await page.getByTestId('create-client').click();
-  const id = (await page.getByTestId('new-client-id').textContent())!.trim();
-  const secret = (await page.getByTestId('new-client-secret').textContent())!.trim();
-  await page.getByTestId('secret-done').click();
+  const { id, secret } = await newClient(page, ['applications:read']);
 
   await page.getByTestId('rate-per-sec').fill('1');
   await page.getByTestId('rate-burst').fill('3');

@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext } from '@playwright/test';
-import { hydrated, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 async function mint(request: APIRequestContext, id: string, secret: string) {
   const res = await request.post('/oauth/token', {
@@ -18,17 +18,9 @@ test('rotation: both clients work, the old one is retired and its tokens stop at
   await signUp(page, 'Rotating Co', uniqueEmail('rot'));
   await expect(page.getByTestId('page-title')).toHaveText('Projects');
   await hydrated(page);
-  await page.getByTestId('project-name').fill('Payments sync');
-  await page.getByTestId('api-partner').check();
-  await page.getByTestId('create-project').click();
-  await expect(page).toHaveURL(/\/projects\/prj_/);
-  await hydrated(page);
+  await newProject(page, 'Payments sync', 'api-partner');
 
-  await page.getByTestId('new-client-form').getByTestId('scope-applications:read').check();
-  await page.getByTestId('create-client').click();
-  const oldId = (await page.getByTestId('new-client-id').textContent())!.trim();
-  const oldSecret = (await page.getByTestId('new-client-secret').textContent())!.trim();
-  await page.getByTestId('secret-done').click();
+  const { id: oldId, secret: oldSecret } = await newClient(page, ['applications:read']);
   const oldToken = (await (await mint(request, oldId, oldSecret)).json()).access_token;
 
   // Rotate: a second client with the same scopes, its secret shown once.

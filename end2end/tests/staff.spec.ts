@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { hydrated, logIn, PASSWORD, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { PASSWORD, hydrated, logIn, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 test('support staff revoke a client with a reason, and the owner sees it', async ({ browser, page, request }) => {
   const problems = watchForErrors(page);
@@ -8,16 +8,8 @@ test('support staff revoke a client with a reason, and the owner sees it', async
   await signUp(page, 'Leaky Ltd', uniqueEmail('leaky'));
   await expect(page.getByTestId('page-title')).toHaveText('Projects');
   await hydrated(page);
-  await page.getByTestId('project-name').fill('Nightly export');
-  await page.getByTestId('api-partner').check();
-  await page.getByTestId('create-project').click();
-  await expect(page).toHaveURL(/\/projects\/prj_/);
-  await hydrated(page);
-  await page.getByTestId('new-client-form').getByTestId('scope-applications:read').check();
-  await page.getByTestId('create-client').click();
-  const id = (await page.getByTestId('new-client-id').textContent())!.trim();
-  const secret = (await page.getByTestId('new-client-secret').textContent())!.trim();
-  await page.getByTestId('secret-done').click();
+  await newProject(page, 'Nightly export', 'api-partner');
+  const { id, secret } = await newClient(page, ['applications:read']);
   const auth = 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
   const form = { grant_type: 'client_credentials', scope: 'applications:read' };
   const token = (await (await request.post('/oauth/token', { headers: { authorization: auth }, form })).json()).access_token;

@@ -1,15 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, PASSWORD, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { PASSWORD, hydrated, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 test('an owner invites a viewer, who joins and cannot create a client; removal signs them out', async ({ browser, page }) => {
   const problems = watchForErrors(page);
   await signUp(page, 'Team Co', uniqueEmail('owner'));
   await expect(page.getByTestId('page-title')).toHaveText('Projects');
   await hydrated(page);
-  await page.getByTestId('project-name').fill('Shared');
-  await page.getByTestId('api-partner').check();
-  await page.getByTestId('create-project').click();
-  await expect(page).toHaveURL(/\/projects\/prj_/);
+  await newProject(page, 'Shared', 'api-partner');
   const projectUrl = page.url();
 
   await page.getByRole('link', { name: 'Team' }).click();

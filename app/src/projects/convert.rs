@@ -1,7 +1,7 @@
 //! Domain values to wire types.
 
 use portcullis_core::catalogue::Api;
-use portcullis_core::clients::{Client, ClientStatus};
+use portcullis_core::clients::Client;
 use portcullis_core::projects::Project;
 use portcullis_core::tokens::Minted;
 
@@ -60,13 +60,7 @@ pub fn client(c: Client) -> ClientInfo {
         scopes: c.scopes,
         created_at: c.created_at,
         last_used_at: c.last_used_at,
-        status: match c.status {
-            ClientStatus::Active => "active",
-            ClientStatus::Disabled => "disabled",
-            ClientStatus::Expired => "expired",
-            ClientStatus::ProjectArchived => "project_archived",
-        }
-        .into(),
+        status: c.status.as_str().into(),
         disabled_reason: c.disabled_reason,
         expires_at: c.expires_at,
         retire_at: c.retire_at,

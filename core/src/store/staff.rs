@@ -51,6 +51,15 @@ const FOUND: &str =
         p.id as project_id, p.name as project_name
     from clients c join projects p on p.id = c.project_id join accounts a on a.id = c.account_id";
 
+/// A LIKE pattern matching `needle` anywhere, its wildcards escaped.
+fn contains_pattern(needle: &str) -> String {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 pub async fn client(db: &Db, client_id: &str) -> Result<Option<FoundClient>> {
     Ok(sqlx::query_as(&format!("{FOUND} where c.id = $1"))
         .bind(client_id)
@@ -60,13 +69,7 @@ pub async fn client(db: &Db, client_id: &str) -> Result<Option<FoundClient>> {
 
 /// Clients of accounts or projects whose name contains `needle` (lower-cased).
 pub async fn clients_by_name(db: &Db, needle: &str, limit: i64) -> Result<Vec<FoundClient>> {
-    let pattern = format!(
-        "%{}%",
-        needle
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = contains_pattern(needle);
     Ok(sqlx::query_as(&format!(
         "{FOUND} where lower(a.name) like $1 escape '\\' or lower(p.name) like $1 escape '\\'
          order by a.name, p.name, c.created_at limit $2"
@@ -91,13 +94,7 @@ pub struct FoundProject {
 /// Accounts (with their projects, if any) whose account or project name
 /// contains `needle` (lower-cased): so accounts without clients are found too.
 pub async fn projects_by_name(db: &Db, needle: &str, limit: i64) -> Result<Vec<FoundProject>> {
-    let pattern = format!(
-        "%{}%",
-        needle
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = contains_pattern(needle);
     Ok(sqlx::query_as(
         "select a.id as account_id, a.name as account_name, a.created_at as account_created_at,
                 p.id as project_id, p.name as project_name, p.archived_at,

@@ -140,13 +140,7 @@ async fn scheduled_retirement_is_recorded_as_the_system() {
     form.truncate(3);
     s.call(&owner.browser, "client_create", &form).await;
     let at = s.clock_now() + 120;
-    let (y, m, d) = portcullis_core::calendar::civil_from_epoch(at);
-    let secs = at.rem_euclid(86_400);
-    let when = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60
-    );
+    let when = portcullis_core::calendar::datetime_local(at);
     let (status, _) = s
         .call(
             &owner.browser,

@@ -159,15 +159,7 @@ async fn a_scheduled_retirement_happens_by_itself_and_can_be_cancelled() {
 
     // Schedule in an hour (the form sends a UTC datetime-local value).
     let at = s.clock_now() + 3600;
-    let at_text = {
-        let (y, m, d) = portcullis_core::calendar::civil_from_epoch(at);
-        let secs = at.rem_euclid(86_400);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}",
-            secs / 3600,
-            secs % 3600 / 60
-        )
-    };
+    let at_text = portcullis_core::calendar::datetime_local(at);
     let (status, body) = s
         .call(
             &owner.browser,
@@ -207,15 +199,7 @@ async fn a_scheduled_retirement_happens_by_itself_and_can_be_cancelled() {
 
     // Scheduling, then cancelling, leaves the client alone.
     let later = s.clock_now() + 7200;
-    let later_text = {
-        let (y, m, d) = portcullis_core::calendar::civil_from_epoch(later);
-        let secs = later.rem_euclid(86_400);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}",
-            secs / 3600,
-            secs % 3600 / 60
-        )
-    };
+    let later_text = portcullis_core::calendar::datetime_local(later);
     let (status, _) = s
         .call(
             &owner.browser,
