@@ -31,7 +31,7 @@ APT_UPDATED := $(TOOLS)/.apt-updated
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release build-site \
+.PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release \
         fmt-check clippy unit e2e clean
 
 help:
@@ -98,9 +98,8 @@ deps: rust-deps release-deps e2e-deps
 # --------------------------------------------------------------------- run --
 
 # cargo-leptos regenerates the wasm bundle on every call (seconds of work),
-# so the release build is skipped while no source has changed. The debug
-# site build (tests) writes the same target/site and drops the stamp.
-SOURCES := $(shell find core app frontend server/src style migrations public -type f 2>/dev/null) \
+# so the release build is skipped while no source has changed.
+SOURCES := $(shell find core gate app frontend server/src style migrations public -type f 2>/dev/null) \
            Cargo.toml Cargo.lock
 RELEASE_STAMP := target/site/.release-build
 
@@ -135,19 +134,18 @@ unit: rust-deps
 	$(call say,Rust unit and integration tests)
 	cargo test --workspace --exclude frontend
 
-build-site: rust-deps
-	$(call say,Building the console (debug) for the browser tests)
-	@rm -f $(RELEASE_STAMP)
-	cargo leptos build
-
-e2e: e2e-deps build-site
-	$(call say,Browser tests in Chromium)
+# The browser tests run against the release server and bundle: exactly what
+# `make run` serves, so a release-only build failure fails the tests too.
+e2e: e2e-deps build-release
+	$(call say,Browser tests in Chromium (release build))
 	@port=$$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"); \
 	data=$$(mktemp -d); \
 	trap 'rm -rf "$$data"' EXIT; \
 	cd end2end && E2E_PORT=$$port E2E_DATA_DIR=$$data npx playwright test
 
-test: fmt-check clippy unit e2e
+# The release build comes before the slower test suites: a build that would
+# break `make run` fails here first.
+test: fmt-check clippy build-release unit e2e
 	$(call say,All checks passed)
 
 # ------------------------------------------------------------------- bench --
@@ -155,7 +153,7 @@ test: fmt-check clippy unit e2e
 # The release server in-process on free loopback ports with a throw-away
 # database, and a one-thread load generator beside it. Figures vary with
 # the machine's load: compare numbers from one run.
-bench: rust-deps
+bench: build-release
 	$(call say,Building the release server and the load generator)
 	cargo build --release -p portcullis-bench
 	$(call say,Measuring on loopback)

@@ -9,6 +9,9 @@ const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'portcullis-e2e-'));
 // Workers inherit this, so tests can reach the same database (staff CLI).
 process.env.E2E_DATA_DIR = dataDir;
+// The release build `make run` serves: the tests exercise exactly that.
+const bin = process.env.E2E_BIN ?? '../target/release/portcullis';
+process.env.E2E_BIN = bin;
 
 export default defineConfig({
   testDir: './tests',
@@ -38,7 +41,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: '../target/debug/portcullis serve',
+    command: `${bin} serve`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -1,5 +1,10 @@
-//! The Portcullis console: Leptos pages (rendered on the server, hydrated in
-//! the browser) and the server functions they call.
+//! The Portcullis console: pages rendered on the server, and the islands
+//! (`#[island]` components, the interactive parts) hydrated in the browser,
+//! with the server functions they call.
+//!
+//! Islands keep the browser bundle to what is interactive: routing, data
+//! loading and every static part of a page stay on the server, so a page is
+//! complete HTML before any script runs.
 
 pub mod audit;
 pub mod auth;
@@ -17,7 +22,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -27,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -37,17 +42,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Hydrates every island on the page, then marks `<body data-hydrated>`: a
+/// readiness signal for people's tools and for the browser tests.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    // A server function that answers with a redirect sends the browser
+    // there (log-in, sign-up, join, new project): there is no client router.
+    let _ = server_fn::redirect::set_redirect_hook(|to: &str| {
+        let _ = window().location().set_href(to);
+    });
+    leptos::mount::hydrate_islands();
+    // The island script hydrates the islands right after this returns, in
+    // one run of microtasks; a zero timeout runs after all of them.
+    set_timeout(
+        || {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, after hydration: a readiness signal
-    // for people's tools and for the browser tests (no sleeping).
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
+    // Every page waits for its data on the server and is sent whole: no
+    // streamed fragments to patch in, and nothing to hydrate but islands.
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css" />
         // No favicon request: the console has no icon yet.
@@ -55,17 +76,17 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Portcullis") />
         <Router>
             <Routes fallback=|| view! { <pages::NotFound /> }>
-                <Route path=path!("/login") view=pages::LoginPage />
-                <Route path=path!("/signup") view=pages::SignupPage />
-                <Route path=path!("/join") view=pages::JoinPage />
-                <Route path=path!("/staff") view=pages::StaffPage />
-                <ParentRoute path=path!("") view=pages::ConsoleLayout>
-                    <Route path=path!("") view=pages::Home />
-                    <Route path=path!("projects") view=pages::ProjectsPage />
-                    <Route path=path!("projects/:id") view=pages::ProjectPage />
-                    <Route path=path!("audit") view=pages::AuditPage />
-                    <Route path=path!("team") view=pages::TeamPage />
-                    <Route path=path!("settings") view=pages::SettingsPage />
+                <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=pages::SignupPage ssr=SsrMode::Async />
+                <Route path=path!("/join") view=pages::JoinPage ssr=SsrMode::Async />
+                <Route path=path!("/staff") view=pages::StaffPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=pages::ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::Home ssr=SsrMode::Async />
+                    <Route path=path!("projects") view=pages::ProjectsPage ssr=SsrMode::Async />
+                    <Route path=path!("projects/:id") view=pages::ProjectPage ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=pages::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("team") view=pages::TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=pages::SettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -135,7 +135,7 @@ pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
 }
 
 /// One request on a fresh connection: status, headers and the whole body.
-async fn request(
+pub async fn request(
     addr: &str,
     req: Request<Full<Bytes>>,
 ) -> Result<(hyper::StatusCode, hyper::HeaderMap, Bytes), String> {

@@ -13,6 +13,7 @@
 mod audit;
 mod http;
 mod load;
+mod page_weight;
 mod server;
 
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ struct Args {
     /// Seconds of warm-up per benchmark (not counted).
     #[arg(long, default_value_t = 2)]
     warmup: u64,
+    /// The built console, as `make run` serves it (release build).
+    #[arg(long, default_value = "target/site")]
+    site_root: std::path::PathBuf,
     /// Audit rows to write before timing the audit-log queries (0 skips).
     #[arg(long, default_value_t = 1_000_000)]
     audit_rows: usize,
@@ -46,7 +50,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let servers = match server::start() {
+    let servers = match server::start(&args.site_root) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bench: cannot start the server: {e}");
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
 async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     let addr = servers.gated.to_string();
     http::wait_ready(&addr, Duration::from_secs(60)).await?;
+    page_weight::report(&addr).await?;
     let creds = http::provision(&addr, "applications:read applications:write").await?;
     let token = http::access_token(&addr, &creds, "applications:read applications:write").await?;
     let app_id = http::create_application(&addr, &token).await?;

@@ -27,14 +27,15 @@ struct Settings {
     config: Config,
 }
 
-pub fn start() -> Result<Servers, String> {
+/// `site_root` is the built console (`target/site` after the release build).
+pub fn start(site_root: &std::path::Path) -> Result<Servers, String> {
     use clap::Parser;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let settings = Settings::try_parse_from([
         "portcullis".to_owned(),
         format!("--database-url=sqlite://{}/bench.db", dir.path().display()),
         format!("--master-key-file={}/master.key", dir.path().display()),
-        format!("--site-root={}/site", dir.path().display()),
+        format!("--site-root={}", site_root.display()),
         "--log=warn".to_owned(),
     ])
     .map_err(|e| e.to_string())?;

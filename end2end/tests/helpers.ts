@@ -1,4 +1,5 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -66,4 +67,20 @@ export async function newClient(page: Page, scopes: string[]) {
   const secret = (await page.getByTestId('new-client-secret').textContent())!.trim();
   await page.getByTestId('secret-done').click();
   return { id, secret };
+}
+
+/** Adds a support staff member with the CLI (the binary under test, on the
+ *  tests' database) and signs them in, in a browser context of their own. */
+export async function staffSignIn(browser: Browser, tag: string) {
+  const email = uniqueEmail(tag);
+  execFileSync(process.env.E2E_BIN!, ['staff', 'add', email], {
+    input: `${PASSWORD}\n`,
+    env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DATA_DIR}/e2e.db`, RUST_LOG: 'error' },
+  });
+  const staff = await (await browser.newContext()).newPage();
+  await staff.goto('/login');
+  await logIn(staff, email);
+  await expect(staff).toHaveURL(/\/staff$/);
+  await hydrated(staff);
+  return { staff, email };
 }

@@ -1,6 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { PASSWORD, hydrated, logIn, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { hydrated, newClient, newProject, signUp, staffSignIn, uniqueEmail, watchForErrors } from './helpers';
 
 test('support staff revoke a client with a reason, and the owner sees it', async ({ browser, page, request }) => {
   const problems = watchForErrors(page);
@@ -15,16 +14,7 @@ test('support staff revoke a client with a reason, and the owner sees it', async
   const token = (await (await request.post('/oauth/token', { headers: { authorization: auth }, form })).json()).access_token;
 
   // A staff member, made with the CLI, signs in at the usual page.
-  const staffEmail = uniqueEmail('support');
-  execFileSync('../target/debug/portcullis', ['staff', 'add', staffEmail], {
-    input: `${PASSWORD}\n`,
-    env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DATA_DIR}/e2e.db`, RUST_LOG: 'error' },
-  });
-  const staff = await (await browser.newContext()).newPage();
-  await staff.goto('/login');
-  await logIn(staff, staffEmail);
-  await expect(staff).toHaveURL(/\/staff$/);
-  await hydrated(staff);
+  const { staff, email: staffEmail } = await staffSignIn(browser, 'support');
   await expect(staff.getByTestId('staff-email')).toHaveText(staffEmail);
   // Staff cannot open account pages.
   await staff.goto('/projects');

@@ -1,7 +1,7 @@
-//! The browser entry point: hydrate the server-rendered console.
+//! The browser entry point: hydrate the console's islands.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    app::hydrate_islands();
 }

@@ -23,6 +23,7 @@ use crate::apis;
 use crate::background::Background;
 use crate::config::Config;
 use crate::error::StartupError;
+use crate::middleware::compression;
 use crate::middleware::csrf::{self, AllowedOrigin};
 use crate::middleware::page_guard;
 use crate::middleware::security_headers::{self, SecurityHeaders};
@@ -166,6 +167,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             SecurityHeaders { https },
             security_headers::apply,
         ))
+        .layer(compression::layer())
         .layer(TraceLayer::new_for_http());
 
     Ok(Built {

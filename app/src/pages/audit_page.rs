@@ -1,6 +1,7 @@
 //! `/audit`: the account's audit log with filters and paging. Filters live
 //! in the address, so a filtered page can be bookmarked or shared.
 
+use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -31,7 +32,7 @@ pub fn AuditPage() -> impl IntoView {
             audit_log(actor, action, project_id, from, to, before)
         },
     );
-    view! {
+    erased_on_server(view! {
         <Title text="Audit log" />
         <header class="page-header">
             <h1 data-test-id="page-title">"Audit log"</h1>
@@ -45,7 +46,7 @@ pub fn AuditPage() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
+    })
 }
 
 #[component]
@@ -73,7 +74,7 @@ fn AuditView(
     let empty = entries.is_empty();
     view! {
         <section class="card">
-            <Form method="GET" action="/audit" attr:class="inline-form" attr:data-test-id="audit-filters">
+            <Form method="GET" action="/audit" attr:class="filters" attr:data-test-id="audit-filters">
                 <div class="field">
                     <label for="f-actor">"Actor (email)"</label>
                     <input id="f-actor" type="text" name="actor" value=current("actor") />
@@ -106,14 +107,16 @@ fn AuditView(
                     <label for="f-to">"To"</label>
                     <input id="f-to" type="date" name="to" value=current("to") />
                 </div>
-                <button type="submit" class="button primary" data-test-id="apply-filters">"Filter"</button>
-                <A href="/audit" attr:class="button">"Clear"</A>
+                <div class="filter-actions">
+                    <button type="submit" class="button primary" data-test-id="apply-filters">"Filter"</button>
+                    <A href="/audit" attr:class="button">"Clear"</A>
+                </div>
             </Form>
         </section>
         <section class="card">
             {empty.then(|| view! { <p class="muted" data-test-id="audit-empty">"No entries match."</p> })}
             {(!empty).then(|| view! {
-                <table class="table" data-test-id="audit-table">
+                <table class="table stack" data-test-id="audit-table">
                     <thead>
                         <tr>
                             <th scope="col">"When"</th>
@@ -127,15 +130,15 @@ fn AuditView(
                     <tbody>
                         {entries.into_iter().map(|e| view! {
                             <tr data-test-id="audit-row">
-                                <td><When at=Some(e.at) /></td>
-                                <td>{e.actor_label}{(e.actor_kind != "user").then(|| view! { " " <span class="badge muted">{e.actor_kind.clone()}</span> })}</td>
-                                <td><code data-test-id="audit-action">{e.action}</code></td>
-                                <td>
+                                <td data-label="When"><When at=Some(e.at) /></td>
+                                <td data-label="Actor">{e.actor_label}{(e.actor_kind != "user").then(|| view! { " " <span class="badge muted">{e.actor_kind.clone()}</span> })}</td>
+                                <td data-label="Action"><code data-test-id="audit-action">{e.action}</code></td>
+                                <td data-label="Target">
                                     <code>{e.target_id}</code>
                                     {e.project_name.map(|n| view! { <br /><span class="muted">{n}</span> })}
                                 </td>
-                                <td>{e.detail}</td>
-                                <td class="muted">{e.client_ip.unwrap_or_default()}</td>
+                                <td data-label="Detail">{e.detail}</td>
+                                <td data-label="From" class="muted">{e.client_ip.unwrap_or_default()}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

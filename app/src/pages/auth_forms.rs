@@ -1,11 +1,13 @@
 //! The two pages a signed-out visitor can see: log in and sign up.
 
+use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
-use super::form::{Field, FormError};
+use super::form::{submit_to, Field, FormError};
 use crate::auth::{LogIn, SignUp};
 
 #[component]
@@ -41,17 +43,31 @@ fn Submit(pending: Memo<bool>, idle: &'static str, busy: &'static str) -> impl I
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = ServerAction::<LogIn>::new();
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-
-    view! {
+    let next = use_query_map()
+        .read_untracked()
+        .get("next")
+        .unwrap_or_default();
+    erased_on_server(view! {
         <Title text="Log in" />
         <AuthFrame title="Log in to your console">
-            <ActionForm action=action>
+            <LoginForm next />
+            <p class="auth-switch">
+                "New to Portcullis? " <A href="/signup">"Create an account"</A>
+            </p>
+        </AuthFrame>
+    })
+}
+
+/// The log-in form. The server answers a success with a redirect, which the
+/// browser follows.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    erased_on_server(view! {
+            <form action=LogIn::url() method="post" on:submit=submit_to(action)>
                 <FormError error />
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <Field id="email" label="Email" kind="email" autocomplete="username" />
                 <Field
                     id="password"
@@ -60,23 +76,27 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password"
                 />
                 <Submit pending=action.pending() idle="Log in" busy="Logging in…" />
-            </ActionForm>
-            <p class="auth-switch">
-                "New to Portcullis? " <A href="/signup">"Create an account"</A>
-            </p>
-        </AuthFrame>
-    }
+            </form>
+    })
 }
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    let action = ServerAction::<SignUp>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-
-    view! {
+    erased_on_server(view! {
         <Title text="Create your account" />
         <AuthFrame title="Create your Portcullis account">
-            <ActionForm action=action>
+            <SignupForm />
+            <p class="auth-switch">"Already have an account? " <A href="/login">"Log in"</A></p>
+        </AuthFrame>
+    })
+}
+
+#[island]
+fn SignupForm() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    erased_on_server(view! {
+            <form action=SignUp::url() method="post" on:submit=submit_to(action)>
                 <FormError error />
                 <Field
                     id="account_name"
@@ -104,8 +124,6 @@ pub fn SignupPage() -> impl IntoView {
                     error
                 />
                 <Submit pending=action.pending() idle="Create account" busy="Creating account…" />
-            </ActionForm>
-            <p class="auth-switch">"Already have an account? " <A href="/login">"Log in"</A></p>
-        </AuthFrame>
-    }
+            </form>
+    })
 }

@@ -1,11 +1,14 @@
 //! The signed-in frame: top bar with the account and user menu, side
 //! navigation, and the page in the middle.
 
+use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
+use server_fn::ServerFn;
 
+use super::form::submit_to;
 use crate::auth::{self, CurrentUser, LogOut};
 use crate::error::ConsoleError;
 use crate::urlencode;
@@ -27,7 +30,7 @@ pub fn ConsoleLayout() -> impl IntoView {
         format!("/login?next={}", urlencode::query_value(&here))
     };
 
-    view! {
+    erased_on_server(view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="console">
             <header class="topbar">
@@ -64,32 +67,23 @@ pub fn ConsoleLayout() -> impl IntoView {
                 <Outlet />
             </main>
         </div>
-    }
+    })
 }
 
 #[component]
 fn AccountBar(me: CurrentUser) -> impl IntoView {
-    let logout = ServerAction::<LogOut>::new();
-    // A <details> menu stays open across client-side navigation; close it
-    // once something inside it is chosen.
-    let menu = NodeRef::<leptos::html::Details>::new();
-    let close = move |_| {
-        if let Some(details) = menu.get() {
-            let _ = details.remove_attribute("open");
-        }
-    };
     view! {
         <span class="account-name" data-test-id="account-name">
             {me.account_name.clone()}
         </span>
-        <details class="user-menu" node_ref=menu>
+        <details class="user-menu">
             <summary data-test-id="user-menu">
                 <span class="avatar" aria-hidden="true">
                     {me.email.chars().next().map(|c| c.to_ascii_uppercase())}
                 </span>
                 <span class="user-email">{me.email.clone()}</span>
             </summary>
-            <div class="menu" role="menu" on:click=close>
+            <div class="menu" role="menu">
                 <p class="menu-meta">
                     "Signed in as " <strong>{me.email.clone()}</strong> <br />
                     <span class="role-badge">{me.role.clone()}</span>
@@ -97,14 +91,23 @@ fn AccountBar(me: CurrentUser) -> impl IntoView {
                 <A href="/settings" attr:role="menuitem">
                     "Account settings"
                 </A>
-                <ActionForm action=logout>
-                    <button type="submit" class="menu-button" role="menuitem" data-test-id="logout">
-                        "Log out"
-                    </button>
-                </ActionForm>
+                <LogOutButton />
             </div>
         </details>
     }
+}
+
+/// Ends the session; the server's answer sends the browser to log-in.
+#[island]
+pub fn LogOutButton() -> impl IntoView {
+    let logout = ServerAction::<LogOut>::new();
+    erased_on_server(view! {
+        <form action=LogOut::url() method="post" on:submit=submit_to(logout)>
+            <button type="submit" class="menu-button" data-test-id="logout">
+                "Log out"
+            </button>
+        </form>
+    })
 }
 
 /// `/` goes to the projects list.
@@ -119,7 +122,7 @@ pub fn NotFound() -> impl IntoView {
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(http::StatusCode::NOT_FOUND);
     }
-    view! {
+    erased_on_server(view! {
         <Title text="Not found" />
         <div class="auth-page">
             <main class="auth-card">
@@ -130,5 +133,5 @@ pub fn NotFound() -> impl IntoView {
                 </A>
             </main>
         </div>
-    }
+    })
 }

@@ -59,3 +59,34 @@ pub fn Field(
         </div>
     }
 }
+
+/// The submit handler of an island's form: reads the form's fields into the
+/// server function's arguments and dispatches `action`. The form itself
+/// keeps `action=S::url()` and `method="post"`, so it also works before (or
+/// without) the bundle.
+///
+/// Used instead of Leptos' `ActionForm`, whose children are type-erased:
+/// each erased view brings every rendering path into the browser bundle.
+pub fn submit_to<S>(action: ServerAction<S>) -> impl Fn(leptos::ev::SubmitEvent) + 'static
+where
+    S: server_fn::ServerFn<Error = ConsoleError>
+        + serde::de::DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    use leptos::form::FromFormData;
+    move |ev| {
+        ev.prevent_default();
+        match S::from_event(&ev) {
+            Ok(input) => {
+                action.dispatch(input);
+            }
+            Err(e) => action.value().set(Some(Err(ConsoleError::Transport {
+                message: format!("The form could not be read: {e}"),
+            }))),
+        }
+    }
+}

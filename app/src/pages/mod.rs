@@ -2,10 +2,12 @@
 
 mod audit_page;
 mod auth_forms;
+mod boundary;
 mod console;
 mod form;
-mod project_page;
+mod project;
 mod projects_list;
+mod reload;
 mod sections;
 mod staff_page;
 mod team_page;
@@ -14,7 +16,7 @@ mod widgets;
 pub use audit_page::AuditPage;
 pub use auth_forms::{LoginPage, SignupPage};
 pub use console::{ConsoleLayout, Home, NotFound};
-pub use project_page::ProjectPage;
+pub use project::ProjectPage;
 pub use projects_list::ProjectsPage;
 pub use sections::SettingsPage;
 pub use staff_page::StaffPage;

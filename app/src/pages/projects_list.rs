@@ -1,10 +1,12 @@
 //! `/projects`: every project of the account, and the form for a new one.
 
+use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use server_fn::ServerFn;
 
-use super::form::FormError;
+use super::form::{submit_to, FormError};
 use super::widgets::When;
 use crate::error::ConsoleError;
 use crate::format;
@@ -13,7 +15,7 @@ use crate::projects::{list_projects, ApiInfo, CreateProject, ProjectsOverview};
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| list_projects());
-    view! {
+    erased_on_server(view! {
         <Title text="Projects" />
         <header class="page-header">
             <h1 data-test-id="page-title">"Projects"</h1>
@@ -29,7 +31,7 @@ pub fn ProjectsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
+    })
 }
 
 #[component]
@@ -44,7 +46,7 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
     let table = (!empty).then(|| {
         view! {
             <section class="card">
-                <table class="table" data-test-id="projects-table">
+                <table class="table stack" data-test-id="projects-table">
                     <thead>
                         <tr>
                             <th scope="col">"Project"</th>
@@ -60,14 +62,14 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
                             .map(|p| {
                                 view! {
                                     <tr class:archived=p.archived_at.is_some()>
-                                        <td>
+                                        <td data-label="Project">
                                             <A href=format!("/projects/{}", p.id)>{p.name.clone()}</A>
                                             {p.archived_at.map(|_| view! { " " <span class="badge muted">"Archived"</span> })}
                                         </td>
-                                        <td>{p.api_name.clone()}</td>
-                                        <td>{p.live_clients}</td>
-                                        <td>{format::duration(p.token_ttl_secs)}</td>
-                                        <td><When at=Some(p.created_at) /></td>
+                                        <td data-label="API">{p.api_name.clone()}</td>
+                                        <td data-label="Live clients">{p.live_clients}</td>
+                                        <td data-label="Token lifetime">{format::duration(p.token_ttl_secs)}</td>
+                                        <td data-label="Created"><When at=Some(p.created_at) /></td>
                                     </tr>
                                 }
                             })
@@ -85,11 +87,17 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
             </section>
         })}
         {table}
-        {can_manage.then(|| view! { <NewProjectForm apis token_ttl_default /> })}
+        {can_manage.then(|| {
+            // The form needs each API's name, not its scope catalogue.
+            let apis = apis.into_iter().map(|a| ApiInfo { groups: Vec::new(), ..a }).collect();
+            view! { <NewProjectForm apis token_ttl_default /> }
+        })}
     }
 }
 
-#[component]
+/// The new-project form. The server answers a success with a redirect to
+/// the new project's page.
+#[island]
 fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
     let action = ServerAction::<CreateProject>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
@@ -102,10 +110,10 @@ fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
         }
     };
     let first = apis.first().map(|a| a.id.clone()).unwrap_or_default();
-    view! {
+    erased_on_server(view! {
         <section class="card">
             <h2>"New project"</h2>
-            <ActionForm action=action attr:data-test-id="new-project-form">
+            <form action=CreateProject::url() method="post" on:submit=submit_to(action) data-test-id="new-project-form">
                 <FormError error />
                 <div class="field">
                     <label for="name">"Name"</label>
@@ -148,7 +156,7 @@ fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
                     data-test-id="create-project">
                     {move || if action.pending().get() { "Creating…" } else { "Create project" }}
                 </button>
-            </ActionForm>
+            </form>
         </section>
-    }
+    })
 }

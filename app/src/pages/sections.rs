@@ -1,5 +1,6 @@
 //! Settings: the account and the signed-in user as they are.
 
+use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -19,7 +20,7 @@ fn PageHeader(title: &'static str, lede: &'static str) -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
-    view! {
+    erased_on_server(view! {
         <PageHeader title="Settings" lede="Your account and your sign-in." />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -53,5 +54,5 @@ pub fn SettingsPage() -> impl IntoView {
                     })
             })}
         </Suspense>
-    }
+    })
 }

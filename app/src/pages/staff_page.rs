@@ -1,37 +1,47 @@
 //! `/staff`: the support console. Find a client by id, or accounts and
 //! projects by name, across every tenant; revoke a client with a reason.
+//! The search is a plain GET form (`/staff?q=…`), answered on the server.
 
+use super::boundary::erased_on_server;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
-use super::form::FormError;
+use super::console::LogOutButton;
+use super::form::{submit_to, FormError};
+use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
-use crate::auth::LogOut;
+use crate::audit::AuditPage;
+use crate::error::ConsoleError;
 use crate::support::{
     staff_audit, staff_find, staff_me, staff_search, FoundClientInfo, FoundProjectInfo, StaffRevoke,
 };
 
 #[component]
 pub fn StaffPage() -> impl IntoView {
+    let query = use_query_map()
+        .read_untracked()
+        .get("q")
+        .unwrap_or_default();
     let me = Resource::new(|| (), |_| staff_me());
-    let logout = ServerAction::<LogOut>::new();
-    let query = RwSignal::new(String::new());
-    let submitted = RwSignal::new(None::<String>);
-    let version = RwSignal::new(0u32);
+    let q = query.clone();
     let results = Resource::new(
-        move || (submitted.get(), version.get()),
-        |(q, _)| async move {
-            match q {
-                Some(q) => Some((staff_find(q.clone()).await, staff_search(q).await)),
-                None => None,
+        || (),
+        move |_| {
+            let q = q.clone();
+            async move {
+                if q.is_empty() {
+                    None
+                } else {
+                    Some((staff_find(q.clone()).await, staff_search(q).await))
+                }
             }
         },
     );
-    let search = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        submitted.set(Some(query.get_untracked()));
-    };
-    view! {
+    erased_on_server(view! {
         <Title text="Support" />
         <div class="console staff">
             <header class="topbar">
@@ -43,9 +53,7 @@ pub fn StaffPage() -> impl IntoView {
                         })
                     })}
                 </Suspense>
-                <ActionForm action=logout>
-                    <button type="submit" class="menu-button" data-test-id="logout">"Log out"</button>
-                </ActionForm>
+                <LogOutButton />
             </header>
             <main id="main" class="content staff-content">
                 <header class="page-header">
@@ -53,16 +61,16 @@ pub fn StaffPage() -> impl IntoView {
                     <p class="lede">"Find any client across accounts. You see metadata only: never secrets or token contents."</p>
                 </header>
                 <section class="card">
-                    <form class="inline-form" on:submit=search data-test-id="staff-search">
+                    <form class="inline-form" method="get" action="/staff" data-test-id="staff-search">
                         <div class="field">
                             <label for="staff-query">"Client id, or account or project name"</label>
-                            <input id="staff-query" type="text" minlength="2" maxlength="100" required
-                                on:input=move |ev| query.set(event_target_value(&ev)) data-test-id="staff-query" />
+                            <input id="staff-query" name="q" type="text" minlength="2" maxlength="100" required
+                                value=query data-test-id="staff-query" />
                         </div>
                         <button type="submit" class="button primary" data-test-id="staff-search-submit">"Search"</button>
                     </form>
                 </section>
-                <Transition fallback=|| ()>
+                <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match results.await {
                             None => ().into_any(),
@@ -73,36 +81,20 @@ pub fn StaffPage() -> impl IntoView {
                                     <p class="muted" data-test-id="staff-none">"No clients match."</p>
                                 })}
                                 <div class="clients">
-                                    {list.into_iter().map(|c| view! { <FoundCard c version /> }).collect_view()}
+                                    {list.into_iter().map(|c| view! { <FoundCard c /> }).collect_view()}
                                 </div>
                             }.into_any(),
                         }
                     })}
-                </Transition>
+                </Suspense>
             </main>
         </div>
-    }
+    })
 }
 
 #[component]
-fn FoundCard(c: FoundClientInfo, version: RwSignal<u32>) -> impl IntoView {
-    let revoke = ServerAction::<StaffRevoke>::new();
-    let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
-    let reason = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(())) = revoke.value().get() {
-            version.update(|v| *v += 1);
-        }
-    });
+fn FoundCard(c: FoundClientInfo) -> impl IntoView {
     let active = c.status == "active";
-    let id = c.client_id.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        revoke.dispatch(StaffRevoke {
-            client_id: id.clone(),
-            reason: reason.get_untracked(),
-        });
-    };
     view! {
         <article class="client" data-test-id="found-client" data-client-id=c.client_id.clone()>
             <header class="client-head">
@@ -119,56 +111,71 @@ fn FoundCard(c: FoundClientInfo, version: RwSignal<u32>) -> impl IntoView {
                 <dt>"Last used"</dt><dd><When at=c.last_used_at /></dd>
             </dl>
             <AccountLog account_id=c.account_id.clone() />
-            {active.then(|| view! {
-                <form class="panel" on:submit=submit data-test-id="revoke-form">
-                    <FormError error />
-                    <div class="field">
-                        <label for=format!("reason-{}", c.client_id)>"Reason (the account's owners see it)"</label>
-                        <textarea id=format!("reason-{}", c.client_id) rows="2" maxlength="300" required
-                            on:input=move |ev| reason.set(event_target_value(&ev)) data-test-id="revoke-reason"></textarea>
-                    </div>
-                    <button type="submit" class="button danger" data-test-id="revoke" disabled=move || revoke.pending().get()>
-                        "Revoke client now"</button>
-                </form>
-            })}
+            {active.then(|| view! { <RevokeForm client_id=c.client_id.clone() /> })}
         </article>
     }
     .into_any()
 }
 
+/// Revokes the client; the page is then loaded again to show it disabled.
+#[island]
+fn RevokeForm(client_id: String) -> impl IntoView {
+    let revoke = ServerAction::<StaffRevoke>::new();
+    let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = revoke.value().get() {
+            reload_page();
+        }
+    });
+    let reason_id = format!("reason-{client_id}");
+    erased_on_server(view! {
+        <form action=StaffRevoke::url() method="post" on:submit=submit_to(revoke) class="panel" data-test-id="revoke-form">
+            <FormError error />
+            <input type="hidden" name="client_id" value=client_id />
+            <div class="field">
+                <label for=reason_id.clone()>"Reason (the account's owners see it)"</label>
+                <textarea id=reason_id name="reason" rows="2" maxlength="300" required
+                    data-test-id="revoke-reason"></textarea>
+            </div>
+            <button type="submit" class="button danger" data-test-id="revoke" disabled=move || revoke.pending().get()>
+                "Revoke client now"</button>
+        </form>
+    })
+}
+
 /// An account's audit log, opened on demand, a page at a time.
-#[component]
+#[island]
 fn AccountLog(account_id: String) -> impl IntoView {
     let open = RwSignal::new(false);
-    let before = RwSignal::new(String::new());
-    let page = Resource::new(
-        move || (open.get(), before.get()),
-        move |(open, before)| {
-            let account_id = account_id.clone();
-            async move {
-                if open {
-                    Some(staff_audit(account_id, before).await)
-                } else {
-                    None
-                }
-            }
-        },
-    );
-    view! {
+    // Fetched in the browser only, when opened: nothing here for the server
+    // to wait for while it renders the page.
+    let page = RwSignal::new(None::<Result<AuditPage, ConsoleError>>);
+    let account_id = StoredValue::new(account_id);
+    let load = move |before: String| {
+        spawn_local(async move {
+            page.set(Some(staff_audit(account_id.get_value(), before).await));
+        });
+    };
+    let toggle = move |_| {
+        open.update(|o| *o = !*o);
+        if open.get_untracked() && page.with_untracked(Option::is_none) {
+            load(String::new());
+        }
+    };
+    erased_on_server(view! {
         <div class="actions">
             <button type="button" class="button small" data-test-id="open-account-log"
-                on:click=move |_| open.update(|o| *o = !*o)>
+                on:click=toggle>
                 {move || if open.get() { "Hide the account's audit log" } else { "Show the account's audit log" }}
             </button>
         </div>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match page.await {
-                    None => ().into_any(),
-                    Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+        {move || {
+                match page.get().filter(|_| open.get()) {
+                    None => EitherOf3::A(()),
+                    Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
                     Some(Ok(p)) => {
                         let next = p.next.clone();
-                        view! {
+                        EitherOf3::C(view! {
                             <table class="table" data-test-id="account-log">
                                 <tbody>
                                     {p.entries.into_iter().map(|e| view! {
@@ -182,15 +189,13 @@ fn AccountLog(account_id: String) -> impl IntoView {
                                 </tbody>
                             </table>
                             {next.map(|n| view! {
-                                <button type="button" class="button small" on:click=move |_| before.set(n.clone())>"Older entries"</button>
+                                <button type="button" class="button small" on:click=move |_| load(n.clone())>"Older entries"</button>
                             })}
-                        }.into_any()
+                        })
                     }
                 }
-            })}
-        </Transition>
-    }
-    .into_any()
+            }}
+    })
 }
 
 #[component]
@@ -198,15 +203,15 @@ fn ProjectsTable(projects: Vec<FoundProjectInfo>) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Accounts and projects"</h2>
-            <table class="table" data-test-id="found-projects">
+            <table class="table stack" data-test-id="found-projects">
                 <thead><tr><th scope="col">"Account"</th><th scope="col">"Project"</th><th scope="col">"Clients"</th></tr></thead>
                 <tbody>
                     {projects.into_iter().map(|p| view! {
                         <tr>
-                            <td>{p.account_name}" "<code class="muted">{p.account_id}</code></td>
-                            <td>{p.project_name.unwrap_or_else(|| "(no projects)".into())}
+                            <td data-label="Account">{p.account_name}" "<code class="muted">{p.account_id}</code></td>
+                            <td data-label="Project">{p.project_name.unwrap_or_else(|| "(no projects)".into())}
                                 {p.archived.then(|| view! { " " <span class="badge muted">"Archived"</span> })}</td>
-                            <td>{p.clients}</td>
+                            <td data-label="Clients">{p.clients}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

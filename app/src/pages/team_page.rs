@@ -1,25 +1,58 @@
 //! `/team` (members, roles, invitations) and `/join` (accepting one).
 
+use super::boundary::erased_on_server;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use super::form::FormError;
 use super::widgets::{CopyButton, When};
+use crate::error::ConsoleError;
 use crate::team::{
-    invite_preview, team, Invite, Join, NewInvite, RemoveMember, TeamView, WithdrawInvite,
+    invite_preview, team, Invite, InvitePreviewInfo, Join, NewInvite, RemoveMember, TeamView,
+    WithdrawInvite,
 };
 
 #[component]
 pub fn TeamPage() -> impl IntoView {
-    let version = RwSignal::new(0u32);
-    let data = Resource::new(move || version.get(), |_| team());
-    let fresh = RwSignal::new(None::<NewInvite>);
-    view! {
+    let data = Resource::new(|| (), |_| team());
+    erased_on_server(view! {
         <Title text="Team" />
         <header class="page-header">
             <h1 data-test-id="page-title">"Team"</h1>
             <p class="lede">"The people who can work in this account. Owners manage members; developers manage projects and clients; viewers can look but not change."</p>
         </header>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(t) => view! { <TeamSection t /> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    })
+}
+
+/// Members and invitations, fetched again after each change; a new
+/// invitation link stays on screen (it is shown once) while they refresh.
+#[island]
+fn TeamSection(t: TeamView) -> impl IntoView {
+    let data = RwSignal::new(t);
+    let fresh = RwSignal::new(None::<NewInvite>);
+    let load_error = RwSignal::new(None::<ConsoleError>);
+    let refresh = move || {
+        spawn_local(async move {
+            match team().await {
+                Ok(t) => {
+                    load_error.set(None);
+                    data.set(t);
+                }
+                Err(e) => load_error.set(Some(e)),
+            }
+        });
+    };
+    erased_on_server(view! {
         {move || fresh.get().map(|n| view! {
             <section class="card secret-panel" role="status" data-test-id="invite-panel">
                 <h2>"Invitation link: copy it now"</h2>
@@ -28,22 +61,16 @@ pub fn TeamPage() -> impl IntoView {
                 <button type="button" class="button" on:click=move |_| fresh.set(None)>"Done"</button>
             </section>
         })}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(t) => view! { <TeamView t version fresh /> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+        <FormError error=load_error.into() />
+        {move || view! { <Members t=data.get() fresh refresh /> }}
+    })
 }
 
 #[component]
-fn TeamView(
+fn Members(
     t: TeamView,
-    version: RwSignal<u32>,
     fresh: RwSignal<Option<NewInvite>>,
+    refresh: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let TeamView {
         members,
@@ -59,13 +86,13 @@ fn TeamView(
         if matches!(remove.value().get(), Some(Ok(())))
             || matches!(withdraw.value().get(), Some(Ok(())))
         {
-            version.update(|v| *v += 1);
+            refresh();
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(n)) = invite.value().get() {
             fresh.set(Some(n));
-            version.update(|v| *v += 1);
+            refresh();
         }
     });
     let error = Signal::derive(move || {
@@ -76,11 +103,11 @@ fn TeamView(
             .or_else(|| withdraw.value().get().and_then(Result::err))
             .or_else(|| invite.value().get().and_then(Result::err))
     });
-    view! {
+    erased_on_server(view! {
         <FormError error />
         <section class="card">
             <h2>"Members"</h2>
-            <table class="table" data-test-id="members">
+            <table class="table stack" data-test-id="members">
                 <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th><th></th></tr></thead>
                 <tbody>
                     {members.into_iter().map(|m| {
@@ -88,9 +115,9 @@ fn TeamView(
                         let is_me = m.user_id == me;
                         view! {
                             <tr data-test-id="member-row">
-                                <td>{m.email.clone()}{is_me.then_some(" (you)")}</td>
-                                <td><span class="role-badge">{m.role.clone()}</span></td>
-                                <td><When at=Some(m.joined_at) /></td>
+                                <td data-label="Email">{m.email.clone()}{is_me.then_some(" (you)")}</td>
+                                <td data-label="Role"><span class="role-badge">{m.role.clone()}</span></td>
+                                <td data-label="Joined"><When at=Some(m.joined_at) /></td>
                                 <td>{(can_manage && !is_me).then(|| view! {
                                     <button type="button" class="button small danger" data-test-id="remove-member"
                                         on:click=move |_| { remove.dispatch(RemoveMember { user_id: id.clone() }); }>
@@ -140,28 +167,36 @@ fn TeamView(
                 })}
             </section>
         })}
-    }
-    .into_any()
+    })
 }
 
 #[component]
 pub fn JoinPage() -> impl IntoView {
-    // The token is in the fragment, which only the browser sees.
+    erased_on_server(view! {
+        <Title text="Join an account" />
+        <div class="auth-page">
+            <main class="auth-card">
+                <div class="auth-brand" aria-hidden="true"><span class="brand-mark"></span>"Portcullis"</div>
+                <h1>"Join your team"</h1>
+                <JoinForm />
+            </main>
+        </div>
+    })
+}
+
+/// Reads the invitation from the address's fragment, shows what it is for,
+/// and takes the new member's email and password.
+#[island]
+fn JoinForm() -> impl IntoView {
+    // The token is in the fragment, which only the browser sees. The
+    // preview is fetched once the page runs; until then the page says so.
     let token = RwSignal::new(String::new());
+    let preview = RwSignal::new(None::<Result<InvitePreviewInfo, ConsoleError>>);
     Effect::new(move |_| {
-        if let Ok(hash) = window().location().hash() {
-            token.set(hash.trim_start_matches('#').to_owned());
-        }
-    });
-    let preview = LocalResource::new(move || {
-        let t = token.get();
-        async move {
-            if t.is_empty() {
-                None
-            } else {
-                Some(invite_preview(t).await)
-            }
-        }
+        let hash = window().location().hash().unwrap_or_default();
+        let t = hash.trim_start_matches('#').to_owned();
+        token.set(t.clone());
+        spawn_local(async move { preview.set(Some(invite_preview(t).await)) });
     });
     let action = ServerAction::<Join>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
@@ -175,16 +210,11 @@ pub fn JoinPage() -> impl IntoView {
             password: password.get_untracked(),
         });
     };
-    view! {
-        <Title text="Join an account" />
-        <div class="auth-page">
-            <main class="auth-card">
-                <div class="auth-brand" aria-hidden="true"><span class="brand-mark"></span>"Portcullis"</div>
-                <h1>"Join your team"</h1>
+    erased_on_server(view! {
                 {move || match preview.get() {
-                    None | Some(None) => view! { <p data-test-id="join-loading">"Checking the invitation…"</p> }.into_any(),
-                    Some(Some(Err(e))) => view! { <p class="form-error" role="alert" data-test-id="join-invalid">{e.to_string()}</p> }.into_any(),
-                    Some(Some(Ok(p))) => view! {
+                    None => EitherOf3::A(view! { <p data-test-id="join-loading">"Checking the invitation…"</p> }),
+                    Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert" data-test-id="join-invalid">{e.to_string()}</p> }),
+                    Some(Ok(p)) => EitherOf3::C(view! {
                         <p data-test-id="join-preview">"You are invited to " <strong>{p.account_name}</strong> " as " <strong>{p.role}</strong> "."</p>
                         <form on:submit=submit>
                             <FormError error />
@@ -202,9 +232,7 @@ pub fn JoinPage() -> impl IntoView {
                             <button type="submit" class="button primary wide" data-test-id="join-submit"
                                 disabled=move || action.pending().get()>"Join"</button>
                         </form>
-                    }.into_any(),
+                    }),
                 }}
-            </main>
-        </div>
-    }
+    })
 }

@@ -1,6 +1,7 @@
 //! Small pieces the project pages share: a copy button, a timestamp, a
 //! status badge and the scope checklist.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::format;
@@ -32,8 +33,8 @@ pub fn CopyButton(
 #[component]
 pub fn When(at: Option<i64>, #[prop(default = "Never")] none: &'static str) -> impl IntoView {
     match at {
-        Some(t) => view! { <time datetime=format::iso(t)>{format::utc(t)}</time> }.into_any(),
-        None => view! { <span class="muted">{none}</span> }.into_any(),
+        Some(t) => Either::Left(view! { <time datetime=format::iso(t)>{format::utc(t)}</time> }),
+        None => Either::Right(view! { <span class="muted">{none}</span> }),
     }
 }
 

@@ -69,3 +69,50 @@ async fn page_csp_allows_only_the_nonced_hydration_script() {
         .unwrap()
         .contains(&nonce));
 }
+
+/// The island bundle goes out gzip-compressed; pages and server-function
+/// answers never do (they can hold a secret next to text a visitor chose,
+/// which is what compression side channels need).
+#[tokio::test]
+async fn static_assets_are_compressed_and_pages_are_not() {
+    let s = TestServer::start().await;
+    let pkg = s.dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let js = "export function hydrate() { return 1; }\n".repeat(200);
+    std::fs::write(pkg.join("portcullis.js"), &js).unwrap();
+    let b = s.browser();
+
+    let gz = b
+        .get(s.url("/pkg/portcullis.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert!(gz.bytes().await.unwrap().len() < js.len() / 10);
+
+    let plain = b.get(s.url("/pkg/portcullis.js")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.text().await.unwrap(), js);
+
+    s.sign_up(&b, "Acme", "ada@example.com").await;
+    for path in ["/login", "/projects", "/settings"] {
+        let page = b
+            .get(s.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert!(page.headers().get("content-encoding").is_none(), "{path}");
+    }
+    let answer = b
+        .post(s.url("/api/me"))
+        .header("accept-encoding", "gzip")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers().get("content-encoding").is_none());
+}

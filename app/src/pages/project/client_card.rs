@@ -1,0 +1,198 @@
+//! One client of the project as a card: its facts, the actions a developer
+//! may take on it, and the panel those open. Each part is a component of
+//! its own, type-erased on the server (see `pages::boundary`).
+
+use leptos::either::EitherOf4;
+use leptos::prelude::*;
+
+use super::clients::ClientList;
+use super::panels::{MintPanel, NarrowPanel, RetirePanel};
+use crate::pages::boundary::erased_on_server;
+use crate::pages::form::FormError;
+use crate::pages::widgets::{CopyButton, StatusBadge, When};
+use crate::projects::{ClientInfo, DeleteClient, KeepClient, NewClient, RotateClient, ScopeGroup};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    Mint,
+    Narrow,
+    Retire,
+}
+
+#[component]
+pub(super) fn ClientCard(
+    c: ClientInfo,
+    groups: Vec<ScopeGroup>,
+    can_manage: bool,
+    now: i64,
+) -> impl IntoView {
+    let list = expect_context::<ClientList>();
+    let new_secret = expect_context::<RwSignal<Option<NewClient>>>();
+    let panel = RwSignal::new(None::<Panel>);
+    let active = c.status == "active";
+    let temporary = c.expires_at.is_some();
+    let rotate = ServerAction::<RotateClient>::new();
+    let keep = ServerAction::<KeepClient>::new();
+    let delete = ServerAction::<DeleteClient>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = rotate.value().get() {
+            new_secret.set(Some(n));
+            list.refresh();
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(keep.value().get(), Some(Ok(())))
+            || matches!(delete.value().get(), Some(Ok(())))
+        {
+            list.refresh();
+        }
+    });
+    let action_error = Signal::derive(move || {
+        rotate
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| keep.value().get().and_then(Result::err))
+            .or_else(|| delete.value().get().and_then(Result::err))
+    });
+    let recently_used = c
+        .last_used_at
+        .filter(|t| now - t < 15 * 60)
+        .map(|t| (now - t) / 60);
+    let (id, scopes) = (c.id.clone(), c.scopes.clone());
+    erased_on_server(view! {
+        <article class="client" data-test-id="client" data-client-id=id.clone()>
+            <ClientHead name=c.name.clone() status=c.status.clone() temporary
+                disabled_reason=c.disabled_reason.clone() />
+            <ClientFacts c can_manage keep />
+            <FormError error=action_error />
+            {(can_manage && active).then(|| view! {
+                <ClientActions client_id=id.clone() panel temporary rotate />
+            })}
+            {(can_manage && !active).then(|| view! {
+                <div class="actions">
+                    <button type="button" class="button small danger" data-test-id="delete-client"
+                        on:click={
+                            let id = id.clone();
+                            move |_| { delete.dispatch(DeleteClient { client_id: id.clone() }); }
+                        }>
+                        "Delete client"</button>
+                </div>
+            })}
+            <OpenPanel panel client_id=id.clone() scopes groups recently_used />
+        </article>
+    })
+}
+
+#[component]
+fn ClientHead(
+    name: String,
+    status: String,
+    temporary: bool,
+    disabled_reason: Option<String>,
+) -> impl IntoView {
+    erased_on_server(view! {
+        <header class="client-head">
+            <h3>{name}</h3>
+            <StatusBadge status />
+            {temporary.then(|| view! { <span class="badge">"Temporary"</span> })}
+        </header>
+        {disabled_reason.map(|r| view! { <p class="notice bad">{r}</p> })}
+    })
+}
+
+#[component]
+fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) -> impl IntoView {
+    let ClientInfo {
+        id,
+        scopes,
+        created_at,
+        last_used_at,
+        expires_at,
+        retire_at,
+        minted_last_5m,
+        minted_last_hour,
+        ..
+    } = c;
+    let keep_id = id.clone();
+    erased_on_server(view! {
+        <dl class="details">
+            <dt>"Client id"</dt>
+            <dd><code>{id.clone()}</code> " " <CopyButton text=id label="Copy" /></dd>
+            <dt>"Scopes"</dt>
+            <dd class="chips" data-test-id="client-scopes">
+                {scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}
+            </dd>
+            <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>
+            <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at /></dd>
+            <dt>"Tokens minted"</dt>
+            <dd>
+                <strong data-test-id="minted-5m">{minted_last_5m}</strong>" in the last 5 minutes, "
+                <strong data-test-id="minted-1h">{minted_last_hour}</strong>" in the last hour"
+            </dd>
+            {expires_at.map(|at| view! { <dt>"Expires"</dt><dd><When at=Some(at) /></dd> })}
+            {retire_at.map(|at| view! {
+                <dt>"Retires"</dt>
+                <dd data-test-id="retire-at"><When at=Some(at) />
+                    {can_manage.then(|| view! {
+                        " " <button type="button" class="button small" data-test-id="keep"
+                            on:click=move |_| { keep.dispatch(KeepClient { client_id: keep_id.clone() }); }>
+                            "Cancel retirement"</button>
+                    })}
+                </dd>
+            })}
+        </dl>
+    })
+}
+
+/// The buttons of a live client: each panel toggles open and shut.
+#[component]
+fn ClientActions(
+    client_id: String,
+    panel: RwSignal<Option<Panel>>,
+    temporary: bool,
+    rotate: ServerAction<RotateClient>,
+) -> impl IntoView {
+    let toggle = move |p: Panel| {
+        move |_| panel.update(|cur| *cur = if *cur == Some(p) { None } else { Some(p) })
+    };
+    let expanded = move |p: Panel| move || (panel.get() == Some(p)).to_string();
+    erased_on_server(view! {
+        <div class="actions">
+            <button type="button" class="button small" on:click=toggle(Panel::Mint)
+                aria-expanded=expanded(Panel::Mint) data-test-id="open-mint">"Mint a test token"</button>
+            <button type="button" class="button small" on:click=toggle(Panel::Narrow)
+                aria-expanded=expanded(Panel::Narrow) data-test-id="open-narrow">"Narrow scopes"</button>
+            {(!temporary).then(|| view! {
+                <button type="button" class="button small" data-test-id="rotate"
+                    disabled=move || rotate.pending().get()
+                    on:click=move |_| { rotate.dispatch(RotateClient { client_id: client_id.clone() }); }>
+                    "Rotate credentials"</button>
+            })}
+            <button type="button" class="button small danger" on:click=toggle(Panel::Retire)
+                aria-expanded=expanded(Panel::Retire) data-test-id="open-retire">"Retire…"</button>
+        </div>
+    })
+}
+
+#[component]
+fn OpenPanel(
+    panel: RwSignal<Option<Panel>>,
+    client_id: String,
+    scopes: Vec<String>,
+    groups: Vec<ScopeGroup>,
+    recently_used: Option<i64>,
+) -> impl IntoView {
+    erased_on_server(move || match panel.get() {
+        Some(Panel::Narrow) => EitherOf4::A(view! {
+            <NarrowPanel client_id=client_id.clone() scopes=scopes.clone() groups=groups.clone() />
+        }),
+        Some(Panel::Mint) => EitherOf4::B(view! {
+            <MintPanel client_id=client_id.clone() scopes=scopes.clone() groups=groups.clone() />
+        }),
+        Some(Panel::Retire) => EitherOf4::C(view! {
+            <RetirePanel client_id=client_id.clone() recently_used />
+        }),
+        None => EitherOf4::D(()),
+    })
+}

@@ -1,0 +1,197 @@
+//! The clients section: every client of the project as a card, the form
+//! for a new one, and the panel that shows a new secret once. One island,
+//! so a secret stays on screen while the list is fetched again.
+
+use crate::pages::boundary::erased_on_server;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::client_card::ClientCard;
+use crate::error::ConsoleError;
+use crate::pages::form::FormError;
+use crate::pages::widgets::{CopyButton, ScopeChecklist};
+use crate::projects::{get_project, ClientInfo, CreateClient, NewClient, ScopeGroup};
+
+/// The clients as last fetched, and how to fetch them again.
+#[derive(Clone, Copy)]
+pub(super) struct ClientList {
+    project_id: StoredValue<String>,
+    clients: RwSignal<Vec<ClientInfo>>,
+    /// The server's clock at the last fetch, for "used recently" warnings.
+    now: RwSignal<i64>,
+    error: RwSignal<Option<ConsoleError>>,
+}
+
+impl ClientList {
+    /// Fetches the project again and shows its clients as they are now.
+    pub(super) fn refresh(self) {
+        let id = self.project_id.get_value();
+        spawn_local(async move {
+            match get_project(id).await {
+                Ok(d) => {
+                    self.error.set(None);
+                    self.now.set(d.now);
+                    self.clients.set(d.clients);
+                }
+                Err(e) => self.error.set(Some(e)),
+            }
+        });
+    }
+}
+
+#[island]
+pub(super) fn ClientsSection(
+    project_id: String,
+    clients: Vec<ClientInfo>,
+    groups: Vec<ScopeGroup>,
+    can_manage: bool,
+    now: i64,
+) -> impl IntoView {
+    let list = ClientList {
+        project_id: StoredValue::new(project_id.clone()),
+        clients: RwSignal::new(clients),
+        now: RwSignal::new(now),
+        error: RwSignal::new(None),
+    };
+    provide_context(list);
+    // Outside the list, so a refresh cannot lose it.
+    let new_secret = RwSignal::new(None::<NewClient>);
+    provide_context(new_secret);
+    let card_groups = groups.clone();
+    erased_on_server(view! {
+        {move || new_secret.get().map(|n| view! { <SecretPanel n new_secret /> })}
+        <section class="card">
+            <div class="card-head">
+                <h2>"Clients"</h2>
+                <button type="button" class="button small" on:click=move |_| list.refresh()
+                    data-test-id="refresh-clients">"Refresh"</button>
+            </div>
+            <FormError error=list.error.into() />
+            {move || {
+                let clients = list.clients.get();
+                let now = list.now.get();
+                let groups = card_groups.clone();
+                view! {
+                    {clients.is_empty().then(|| view! {
+                        <p class="muted" data-test-id="no-clients">"No clients yet. Create one below with only the scopes this integration needs."</p>
+                    })}
+                    {rotation_notice(&clients)}
+                    <div class="clients">
+                        {clients.into_iter().map(|c| view! {
+                            <ClientCard c groups=groups.clone() can_manage now />
+                        }).collect_view()}
+                    </div>
+                }
+            }}
+        </section>
+        {can_manage.then(|| view! { <NewClientCard project_id groups new_secret /> })}
+    })
+}
+
+/// The one time a secret is shown.
+#[component]
+fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl IntoView {
+    let secret = n.client_secret.clone();
+    let id = n.client.id.clone();
+    view! {
+        <section class="card secret-panel" role="status" data-test-id="secret-panel">
+            <h2>"Client created: copy its secret now"</h2>
+            <p>"This is the only time the secret is shown. Portcullis keeps only a keyed hash of it; if it is lost, create a new client."</p>
+            <dl class="details">
+                <dt>"Client id"</dt>
+                <dd><code data-test-id="new-client-id">{id.clone()}</code> " "
+                    <CopyButton text=id label="Copy id" /></dd>
+                <dt>"Client secret"</dt>
+                <dd><code class="secret" data-test-id="new-client-secret">{secret.clone()}</code> " "
+                    <CopyButton text=secret label="Copy secret" test_id="copy-secret" /></dd>
+            </dl>
+            <button type="button" class="button" on:click=move |_| new_secret.set(None) data-test-id="secret-done">
+                "I have stored the secret"
+            </button>
+        </section>
+    }
+}
+
+/// Two live long-lived clients: a rotation is under way.
+fn rotation_notice(clients: &[ClientInfo]) -> Option<impl IntoView> {
+    let live: Vec<&ClientInfo> = clients
+        .iter()
+        .filter(|c| c.status == "active" && c.expires_at.is_none())
+        .collect();
+    (live.len() == 2).then(|| {
+        let (old, new) = (live[0], live[1]);
+        view! {
+            <p class="notice" role="status" data-test-id="rotation-notice">
+                <strong>"Rotation in progress. "</strong>
+                {format!(
+                    "Last hour: {} tokens for {} (old), {} for {} (new). Retire the old client once its traffic has moved.",
+                    old.minted_last_hour, old.name, new.minted_last_hour, new.name
+                )}
+            </p>
+        }
+    })
+}
+
+#[component]
+fn NewClientCard(
+    project_id: String,
+    groups: Vec<ScopeGroup>,
+    new_secret: RwSignal<Option<NewClient>>,
+) -> impl IntoView {
+    let list = expect_context::<ClientList>();
+    let name = RwSignal::new("Primary".to_string());
+    let lifetime = RwSignal::new(String::new());
+    let selected = RwSignal::new(Vec::<String>::new());
+    let action = ServerAction::<CreateClient>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = action.value().get() {
+            new_secret.set(Some(n));
+            list.refresh();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(CreateClient {
+            project_id: project_id.clone(),
+            client_name: name.get_untracked(),
+            scopes: selected.get_untracked(),
+            expires_in_hours: lifetime.get_untracked(),
+        });
+    };
+    erased_on_server(view! {
+        <section class="card" id="new-client">
+            <h2>"New client"</h2>
+            <p class="hint">"Tick only what this integration needs. Nothing is ticked for you, and destructive scopes are marked."</p>
+            <form on:submit=submit data-test-id="new-client-form">
+                <FormError error />
+                <div class="field">
+                    <label for="client_name">"Client name"</label>
+                    <input id="client_name" type="text" maxlength="60" required prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev)) data-test-id="client-name" />
+                </div>
+                <div class="field">
+                    <label for="client_lifetime">"Lifetime"</label>
+                    <select id="client_lifetime" on:change=move |ev| lifetime.set(event_target_value(&ev))
+                        aria-describedby="lifetime-hint" data-test-id="client-lifetime">
+                        <option value="" selected>"Long-lived (rotate it when needed)"</option>
+                        <option value="1">"Temporary: 1 hour"</option>
+                        <option value="24">"Temporary: 1 day"</option>
+                        <option value="168">"Temporary: 7 days"</option>
+                        <option value="720">"Temporary: 30 days"</option>
+                    </select>
+                    <p id="lifetime-hint" class="hint">"A temporary client suits a one-off task: it stops working at its expiry, and no token outlives it."</p>
+                </div>
+                <ScopeChecklist groups selected id_prefix="new".to_string() />
+                <p class="hint">{move || match selected.with(Vec::len) {
+                    0 => "No scopes ticked.".to_string(),
+                    1 => "1 scope ticked.".to_string(),
+                    n => format!("{n} scopes ticked."),
+                }}</p>
+                <button type="submit" class="button primary" disabled=move || action.pending().get() data-test-id="create-client">
+                    {move || if action.pending().get() { "Creating…" } else { "Create client" }}
+                </button>
+            </form>
+        </section>
+    })
+}
