@@ -65,18 +65,18 @@ fn LoginForm(next: String) -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     erased_on_server(view! {
-            <form action=LogIn::url() method="post" on:submit=submit_to(action)>
-                <FormError error />
-                <input type="hidden" name="next" value=next />
-                <Field id="email" label="Email" kind="email" autocomplete="username" />
-                <Field
-                    id="password"
-                    label="Password"
-                    kind="password"
-                    autocomplete="current-password"
-                />
-                <Submit pending=action.pending() idle="Log in" busy="Logging in…" />
-            </form>
+        <form action=LogIn::url() method="post" on:submit=submit_to(action)>
+            <FormError error />
+            <input type="hidden" name="next" value=next />
+            <Field id="email" label="Email" kind="email" autocomplete="username" />
+            <Field
+                id="password"
+                label="Password"
+                kind="password"
+                autocomplete="current-password"
+            />
+            <Submit pending=action.pending() idle="Log in" busy="Logging in…" />
+        </form>
     })
 }
 
@@ -96,34 +96,34 @@ fn SignupForm() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     erased_on_server(view! {
-            <form action=SignUp::url() method="post" on:submit=submit_to(action)>
-                <FormError error />
-                <Field
-                    id="account_name"
-                    label="Organisation name"
-                    autocomplete="organization"
-                    maxlength="80"
-                    test_id="account-name-input"
-                    error
-                />
-                <Field
-                    id="email"
-                    label="Work email"
-                    kind="email"
-                    autocomplete="username"
-                    error
-                />
-                <Field
-                    id="password"
-                    label="Password"
-                    kind="password"
-                    autocomplete="new-password"
-                    minlength="12"
-                    maxlength="128"
-                    hint="12 to 128 characters. A passphrase of a few words is easiest."
-                    error
-                />
-                <Submit pending=action.pending() idle="Create account" busy="Creating account…" />
-            </form>
+        <form action=SignUp::url() method="post" on:submit=submit_to(action)>
+            <FormError error />
+            <Field
+                id="account_name"
+                label="Organisation name"
+                autocomplete="organization"
+                maxlength="80"
+                test_id="account-name-input"
+                error
+            />
+            <Field
+                id="email"
+                label="Work email"
+                kind="email"
+                autocomplete="username"
+                error
+            />
+            <Field
+                id="password"
+                label="Password"
+                kind="password"
+                autocomplete="new-password"
+                minlength="12"
+                maxlength="128"
+                hint="12 to 128 characters. A passphrase of a few words is easiest."
+                error
+            />
+            <Submit pending=action.pending() idle="Create account" busy="Creating account…" />
+        </form>
     })
 }

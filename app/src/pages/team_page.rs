@@ -211,28 +211,28 @@ fn JoinForm() -> impl IntoView {
         });
     };
     erased_on_server(view! {
-                {move || match preview.get() {
-                    None => EitherOf3::A(view! { <p data-test-id="join-loading">"Checking the invitation…"</p> }),
-                    Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert" data-test-id="join-invalid">{e.to_string()}</p> }),
-                    Some(Ok(p)) => EitherOf3::C(view! {
-                        <p data-test-id="join-preview">"You are invited to " <strong>{p.account_name}</strong> " as " <strong>{p.role}</strong> "."</p>
-                        <form on:submit=submit>
-                            <FormError error />
-                            <div class="field">
-                                <label for="join-email">"Work email"</label>
-                                <input id="join-email" type="email" required autocomplete="username"
-                                    on:input=move |ev| email.set(event_target_value(&ev)) />
-                            </div>
-                            <div class="field">
-                                <label for="join-password">"Choose a password"</label>
-                                <input id="join-password" type="password" required minlength="12" maxlength="128"
-                                    autocomplete="new-password" on:input=move |ev| password.set(event_target_value(&ev)) />
-                                <p class="hint">"12 to 128 characters."</p>
-                            </div>
-                            <button type="submit" class="button primary wide" data-test-id="join-submit"
-                                disabled=move || action.pending().get()>"Join"</button>
-                        </form>
-                    }),
-                }}
+        {move || match preview.get() {
+            None => EitherOf3::A(view! { <p data-test-id="join-loading">"Checking the invitation…"</p> }),
+            Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert" data-test-id="join-invalid">{e.to_string()}</p> }),
+            Some(Ok(p)) => EitherOf3::C(view! {
+                <p data-test-id="join-preview">"You are invited to " <strong>{p.account_name}</strong> " as " <strong>{p.role}</strong> "."</p>
+                <form on:submit=submit>
+                    <FormError error />
+                    <div class="field">
+                        <label for="join-email">"Work email"</label>
+                        <input id="join-email" type="email" required autocomplete="username"
+                            on:input=move |ev| email.set(event_target_value(&ev)) />
+                    </div>
+                    <div class="field">
+                        <label for="join-password">"Choose a password"</label>
+                        <input id="join-password" type="password" required minlength="12" maxlength="128"
+                            autocomplete="new-password" on:input=move |ev| password.set(event_target_value(&ev)) />
+                        <p class="hint">"12 to 128 characters."</p>
+                    </div>
+                    <button type="submit" class="button primary wide" data-test-id="join-submit"
+                        disabled=move || action.pending().get()>"Join"</button>
+                </form>
+            }),
+        }}
     })
 }

@@ -61,23 +61,23 @@ fn RateLimitForm(id: String, per_sec: i64, burst: i64) -> impl IntoView {
         }
     });
     erased_on_server(view! {
-                <form action=SetRateLimit::url() method="post" on:submit=submit_to(action)
-                    data-test-id="rate-limit-form" class="inline-form">
-                    <FormError error />
-                    <input type="hidden" name="id" value=id />
-                    <div class="field">
-                        <label for="rate_per_sec">"Requests per second"</label>
-                        <input id="rate_per_sec" name="rate_per_sec" type="number" min="1" max="100000"
-                            value=per_sec.to_string() required data-test-id="rate-per-sec" />
-                    </div>
-                    <div class="field">
-                        <label for="rate_burst">"Burst"</label>
-                        <input id="rate_burst" name="rate_burst" type="number" min="1" max="100000"
-                            value=burst.to_string() required data-test-id="rate-burst" />
-                    </div>
-                    <button type="submit" class="button primary" data-test-id="save-rate-limit">"Save limit"</button>
-                </form>
-                <p class="hint">"Takes effect on the next request; no restart."</p>
+        <form action=SetRateLimit::url() method="post" on:submit=submit_to(action)
+            data-test-id="rate-limit-form" class="inline-form">
+            <FormError error />
+            <input type="hidden" name="id" value=id />
+            <div class="field">
+                <label for="rate_per_sec">"Requests per second"</label>
+                <input id="rate_per_sec" name="rate_per_sec" type="number" min="1" max="100000"
+                    value=per_sec.to_string() required data-test-id="rate-per-sec" />
+            </div>
+            <div class="field">
+                <label for="rate_burst">"Burst"</label>
+                <input id="rate_burst" name="rate_burst" type="number" min="1" max="100000"
+                    value=burst.to_string() required data-test-id="rate-burst" />
+            </div>
+            <button type="submit" class="button primary" data-test-id="save-rate-limit">"Save limit"</button>
+        </form>
+        <p class="hint">"Takes effect on the next request; no restart."</p>
     })
 }
 
