@@ -36,8 +36,9 @@ say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 help:
 	@echo "make run    install what is missing, build, migrate data/portcullis.db, serve http://127.0.0.1:3000"
-	@echo "make test   install what is missing, then fmt, clippy, unit + integration tests, browser tests"
-	@echo "make bench  release build, then measure /oauth/token on loopback (64 keep-alive connections)"
+	@echo "make test   install what is missing, then fmt, clippy, the release build, unit + integration tests,"
+	@echo "            browser tests against the release build"
+	@echo "make bench  release build, then measure the first page load, /oauth/token and the gate on loopback"
 	@echo "make clean  remove build output (keeps data/ and installed tools)"
 
 # ---------------------------------------------------------------- installs --
@@ -100,7 +101,7 @@ deps: rust-deps release-deps e2e-deps
 # cargo-leptos regenerates the wasm bundle on every call (seconds of work),
 # so the release build is skipped while no source has changed.
 SOURCES := $(shell find core gate app frontend server/src style migrations public -type f 2>/dev/null) \
-           Cargo.toml Cargo.lock
+           Cargo.toml Cargo.lock .cargo/config.toml
 RELEASE_STAMP := target/site/.release-build
 
 $(RELEASE_STAMP): $(SOURCES) | release-deps
