@@ -36,6 +36,8 @@ test('project, client with two scopes, secret copied once, token minted, last us
   await expect(page.getByTestId('last-used')).toHaveText('Never');
   await page.getByTestId('secret-done').click();
   await expect(panel).toHaveCount(0);
+  // The form is fresh for the next client: nothing ticked.
+  await expect(checklist.getByTestId('scope-applications:read')).not.toBeChecked();
   // Shown once: a reload does not bring it back.
   await page.reload();
   await hydrated(page);

@@ -132,13 +132,13 @@ fn AuditView(
                             <tr data-test-id="audit-row">
                                 <td data-label="When"><When at=Some(e.at) /></td>
                                 <td data-label="Actor">{e.actor_label}{(e.actor_kind != "user").then(|| view! { " " <span class="badge muted">{e.actor_kind.clone()}</span> })}</td>
-                                <td data-label="Action"><code data-test-id="audit-action">{e.action}</code></td>
+                                <td data-label="Action"><code class="nowrap" data-test-id="audit-action">{e.action}</code></td>
                                 <td data-label="Target">
                                     <code>{e.target_id}</code>
                                     {e.project_name.map(|n| view! { <br /><span class="muted">{n}</span> })}
                                 </td>
                                 <td data-label="Detail">{e.detail}</td>
-                                <td data-label="From" class="muted">{e.client_ip.unwrap_or_default()}</td>
+                                <td data-label="From" class="muted"><span class="nowrap">{e.client_ip.unwrap_or_default()}</span></td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -148,14 +148,15 @@ fn Members(
                 </div>
                 {(!invites.is_empty()).then(|| view! {
                     <h3>"Pending invitations"</h3>
-                    <table class="table" data-test-id="invites">
+                    <table class="table stack" data-test-id="invites">
+                        <thead><tr><th scope="col">"Role"</th><th scope="col">"Expires"</th><th></th></tr></thead>
                         <tbody>
                             {invites.into_iter().map(|i| {
                                 let id = i.id.clone();
                                 view! {
                                     <tr>
-                                        <td><span class="role-badge">{i.role.clone()}</span></td>
-                                        <td>"expires " <When at=Some(i.expires_at) /></td>
+                                        <td data-label="Role"><span class="role-badge">{i.role.clone()}</span></td>
+                                        <td data-label="Expires"><When at=Some(i.expires_at) /></td>
                                         <td><button type="button" class="button small"
                                             on:click=move |_| { withdraw.dispatch(WithdrawInvite { id: id.clone() }); }>
                                             "Withdraw"</button></td>

@@ -132,6 +132,8 @@ fn rotation_notice(clients: &[ClientInfo]) -> Option<impl IntoView> {
     })
 }
 
+const DEFAULT_NAME: &str = "Primary";
+
 #[component]
 fn NewClientCard(
     project_id: String,
@@ -139,7 +141,7 @@ fn NewClientCard(
     new_secret: RwSignal<Option<NewClient>>,
 ) -> impl IntoView {
     let list = expect_context::<ClientList>();
-    let name = RwSignal::new("Primary".to_string());
+    let name = RwSignal::new(DEFAULT_NAME.to_string());
     let lifetime = RwSignal::new(String::new());
     let selected = RwSignal::new(Vec::<String>::new());
     let action = ServerAction::<CreateClient>::new();
@@ -148,6 +150,10 @@ fn NewClientCard(
         if let Some(Ok(n)) = action.value().get() {
             new_secret.set(Some(n));
             list.refresh();
+            // A fresh form for the next client: nothing ticked for you.
+            name.set(DEFAULT_NAME.into());
+            lifetime.set(String::new());
+            selected.set(Vec::new());
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -172,7 +178,8 @@ fn NewClientCard(
                 </div>
                 <div class="field">
                     <label for="client_lifetime">"Lifetime"</label>
-                    <select id="client_lifetime" on:change=move |ev| lifetime.set(event_target_value(&ev))
+                    <select id="client_lifetime" prop:value=move || lifetime.get()
+                        on:change=move |ev| lifetime.set(event_target_value(&ev))
                         aria-describedby="lifetime-hint" data-test-id="client-lifetime">
                         <option value="" selected>"Long-lived (rotate it when needed)"</option>
                         <option value="1">"Temporary: 1 hour"</option>
