@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
-use super::form::{submit_to, Field, FormError};
+use super::form::{last_error, submit_to, Field, FormError};
 use crate::auth::{LogIn, SignUp};
 
 #[component]
@@ -63,7 +63,7 @@ pub fn LoginPage() -> impl IntoView {
 #[island]
 fn LoginForm(next: String) -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     erased_on_server(view! {
         <form action=LogIn::url() method="post" on:submit=submit_to(action)>
             <FormError error />
@@ -94,7 +94,7 @@ pub fn SignupPage() -> impl IntoView {
 #[island]
 fn SignupForm() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     erased_on_server(view! {
         <form action=SignUp::url() method="post" on:submit=submit_to(action)>
             <FormError error />

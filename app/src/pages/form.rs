@@ -90,3 +90,12 @@ where
         }
     }
 }
+
+/// The error of `action`'s last submission, for `FormError`.
+pub fn last_error<S>(action: ServerAction<S>) -> Signal<Option<ConsoleError>>
+where
+    S: server_fn::ServerFn<Error = ConsoleError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use server_fn::ServerFn;
 
-use super::form::{submit_to, FormError};
+use super::form::{last_error, submit_to, FormError};
 use super::widgets::When;
 use crate::error::ConsoleError;
 use crate::format;
@@ -100,7 +100,7 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
 #[island]
 fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
     let action = ServerAction::<CreateProject>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     let invalid = move |field: &'static str| {
         move || {
             error

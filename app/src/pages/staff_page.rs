@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 use super::console::LogOutButton;
-use super::form::{submit_to, FormError};
+use super::form::{last_error, submit_to, FormError};
 use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
 use crate::audit::AuditPage;
@@ -121,7 +121,7 @@ fn FoundCard(c: FoundClientInfo) -> impl IntoView {
 #[island]
 fn RevokeForm(client_id: String) -> impl IntoView {
     let revoke = ServerAction::<StaffRevoke>::new();
-    let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    let error = last_error(revoke);
     Effect::new(move |_| {
         if let Some(Ok(())) = revoke.value().get() {
             reload_page();

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
-use super::form::FormError;
+use super::form::{last_error, FormError};
 use super::widgets::{CopyButton, When};
 use crate::error::ConsoleError;
 use crate::team::{
@@ -200,7 +200,7 @@ fn JoinForm() -> impl IntoView {
         spawn_local(async move { preview.set(Some(invite_preview(t).await)) });
     });
     let action = ServerAction::<Join>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {

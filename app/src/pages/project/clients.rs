@@ -5,10 +5,11 @@
 use crate::pages::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use server_fn::ServerFn;
 
 use super::client_card::ClientCard;
 use crate::error::ConsoleError;
-use crate::pages::form::FormError;
+use crate::pages::form::{last_error, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
 use crate::projects::{get_project, ClientInfo, CreateClient, NewClient, ScopeGroup};
 
@@ -23,6 +24,19 @@ pub(super) struct ClientList {
 }
 
 impl ClientList {
+    /// Refreshes the list each time `action` succeeds.
+    pub(super) fn refresh_after<S>(self, action: ServerAction<S>)
+    where
+        S: ServerFn<Error = ConsoleError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = action.value().get() {
+                self.refresh();
+            }
+        });
+    }
+
     /// Fetches the project again and shows its clients as they are now.
     pub(super) fn refresh(self) {
         let id = self.project_id.get_value();
@@ -145,7 +159,7 @@ fn NewClientCard(
     let lifetime = RwSignal::new(String::new());
     let selected = RwSignal::new(Vec::<String>::new());
     let action = ServerAction::<CreateClient>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     Effect::new(move |_| {
         if let Some(Ok(n)) = action.value().get() {
             new_secret.set(Some(n));

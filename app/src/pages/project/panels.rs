@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::clients::ClientList;
 use crate::format;
-use crate::pages::form::FormError;
+use crate::pages::form::{last_error, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
 use crate::projects::{MintTestToken, NarrowClient, RetireClient, ScopeGroup};
 
@@ -13,13 +13,9 @@ use crate::projects::{MintTestToken, NarrowClient, RetireClient, ScopeGroup};
 pub(super) fn RetirePanel(client_id: String, recently_used: Option<i64>) -> impl IntoView {
     let list = expect_context::<ClientList>();
     let action = ServerAction::<RetireClient>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     let when = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            list.refresh();
-        }
-    });
+    list.refresh_after(action);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(RetireClient {
@@ -60,12 +56,8 @@ pub(super) fn NarrowPanel(
     let list = expect_context::<ClientList>();
     let selected = RwSignal::new(scopes.clone());
     let action = ServerAction::<NarrowClient>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            list.refresh();
-        }
-    });
+    let error = last_error(action);
+    list.refresh_after(action);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(NarrowClient {
@@ -96,7 +88,7 @@ pub(super) fn MintPanel(
 ) -> impl IntoView {
     let selected = RwSignal::new(Vec::<String>::new());
     let action = ServerAction::<MintTestToken>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(MintTestToken {

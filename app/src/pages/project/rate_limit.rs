@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use server_fn::ServerFn;
 
 use crate::format;
-use crate::pages::form::{submit_to, FormError};
+use crate::pages::form::{last_error, submit_to, FormError};
 use crate::pages::reload::reload_page;
 use crate::projects::{MinuteTraffic, SetRateLimit};
 
@@ -54,7 +54,7 @@ pub(super) fn RateLimitCard(
 #[island]
 fn RateLimitForm(id: String, per_sec: i64, burst: i64) -> impl IntoView {
     let action = ServerAction::<SetRateLimit>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let error = last_error(action);
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
             reload_page();
