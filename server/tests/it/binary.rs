@@ -119,6 +119,37 @@ fn bad_settings_stop_start_up_with_a_clear_message() {
     );
 }
 
+/// A URL the server cannot serve stops it, and creates nothing: a
+/// PostgreSQL URL used to start a new SQLite file under `postgres:/`.
+#[test]
+fn a_database_url_that_cannot_be_served_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "postgres://postgres:hunter2@127.0.0.1:55432/db",
+        "mysql://127.0.0.1/db",
+        "data/portcullis.db",
+    ] {
+        let out = portcullis()
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url)
+            .env("PORTCULLIS_MASTER_KEY_FILE", dir.path().join("master.key"))
+            .env("PORTCULLIS_SCOPES", scopes_file())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("DATABASE_URL"), "{url}: {err}");
+        assert!(err.contains("sqlite://"), "{url}: {err}");
+        assert!(!err.contains("hunter2"), "the URL is never echoed: {err}");
+        let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(
+            created.is_empty(),
+            "{url}: nothing created, found {created:?}"
+        );
+    }
+}
+
 fn scopes_file() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into()
 }
