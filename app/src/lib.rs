@@ -42,8 +42,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Hydrates every island on the page, then marks `<body data-hydrated>`: a
+/// The `<body>` attribute set once the page's islands are hydrated: a
 /// readiness signal for people's tools and for the browser tests.
+pub const HYDRATED_MARK: &str = "data-hydrated";
+
+/// Hydrates every island on the page, then sets [`HYDRATED_MARK`].
 #[cfg(feature = "hydrate")]
 pub fn hydrate_islands() {
     // A server function that answers with a redirect sends the browser
@@ -57,7 +60,7 @@ pub fn hydrate_islands() {
     set_timeout(
         || {
             if let Some(body) = document().body() {
-                let _ = body.set_attribute("data-hydrated", "true");
+                let _ = body.set_attribute(HYDRATED_MARK, "true");
             }
         },
         std::time::Duration::ZERO,

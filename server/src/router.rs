@@ -135,6 +135,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             AppState,
             _,
         >(page_context, shell))
+        // On the console only: the token endpoint and the gated APIs answer
+        // JSON and skip even the check.
+        .layer(compression::layer())
         .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -167,7 +170,6 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             SecurityHeaders { https },
             security_headers::apply,
         ))
-        .layer(compression::layer())
         .layer(TraceLayer::new_for_http());
 
     Ok(Built {

@@ -1,12 +1,12 @@
 //! `/audit`: the account's audit log with filters and paging. Filters live
 //! in the address, so a filtered page can be bookmarked or shared.
 
-use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 
+use super::boundary::erased_on_server;
 use super::widgets::When;
 use crate::audit::{audit_log, AuditPage as Page};
 use crate::urlencode;

@@ -1,12 +1,12 @@
 //! The two pages a signed-out visitor can see: log in and sign up.
 
-use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
+use super::boundary::erased_on_server;
 use super::form::{last_error, submit_to, Field, FormError};
 use crate::auth::{LogIn, SignUp};
 

@@ -1,13 +1,13 @@
 //! The signed-in frame: top bar with the account and user menu, side
 //! navigation, and the page in the middle.
 
-use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
 use server_fn::ServerFn;
 
+use super::boundary::erased_on_server;
 use super::form::submit_to;
 use crate::auth::{self, CurrentUser, LogOut};
 use crate::error::ConsoleError;

@@ -91,6 +91,20 @@ where
     }
 }
 
+/// Runs `then` with the answer each time `action` succeeds: refresh a list,
+/// show a secret, reload the page.
+pub fn on_success<S>(action: ServerAction<S>, then: impl Fn(S::Output) + 'static)
+where
+    S: server_fn::ServerFn<Error = ConsoleError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(Ok(answer)) = action.value().get() {
+            then(answer);
+        }
+    });
+}
+
 /// The error of `action`'s last submission, for `FormError`.
 pub fn last_error<S>(action: ServerAction<S>) -> Signal<Option<ConsoleError>>
 where

@@ -1,11 +1,11 @@
 //! `/projects`: every project of the account, and the form for a new one.
 
-use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use server_fn::ServerFn;
 
+use super::boundary::erased_on_server;
 use super::form::{last_error, submit_to, FormError};
 use super::widgets::When;
 use crate::error::ConsoleError;

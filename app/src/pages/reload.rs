@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// whoever waits for `<body data-hydrated>` waits for the new page.
 pub fn reload_page() {
     if let Some(body) = document().body() {
-        let _ = body.remove_attribute("data-hydrated");
+        let _ = body.remove_attribute(crate::HYDRATED_MARK);
     }
     let _ = window().location().reload();
 }

@@ -1,9 +1,9 @@
 //! Settings: the account and the signed-in user as they are.
 
-use super::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::boundary::erased_on_server;
 use super::console::MeResource;
 
 #[component]

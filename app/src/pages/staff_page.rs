@@ -2,7 +2,6 @@
 //! projects by name, across every tenant; revoke a client with a reason.
 //! The search is a plain GET form (`/staff?q=…`), answered on the server.
 
-use super::boundary::erased_on_server;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -10,8 +9,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
+use super::boundary::erased_on_server;
 use super::console::LogOutButton;
-use super::form::{last_error, submit_to, FormError};
+use super::form::{last_error, on_success, submit_to, FormError};
 use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
 use crate::audit::AuditPage;
@@ -122,11 +122,7 @@ fn FoundCard(c: FoundClientInfo) -> impl IntoView {
 fn RevokeForm(client_id: String) -> impl IntoView {
     let revoke = ServerAction::<StaffRevoke>::new();
     let error = last_error(revoke);
-    Effect::new(move |_| {
-        if let Some(Ok(())) = revoke.value().get() {
-            reload_page();
-        }
-    });
+    on_success(revoke, |_| reload_page());
     let reason_id = format!("reason-{client_id}");
     erased_on_server(view! {
         <form action=StaffRevoke::url() method="post" on:submit=submit_to(revoke) class="panel" data-test-id="revoke-form">

@@ -1,12 +1,12 @@
 //! `/team` (members, roles, invitations) and `/join` (accepting one).
 
-use super::boundary::erased_on_server;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
-use super::form::{last_error, FormError};
+use super::boundary::erased_on_server;
+use super::form::{last_error, on_success, FormError};
 use super::widgets::{CopyButton, When};
 use crate::error::ConsoleError;
 use crate::team::{
@@ -82,18 +82,11 @@ fn Members(
     let withdraw = ServerAction::<WithdrawInvite>::new();
     let invite = ServerAction::<Invite>::new();
     let role = RwSignal::new("developer".to_string());
-    Effect::new(move |_| {
-        if matches!(remove.value().get(), Some(Ok(())))
-            || matches!(withdraw.value().get(), Some(Ok(())))
-        {
-            refresh();
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(n)) = invite.value().get() {
-            fresh.set(Some(n));
-            refresh();
-        }
+    on_success(remove, move |_| refresh());
+    on_success(withdraw, move |_| refresh());
+    on_success(invite, move |n| {
+        fresh.set(Some(n));
+        refresh();
     });
     let error = Signal::derive(move || {
         remove

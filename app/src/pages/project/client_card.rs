@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::clients::ClientList;
 use super::panels::{MintPanel, NarrowPanel, RetirePanel};
 use crate::pages::boundary::erased_on_server;
-use crate::pages::form::FormError;
+use crate::pages::form::{on_success, FormError};
 use crate::pages::widgets::{CopyButton, StatusBadge, When};
 use crate::projects::{ClientInfo, DeleteClient, KeepClient, NewClient, RotateClient, ScopeGroup};
 
@@ -34,19 +34,12 @@ pub(super) fn ClientCard(
     let rotate = ServerAction::<RotateClient>::new();
     let keep = ServerAction::<KeepClient>::new();
     let delete = ServerAction::<DeleteClient>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(n)) = rotate.value().get() {
-            new_secret.set(Some(n));
-            list.refresh();
-        }
+    on_success(rotate, move |n| {
+        new_secret.set(Some(n));
+        list.refresh();
     });
-    Effect::new(move |_| {
-        if matches!(keep.value().get(), Some(Ok(())))
-            || matches!(delete.value().get(), Some(Ok(())))
-        {
-            list.refresh();
-        }
-    });
+    on_success(keep, move |_| list.refresh());
+    on_success(delete, move |_| list.refresh());
     let action_error = Signal::derive(move || {
         rotate
             .value()

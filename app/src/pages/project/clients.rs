@@ -2,14 +2,13 @@
 //! for a new one, and the panel that shows a new secret once. One island,
 //! so a secret stays on screen while the list is fetched again.
 
-use crate::pages::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use server_fn::ServerFn;
 
 use super::client_card::ClientCard;
 use crate::error::ConsoleError;
-use crate::pages::form::{last_error, FormError};
+use crate::pages::boundary::erased_on_server;
+use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
 use crate::projects::{get_project, ClientInfo, CreateClient, NewClient, ScopeGroup};
 
@@ -24,19 +23,6 @@ pub(super) struct ClientList {
 }
 
 impl ClientList {
-    /// Refreshes the list each time `action` succeeds.
-    pub(super) fn refresh_after<S>(self, action: ServerAction<S>)
-    where
-        S: ServerFn<Error = ConsoleError> + Clone + Send + Sync + 'static,
-        S::Output: Clone + Send + Sync + 'static,
-    {
-        Effect::new(move |_| {
-            if let Some(Ok(_)) = action.value().get() {
-                self.refresh();
-            }
-        });
-    }
-
     /// Fetches the project again and shows its clients as they are now.
     pub(super) fn refresh(self) {
         let id = self.project_id.get_value();
@@ -160,15 +146,13 @@ fn NewClientCard(
     let selected = RwSignal::new(Vec::<String>::new());
     let action = ServerAction::<CreateClient>::new();
     let error = last_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(n)) = action.value().get() {
-            new_secret.set(Some(n));
-            list.refresh();
-            // A fresh form for the next client: nothing ticked for you.
-            name.set(DEFAULT_NAME.into());
-            lifetime.set(String::new());
-            selected.set(Vec::new());
-        }
+    on_success(action, move |n| {
+        new_secret.set(Some(n));
+        list.refresh();
+        // A fresh form for the next client: nothing ticked for you.
+        name.set(DEFAULT_NAME.into());
+        lifetime.set(String::new());
+        selected.set(Vec::new());
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

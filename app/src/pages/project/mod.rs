@@ -11,7 +11,6 @@ mod panels;
 mod rate_limit;
 mod settings;
 
-use crate::pages::boundary::erased_on_server;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -20,6 +19,7 @@ use leptos_router::hooks::use_params_map;
 use super::widgets::When;
 use crate::error::ConsoleError;
 use crate::format;
+use crate::pages::boundary::erased_on_server;
 use crate::projects::{get_project, ApiInfo, ProjectDetail, ProjectInfo};
 
 #[component]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::clients::ClientList;
 use crate::format;
-use crate::pages::form::{last_error, FormError};
+use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
 use crate::projects::{MintTestToken, NarrowClient, RetireClient, ScopeGroup};
 
@@ -15,7 +15,7 @@ pub(super) fn RetirePanel(client_id: String, recently_used: Option<i64>) -> impl
     let action = ServerAction::<RetireClient>::new();
     let error = last_error(action);
     let when = RwSignal::new(String::new());
-    list.refresh_after(action);
+    on_success(action, move |_| list.refresh());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(RetireClient {
@@ -57,7 +57,7 @@ pub(super) fn NarrowPanel(
     let selected = RwSignal::new(scopes.clone());
     let action = ServerAction::<NarrowClient>::new();
     let error = last_error(action);
-    list.refresh_after(action);
+    on_success(action, move |_| list.refresh());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(NarrowClient {

@@ -2,12 +2,12 @@
 //! and (for those who may change it) the form, an island that reloads the
 //! page after a change.
 
-use crate::pages::boundary::erased_on_server;
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
 use crate::format;
-use crate::pages::form::{last_error, submit_to, FormError};
+use crate::pages::boundary::erased_on_server;
+use crate::pages::form::{last_error, on_success, submit_to, FormError};
 use crate::pages::reload::reload_page;
 use crate::projects::{MinuteTraffic, SetRateLimit};
 
@@ -55,11 +55,7 @@ pub(super) fn RateLimitCard(
 fn RateLimitForm(id: String, per_sec: i64, burst: i64) -> impl IntoView {
     let action = ServerAction::<SetRateLimit>::new();
     let error = last_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
-            reload_page();
-        }
-    });
+    on_success(action, |_| reload_page());
     erased_on_server(view! {
         <form action=SetRateLimit::url() method="post" on:submit=submit_to(action)
             data-test-id="rate-limit-form" class="inline-form">

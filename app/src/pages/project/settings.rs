@@ -2,12 +2,12 @@
 //! archive button, as an island: archiving reloads the page, which the
 //! server then renders as archived.
 
-use crate::pages::boundary::erased_on_server;
 use leptos::either::Either;
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
-use crate::pages::form::{submit_to, FormError};
+use crate::pages::boundary::erased_on_server;
+use crate::pages::form::{on_success, submit_to, FormError};
 use crate::pages::reload::reload_page;
 use crate::projects::{ArchiveProject, UpdateProject};
 
@@ -29,11 +29,7 @@ pub(super) fn SettingsCard(
             .or_else(|| archive.value().get().and_then(Result::err))
     });
     let saved = move || matches!(update.value().get(), Some(Ok(())));
-    Effect::new(move |_| {
-        if let Some(Ok(())) = archive.value().get() {
-            reload_page();
-        }
-    });
+    on_success(archive, |_| reload_page());
     let archive_id = id.clone();
     erased_on_server(view! {
         <section class="card">
