@@ -32,7 +32,7 @@ APT_UPDATED := $(TOOLS)/.apt-updated
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release \
-        fmt-check clippy unit e2e clean
+        pg-deps fmt-check clippy unit unit-postgres e2e clean
 
 help:
 	@echo "make run    install what is missing, build, migrate data/portcullis.db, serve http://127.0.0.1:3000"
@@ -94,7 +94,18 @@ e2e-deps: node-deps
 	$(call apt_install,chromium,chromium)
 	@$(MAKE) end2end/node_modules/.installed
 
-deps: rust-deps release-deps e2e-deps
+# PostgreSQL from Debian's packages, for the second run of the integration
+# suite and the multi-node tests. Only the binaries are used: each run makes
+# its own throw-away cluster (scripts/pg-cluster); no system service runs.
+pg-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  $(MAKE) $(APT_UPDATED); \
+	  echo "Installing Debian package postgresql"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql; \
+	  $(SUDO) service postgresql stop >/dev/null 2>&1 || true; \
+	fi
+
+deps: rust-deps release-deps e2e-deps pg-deps
 
 # --------------------------------------------------------------------- run --
 
@@ -132,8 +143,17 @@ clippy: rust-deps
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 unit: rust-deps
-	$(call say,Rust unit and integration tests)
+	$(call say,Rust unit and integration tests (SQLite))
 	cargo test --workspace --exclude frontend
+
+# The same integration suite again, each test on a new database in a
+# throw-away PostgreSQL cluster that is stopped and deleted afterwards.
+unit-postgres: rust-deps pg-deps
+	$(call say,Integration tests on PostgreSQL (throw-away cluster))
+	@dir=$$(mktemp -d /tmp/portcullis-pg.XXXXXX); \
+	trap 'scripts/pg-cluster stop "$$dir/cluster"; rm -rf "$$dir"' EXIT; \
+	url=$$(scripts/pg-cluster start "$$dir/cluster"); \
+	PORTCULLIS_TEST_POSTGRES=$$url cargo test -p portcullis-server --test it
 
 # The browser tests run against the release server and bundle: exactly what
 # `make run` serves, so a release-only build failure fails the tests too.
@@ -146,7 +166,7 @@ e2e: e2e-deps build-release
 
 # The release build comes before the slower test suites: a build that would
 # break `make run` fails here first.
-test: fmt-check clippy build-release unit e2e
+test: fmt-check clippy build-release unit unit-postgres e2e
 	$(call say,All checks passed)
 
 # ------------------------------------------------------------------- bench --

@@ -1,61 +1,158 @@
 //! The connection pool and the migrations in `migrations/`.
+//!
+//! One pool type for both backends: sqlx's `Any` driver runs the same SQL
+//! (`$1` parameters, text ids, bigint epoch seconds) on SQLite and on
+//! PostgreSQL, so every store function is written once.
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::error::{Error, Result};
 
-/// The storage handle every store module takes. PostgreSQL arrives behind
-/// this same name.
-pub type Db = sqlx::SqlitePool;
+/// The storage handle every store module takes.
+pub type Db = sqlx::AnyPool;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
-/// Checks the URL's scheme before anything is opened: sqlx reads text that
-/// is not a `sqlite:` URL as a file name, so `postgres://…` used to become a
-/// new SQLite file under a folder named `postgres:`. The URL itself is never
-/// echoed (it may carry a password).
-fn check_scheme(url: &str) -> Result<()> {
-    let scheme = url
-        .split_once(':')
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
-    match scheme.as_deref() {
-        Some("sqlite") => Ok(()),
-        Some("postgres" | "postgresql") => Err(Error::Internal(
-            "DATABASE_URL is a PostgreSQL URL, which this version cannot serve yet: \
-             use a SQLite URL such as sqlite://data/portcullis.db"
-                .into(),
-        )),
-        _ => Err(Error::Internal(
-            "DATABASE_URL must be a SQLite URL such as sqlite://data/portcullis.db".into(),
-        )),
+/// Which database a URL (or an open pool) points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Reads the URL's scheme before anything is opened: sqlx reads text
+    /// that is not a known URL as a file name, so a typo used to become a
+    /// new SQLite file. The URL itself is never echoed (it may carry a
+    /// password).
+    pub fn of_url(url: &str) -> Result<Self> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            _ => Err(Error::Internal(
+                "DATABASE_URL must be a SQLite URL such as sqlite://data/portcullis.db \
+                 or a PostgreSQL URL such as postgres://user@host:5432/portcullis"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The backend of an open pool.
+    pub fn of(db: &Db) -> Self {
+        if db
+            .connect_options()
+            .database_url
+            .scheme()
+            .starts_with("postgres")
+        {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
     }
 }
 
-/// Opens (creating if needed, parent folder included) the database at `url`.
+/// The URL with any password replaced, for log lines and messages.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
+/// Opens the database at `url`: a SQLite file (created if needed, parent
+/// folder included) or a PostgreSQL database that must already exist.
 pub async fn connect(url: &str) -> Result<Db> {
-    check_scheme(url)?;
+    sqlx::any::install_default_drivers();
+    match Backend::of_url(url)? {
+        Backend::Sqlite => connect_sqlite(url).await,
+        Backend::Postgres => connect_postgres(url).await,
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<Db> {
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| Error::Internal(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .map_err(|e| Error::Internal(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
     let file = options.get_filename();
-    if file != std::path::Path::new(":memory:") {
+    let in_memory = file == std::path::Path::new(":memory:") || url.contains("mode=memory");
+    if !in_memory {
         if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::Internal(format!("cannot create {}: {e}", parent.display())))?;
         }
     }
-    Ok(SqlitePoolOptions::new()
-        .max_connections(8)
+    // The Any driver takes a URL only: ask for create-if-missing there and
+    // set the pragmas on each new connection.
+    let url = if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    let options = AnyConnectOptions::from_str(&url)
+        .map_err(|e| Error::Internal(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
+    Ok(AnyPoolOptions::new()
+        // An in-memory database exists once per connection.
+        .max_connections(if in_memory { 1 } else { 8 })
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "pragma journal_mode = wal; pragma synchronous = normal; \
+                     pragma foreign_keys = on; pragma busy_timeout = 5000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?)
+}
+
+async fn connect_postgres(url: &str) -> Result<Db> {
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(|_| Error::Internal("DATABASE_URL is not a usable PostgreSQL URL".into()))?;
+    let unreachable = |e: sqlx::Error| {
+        Error::Internal(format!(
+            "cannot connect to PostgreSQL at {}: {e}",
+            redacted(url)
+        ))
+    };
+    // One direct try first: the pool would retry until its timeout and
+    // then say only that it timed out, hiding "connection refused".
+    options
+        .connect()
+        .await
+        .map_err(unreachable)?
+        .close()
+        .await
+        .ok();
+    AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(unreachable)
 }
 
 pub async fn migrate(db: &Db) -> Result<()> {
@@ -70,25 +167,31 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::check_scheme;
+    use super::*;
 
     #[test]
-    fn only_sqlite_urls_are_served() {
+    fn sqlite_and_postgres_urls_are_served_and_nothing_else() {
         for ok in [
             "sqlite://data/p.db",
             "sqlite::memory:",
             "SQLite:///tmp/p.db",
         ] {
-            assert!(check_scheme(ok).is_ok(), "{ok}");
+            assert_eq!(Backend::of_url(ok).unwrap(), Backend::Sqlite, "{ok}");
         }
-        let pg = check_scheme("postgres://admin:hunter2@127.0.0.1:5432/db").unwrap_err();
-        assert!(pg.to_string().contains("PostgreSQL"), "{pg}");
-        assert!(
-            !pg.to_string().contains("hunter2"),
-            "the URL is never echoed"
-        );
-        for bad in ["postgresql://db", "mysql://db", "data/p.db", ""] {
-            assert!(check_scheme(bad).is_err(), "{bad}");
+        for pg in ["postgres://u@h/db", "postgresql://u:p@h:5432/db"] {
+            assert_eq!(Backend::of_url(pg).unwrap(), Backend::Postgres, "{pg}");
         }
+        for bad in ["mysql://admin:hunter2@db", "data/p.db", ""] {
+            let e = Backend::of_url(bad).unwrap_err().to_string();
+            assert!(e.contains("PostgreSQL URL"), "{e}");
+            assert!(!e.contains("hunter2"), "the URL is never echoed");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let r = redacted("postgres://admin:hunter2@127.0.0.1:5432/db");
+        assert!(!r.contains("hunter2") && r.contains("admin"), "{r}");
+        assert_eq!(redacted("sqlite://data/p.db"), "sqlite://data/p.db");
     }
 }

@@ -107,7 +107,7 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
     tracing::info!(
         "Portcullis console on {} (database {})",
         config.public_url()?,
-        config.database_url
+        db::redacted(&config.database_url)
     );
     axum::serve(
         listener,
@@ -128,7 +128,7 @@ async fn migrate(config: &Config) -> Result<(), StartupError> {
     let applied = db::MIGRATOR.iter().count();
     println!(
         "{}: schema up to date ({applied} migrations)",
-        config.database_url
+        db::redacted(&config.database_url)
     );
     pool.close().await;
     Ok(())

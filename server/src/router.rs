@@ -118,9 +118,6 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         trusted_proxies: config.trusted_proxies.clone().into(),
     };
 
-    let idle = Duration::from_secs(u64::from(config.session_idle_minutes) * 60);
-    let session_layer = sessions::layer(&db, https, idle).await?;
-
     let page_context = {
         let state = state.clone();
         move || provide_page_context(state.clone())
@@ -146,9 +143,17 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         .layer(middleware::from_fn_with_state(
             AllowedOrigin(public_origin.into()),
             csrf::refuse_cross_site,
-        ))
-        .layer(session_layer)
-        .with_state(state);
+        ));
+    let console = sessions::wrap(
+        console,
+        &config.database_url,
+        sessions::CookiePolicy {
+            secure: https,
+            idle: Duration::from_secs(u64::from(config.session_idle_minutes) * 60),
+        },
+    )
+    .await?
+    .with_state(state);
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))

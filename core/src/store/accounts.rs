@@ -1,13 +1,13 @@
 //! Accounts (tenants) and their memberships.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::{Any, Executor};
 
 use crate::accounts::{Principal, Role};
 use crate::clock::Epoch;
 use crate::error::Result;
 
 pub async fn insert<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     id: &str,
     name: &str,
     now: Epoch,
@@ -22,7 +22,7 @@ pub async fn insert<'e>(
 }
 
 pub async fn add_member<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     user_id: &str,
     role: Role,
@@ -71,7 +71,7 @@ const PRINCIPAL_SELECT: &str = "select u.id as user_id, u.email, a.id as account
 /// The user as a member of `account_id`, or `None` if either is gone or the
 /// user is no longer a member.
 pub async fn principal<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     user_id: &str,
     account_id: &str,
 ) -> Result<Option<Principal>> {
@@ -86,7 +86,7 @@ pub async fn principal<'e>(
 
 /// The account a user lands in after log-in: their oldest membership.
 pub async fn first_membership<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     user_id: &str,
 ) -> Result<Option<Principal>> {
     let row: Option<PrincipalRow> = sqlx::query_as(&format!(

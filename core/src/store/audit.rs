@@ -1,7 +1,5 @@
 //! Audit rows: insert and keyset-paged reads. No update, no delete.
 
-use sqlx::QueryBuilder;
-
 use crate::audit::{Cursor, Entry, Filter};
 use crate::clock::Epoch;
 use crate::db::Db;
@@ -45,6 +43,13 @@ pub async fn insert(db: &Db, r: &NewRow<'_>) -> Result<()> {
     Ok(())
 }
 
+/// One value for a `$N` placeholder of [`page`].
+enum Arg<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
 pub async fn page(
     db: &Db,
     account_id: &str,
@@ -52,34 +57,63 @@ pub async fn page(
     before: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Entry>> {
-    let mut q = QueryBuilder::new(
+    // `$N` placeholders written out: sqlx's QueryBuilder writes `?` under
+    // the Any driver, which PostgreSQL refuses.
+    let mut sql = String::from(
         "select id, at, actor_kind, actor_label, action, target_kind, target_id, project_id, client_ip, detail
-         from audit_events where account_id = ",
+         from audit_events where account_id = $1",
     );
-    q.push_bind(account_id);
+    let mut args = vec![Arg::Text(account_id)];
     if let Some(actor) = &f.actor {
-        q.push(" and actor_label = ")
-            .push_bind(actor.trim().to_lowercase());
+        clause(
+            &mut sql,
+            &mut args,
+            " and actor_label = ?",
+            Arg::Owned(actor.trim().to_lowercase()),
+        );
     }
     if let Some(action) = &f.action {
-        q.push(" and action = ").push_bind(action);
+        clause(&mut sql, &mut args, " and action = ?", Arg::Text(action));
     }
     if let Some(project) = &f.project_id {
-        q.push(" and project_id = ").push_bind(project);
+        clause(
+            &mut sql,
+            &mut args,
+            " and project_id = ?",
+            Arg::Text(project),
+        );
     }
     if let Some(from) = f.from {
-        q.push(" and at >= ").push_bind(from);
+        clause(&mut sql, &mut args, " and at >= ?", Arg::Int(from));
     }
     if let Some(to) = f.to {
-        q.push(" and at <= ").push_bind(to);
+        clause(&mut sql, &mut args, " and at <= ?", Arg::Int(to));
     }
     if let Some(c) = before {
         // A row-value comparison (SQLite and PostgreSQL) walks the index
         // from the cursor; the spelled-out OR form made SQLite scan.
-        q.push(" and (at, id) < (").push_bind(c.at);
-        q.push(", ").push_bind(&c.id);
-        q.push(")");
+        clause(&mut sql, &mut args, " and (at, id) < (?", Arg::Int(c.at));
+        clause(&mut sql, &mut args, ", ?)", Arg::Text(&c.id));
     }
-    q.push(" order by at desc, id desc limit ").push_bind(limit);
-    Ok(q.build_query_as().fetch_all(db).await?)
+    clause(
+        &mut sql,
+        &mut args,
+        " order by at desc, id desc limit ?",
+        Arg::Int(limit),
+    );
+    let mut q = sqlx::query_as(&sql);
+    for arg in args {
+        q = match arg {
+            Arg::Text(t) => q.bind(t),
+            Arg::Owned(t) => q.bind(t),
+            Arg::Int(n) => q.bind(n),
+        };
+    }
+    Ok(q.fetch_all(db).await?)
+}
+
+/// Appends `text` with its `?` numbered as the next `$N`, and its value.
+fn clause<'a>(sql: &mut String, args: &mut Vec<Arg<'a>>, text: &str, arg: Arg<'a>) {
+    args.push(arg);
+    sql.push_str(&text.replace('?', &format!("${}", args.len())));
 }

@@ -1,6 +1,6 @@
 //! Projects. Every query takes the caller's account id.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::{Any, Executor};
 
 use crate::clock::Epoch;
 use crate::db::Db;
@@ -24,7 +24,7 @@ const COLUMNS: &str = "id, account_id, name, description, api_id, token_ttl_secs
                        archived_at, rate_per_sec, rate_burst";
 
 pub async fn insert<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     p: &ProjectRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(

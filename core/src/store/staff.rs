@@ -1,6 +1,6 @@
 //! Support staff and the cross-account lookups only they may make.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::{Any, Executor};
 
 use crate::accounts::Staff;
 use crate::clock::Epoch;
@@ -8,7 +8,7 @@ use crate::db::Db;
 use crate::error::Result;
 
 pub async fn insert<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     user_id: &str,
     now: Epoch,
 ) -> Result<()> {

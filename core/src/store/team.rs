@@ -1,6 +1,6 @@
 //! Memberships as a team, and invitations.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::{Any, Executor};
 
 use crate::clock::Epoch;
 use crate::db::Db;
@@ -97,7 +97,7 @@ pub async fn live_invite(
 
 /// Marks the invitation used; (account id, role) if it was still usable.
 pub async fn spend_invite<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     id: &str,
     user_id: &str,
     now: Epoch,

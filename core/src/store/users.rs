@@ -1,7 +1,7 @@
 //! Users: the people who sign in. Not tenant-owned themselves; which
 //! accounts they may act in is in `memberships`.
 
-use sqlx::{Executor, Sqlite};
+use sqlx::{Any, Executor};
 
 use crate::clock::Epoch;
 use crate::error::Result;
@@ -13,7 +13,7 @@ pub struct UserRow {
 }
 
 pub async fn insert<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     id: &str,
     email: &str,
     password_hash: &str,
@@ -30,7 +30,7 @@ pub async fn insert<'e>(
 }
 
 pub async fn find_by_email<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
+    db: impl Executor<'e, Database = Any>,
     email: &str,
 ) -> Result<Option<UserRow>> {
     Ok(
@@ -41,10 +41,7 @@ pub async fn find_by_email<'e>(
     )
 }
 
-pub async fn email_exists<'e>(
-    db: impl Executor<'e, Database = Sqlite>,
-    email: &str,
-) -> Result<bool> {
+pub async fn email_exists<'e>(db: impl Executor<'e, Database = Any>, email: &str) -> Result<bool> {
     let found: Option<(i64,)> = sqlx::query_as("select 1 from users where email = $1")
         .bind(email)
         .fetch_optional(db)

@@ -21,6 +21,60 @@ pub struct TestServer {
     pub dir: TempDir,
 }
 
+/// Set by `make test` for the second run of the suite: the admin URL of a
+/// throw-away PostgreSQL cluster (`scripts/pg-cluster`). Unset: SQLite.
+pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES";
+
+/// A new, empty database for one test on the backend under test.
+pub async fn database_url(dir: &TempDir) -> String {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(admin) if !admin.is_empty() => new_postgres_database(&admin).await,
+        _ => format!("sqlite://{}/test.db", dir.path().display()),
+    }
+}
+
+/// [`database_url`] for tests that are not async (they run the binary).
+pub fn database_url_blocking(dir: &TempDir) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(database_url(dir))
+}
+
+/// Where tower-sessions keeps sessions on the backend under test.
+pub fn sessions_table() -> &'static str {
+    if on_postgres() {
+        "tower_sessions.session"
+    } else {
+        "tower_sessions"
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var(POSTGRES_ENV).is_ok_and(|v| !v.is_empty())
+}
+
+/// Creates `t_<random>` in the cluster at `admin` and returns its URL.
+pub async fn new_postgres_database(admin: &str) -> String {
+    use sqlx::Connection;
+    let admin = admin.trim_end_matches('/');
+    let mut conn = sqlx::postgres::PgConnection::connect(&format!("{admin}/postgres"))
+        .await
+        .expect("the test PostgreSQL cluster is reachable");
+    let name = format!("t_{}", portcullis_core::ids::new_id("db").to_lowercase());
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.ok();
+    format!("{admin}/{name}")
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
@@ -32,7 +86,7 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let mut config = Config {
             addr,
-            database_url: format!("sqlite://{}/test.db", dir.path().display()),
+            database_url: database_url(&dir).await,
             public_url: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
