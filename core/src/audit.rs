@@ -143,9 +143,14 @@ fn event_id(now: Epoch) -> String {
     )
 }
 
-/// Appends an event. A failure is logged and returned: callers on paths
-/// where the action already happened log it and carry on.
-pub async fn record(db: &Db, e: Event<'_>, now: Epoch) -> Result<()> {
+/// Appends an event, on the pool or in the transaction of the change it
+/// records (then if either fails, neither happens). A failure is logged
+/// and returned.
+pub async fn record<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    e: Event<'_>,
+    now: Epoch,
+) -> Result<()> {
     let (kind, id, label) = match &e.actor {
         Actor::User { id, email } => ("user", id.as_str(), email.as_str()),
         Actor::Staff { id, email } => ("staff", id.as_str(), email.as_str()),

@@ -10,6 +10,7 @@ use crate::accounts::Principal;
 use crate::audit;
 use crate::clock::Epoch;
 use crate::error::{Error, Result};
+use crate::feed::ChangeKind;
 use crate::ids::{new_id, random_bytes};
 use crate::projects::{require_manager, Projects};
 use crate::registry::split_scopes;
@@ -205,15 +206,34 @@ impl Projects {
         let now = self.clock.now();
         self.check_room(by, project_id, hours.is_some(), now)
             .await?;
-        self.insert_client(
+        let (row, secret) =
+            self.new_client_row(by, &project.id, name, scopes, hours.map(|h| now + h * 3600));
+        let detail = match row.expires_at {
+            Some(at) => format!(
+                "{:?} with {}; temporary, expires {}",
+                row.name,
+                row.scopes,
+                crate::calendar::date_time(at)
+            ),
+            None => format!("{:?} with {}", row.name, row.scopes),
+        };
+        let mut tx = self.db.begin().await?;
+        store::clients::insert(&mut *tx, &row, &by.user_id).await?;
+        self.audit_in(
+            &mut tx,
             by,
-            &project.id,
-            name,
-            scopes,
-            hours.map(|h| now + h * 3600),
-            true,
+            "client.create",
+            ("client", &row.id),
+            Some(&row.project_id),
+            detail,
         )
-        .await
+        .await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Client, &row.id)])
+            .await?;
+        tracing::Span::current().record("client_id", row.id.as_str());
+        tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
+        Ok((self.client_view(row, false, now), secret))
     }
 
     /// Room for one more live client of this kind in the project.
@@ -244,17 +264,16 @@ impl Projects {
         }
     }
 
-    async fn insert_client(
+    /// A new client's row and its secret (shown once; the row keeps only
+    /// the keyed hash).
+    fn new_client_row(
         &self,
         by: &Principal,
         project_id: &str,
         name: String,
         scopes: Vec<String>,
         expires_at: Option<Epoch>,
-        // Rotation records its own event instead.
-        log_create: bool,
-    ) -> Result<(Client, ClientSecret)> {
-        let now = self.clock.now();
+    ) -> (ClientRow, ClientSecret) {
         let secret = ClientSecret::generate();
         let row = ClientRow {
             id: new_id("pcl"),
@@ -263,37 +282,14 @@ impl Projects {
             name,
             secret_hash: hex::encode(self.master.secret_hash(secret.expose())),
             scopes: scopes.join(" "),
-            created_at: now,
+            created_at: self.clock.now(),
             last_used_at: None,
             disabled_at: None,
             disabled_reason: None,
             expires_at,
             retire_at: None,
         };
-        store::clients::insert(&self.db, &row, &by.user_id).await?;
-        self.registry.put_client(&row);
-        tracing::Span::current().record("client_id", row.id.as_str());
-        tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
-        let detail = match row.expires_at {
-            Some(at) => format!(
-                "{:?} with {}; temporary, expires {}",
-                row.name,
-                row.scopes,
-                crate::calendar::date_time(at)
-            ),
-            None => format!("{:?} with {}", row.name, row.scopes),
-        };
-        if log_create {
-            self.audit(
-                by,
-                "client.create",
-                ("client", &row.id),
-                Some(project_id),
-                detail,
-            )
-            .await;
-        }
-        Ok((self.client_view(row, false, now), secret))
+        (row, secret)
     }
 
     async fn client_row(&self, by: &Principal, client_id: &str) -> Result<ClientRow> {
@@ -313,8 +309,11 @@ impl Projects {
         scopes: &[String],
     ) -> Result<Client> {
         require_manager(by)?;
-        let mut row = self.client_row(by, client_id).await?;
+        let row = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &row.project_id).await?;
+        if row.disabled_at.is_some() {
+            return Err(Error::invalid("", "This client is retired or revoked."));
+        }
         let current = split_scopes(&row.scopes);
         let wanted = self.checked_scopes(&project.api_id, scopes)?;
         if let Some(extra) = wanted.iter().find(|s| !current.contains(s)) {
@@ -333,20 +332,36 @@ impl Projects {
             ));
         }
         let scopes = wanted.join(" ");
-        if !store::clients::set_scopes(&self.db, &by.account_id, client_id, &scopes).await? {
-            return Err(Error::NotFound);
+        let mut tx = self.db.begin().await?;
+        // Only from the scopes read above, and only while live.
+        if !store::clients::set_scopes(&mut *tx, &by.account_id, client_id, &row.scopes, &scopes)
+            .await?
+        {
+            return Err(match self.client_row(by, client_id).await? {
+                now if now.disabled_at.is_some() => Error::invalid(
+                    "",
+                    "This client was retired or revoked meanwhile: it cannot be narrowed.",
+                ),
+                _ => Error::Conflict {
+                    field: "scopes",
+                    message: "This client's scopes changed meanwhile. Reload and try again.".into(),
+                },
+            });
         }
-        tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
-        self.audit(
+        self.audit_in(
+            &mut tx,
             by,
             "client.narrow",
             ("client", client_id),
             Some(&row.project_id),
             format!("scopes {} narrowed to {scopes}", row.scopes),
         )
-        .await;
-        row.scopes = scopes;
-        self.registry.put_client(&row);
+        .await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Client, client_id)])
+            .await?;
+        tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
+        let row = self.client_row(by, client_id).await?;
         Ok(self.client_view(row, project.archived_at.is_some(), self.clock.now()))
     }
 
@@ -426,28 +441,27 @@ impl Projects {
             crate::calendar::date(now)
         );
         let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
-        let (client, secret) = self
-            .insert_client(
-                by,
-                &project.id,
-                name,
-                split_scopes(&old.scopes),
-                None,
-                false,
-            )
-            .await?;
-        self.audit(
+        let (row, secret) =
+            self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None);
+        let mut tx = self.db.begin().await?;
+        store::clients::insert(&mut *tx, &row, &by.user_id).await?;
+        self.audit_in(
+            &mut tx,
             by,
             "client.rotate",
             ("client", client_id),
             Some(&project.id),
             format!(
                 "rotation started: {} takes over from {client_id} with {}",
-                client.id, old.scopes
+                row.id, old.scopes
             ),
         )
-        .await;
-        Ok((client, secret))
+        .await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Client, &row.id)])
+            .await?;
+        tracing::info!(successor = %row.id, "client rotation started");
+        Ok((self.client_view(row, false, now), secret))
     }
 
     /// Retires a client now (`at` empty or past) or at `at`. Once retired,
@@ -477,21 +491,36 @@ impl Projects {
                         "Schedule retirement within 90 days.",
                     ));
                 }
-                store::clients::schedule_retirement(&self.db, &by.account_id, client_id, Some(at))
-                    .await?;
-                tracing::info!(at, "client retirement scheduled");
-                self.audit(
+                let mut tx = self.db.begin().await?;
+                if !store::clients::schedule_retirement(
+                    &mut *tx,
+                    &by.account_id,
+                    client_id,
+                    Some(at),
+                )
+                .await?
+                {
+                    return Err(Error::invalid(
+                        "",
+                        "This client is already retired or revoked.",
+                    ));
+                }
+                self.audit_in(
+                    &mut tx,
                     by,
                     "client.retire_scheduled",
                     ("client", client_id),
                     Some(&row.project_id),
                     format!("to retire at {}", crate::calendar::date_time(at)),
                 )
-                .await;
+                .await?;
+                self.feed
+                    .commit(tx, &[(ChangeKind::Client, client_id)])
+                    .await?;
+                tracing::info!(at, "client retirement scheduled");
             }
             None => {
                 let reason = format!("Retired by {}", by.email);
-                self.disable_row(&by.account_id, &row, now, &reason).await?;
                 let used = row.last_used_at.max(
                     self.registry
                         .client(&row.id)
@@ -503,14 +532,28 @@ impl Projects {
                     }
                     _ => "retired".to_owned(),
                 };
-                self.audit(
+                let mut tx = self.db.begin().await?;
+                if !store::clients::disable(&mut *tx, &by.account_id, client_id, now, &reason)
+                    .await?
+                {
+                    return Err(Error::invalid(
+                        "",
+                        "This client is already retired or revoked.",
+                    ));
+                }
+                self.audit_in(
+                    &mut tx,
                     by,
                     "client.retire",
                     ("client", client_id),
                     Some(&row.project_id),
                     detail,
                 )
-                .await;
+                .await?;
+                self.feed
+                    .commit(tx, &[(ChangeKind::Client, client_id)])
+                    .await?;
+                tracing::info!(client_id, "client retired");
             }
         }
         let row = self.client_row(by, client_id).await?;
@@ -522,99 +565,105 @@ impl Projects {
     pub async fn keep_client(&self, by: &Principal, client_id: &str) -> Result<()> {
         require_manager(by)?;
         let row = self.client_row(by, client_id).await?;
-        if !store::clients::schedule_retirement(&self.db, &by.account_id, &row.id, None).await? {
+        let mut tx = self.db.begin().await?;
+        if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
             return Err(Error::invalid(
                 "",
                 "This client is already retired or revoked.",
             ));
         }
-        self.audit(
+        self.audit_in(
+            &mut tx,
             by,
             "client.retire_cancelled",
             ("client", client_id),
             Some(&row.project_id),
             "scheduled retirement cancelled".into(),
         )
-        .await;
-        Ok(())
+        .await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Client, client_id)])
+            .await
     }
 
+    /// Disables `row` now with `reason`, writing `event` in the same
+    /// transaction. False (and nothing written) when it was disabled
+    /// already, by a racing request or another node.
     pub(crate) async fn disable_client_row(
         &self,
         row: &ClientRow,
         now: Epoch,
         reason: &str,
-    ) -> Result<()> {
-        self.disable_row(&row.account_id, row, now, reason).await
-    }
-
-    async fn disable_row(
-        &self,
-        account_id: &str,
-        row: &ClientRow,
-        now: Epoch,
-        reason: &str,
-    ) -> Result<()> {
-        if store::clients::disable(&self.db, account_id, &row.id, now, reason).await? {
-            let mut row = row.clone();
-            row.disabled_at = Some(now);
-            row.disabled_reason = Some(reason.to_owned());
-            row.retire_at = None;
-            self.registry.put_client(&row);
-            tracing::info!(client_id = %row.id, reason, "client disabled");
+        event: audit::Event<'_>,
+    ) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        if !store::clients::disable(&mut *tx, &row.account_id, &row.id, now, reason).await? {
+            return Ok(false);
         }
-        Ok(())
+        audit::record(&mut *tx, event, now).await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Client, &row.id)])
+            .await?;
+        tracing::info!(client_id = %row.id, reason, "client disabled");
+        Ok(true)
     }
 
     /// Retires every client whose scheduled time has come; run by the
-    /// server's housekeeping. Returns how many.
+    /// server's housekeeping (on every node: each client is retired once).
+    /// Returns how many.
     pub async fn retire_due(&self) -> Result<usize> {
         let now = self.clock.now();
         let due = store::clients::due_for_retirement(&self.db, now).await?;
+        let mut retired = 0;
         for row in &due {
-            self.disable_row(&row.account_id, row, now, "Retired as scheduled")
-                .await?;
-            audit::record_or_log(
-                &self.db,
-                audit::Event {
-                    account_id: &row.account_id,
-                    actor: audit::Actor::System,
-                    action: "client.retire",
-                    target_kind: "client",
-                    target_id: &row.id,
-                    project_id: Some(&row.project_id),
-                    client_ip: None,
-                    detail: "retired as scheduled".into(),
-                },
-                now,
-            )
-            .await;
+            let event = audit::Event {
+                account_id: &row.account_id,
+                actor: audit::Actor::System,
+                action: "client.retire",
+                target_kind: "client",
+                target_id: &row.id,
+                project_id: Some(&row.project_id),
+                client_ip: None,
+                detail: "retired as scheduled".into(),
+            };
+            if self
+                .disable_client_row(row, now, "Retired as scheduled", event)
+                .await?
+            {
+                retired += 1;
+            }
         }
-        Ok(due.len())
+        Ok(retired)
     }
 
     /// Writes a `client.expire` event for each temporary client that has
-    /// expired since the last run; run by the server's housekeeping.
+    /// expired since the last run; run by the server's housekeeping. The
+    /// marking, the events and the feed entries commit together.
     pub async fn log_expiries(&self) -> Result<usize> {
         let now = self.clock.now();
-        let expired = store::clients::take_newly_expired(&self.db, now).await?;
-        for (id, account_id, project_id, name) in &expired {
-            audit::record_or_log(
-                &self.db,
-                audit::Event {
-                    account_id,
-                    actor: audit::Actor::System,
-                    action: "client.expire",
-                    target_kind: "client",
-                    target_id: id,
-                    project_id: Some(project_id),
-                    client_ip: None,
-                    detail: format!("temporary client {name:?} expired"),
-                },
-                now,
-            )
-            .await;
+        let mut tx = self.db.begin().await?;
+        let expired = store::clients::take_newly_expired(&mut *tx, now).await?;
+        if expired.is_empty() {
+            return Ok(0);
         }
+        for (id, account_id, project_id, name) in &expired {
+            let event = audit::Event {
+                account_id,
+                actor: audit::Actor::System,
+                action: "client.expire",
+                target_kind: "client",
+                target_id: id,
+                project_id: Some(project_id),
+                client_ip: None,
+                detail: format!("temporary client {name:?} expired"),
+            };
+            audit::record(&mut *tx, event, now).await?;
+        }
+        let changes: Vec<(ChangeKind, &str)> = expired
+            .iter()
+            .map(|(id, ..)| (ChangeKind::Client, id.as_str()))
+            .collect();
+        self.feed.commit(tx, &changes).await?;
         Ok(expired.len())
     }
 
@@ -631,19 +680,23 @@ impl Projects {
                 "Only expired or retired clients can be deleted; retire this one first.",
             ));
         }
-        if !store::clients::delete(&self.db, &by.account_id, client_id).await? {
+        let mut tx = self.db.begin().await?;
+        if !store::clients::delete(&mut tx, &by.account_id, client_id).await? {
             return Err(Error::NotFound);
         }
-        self.registry.remove_client(client_id);
-        tracing::info!("client deleted");
-        self.audit(
+        self.audit_in(
+            &mut tx,
             by,
             "client.delete",
             ("client", client_id),
             Some(&row.project_id),
             format!("{:?} deleted", row.name),
         )
-        .await;
+        .await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Client, client_id)])
+            .await?;
+        tracing::info!("client deleted");
         Ok(())
     }
 }

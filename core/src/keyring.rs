@@ -136,8 +136,9 @@ async fn add_key(db: &Db, master: &MasterKey, alg: SigningAlg, now: Epoch) -> Re
         .await
         .map_err(|e| Error::Internal(format!("key generation task: {e}")))??;
     let sealed = master.seal(&new.key.kid, &new.pkcs8);
+    let mut tx = db.begin().await?;
     signing_keys::insert_active(
-        db,
+        &mut tx,
         NewKeyRow {
             kid: &new.key.kid,
             alg: alg.as_str(),
@@ -148,5 +149,13 @@ async fn add_key(db: &Db, master: &MasterKey, alg: SigningAlg, now: Epoch) -> Re
         now + RETIRED_KEY_GRACE_SECS,
     )
     .await?;
+    // Every running node reloads its keys when the feed brings this.
+    crate::feed::record(
+        &mut tx,
+        &[(crate::feed::ChangeKind::SigningKey, &new.key.kid)],
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(new.key.kid.clone())
 }

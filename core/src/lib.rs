@@ -14,6 +14,7 @@ pub mod clients;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod ids;
 pub mod keyring;
 pub mod master_key;

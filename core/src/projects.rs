@@ -4,12 +4,15 @@
 
 use std::sync::Arc;
 
+use sqlx::AnyConnection;
+
 use crate::accounts::Principal;
 use crate::audit;
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, Epoch};
 use crate::db::{is_unique_violation, Db};
 use crate::error::{Error, Result};
+use crate::feed::{ChangeKind, Feed};
 use crate::ids::new_id;
 use crate::master_key::MasterKey;
 use crate::ratelimit::{self, Limit};
@@ -72,6 +75,7 @@ pub struct ProjectInput {
 
 pub struct Projects {
     pub(crate) db: Db,
+    pub(crate) feed: Arc<Feed>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) catalogue: Arc<Catalogue>,
     pub(crate) issuer: Arc<Issuer>,
@@ -115,12 +119,40 @@ impl Projects {
         .await;
     }
 
+    /// An event for the account's audit log, written in `tx`: the change
+    /// and its record commit together or not at all.
+    pub(crate) async fn audit_in(
+        &self,
+        tx: &mut AnyConnection,
+        by: &Principal,
+        action: &'static str,
+        target: (&'static str, &str),
+        project_id: Option<&str>,
+        detail: String,
+    ) -> Result<()> {
+        audit::record(
+            tx,
+            audit::Event {
+                account_id: &by.account_id,
+                actor: audit::Actor::of(by),
+                action,
+                target_kind: target.0,
+                target_id: target.1,
+                project_id,
+                client_ip: by.client_ip,
+                detail,
+            },
+            self.clock.now(),
+        )
+        .await
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }
 
     pub fn new(
-        db: Db,
+        feed: Arc<Feed>,
         registry: Arc<Registry>,
         catalogue: Arc<Catalogue>,
         issuer: Arc<Issuer>,
@@ -128,7 +160,8 @@ impl Projects {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            db,
+            db: feed.db().clone(),
+            feed,
             registry,
             catalogue,
             issuer,
@@ -184,17 +217,16 @@ impl Projects {
             rate_per_sec: ratelimit::DEFAULT_PER_SEC,
             rate_burst: ratelimit::DEFAULT_BURST,
         };
-        store::projects::insert(&self.db, &row).await.map_err(|e| {
+        let mut tx = self.db.begin().await?;
+        store::projects::insert(&mut *tx, &row).await.map_err(|e| {
             if is_unique_violation(&e) {
                 Self::name_taken(&row.name)
             } else {
                 e.into()
             }
         })?;
-        self.registry.put_project(&row);
-        tracing::Span::current().record("project_id", row.id.as_str());
-        tracing::info!("project created");
-        self.audit(
+        self.audit_in(
+            &mut tx,
             by,
             "project.create",
             ("project", &row.id),
@@ -204,7 +236,12 @@ impl Projects {
                 row.name, api.name, row.token_ttl_secs
             ),
         )
-        .await;
+        .await?;
+        self.feed
+            .commit(tx, &[(ChangeKind::Project, &row.id)])
+            .await?;
+        tracing::Span::current().record("project_id", row.id.as_str());
+        tracing::info!("project created");
         Ok(row.into())
     }
 
@@ -247,12 +284,13 @@ impl Projects {
     ) -> Result<Project> {
         require_manager(by)?;
         let (name, description, ttl) = self.settings(&input)?;
-        let mut row = self.project_row(by, id).await?;
+        let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
             return Err(Error::invalid("", "Archived projects cannot be changed."));
         }
+        let mut tx = self.db.begin().await?;
         let updated = store::projects::update_settings(
-            &self.db,
+            &mut *tx,
             &by.account_id,
             id,
             &name,
@@ -268,25 +306,21 @@ impl Projects {
             }
         })?;
         if !updated {
-            return Err(Error::NotFound);
+            // Archived (or gone) since it was read: the guard kept it so.
+            return Err(self.changed_meanwhile(by, id).await);
         }
-        row.name = name;
-        row.description = description;
-        row.token_ttl_secs = ttl;
-        self.registry.put_project(&row);
-        tracing::info!("project settings changed");
-        self.audit(
+        self.audit_in(
+            &mut tx,
             by,
             "project.update",
             ("project", id),
             Some(id),
-            format!(
-                "name {:?}, token lifetime {} s",
-                row.name, row.token_ttl_secs
-            ),
+            format!("name {name:?}, token lifetime {ttl} s"),
         )
-        .await;
-        Ok(row.into())
+        .await?;
+        self.feed.commit(tx, &[(ChangeKind::Project, id)]).await?;
+        tracing::info!("project settings changed");
+        self.project(by, id).await
     }
 
     /// Archives a project: its clients stop getting tokens and its tokens
@@ -294,26 +328,27 @@ impl Projects {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
     pub async fn archive_project(&self, by: &Principal, id: &str) -> Result<Project> {
         require_manager(by)?;
-        let mut row = self.project_row(by, id).await?;
+        let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
             return Ok(row.into());
         }
         let now = self.clock.now();
-        if !store::projects::archive(&self.db, &by.account_id, id, now).await? {
-            return Err(Error::NotFound);
+        let mut tx = self.db.begin().await?;
+        if store::projects::archive(&mut *tx, &by.account_id, id, now).await? {
+            self.audit_in(
+                &mut tx,
+                by,
+                "project.archive",
+                ("project", id),
+                Some(id),
+                format!("{:?} archived; its clients are disabled", row.name),
+            )
+            .await?;
+            self.feed.commit(tx, &[(ChangeKind::Project, id)]).await?;
+            tracing::info!("project archived");
         }
-        row.archived_at = Some(now);
-        self.registry.put_project(&row);
-        tracing::info!("project archived");
-        self.audit(
-            by,
-            "project.archive",
-            ("project", id),
-            Some(id),
-            format!("{:?} archived; its clients are disabled", row.name),
-        )
-        .await;
-        Ok(row.into())
+        // Archived by us or by a racing request: either way it is now.
+        self.project(by, id).await
     }
 
     /// Sets the project's bucket; it applies to the next request.
@@ -339,25 +374,36 @@ impl Projects {
                 "Make the burst at least the rate per second, or a busy second is always cut short.",
             ));
         }
-        let mut row = self.project_row(by, id).await?;
+        let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
             return Err(Error::invalid("", "Archived projects cannot be changed."));
         }
-        if !store::projects::set_rate_limit(&self.db, &by.account_id, id, per_sec, burst).await? {
-            return Err(Error::NotFound);
+        let mut tx = self.db.begin().await?;
+        if !store::projects::set_rate_limit(&mut *tx, &by.account_id, id, per_sec, burst).await? {
+            return Err(self.changed_meanwhile(by, id).await);
         }
-        row.rate_per_sec = per_sec;
-        row.rate_burst = burst;
-        self.registry.put_project(&row);
-        tracing::info!(per_sec, burst, "rate limit changed");
-        self.audit(
+        self.audit_in(
+            &mut tx,
             by,
             "project.rate_limit",
             ("project", id),
             Some(id),
             format!("{per_sec} requests per second, bursts of {burst}"),
         )
-        .await;
-        Ok(row.into())
+        .await?;
+        self.feed.commit(tx, &[(ChangeKind::Project, id)]).await?;
+        tracing::info!(per_sec, burst, "rate limit changed");
+        self.project(by, id).await
+    }
+
+    /// Why a guarded update of project `id` changed no row.
+    async fn changed_meanwhile(&self, by: &Principal, id: &str) -> Error {
+        match self.project_row(by, id).await {
+            Ok(row) if row.archived_at.is_some() => {
+                Error::invalid("", "Archived projects cannot be changed.")
+            }
+            Ok(_) | Err(Error::NotFound) => Error::NotFound,
+            Err(e) => e,
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The in-memory view of clients, projects and revoked token ids that the
 //! hot paths (token endpoint, introspection, later the bearer gate) read.
-//! Loaded at start-up; every change goes to the database first and then
-//! here, so no request on a hot path touches the database.
+//! Loaded at start-up, then changed only by the change feed
+//! ([`crate::feed`]) from committed rows, so no request on a hot path
+//! touches the database.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -135,17 +136,28 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl Registry {
     pub async fn load(db: &Db, now: Epoch) -> Result<Self> {
         let registry = Self::default();
-        for p in store::projects::all(db).await? {
-            registry.put_project(&p);
-        }
-        for c in store::clients::all(db).await? {
-            registry.put_client(&c);
-        }
-        *write(&registry.revoked) = store::revoked_tokens::live(db, now)
-            .await?
-            .into_iter()
-            .collect();
+        registry.refill(db, now).await?;
         Ok(registry)
+    }
+
+    /// Replaces everything with what the database holds now (start-up, or
+    /// a node that fell behind the change feed's retention). Usage counters
+    /// of clients that are still there are kept.
+    pub async fn refill(&self, db: &Db, now: Epoch) -> Result<()> {
+        let projects = store::projects::all(db).await?;
+        let clients = store::clients::all(db).await?;
+        let revoked = store::revoked_tokens::live(db, now).await?;
+        write(&self.projects).clear();
+        for p in &projects {
+            self.put_project(p);
+        }
+        let ids: std::collections::HashSet<&str> = clients.iter().map(|c| c.id.as_str()).collect();
+        write(&self.clients).retain(|id, _| ids.contains(id.as_str()));
+        for c in &clients {
+            self.put_client(c);
+        }
+        *write(&self.revoked) = revoked.into_iter().collect();
+        Ok(())
     }
 
     pub fn put_project(&self, p: &ProjectRow) {
@@ -194,6 +206,10 @@ impl Registry {
 
     pub fn remove_client(&self, id: &str) {
         write(&self.clients).remove(id);
+    }
+
+    pub fn remove_project(&self, id: &str) {
+        write(&self.projects).remove(id);
     }
 
     pub fn project(&self, id: &str) -> Option<Arc<ProjectEntry>> {

@@ -87,25 +87,25 @@ impl Projects {
         }
         let now = self.clock.now();
         let shown = format!("Revoked by support: {reason}");
-        self.disable_client_row(&row, now, &shown).await?;
-        audit::record_or_log(
-            &self.db,
-            audit::Event {
-                account_id: &found.account_id,
-                actor: audit::Actor::Staff {
-                    id: by.user_id.clone(),
-                    email: by.email.clone(),
-                },
-                action: "client.revoke",
-                target_kind: "client",
-                target_id: &found.client_id,
-                project_id: Some(&found.project_id),
-                client_ip: None,
-                detail: shown,
+        let event = audit::Event {
+            account_id: &found.account_id,
+            actor: audit::Actor::Staff {
+                id: by.user_id.clone(),
+                email: by.email.clone(),
             },
-            now,
-        )
-        .await;
+            action: "client.revoke",
+            target_kind: "client",
+            target_id: &found.client_id,
+            project_id: Some(&found.project_id),
+            client_ip: None,
+            detail: shown.clone(),
+        };
+        if !self.disable_client_row(&row, now, &shown, event).await? {
+            return Err(Error::invalid(
+                "",
+                "This client is already retired or revoked.",
+            ));
+        }
         tracing::warn!(client_id = %found.client_id, staff_id = %by.user_id, "client revoked by support");
         Ok(())
     }

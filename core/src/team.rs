@@ -12,6 +12,7 @@ use crate::audit;
 use crate::clock::Epoch;
 use crate::db::is_unique_violation;
 use crate::error::{Error, Result};
+use crate::feed::{self, ChangeKind};
 use crate::ids::{new_id, random_bytes};
 use crate::password;
 use crate::secret::Password;
@@ -67,16 +68,7 @@ impl Accounts {
     async fn audit_team(&self, by: &Principal, action: &'static str, target: &str, detail: String) {
         audit::record_or_log(
             self.db(),
-            audit::Event {
-                account_id: &by.account_id,
-                actor: audit::Actor::of(by),
-                action,
-                target_kind: "member",
-                target_id: target,
-                project_id: None,
-                client_ip: by.client_ip,
-                detail,
-            },
+            team_event(by, action, target, detail),
             self.clock().now(),
         )
         .await;
@@ -214,16 +206,43 @@ impl Accounts {
                 "An account needs an owner: make someone else owner first.",
             ));
         }
-        if !store::team::remove_member(self.db(), &by.account_id, user_id).await? {
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        if !store::team::remove_member(&mut *tx, &by.account_id, user_id).await? {
             return Err(Error::NotFound);
         }
-        self.audit_team(
-            by,
-            "member.remove",
-            user_id,
-            format!("{} ({}) removed", target.email, target.role),
+        audit::record(
+            &mut *tx,
+            team_event(
+                by,
+                "member.remove",
+                user_id,
+                format!("{} ({}) removed", target.email, target.role),
+            ),
+            now,
         )
-        .await;
+        .await?;
+        let member = format!("{}/{user_id}", by.account_id);
+        feed::record(&mut tx, &[(ChangeKind::Member, &member)], now).await?;
+        tx.commit().await?;
         Ok(())
+    }
+}
+
+fn team_event<'a>(
+    by: &'a Principal,
+    action: &'static str,
+    target: &'a str,
+    detail: String,
+) -> audit::Event<'a> {
+    audit::Event {
+        account_id: &by.account_id,
+        actor: audit::Actor::of(by),
+        action,
+        target_kind: "member",
+        target_id: target,
+        project_id: None,
+        client_ip: by.client_ip,
+        detail,
     }
 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, Epoch};
-use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::feed::{ChangeKind, Feed};
 use crate::ids::random_bytes;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
@@ -70,7 +70,7 @@ pub struct Issuer {
     catalogue: Arc<Catalogue>,
     master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
-    db: Db,
+    feed: Arc<Feed>,
     limiter: RateLimiter,
     verified: VerifiedTokens,
     /// Compared against when the client id is unknown, so that an unknown id
@@ -86,7 +86,7 @@ impl Issuer {
         catalogue: Arc<Catalogue>,
         master: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
-        db: Db,
+        feed: Arc<Feed>,
     ) -> Self {
         let decoy_hash = master.secret_hash("portcullis-decoy");
         Self {
@@ -96,7 +96,7 @@ impl Issuer {
             catalogue,
             master,
             clock,
-            db,
+            feed,
             limiter: RateLimiter::default(),
             verified: VerifiedTokens::default(),
             decoy_hash,
@@ -347,8 +347,9 @@ impl Issuer {
         {
             return Ok(false);
         }
+        let mut tx = self.feed.db().begin().await?;
         store::revoked_tokens::insert(
-            &self.db,
+            &mut *tx,
             &claims.account_id,
             &claims.client_id,
             &claims.jti,
@@ -356,7 +357,9 @@ impl Issuer {
             now,
         )
         .await?;
-        self.registry.revoke(&claims.jti, claims.exp);
+        self.feed
+            .commit(tx, &[(ChangeKind::RevokedToken, &claims.jti)])
+            .await?;
         tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
         Ok(true)
     }

@@ -1,7 +1,7 @@
 //! Housekeeping that runs beside the server: carrying out scheduled client
 //! retirements, flushing coalesced "last used" times, picking up rotated
 //! signing keys, and forgetting revocations of tokens that have expired
-//! anyway.
+//! anyway and changes older than the feed's retention.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +71,10 @@ impl Background {
                     issuer.registry().prune_revoked(now);
                     if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
                         tracing::warn!(error = %e, "could not prune expired revocations");
+                    }
+                    let before = now - portcullis_core::feed::RETENTION_SECS;
+                    if let Err(e) = store::changes::prune(&db, before).await {
+                        tracing::warn!(error = %e, "could not prune the change feed");
                     }
                 }
             }

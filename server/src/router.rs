@@ -11,11 +11,13 @@ use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_core::catalogue::SigningAlg;
+use portcullis_core::db::Backend;
+use portcullis_core::feed::Feed;
 use portcullis_core::keyring::Keyring;
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::registry::Registry;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
-use portcullis_core::{db, Accounts, Catalogue, Clock, Db, Issuer, Projects};
+use portcullis_core::{db, store, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -37,6 +39,9 @@ pub struct Built {
     pub db: Db,
     pub issuer: Arc<Issuer>,
     pub projects: Arc<Projects>,
+    pub feed: Arc<Feed>,
+    /// Applies the change feed; runs while the server does.
+    pub feed_task: tokio::task::JoinHandle<()>,
     pub background: Background,
 }
 
@@ -67,8 +72,20 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let mut algs: Vec<SigningAlg> = catalogue.apis().iter().map(|a| a.signing_alg).collect();
     algs.sort_by_key(|a| a.as_str());
     algs.dedup();
+    // The feed position first: every change after it is applied on top of
+    // what is loaded next, so nothing committed meanwhile is missed.
+    let applied = store::changes::latest(&db).await?;
     let keyring = Arc::new(Keyring::open(db.clone(), master.clone(), &algs, now).await?);
     let registry = Arc::new(Registry::load(&db, now).await?);
+    let feed = Arc::new(Feed::new(
+        db.clone(),
+        registry.clone(),
+        keyring.clone(),
+        clock.clone(),
+        applied,
+    ));
+    let listen = (Backend::of(&db) == Backend::Postgres).then(|| config.database_url.clone());
+    let feed_task = tokio::spawn(feed.clone().run(listen));
     let issuer = Arc::new(Issuer::new(
         config.issuer()?,
         keyring,
@@ -76,10 +93,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         catalogue.clone(),
         master.clone(),
         clock.clone(),
-        db.clone(),
+        feed.clone(),
     ));
     let projects = Arc::new(Projects::new(
-        db.clone(),
+        feed.clone(),
         registry,
         catalogue.clone(),
         issuer.clone(),
@@ -182,6 +199,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         db,
         issuer,
         projects: projects_handle,
+        feed,
+        feed_task,
         background,
     })
 }

@@ -2,8 +2,8 @@
 
 use crate::audit::{Cursor, Entry, Filter};
 use crate::clock::Epoch;
-use crate::db::Db;
 use crate::error::Result;
+use sqlx::{Any, Executor};
 
 pub struct NewRow<'a> {
     pub id: &'a str,
@@ -20,7 +20,7 @@ pub struct NewRow<'a> {
     pub detail: &'a str,
 }
 
-pub async fn insert(db: &Db, r: &NewRow<'_>) -> Result<()> {
+pub async fn insert<'e>(db: impl Executor<'e, Database = Any>, r: &NewRow<'_>) -> Result<()> {
     sqlx::query(
         "insert into audit_events (id, account_id, at, actor_kind, actor_id, actor_label, action,
              target_kind, target_id, project_id, client_ip, detail)
@@ -50,8 +50,8 @@ enum Arg<'a> {
     Int(i64),
 }
 
-pub async fn page(
-    db: &Db,
+pub async fn page<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     f: &Filter,
     before: Option<&Cursor>,

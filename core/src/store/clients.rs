@@ -3,6 +3,7 @@
 use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
+use sqlx::{Any, AnyConnection, Executor};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClientRow {
@@ -23,7 +24,11 @@ pub struct ClientRow {
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
                        last_used_at, disabled_at, disabled_reason, expires_at, retire_at";
 
-pub async fn insert(db: &Db, c: &ClientRow, created_by: &str) -> Result<()> {
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Any>,
+    c: &ClientRow,
+    created_by: &str,
+) -> Result<()> {
     sqlx::query(
         "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -42,7 +47,11 @@ pub async fn insert(db: &Db, c: &ClientRow, created_by: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<ClientRow>> {
+pub async fn get<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<ClientRow>> {
     Ok(sqlx::query_as(&format!(
         "select {COLUMNS} from clients where account_id = $1 and id = $2"
     ))
@@ -52,8 +61,8 @@ pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<ClientRow
     .await?)
 }
 
-pub async fn list_for_project(
-    db: &Db,
+pub async fn list_for_project<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     project_id: &str,
 ) -> Result<Vec<ClientRow>> {
@@ -68,7 +77,10 @@ pub async fn list_for_project(
 }
 
 /// Live client counts per project of one account.
-pub async fn count_by_project(db: &Db, account_id: &str) -> Result<Vec<(String, i64)>> {
+pub async fn count_by_project<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
         "select project_id, count(*) from clients
          where account_id = $1 and disabled_at is null group by project_id",
@@ -79,23 +91,49 @@ pub async fn count_by_project(db: &Db, account_id: &str) -> Result<Vec<(String, 
 }
 
 /// Every client, for the in-memory registry at start-up.
-pub async fn all(db: &Db) -> Result<Vec<ClientRow>> {
+pub async fn all<'e>(db: impl Executor<'e, Database = Any>) -> Result<Vec<ClientRow>> {
     Ok(sqlx::query_as(&format!("select {COLUMNS} from clients"))
         .fetch_all(db)
         .await?)
 }
 
-pub async fn set_scopes(db: &Db, account_id: &str, id: &str, scopes: &str) -> Result<bool> {
+/// One client of any account, for the change feed (which re-reads what
+/// changed, after the commit).
+pub async fn by_id<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> Result<Option<ClientRow>> {
     Ok(
-        sqlx::query("update clients set scopes = $1 where account_id = $2 and id = $3")
-            .bind(scopes)
-            .bind(account_id)
+        sqlx::query_as(&format!("select {COLUMNS} from clients where id = $1"))
             .bind(id)
-            .execute(db)
-            .await?
-            .rows_affected()
-            == 1,
+            .fetch_optional(db)
+            .await?,
     )
+}
+
+/// Narrows a live client's scopes, only if they are still `from` (a
+/// compare-and-set: two narrowings racing from the same row cannot add up
+/// to a scope that one of them removed, and a revoked client stays as it
+/// is).
+pub async fn set_scopes<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    from: &str,
+    scopes: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update clients set scopes = $1
+             where account_id = $2 and id = $3 and scopes = $4 and disabled_at is null",
+    )
+    .bind(scopes)
+    .bind(account_id)
+    .bind(id)
+    .bind(from)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Records coalesced "last used" times; never moves one backwards.
@@ -117,8 +155,8 @@ pub async fn record_last_used(db: &Db, batch: &[(String, Epoch)]) -> Result<()> 
 
 /// Disables a live client now (retired or revoked), with the reason its
 /// account sees.
-pub async fn disable(
-    db: &Db,
+pub async fn disable<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     id: &str,
     now: Epoch,
@@ -138,8 +176,8 @@ pub async fn disable(
         == 1)
 }
 
-pub async fn schedule_retirement(
-    db: &Db,
+pub async fn schedule_retirement<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     id: &str,
     at: Option<Epoch>,
@@ -157,7 +195,10 @@ pub async fn schedule_retirement(
 }
 
 /// Live clients whose scheduled retirement has come, across accounts.
-pub async fn due_for_retirement(db: &Db, now: Epoch) -> Result<Vec<ClientRow>> {
+pub async fn due_for_retirement<'e>(
+    db: impl Executor<'e, Database = Any>,
+    now: Epoch,
+) -> Result<Vec<ClientRow>> {
     Ok(sqlx::query_as(&format!(
         "select {COLUMNS} from clients where disabled_at is null and retire_at is not null and retire_at <= $1"
     ))
@@ -167,8 +208,7 @@ pub async fn due_for_retirement(db: &Db, now: Epoch) -> Result<Vec<ClientRow>> {
 }
 
 /// Deletes a client that can no longer be used, with its revocation rows.
-pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<bool> {
-    let mut tx = db.begin().await?;
+pub async fn delete(tx: &mut AnyConnection, account_id: &str, id: &str) -> Result<bool> {
     sqlx::query("delete from revoked_tokens where account_id = $1 and client_id = $2")
         .bind(account_id)
         .bind(id)
@@ -180,31 +220,23 @@ pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<bool> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    tx.commit().await?;
     Ok(n == 1)
 }
 
 /// Temporary clients that have expired and whose expiry is not yet logged,
-/// marked as logged. (id, account_id, project_id, name)
-pub async fn take_newly_expired(
-    db: &Db,
+/// marked as logged in one statement (so of several nodes, one logs each).
+/// (id, account_id, project_id, name)
+pub async fn take_newly_expired<'e>(
+    db: impl Executor<'e, Database = Any>,
     now: Epoch,
 ) -> Result<Vec<(String, String, String, String)>> {
-    let mut tx = db.begin().await?;
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "select id, account_id, project_id, name from clients
-         where expires_at is not null and expires_at <= $1 and disabled_at is null and expiry_logged_at is null",
+    Ok(sqlx::query_as(
+        "update clients set expiry_logged_at = $1
+         where expires_at is not null and expires_at <= $1 and disabled_at is null
+           and expiry_logged_at is null
+         returning id, account_id, project_id, name",
     )
     .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id, ..) in &rows {
-        sqlx::query("update clients set expiry_logged_at = $1 where id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(rows)
+    .fetch_all(db)
+    .await?)
 }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod caas;
+pub mod changes;
 pub mod clients;
 pub mod partner;
 pub mod projects;

@@ -3,7 +3,6 @@
 use sqlx::{Any, Executor};
 
 use crate::clock::Epoch;
-use crate::db::Db;
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,7 +46,11 @@ pub async fn insert<'e>(
     Ok(())
 }
 
-pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<ProjectRow>> {
+pub async fn get<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<ProjectRow>> {
     Ok(sqlx::query_as(&format!(
         "select {COLUMNS} from projects where account_id = $1 and id = $2"
     ))
@@ -57,8 +60,24 @@ pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<ProjectRo
     .await?)
 }
 
+/// One project of any account, for the change feed.
+pub async fn by_id<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> Result<Option<ProjectRow>> {
+    Ok(
+        sqlx::query_as(&format!("select {COLUMNS} from projects where id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// Live projects first, then archived ones; newest first within each.
-pub async fn list(db: &Db, account_id: &str) -> Result<Vec<ProjectRow>> {
+pub async fn list<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<ProjectRow>> {
     Ok(sqlx::query_as(&format!(
         "select {COLUMNS} from projects where account_id = $1
          order by case when archived_at is null then 0 else 1 end, created_at desc, id"
@@ -69,14 +88,14 @@ pub async fn list(db: &Db, account_id: &str) -> Result<Vec<ProjectRow>> {
 }
 
 /// Every project of every account, for the in-memory registry at start-up.
-pub async fn all(db: &Db) -> Result<Vec<ProjectRow>> {
+pub async fn all<'e>(db: impl Executor<'e, Database = Any>) -> Result<Vec<ProjectRow>> {
     Ok(sqlx::query_as(&format!("select {COLUMNS} from projects"))
         .fetch_all(db)
         .await?)
 }
 
-pub async fn update_settings(
-    db: &Db,
+pub async fn update_settings<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     id: &str,
     name: &str,
@@ -85,7 +104,7 @@ pub async fn update_settings(
 ) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "update projects set name = $1, name_key = $2, description = $3, token_ttl_secs = $4
-         where account_id = $5 and id = $6",
+         where account_id = $5 and id = $6 and archived_at is null",
     )
     .bind(name)
     .bind(name.to_lowercase())
@@ -99,7 +118,12 @@ pub async fn update_settings(
         == 1)
 }
 
-pub async fn archive(db: &Db, account_id: &str, id: &str, now: Epoch) -> Result<bool> {
+pub async fn archive<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    now: Epoch,
+) -> Result<bool> {
     Ok(sqlx::query(
         "update projects set archived_at = $1
          where account_id = $2 and id = $3 and archived_at is null",
@@ -113,8 +137,8 @@ pub async fn archive(db: &Db, account_id: &str, id: &str, now: Epoch) -> Result<
         == 1)
 }
 
-pub async fn set_rate_limit(
-    db: &Db,
+pub async fn set_rate_limit<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     id: &str,
     per_sec: i64,

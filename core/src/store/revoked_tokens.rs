@@ -1,11 +1,11 @@
 //! Revoked access-token ids, kept until the token would have expired.
 
 use crate::clock::Epoch;
-use crate::db::Db;
 use crate::error::Result;
+use sqlx::{Any, Executor};
 
-pub async fn insert(
-    db: &Db,
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     client_id: &str,
     jti: &str,
@@ -27,8 +27,22 @@ pub async fn insert(
     Ok(())
 }
 
+/// The expiry of a revoked token id, for the change feed.
+pub async fn expiry<'e>(db: impl Executor<'e, Database = Any>, jti: &str) -> Result<Option<Epoch>> {
+    Ok(
+        sqlx::query_as("select expires_at from revoked_tokens where jti = $1")
+            .bind(jti)
+            .fetch_optional(db)
+            .await?
+            .map(|(at,): (Epoch,)| at),
+    )
+}
+
 /// Revocations still in force, for the in-memory denylist.
-pub async fn live(db: &Db, now: Epoch) -> Result<Vec<(String, Epoch)>> {
+pub async fn live<'e>(
+    db: impl Executor<'e, Database = Any>,
+    now: Epoch,
+) -> Result<Vec<(String, Epoch)>> {
     Ok(
         sqlx::query_as("select jti, expires_at from revoked_tokens where expires_at > $1")
             .bind(now)
@@ -37,7 +51,7 @@ pub async fn live(db: &Db, now: Epoch) -> Result<Vec<(String, Epoch)>> {
     )
 }
 
-pub async fn delete_expired(db: &Db, now: Epoch) -> Result<u64> {
+pub async fn delete_expired<'e>(db: impl Executor<'e, Database = Any>, now: Epoch) -> Result<u64> {
     Ok(
         sqlx::query("delete from revoked_tokens where expires_at <= $1")
             .bind(now)

@@ -1,8 +1,8 @@
 //! Token signing keys. Platform-wide, not tenant-owned.
 
 use crate::clock::Epoch;
-use crate::db::Db;
 use crate::error::Result;
+use sqlx::{Any, AnyConnection, Executor};
 
 #[derive(sqlx::FromRow)]
 pub struct KeyRow {
@@ -21,7 +21,10 @@ pub struct NewKeyRow<'a> {
 }
 
 /// Keys still published, oldest first.
-pub async fn published(db: &Db, now: Epoch) -> Result<Vec<KeyRow>> {
+pub async fn published<'e>(
+    db: impl Executor<'e, Database = Any>,
+    now: Epoch,
+) -> Result<Vec<KeyRow>> {
     Ok(sqlx::query_as(
         "select kid, alg, public_jwk, private_sealed, created_at from signing_keys
          where unpublish_at is null or unpublish_at > $1
@@ -35,12 +38,11 @@ pub async fn published(db: &Db, now: Epoch) -> Result<Vec<KeyRow>> {
 /// Adds `key` for its algorithm and marks the previous ones retired: they
 /// stay published until `unpublish_old_at`.
 pub async fn insert_active(
-    db: &Db,
+    tx: &mut AnyConnection,
     key: NewKeyRow<'_>,
     now: Epoch,
     unpublish_old_at: Epoch,
 ) -> Result<()> {
-    let mut tx = db.begin().await?;
     sqlx::query(
         "update signing_keys set retired_at = $1, unpublish_at = $2
          where alg = $3 and retired_at is null",
@@ -61,12 +63,14 @@ pub async fn insert_active(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 /// Forgets keys whose tokens have all expired.
-pub async fn delete_unpublished(db: &Db, now: Epoch) -> Result<u64> {
+pub async fn delete_unpublished<'e>(
+    db: impl Executor<'e, Database = Any>,
+    now: Epoch,
+) -> Result<u64> {
     Ok(sqlx::query(
         "delete from signing_keys where unpublish_at is not null and unpublish_at <= $1",
     )

@@ -3,11 +3,13 @@
 use sqlx::{Any, Executor};
 
 use crate::clock::Epoch;
-use crate::db::Db;
 use crate::error::Result;
 use crate::team::{Invite, Member};
 
-pub async fn members(db: &Db, account_id: &str) -> Result<Vec<Member>> {
+pub async fn members<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<Member>> {
     Ok(sqlx::query_as(
         "select u.id as user_id, u.email, m.role, m.created_at as joined_at
          from memberships m join users u on u.id = m.user_id
@@ -18,7 +20,11 @@ pub async fn members(db: &Db, account_id: &str) -> Result<Vec<Member>> {
     .await?)
 }
 
-pub async fn remove_member(db: &Db, account_id: &str, user_id: &str) -> Result<bool> {
+pub async fn remove_member<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    user_id: &str,
+) -> Result<bool> {
     Ok(
         sqlx::query("delete from memberships where account_id = $1 and user_id = $2")
             .bind(account_id)
@@ -30,8 +36,8 @@ pub async fn remove_member(db: &Db, account_id: &str, user_id: &str) -> Result<b
     )
 }
 
-pub async fn insert_invite(
-    db: &Db,
+pub async fn insert_invite<'e>(
+    db: impl Executor<'e, Database = Any>,
     account_id: &str,
     i: &Invite,
     token_hash: &str,
@@ -53,7 +59,11 @@ pub async fn insert_invite(
     Ok(())
 }
 
-pub async fn pending(db: &Db, account_id: &str, now: Epoch) -> Result<Vec<Invite>> {
+pub async fn pending<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    now: Epoch,
+) -> Result<Vec<Invite>> {
     Ok(sqlx::query_as(
         "select id, role, created_at, expires_at from invites
          where account_id = $1 and used_at is null and revoked_at is null and expires_at > $2
@@ -65,7 +75,12 @@ pub async fn pending(db: &Db, account_id: &str, now: Epoch) -> Result<Vec<Invite
     .await?)
 }
 
-pub async fn revoke_invite(db: &Db, account_id: &str, id: &str, now: Epoch) -> Result<bool> {
+pub async fn revoke_invite<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    now: Epoch,
+) -> Result<bool> {
     Ok(sqlx::query(
         "update invites set revoked_at = $1
          where account_id = $2 and id = $3 and used_at is null and revoked_at is null",
@@ -80,8 +95,8 @@ pub async fn revoke_invite(db: &Db, account_id: &str, id: &str, now: Epoch) -> R
 }
 
 /// (invite id, account name, role, expires_at) of a usable invitation.
-pub async fn live_invite(
-    db: &Db,
+pub async fn live_invite<'e>(
+    db: impl Executor<'e, Database = Any>,
     token_hash: &str,
     now: Epoch,
 ) -> Result<Option<(String, String, String, Epoch)>> {

@@ -15,6 +15,7 @@ mod oauth_introspect;
 mod oauth_token;
 mod pages;
 mod projects;
+mod races;
 mod rotation;
 mod sessions;
 mod signup;

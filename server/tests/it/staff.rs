@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::{assert_redirected, TestServer, PASSWORD};
 
-async fn staff_browser(s: &TestServer) -> Client {
+pub async fn staff_browser(s: &TestServer) -> Client {
     let accounts = Accounts::new(
         s.db.clone(),
         PasswordHasher::new(1).unwrap(),
