@@ -7,9 +7,11 @@
 mod apis;
 mod audit;
 mod binary;
+mod cluster;
 mod csrf;
 mod headers;
 mod login;
+mod nodes;
 mod oauth_discovery;
 mod oauth_introspect;
 mod oauth_token;

@@ -1,0 +1,256 @@
+//! Several `portcullis serve` processes on one PostgreSQL database, as an
+//! operator runs them behind a load balancer: same database, master key,
+//! public URL (so the same issuer) and scope catalogue.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use reqwest::{redirect, Client, Response};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::{client_form, Creds, PASSWORD};
+
+/// What browsers see: the load balancer's address, the same for all nodes.
+pub const PUBLIC_URL: &str = "http://portcullis.test";
+
+pub struct Node {
+    pub base: String,
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub database_url: String,
+    master_key: String,
+    dir: TempDir,
+}
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+impl Cluster {
+    /// `n` nodes on a new database of the test cluster, each answering.
+    pub async fn start(admin_url: &str, n: usize) -> Self {
+        let database_url = crate::support::new_postgres_database(admin_url).await;
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            database_url,
+            master_key: hex::encode(portcullis_core::ids::random_bytes::<32>()),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        // The first node migrates and makes the signing keys; the others
+        // start on that, as a rolling deployment would.
+        for _ in 0..n {
+            let node = cluster.spawn(&free_addr()).await;
+            cluster.nodes.push(node);
+        }
+        cluster
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        cmd.args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("PORTCULLIS_MASTER_KEY", &self.master_key)
+            .env("PORTCULLIS_PUBLIC_URL", PUBLIC_URL)
+            .env(
+                "PORTCULLIS_SCOPES",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml"),
+            )
+            .env("LEPTOS_SITE_ROOT", self.dir.path().join("site"))
+            .env("RUST_LOG", "warn")
+            .env_remove("PORTCULLIS_MASTER_KEY_FILE")
+            .env_remove("PORTCULLIS_ISSUER");
+        cmd
+    }
+
+    async fn spawn(&self, addr: &str) -> Node {
+        let child = self
+            .command(&["serve"])
+            .env("PORTCULLIS_ADDR", addr)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let node = Node {
+            base: format!("http://{addr}"),
+            child,
+            addr: addr.to_owned(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(res) = reqwest::get(format!("{}/healthz", node.base)).await {
+                if res.status() == 200 {
+                    return node;
+                }
+            }
+            assert!(Instant::now() < deadline, "node {addr} did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills node `i` with SIGKILL (no shutdown work at all).
+    pub fn kill(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.child.kill().unwrap();
+        node.child.wait().unwrap();
+    }
+
+    /// Starts node `i` again on its address.
+    pub async fn restart(&mut self, i: usize) {
+        let addr = self.nodes[i].addr.clone();
+        let node = self.spawn(&addr).await;
+        self.nodes[i] = node;
+    }
+
+    /// Runs the binary's CLI (`keys rotate`, `staff add`) on the database.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{stdin}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn url(&self, node: usize, path: &str) -> String {
+        format!("{}{path}", self.nodes[node].base)
+    }
+
+    /// A browser behind the load balancer: its cookie (one jar for
+    /// 127.0.0.1, whatever the port) and Origin work on every node.
+    pub fn browser() -> Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_static(PUBLIC_URL));
+        Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// `/api/<fn>` on node `node`: status and JSON body.
+    pub async fn call(
+        &self,
+        node: usize,
+        browser: &Client,
+        fn_name: &str,
+        form: &(impl serde::Serialize + ?Sized),
+    ) -> (u16, Value) {
+        let res = browser
+            .post(self.url(node, &format!("/api/{fn_name}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+
+    pub async fn owner(&self, node: usize, email: &str) -> Client {
+        let browser = Self::browser();
+        let (status, body) = self
+            .call(
+                node,
+                &browser,
+                "signup",
+                &[
+                    ("account_name", format!("Org of {email}").as_str()),
+                    ("email", email),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        browser
+    }
+
+    pub async fn project(&self, node: usize, owner: &Client, name: &str) -> String {
+        let (status, body) = self
+            .call(
+                node,
+                owner,
+                "project_create",
+                &[("name", name), ("api_id", "partner"), ("description", "")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body.as_str().unwrap().to_owned()
+    }
+
+    pub async fn client(
+        &self,
+        node: usize,
+        owner: &Client,
+        project: &str,
+        scopes: &[&str],
+    ) -> Creds {
+        let (status, body) = self
+            .call(
+                node,
+                owner,
+                "client_create",
+                &client_form(project, "Primary", scopes),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        Creds {
+            id: body["client"]["id"].as_str().unwrap().into(),
+            secret: body["client_secret"].as_str().unwrap().into(),
+        }
+    }
+
+    /// The token endpoint of node `node`.
+    pub async fn token(&self, node: usize, creds: &Creds, scope: &str) -> Response {
+        Client::new()
+            .post(self.url(node, "/oauth/token"))
+            .basic_auth(&creds.id, Some(&creds.secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Polls `check` until it holds, and returns how long that took; fails the
+/// test if it does not hold within `within`.
+pub async fn within<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
