@@ -97,12 +97,19 @@ e2e-deps: node-deps
 # PostgreSQL from Debian's packages, for the second run of the integration
 # suite and the multi-node tests. Only the binaries are used: each run makes
 # its own throw-away cluster (scripts/pg-cluster); no system service runs.
+# Redis likewise (scripts/redis-tmp), for the limits shared across nodes.
 pg-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  $(MAKE) $(APT_UPDATED); \
 	  echo "Installing Debian package postgresql"; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql; \
 	  $(SUDO) service postgresql stop >/dev/null 2>&1 || true; \
+	fi
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  $(MAKE) $(APT_UPDATED); \
+	  echo "Installing Debian package redis-server"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
+	  $(SUDO) service redis-server stop >/dev/null 2>&1 || true; \
 	fi
 
 deps: rust-deps release-deps e2e-deps pg-deps
@@ -147,13 +154,16 @@ unit: rust-deps
 	cargo test --workspace --exclude frontend
 
 # The same integration suite again, each test on a new database in a
-# throw-away PostgreSQL cluster that is stopped and deleted afterwards.
+# throw-away PostgreSQL cluster, plus the multi-node tests (real processes
+# on one database, and a throw-away Redis); both are stopped and deleted
+# afterwards. One file alone: see README.md, "Tests".
 unit-postgres: rust-deps pg-deps
-	$(call say,Integration tests on PostgreSQL (throw-away cluster))
+	$(call say,Integration and multi-node tests on PostgreSQL and Redis (throw-away servers))
 	@dir=$$(mktemp -d /tmp/portcullis-pg.XXXXXX); \
-	trap 'scripts/pg-cluster stop "$$dir/cluster"; rm -rf "$$dir"' EXIT; \
+	trap 'scripts/pg-cluster stop "$$dir/cluster"; scripts/redis-tmp stop "$$dir/redis"; rm -rf "$$dir"' EXIT; \
 	url=$$(scripts/pg-cluster start "$$dir/cluster"); \
-	PORTCULLIS_TEST_POSTGRES=$$url cargo test -p portcullis-server --test it
+	redis=$$(scripts/redis-tmp start "$$dir/redis"); \
+	PORTCULLIS_TEST_POSTGRES=$$url PORTCULLIS_TEST_REDIS=$$redis cargo test -p portcullis-server --test it
 
 # The browser tests run against the release server and bundle: exactly what
 # `make run` serves, so a release-only build failure fails the tests too.

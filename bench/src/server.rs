@@ -27,18 +27,35 @@ struct Settings {
     config: Config,
 }
 
+/// Where the server under test keeps its data.
+#[derive(Clone, Default)]
+pub struct Storage {
+    /// None: a SQLite file in a temporary folder.
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+}
+
 /// `site_root` is the built console (`target/site` after the release build).
-pub fn start(site_root: &std::path::Path) -> Result<Servers, String> {
+pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, String> {
     use clap::Parser;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let settings = Settings::try_parse_from([
+    let mut args = vec![
         "portcullis".to_owned(),
-        format!("--database-url=sqlite://{}/bench.db", dir.path().display()),
+        format!(
+            "--database-url={}",
+            storage
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.path().display()))
+        ),
         format!("--master-key-file={}/master.key", dir.path().display()),
         format!("--site-root={}", site_root.display()),
         "--log=warn".to_owned(),
-    ])
-    .map_err(|e| e.to_string())?;
+    ];
+    if let Some(redis) = &storage.redis_url {
+        args.push(format!("--redis-url={redis}"));
+    }
+    let settings = Settings::try_parse_from(args).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

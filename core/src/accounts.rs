@@ -181,7 +181,8 @@ impl Accounts {
         let email = validate::email(email).map_err(|_| Error::InvalidCredentials)?;
         let now = self.clock.now();
         self.throttle
-            .check(&email, client_ip, now)
+            .check_everywhere(&email, client_ip, now)
+            .await
             .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
 
         let user = store::users::find_by_email(&self.db, &email).await?;
@@ -195,14 +196,14 @@ impl Accounts {
         };
         if let (true, Some(u), None) = (verified, &user, &principal) {
             if let Some(staff) = store::staff::get(&self.db, &u.id).await? {
-                self.throttle.record_success(&email);
+                self.throttle.record_success_everywhere(&email).await;
                 tracing::info!(staff_id = %staff.user_id, "support staff signed in");
                 return Ok(SignedIn::Staff(staff));
             }
         }
         match principal {
             Some(mut p) => {
-                self.throttle.record_success(&email);
+                self.throttle.record_success_everywhere(&email).await;
                 tracing::Span::current().record("user_id", &p.user_id);
                 tracing::info!("signed in");
                 p.client_ip = client_ip;
@@ -211,7 +212,9 @@ impl Accounts {
                 Ok(SignedIn::Member(p))
             }
             None => {
-                self.throttle.record_failure(&email, client_ip, now);
+                self.throttle
+                    .record_failure_everywhere(&email, client_ip, now)
+                    .await;
                 tracing::info!("sign-in refused");
                 Err(Error::InvalidCredentials)
             }

@@ -122,6 +122,15 @@ impl Feed {
         &self.db
     }
 
+    /// The view this feed keeps up to date.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        &self.keyring
+    }
+
     /// The newest change this node has applied.
     pub fn applied(&self) -> i64 {
         *self.applied.borrow()

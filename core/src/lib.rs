@@ -24,6 +24,7 @@ pub mod projects;
 pub mod ratelimit;
 pub mod registry;
 pub mod secret;
+pub mod shared_limits;
 pub mod signing;
 pub mod store;
 pub mod support;

@@ -1,14 +1,24 @@
 //! Per-project rate limiting (GCRA, the generic cell rate algorithm): a
 //! bucket of `burst` requests refilled at `per_sec`. One bucket per project,
 //! charged by its token requests and by every gated API call made with its
-//! tokens. Kept in memory, with a per-minute tally of allowed and limited
-//! requests for the console's chart.
+//! tokens, with a per-minute tally of allowed and limited requests for the
+//! console's chart.
+//!
+//! Where the bucket lives: with Redis configured, in Redis, shared by every
+//! node; each node leases a few requests at a time and spends them from
+//! memory, so the hot path pays one round trip per lease, not per request.
+//! Without Redis, in memory: one node has the whole rate, and `n` live
+//! nodes each take `1/n` of it (exact when the load balancer spreads
+//! requests evenly). If Redis cannot be reached, a node falls back to its
+//! in-memory share until it can.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::clock::Epoch;
+use crate::shared_limits::{Grant, SharedLimits};
 
 pub const DEFAULT_PER_SEC: i64 = 25;
 pub const DEFAULT_BURST: i64 = 50;
@@ -25,6 +35,21 @@ pub struct Limit {
 impl Limit {
     fn interval(self) -> Duration {
         Duration::from_nanos(1_000_000_000 / self.per_sec.max(1) as u64)
+    }
+
+    /// This node's share when `nodes` share the limit without Redis.
+    pub fn share(self, nodes: u32) -> Self {
+        let n = i64::from(nodes.max(1));
+        Self {
+            per_sec: (self.per_sec + n - 1) / n,
+            burst: (self.burst + n - 1) / n,
+        }
+    }
+
+    /// How many requests a node leases from Redis at once: about 1/20 s of
+    /// the rate, so leftovers that lapse cost little precision.
+    fn lease_size(self) -> i64 {
+        (self.per_sec / 20).clamp(1, 64)
     }
 
     /// The draft RateLimit-Policy window: how long a full bucket takes to refill.
@@ -60,9 +85,58 @@ struct Bucket {
     history: [MinuteTally; HISTORY_MINUTES],
 }
 
+/// Requests leased from the shared bucket, spent from memory.
+#[derive(Default)]
+struct Lease {
+    left: i64,
+    until: Option<Instant>,
+    /// Redis refused: no round trip again before this.
+    refused_until: Option<Instant>,
+    last: Option<Grant>,
+}
+
 #[derive(Default)]
 pub struct RateLimiter {
     buckets: RwLock<HashMap<String, Arc<Mutex<Bucket>>>>,
+    shared: Option<Arc<SharedLimits>>,
+    leases: RwLock<HashMap<String, Arc<tokio::sync::Mutex<Lease>>>>,
+    /// Live nodes sharing the limits when there is no Redis (at least 1).
+    nodes: AtomicU32,
+    /// When Redis last failed (epoch seconds), to warn once a minute.
+    warned_at: AtomicI64,
+}
+
+impl Bucket {
+    fn count(&mut self, epoch: Epoch, allowed: bool) {
+        let tally = &mut self.history[((epoch / 60) as usize) % HISTORY_MINUTES];
+        if tally.minute != epoch / 60 {
+            *tally = MinuteTally {
+                minute: epoch / 60,
+                ..MinuteTally::default()
+            };
+        }
+        if allowed {
+            tally.allowed += 1;
+        } else {
+            tally.limited += 1;
+        }
+    }
+}
+
+/// A decision from the shared bucket's last answer (remaining is as Redis
+/// last said, less nothing for what this node still holds: an estimate).
+fn shared_decision(limit: Limit, grant: Option<Grant>, allowed: bool) -> Decision {
+    let (remaining, reset, retry) = grant
+        .map_or((limit.burst, Duration::ZERO, Duration::ZERO), |g| {
+            (g.remaining, g.reset, g.retry_after)
+        });
+    Decision {
+        allowed,
+        limit,
+        remaining: remaining.clamp(0, limit.burst),
+        reset_secs: ceil_secs(reset),
+        retry_after_secs: if allowed { 0 } else { ceil_secs(retry).max(1) },
+    }
 }
 
 fn ceil_secs(d: Duration) -> i64 {
@@ -75,6 +149,111 @@ fn ceil_secs(d: Duration) -> i64 {
 }
 
 impl RateLimiter {
+    pub fn new(shared: Option<Arc<SharedLimits>>) -> Self {
+        Self {
+            shared,
+            nodes: AtomicU32::new(1),
+            ..Self::default()
+        }
+    }
+
+    /// How many nodes share the limits (from the nodes' heartbeats).
+    pub fn set_nodes(&self, n: u32) {
+        self.nodes.store(n.max(1), Ordering::Relaxed);
+    }
+
+    pub fn nodes(&self) -> u32 {
+        self.nodes.load(Ordering::Relaxed).max(1)
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Charges one request to the project's bucket: the shared one if
+    /// Redis is configured and answers, else this node's share.
+    pub async fn charge(
+        &self,
+        project_id: &str,
+        limit: Limit,
+        now: Instant,
+        epoch: Epoch,
+    ) -> Decision {
+        if let Some(shared) = &self.shared {
+            match self.charge_shared(shared, project_id, limit, now).await {
+                Ok(d) => {
+                    self.tally(project_id, now, epoch, d.allowed);
+                    return d;
+                }
+                Err(e) => {
+                    if self.warned_at.swap(epoch, Ordering::Relaxed) + 60 <= epoch {
+                        tracing::error!(error = %e, "Redis is unreachable: rate limits fall back to this node's share");
+                    }
+                }
+            }
+        }
+        let share = limit.share(self.nodes());
+        let mut d = self.charge_local(project_id, share, now, epoch);
+        d.limit = limit;
+        d
+    }
+
+    async fn charge_shared(
+        &self,
+        shared: &SharedLimits,
+        project_id: &str,
+        limit: Limit,
+        now: Instant,
+    ) -> redis::RedisResult<Decision> {
+        let lease = self.lease(project_id);
+        let mut lease = lease.lock().await;
+        if lease.left > 0 && lease.until.is_some_and(|u| now < u) {
+            lease.left -= 1;
+            return Ok(shared_decision(limit, lease.last, true));
+        }
+        if lease.refused_until.is_some_and(|u| now < u) {
+            return Ok(shared_decision(limit, lease.last, false));
+        }
+        let want = limit.lease_size();
+        let grant = shared.take(project_id, limit, want).await?;
+        lease.last = Some(grant);
+        if grant.granted == 0 {
+            lease.left = 0;
+            lease.refused_until = Some(now + grant.retry_after.min(limit.interval()));
+            return Ok(shared_decision(limit, Some(grant), false));
+        }
+        lease.left = grant.granted - 1;
+        // Unspent leased requests lapse after the time they stand for.
+        let lapse = (limit.interval() * u32::try_from(grant.granted).unwrap_or(1))
+            .clamp(Duration::from_millis(20), Duration::from_secs(1));
+        lease.until = Some(now + lapse);
+        lease.refused_until = None;
+        Ok(shared_decision(limit, Some(grant), true))
+    }
+
+    fn lease(&self, project_id: &str) -> Arc<tokio::sync::Mutex<Lease>> {
+        if let Some(l) = self
+            .leases
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(project_id)
+        {
+            return l.clone();
+        }
+        self.leases
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(project_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    fn tally(&self, project_id: &str, now: Instant, epoch: Epoch, allowed: bool) {
+        let bucket = self.bucket(project_id, now);
+        let mut b = bucket.lock().unwrap_or_else(|p| p.into_inner());
+        b.count(epoch, allowed);
+    }
+
     fn bucket(&self, project_id: &str, now: Instant) -> Arc<Mutex<Bucket>> {
         if let Some(b) = self
             .buckets
@@ -97,8 +276,14 @@ impl RateLimiter {
             .clone()
     }
 
-    /// Charges one request to the project's bucket.
-    pub fn charge(&self, project_id: &str, limit: Limit, now: Instant, epoch: Epoch) -> Decision {
+    /// Charges one request to the project's bucket in memory.
+    pub fn charge_local(
+        &self,
+        project_id: &str,
+        limit: Limit,
+        now: Instant,
+        epoch: Epoch,
+    ) -> Decision {
         let bucket = self.bucket(project_id, now);
         let mut b = bucket.lock().unwrap_or_else(|p| p.into_inner());
         let t = limit.interval();
@@ -111,18 +296,7 @@ impl RateLimiter {
         if allowed {
             b.tat = new_tat;
         }
-        let tally = &mut b.history[((epoch / 60) as usize) % HISTORY_MINUTES];
-        if tally.minute != epoch / 60 {
-            *tally = MinuteTally {
-                minute: epoch / 60,
-                ..MinuteTally::default()
-            };
-        }
-        if allowed {
-            tally.allowed += 1;
-        } else {
-            tally.limited += 1;
-        }
+        b.count(epoch, allowed);
         let used = b.tat.saturating_duration_since(now);
         let remaining = if t.is_zero() {
             limit.burst
@@ -184,24 +358,50 @@ mod tests {
         let r = RateLimiter::default();
         let t0 = Instant::now();
         let passed = (0..50)
-            .filter(|_| r.charge("p", TEN, t0, 0).allowed)
+            .filter(|_| r.charge_local("p", TEN, t0, 0).allowed)
             .count();
         assert_eq!(passed, 10);
-        let refused = r.charge("p", TEN, t0, 0);
+        let refused = r.charge_local("p", TEN, t0, 0);
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after_secs, 1);
         assert_eq!(refused.remaining, 0);
         // One interval later exactly one more passes.
         let later = t0 + Duration::from_millis(100);
-        assert!(r.charge("p", TEN, later, 0).allowed);
-        assert!(!r.charge("p", TEN, later, 0).allowed);
+        assert!(r.charge_local("p", TEN, later, 0).allowed);
+        assert!(!r.charge_local("p", TEN, later, 0).allowed);
         // After a full second the whole burst is back.
         let full = later + Duration::from_secs(1);
-        let d = r.charge("p", TEN, full, 1);
+        let d = r.charge_local("p", TEN, full, 1);
         assert!(d.allowed);
         assert_eq!(d.remaining, 9);
         // Other projects are untouched.
-        assert_eq!(r.charge("q", TEN, t0, 0).remaining, 9);
+        assert_eq!(r.charge_local("q", TEN, t0, 0).remaining, 9);
+    }
+
+    #[test]
+    fn nodes_without_redis_split_the_limit() {
+        let limit = Limit {
+            per_sec: 100,
+            burst: 100,
+        };
+        assert_eq!(limit.share(1), limit);
+        assert_eq!(
+            limit.share(3),
+            Limit {
+                per_sec: 34,
+                burst: 34
+            }
+        );
+        assert_eq!(limit.share(0), limit, "never below one node");
+        assert_eq!(
+            Limit {
+                per_sec: 1,
+                burst: 1
+            }
+            .share(3)
+            .per_sec,
+            1
+        );
     }
 
     #[test]
@@ -209,7 +409,7 @@ mod tests {
         let r = RateLimiter::default();
         let t0 = Instant::now();
         for _ in 0..12 {
-            r.charge("p", TEN, t0, 120);
+            r.charge_local("p", TEN, t0, 120);
         }
         let h = r.history("p", 180);
         assert_eq!(h.len(), HISTORY_MINUTES);

@@ -1,4 +1,8 @@
-//! Log-in throttling, per email and per client IP, kept in memory.
+//! Log-in throttling, per email and per client IP, kept in memory and,
+//! when Redis is configured, in Redis too, so several nodes give an
+//! attacker no more guesses than one. Memory then mirrors the locks Redis
+//! reports, so the token endpoint's guard checks without a round trip: a
+//! node learns of a lock at the next failure it sees from that address.
 //!
 //! After `free_failures` failures in a row a key is locked for 1 s, then 2 s,
 //! 4 s … up to `max_lock_secs`. A key forgets its failures after `reset_secs`
@@ -7,9 +11,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::clock::Epoch;
+use crate::shared_limits::SharedLimits;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -58,17 +63,117 @@ struct Entry {
 /// Past this many keys, stale ones are swept on the next failure.
 const SWEEP_AT: usize = 10_000;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
     entries: Mutex<HashMap<Key, Entry>>,
+    shared: Option<Arc<SharedLimits>>,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle")
+            .field("policy", &self.policy)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    /// The key's name in Redis.
+    fn shared_name(&self) -> String {
+        match self {
+            Key::Email(e) => format!("email:{e}"),
+            Key::Ip(ip) => format!("ip:{ip}"),
+        }
+    }
 }
 
 impl LoginThrottle {
     pub fn new(policy: ThrottlePolicy) -> Self {
         Self {
             policy,
-            entries: Mutex::default(),
+            ..Self::default()
+        }
+    }
+
+    /// Counts failures in Redis too, across every node.
+    pub fn shared(policy: ThrottlePolicy, shared: Option<Arc<SharedLimits>>) -> Self {
+        Self {
+            policy,
+            shared,
+            ..Self::default()
+        }
+    }
+
+    /// [`check`](Self::check), and with Redis, every node's failures: for
+    /// the log-in, which argon2 makes slow anyway. A Redis error is logged
+    /// and this node's own record decides.
+    pub async fn check_everywhere(
+        &self,
+        email: &str,
+        ip: Option<IpAddr>,
+        now: Epoch,
+    ) -> Result<(), u64> {
+        self.check(email, ip, now)?;
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let keys: Vec<String> = Self::keys(email, ip).map(|k| k.shared_name()).collect();
+        match shared.locked_for(&keys).await {
+            Ok(wait) if wait > 0 => Err(wait as u64),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unreachable: the log-in throttle counts this node only");
+                Ok(())
+            }
+        }
+    }
+
+    /// [`record_failure`](Self::record_failure), counted in Redis too.
+    pub async fn record_failure_everywhere(&self, email: &str, ip: Option<IpAddr>, now: Epoch) {
+        self.record_failure(email, ip, now);
+        for key in Self::keys(email, ip) {
+            self.fail_shared(key, now).await;
+        }
+    }
+
+    /// The token endpoint's guard: recorded here at once, and in Redis
+    /// off the request's path.
+    pub fn record_ip_failure_everywhere(self: &Arc<Self>, ip: IpAddr, now: Epoch) {
+        self.record_ip_failure(ip, now);
+        if self.shared.is_some() {
+            let this = self.clone();
+            tokio::spawn(async move { this.fail_shared(Key::Ip(ip), now).await });
+        }
+    }
+
+    async fn fail_shared(&self, key: Key, now: Epoch) {
+        let Some(shared) = &self.shared else { return };
+        match shared.fail(&key.shared_name(), self.policy_for(&key)).await {
+            Ok(lock) if lock > 0 => {
+                // Mirror the shared lock so checks here need no round trip.
+                if let Some(e) = self.lock().get_mut(&key) {
+                    e.locked_until = e.locked_until.max(now + lock);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unreachable: a failure is counted on this node only")
+            }
+        }
+    }
+
+    /// [`record_success`](Self::record_success), in Redis too.
+    pub async fn record_success_everywhere(&self, email: &str) {
+        self.record_success(email);
+        if let Some(shared) = &self.shared {
+            if let Err(e) = shared
+                .clear(&Key::Email(email.to_owned()).shared_name())
+                .await
+            {
+                tracing::warn!(error = %e, "Redis unreachable: could not clear a log-in record");
+            }
         }
     }
 

@@ -81,45 +81,50 @@ pub struct Issuer {
 impl Issuer {
     pub fn new(
         issuer: String,
-        keyring: Arc<Keyring>,
-        registry: Arc<Registry>,
         catalogue: Arc<Catalogue>,
         master: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
         feed: Arc<Feed>,
+        limiter: RateLimiter,
     ) -> Self {
         let decoy_hash = master.secret_hash("portcullis-decoy");
         Self {
             issuer,
-            keyring,
-            registry,
+            keyring: feed.keyring().clone(),
+            registry: feed.registry().clone(),
             catalogue,
             master,
             clock,
             feed,
-            limiter: RateLimiter::default(),
+            limiter,
             verified: VerifiedTokens::default(),
             decoy_hash,
         }
     }
 
     /// Charges one request to the project's rate-limit bucket.
-    pub fn charge(&self, project: &ProjectEntry) -> Decision {
-        self.limiter.charge(
-            &project.id,
-            project.rate_limit,
-            std::time::Instant::now(),
-            self.clock.now(),
-        )
+    pub async fn charge(&self, project: &ProjectEntry) -> Decision {
+        self.limiter
+            .charge(
+                &project.id,
+                project.rate_limit,
+                std::time::Instant::now(),
+                self.clock.now(),
+            )
+            .await
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
     }
 
     /// Charges the client's project for one token request.
-    pub fn charge_client(&self, client: &ClientEntry) -> Result<Decision> {
+    pub async fn charge_client(&self, client: &ClientEntry) -> Result<Decision> {
         let project = self
             .registry
             .usable(client, self.clock.now())
             .map_err(|_| Error::InvalidClient)?;
-        Ok(self.charge(&project))
+        Ok(self.charge(&project).await)
     }
 
     /// The scopes a token request asks for, checked against the client's.

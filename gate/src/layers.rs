@@ -87,7 +87,7 @@ enum Turned {
 impl Gate {
     /// Authenticates and charges the bucket; the admitted request carries
     /// a [`Bearer`] extension.
-    fn admit(&self, req: &mut Request) -> Result<Option<Decision>, Turned> {
+    async fn admit(&self, req: &mut Request) -> Result<Option<Decision>, Turned> {
         let token = bearer_token(req).map_err(Turned::Refused)?;
         let (claims, project) = self
             .issuer
@@ -106,7 +106,7 @@ impl Gate {
                 Turned::Refused(Refusal::InvalidToken(text.into()))
             })?;
         let decision = if self.rate_limit {
-            let d = self.issuer.charge(&project);
+            let d = self.issuer.charge(&project).await;
             if !d.allowed {
                 return Err(Turned::Limited(d));
             }
@@ -136,27 +136,23 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        match self.gate.admit(&mut req) {
-            Err(turned) => {
-                let res = match turned {
-                    Turned::Refused(r) => r.into_response_with_realm(&self.gate.realm),
-                    Turned::Limited(d) => ratelimit_headers::too_many(&d),
-                };
-                Box::pin(std::future::ready(Ok(res)))
-            }
-            Ok(decision) => {
-                // The ready service handles this call; a fresh clone waits for the next.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                Box::pin(async move {
+        // The ready service handles this call; a fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            match gate.admit(&mut req).await {
+                Err(Turned::Refused(r)) => Ok(r.into_response_with_realm(&gate.realm)),
+                Err(Turned::Limited(d)) => Ok(ratelimit_headers::too_many(&d)),
+                Ok(decision) => {
                     let mut res = inner.call(req).await?;
                     if let Some(d) = decision {
                         ratelimit_headers::apply(res.headers_mut(), &d);
                     }
                     Ok(res)
-                })
+                }
             }
-        }
+        })
     }
 }
 

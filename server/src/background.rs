@@ -13,9 +13,13 @@ const USAGE_FLUSH: Duration = Duration::from_secs(10);
 const RETIREMENT_CHECK: Duration = Duration::from_secs(5);
 const KEY_RELOAD: Duration = Duration::from_secs(60);
 const REVOKED_PRUNE: Duration = Duration::from_secs(600);
+/// Nodes beat this often; one silent for three beats no longer counts.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+const HEARTBEAT_STALE_SECS: i64 = 15;
 
 pub struct Background {
     db: Db,
+    node_id: String,
     issuer: Arc<Issuer>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -28,6 +32,27 @@ impl Background {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let mut tasks = Vec::new();
+        let node_id = portcullis_core::ids::new_id("node");
+        tasks.push(tokio::spawn({
+            let (db, issuer, clock, id) =
+                (db.clone(), issuer.clone(), clock.clone(), node_id.clone());
+            async move {
+                let started = clock.now();
+                let mut tick = tokio::time::interval(HEARTBEAT);
+                loop {
+                    tick.tick().await;
+                    let now = clock.now();
+                    match store::nodes::beat(&db, &id, started, now, now - HEARTBEAT_STALE_SECS)
+                        .await
+                    {
+                        Ok(n) => issuer.limiter().set_nodes(u32::try_from(n).unwrap_or(1)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not record this node's heartbeat")
+                        }
+                    }
+                }
+            }
+        }));
         tasks.push(every(RETIREMENT_CHECK, move || {
             let projects = projects.clone();
             async move {
@@ -79,13 +104,21 @@ impl Background {
                 }
             }
         }));
-        Self { db, issuer, tasks }
+        Self {
+            db,
+            node_id,
+            issuer,
+            tasks,
+        }
     }
 
     /// Stops the tasks and writes what is still only in memory.
     pub async fn stop(self) {
         for task in &self.tasks {
             task.abort();
+        }
+        if let Err(e) = store::nodes::leave(&self.db, &self.node_id).await {
+            tracing::warn!(error = %e, "could not record this node's leaving");
         }
         match self.issuer.registry().flush_usage(&self.db).await {
             Ok(n) => tracing::debug!(clients = n, "last-used times recorded at shutdown"),

@@ -19,7 +19,9 @@ pub struct Config {
     )]
     pub addr: SocketAddr,
 
-    /// Database URL. SQLite file (created with its folder if missing).
+    /// Database URL: a SQLite file (created with its folder if missing), or
+    /// postgres://user:password@host:5432/db for several nodes on one
+    /// PostgreSQL database.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -27,6 +29,18 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
+
+    /// Redis (or Valkey) that holds the limits shared by every node:
+    /// project buckets, the log-in throttle and the token endpoint's
+    /// per-address guard, e.g. redis://127.0.0.1:6379. Unset: each node keeps
+    /// them in memory, with the buckets split between live nodes.
+    #[arg(
+        long,
+        env = "PORTCULLIS_REDIS_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub redis_url: Option<String>,
 
     /// URL people use to reach the console, e.g. https://auth.example.com.
     /// With https, cookies are Secure and named with the __Host- prefix.

@@ -15,7 +15,9 @@ use portcullis_core::db::Backend;
 use portcullis_core::feed::Feed;
 use portcullis_core::keyring::Keyring;
 use portcullis_core::password::PasswordHasher;
+use portcullis_core::ratelimit::RateLimiter;
 use portcullis_core::registry::Registry;
+use portcullis_core::shared_limits::SharedLimits;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{db, store, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -86,14 +88,21 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     ));
     let listen = (Backend::of(&db) == Backend::Postgres).then(|| config.database_url.clone());
     let feed_task = tokio::spawn(feed.clone().run(listen));
+    let shared_limits = match &config.redis_url {
+        Some(url) if !url.is_empty() => {
+            let shared = SharedLimits::connect(url, &config.issuer()?).await?;
+            tracing::info!("limits shared through Redis at {}", db::redacted(url));
+            Some(Arc::new(shared))
+        }
+        _ => None,
+    };
     let issuer = Arc::new(Issuer::new(
         config.issuer()?,
-        keyring,
-        registry.clone(),
         catalogue.clone(),
         master.clone(),
         clock.clone(),
         feed.clone(),
+        RateLimiter::new(shared_limits.clone()),
     ));
     let projects = Arc::new(Projects::new(
         feed.clone(),
@@ -111,7 +120,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let accounts = Accounts::new(
         db.clone(),
         hasher,
-        LoginThrottle::new(ThrottlePolicy::default()),
+        LoginThrottle::shared(ThrottlePolicy::default(), shared_limits.clone()),
         clock,
     );
 
@@ -179,6 +188,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             &catalogue,
             public_url.as_str().trim_end_matches('/'),
             config.trusted_proxies.clone().into(),
+            Arc::new(LoginThrottle::shared(
+                ThrottlePolicy::default(),
+                shared_limits.clone(),
+            )),
         ))
         .merge(apis::routes(
             issuer.clone(),

@@ -36,7 +36,7 @@ pub fn authenticate(
     match state.issuer.authenticate(&creds.client_id, &creds.secret) {
         Ok(client) => Ok((client, creds.via_header)),
         Err(e) => {
-            state.failures.record_ip_failure(ip, now);
+            state.failures.record_ip_failure_everywhere(ip, now);
             Err(OAuthError::from_domain(e, creds.via_header))
         }
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
+use portcullis_core::throttle::LoginThrottle;
 use portcullis_core::{Catalogue, Issuer};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -38,13 +38,14 @@ pub fn routes(
     catalogue: &Catalogue,
     endpoints: &str,
     trusted_proxies: Arc<[IpAddr]>,
+    failures: Arc<LoginThrottle>,
 ) -> Router {
     let metadata = metadata::document(issuer.issuer(), endpoints, catalogue).to_string();
     let state = OAuthState {
         issuer,
         metadata: metadata.into(),
         trusted_proxies,
-        failures: Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
+        failures,
     };
     Router::new()
         .route("/oauth/token", post(token::token))

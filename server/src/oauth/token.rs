@@ -27,13 +27,13 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match issue(&state, &headers, peer, &body) {
+    match issue(&state, &headers, peer, &body).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
 }
 
-fn issue(
+async fn issue(
     state: &OAuthState,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -56,7 +56,7 @@ fn issue(
         .issuer
         .requested_scopes(&client, params.get("scope"))
         .map_err(domain)?;
-    let decision = state.issuer.charge_client(&client).map_err(domain)?;
+    let decision = state.issuer.charge_client(&client).await.map_err(domain)?;
     if !decision.allowed {
         return Err(OAuthError::RateLimited(decision));
     }

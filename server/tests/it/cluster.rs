@@ -12,8 +12,9 @@ use tempfile::TempDir;
 
 use crate::support::{client_form, Creds, PASSWORD};
 
-/// What browsers see: the load balancer's address, the same for all nodes.
-pub const PUBLIC_URL: &str = "http://portcullis.test";
+/// Set by `make test` for the PostgreSQL pass: a throw-away Redis
+/// (`scripts/redis-tmp`). Clusters started with `redis: true` use it.
+pub const REDIS_ENV: &str = "PORTCULLIS_TEST_REDIS";
 
 pub struct Node {
     pub base: String,
@@ -31,6 +32,10 @@ impl Drop for Node {
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub database_url: String,
+    /// What browsers see: the load balancer's address, the same for all
+    /// nodes, and so the issuer (unique per cluster: it also keys Redis).
+    pub public_url: String,
+    redis_url: Option<String>,
     master_key: String,
     dir: TempDir,
 }
@@ -42,11 +47,21 @@ fn free_addr() -> String {
 
 impl Cluster {
     /// `n` nodes on a new database of the test cluster, each answering.
-    pub async fn start(admin_url: &str, n: usize) -> Self {
+    pub async fn start(admin_url: &str, n: usize, redis: bool) -> Self {
         let database_url = crate::support::new_postgres_database(admin_url).await;
+        let redis_url = if redis {
+            Some(std::env::var(REDIS_ENV).expect("PORTCULLIS_TEST_REDIS is set"))
+        } else {
+            None
+        };
         let mut cluster = Cluster {
             nodes: Vec::new(),
             database_url,
+            public_url: format!(
+                "http://{}.test",
+                portcullis_core::ids::new_id("portcullis").replace('_', "-")
+            ),
+            redis_url,
             master_key: hex::encode(portcullis_core::ids::random_bytes::<32>()),
             dir: tempfile::tempdir().unwrap(),
         };
@@ -64,7 +79,7 @@ impl Cluster {
         cmd.args(args)
             .env("DATABASE_URL", &self.database_url)
             .env("PORTCULLIS_MASTER_KEY", &self.master_key)
-            .env("PORTCULLIS_PUBLIC_URL", PUBLIC_URL)
+            .env("PORTCULLIS_PUBLIC_URL", &self.public_url)
             .env(
                 "PORTCULLIS_SCOPES",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml"),
@@ -72,7 +87,11 @@ impl Cluster {
             .env("LEPTOS_SITE_ROOT", self.dir.path().join("site"))
             .env("RUST_LOG", "warn")
             .env_remove("PORTCULLIS_MASTER_KEY_FILE")
-            .env_remove("PORTCULLIS_ISSUER");
+            .env_remove("PORTCULLIS_ISSUER")
+            .env_remove("PORTCULLIS_REDIS_URL");
+        if let Some(url) = &self.redis_url {
+            cmd.env("PORTCULLIS_REDIS_URL", url);
+        }
         cmd
     }
 
@@ -141,9 +160,9 @@ impl Cluster {
 
     /// A browser behind the load balancer: its cookie (one jar for
     /// 127.0.0.1, whatever the port) and Origin work on every node.
-    pub fn browser() -> Client {
+    pub fn browser(&self) -> Client {
         let mut headers = HeaderMap::new();
-        headers.insert(ORIGIN, HeaderValue::from_static(PUBLIC_URL));
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.public_url).unwrap());
         Client::builder()
             .cookie_store(true)
             .redirect(redirect::Policy::none())
@@ -174,7 +193,7 @@ impl Cluster {
     }
 
     pub async fn owner(&self, node: usize, email: &str) -> Client {
-        let browser = Self::browser();
+        let browser = self.browser();
         let (status, body) = self
             .call(
                 node,

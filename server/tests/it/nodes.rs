@@ -13,13 +13,13 @@ use crate::support::{on_postgres, Creds, PASSWORD, POSTGRES_ENV};
 
 const SECOND: Duration = Duration::from_secs(1);
 
-async fn cluster(n: usize) -> Option<Cluster> {
+async fn cluster(n: usize, redis: bool) -> Option<Cluster> {
     if !on_postgres() {
         eprintln!("multi-node tests run on PostgreSQL only (set {POSTGRES_ENV})");
         return None;
     }
     let admin = std::env::var(POSTGRES_ENV).unwrap();
-    Some(Cluster::start(&admin, n).await)
+    Some(Cluster::start(&admin, n, redis).await)
 }
 
 /// Until node `node` refuses `creds` for `scope` with `status`.
@@ -32,7 +32,7 @@ async fn refused(c: &Cluster, node: usize, creds: &Creds, scope: &str, status: u
 
 async fn staff(c: &Cluster, node: usize) -> Client {
     c.cli(&["staff", "add", "support@portcullis.example"], PASSWORD);
-    let browser = Cluster::browser();
+    let browser = c.browser();
     let (status, body) = c
         .call(
             node,
@@ -50,7 +50,9 @@ async fn staff(c: &Cluster, node: usize) -> Client {
 
 #[tokio::test]
 async fn every_change_made_on_one_node_is_enforced_by_the_others_within_a_second() {
-    let Some(c) = cluster(3).await else { return };
+    let Some(c) = cluster(3, false).await else {
+        return;
+    };
     let owner = c.owner(0, "owner@example.com").await;
     let project = c.project(0, &owner, "Loan intake").await;
     // A big bucket: the checks below poll the token endpoint.
@@ -213,7 +215,7 @@ async fn every_change_made_on_one_node_is_enforced_by_the_others_within_a_second
         .call(0, &owner, "team_invite", &[("role", "viewer")])
         .await;
     let link = invite["link"].as_str().unwrap();
-    let member = Cluster::browser();
+    let member = c.browser();
     let (status, body) = c
         .call(
             1,
@@ -276,7 +278,7 @@ async fn every_change_made_on_one_node_is_enforced_by_the_others_within_a_second
 
 #[tokio::test]
 async fn a_node_killed_mid_write_comes_back_with_every_acknowledged_change() {
-    let Some(mut c) = cluster(3).await else {
+    let Some(mut c) = cluster(3, false).await else {
         return;
     };
     let owner = c.owner(0, "owner@example.com").await;
@@ -307,4 +309,110 @@ async fn a_node_killed_mid_write_comes_back_with_every_acknowledged_change() {
     }
     let (_, projects) = c.call(1, &owner, "projects", &[] as &[(&str, &str)]).await;
     assert_eq!(projects["projects"].as_array().map(Vec::len), Some(12));
+}
+
+/// Requests from `workers` loops, round-robin over the nodes, for `secs`;
+/// how many of each status came back.
+async fn load(c: &Cluster, creds: &Creds, workers: usize, secs: u64) -> (usize, usize) {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    let http = Client::new();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let urls: Vec<String> = (0..c.nodes.len())
+            .map(|n| c.url(n, "/oauth/token"))
+            .collect();
+        let (http, creds) = (http.clone(), creds.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut limited) = (0, 0);
+            let mut i = w;
+            while std::time::Instant::now() < until {
+                let res = http
+                    .post(&urls[i % urls.len()])
+                    .basic_auth(&creds.id, Some(&creds.secret))
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("scope", "applications:read"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                match res.status().as_u16() {
+                    200 => ok += 1,
+                    429 => limited += 1,
+                    other => panic!("unexpected {other}"),
+                }
+                i += 1;
+            }
+            (ok, limited)
+        }));
+    }
+    let mut total = (0, 0);
+    for t in tasks {
+        let (ok, limited) = t.await.unwrap();
+        total.0 += ok;
+        total.1 += limited;
+    }
+    total
+}
+
+#[tokio::test]
+async fn three_nodes_with_redis_admit_the_configured_rate_within_five_percent() {
+    let Some(c) = cluster(3, true).await else {
+        return;
+    };
+    let owner = c.owner(0, "owner@example.com").await;
+    let project = c.project(0, &owner, "Metered").await;
+    let (status, body) = c
+        .call(
+            0,
+            &owner,
+            "project_rate_limit",
+            &[
+                ("id", project.as_str()),
+                ("rate_per_sec", "100"),
+                ("rate_burst", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let creds = c.client(0, &owner, &project, &["applications:read"]).await;
+    // Spend the burst first, then measure the sustained rate.
+    let (burst, _) = load(&c, &creds, 4, 1).await;
+    assert!(burst >= 100, "the burst and a second's rate pass: {burst}");
+    let (ok, limited) = load(&c, &creds, 8, 10).await;
+    assert!(limited > 0, "the load exceeded the rate");
+    let rate = ok as f64 / 10.0;
+    eprintln!("three nodes, 100/s configured: {rate:.1}/s admitted, {limited} refused");
+    assert!(
+        (95.0..=105.0).contains(&rate),
+        "{rate}/s admitted for 100/s"
+    );
+}
+
+#[tokio::test]
+async fn three_nodes_with_redis_give_one_address_the_guesses_of_one_node() {
+    let Some(c) = cluster(3, true).await else {
+        return;
+    };
+    let wrong = Creds {
+        id: "pcl_00000000000000000000000000000000".into(),
+        secret: "not the secret".into(),
+    };
+    let mut refused = 0;
+    for i in 0..60 {
+        let status = c.token(i % 3, &wrong, "applications:read").await.status();
+        match status.as_u16() {
+            401 => refused += 1,
+            429 => break,
+            other => panic!("unexpected {other}"),
+        }
+        // The shared count is recorded off the request path.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // One node locks after 20; three nodes, each learning of the lock at
+    // its next failure, allow at most two more (not 60).
+    assert!(
+        (20..=22).contains(&refused),
+        "{refused} guesses before the lock"
+    );
 }

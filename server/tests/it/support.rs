@@ -91,6 +91,7 @@ impl TestServer {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             trusted_proxies: vec![],
+            redis_url: None,
             hash_concurrency: 2,
             master_key: None,
             master_key_file: dir.path().join("master.key"),
