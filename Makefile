@@ -184,10 +184,14 @@ test: fmt-check clippy build-release unit unit-postgres e2e
 # The release server in-process on free loopback ports with a throw-away
 # database, and a one-thread load generator beside it. Figures vary with
 # the machine's load: compare numbers from one run.
-bench: build-release
+bench: build-release pg-deps
 	$(call say,Building the release server and the load generator)
 	cargo build --release -p portcullis-bench
-	$(call say,Measuring on loopback)
+	$(call say,Measuring on loopback (throw-away PostgreSQL and Redis for the multi-node benches))
+	@dir=$$(mktemp -d /tmp/portcullis-bench.XXXXXX); \
+	trap 'scripts/pg-cluster stop "$$dir/cluster"; scripts/redis-tmp stop "$$dir/redis"; rm -rf "$$dir"' EXIT; \
+	PORTCULLIS_BENCH_POSTGRES=$$(scripts/pg-cluster start "$$dir/cluster") \
+	PORTCULLIS_BENCH_REDIS=$$(scripts/redis-tmp start "$$dir/redis") \
 	./target/release/portcullis-bench
 
 clean:

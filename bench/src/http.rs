@@ -22,16 +22,80 @@ impl Creds {
     }
 }
 
-struct Console {
+/// A browser's session with the console of the server at `addr`.
+pub struct Console {
     addr: String,
+    /// The public URL's origin, as a browser sends it.
+    origin: String,
     cookie: Option<String>,
 }
 
 impl Console {
-    async fn post(&mut self, path: &str, form: &str) -> Result<serde_json::Value, String> {
+    pub fn new(addr: &str, origin: &str) -> Self {
+        Self {
+            addr: addr.to_owned(),
+            origin: origin.to_owned(),
+            cookie: None,
+        }
+    }
+
+    /// Signs up a new account and creates a Partner API project with a
+    /// bucket big enough not to be what is measured.
+    pub async fn sign_up_with_project(&mut self) -> Result<String, String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        self.post(
+            "/api/signup",
+            &format!(
+                "account_name=Bench&email=bench{stamp}%40example.com&password={}",
+                enc("correct horse battery staple")
+            ),
+        )
+        .await?;
+        let project = self
+            .post(
+                "/api/project_create",
+                "name=Bench&description=&api_id=partner&token_ttl_secs=",
+            )
+            .await?;
+        let project = project
+            .as_str()
+            .ok_or("project_create returned no id")?
+            .to_owned();
+        // The default bucket (25/s) would measure the limit, not the server.
+        self.post(
+            "/api/project_rate_limit",
+            &format!("id={}&rate_per_sec=100000&rate_burst=100000", enc(&project)),
+        )
+        .await?;
+        Ok(project)
+    }
+
+    /// A new client of `project` with `scopes` (space-separated).
+    pub async fn client(&mut self, project: &str, scopes: &str) -> Result<Creds, String> {
+        let mut form = format!("project_id={}&client_name=Bench", enc(project));
+        for (i, s) in scopes.split(' ').enumerate() {
+            form.push_str(&format!("&scopes%5B{i}%5D={}", enc(s)));
+        }
+        let client = self.post("/api/client_create", &form).await?;
+        Ok(Creds {
+            id: client["client"]["id"]
+                .as_str()
+                .ok_or("client_create returned no id")?
+                .to_owned(),
+            secret: client["client_secret"]
+                .as_str()
+                .ok_or("client_create returned no secret")?
+                .to_owned(),
+        })
+    }
+
+    pub async fn post(&mut self, path: &str, form: &str) -> Result<serde_json::Value, String> {
         let mut req = Request::post(path)
             .header("host", &self.addr)
-            .header("origin", format!("http://{}", self.addr))
+            .header("origin", &self.origin)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json");
         if let Some(c) = &self.cookie {
@@ -86,52 +150,9 @@ fn enc(s: &str) -> String {
 
 /// A new account with a Partner API project and a client holding `scopes`.
 pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
-    let mut console = Console {
-        addr: addr.to_owned(),
-        cookie: None,
-    };
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    console
-        .post(
-            "/api/signup",
-            &format!(
-                "account_name=Bench&email=bench{stamp}%40example.com&password={}",
-                enc("correct horse battery staple")
-            ),
-        )
-        .await?;
-    let project = console
-        .post(
-            "/api/project_create",
-            "name=Bench&description=&api_id=partner&token_ttl_secs=",
-        )
-        .await?;
-    let project = project.as_str().ok_or("project_create returned no id")?;
-    let mut form = format!("project_id={}&client_name=Bench", enc(project));
-    for (i, s) in scopes.split(' ').enumerate() {
-        form.push_str(&format!("&scopes%5B{i}%5D={}", enc(s)));
-    }
-    // The default bucket (25/s) would measure the limit, not the server.
-    console
-        .post(
-            "/api/project_rate_limit",
-            &format!("id={}&rate_per_sec=100000&rate_burst=100000", enc(project)),
-        )
-        .await?;
-    let client = console.post("/api/client_create", &form).await?;
-    Ok(Creds {
-        id: client["client"]["id"]
-            .as_str()
-            .ok_or("client_create returned no id")?
-            .to_owned(),
-        secret: client["client_secret"]
-            .as_str()
-            .ok_or("client_create returned no secret")?
-            .to_owned(),
-    })
+    let mut console = Console::new(addr, &format!("http://{addr}"));
+    let project = console.sign_up_with_project().await?;
+    console.client(&project, scopes).await
 }
 
 /// One request on a fresh connection: status, headers and the whole body.

@@ -11,8 +11,10 @@
 //! runtime has the machine's cores. Run by `make bench`.
 
 mod audit;
+mod backends;
 mod http;
 mod load;
+mod nodes;
 mod page_weight;
 mod server;
 
@@ -46,11 +48,87 @@ struct Args {
     /// Audit rows to write before timing the audit-log queries (0 skips).
     #[arg(long, default_value_t = 1_000_000)]
     audit_rows: usize,
+    /// Admin URL of a PostgreSQL cluster to create throw-away databases in
+    /// (`make bench` starts one): enables the storage comparison, the
+    /// three-node propagation bench and the audit log on PostgreSQL.
+    #[arg(long, env = "PORTCULLIS_BENCH_POSTGRES")]
+    postgres: Option<String>,
+    /// Redis for the shared-bucket variant (`make bench` starts one).
+    #[arg(long, env = "PORTCULLIS_BENCH_REDIS")]
+    redis: Option<String>,
+    /// Changes timed in the three-node propagation bench.
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+    /// The release binary the nodes run.
+    #[arg(long, default_value = "target/release/portcullis")]
+    binary: String,
+}
+
+/// A new database in the cluster at `admin`; its URL.
+fn new_database(admin: &str, name: &str) -> Result<String, String> {
+    use sqlx::Connection;
+    let admin = admin.trim_end_matches('/');
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut conn = sqlx::postgres::PgConnection::connect(&format!("{admin}/postgres"))
+            .await
+            .map_err(|e| format!("PostgreSQL at {admin}: {e}"))?;
+        let stamp = std::process::id();
+        let db = format!("bench_{name}_{stamp}");
+        sqlx::query(&format!("create database {db}"))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("{admin}/{db}"))
+    })
+}
+
+fn postgres_benches(args: &Args, admin: &str) -> Result<(), String> {
+    backends::compare(
+        &args.site_root,
+        &new_database(admin, "hot")?,
+        &new_database(admin, "hot_redis")?,
+        args.redis.as_deref(),
+        args.connections,
+        3,
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(nodes::propagation(
+        &args.binary,
+        &new_database(admin, "nodes")?,
+        args.changes,
+    ))?;
+    if args.audit_rows > 0 {
+        let storage = server::Storage {
+            database_url: Some(new_database(admin, "audit")?),
+            redis_url: None,
+        };
+        let servers = server::start(&args.site_root, &storage)?;
+        rt.block_on(async {
+            let addr = servers.gated.to_string();
+            http::wait_ready(&addr, Duration::from_secs(60)).await?;
+            http::provision(&addr, "applications:read")
+                .await
+                .map(|_| ())
+        })?;
+        println!(
+            "
+on PostgreSQL:"
+        );
+        servers.block_on(audit::run(servers.db(), args.audit_rows))?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let servers = match server::start(&args.site_root) {
+    let servers = match server::start(&args.site_root, &server::Storage::default()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bench: cannot start the server: {e}");
@@ -77,6 +155,16 @@ fn main() -> ExitCode {
             eprintln!("bench: audit log: {e}");
             return ExitCode::FAILURE;
         }
+    }
+    drop(servers);
+    if let Some(admin) = &args.postgres {
+        if let Err(e) = postgres_benches(&args, admin) {
+            eprintln!("bench: PostgreSQL: {e}");
+            return ExitCode::FAILURE;
+        }
+    } else {
+        println!("
+(no PORTCULLIS_BENCH_POSTGRES: the PostgreSQL and multi-node benches were skipped; `make bench` sets it)");
     }
     ExitCode::SUCCESS
 }

@@ -13,7 +13,7 @@
 //! in-memory share until it can.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -85,21 +85,37 @@ struct Bucket {
     history: [MinuteTally; HISTORY_MINUTES],
 }
 
-/// Requests leased from the shared bucket, spent from memory.
+/// Requests leased from the shared bucket, spent from memory: the fast path
+/// is one atomic decrement; only a refill takes the lock and calls Redis.
 #[derive(Default)]
 struct Lease {
-    left: i64,
-    until: Option<Instant>,
-    /// Redis refused: no round trip again before this.
-    refused_until: Option<Instant>,
-    last: Option<Grant>,
+    left: AtomicI64,
+    /// Nanoseconds since the limiter's `base` when the lease lapses.
+    until: AtomicU64,
+    /// Redis refused: no round trip again before this (same clock).
+    refused_until: AtomicU64,
+    last: Mutex<Option<Grant>>,
+    refill: tokio::sync::Mutex<()>,
+}
+
+impl Lease {
+    fn last(&self) -> Option<Grant> {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Spends one leased request if the lease holds one.
+    fn spend(&self, now: u64) -> bool {
+        now < self.until.load(Ordering::Acquire) && self.left.fetch_sub(1, Ordering::AcqRel) > 0
+    }
 }
 
 #[derive(Default)]
 pub struct RateLimiter {
     buckets: RwLock<HashMap<String, Arc<Mutex<Bucket>>>>,
     shared: Option<Arc<SharedLimits>>,
-    leases: RwLock<HashMap<String, Arc<tokio::sync::Mutex<Lease>>>>,
+    leases: RwLock<HashMap<String, Arc<Lease>>>,
+    /// The zero of the leases' clocks.
+    base: Option<Instant>,
     /// Live nodes sharing the limits when there is no Redis (at least 1).
     nodes: AtomicU32,
     /// When Redis last failed (epoch seconds), to warn once a minute.
@@ -153,6 +169,7 @@ impl RateLimiter {
         Self {
             shared,
             nodes: AtomicU32::new(1),
+            base: Some(Instant::now()),
             ..Self::default()
         }
     }
@@ -206,32 +223,43 @@ impl RateLimiter {
         now: Instant,
     ) -> redis::RedisResult<Decision> {
         let lease = self.lease(project_id);
-        let mut lease = lease.lock().await;
-        if lease.left > 0 && lease.until.is_some_and(|u| now < u) {
-            lease.left -= 1;
-            return Ok(shared_decision(limit, lease.last, true));
+        let at = self.nanos(now);
+        if lease.spend(at) {
+            return Ok(shared_decision(limit, lease.last(), true));
         }
-        if lease.refused_until.is_some_and(|u| now < u) {
-            return Ok(shared_decision(limit, lease.last, false));
+        if at < lease.refused_until.load(Ordering::Acquire) {
+            return Ok(shared_decision(limit, lease.last(), false));
         }
-        let want = limit.lease_size();
-        let grant = shared.take(project_id, limit, want).await?;
-        lease.last = Some(grant);
+        let _refilling = lease.refill.lock().await;
+        // Another request may have refilled while this one waited.
+        if lease.spend(at) {
+            return Ok(shared_decision(limit, lease.last(), true));
+        }
+        let grant = shared.take(project_id, limit, limit.lease_size()).await?;
+        *lease.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(grant);
         if grant.granted == 0 {
-            lease.left = 0;
-            lease.refused_until = Some(now + grant.retry_after.min(limit.interval()));
+            let wait = grant.retry_after.min(limit.interval());
+            lease
+                .refused_until
+                .store(at + wait.as_nanos() as u64, Ordering::Release);
             return Ok(shared_decision(limit, Some(grant), false));
         }
-        lease.left = grant.granted - 1;
         // Unspent leased requests lapse after the time they stand for.
         let lapse = (limit.interval() * u32::try_from(grant.granted).unwrap_or(1))
             .clamp(Duration::from_millis(20), Duration::from_secs(1));
-        lease.until = Some(now + lapse);
-        lease.refused_until = None;
+        lease.left.store(grant.granted - 1, Ordering::Release);
+        lease
+            .until
+            .store(at + lapse.as_nanos() as u64, Ordering::Release);
         Ok(shared_decision(limit, Some(grant), true))
     }
 
-    fn lease(&self, project_id: &str) -> Arc<tokio::sync::Mutex<Lease>> {
+    fn nanos(&self, now: Instant) -> u64 {
+        self.base
+            .map_or(0, |b| now.saturating_duration_since(b).as_nanos() as u64)
+    }
+
+    fn lease(&self, project_id: &str) -> Arc<Lease> {
         if let Some(l) = self
             .leases
             .read()

@@ -88,6 +88,21 @@ pub struct SharedLimits {
     locked: Script,
 }
 
+/// A Redis call that takes longer is treated as Redis being down: a
+/// request waits no longer than this for a lease.
+const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+
+async fn bounded<T>(call: impl std::future::Future<Output = RedisResult<T>>) -> RedisResult<T> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::IoError,
+                "Redis did not answer in time",
+            )))
+        })
+}
+
 fn micros(us: i64) -> Duration {
     Duration::from_micros(u64::try_from(us).unwrap_or(0))
 }
@@ -116,14 +131,15 @@ impl SharedLimits {
     /// Takes up to `want` requests from `project_id`'s bucket.
     pub async fn take(&self, project_id: &str, limit: Limit, want: i64) -> RedisResult<Grant> {
         let interval_us = (1_000_000 / limit.per_sec.max(1)).max(1);
-        let (granted, remaining, retry, reset): (i64, i64, i64, i64) = self
+        let mut conn = self.conn.clone();
+        let mut call = self
             .take
-            .key(format!("{}:bucket:{project_id}", self.prefix))
-            .arg(interval_us)
+            .key(format!("{}:bucket:{project_id}", self.prefix));
+        call.arg(interval_us)
             .arg(limit.burst.max(1))
-            .arg(want.max(1))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+            .arg(want.max(1));
+        let (granted, remaining, retry, reset): (i64, i64, i64, i64) =
+            bounded(call.invoke_async(&mut conn)).await?;
         Ok(Grant {
             granted,
             remaining: remaining.max(0),
@@ -134,13 +150,12 @@ impl SharedLimits {
 
     /// Records a failure for `key`; the seconds it is now locked.
     pub async fn fail(&self, key: &str, policy: Policy) -> RedisResult<i64> {
-        self.fail
-            .key(format!("{}:throttle:{key}", self.prefix))
-            .arg(policy.free_failures)
+        let mut conn = self.conn.clone();
+        let mut call = self.fail.key(format!("{}:throttle:{key}", self.prefix));
+        call.arg(policy.free_failures)
             .arg(policy.max_lock_secs)
-            .arg(policy.reset_secs)
-            .invoke_async(&mut self.conn.clone())
-            .await
+            .arg(policy.reset_secs);
+        bounded(call.invoke_async(&mut conn)).await
     }
 
     /// The seconds until all of `keys` are unlocked (0: none is locked).
@@ -149,14 +164,15 @@ impl SharedLimits {
         for key in keys {
             call.key(format!("{}:throttle:{key}", self.prefix));
         }
-        call.invoke_async(&mut self.conn.clone()).await
+        let mut conn = self.conn.clone();
+        bounded(call.invoke_async(&mut conn)).await
     }
 
     /// Forgets `key`'s failures (a correct password for an email).
     pub async fn clear(&self, key: &str) -> RedisResult<()> {
-        redis::cmd("DEL")
-            .arg(format!("{}:throttle:{key}", self.prefix))
-            .query_async(&mut self.conn.clone())
-            .await
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(format!("{}:throttle:{key}", self.prefix));
+        bounded(cmd.query_async(&mut conn)).await
     }
 }

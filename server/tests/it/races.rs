@@ -91,3 +91,62 @@ async fn a_project_archived_while_being_renamed_stays_archived() {
         forget_failures(&s, i);
     }
 }
+
+/// A change and its audit row commit together: when the audit write fails,
+/// the change does not happen, in the database or in memory.
+#[tokio::test]
+async fn a_change_whose_audit_row_fails_does_not_happen() {
+    let s = TestServer::start().await;
+    let trigger = if crate::support::on_postgres() {
+        vec![
+            "create function refuse_narrow_audit() returns trigger language plpgsql as $$
+             begin
+               if new.action = 'client.narrow' then raise exception 'audit log unavailable'; end if;
+               return new;
+             end $$",
+            "create trigger audit_down before insert on audit_events
+             for each row execute function refuse_narrow_audit()",
+        ]
+    } else {
+        vec![
+            "create trigger audit_down before insert on audit_events
+             when new.action = 'client.narrow'
+             begin select raise(abort, 'audit log unavailable'); end",
+        ]
+    };
+    for sql in trigger {
+        sqlx::query(sql).execute(&s.db).await.unwrap();
+    }
+    let (owner, _, creds) = s
+        .partner_client(
+            "atomic@example.com",
+            &["applications:read", "decisions:read"],
+        )
+        .await;
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "client_narrow",
+            &[
+                ("client_id", creds.id.as_str()),
+                ("scopes[0]", "applications:read"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 500);
+    let (scopes,): (String,) = sqlx::query_as("select scopes from clients where id = $1")
+        .bind(&creds.id)
+        .fetch_one(&s.db)
+        .await
+        .unwrap();
+    assert_eq!(scopes, "applications:read decisions:read");
+    let res = s.token_basic(&creds, &[("scope", "decisions:read")]).await;
+    assert_eq!(res.status(), 200, "memory still has the scope");
+    let (narrowed,): (i64,) =
+        sqlx::query_as("select count(*) from changes where kind = 'client' and target_id = $1")
+            .bind(&creds.id)
+            .fetch_one(&s.db)
+            .await
+            .unwrap();
+    assert_eq!(narrowed, 1, "only the creation is in the feed");
+}

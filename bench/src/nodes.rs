@@ -1,0 +1,160 @@
+//! Three release nodes on one PostgreSQL: how long a change made through
+//! node A takes to be enforced by nodes B and C. Each change is timed from
+//! just before A is asked to make it until B (and C) refuse at the gate a
+//! token the change invalidated. Half the changes revoke a token
+//! (`/oauth/revoke`), half retire its client (the console's server
+//! function).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Request;
+
+use crate::http::{self, Console, Creds};
+
+struct Node {
+    addr: String,
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> Result<String, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.to_string())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn gate_status(addr: &str, token: &str) -> Result<u16, String> {
+    let req = Request::get("/partner/v1/applications")
+        .header("host", addr)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    Ok(http::request(addr, req).await?.0.as_u16())
+}
+
+/// Until the gate at `addr` refuses `token`; the time since `start`.
+async fn refused_after(addr: &str, token: &str, start: Instant) -> Result<f64, String> {
+    loop {
+        if gate_status(addr, token).await? == 401 {
+            return Ok(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(format!(
+                "{addr} still accepts a token 10 s after the change"
+            ));
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+}
+
+async fn revoke(addr: &str, creds: &Creds, token: &str) -> Result<(), String> {
+    let req = Request::post("/oauth/revoke")
+        .header("host", addr)
+        .header("authorization", creds.basic())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(format!("token={token}"))))
+        .map_err(|e| e.to_string())?;
+    let (status, ..) = http::request(addr, req).await?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("/oauth/revoke: {status}"))
+    }
+}
+
+pub async fn propagation(binary: &str, database_url: &str, changes: usize) -> Result<(), String> {
+    let public = "http://portcullis.bench";
+    let master = "5e".repeat(32);
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let addr = free_addr()?;
+        let child = Command::new(binary)
+            .arg("serve")
+            .env("PORTCULLIS_ADDR", &addr)
+            .env("DATABASE_URL", database_url)
+            .env("PORTCULLIS_MASTER_KEY", &master)
+            .env("PORTCULLIS_PUBLIC_URL", public)
+            .env("PORTCULLIS_SCOPES", "scopes.toml")
+            .env("LEPTOS_SITE_ROOT", dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {binary}: {e}"))?;
+        let node = Node { addr, child };
+        http::wait_ready(&node.addr, Duration::from_secs(60)).await?;
+        nodes.push(node);
+    }
+    let (a, b, c) = (&nodes[0].addr, &nodes[1].addr, &nodes[2].addr);
+    let mut console = Console::new(a, public);
+    let project = console.sign_up_with_project().await?;
+    let keep = console.client(&project, "applications:read").await?;
+    let mut times = Vec::with_capacity(changes * 2);
+    for i in 0..changes {
+        let retire = i % 2 == 1;
+        let creds = if retire {
+            console.client(&project, "applications:read").await?
+        } else {
+            Creds {
+                id: keep.id.clone(),
+                secret: keep.secret.clone(),
+            }
+        };
+        let token = http::access_token(b, &creds, "applications:read").await?;
+        for node in [b, c] {
+            if gate_status(node, &token).await? != 200 {
+                return Err(format!("a fresh token was refused by {node}"));
+            }
+        }
+        let start = Instant::now();
+        if retire {
+            console
+                .post("/api/client_retire", &format!("client_id={}", creds.id))
+                .await?;
+        } else {
+            revoke(a, &creds, &token).await?;
+        }
+        // B and C polled together, each timed on its own.
+        let (tb, tc) = tokio::join!(
+            refused_after(b, &token, start),
+            refused_after(c, &token, start)
+        );
+        times.push(tb?);
+        times.push(tc?);
+        if retire {
+            console
+                .post("/api/client_delete", &format!("client_id={}", creds.id))
+                .await?;
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "\nthree nodes on one PostgreSQL: {changes} changes on node A (token revocations and client retirements), \
+         refused by nodes B and C after: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or_default()
+    );
+    println!(
+        "target: p99 under 1000 ms: {}",
+        if percentile(&times, 0.99) < 1000.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+    Ok(())
+}
