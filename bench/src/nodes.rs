@@ -1,7 +1,7 @@
 //! Three release nodes on one PostgreSQL: how long a change made through
 //! node A takes to be enforced by nodes B and C. Each change is timed from
 //! just before A is asked to make it until B (and C) refuse at the gate a
-//! token the change invalidated. Half the changes revoke a token
+//! token the change invalidated (minted on A before the change). Half the changes revoke a token
 //! (`/oauth/revoke`), half retire its client (the console's server
 //! function).
 
@@ -113,10 +113,17 @@ pub async fn propagation(binary: &str, database_url: &str, changes: usize) -> Re
                 secret: keep.secret.clone(),
             }
         };
-        let token = http::access_token(b, &creds, "applications:read").await?;
+        // Minted on A (which has applied the new client before answering);
+        // B and C accept it once the creation reached them (polled at the
+        // gate: failed token requests would trip the per-address guard).
+        let token = http::access_token(a, &creds, "applications:read").await?;
         for node in [b, c] {
-            if gate_status(node, &token).await? != 200 {
-                return Err(format!("a fresh token was refused by {node}"));
+            let since = Instant::now();
+            while gate_status(node, &token).await? != 200 {
+                if since.elapsed() > Duration::from_secs(2) {
+                    return Err(format!("{node} refuses a fresh token 2 s after its client was created"));
+                }
+                tokio::time::sleep(Duration::from_micros(500)).await;
             }
         }
         let start = Instant::now();
