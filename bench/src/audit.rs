@@ -40,6 +40,13 @@ pub async fn run(db: &Db, rows: usize) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
+    // What autovacuum (PostgreSQL) does within a minute of a bulk load:
+    // without statistics the planner guessed 13 rows for an action filter
+    // that matches 50,000 and sorted them all (111 ms instead of 0.3 ms).
+    sqlx::query("analyze audit_events")
+        .execute(db)
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "\naudit log: {rows} rows written in {:.1} s; query medians of 51 runs:",
         started.elapsed().as_secs_f64()
