@@ -121,7 +121,9 @@ pub async fn propagation(binary: &str, database_url: &str, changes: usize) -> Re
             let since = Instant::now();
             while gate_status(node, &token).await? != 200 {
                 if since.elapsed() > Duration::from_secs(2) {
-                    return Err(format!("{node} refuses a fresh token 2 s after its client was created"));
+                    return Err(format!(
+                        "{node} refuses a fresh token 2 s after its client was created"
+                    ));
                 }
                 tokio::time::sleep(Duration::from_micros(500)).await;
             }
