@@ -143,6 +143,28 @@ fn event_id(now: Epoch) -> String {
     )
 }
 
+impl<'a> Event<'a> {
+    /// An event in `by`'s account, done by `by`, from their address.
+    pub fn by(
+        by: &'a Principal,
+        action: &'static str,
+        target: (&'static str, &'a str),
+        project_id: Option<&'a str>,
+        detail: String,
+    ) -> Self {
+        Self {
+            account_id: &by.account_id,
+            actor: Actor::of(by),
+            action,
+            target_kind: target.0,
+            target_id: target.1,
+            project_id,
+            client_ip: by.client_ip,
+            detail,
+        }
+    }
+}
+
 /// Appends an event, on the pool or in the transaction of the change it
 /// records (then if either fails, neither happens). A failure is logged
 /// and returned.

@@ -103,6 +103,12 @@ pub struct Client {
     pub minted_last_hour: u64,
 }
 
+/// A retire or revoke that found the client disabled already (maybe by a
+/// racing request on another node).
+pub(crate) fn already_disabled() -> Error {
+    Error::invalid("", "This client is already retired or revoked.")
+}
+
 impl Projects {
     fn client_view(&self, row: ClientRow, project_archived: bool, now: Epoch) -> Client {
         let usage = self.registry.client(&row.id).map(|c| c.usage.clone());
@@ -219,18 +225,18 @@ impl Projects {
         };
         let mut tx = self.db.begin().await?;
         store::clients::insert(&mut *tx, &row, &by.user_id).await?;
-        self.audit_in(
-            &mut tx,
-            by,
-            "client.create",
-            ("client", &row.id),
-            Some(&row.project_id),
-            detail,
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "client.create",
+                ("client", &row.id),
+                Some(&row.project_id),
+                detail,
+            ),
+            (ChangeKind::Client, &row.id),
         )
         .await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Client, &row.id)])
-            .await?;
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
         Ok((self.client_view(row, false, now), secret))
@@ -348,18 +354,18 @@ impl Projects {
                 },
             });
         }
-        self.audit_in(
-            &mut tx,
-            by,
-            "client.narrow",
-            ("client", client_id),
-            Some(&row.project_id),
-            format!("scopes {} narrowed to {scopes}", row.scopes),
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "client.narrow",
+                ("client", client_id),
+                Some(&row.project_id),
+                format!("scopes {} narrowed to {scopes}", row.scopes),
+            ),
+            (ChangeKind::Client, client_id),
         )
         .await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Client, client_id)])
-            .await?;
         tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
         let row = self.client_row(by, client_id).await?;
         Ok(self.client_view(row, project.archived_at.is_some(), self.clock.now()))
@@ -396,7 +402,7 @@ impl Projects {
                 other => other,
             })?;
         tracing::info!(jti = %minted.claims.jti, "test token minted from the console");
-        self.audit(
+        self.audit(audit::Event::by(
             by,
             "client.test_token",
             ("client", client_id),
@@ -405,7 +411,7 @@ impl Projects {
                 "test token with {} (jti {})",
                 minted.claims.scope, minted.claims.jti
             ),
-        )
+        ))
         .await;
         Ok(minted)
     }
@@ -445,21 +451,21 @@ impl Projects {
             self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None);
         let mut tx = self.db.begin().await?;
         store::clients::insert(&mut *tx, &row, &by.user_id).await?;
-        self.audit_in(
-            &mut tx,
-            by,
-            "client.rotate",
-            ("client", client_id),
-            Some(&project.id),
-            format!(
-                "rotation started: {} takes over from {client_id} with {}",
-                row.id, old.scopes
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "client.rotate",
+                ("client", client_id),
+                Some(&project.id),
+                format!(
+                    "rotation started: {} takes over from {client_id} with {}",
+                    row.id, old.scopes
+                ),
             ),
+            (ChangeKind::Client, &row.id),
         )
         .await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Client, &row.id)])
-            .await?;
         tracing::info!(successor = %row.id, "client rotation started");
         Ok((self.client_view(row, false, now), secret))
     }
@@ -477,10 +483,7 @@ impl Projects {
         require_manager(by)?;
         let row = self.client_row(by, client_id).await?;
         if row.disabled_at.is_some() {
-            return Err(Error::invalid(
-                "",
-                "This client is already retired or revoked.",
-            ));
+            return Err(already_disabled());
         }
         let now = self.clock.now();
         match at.filter(|at| *at > now) {
@@ -500,23 +503,20 @@ impl Projects {
                 )
                 .await?
                 {
-                    return Err(Error::invalid(
-                        "",
-                        "This client is already retired or revoked.",
-                    ));
+                    return Err(already_disabled());
                 }
-                self.audit_in(
-                    &mut tx,
-                    by,
-                    "client.retire_scheduled",
-                    ("client", client_id),
-                    Some(&row.project_id),
-                    format!("to retire at {}", crate::calendar::date_time(at)),
+                self.commit_audited(
+                    tx,
+                    audit::Event::by(
+                        by,
+                        "client.retire_scheduled",
+                        ("client", client_id),
+                        Some(&row.project_id),
+                        format!("to retire at {}", crate::calendar::date_time(at)),
+                    ),
+                    (ChangeKind::Client, client_id),
                 )
                 .await?;
-                self.feed
-                    .commit(tx, &[(ChangeKind::Client, client_id)])
-                    .await?;
                 tracing::info!(at, "client retirement scheduled");
             }
             None => {
@@ -536,23 +536,20 @@ impl Projects {
                 if !store::clients::disable(&mut *tx, &by.account_id, client_id, now, &reason)
                     .await?
                 {
-                    return Err(Error::invalid(
-                        "",
-                        "This client is already retired or revoked.",
-                    ));
+                    return Err(already_disabled());
                 }
-                self.audit_in(
-                    &mut tx,
-                    by,
-                    "client.retire",
-                    ("client", client_id),
-                    Some(&row.project_id),
-                    detail,
+                self.commit_audited(
+                    tx,
+                    audit::Event::by(
+                        by,
+                        "client.retire",
+                        ("client", client_id),
+                        Some(&row.project_id),
+                        detail,
+                    ),
+                    (ChangeKind::Client, client_id),
                 )
                 .await?;
-                self.feed
-                    .commit(tx, &[(ChangeKind::Client, client_id)])
-                    .await?;
                 tracing::info!(client_id, "client retired");
             }
         }
@@ -567,23 +564,20 @@ impl Projects {
         let row = self.client_row(by, client_id).await?;
         let mut tx = self.db.begin().await?;
         if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
-            return Err(Error::invalid(
-                "",
-                "This client is already retired or revoked.",
-            ));
+            return Err(already_disabled());
         }
-        self.audit_in(
-            &mut tx,
-            by,
-            "client.retire_cancelled",
-            ("client", client_id),
-            Some(&row.project_id),
-            "scheduled retirement cancelled".into(),
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "client.retire_cancelled",
+                ("client", client_id),
+                Some(&row.project_id),
+                "scheduled retirement cancelled".into(),
+            ),
+            (ChangeKind::Client, client_id),
         )
-        .await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Client, client_id)])
-            .await
+        .await
     }
 
     /// Disables `row` now with `reason`, writing `event` in the same
@@ -600,9 +594,7 @@ impl Projects {
         if !store::clients::disable(&mut *tx, &row.account_id, &row.id, now, reason).await? {
             return Ok(false);
         }
-        audit::record(&mut *tx, event, now).await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Client, &row.id)])
+        self.commit_audited(tx, event, (ChangeKind::Client, &row.id))
             .await?;
         tracing::info!(client_id = %row.id, reason, "client disabled");
         Ok(true)
@@ -684,18 +676,18 @@ impl Projects {
         if !store::clients::delete(&mut tx, &by.account_id, client_id).await? {
             return Err(Error::NotFound);
         }
-        self.audit_in(
-            &mut tx,
-            by,
-            "client.delete",
-            ("client", client_id),
-            Some(&row.project_id),
-            format!("{:?} deleted", row.name),
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "client.delete",
+                ("client", client_id),
+                Some(&row.project_id),
+                format!("{:?} deleted", row.name),
+            ),
+            (ChangeKind::Client, client_id),
         )
         .await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Client, client_id)])
-            .await?;
         tracing::info!("client deleted");
         Ok(())
     }

@@ -13,11 +13,12 @@
 //! covers a lost connection, another process on the same SQLite file, and
 //! anything a notification missed.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{Any, Transaction};
-use tokio::sync::{watch, Mutex, Notify};
+use tokio::sync::{Mutex, Notify};
 
 use crate::clock::{Clock, Epoch};
 use crate::db::Db;
@@ -93,7 +94,7 @@ pub struct Feed {
     clock: Arc<dyn Clock>,
     /// One applier at a time, so changes are applied in order.
     applying: Mutex<()>,
-    applied: watch::Sender<i64>,
+    applied: AtomicI64,
     wake: Notify,
 }
 
@@ -113,7 +114,7 @@ impl Feed {
             keyring,
             clock,
             applying: Mutex::new(()),
-            applied: watch::Sender::new(applied),
+            applied: AtomicI64::new(applied),
             wake: Notify::new(),
         }
     }
@@ -133,16 +134,7 @@ impl Feed {
 
     /// The newest change this node has applied.
     pub fn applied(&self) -> i64 {
-        *self.applied.borrow()
-    }
-
-    /// Waits until this node has applied `seq` (or `timeout` passes).
-    pub async fn wait_for(&self, seq: i64, timeout: Duration) -> bool {
-        let mut rx = self.applied.subscribe();
-        self.wake.notify_one();
-        tokio::time::timeout(timeout, rx.wait_for(|a| *a >= seq))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        self.applied.load(Ordering::Acquire)
     }
 
     /// Records `changes` in `tx`, commits, and applies them on this node
@@ -178,12 +170,12 @@ impl Feed {
                 tracing::warn!(from, first, "change feed gap: reloading the whole view");
                 let latest = batch.last().map_or(*first, |c| c.0);
                 self.reload_all().await?;
-                self.applied.send_replace(latest);
+                self.applied.store(latest, Ordering::Release);
                 continue;
             }
             for (seq, kind, target) in &batch {
                 self.apply(kind, target).await?;
-                self.applied.send_replace(*seq);
+                self.applied.store(*seq, Ordering::Release);
                 total += 1;
             }
         }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sqlx::AnyConnection;
+use sqlx::{Any, Transaction};
 
 use crate::accounts::Principal;
 use crate::audit;
@@ -92,59 +92,23 @@ pub(crate) fn require_manager(p: &Principal) -> Result<()> {
 }
 
 impl Projects {
-    /// Appends to the account's audit log; a failed write is logged, the
-    /// action (already done) stands.
-    pub(crate) async fn audit(
-        &self,
-        by: &Principal,
-        action: &'static str,
-        target: (&'static str, &str),
-        project_id: Option<&str>,
-        detail: String,
-    ) {
-        audit::record_or_log(
-            &self.db,
-            audit::Event {
-                account_id: &by.account_id,
-                actor: audit::Actor::of(by),
-                action,
-                target_kind: target.0,
-                target_id: target.1,
-                project_id,
-                client_ip: by.client_ip,
-                detail,
-            },
-            self.clock.now(),
-        )
-        .await;
+    /// Appends to the account's audit log outside any change; a failed
+    /// write is logged, the action (already done) stands.
+    pub(crate) async fn audit(&self, event: audit::Event<'_>) {
+        audit::record_or_log(&self.db, event, self.clock.now()).await;
     }
 
-    /// An event for the account's audit log, written in `tx`: the change
-    /// and its record commit together or not at all.
-    pub(crate) async fn audit_in(
+    /// Writes `event` in `tx`, commits with the change record and applies
+    /// the change on this node: the write, its audit row and its feed entry
+    /// happen together or not at all.
+    pub(crate) async fn commit_audited(
         &self,
-        tx: &mut AnyConnection,
-        by: &Principal,
-        action: &'static str,
-        target: (&'static str, &str),
-        project_id: Option<&str>,
-        detail: String,
+        mut tx: Transaction<'static, Any>,
+        event: audit::Event<'_>,
+        change: (ChangeKind, &str),
     ) -> Result<()> {
-        audit::record(
-            tx,
-            audit::Event {
-                account_id: &by.account_id,
-                actor: audit::Actor::of(by),
-                action,
-                target_kind: target.0,
-                target_id: target.1,
-                project_id,
-                client_ip: by.client_ip,
-                detail,
-            },
-            self.clock.now(),
-        )
-        .await
+        audit::record(&mut *tx, event, self.clock.now()).await?;
+        self.feed.commit(tx, &[change]).await
     }
 
     pub fn db(&self) -> &Db {
@@ -225,21 +189,21 @@ impl Projects {
                 e.into()
             }
         })?;
-        self.audit_in(
-            &mut tx,
-            by,
-            "project.create",
-            ("project", &row.id),
-            Some(&row.id),
-            format!(
-                "{:?} for the {} (tokens live {} s)",
-                row.name, api.name, row.token_ttl_secs
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "project.create",
+                ("project", &row.id),
+                Some(&row.id),
+                format!(
+                    "{:?} for the {} (tokens live {} s)",
+                    row.name, api.name, row.token_ttl_secs
+                ),
             ),
+            (ChangeKind::Project, &row.id),
         )
         .await?;
-        self.feed
-            .commit(tx, &[(ChangeKind::Project, &row.id)])
-            .await?;
         tracing::Span::current().record("project_id", row.id.as_str());
         tracing::info!("project created");
         Ok(row.into())
@@ -309,16 +273,18 @@ impl Projects {
             // Archived (or gone) since it was read: the guard kept it so.
             return Err(self.changed_meanwhile(by, id).await);
         }
-        self.audit_in(
-            &mut tx,
-            by,
-            "project.update",
-            ("project", id),
-            Some(id),
-            format!("name {name:?}, token lifetime {ttl} s"),
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "project.update",
+                ("project", id),
+                Some(id),
+                format!("name {name:?}, token lifetime {ttl} s"),
+            ),
+            (ChangeKind::Project, id),
         )
         .await?;
-        self.feed.commit(tx, &[(ChangeKind::Project, id)]).await?;
         tracing::info!("project settings changed");
         self.project(by, id).await
     }
@@ -335,16 +301,18 @@ impl Projects {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         if store::projects::archive(&mut *tx, &by.account_id, id, now).await? {
-            self.audit_in(
-                &mut tx,
-                by,
-                "project.archive",
-                ("project", id),
-                Some(id),
-                format!("{:?} archived; its clients are disabled", row.name),
+            self.commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "project.archive",
+                    ("project", id),
+                    Some(id),
+                    format!("{:?} archived; its clients are disabled", row.name),
+                ),
+                (ChangeKind::Project, id),
             )
             .await?;
-            self.feed.commit(tx, &[(ChangeKind::Project, id)]).await?;
             tracing::info!("project archived");
         }
         // Archived by us or by a racing request: either way it is now.
@@ -382,16 +350,18 @@ impl Projects {
         if !store::projects::set_rate_limit(&mut *tx, &by.account_id, id, per_sec, burst).await? {
             return Err(self.changed_meanwhile(by, id).await);
         }
-        self.audit_in(
-            &mut tx,
-            by,
-            "project.rate_limit",
-            ("project", id),
-            Some(id),
-            format!("{per_sec} requests per second, bursts of {burst}"),
+        self.commit_audited(
+            tx,
+            audit::Event::by(
+                by,
+                "project.rate_limit",
+                ("project", id),
+                Some(id),
+                format!("{per_sec} requests per second, bursts of {burst}"),
+            ),
+            (ChangeKind::Project, id),
         )
         .await?;
-        self.feed.commit(tx, &[(ChangeKind::Project, id)]).await?;
         tracing::info!(per_sec, burst, "rate limit changed");
         self.project(by, id).await
     }

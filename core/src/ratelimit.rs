@@ -109,13 +109,12 @@ impl Lease {
     }
 }
 
-#[derive(Default)]
 pub struct RateLimiter {
     buckets: RwLock<HashMap<String, Arc<Mutex<Bucket>>>>,
     shared: Option<Arc<SharedLimits>>,
     leases: RwLock<HashMap<String, Arc<Lease>>>,
     /// The zero of the leases' clocks.
-    base: Option<Instant>,
+    base: Instant,
     /// Live nodes sharing the limits when there is no Redis (at least 1).
     nodes: AtomicU32,
     /// When Redis last failed (epoch seconds), to warn once a minute.
@@ -155,6 +154,19 @@ fn shared_decision(limit: Limit, grant: Option<Grant>, allowed: bool) -> Decisio
     }
 }
 
+/// `key`'s entry, made by `make` on first use; the hot path takes only the
+/// read lock.
+fn entry<T>(map: &RwLock<HashMap<String, Arc<T>>>, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+    if let Some(found) = map.read().unwrap_or_else(|p| p.into_inner()).get(key) {
+        return found.clone();
+    }
+    map.write()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key.to_owned())
+        .or_insert_with(|| Arc::new(make()))
+        .clone()
+}
+
 fn ceil_secs(d: Duration) -> i64 {
     let s = d.as_secs() as i64;
     if d.subsec_nanos() > 0 {
@@ -167,10 +179,12 @@ fn ceil_secs(d: Duration) -> i64 {
 impl RateLimiter {
     pub fn new(shared: Option<Arc<SharedLimits>>) -> Self {
         Self {
+            buckets: RwLock::default(),
             shared,
+            leases: RwLock::default(),
+            base: Instant::now(),
             nodes: AtomicU32::new(1),
-            base: Some(Instant::now()),
-            ..Self::default()
+            warned_at: AtomicI64::new(0),
         }
     }
 
@@ -179,12 +193,8 @@ impl RateLimiter {
         self.nodes.store(n.max(1), Ordering::Relaxed);
     }
 
-    pub fn nodes(&self) -> u32 {
+    fn nodes(&self) -> u32 {
         self.nodes.load(Ordering::Relaxed).max(1)
-    }
-
-    pub fn is_shared(&self) -> bool {
-        self.shared.is_some()
     }
 
     /// Charges one request to the project's bucket: the shared one if
@@ -255,25 +265,11 @@ impl RateLimiter {
     }
 
     fn nanos(&self, now: Instant) -> u64 {
-        self.base
-            .map_or(0, |b| now.saturating_duration_since(b).as_nanos() as u64)
+        now.saturating_duration_since(self.base).as_nanos() as u64
     }
 
     fn lease(&self, project_id: &str) -> Arc<Lease> {
-        if let Some(l) = self
-            .leases
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(project_id)
-        {
-            return l.clone();
-        }
-        self.leases
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(project_id.to_owned())
-            .or_default()
-            .clone()
+        entry(&self.leases, project_id, Lease::default)
     }
 
     fn tally(&self, project_id: &str, now: Instant, epoch: Epoch, allowed: bool) {
@@ -283,25 +279,12 @@ impl RateLimiter {
     }
 
     fn bucket(&self, project_id: &str, now: Instant) -> Arc<Mutex<Bucket>> {
-        if let Some(b) = self
-            .buckets
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(project_id)
-        {
-            return b.clone();
-        }
-        self.buckets
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(project_id.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Mutex::new(Bucket {
-                    tat: now,
-                    history: [MinuteTally::default(); HISTORY_MINUTES],
-                }))
+        entry(&self.buckets, project_id, || {
+            Mutex::new(Bucket {
+                tat: now,
+                history: [MinuteTally::default(); HISTORY_MINUTES],
             })
-            .clone()
+        })
     }
 
     /// Charges one request to the project's bucket in memory.
@@ -383,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_rate_applies() {
-        let r = RateLimiter::default();
+        let r = RateLimiter::new(None);
         let t0 = Instant::now();
         let passed = (0..50)
             .filter(|_| r.charge_local("p", TEN, t0, 0).allowed)
@@ -434,7 +417,7 @@ mod tests {
 
     #[test]
     fn history_counts_per_minute() {
-        let r = RateLimiter::default();
+        let r = RateLimiter::new(None);
         let t0 = Instant::now();
         for _ in 0..12 {
             r.charge_local("p", TEN, t0, 120);

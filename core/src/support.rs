@@ -4,7 +4,7 @@
 
 use crate::accounts::Staff;
 use crate::audit;
-use crate::clients::ClientStatus;
+use crate::clients::{already_disabled, ClientStatus};
 use crate::error::{Error, Result};
 use crate::projects::Projects;
 use crate::store;
@@ -80,10 +80,7 @@ impl Projects {
             .await?
             .ok_or(Error::NotFound)?;
         if row.disabled_at.is_some() {
-            return Err(Error::invalid(
-                "",
-                "This client is already retired or revoked.",
-            ));
+            return Err(already_disabled());
         }
         let now = self.clock.now();
         let shown = format!("Revoked by support: {reason}");
@@ -101,10 +98,7 @@ impl Projects {
             detail: shown.clone(),
         };
         if !self.disable_client_row(&row, now, &shown, event).await? {
-            return Err(Error::invalid(
-                "",
-                "This client is already retired or revoked.",
-            ));
+            return Err(already_disabled());
         }
         tracing::warn!(client_id = %found.client_id, staff_id = %by.user_id, "client revoked by support");
         Ok(())

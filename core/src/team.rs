@@ -68,7 +68,7 @@ impl Accounts {
     async fn audit_team(&self, by: &Principal, action: &'static str, target: &str, detail: String) {
         audit::record_or_log(
             self.db(),
-            team_event(by, action, target, detail),
+            audit::Event::by(by, action, ("member", target), None, detail),
             self.clock().now(),
         )
         .await;
@@ -213,10 +213,11 @@ impl Accounts {
         }
         audit::record(
             &mut *tx,
-            team_event(
+            audit::Event::by(
                 by,
                 "member.remove",
-                user_id,
+                ("member", user_id),
+                None,
                 format!("{} ({}) removed", target.email, target.role),
             ),
             now,
@@ -226,23 +227,5 @@ impl Accounts {
         feed::record(&mut tx, &[(ChangeKind::Member, &member)], now).await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-fn team_event<'a>(
-    by: &'a Principal,
-    action: &'static str,
-    target: &'a str,
-    detail: String,
-) -> audit::Event<'a> {
-    audit::Event {
-        account_id: &by.account_id,
-        actor: audit::Actor::of(by),
-        action,
-        target_kind: "member",
-        target_id: target,
-        project_id: None,
-        client_ip: by.client_ip,
-        detail,
     }
 }
