@@ -9,11 +9,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum SigningAlg {
-    ES256,
-    RS256,
-}
+/// The algorithm an API's tokens are signed with (the gate verifies them).
+pub use portcullis_gate::token::Alg as SigningAlg;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {

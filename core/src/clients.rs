@@ -35,7 +35,12 @@ pub struct ClientSecret(String);
 impl ClientSecret {
     /// 256 random bits, base64url: safe in URLs, forms and `curl -u`.
     fn generate() -> Self {
-        Self(format!("pcs_{}", B64URL.encode(random_bytes::<32>())))
+        Self::with_prefix("pcs")
+    }
+
+    /// The same, with another kind's prefix (`pgs` for gate credentials).
+    pub(crate) fn with_prefix(prefix: &str) -> Self {
+        Self(format!("{prefix}_{}", B64URL.encode(random_bytes::<32>())))
     }
 
     pub fn expose(&self) -> &str {

@@ -87,7 +87,24 @@ pub async fn record(
     Ok(())
 }
 
+/// One step of the feed, as a listener hears it (in order, after the
+/// registry and keyring reflect it).
+#[derive(Debug, Clone, Copy)]
+pub enum Applied<'a> {
+    Change {
+        seq: i64,
+        kind: ChangeKind,
+        target: &'a str,
+    },
+    /// The whole view was read afresh up to `seq` (this node fell behind
+    /// the feed's retention): listeners start over too.
+    Reloaded { seq: i64 },
+}
+
+type Listener = Box<dyn Fn(Applied<'_>) + Send + Sync>;
+
 pub struct Feed {
+    listeners: std::sync::RwLock<Vec<Listener>>,
     db: Db,
     registry: Arc<Registry>,
     keyring: Arc<Keyring>,
@@ -109,6 +126,7 @@ impl Feed {
         applied: i64,
     ) -> Self {
         Self {
+            listeners: std::sync::RwLock::default(),
             db,
             registry,
             keyring,
@@ -130,6 +148,26 @@ impl Feed {
 
     pub fn keyring(&self) -> &Arc<Keyring> {
         &self.keyring
+    }
+
+    /// Calls `listener` after each change is applied, in feed order, while
+    /// the next one waits (keep it short and free of I/O).
+    pub fn on_applied(&self, listener: impl Fn(Applied<'_>) + Send + Sync + 'static) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(listener));
+    }
+
+    fn tell(&self, applied: Applied<'_>) {
+        for l in self
+            .listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            l(applied);
+        }
     }
 
     /// The newest change this node has applied.
@@ -171,11 +209,19 @@ impl Feed {
                 let latest = batch.last().map_or(*first, |c| c.0);
                 self.reload_all().await?;
                 self.applied.store(latest, Ordering::Release);
+                self.tell(Applied::Reloaded { seq: latest });
                 continue;
             }
             for (seq, kind, target) in &batch {
                 self.apply(kind, target).await?;
                 self.applied.store(*seq, Ordering::Release);
+                if let Some(kind) = ChangeKind::parse(kind) {
+                    self.tell(Applied::Change {
+                        seq: *seq,
+                        kind,
+                        target,
+                    });
+                }
                 total += 1;
             }
         }

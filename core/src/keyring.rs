@@ -14,8 +14,9 @@ use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::master_key::MasterKey;
-use crate::signing::{SigningKey, VerifyingKey};
+use crate::signing::SigningKey;
 use crate::store::signing_keys::{self, NewKeyRow};
+use portcullis_gate::token::{KeySet as Verifiers, VerifyingKey};
 
 /// How long the JWKS may be cached, and so how long a new key is published
 /// before it signs.
@@ -29,7 +30,7 @@ pub const RETIRED_KEY_GRACE_SECS: Epoch = PUBLISH_LEAD_SECS + 86_400 + 300;
 #[derive(Default)]
 struct KeySet {
     signers: HashMap<SigningAlg, Arc<SigningKey>>,
-    verifiers: HashMap<String, VerifyingKey>,
+    verifiers: Arc<Verifiers>,
     jwks: Arc<str>,
 }
 
@@ -71,14 +72,15 @@ impl Keyring {
         let rows = signing_keys::published(&self.db, now).await?;
         let mut set = KeySet::default();
         let mut jwks = Vec::with_capacity(rows.len());
+        let mut verifiers = Verifiers::default();
         for row in rows {
             let alg = SigningAlg::parse(&row.alg).ok_or_else(|| {
                 Error::Internal(format!("signing key {} has alg {}", row.kid, row.alg))
             })?;
             let jwk: Value = serde_json::from_str(&row.public_jwk)
                 .map_err(|e| Error::Internal(format!("signing key {}: {e}", row.kid)))?;
-            set.verifiers
-                .insert(row.kid.clone(), VerifyingKey::from_jwk(&jwk)?);
+            verifiers
+                .insert(VerifyingKey::from_jwk(&jwk).map_err(|e| Error::Internal(e.to_string()))?);
             jwks.push(jwk);
             // Rows come oldest first. The newest key published for the lead
             // time signs; failing that the oldest (on a first start, the
@@ -91,6 +93,7 @@ impl Keyring {
             }
         }
         set.jwks = json!({ "keys": jwks }).to_string().into();
+        set.verifiers = Arc::new(verifiers);
         *self.set.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
         Ok(())
     }
@@ -103,8 +106,9 @@ impl Keyring {
         self.current().signers.get(&alg).cloned()
     }
 
-    pub fn verifier(&self, kid: &str) -> Option<VerifyingKey> {
-        self.current().verifiers.get(kid).cloned()
+    /// The published public keys, as a verifier holds them.
+    pub fn verifiers(&self) -> Arc<Verifiers> {
+        self.current().verifiers.clone()
     }
 
     /// The JWK Set document, serialised once per change.

@@ -11,17 +11,17 @@ pub mod calendar;
 pub mod catalogue;
 pub mod client_ip;
 pub mod clients;
-pub mod clock;
 pub mod db;
 pub mod error;
 pub mod feed;
+pub mod gate_feed;
+pub mod gates;
 pub mod ids;
 pub mod keyring;
 pub mod master_key;
 pub mod partner;
 pub mod password;
 pub mod projects;
-pub mod ratelimit;
 pub mod registry;
 pub mod secret;
 pub mod shared_limits;
@@ -32,6 +32,11 @@ pub mod team;
 pub mod throttle;
 pub mod tokens;
 pub mod validate;
+
+/// Time as a dependency; shared with the gate, which checks token times.
+pub use portcullis_gate::clock;
+/// Project buckets; shared with the gate, which charges them too.
+pub use portcullis_gate::limits as ratelimit;
 
 pub use accounts::{Accounts, Principal, Role, SignUp, SignedIn, Staff};
 pub use catalogue::Catalogue;

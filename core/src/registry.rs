@@ -1,5 +1,5 @@
 //! The in-memory view of clients, projects and revoked token ids that the
-//! hot paths (token endpoint, introspection, later the bearer gate) read.
+//! hot paths (token endpoint, introspection) read, and the gate feed is made of.
 //! Loaded at start-up, then changed only by the change feed
 //! ([`crate::feed`]) from committed rows, so no request on a hot path
 //! touches the database.
@@ -239,6 +239,29 @@ impl Registry {
 
     pub fn is_revoked(&self, jti: &str) -> bool {
         read(&self.revoked).contains_key(jti)
+    }
+
+    /// The expiry of a revoked token, if it is revoked (and not yet pruned).
+    pub fn revoked_until(&self, jti: &str) -> Option<Epoch> {
+        read(&self.revoked).get(jti).copied()
+    }
+
+    /// Every client, project and revoked token id held (for a snapshot).
+    pub fn everything(
+        &self,
+    ) -> (
+        Vec<Arc<ClientEntry>>,
+        Vec<Arc<ProjectEntry>>,
+        Vec<(String, Epoch)>,
+    ) {
+        (
+            read(&self.clients).values().cloned().collect(),
+            read(&self.projects).values().cloned().collect(),
+            read(&self.revoked)
+                .iter()
+                .map(|(j, e)| (j.clone(), *e))
+                .collect(),
+        )
     }
 
     /// Drops revocations of tokens that have expired anyway.

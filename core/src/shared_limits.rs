@@ -1,41 +1,19 @@
 //! Limits that hold across nodes, kept in Redis (or Valkey): the projects'
-//! buckets and the failure counters of the log-in throttle and of the token
+//! buckets (the gate's [`SharedBuckets`], on the same connection) and the
+//! failure counters of the log-in throttle and of the token
 //! endpoint's per-address guard. Each update is one Lua script, so it is
 //! atomic whatever the number of nodes, and uses the Redis server's clock,
 //! so the nodes' clocks do not have to agree.
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use portcullis_gate::limits::shared::bounded;
+use portcullis_gate::limits::SharedBuckets;
 use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 
 use crate::error::{Error, Result};
-use crate::ratelimit::Limit;
 use crate::throttle::Policy;
-
-/// GCRA for `want` cells at once: grants as many as the bucket holds now
-/// (at most `want`), so a node can lease several and spend them locally.
-/// Returns {granted, remaining, retry_after_us, reset_us}.
-const TAKE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local capacity = interval * tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local granted = math.floor((now + capacity - tat) / interval)
-if granted > want then granted = want end
-if granted < 0 then granted = 0 end
-if granted > 0 then
-  tat = tat + granted * interval
-  redis.call('SET', KEYS[1], tat, 'PX', math.floor((tat - now) / 1000) + 1000)
-end
-local remaining = math.floor((now + capacity - tat) / interval)
-local retry = 0
-if granted == 0 then retry = tat + interval - capacity - now end
-return {granted, remaining, retry, tat - now}
-";
 
 /// One failed attempt for a throttle key, with the same back-off as the
 /// in-memory throttle. Returns the seconds the key is now locked (0: not).
@@ -70,41 +48,13 @@ end
 return wait
 ";
 
-/// What the shared bucket granted.
-#[derive(Debug, Clone, Copy)]
-pub struct Grant {
-    pub granted: i64,
-    pub remaining: i64,
-    pub retry_after: Duration,
-    pub reset: Duration,
-}
-
 pub struct SharedLimits {
     conn: ConnectionManager,
     /// Key prefix: the issuer, so one Redis can serve several deployments.
     prefix: String,
-    take: Script,
+    buckets: Arc<SharedBuckets>,
     fail: Script,
     locked: Script,
-}
-
-/// A Redis call that takes longer is treated as Redis being down: a
-/// request waits no longer than this for a lease.
-const CALL_TIMEOUT: Duration = Duration::from_millis(250);
-
-async fn bounded<T>(call: impl std::future::Future<Output = RedisResult<T>>) -> RedisResult<T> {
-    tokio::time::timeout(CALL_TIMEOUT, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(redis::RedisError::from((
-                redis::ErrorKind::IoError,
-                "Redis did not answer in time",
-            )))
-        })
-}
-
-fn micros(us: i64) -> Duration {
-    Duration::from_micros(u64::try_from(us).unwrap_or(0))
 }
 
 impl SharedLimits {
@@ -119,33 +69,20 @@ impl SharedLimits {
         };
         let client = redis::Client::open(url).map_err(unusable)?;
         let conn = ConnectionManager::new(client).await.map_err(unusable)?;
+        let buckets = SharedBuckets::new(conn.clone());
+        buckets.set_issuer(issuer);
         Ok(Self {
             conn,
             prefix: format!("portcullis:{issuer}"),
-            take: Script::new(TAKE),
+            buckets: Arc::new(buckets),
             fail: Script::new(FAIL),
             locked: Script::new(LOCKED),
         })
     }
 
-    /// Takes up to `want` requests from `project_id`'s bucket.
-    pub async fn take(&self, project_id: &str, limit: Limit, want: i64) -> RedisResult<Grant> {
-        let interval_us = (1_000_000 / limit.per_sec.max(1)).max(1);
-        let mut conn = self.conn.clone();
-        let mut call = self
-            .take
-            .key(format!("{}:bucket:{project_id}", self.prefix));
-        call.arg(interval_us)
-            .arg(limit.burst.max(1))
-            .arg(want.max(1));
-        let (granted, remaining, retry, reset): (i64, i64, i64, i64) =
-            bounded(call.invoke_async(&mut conn)).await?;
-        Ok(Grant {
-            granted,
-            remaining: remaining.max(0),
-            retry_after: micros(retry),
-            reset: micros(reset),
-        })
+    /// The projects' buckets, for the rate limiter.
+    pub fn buckets(&self) -> Arc<SharedBuckets> {
+        self.buckets.clone()
     }
 
     /// Records a failure for `key`; the seconds it is now locked.

@@ -14,23 +14,6 @@ use crate::ids::new_id;
 
 const RSA_BITS: usize = 2048;
 
-impl SigningAlg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::ES256 => "ES256",
-            SigningAlg::RS256 => "RS256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ES256" => Some(SigningAlg::ES256),
-            "RS256" => Some(SigningAlg::RS256),
-            _ => None,
-        }
-    }
-}
-
 enum Pair {
     Es(EcdsaKeyPair),
     Rs(RsaKeyPair),
@@ -175,72 +158,10 @@ impl SigningKey {
     }
 }
 
-/// A published public key, as read back from its JWK.
-#[derive(Debug, Clone)]
-pub struct VerifyingKey {
-    pub kid: String,
-    pub alg: SigningAlg,
-    public: Public,
-}
-
-#[derive(Debug, Clone)]
-enum Public {
-    Ec(Vec<u8>),
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-}
-
-impl VerifyingKey {
-    pub fn from_jwk(jwk: &Value) -> Result<Self> {
-        let bad = || Error::Internal(format!("unusable public JWK {jwk}"));
-        let field = |name: &str| -> Result<Vec<u8>> {
-            jwk.get(name)
-                .and_then(Value::as_str)
-                .and_then(|s| B64URL.decode(s).ok())
-                .ok_or_else(bad)
-        };
-        let kid = jwk.get("kid").and_then(Value::as_str).ok_or_else(bad)?;
-        let alg = jwk
-            .get("alg")
-            .and_then(Value::as_str)
-            .and_then(SigningAlg::parse)
-            .ok_or_else(bad)?;
-        let public = match alg {
-            SigningAlg::ES256 => {
-                let mut point = vec![4u8];
-                point.extend(field("x")?);
-                point.extend(field("y")?);
-                Public::Ec(point)
-            }
-            SigningAlg::RS256 => Public::Rsa {
-                n: field("n")?,
-                e: field("e")?,
-            },
-        };
-        Ok(Self {
-            kid: kid.to_owned(),
-            alg,
-            public,
-        })
-    }
-
-    /// Checks the signature of `signing_input` (`header.payload`).
-    pub fn verify(&self, signing_input: &[u8], sig: &[u8]) -> bool {
-        match &self.public {
-            Public::Ec(point) => {
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(signing_input, sig)
-                    .is_ok()
-            }
-            Public::Rsa { n, e } => signature::RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signing_input, sig)
-                .is_ok(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_gate::token::VerifyingKey;
 
     fn round_trip(alg: SigningAlg) {
         let new = SigningKey::generate(alg).unwrap();

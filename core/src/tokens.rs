@@ -4,12 +4,8 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-
 use crate::catalogue::Catalogue;
-use crate::clock::{Clock, Epoch};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
 use crate::ids::random_bytes;
@@ -19,20 +15,10 @@ use crate::ratelimit::{Decision, MinuteTally, RateLimiter};
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
 use crate::store;
 
-/// The claims of every access token we mint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    pub sub: String,
-    pub client_id: String,
-    pub aud: String,
-    pub iat: Epoch,
-    pub exp: Epoch,
-    pub jti: String,
-    pub scope: String,
-    pub account_id: String,
-    pub project_id: String,
-}
+use portcullis_gate::cache::VerifiedTokens;
+/// The claims of every access token we mint, why a token is refused, and
+/// the verification itself are the gate's: one code path for both.
+pub use portcullis_gate::token::{Claims, Rejected, CLOCK_LEEWAY_SECS};
 
 #[derive(Debug, Clone)]
 pub struct Minted {
@@ -40,28 +26,6 @@ pub struct Minted {
     pub expires_in: i64,
     pub claims: Claims,
 }
-
-/// Why a presented token is not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    #[error("the token is malformed")]
-    Malformed,
-    #[error("the token's signature, type or issuer is not ours")]
-    BadSignature,
-    #[error("the token has expired")]
-    Expired,
-    #[error("the token was issued in the future")]
-    NotYetValid,
-    #[error("the token has been revoked")]
-    Revoked,
-    #[error("the token's client can no longer be used")]
-    ClientUnusable,
-    #[error("the token is for another API")]
-    WrongAudience,
-}
-
-/// How far a token's `iat` may be ahead of our clock.
-pub const CLOCK_LEEWAY_SECS: Epoch = 30;
 
 pub struct Issuer {
     issuer: String,
@@ -71,7 +35,7 @@ pub struct Issuer {
     master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
     feed: Arc<Feed>,
-    limiter: RateLimiter,
+    limiter: Arc<RateLimiter>,
     verified: VerifiedTokens,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
@@ -85,7 +49,7 @@ impl Issuer {
         master: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
         feed: Arc<Feed>,
-        limiter: RateLimiter,
+        limiter: Arc<RateLimiter>,
     ) -> Self {
         let decoy_hash = master.secret_hash("portcullis-decoy");
         Self {
@@ -114,7 +78,9 @@ impl Issuer {
             .await
     }
 
-    pub fn limiter(&self) -> &RateLimiter {
+    /// The projects' buckets, charged by the token endpoint and by every
+    /// in-process gate.
+    pub fn limiter(&self) -> &Arc<RateLimiter> {
         &self.limiter
     }
 
@@ -215,6 +181,7 @@ impl Issuer {
             client_id: client.id.clone(),
             aud: self.audience(&api.base_path),
             iat: now,
+            nbf: None,
             exp,
             jti: hex::encode(random_bytes::<16>()),
             scope: scopes.join(" "),
@@ -238,32 +205,12 @@ impl Issuer {
         self.check_standing(token).map(|(claims, _)| claims)
     }
 
-    /// [`check`](Self::check), plus: the token must be for `audience`. What
-    /// a resource server (the bearer gate) accepts; also returns the
-    /// project, whose bucket the call is charged to.
-    pub fn check_for(
-        &self,
-        token: &str,
-        audience: &str,
-    ) -> Result<(Arc<Claims>, Arc<ProjectEntry>), Rejected> {
-        let (claims, project) = self.check_standing(token)?;
-        if claims.aud != audience {
-            return Err(Rejected::WrongAudience);
-        }
-        Ok((claims, project))
-    }
-
     /// The claims of a token good now, and its client's project (found
     /// while checking the client's standing, so callers need not look again).
     fn check_standing(&self, token: &str) -> Result<(Arc<Claims>, Arc<ProjectEntry>), Rejected> {
         let claims = self.verify_signature(token)?;
         let now = self.clock.now();
-        if claims.exp <= now {
-            return Err(Rejected::Expired);
-        }
-        if claims.iat > now + CLOCK_LEEWAY_SECS {
-            return Err(Rejected::NotYetValid);
-        }
+        portcullis_gate::token::check_time(&claims, now, 0)?;
         if self.registry.is_revoked(&claims.jti) {
             return Err(Rejected::Revoked);
         }
@@ -292,42 +239,7 @@ impl Issuer {
     }
 
     fn verify_signature_uncached(&self, token: &str) -> Result<Claims, Rejected> {
-        #[derive(Deserialize)]
-        struct Header {
-            alg: String,
-            typ: Option<String>,
-            kid: Option<String>,
-        }
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Rejected::Malformed);
-        };
-        let decode = |part: &str| B64URL.decode(part).map_err(|_| Rejected::Malformed);
-        let header: Header =
-            serde_json::from_slice(&decode(h)?).map_err(|_| Rejected::Malformed)?;
-        if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
-            return Err(Rejected::BadSignature);
-        }
-        let key = header
-            .kid
-            .and_then(|kid| self.keyring.verifier(&kid))
-            .ok_or(Rejected::BadSignature)?;
-        // The key fixes the algorithm: a header cannot talk us into another.
-        if header.alg != key.alg.as_str() {
-            return Err(Rejected::BadSignature);
-        }
-        let signing_input = &token[..h.len() + 1 + p.len()];
-        if !key.verify(signing_input.as_bytes(), &decode(s)?) {
-            return Err(Rejected::BadSignature);
-        }
-        let claims: Claims =
-            serde_json::from_slice(&decode(p)?).map_err(|_| Rejected::Malformed)?;
-        if claims.iss != self.issuer {
-            return Err(Rejected::BadSignature);
-        }
-        Ok(claims)
+        portcullis_gate::token::verify(token, &self.keyring.verifiers(), &self.issuer)
     }
 
     /// RFC 7662: the claims of an active token of the caller's own account;
@@ -367,36 +279,6 @@ impl Issuer {
             .await?;
         tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
         Ok(true)
-    }
-}
-
-/// Tokens whose signature has been checked, with their claims. Bounded:
-/// when full, expired entries go, and if that is not enough, all of them.
-#[derive(Default)]
-struct VerifiedTokens {
-    map: std::sync::RwLock<std::collections::HashMap<Box<str>, Arc<Claims>>>,
-}
-
-const VERIFIED_MAX: usize = 20_000;
-
-impl VerifiedTokens {
-    fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        self.map
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(token)
-            .cloned()
-    }
-
-    fn insert(&self, token: &str, claims: Arc<Claims>, now: Epoch) {
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= VERIFIED_MAX {
-            map.retain(|_, c| c.exp > now);
-            if map.len() >= VERIFIED_MAX {
-                map.clear();
-            }
-        }
-        map.insert(token.into(), claims);
     }
 }
 

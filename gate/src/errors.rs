@@ -15,7 +15,9 @@ pub enum Refusal {
     /// Bad, expired, revoked, foreign or unusable token.
     InvalidToken(String),
     /// A good token without the route's scope.
-    InsufficientScope(&'static str),
+    InsufficientScope(String),
+    /// The gate cannot decide now (no word from the issuer's feed).
+    Unavailable(String),
 }
 
 fn quoted(s: &str) -> String {
@@ -62,9 +64,18 @@ impl Refusal {
                     "scope": scope,
                 }),
             ),
+            Refusal::Unavailable(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                String::new(),
+                json!({ "error": "temporarily_unavailable", "error_description": why }),
+            ),
         };
         let mut res = (status, axum::Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
+        if challenge.is_empty() {
+            // Not the token's fault: try again shortly.
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        } else if let Ok(v) = HeaderValue::from_str(&challenge) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         res.headers_mut()

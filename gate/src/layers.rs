@@ -10,11 +10,10 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::response::Response;
 use http::header;
-use portcullis_core::ratelimit::Decision;
-use portcullis_core::tokens::Rejected;
 use tower::{Layer, Service};
 
 use crate::errors::Refusal;
+use crate::gate::Refused;
 use crate::ratelimit_headers;
 use crate::{Bearer, Gate};
 
@@ -43,14 +42,13 @@ pub struct GateService<S> {
 }
 
 /// The bearer token of a request, or why there is none to check.
-fn bearer_token(req: &Request) -> Result<&str, Refusal> {
-    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+pub fn bearer_token<'a>(headers: &'a http::HeaderMap, uri: &http::Uri) -> Result<&'a str, Refusal> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => {
             // RFC 6750 §2.3 allows a query parameter; we do not (it leaks
             // into logs), and say so rather than ignore it.
-            if req
-                .uri()
+            if uri
                 .query()
                 .is_some_and(|q| q.split('&').any(|p| p.starts_with("access_token=")))
             {
@@ -78,47 +76,25 @@ fn bearer_token(req: &Request) -> Result<&str, Refusal> {
     Ok(token)
 }
 
-/// Why the gate turned a request away.
-enum Turned {
-    Refused(Refusal),
-    Limited(Decision),
-}
-
 impl Gate {
-    /// Authenticates and charges the bucket; the admitted request carries
-    /// a [`Bearer`] extension.
-    async fn admit(&self, req: &mut Request) -> Result<Option<Decision>, Turned> {
-        let token = bearer_token(req).map_err(Turned::Refused)?;
-        let (claims, project) = self
-            .issuer
-            .check_for(token, &self.audience)
-            .map_err(|why| {
-                let text = match why {
-                    Rejected::Expired => "the token has expired",
-                    Rejected::Revoked => "the token has been revoked",
-                    Rejected::WrongAudience => "the token is for another API",
-                    Rejected::ClientUnusable => "the token's client or project is no longer active",
-                    Rejected::NotYetValid => "the token is not valid yet",
-                    Rejected::Malformed | Rejected::BadSignature => {
-                        "the token is not a valid access token"
-                    }
-                };
-                Turned::Refused(Refusal::InvalidToken(text.into()))
-            })?;
-        let decision = if self.rate_limit {
-            let d = self.issuer.charge(&project).await;
-            if !d.allowed {
-                return Err(Turned::Limited(d));
+    /// Everything the gate checks for one HTTP request: the header, then
+    /// [`Gate::admit`]. The answer to send back when it is refused.
+    pub async fn admit_request(
+        &self,
+        headers: &http::HeaderMap,
+        uri: &http::Uri,
+    ) -> Result<crate::Admitted, Response> {
+        let token =
+            bearer_token(headers, uri).map_err(|r| r.into_response_with_realm(self.realm()))?;
+        self.admit(token).await.map_err(|why| match why {
+            Refused::Token(r) => {
+                Refusal::InvalidToken(r.describe().into()).into_response_with_realm(self.realm())
             }
-            Some(d)
-        } else {
-            None
-        };
-        req.extensions_mut().insert(Bearer {
-            claims,
-            realm: self.realm.clone(),
-        });
-        Ok(decision)
+            Refused::Unavailable(why) => {
+                Refusal::Unavailable(why).into_response_with_realm(self.realm())
+            }
+            Refused::Limited(d) => ratelimit_headers::too_many(&d),
+        })
     }
 }
 
@@ -141,12 +117,15 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let gate = self.gate.clone();
         Box::pin(async move {
-            match gate.admit(&mut req).await {
-                Err(Turned::Refused(r)) => Ok(r.into_response_with_realm(&gate.realm)),
-                Err(Turned::Limited(d)) => Ok(ratelimit_headers::too_many(&d)),
-                Ok(decision) => {
+            match gate.admit_request(req.headers(), req.uri()).await {
+                Err(refused) => Ok(refused),
+                Ok(admitted) => {
+                    req.extensions_mut().insert(Bearer {
+                        claims: admitted.claims,
+                        realm: gate.realm().clone(),
+                    });
                     let mut res = inner.call(req).await?;
-                    if let Some(d) = decision {
+                    if let Some(d) = admitted.decision {
                         ratelimit_headers::apply(res.headers_mut(), &d);
                     }
                     Ok(res)
@@ -205,7 +184,10 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let refusal = match req.extensions().get::<Bearer>() {
             Some(b) if b.has_scope(self.scope) => None,
-            Some(b) => Some((Refusal::InsufficientScope(self.scope), b.realm.clone())),
+            Some(b) => Some((
+                Refusal::InsufficientScope(self.scope.to_owned()),
+                b.realm.clone(),
+            )),
             None => {
                 // Fail closed: a route with a scope but no gate in front.
                 tracing::error!(

@@ -1,29 +1,55 @@
-//! The bearer gate for resource servers.
+//! The bearer gate for resource servers, standing alone: it needs no
+//! database and no Portcullis server code, only the issuer's published keys
+//! and its gate feed (revoked token ids, the standing of clients and
+//! projects, bucket settings, key changes).
 //!
 //! ```ignore
-//! let gate = Gate::new(issuer, "https://auth.example.com/partner/v1");
+//! let gate = portcullis_gate::remote::follow(settings).await?; // or Gate::builder()…build()
 //! let api = Router::new()
 //!     .route("/applications", get(list.layer(scope("applications:read"))))
 //!     .layer(gate.layer());
 //! ```
 //!
-//! [`GateLayer`] reads `Authorization: Bearer`, checks the token (signature,
-//! `typ`, issuer, audience = this API, expiry, revocation, the client's and
-//! project's standing: all in memory) and charges the project's rate-limit
-//! bucket. [`scope`] then checks one route's scope. A refused request gets
-//! an RFC 6750 §3 answer and never reaches the handler.
+//! [`GateLayer`] reads `Authorization: Bearer`, checks the token (signature
+//! against the JWKS, `typ`, issuer, audience = this API, `exp`/`nbf`,
+//! revocation, the client's and project's standing: all in memory) and
+//! charges the project's rate-limit bucket. [`scope`] then checks one
+//! route's scope. A refused request gets an RFC 6750 §3 answer (or 429 /
+//! 503) and never reaches the handler. [`forward_auth`] answers a reverse
+//! proxy's auth subrequests with the same checks.
 
+pub mod cache;
+pub mod clock;
+pub mod events;
+mod gate;
+pub mod limits;
+pub mod token;
+pub mod view;
+
+#[cfg(feature = "axum")]
 mod errors;
+#[cfg(feature = "axum")]
+pub mod forward_auth;
+#[cfg(feature = "axum")]
 mod layers;
+#[cfg(feature = "axum")]
 mod ratelimit_headers;
+#[cfg(feature = "remote")]
+pub mod remote;
 
 use std::sync::Arc;
 
-use portcullis_core::tokens::Claims;
-use portcullis_core::Issuer;
+pub use gate::{
+    Admitted, BoxFuture, Gate, GateBuilder, OnStale, Refused, Upstream, DEFAULT_EXP_LEEWAY_SECS,
+    DEFAULT_STALE_AFTER,
+};
+pub use token::{Claims, Rejected};
 
+#[cfg(feature = "axum")]
 pub use errors::Refusal;
-pub use layers::{scope, GateLayer, GateService, ScopeLayer, ScopeService};
+#[cfg(feature = "axum")]
+pub use layers::{bearer_token, scope, GateLayer, GateService, ScopeLayer, ScopeService};
+#[cfg(feature = "axum")]
 pub use ratelimit_headers::apply as apply_rate_limit_headers;
 
 /// What the gate knows about an admitted request; handlers take it as an
@@ -31,6 +57,7 @@ pub use ratelimit_headers::apply as apply_rate_limit_headers;
 #[derive(Debug, Clone)]
 pub struct Bearer {
     pub claims: Arc<Claims>,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) realm: Arc<str>,
 }
 
@@ -45,7 +72,7 @@ impl Bearer {
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.claims.scope.split(' ').any(|s| s == scope)
+        self.claims.has_scope(scope)
     }
 
     pub fn project_id(&self) -> &str {
@@ -57,38 +84,8 @@ impl Bearer {
     }
 }
 
-/// One API's gate: the authority that checks tokens and the audience they
-/// must carry.
-#[derive(Clone)]
-pub struct Gate {
-    issuer: Arc<Issuer>,
-    audience: Arc<str>,
-    realm: Arc<str>,
-    rate_limit: bool,
-}
-
+#[cfg(feature = "axum")]
 impl Gate {
-    pub fn new(issuer: Arc<Issuer>, audience: impl Into<Arc<str>>) -> Self {
-        Self {
-            issuer,
-            audience: audience.into(),
-            realm: "portcullis".into(),
-            rate_limit: true,
-        }
-    }
-
-    /// The realm named in `WWW-Authenticate` challenges.
-    pub fn realm(mut self, realm: &str) -> Self {
-        self.realm = realm.into();
-        self
-    }
-
-    /// Leave rate limiting to someone else (the buckets stay uncharged).
-    pub fn without_rate_limit(mut self) -> Self {
-        self.rate_limit = false;
-        self
-    }
-
     pub fn layer(&self) -> GateLayer {
         GateLayer { gate: self.clone() }
     }

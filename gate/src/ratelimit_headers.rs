@@ -1,9 +1,9 @@
 //! The IETF draft RateLimit headers (draft-ietf-httpapi-ratelimit-headers),
 //! structured-field form, and the 429 answer.
 
+use crate::limits::Decision;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use portcullis_core::ratelimit::Decision;
 use serde_json::json;
 
 /// `RateLimit-Policy` and `RateLimit` for any answer.

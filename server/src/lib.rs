@@ -5,6 +5,7 @@ pub mod apis;
 pub mod background;
 pub mod config;
 pub mod error;
+pub mod gate_api;
 pub mod middleware;
 pub mod oauth;
 pub mod router;

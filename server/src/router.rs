@@ -13,6 +13,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_core::catalogue::SigningAlg;
 use portcullis_core::db::Backend;
 use portcullis_core::feed::Feed;
+use portcullis_core::gate_feed::GateFeed;
+use portcullis_core::gates::Gates;
 use portcullis_core::keyring::Keyring;
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::ratelimit::RateLimiter;
@@ -27,6 +29,7 @@ use crate::apis;
 use crate::background::Background;
 use crate::config::Config;
 use crate::error::StartupError;
+use crate::gate_api::{self, GateApiState};
 use crate::middleware::compression;
 use crate::middleware::csrf::{self, AllowedOrigin};
 use crate::middleware::page_guard;
@@ -96,13 +99,24 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         }
         _ => None,
     };
+    let limiter = match &shared_limits {
+        Some(shared) => RateLimiter::shared(shared.buckets()),
+        None => RateLimiter::local(),
+    };
     let issuer = Arc::new(Issuer::new(
         config.issuer()?,
         catalogue.clone(),
         master.clone(),
         clock.clone(),
         feed.clone(),
-        RateLimiter::new(shared_limits.clone()),
+        Arc::new(limiter),
+    ));
+    let gate_feed = GateFeed::attach_to(&feed, config.issuer()?, catalogue.clone());
+    let gates = Arc::new(Gates::new(
+        db.clone(),
+        master.clone(),
+        catalogue.clone(),
+        clock.clone(),
     ));
     let projects = Arc::new(Projects::new(
         feed.clone(),
@@ -181,6 +195,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     .await?
     .with_state(state);
 
+    let client_failures = Arc::new(LoginThrottle::shared(
+        ThrottlePolicy::default(),
+        shared_limits.clone(),
+    ));
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(oauth::routes(
@@ -188,13 +206,18 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             &catalogue,
             public_url.as_str().trim_end_matches('/'),
             config.trusted_proxies.clone().into(),
-            Arc::new(LoginThrottle::shared(
-                ThrottlePolicy::default(),
-                shared_limits.clone(),
-            )),
+            client_failures.clone(),
         ))
+        .merge(gate_api::routes(GateApiState {
+            issuer: issuer.clone(),
+            gates,
+            feed: gate_feed.clone(),
+            trusted_proxies: config.trusted_proxies.clone().into(),
+            failures: client_failures,
+        }))
         .merge(apis::routes(
             issuer.clone(),
+            &gate_feed,
             &catalogue,
             &db,
             clock_for_apis,

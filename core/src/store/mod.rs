@@ -7,6 +7,7 @@ pub mod audit;
 pub mod caas;
 pub mod changes;
 pub mod clients;
+pub mod gate_credentials;
 pub mod nodes;
 pub mod partner;
 pub mod projects;

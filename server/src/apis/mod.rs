@@ -15,6 +15,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use portcullis_core::caas::Caas;
+use portcullis_core::gate_feed::GateFeed;
 use portcullis_core::partner::Partner;
 use portcullis_core::{Catalogue, Clock, Db, Issuer};
 use portcullis_gate::Gate;
@@ -53,6 +54,7 @@ async fn not_found() -> impl IntoResponse {
 /// plus `/openapi.json`.
 pub fn routes(
     issuer: Arc<Issuer>,
+    gate_feed: &GateFeed,
     catalogue: &Catalogue,
     db: &Db,
     clock: Arc<dyn Clock>,
@@ -60,7 +62,7 @@ pub fn routes(
 ) -> Router {
     let state = ApiState {
         partner: Arc::new(Partner::new(db.clone(), clock.clone())),
-        caas: Arc::new(Caas::new(db.clone(), clock)),
+        caas: Arc::new(Caas::new(db.clone(), clock.clone())),
     };
     let mut router = Router::new();
     let mut documented = Vec::new();
@@ -69,7 +71,15 @@ pub fn routes(
             tracing::warn!(api = %api.id, "no reference handlers for this API; tokens are issued, nothing is served");
             continue;
         };
-        let gate = Gate::new(issuer.clone(), issuer.audience(&api.base_path));
+        // The same gate an outside service runs, fed from this process's
+        // own change feed instead of over HTTP.
+        let gate = Gate::builder()
+            .expect(issuer.issuer(), issuer.audience(&api.base_path))
+            .clock(clock.clone())
+            .limiter(issuer.limiter().clone())
+            .in_process()
+            .build();
+        gate_feed.attach_gate(&api.id, gate.clone());
         router = router.nest(
             &api.base_path,
             ops.router

@@ -13,12 +13,16 @@
 //! in-memory share until it can.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::clock::Epoch;
-use crate::shared_limits::{Grant, SharedLimits};
+
+#[cfg(feature = "redis")]
+pub mod shared;
+#[cfg(feature = "redis")]
+pub use shared::{Grant, SharedBuckets};
 
 pub const DEFAULT_PER_SEC: i64 = 25;
 pub const DEFAULT_BURST: i64 = 50;
@@ -33,7 +37,7 @@ pub struct Limit {
 }
 
 impl Limit {
-    fn interval(self) -> Duration {
+    pub(crate) fn interval(self) -> Duration {
         Duration::from_nanos(1_000_000_000 / self.per_sec.max(1) as u64)
     }
 
@@ -48,7 +52,8 @@ impl Limit {
 
     /// How many requests a node leases from Redis at once: about 1/20 s of
     /// the rate, so leftovers that lapse cost little precision.
-    fn lease_size(self) -> i64 {
+    #[cfg(feature = "redis")]
+    pub(crate) fn lease_size(self) -> i64 {
         (self.per_sec / 20).clamp(1, 64)
     }
 
@@ -85,39 +90,14 @@ struct Bucket {
     history: [MinuteTally; HISTORY_MINUTES],
 }
 
-/// Requests leased from the shared bucket, spent from memory: the fast path
-/// is one atomic decrement; only a refill takes the lock and calls Redis.
-#[derive(Default)]
-struct Lease {
-    left: AtomicI64,
-    /// Nanoseconds since the limiter's `base` when the lease lapses.
-    until: AtomicU64,
-    /// Redis refused: no round trip again before this (same clock).
-    refused_until: AtomicU64,
-    last: Mutex<Option<Grant>>,
-    refill: tokio::sync::Mutex<()>,
-}
-
-impl Lease {
-    fn last(&self) -> Option<Grant> {
-        *self.last.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Spends one leased request if the lease holds one.
-    fn spend(&self, now: u64) -> bool {
-        now < self.until.load(Ordering::Acquire) && self.left.fetch_sub(1, Ordering::AcqRel) > 0
-    }
-}
-
 pub struct RateLimiter {
     buckets: RwLock<HashMap<String, Arc<Mutex<Bucket>>>>,
-    shared: Option<Arc<SharedLimits>>,
-    leases: RwLock<HashMap<String, Arc<Lease>>>,
-    /// The zero of the leases' clocks.
-    base: Instant,
+    #[cfg(feature = "redis")]
+    shared: Option<shared::Shared>,
     /// Live nodes sharing the limits when there is no Redis (at least 1).
     nodes: AtomicU32,
     /// When Redis last failed (epoch seconds), to warn once a minute.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     warned_at: AtomicI64,
 }
 
@@ -138,25 +118,13 @@ impl Bucket {
     }
 }
 
-/// A decision from the shared bucket's last answer (remaining is as Redis
-/// last said, less nothing for what this node still holds: an estimate).
-fn shared_decision(limit: Limit, grant: Option<Grant>, allowed: bool) -> Decision {
-    let (remaining, reset, retry) = grant
-        .map_or((limit.burst, Duration::ZERO, Duration::ZERO), |g| {
-            (g.remaining, g.reset, g.retry_after)
-        });
-    Decision {
-        allowed,
-        limit,
-        remaining: remaining.clamp(0, limit.burst),
-        reset_secs: ceil_secs(reset),
-        retry_after_secs: if allowed { 0 } else { ceil_secs(retry).max(1) },
-    }
-}
-
 /// `key`'s entry, made by `make` on first use; the hot path takes only the
 /// read lock.
-fn entry<T>(map: &RwLock<HashMap<String, Arc<T>>>, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+pub(crate) fn entry<T>(
+    map: &RwLock<HashMap<String, Arc<T>>>,
+    key: &str,
+    make: impl FnOnce() -> T,
+) -> Arc<T> {
     if let Some(found) = map.read().unwrap_or_else(|p| p.into_inner()).get(key) {
         return found.clone();
     }
@@ -167,7 +135,7 @@ fn entry<T>(map: &RwLock<HashMap<String, Arc<T>>>, key: &str, make: impl FnOnce(
         .clone()
 }
 
-fn ceil_secs(d: Duration) -> i64 {
+pub(crate) fn ceil_secs(d: Duration) -> i64 {
     let s = d.as_secs() as i64;
     if d.subsec_nanos() > 0 {
         s + 1
@@ -177,12 +145,12 @@ fn ceil_secs(d: Duration) -> i64 {
 }
 
 impl RateLimiter {
-    pub fn new(shared: Option<Arc<SharedLimits>>) -> Self {
+    /// A limiter that keeps every bucket in memory.
+    pub fn local() -> Self {
         Self {
             buckets: RwLock::default(),
-            shared,
-            leases: RwLock::default(),
-            base: Instant::now(),
+            #[cfg(feature = "redis")]
+            shared: None,
             nodes: AtomicU32::new(1),
             warned_at: AtomicI64::new(0),
         }
@@ -206,8 +174,9 @@ impl RateLimiter {
         now: Instant,
         epoch: Epoch,
     ) -> Decision {
+        #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            match self.charge_shared(shared, project_id, limit, now).await {
+            match shared.charge(project_id, limit, now).await {
                 Ok(d) => {
                     self.tally(project_id, now, epoch, d.allowed);
                     return d;
@@ -225,53 +194,7 @@ impl RateLimiter {
         d
     }
 
-    async fn charge_shared(
-        &self,
-        shared: &SharedLimits,
-        project_id: &str,
-        limit: Limit,
-        now: Instant,
-    ) -> redis::RedisResult<Decision> {
-        let lease = self.lease(project_id);
-        let at = self.nanos(now);
-        if lease.spend(at) {
-            return Ok(shared_decision(limit, lease.last(), true));
-        }
-        if at < lease.refused_until.load(Ordering::Acquire) {
-            return Ok(shared_decision(limit, lease.last(), false));
-        }
-        let _refilling = lease.refill.lock().await;
-        // Another request may have refilled while this one waited.
-        if lease.spend(at) {
-            return Ok(shared_decision(limit, lease.last(), true));
-        }
-        let grant = shared.take(project_id, limit, limit.lease_size()).await?;
-        *lease.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(grant);
-        if grant.granted == 0 {
-            let wait = grant.retry_after.min(limit.interval());
-            lease
-                .refused_until
-                .store(at + wait.as_nanos() as u64, Ordering::Release);
-            return Ok(shared_decision(limit, Some(grant), false));
-        }
-        // Unspent leased requests lapse after the time they stand for.
-        let lapse = (limit.interval() * u32::try_from(grant.granted).unwrap_or(1))
-            .clamp(Duration::from_millis(20), Duration::from_secs(1));
-        lease.left.store(grant.granted - 1, Ordering::Release);
-        lease
-            .until
-            .store(at + lapse.as_nanos() as u64, Ordering::Release);
-        Ok(shared_decision(limit, Some(grant), true))
-    }
-
-    fn nanos(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.base).as_nanos() as u64
-    }
-
-    fn lease(&self, project_id: &str) -> Arc<Lease> {
-        entry(&self.leases, project_id, Lease::default)
-    }
-
+    #[cfg(feature = "redis")]
     fn tally(&self, project_id: &str, now: Instant, epoch: Epoch, allowed: bool) {
         let bucket = self.bucket(project_id, now);
         let mut b = bucket.lock().unwrap_or_else(|p| p.into_inner());
@@ -366,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_rate_applies() {
-        let r = RateLimiter::new(None);
+        let r = RateLimiter::local();
         let t0 = Instant::now();
         let passed = (0..50)
             .filter(|_| r.charge_local("p", TEN, t0, 0).allowed)
@@ -417,7 +340,7 @@ mod tests {
 
     #[test]
     fn history_counts_per_minute() {
-        let r = RateLimiter::new(None);
+        let r = RateLimiter::local();
         let t0 = Instant::now();
         for _ in 0..12 {
             r.charge_local("p", TEN, t0, 120);

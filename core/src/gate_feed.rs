@@ -1,0 +1,271 @@
+//! The gate feed: what gates must know about one API, in feed order. It is
+//! made from the change feed as this node applies it: each change becomes
+//! the changed thing's whole state as the registry now holds it (a client's
+//! standing, a project's standing and bucket, a revoked token id, the JWK
+//! Set), so a gate that receives an event twice, or a newer state early,
+//! ends where the registry is.
+//!
+//! Gates in this process are attached and updated before the change's
+//! writer answers (the same guarantee the token endpoint has); gates in
+//! other processes read [`GateFeed::next`] over HTTP and resume from the
+//! last position they saw, or start over from a snapshot.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use portcullis_gate::events::{ClientState, Event, ProjectState, RevokedToken, Snapshot};
+use portcullis_gate::Gate;
+use tokio::sync::watch;
+
+use crate::catalogue::Catalogue;
+use crate::feed::{Applied, ChangeKind, Feed};
+use crate::keyring::Keyring;
+use crate::registry::{ClientEntry, ProjectEntry, Registry};
+
+/// Changes kept for gates that resume; older positions get a snapshot.
+const RECENT_MAX: usize = 65_536;
+
+struct Recent {
+    changes: VecDeque<(i64, ChangeKind, String)>,
+    /// Positions at or before this cannot be resumed from (a reload).
+    floor: i64,
+}
+
+pub struct GateFeed {
+    issuer: String,
+    catalogue: Arc<Catalogue>,
+    registry: Arc<Registry>,
+    keyring: Arc<Keyring>,
+    recent: Mutex<Recent>,
+    position: watch::Sender<i64>,
+    local: RwLock<Vec<(String, Gate)>>,
+}
+
+/// Events for one gate after a position, and the position they bring it to.
+pub enum Next {
+    /// Start over: the position is unknown here (too old, or from another
+    /// database).
+    Snapshot(i64, Event),
+    Events(Vec<(i64, Event)>, i64),
+}
+
+fn client_state(c: &ClientEntry) -> ClientState {
+    ClientState {
+        id: c.id.clone(),
+        account_id: c.account_id.clone(),
+        project_id: c.project_id.clone(),
+        disabled: c.disabled_at.is_some(),
+        expires_at: c.expires_at,
+    }
+}
+
+fn project_state(p: &ProjectEntry) -> ProjectState {
+    ProjectState {
+        id: p.id.clone(),
+        account_id: p.account_id.clone(),
+        archived: p.archived,
+        rate_per_sec: p.rate_limit.per_sec,
+        rate_burst: p.rate_limit.burst,
+    }
+}
+
+impl GateFeed {
+    /// Follows `feed` from its current position.
+    pub fn attach_to(feed: &Feed, issuer: String, catalogue: Arc<Catalogue>) -> Arc<Self> {
+        let position = feed.applied();
+        let this = Arc::new(Self {
+            issuer,
+            catalogue,
+            registry: feed.registry().clone(),
+            keyring: feed.keyring().clone(),
+            recent: Mutex::new(Recent {
+                changes: VecDeque::new(),
+                floor: position,
+            }),
+            position: watch::channel(position).0,
+            local: RwLock::default(),
+        });
+        let listener = Arc::downgrade(&this);
+        feed.on_applied(move |applied| {
+            if let Some(this) = listener.upgrade() {
+                this.applied(applied);
+            }
+        });
+        this
+    }
+
+    /// The audience of `api_id`'s tokens.
+    pub fn audience(&self, api_id: &str) -> Option<String> {
+        let api = self.catalogue.api(api_id)?;
+        Some(format!(
+            "{}{}",
+            self.issuer.trim_end_matches('/'),
+            api.base_path
+        ))
+    }
+
+    fn applied(&self, applied: Applied<'_>) {
+        let seq = match applied {
+            Applied::Change { seq, kind, target } => {
+                let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+                if recent.changes.len() == RECENT_MAX {
+                    if let Some((old, ..)) = recent.changes.pop_front() {
+                        recent.floor = old;
+                    }
+                }
+                recent.changes.push_back((seq, kind, target.to_owned()));
+                drop(recent);
+                for (api, gate) in self.local.read().unwrap_or_else(|p| p.into_inner()).iter() {
+                    if let Some(event) = self.event(api, kind, target) {
+                        gate.apply(seq, &event);
+                    }
+                }
+                seq
+            }
+            Applied::Reloaded { seq } => {
+                let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+                recent.changes.clear();
+                recent.floor = seq;
+                drop(recent);
+                for (api, gate) in self.local.read().unwrap_or_else(|p| p.into_inner()).iter() {
+                    if let Some(snapshot) = self.snapshot(api) {
+                        gate.apply(seq, &snapshot);
+                    }
+                }
+                seq
+            }
+        };
+        self.position.send_replace(seq);
+    }
+
+    /// Keeps a gate of this process up to date, from a snapshot on.
+    pub fn attach_gate(&self, api_id: &str, gate: Gate) {
+        // Holding the list: no change is delivered between the snapshot
+        // and the gate joining the list.
+        let mut local = self.local.write().unwrap_or_else(|p| p.into_inner());
+        let seq = *self.position.borrow();
+        if let Some(snapshot) = self.snapshot(api_id) {
+            gate.apply(seq, &snapshot);
+        }
+        local.push((api_id.to_owned(), gate));
+    }
+
+    /// Everything a gate of `api_id` needs, as the registry holds it now.
+    pub fn snapshot(&self, api_id: &str) -> Option<Event> {
+        let audience = self.audience(api_id)?;
+        let (clients, projects, revoked) = self.registry.everything();
+        let projects: Vec<ProjectState> = projects
+            .iter()
+            .filter(|p| p.api_id == api_id)
+            .map(|p| project_state(p))
+            .collect();
+        let ours: std::collections::HashSet<&str> =
+            projects.iter().map(|p| p.id.as_str()).collect();
+        let clients = clients
+            .iter()
+            .filter(|c| ours.contains(c.project_id.as_str()))
+            .map(|c| client_state(c))
+            .collect();
+        Some(Event::Snapshot(Snapshot {
+            issuer: self.issuer.clone(),
+            audience,
+            api_id: api_id.to_owned(),
+            clients,
+            projects,
+            revoked: revoked
+                .into_iter()
+                .map(|(jti, exp)| RevokedToken { jti, exp })
+                .collect(),
+            jwks: self.jwks(),
+        }))
+    }
+
+    fn jwks(&self) -> serde_json::Value {
+        serde_json::from_str(&self.keyring.jwks_json())
+            .unwrap_or_else(|_| serde_json::json!({ "keys": [] }))
+    }
+
+    /// The event a gate of `api_id` gets for one change (none if the change
+    /// is not about its API or nothing a gate holds).
+    fn event(&self, api_id: &str, kind: ChangeKind, target: &str) -> Option<Event> {
+        let ours = |project_id: &str| {
+            self.registry
+                .project(project_id)
+                .is_some_and(|p| p.api_id == api_id)
+        };
+        match kind {
+            ChangeKind::Client => match self.registry.client(target) {
+                Some(c) if ours(&c.project_id) => Some(Event::Client(client_state(&c))),
+                Some(_) => None,
+                None => Some(Event::ClientGone {
+                    id: target.to_owned(),
+                }),
+            },
+            ChangeKind::Project => match self.registry.project(target) {
+                Some(p) if p.api_id == api_id => Some(Event::Project(project_state(&p))),
+                Some(_) => None,
+                None => Some(Event::ProjectGone {
+                    id: target.to_owned(),
+                }),
+            },
+            // Token ids are random: telling every API's gates costs nothing.
+            ChangeKind::RevokedToken => self.registry.revoked_until(target).map(|exp| {
+                Event::Revoked(RevokedToken {
+                    jti: target.to_owned(),
+                    exp,
+                })
+            }),
+            ChangeKind::SigningKey => Some(Event::Keys { jwks: self.jwks() }),
+            ChangeKind::Member => None,
+        }
+    }
+
+    /// The newest position applied here.
+    pub fn position(&self) -> i64 {
+        *self.position.borrow()
+    }
+
+    /// What a gate of `api_id` at position `after` (`None`: nothing yet)
+    /// should get next. Waits up to `wait` for a change when there is none.
+    pub async fn next(&self, api_id: &str, after: Option<i64>, wait: Duration) -> Option<Next> {
+        let mut rx = self.position.subscribe();
+        loop {
+            let position = *rx.borrow_and_update();
+            let Some(after) = after else {
+                return self.snapshot(api_id).map(|s| Next::Snapshot(position, s));
+            };
+            let changes = {
+                let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+                if after < recent.floor || after > position {
+                    None
+                } else {
+                    Some(
+                        recent
+                            .changes
+                            .iter()
+                            .filter(|(seq, ..)| *seq > after)
+                            .map(|(seq, kind, target)| (*seq, *kind, target.clone()))
+                            .collect::<Vec<_>>(),
+                    )
+                }
+            };
+            let Some(changes) = changes else {
+                return self.snapshot(api_id).map(|s| Next::Snapshot(position, s));
+            };
+            if let Some((last, ..)) = changes.last() {
+                let last = *last;
+                let events = changes
+                    .into_iter()
+                    .filter_map(|(seq, kind, target)| {
+                        self.event(api_id, kind, &target).map(|e| (seq, e))
+                    })
+                    .collect();
+                return Some(Next::Events(events, last));
+            }
+            if tokio::time::timeout(wait, rx.changed()).await.is_err() {
+                return Some(Next::Events(Vec::new(), after));
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! What a gate must know, as the issuer's gate feed sends it: the standing
+//! of each client and project of the gate's API, revoked token ids and the
+//! signing keys. Each event carries the whole current state of one thing,
+//! so applying an event twice, or a newer state early, is harmless.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::Epoch;
+
+/// A client as a gate sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientState {
+    pub id: String,
+    pub account_id: String,
+    pub project_id: String,
+    /// Retired, revoked by support, or otherwise switched off.
+    pub disabled: bool,
+    /// A temporary client's end.
+    pub expires_at: Option<Epoch>,
+}
+
+/// A project as a gate sees it: its standing and its bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectState {
+    pub id: String,
+    pub account_id: String,
+    pub archived: bool,
+    pub rate_per_sec: i64,
+    pub rate_burst: i64,
+}
+
+/// A token revoked before its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedToken {
+    pub jti: String,
+    pub exp: Epoch,
+}
+
+/// Everything at once: the first event of a feed, and what a gate gets
+/// when it resumes from a position the issuer no longer keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The `iss` of valid tokens.
+    pub issuer: String,
+    /// The `aud` of tokens for this gate's API.
+    pub audience: String,
+    pub api_id: String,
+    pub clients: Vec<ClientState>,
+    pub projects: Vec<ProjectState>,
+    pub revoked: Vec<RevokedToken>,
+    /// The issuer's JWK Set.
+    pub jwks: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Snapshot(Snapshot),
+    Client(ClientState),
+    ClientGone {
+        id: String,
+    },
+    Project(ProjectState),
+    ProjectGone {
+        id: String,
+    },
+    Revoked(RevokedToken),
+    /// The signing keys changed (a key added or withdrawn).
+    Keys {
+        jwks: Value,
+    },
+}
+
+impl Event {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Snapshot(_) => "snapshot",
+            Event::Client(_) => "client",
+            Event::ClientGone { .. } => "client_gone",
+            Event::Project(_) => "project",
+            Event::ProjectGone { .. } => "project_gone",
+            Event::Revoked(_) => "revoked",
+            Event::Keys { .. } => "keys",
+        }
+    }
+}

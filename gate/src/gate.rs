@@ -1,0 +1,439 @@
+//! One API's gate: what it knows (keys, the view, the feed's health) and
+//! the checks every call goes through, in one order: feed healthy →
+//! signature → time → audience → standing (or introspection while the
+//! feed is lost) → bucket.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cache::VerifiedTokens;
+use crate::clock::{Clock, Epoch, SystemClock};
+use crate::events::Event;
+use crate::limits::{Decision, RateLimiter};
+use crate::token::{self, Claims, KeySet, Rejected};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a gate does while it has not heard from the issuer's feed for
+/// longer than its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStale {
+    /// Refuse every call with 503 until the feed is back (the default).
+    FailClosed,
+    /// Ask the issuer about each token (RFC 7662 introspection).
+    Introspect,
+}
+
+/// The issuer, as far as a gate needs to reach it outside the feed.
+pub trait Upstream: Send + Sync {
+    /// The issuer's JWK Set, fetched again.
+    fn jwks(&self) -> BoxFuture<'_, Result<Value, String>>;
+    /// Whether the token is active now, by the issuer's own word.
+    fn introspect<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// Why the gate turned a call away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The token is not good for this API now.
+    Token(Rejected),
+    /// The gate cannot decide: no feed yet, or lost for too long (503).
+    Unavailable(String),
+    /// The project's bucket is empty (429).
+    Limited(Decision),
+}
+
+/// What an admitted call carries: the token's claims and the bucket's
+/// state after charging it (none when the gate does not rate-limit).
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub claims: Arc<Claims>,
+    pub decision: Option<Decision>,
+}
+
+/// Who the gate expects tokens from, and for which API.
+#[derive(Debug, Clone)]
+struct Expect {
+    issuer: String,
+    audience: String,
+}
+
+/// How long an unknown key id waits before the JWKS is fetched again.
+const KEY_REFETCH_EVERY: Duration = Duration::from_secs(5);
+
+struct Inner {
+    expect: OnceLock<Expect>,
+    realm: Arc<str>,
+    clock: Arc<dyn Clock>,
+    exp_leeway: Epoch,
+    keys: RwLock<Arc<KeySet>>,
+    view: crate::view::View,
+    verified: VerifiedTokens,
+    limiter: Option<Arc<RateLimiter>>,
+    upstream: Option<Arc<dyn Upstream>>,
+    on_stale: OnStale,
+    /// `None`: the feed is in-process and never stale.
+    stale_after: Option<Duration>,
+    base: Instant,
+    /// Nanoseconds after `base` of the last word from the feed; 0: none yet.
+    last_contact: AtomicU64,
+    /// Same clock: the last JWKS fetch for an unknown key id.
+    last_key_fetch: AtomicU64,
+    /// The feed position applied (resume from here).
+    position: AtomicI64,
+    ready: std::sync::atomic::AtomicBool,
+}
+
+/// A bearer gate for one API. Cheap to clone; every clone is the same gate.
+#[derive(Clone)]
+pub struct Gate {
+    inner: Arc<Inner>,
+}
+
+/// Settings of a [`Gate`]; [`GateBuilder::build`] makes it.
+pub struct GateBuilder {
+    expect: Option<Expect>,
+    realm: Arc<str>,
+    clock: Arc<dyn Clock>,
+    exp_leeway: Epoch,
+    limiter: Option<Arc<RateLimiter>>,
+    upstream: Option<Arc<dyn Upstream>>,
+    on_stale: OnStale,
+    stale_after: Option<Duration>,
+}
+
+/// The default bound after which a gate that lost its feed fails closed.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
+/// The default grace on `exp` for a gate in another process (its clock may
+/// be behind the issuer's).
+pub const DEFAULT_EXP_LEEWAY_SECS: Epoch = 5;
+
+impl Default for GateBuilder {
+    fn default() -> Self {
+        Self {
+            expect: None,
+            realm: "portcullis".into(),
+            clock: Arc::new(SystemClock),
+            exp_leeway: DEFAULT_EXP_LEEWAY_SECS,
+            limiter: Some(Arc::new(RateLimiter::local())),
+            upstream: None,
+            on_stale: OnStale::FailClosed,
+            stale_after: Some(DEFAULT_STALE_AFTER),
+        }
+    }
+}
+
+impl GateBuilder {
+    /// The issuer and audience, when known up front (in-process gates). A
+    /// remote gate learns them from the feed's first snapshot.
+    pub fn expect(mut self, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        self.expect = Some(Expect {
+            issuer: issuer.into(),
+            audience: audience.into(),
+        });
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges.
+    pub fn realm(mut self, realm: &str) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Seconds of grace on `exp`.
+    pub fn exp_leeway(mut self, secs: Epoch) -> Self {
+        self.exp_leeway = secs.max(0);
+        self
+    }
+
+    /// The limiter that holds the projects' buckets.
+    pub fn limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Leave rate limiting to someone else (the buckets stay uncharged).
+    pub fn without_rate_limit(mut self) -> Self {
+        self.limiter = None;
+        self
+    }
+
+    pub fn upstream(mut self, upstream: Arc<dyn Upstream>) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// What to do once the feed has been silent for `after`.
+    pub fn when_stale(mut self, after: Duration, then: OnStale) -> Self {
+        self.stale_after = Some(after);
+        self.on_stale = then;
+        self
+    }
+
+    /// The feed is in this process: it cannot be lost.
+    pub fn in_process(mut self) -> Self {
+        self.stale_after = None;
+        self.exp_leeway = 0;
+        self
+    }
+
+    pub fn build(self) -> Gate {
+        let expect = OnceLock::new();
+        if let Some(e) = self.expect {
+            let _ = expect.set(e);
+        }
+        Gate {
+            inner: Arc::new(Inner {
+                expect,
+                realm: self.realm,
+                clock: self.clock,
+                exp_leeway: self.exp_leeway,
+                keys: RwLock::default(),
+                view: crate::view::View::default(),
+                verified: VerifiedTokens::default(),
+                limiter: self.limiter,
+                upstream: self.upstream,
+                on_stale: self.on_stale,
+                stale_after: self.stale_after,
+                base: Instant::now(),
+                last_contact: AtomicU64::new(0),
+                last_key_fetch: AtomicU64::new(0),
+                position: AtomicI64::new(0),
+                ready: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl Gate {
+    pub fn builder() -> GateBuilder {
+        GateBuilder::default()
+    }
+
+    pub fn realm(&self) -> &Arc<str> {
+        &self.inner.realm
+    }
+
+    /// The limiter this gate charges, if it rate-limits.
+    pub fn limiter(&self) -> Option<&Arc<RateLimiter>> {
+        self.inner.limiter.as_ref()
+    }
+
+    /// The `aud` this gate accepts, once known.
+    pub fn audience(&self) -> Option<&str> {
+        self.inner.expect.get().map(|e| e.audience.as_str())
+    }
+
+    /// The `iss` this gate accepts, once known.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.expect.get().map(|e| e.issuer.as_str())
+    }
+
+    /// The newest feed position applied (0 before the first event).
+    pub fn position(&self) -> i64 {
+        self.inner.position.load(Ordering::Acquire)
+    }
+
+    /// Whether the gate has what it needs to decide (a snapshot and keys).
+    pub fn is_ready(&self) -> bool {
+        self.inner.ready.load(Ordering::Acquire)
+    }
+
+    fn nanos(&self) -> u64 {
+        // Never 0, which means "no contact yet".
+        (self.inner.base.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// The feed said something (an event or a keep-alive).
+    pub fn touch(&self) {
+        self.inner
+            .last_contact
+            .store(self.nanos(), Ordering::Release);
+    }
+
+    /// How long since the feed last said something (`None`: never).
+    pub fn silent_for(&self) -> Option<Duration> {
+        match self.inner.last_contact.load(Ordering::Acquire) {
+            0 => None,
+            at => Some(Duration::from_nanos(self.nanos().saturating_sub(at))),
+        }
+    }
+
+    /// Applies one feed event at position `seq`, in feed order.
+    pub fn apply(&self, seq: i64, event: &Event) {
+        match event {
+            Event::Snapshot(s) => {
+                let _ = self.inner.expect.set(Expect {
+                    issuer: s.issuer.clone(),
+                    audience: s.audience.clone(),
+                });
+                #[cfg(feature = "redis")]
+                if let Some(b) = self.inner.limiter.as_ref().and_then(|l| l.shared_buckets()) {
+                    b.set_issuer(&s.issuer);
+                }
+                self.set_keys(&s.jwks);
+                self.inner.view.apply(event);
+                self.inner.ready.store(true, Ordering::Release);
+            }
+            Event::Keys { jwks } => self.set_keys(jwks),
+            other => self.inner.view.apply(other),
+        }
+        self.inner.position.store(seq, Ordering::Release);
+        self.touch();
+    }
+
+    fn set_keys(&self, jwks: &Value) {
+        match KeySet::from_jwks(jwks) {
+            Ok(keys) => {
+                *self.inner.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+                // A withdrawn key's tokens must not pass from the cache.
+                self.inner.verified.clear();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the issuer sent an unusable JWK Set; keeping the keys we have")
+            }
+        }
+    }
+
+    /// Drops revocations of tokens that have expired anyway (call now and
+    /// then; the remote follower does).
+    pub fn prune(&self) {
+        self.inner.view.prune(self.inner.clock.now());
+    }
+
+    fn keys(&self) -> Arc<KeySet> {
+        self.inner
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Is the feed lost for longer than the bound?
+    fn stale(&self) -> Option<Duration> {
+        let bound = self.inner.stale_after?;
+        match self.silent_for() {
+            Some(silent) if silent <= bound => None,
+            Some(silent) => Some(silent),
+            None => Some(Duration::MAX),
+        }
+    }
+
+    /// Every check of one call, then the bucket. `token` is the bearer
+    /// token as sent.
+    pub async fn admit(&self, token: &str) -> Result<Admitted, Refused> {
+        let Some(expect) = self.inner.expect.get() else {
+            return Err(Refused::Unavailable(
+                "the gate is starting: it has not yet heard from the issuer".into(),
+            ));
+        };
+        let stale = self.stale();
+        let introspect = match (stale, self.inner.on_stale, &self.inner.upstream) {
+            (None, ..) => None,
+            (Some(_), OnStale::Introspect, Some(up)) if self.is_ready() => Some(up.clone()),
+            (Some(silent), ..) => {
+                let why = if silent == Duration::MAX || !self.is_ready() {
+                    "the gate has not yet read the issuer's revocation feed".to_owned()
+                } else {
+                    format!(
+                        "the gate has not heard from the issuer's revocation feed for {} s; calls are refused until it is back",
+                        silent.as_secs()
+                    )
+                };
+                return Err(Refused::Unavailable(why));
+            }
+        };
+        let claims = self.verify(token, &expect.issuer).await?;
+        let now = self.inner.clock.now();
+        token::check_time(&claims, now, self.inner.exp_leeway).map_err(Refused::Token)?;
+        if claims.aud != expect.audience {
+            return Err(Refused::Token(Rejected::WrongAudience));
+        }
+        let project = match introspect {
+            None => Some(
+                self.inner
+                    .view
+                    .standing(&claims, now)
+                    .map_err(Refused::Token)?,
+            ),
+            Some(up) => match up.introspect(token).await {
+                Ok(true) => self.inner.view.project(&claims.project_id),
+                Ok(false) => return Err(Refused::Token(Rejected::Revoked)),
+                Err(e) => {
+                    return Err(Refused::Unavailable(format!(
+                        "the gate has lost the issuer's feed and cannot reach its introspection endpoint: {e}"
+                    )))
+                }
+            },
+        };
+        let decision = match (&self.inner.limiter, project) {
+            (Some(limiter), Some(project)) => {
+                let d = limiter
+                    .charge(&project.id, project.limit(), Instant::now(), now)
+                    .await;
+                if !d.allowed {
+                    return Err(Refused::Limited(d));
+                }
+                Some(d)
+            }
+            _ => None,
+        };
+        Ok(Admitted { claims, decision })
+    }
+
+    /// The claims of a token signed by one of the issuer's keys; a token
+    /// signed with a key we do not know yet fetches the JWKS again (at most
+    /// once every few seconds).
+    async fn verify(&self, token: &str, issuer: &str) -> Result<Arc<Claims>, Refused> {
+        if let Some(claims) = self.inner.verified.get(token) {
+            return Ok(claims);
+        }
+        let claims = match token::verify(token, &self.keys(), issuer) {
+            Err(Rejected::UnknownKey) if self.may_refetch_keys() => {
+                self.refetch_keys().await;
+                token::verify(token, &self.keys(), issuer)
+            }
+            other => other,
+        }
+        .map_err(Refused::Token)?;
+        let claims = Arc::new(claims);
+        self.inner
+            .verified
+            .insert(token, claims.clone(), self.inner.clock.now());
+        Ok(claims)
+    }
+
+    fn may_refetch_keys(&self) -> bool {
+        if self.inner.upstream.is_none() {
+            return false;
+        }
+        let now = self.nanos();
+        let last = self.inner.last_key_fetch.load(Ordering::Acquire);
+        let due = last == 0 || now.saturating_sub(last) >= KEY_REFETCH_EVERY.as_nanos() as u64;
+        due && self
+            .inner
+            .last_key_fetch
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    async fn refetch_keys(&self) {
+        let Some(up) = &self.inner.upstream else {
+            return;
+        };
+        match up.jwks().await {
+            Ok(jwks) => self.set_keys(&jwks),
+            Err(e) => tracing::warn!(error = %e, "could not fetch the issuer's JWK Set"),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! A gate in another process, following a Portcullis issuer over HTTP: the
+//! gate feed (server-sent events at `/gate/v1/feed`, resumed from the last
+//! position after a dropped connection), the JWK Set (re-fetched on an
+//! unknown key id) and, while the feed is lost and the gate is set to,
+//! introspection at `/gate/v1/introspect`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::events::Event;
+use crate::gate::{BoxFuture, Gate, GateBuilder, OnStale, Upstream};
+
+/// The feed path, relative to the issuer's base URL.
+pub const FEED_PATH: &str = "/gate/v1/feed";
+pub const INTROSPECT_PATH: &str = "/gate/v1/introspect";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// A connection silent for this long is dropped and opened again (the
+/// issuer sends a keep-alive every second).
+const SILENCE: Duration = Duration::from_secs(5);
+const RETRY_MIN: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// A gate credential: made by the issuer's operators for one API; reads
+/// that API's gate feed and nothing else.
+#[derive(Clone)]
+pub struct Credential {
+    pub id: String,
+    secret: String,
+}
+
+impl Credential {
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            secret: secret.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("the issuer URL {0:?} is not an http(s) URL")]
+    BadIssuerUrl(String),
+    #[error("cannot make an HTTP client: {0}")]
+    Client(String),
+}
+
+/// The issuer's HTTP endpoints, as a gate uses them.
+struct Issuer {
+    http: reqwest::Client,
+    base: String,
+    credential: Credential,
+}
+
+impl Issuer {
+    fn new(base: &str, credential: Credential) -> Result<Self, RemoteError> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(RemoteError::BadIssuerUrl(base));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| RemoteError::Client(e.to_string()))?;
+        Ok(Self {
+            http,
+            base,
+            credential,
+        })
+    }
+}
+
+impl Upstream for Issuer {
+    fn jwks(&self) -> BoxFuture<'_, Result<Value, String>> {
+        Box::pin(async move {
+            let res = self
+                .http
+                .get(format!("{}{JWKS_PATH}", self.base))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !res.status().is_success() {
+                return Err(format!("{JWKS_PATH} answered {}", res.status()));
+            }
+            res.json().await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn introspect<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            let res = self
+                .http
+                .post(format!("{}{INTROSPECT_PATH}", self.base))
+                .basic_auth(&self.credential.id, Some(&self.credential.secret))
+                .form(&[("token", token)])
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !res.status().is_success() {
+                return Err(format!("introspection answered {}", res.status()));
+            }
+            let body: Value = res.json().await.map_err(|e| e.to_string())?;
+            Ok(body.get("active").and_then(Value::as_bool) == Some(true))
+        })
+    }
+}
+
+/// How a remote gate follows its issuer.
+pub struct Settings {
+    /// Where the issuer is reached, e.g. `https://auth.example.com`.
+    pub issuer_url: String,
+    pub credential: Credential,
+    /// The feed may be silent this long before [`Settings::on_stale`] applies.
+    pub stale_after: Duration,
+    pub on_stale: OnStale,
+}
+
+/// The gate's feed follower; dropping it stops following (and the gate
+/// then fails closed, or introspects, once the bound has passed).
+pub struct Following {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A gate for the API of `settings.credential`, following its issuer from
+/// now on. `builder` holds the rest of the gate's settings (limiter, realm,
+/// leeway); its issuer, audience and keys come from the feed, so the gate
+/// answers 503 until the first snapshot has arrived.
+pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Following), RemoteError> {
+    let issuer = Arc::new(Issuer::new(&settings.issuer_url, settings.credential)?);
+    let gate = builder
+        .upstream(issuer.clone())
+        .when_stale(settings.stale_after, settings.on_stale)
+        .build();
+    let task = tokio::spawn(run(gate.clone(), issuer));
+    Ok((gate, Following { task }))
+}
+
+async fn run(gate: Gate, issuer: Arc<Issuer>) {
+    let mut wait = RETRY_MIN;
+    let mut pruned = tokio::time::Instant::now();
+    loop {
+        match read_feed(&gate, &issuer).await {
+            Ok(()) => wait = RETRY_MIN,
+            Err(e) => {
+                tracing::warn!(error = %e, position = gate.position(), "gate feed interrupted; reconnecting");
+            }
+        }
+        if pruned.elapsed() > Duration::from_secs(60) {
+            gate.prune();
+            pruned = tokio::time::Instant::now();
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(RETRY_MAX);
+    }
+}
+
+/// One connection to the feed, until it ends or falls silent.
+async fn read_feed(gate: &Gate, issuer: &Issuer) -> Result<(), String> {
+    let mut req = issuer
+        .http
+        .get(format!("{}{FEED_PATH}", issuer.base))
+        .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
+        .header("accept", "text/event-stream");
+    if gate.position() > 0 && gate.is_ready() {
+        req = req.header("last-event-id", gate.position().to_string());
+    }
+    let mut res = req.send().await.map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        return Err(format!("{FEED_PATH} answered {status}: {body}"));
+    }
+    tracing::info!(
+        position = gate.position(),
+        "following the issuer's gate feed"
+    );
+    let mut parser = SseParser::default();
+    loop {
+        let chunk = match tokio::time::timeout(SILENCE, res.chunk()).await {
+            Err(_) => return Err(format!("no word from the feed for {} s", SILENCE.as_secs())),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Ok(Some(bytes))) => bytes,
+        };
+        gate.touch();
+        for sse in parser.push(&chunk) {
+            let Some(seq) = sse.id.as_deref().and_then(|i| i.parse::<i64>().ok()) else {
+                continue;
+            };
+            match serde_json::from_str::<Event>(&sse.data) {
+                Ok(event) => gate.apply(seq, &event),
+                // A newer issuer may send events this gate does not know:
+                // they are not about anything it checks.
+                Err(e) => tracing::debug!(error = %e, event = sse.event, "skipped a feed event"),
+            }
+        }
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sse {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: String,
+}
+
+/// Splits a `text/event-stream` body into events, chunk by chunk.
+#[derive(Default)]
+pub struct SseParser {
+    pending: Vec<u8>,
+}
+
+impl SseParser {
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Sse> {
+        self.pending.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        while let Some(end) = find_blank_line(&self.pending) {
+            let block: Vec<u8> = self.pending.drain(..end.0).collect();
+            self.pending.drain(..end.1 - end.0);
+            let text = String::from_utf8_lossy(&block);
+            let mut sse = Sse::default();
+            let mut data = Vec::new();
+            for line in text.lines() {
+                if line.starts_with(':') {
+                    continue;
+                }
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "id" => sse.id = Some(value.to_owned()),
+                    "event" => sse.event = value.to_owned(),
+                    "data" => data.push(value),
+                    _ => {}
+                }
+            }
+            if !data.is_empty() {
+                sse.data = data.join("\n");
+                out.push(sse);
+            }
+        }
+        out
+    }
+}
+
+/// The end of the first event block: (where it ends, where the next starts).
+fn find_blank_line(buf: &[u8]) -> Option<(usize, usize)> {
+    for i in 0..buf.len() {
+        if buf[i..].starts_with(b"\n\n") {
+            return Some((i, i + 2));
+        }
+        if buf[i..].starts_with(b"\r\n\r\n") {
+            return Some((i, i + 4));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_split_across_chunks_and_comments_skipped() {
+        let mut p = SseParser::default();
+        assert!(p.push(b": keep-alive\n\nid: 7\nevent: rev").is_empty());
+        let got = p.push(b"oked\ndata: {\"a\":\ndata: 1}\n\nid: 8\r\ndata: x\r\n\r\n");
+        assert_eq!(
+            got,
+            vec![
+                Sse {
+                    id: Some("7".into()),
+                    event: "revoked".into(),
+                    data: "{\"a\":\n1}".into()
+                },
+                Sse {
+                    id: Some("8".into()),
+                    event: String::new(),
+                    data: "x".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_credential_never_prints_its_secret() {
+        let c = Credential::new("gate_1", "s3cr3t-value");
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+}

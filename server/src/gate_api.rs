@@ -1,0 +1,267 @@
+//! What gates in other processes read: `GET /gate/v1/feed`, the gate feed
+//! of one API as server-sent events (resumable with `Last-Event-ID`), and
+//! `POST /gate/v1/introspect`, for a gate whose feed is lost and that is set
+//! to ask about each token rather than fail closed. Both take a gate
+//! credential with HTTP Basic, behind the token endpoint's per-address
+//! guard.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use futures_util::stream::{self, Stream};
+use portcullis_core::gate_feed::{GateFeed, Next};
+use portcullis_core::gates::{GateCredential, Gates};
+use portcullis_core::throttle::LoginThrottle;
+use portcullis_core::Issuer;
+use portcullis_gate::events::Event;
+use serde_json::json;
+
+use crate::oauth::form::{parse_basic, Params};
+
+/// How long a feed connection waits for a change before a keep-alive; the
+/// gate counts any byte as word from the issuer.
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// How often a long feed connection checks that its credential is live.
+const RECHECK: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct GateApiState {
+    pub issuer: Arc<Issuer>,
+    pub gates: Arc<Gates>,
+    pub feed: Arc<GateFeed>,
+    pub trusted_proxies: Arc<[IpAddr]>,
+    pub failures: Arc<LoginThrottle>,
+}
+
+pub fn routes(state: GateApiState) -> Router {
+    Router::new()
+        .route("/gate/v1/feed", get(feed))
+        .route("/gate/v1/introspect", post(introspect))
+        .with_state(state)
+}
+
+fn refuse(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut res = (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"portcullis-gate\""),
+        );
+    }
+    res
+}
+
+/// The gate credential of a request, counted against the caller's address
+/// when it fails.
+async fn authenticate(
+    s: &GateApiState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<GateCredential, Response> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = portcullis_core::client_ip::resolve(peer.ip(), forwarded, &s.trusted_proxies);
+    let now = s.issuer.clock().now();
+    if let Err(retry) = s.failures.check_ip(ip, now) {
+        let mut res = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            "too many failed authentications from this address",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        return Err(res);
+    }
+    let unauthorized = || {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "authenticate with a gate credential: Authorization: Basic base64(id:secret)",
+        )
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized());
+    };
+    let (id, secret) = parse_basic(value.as_bytes()).map_err(|_| unauthorized())?;
+    match s.gates.authenticate(&id, &secret).await {
+        Ok(c) => Ok(c),
+        Err(portcullis_core::Error::InvalidClient) => {
+            s.failures.record_ip_failure_everywhere(ip, now);
+            Err(unauthorized())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "gate authentication failed");
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server cannot check gate credentials now",
+            ))
+        }
+    }
+}
+
+/// Where the gate left off: `Last-Event-ID` (what SSE clients send when they
+/// reconnect), else the `after` query parameter.
+fn resume_from(headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| {
+            query?
+                .split('&')
+                .find_map(|p| p.strip_prefix("after="))
+                .and_then(|v| v.parse().ok())
+        })
+        .filter(|seq: &i64| *seq > 0)
+}
+
+async fn feed(
+    State(s): State<GateApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let credential = match authenticate(&s, &headers, peer).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let after = resume_from(&headers, uri.query());
+    tracing::info!(gate = %credential.id, api = %credential.api_id, ?after, "a gate follows the feed");
+    Sse::new(events(s, credential, after))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+        .into_response()
+}
+
+struct Cursor {
+    s: GateApiState,
+    credential: GateCredential,
+    after: Option<i64>,
+    pending: std::collections::VecDeque<(i64, Event)>,
+    checked: tokio::time::Instant,
+}
+
+/// The feed for one gate: a snapshot first (unless it resumes), then each
+/// event as this node applies it. Ends when the credential is revoked.
+fn events(
+    s: GateApiState,
+    credential: GateCredential,
+    after: Option<i64>,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    let cursor = Cursor {
+        s,
+        credential,
+        after,
+        pending: Default::default(),
+        checked: tokio::time::Instant::now(),
+    };
+    stream::unfold(cursor, |mut c| async move {
+        loop {
+            if let Some((seq, event)) = c.pending.pop_front() {
+                let sse = SseEvent::default()
+                    .id(seq.to_string())
+                    .event(event.name())
+                    .json_data(&event)
+                    .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event"));
+                return Some((Ok(sse), c));
+            }
+            if c.checked.elapsed() >= RECHECK {
+                c.checked = tokio::time::Instant::now();
+                if !c.s.gates.is_live(&c.credential.id).await.unwrap_or(true) {
+                    tracing::info!(gate = %c.credential.id, "gate credential revoked: feed closed");
+                    return None;
+                }
+            }
+            match c
+                .s
+                .feed
+                .next(&c.credential.api_id, c.after, KEEP_ALIVE)
+                .await?
+            {
+                Next::Snapshot(seq, snapshot) => {
+                    c.after = Some(seq);
+                    c.pending.push_back((seq, snapshot));
+                }
+                Next::Events(events, last) => {
+                    c.after = Some(last);
+                    c.pending.extend(events);
+                }
+            }
+        }
+    })
+}
+
+async fn introspect(
+    State(s): State<GateApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let credential = match authenticate(&s, &headers, peer).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let params = match Params::parse(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Some(token) = params.get("token") else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the token parameter is missing",
+        );
+    };
+    let audience = s.feed.audience(&credential.api_id).unwrap_or_default();
+    let mut res = match s.issuer.check(token) {
+        // Only tokens for the credential's own API.
+        Ok(claims) if claims.aud == audience => axum::Json(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "client_id": claims.client_id,
+            "scope": claims.scope,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "jti": claims.jti,
+        }))
+        .into_response(),
+        _ => axum::Json(json!({ "active": false })).into_response(),
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_resumes_from_last_event_id_or_after() {
+        let mut h = HeaderMap::new();
+        assert_eq!(resume_from(&h, None), None);
+        assert_eq!(resume_from(&h, Some("x=1&after=12")), Some(12));
+        assert_eq!(resume_from(&h, Some("after=0")), None);
+        h.insert("last-event-id", HeaderValue::from_static(" 40 "));
+        assert_eq!(resume_from(&h, Some("after=12")), Some(40));
+        h.insert("last-event-id", HeaderValue::from_static("x"));
+        assert_eq!(resume_from(&h, None), None);
+    }
+}
