@@ -6,6 +6,7 @@ pub mod background;
 pub mod config;
 pub mod error;
 pub mod gate_api;
+pub mod gate_cmd;
 pub mod middleware;
 pub mod oauth;
 pub mod router;

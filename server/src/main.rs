@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use portcullis_core::catalogue::SigningAlg;
+use portcullis_core::gates::Gates;
 use portcullis_core::keyring::{Keyring, PUBLISH_LEAD_SECS};
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{db, Accounts, Catalogue, Clock, Password, SystemClock};
+use portcullis_server::gate_cmd::{self, GateArgs};
 use portcullis_server::{build, Config, StartupError};
 use tracing_subscriber::EnvFilter;
 
@@ -42,6 +44,37 @@ enum Command {
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
+    },
+    /// Manage gate credentials: what a resource server's gate in another
+    /// process uses to follow one API's revocation feed.
+    Gates {
+        #[command(subcommand)]
+        command: GatesCommand,
+    },
+    /// Run a gate as a forward-auth service for a reverse proxy (nginx
+    /// auth_request, Traefik ForwardAuth, Envoy ext_authz). Needs no
+    /// database: it follows Portcullis over HTTP.
+    Gate(GateArgs),
+}
+
+#[derive(Subcommand)]
+enum GatesCommand {
+    /// Make a gate credential for one API of the scope catalogue; its secret
+    /// is printed once.
+    Add {
+        /// The API id in the scope catalogue (e.g. partner).
+        #[arg(long)]
+        api: String,
+        /// Where the gate runs or what it guards, for people.
+        #[arg(long)]
+        name: String,
+    },
+    /// List gate credentials (never their secrets).
+    List,
+    /// Revoke a gate credential: its gates lose the feed and fail closed.
+    Revoke {
+        /// The credential's id (gate_…).
+        id: String,
     },
 }
 
@@ -90,6 +123,10 @@ fn main() -> ExitCode {
             Command::Staff {
                 command: StaffCommand::Add { email },
             } => add_staff(&cli.config, &email).await,
+            Command::Gates { command } => gates(&cli.config, command).await,
+            Command::Gate(args) => {
+                gate_cmd::run(&args, cli.config.redis_url.as_deref(), shutdown_signal()).await
+            }
         }
     });
     match result {
@@ -167,6 +204,39 @@ async fn add_staff(config: &Config, email: &str) -> Result<(), StartupError> {
         "staff member {} added ({}); they sign in at the usual log-in page",
         staff.email, staff.user_id
     );
+    pool.close().await;
+    Ok(())
+}
+
+async fn gates(config: &Config, command: GatesCommand) -> Result<(), StartupError> {
+    let catalogue = Arc::new(Catalogue::load(&config.scopes)?);
+    let master = Arc::new(config.master_key()?);
+    let pool = db::connect(&config.database_url).await?;
+    db::migrate(&pool).await?;
+    let gates = Gates::new(pool.clone(), master, catalogue, Arc::new(SystemClock));
+    let by = "cli";
+    match command {
+        GatesCommand::Add { api, name } => {
+            let (gate, secret) = gates.create(&api, &name, by).await?;
+            println!(
+                "gate credential {} for API {} ({})",
+                gate.id, gate.api_id, gate.name
+            );
+            println!("GATE_CLIENT_ID={}", gate.id);
+            println!("GATE_CLIENT_SECRET={}", secret.expose());
+            println!("The secret is shown this once; only a keyed hash of it is kept.");
+        }
+        GatesCommand::List => {
+            for g in gates.list().await? {
+                let state = g.revoked_at.map_or("live", |_| "revoked");
+                println!("{}\t{}\t{}\t{}", g.id, g.api_id, state, g.name);
+            }
+        }
+        GatesCommand::Revoke { id } => {
+            gates.revoke(&id, by).await?;
+            println!("gate credential {id} revoked; its gates fail closed once their feed drops");
+        }
+    }
     pool.close().await;
     Ok(())
 }

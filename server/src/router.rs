@@ -45,6 +45,8 @@ pub struct Built {
     pub issuer: Arc<Issuer>,
     pub projects: Arc<Projects>,
     pub feed: Arc<Feed>,
+    /// Gate credentials (the CLI and the staff console make them).
+    pub gates: Arc<Gates>,
     /// Applies the change feed; runs while the server does.
     pub feed_task: tokio::task::JoinHandle<()>,
     pub background: Background,
@@ -210,7 +212,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         ))
         .merge(gate_api::routes(GateApiState {
             issuer: issuer.clone(),
-            gates,
+            gates: gates.clone(),
             feed: gate_feed.clone(),
             trusted_proxies: config.trusted_proxies.clone().into(),
             failures: client_failures,
@@ -236,6 +238,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         issuer,
         projects: projects_handle,
         feed,
+        gates,
         feed_task,
         background,
     })

@@ -85,6 +85,13 @@ impl SharedBuckets {
         }
     }
 
+    /// Connects to the Redis at `url` (and reconnects on its own after a
+    /// failure). The URL is never echoed: it may carry a password.
+    pub async fn connect(url: &str) -> RedisResult<Self> {
+        let client = redis::Client::open(url)?;
+        Ok(Self::new(ConnectionManager::new(client).await?))
+    }
+
     /// The issuer whose buckets these are (the first call wins).
     pub fn set_issuer(&self, issuer: &str) {
         let _ = self.prefix.set(format!("portcullis:{issuer}"));

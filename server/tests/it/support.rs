@@ -18,6 +18,7 @@ pub struct TestServer {
     pub issuer: Arc<Issuer>,
     /// What the housekeeping calls; tests call it after moving the clock.
     pub projects: Arc<portcullis_core::Projects>,
+    pub gates: Arc<portcullis_core::gates::Gates>,
     pub dir: TempDir,
 }
 
@@ -121,6 +122,7 @@ impl TestServer {
             db: built.db,
             issuer: built.issuer,
             projects: built.projects,
+            gates: built.gates,
             dir,
         }
     }

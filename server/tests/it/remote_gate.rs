@@ -1,0 +1,294 @@
+//! A gate in another process (`portcullis gate`, forward-auth) enforces
+//! scopes, revocation and the project's bucket, learns of a revocation
+//! within a second, and fails closed (or introspects) when it loses the
+//! issuer's feed.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::gate_process::{credential, Cut, Forwarder, GateProcess};
+use crate::support::TestServer;
+
+const READ: &str = "/partner/v1/applications";
+const DECISION: &str = "/partner/v1/applications/app_1/decision";
+
+async fn rate_limit(s: &TestServer, owner: &crate::support::Owner, project: &str, rate: &str) {
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "project_rate_limit",
+            &[
+                ("id", project),
+                ("rate_per_sec", rate),
+                ("rate_burst", rate),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_remote_gate_allows_refuses_and_hears_of_revocation_within_a_second() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("gate@example.com", &["applications:read", "decisions:read"])
+        .await;
+    rate_limit(&s, &owner, &project, "10000").await;
+    let gate = GateProcess::start(&s, &s.base, &credential(&s, "partner").await, &[]).await;
+    let token = s.access_token(&creds, "applications:read").await;
+    gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
+        .await;
+
+    // Allowed: who is calling, for the proxy to pass on, and the bucket.
+    let res = gate.ask(Some(&token), "GET", READ).await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert_eq!(h["x-portcullis-client-id"], creds.id.as_str());
+    assert_eq!(h["x-portcullis-project-id"], project.as_str());
+    assert_eq!(h["x-portcullis-scope"], "applications:read");
+    assert!(h["ratelimit"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"project\";r="));
+
+    // A route whose scope the token lacks: 403 insufficient_scope.
+    let res = gate.ask(Some(&token), "GET", DECISION).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"decisions:read\""
+    );
+    // A route the routes file does not list is open to no token.
+    let res = gate.ask(Some(&token), "DELETE", READ).await;
+    assert_eq!(res.status(), 403);
+    // No token, a forged one, a token for another API.
+    assert_eq!(gate.ask(None, "GET", READ).await.status(), 401);
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    assert_eq!(gate.ask(Some(&forged), "GET", READ).await.status(), 401);
+    let caas_owner = s.owner("caas@example.com").await;
+    let (_, caas) = s
+        .api_client(&caas_owner, "Enrich", "caas", &["caas:transactions:read"])
+        .await;
+    let caas_token = s.access_token(&caas, "caas:transactions:read").await;
+    let res = gate.ask(Some(&caas_token), "GET", READ).await;
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.contains("another API"), "{challenge}");
+
+    // Revoked at the issuer: refused by the gate within a second.
+    let res = s
+        .oauth_post("/oauth/revoke", &creds, &[("token", token.as_str())])
+        .await;
+    assert_eq!(res.status(), 200);
+    let took = gate
+        .until(&token, "GET", READ, 401, Duration::from_secs(1))
+        .await;
+    let res = gate.ask(Some(&token), "GET", READ).await;
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.contains("revoked"), "{challenge} after {took:?}");
+
+    // A client created after the gate started mints tokens the gate takes.
+    let fresh = s
+        .create_client(&owner, &project, &["applications:read"])
+        .await;
+    let t2 = s.access_token(&fresh, "applications:read").await;
+    gate.until(&t2, "GET", READ, 200, Duration::from_secs(1))
+        .await;
+}
+
+#[tokio::test]
+async fn a_remote_gate_charges_the_projects_bucket() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("bucket@example.com", &["applications:read"])
+        .await;
+    rate_limit(&s, &owner, &project, "10000").await;
+    let gate = GateProcess::start(&s, &s.base, &credential(&s, "partner").await, &[]).await;
+    let token = s.access_token(&creds, "applications:read").await;
+    gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
+        .await;
+    // The new setting reaches the gate through the feed.
+    rate_limit(&s, &owner, &project, "3").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(gate.ask(Some(&token), "GET", READ).await);
+    }
+    let limited: Vec<_> = statuses.iter().filter(|r| r.status() == 429).collect();
+    assert!(limited.len() >= 4, "{} of 8 limited", limited.len());
+    let h = limited[0].headers();
+    assert!(h.contains_key("retry-after"));
+    assert_eq!(h["ratelimit-policy"], "\"project\";q=3;w=1");
+}
+
+#[tokio::test]
+async fn a_gate_that_loses_the_feed_fails_closed_then_recovers() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("closed@example.com", &["applications:read"])
+        .await;
+    rate_limit(&s, &owner, &project, "10000").await;
+    let link = Forwarder::start(&s.base).await;
+    let gate = GateProcess::start(
+        &s,
+        &link.url,
+        &credential(&s, "partner").await,
+        &["--stale-after", "2"],
+    )
+    .await;
+    let token = s.access_token(&creds, "applications:read").await;
+    gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
+        .await;
+
+    link.cut(Cut::All);
+    let took = gate
+        .until(&token, "GET", READ, 503, Duration::from_secs(5))
+        .await;
+    assert!(took >= Duration::from_millis(1500), "closed after {took:?}");
+    let res = gate.ask(Some(&token), "GET", READ).await;
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(body["error_description"].as_str().unwrap().contains("feed"));
+
+    // Revoked while the gate was cut off: it resumes and knows.
+    let res = s
+        .oauth_post("/oauth/revoke", &creds, &[("token", token.as_str())])
+        .await;
+    assert_eq!(res.status(), 200);
+    let other = s.access_token(&creds, "applications:read").await;
+    link.cut(Cut::None);
+    gate.until(&other, "GET", READ, 200, Duration::from_secs(10))
+        .await;
+    assert_eq!(gate.ask(Some(&token), "GET", READ).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_gate_set_to_introspect_asks_the_issuer_while_the_feed_is_lost() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("introspect@example.com", &["applications:read"])
+        .await;
+    rate_limit(&s, &owner, &project, "10000").await;
+    let link = Forwarder::start(&s.base).await;
+    let gate = GateProcess::start(
+        &s,
+        &link.url,
+        &credential(&s, "partner").await,
+        &["--stale-after", "2", "--on-stale", "introspect"],
+    )
+    .await;
+    let token = s.access_token(&creds, "applications:read").await;
+    let doomed = s.access_token(&creds, "applications:read").await;
+    gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
+        .await;
+
+    link.cut(Cut::Feed);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The feed cannot tell the gate; only introspection can.
+    let res = s
+        .oauth_post("/oauth/revoke", &creds, &[("token", doomed.as_str())])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(gate.ask(Some(&doomed), "GET", READ).await.status(), 401);
+    assert_eq!(gate.ask(Some(&token), "GET", READ).await.status(), 200);
+
+    // With the issuer gone entirely, it cannot decide: 503.
+    link.cut(Cut::All);
+    assert_eq!(gate.ask(Some(&token), "GET", READ).await.status(), 503);
+}
+
+#[tokio::test]
+async fn gate_credentials_read_their_own_api_only() {
+    let s = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let feed = s.url("/gate/v1/feed");
+    // No credential, a wrong secret, a revoked credential: 401.
+    let res = client.get(&feed).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Basic realm=\"portcullis-gate\""
+    );
+    let (id, secret) = credential(&s, "partner").await;
+    let res = client
+        .get(&feed)
+        .basic_auth(&id, Some("pgs_wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(!res.text().await.unwrap().contains(&secret));
+    let (old, old_secret) = credential(&s, "partner").await;
+    s.gates.revoke(&old, "test").await.unwrap();
+    let res = client
+        .get(&feed)
+        .basic_auth(&old, Some(&old_secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // An unknown API is refused when the credential is made.
+    assert!(s.gates.create("nope", "x", "test").await.is_err());
+
+    // The snapshot holds this API's projects only.
+    let owner = s.owner("two@example.com").await;
+    let (partner_project, partner) = s
+        .api_client(&owner, "Lending", "partner", &["applications:read"])
+        .await;
+    let (caas_project, caas) = s
+        .api_client(&owner, "Enrich", "caas", &["caas:transactions:read"])
+        .await;
+    let mut res = client
+        .get(&feed)
+        .basic_auth(&id, Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = res.chunk().await.unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: snapshot"), "{text}");
+    assert!(text.contains(&partner_project));
+    assert!(
+        !text.contains(&caas_project),
+        "another API's project leaked"
+    );
+    drop(res);
+
+    // Introspection answers for this API's tokens only.
+    let introspect = |token: String| {
+        let client = client.clone();
+        let url = s.url("/gate/v1/introspect");
+        let (id, secret) = (id.clone(), secret.clone());
+        async move {
+            let res = client
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let mine = s.access_token(&partner, "applications:read").await;
+    let theirs = s.access_token(&caas, "caas:transactions:read").await;
+    assert_eq!(introspect(mine).await["active"], true);
+    assert_eq!(
+        introspect(theirs).await,
+        serde_json::json!({ "active": false })
+    );
+}
