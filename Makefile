@@ -97,7 +97,8 @@ e2e-deps: node-deps
 # PostgreSQL from Debian's packages, for the second run of the integration
 # suite and the multi-node tests. Only the binaries are used: each run makes
 # its own throw-away cluster (scripts/pg-cluster); no system service runs.
-# Redis likewise (scripts/redis-tmp), for the limits shared across nodes.
+# Redis likewise (scripts/redis-tmp), for the limits shared across nodes,
+# and nginx, which the forward-auth test starts in front of a gate.
 pg-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  $(MAKE) $(APT_UPDATED); \
@@ -110,6 +111,12 @@ pg-deps:
 	  echo "Installing Debian package redis-server"; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
 	  $(SUDO) service redis-server stop >/dev/null 2>&1 || true; \
+	fi
+	@if ! [ -x /usr/sbin/nginx ]; then \
+	  $(MAKE) $(APT_UPDATED); \
+	  echo "Installing Debian package nginx"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx; \
+	  $(SUDO) service nginx stop >/dev/null 2>&1 || true; \
 	fi
 
 deps: rust-deps release-deps e2e-deps pg-deps
@@ -149,7 +156,7 @@ clippy: rust-deps
 	$(call say,clippy (browser side))
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-unit: rust-deps
+unit: rust-deps pg-deps
 	$(call say,Rust unit and integration tests (SQLite))
 	cargo test --workspace --exclude frontend
 

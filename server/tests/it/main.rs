@@ -12,6 +12,7 @@ mod csrf;
 mod gate_process;
 mod headers;
 mod login;
+mod nginx_gate;
 mod nodes;
 mod oauth_discovery;
 mod oauth_introspect;

@@ -292,3 +292,48 @@ async fn gate_credentials_read_their_own_api_only() {
         serde_json::json!({ "active": false })
     );
 }
+
+#[tokio::test]
+async fn with_redis_a_remote_gate_and_the_token_endpoint_share_one_bucket() {
+    let Ok(redis) = std::env::var(crate::cluster::REDIS_ENV) else {
+        return; // The SQLite pass has no Redis; the PostgreSQL pass does.
+    };
+    let s = TestServer::start_with(|c| c.redis_url = Some(redis.clone())).await;
+    let (owner, project, creds) = s
+        .partner_client("shared@example.com", &["applications:read"])
+        .await;
+    rate_limit(&s, &owner, &project, "10000").await;
+    let gate = GateProcess::start(
+        &s,
+        &s.base,
+        &credential(&s, "partner").await,
+        &["--redis-url", &redis],
+    )
+    .await;
+    let token = s.access_token(&creds, "applications:read").await;
+    gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
+        .await;
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "project_rate_limit",
+            &[("id", project.as_str()), ("rate_per_sec", "1"), ("rate_burst", "3")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Empty the bucket at the token endpoint…
+    let mut minted = 0;
+    while s
+        .token_basic(&creds, &[("scope", "applications:read")])
+        .await
+        .status()
+        == 200
+    {
+        minted += 1;
+        assert!(minted < 10, "the token endpoint was never limited");
+    }
+    // …and the gate in the other process finds it empty too.
+    let res = gate.ask(Some(&token), "GET", READ).await;
+    assert_eq!(res.status(), 429, "the gate charged a bucket of its own");
+}
