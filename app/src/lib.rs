@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod format;
+pub mod gates;
 pub mod pages;
 pub mod projects;
 pub mod support;

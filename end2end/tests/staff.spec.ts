@@ -40,3 +40,35 @@ test('support staff revoke a client with a reason, and the owner sees it', async
   await expect(page.locator(`[data-client-id="${id}"]`)).toContainText('Revoked by support: Secret pasted in a public issue');
   expect(problems).toEqual([]);
 });
+
+test('support staff make a gate credential, see its secret once, and revoke it', async ({ browser, request }) => {
+  const { staff } = await staffSignIn(browser, 'gates');
+  const problems = watchForErrors(staff);
+  const section = staff.getByTestId('gate-credentials');
+  await section.getByTestId('gate-api').selectOption('partner');
+  await section.getByTestId('gate-name').fill('partner-api nginx');
+  await section.getByTestId('gate-create').click();
+  const env = await section.getByTestId('gate-env').textContent();
+  const id = /GATE_CLIENT_ID=(\S+)/.exec(env!)![1];
+  const secret = /GATE_CLIENT_SECRET=(\S+)/.exec(env!)![1];
+  const row = section.locator(`[data-gate-id="${id}"]`);
+  await expect(row).toContainText('partner-api nginx');
+  await expect(row.getByTestId('gate-state')).toHaveText('Live');
+
+  // The credential works at the gate endpoints…
+  const auth = 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
+  const ask = () => request.post('/gate/v1/introspect', { headers: { authorization: auth }, form: { token: 'x' } });
+  expect((await ask()).status()).toBe(200);
+
+  // …and the secret is gone from the page once dismissed.
+  await section.getByTestId('gate-secret-done').click();
+  await expect(section.getByTestId('gate-secret-panel')).toHaveCount(0);
+  await staff.reload();
+  await hydrated(staff);
+  await expect(staff.getByTestId('gate-credentials')).not.toContainText(secret);
+
+  await staff.locator(`[data-gate-id="${id}"]`).getByTestId('gate-revoke').click();
+  await expect(staff.locator(`[data-gate-id="${id}"]`).getByTestId('gate-state')).toContainText('Revoked');
+  expect((await ask()).status()).toBe(401);
+  expect(problems).toEqual([]);
+});

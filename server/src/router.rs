@@ -152,6 +152,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         projects,
         issuer: issuer.clone(),
         catalogue: catalogue.clone(),
+        gates: gates.clone(),
         public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,

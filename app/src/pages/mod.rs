@@ -9,6 +9,7 @@ mod project;
 mod projects_list;
 mod reload;
 mod sections;
+mod gate_credentials;
 mod staff_page;
 mod team_page;
 mod widgets;

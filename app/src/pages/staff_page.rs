@@ -11,6 +11,7 @@ use server_fn::ServerFn;
 
 use super::boundary::erased_on_server;
 use super::console::LogOutButton;
+use super::gate_credentials::GateCredentials;
 use super::form::{last_error, on_success, submit_to, FormError};
 use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
@@ -70,6 +71,7 @@ pub fn StaffPage() -> impl IntoView {
                         <button type="submit" class="button primary" data-test-id="staff-search-submit">"Search"</button>
                     </form>
                 </section>
+                <GateCredentials />
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match results.await {

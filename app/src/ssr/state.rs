@@ -22,6 +22,8 @@ pub struct AppState {
     pub projects: Arc<Projects>,
     pub issuer: Arc<Issuer>,
     pub catalogue: Arc<Catalogue>,
+    /// Gate credentials (staff make them for resource-server gates).
+    pub gates: Arc<portcullis_core::gates::Gates>,
     /// The public base URL, no trailing slash (for showing endpoints).
     pub public_base: Arc<str>,
     pub sessions: SessionPolicy,

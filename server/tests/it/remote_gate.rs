@@ -337,3 +337,54 @@ async fn with_redis_a_remote_gate_and_the_token_endpoint_share_one_bucket() {
     let res = gate.ask(Some(&token), "GET", READ).await;
     assert_eq!(res.status(), 429, "the gate charged a bucket of its own");
 }
+
+#[tokio::test]
+async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    let none: &[(&str, &str)] = &[];
+    // Account users and strangers are refused.
+    assert_eq!(s.call(&owner.browser, "staff_gates", none).await.0, 403);
+    let form = [("api_id", "partner"), ("name", "edge")];
+    assert_eq!(s.call(&owner.browser, "staff_gate_create", &form).await.0, 403);
+    assert_eq!(s.call(&s.browser(), "staff_gate_create", &form).await.0, 401);
+    assert!(s.gates.list().await.unwrap().is_empty());
+
+    let staff = crate::staff::staff_browser(&s).await;
+    let (status, made) = s.call(&staff, "staff_gate_create", &form).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let secret = made["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("pgs_"));
+    // Bad input changes nothing.
+    let (status, err) = s
+        .call(&staff, "staff_gate_create", &[("api_id", "nope"), ("name", "x")])
+        .await;
+    assert_eq!(status, 422, "{err}");
+    let (status, err) = s
+        .call(&staff, "staff_gate_create", &[("api_id", "partner"), ("name", " ")])
+        .await;
+    assert_eq!(status, 422, "{err}");
+
+    let (status, listed) = s.call(&staff, "staff_gates", none).await;
+    assert_eq!(status, 200);
+    let rows = listed["credentials"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["created_by"], "support@portcullis.example");
+    assert_eq!(rows[0]["api_name"], "Partner API");
+    assert!(!listed.to_string().contains(&secret), "the secret is shown once");
+
+    let introspect = || {
+        reqwest::Client::new()
+            .post(s.url("/gate/v1/introspect"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", "x")])
+            .send()
+    };
+    assert_eq!(introspect().await.unwrap().status(), 200);
+    let (status, _) = s.call(&staff, "staff_gate_revoke", &[("id", id.as_str())]).await;
+    assert_eq!(status, 200);
+    assert_eq!(introspect().await.unwrap().status(), 401);
+    let (status, _) = s.call(&staff, "staff_gate_revoke", &[("id", id.as_str())]).await;
+    assert_eq!(status, 404, "revoked already");
+}

@@ -1,0 +1,100 @@
+//! The staff console's gate credentials: what a resource server's gate in
+//! another process uses to follow one API's revocation feed. Staff only.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+
+/// A gate credential as staff see it: never its secret or hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateCredentialInfo {
+    pub id: String,
+    pub api_id: String,
+    pub api_name: String,
+    pub name: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatesView {
+    pub credentials: Vec<GateCredentialInfo>,
+    /// (id, name) of each API in the scope catalogue.
+    pub apis: Vec<(String, String)>,
+}
+
+/// A new credential, with the secret shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGateCredential {
+    pub id: String,
+    pub api_id: String,
+    pub secret: String,
+}
+
+#[server(endpoint = "staff_gates")]
+pub async fn staff_gates() -> Result<GatesView, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, _) = ssr::require_staff().await?;
+        let api_name = |id: &str| {
+            state
+                .catalogue
+                .api(id)
+                .map_or_else(|| id.to_owned(), |a| a.name.clone())
+        };
+        let credentials = state
+            .gates
+            .list()
+            .await?
+            .into_iter()
+            .map(|g| GateCredentialInfo {
+                api_name: api_name(&g.api_id),
+                id: g.id,
+                api_id: g.api_id,
+                name: g.name,
+                created_at: g.created_at,
+                created_by: g.created_by,
+                revoked_at: g.revoked_at,
+            })
+            .collect();
+        let apis = state
+            .catalogue
+            .apis()
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        Ok(GatesView { credentials, apis })
+    })
+    .await
+}
+
+#[server(endpoint = "staff_gate_create")]
+pub async fn staff_gate_create(
+    api_id: String,
+    #[server(default)] name: String,
+) -> Result<NewGateCredential, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, staff) = ssr::require_staff().await?;
+        let (gate, secret) = state.gates.create(&api_id, &name, &staff.email).await?;
+        Ok(NewGateCredential {
+            id: gate.id,
+            api_id: gate.api_id,
+            secret: secret.expose().to_owned(),
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "staff_gate_revoke")]
+pub async fn staff_gate_revoke(id: String) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, staff) = ssr::require_staff().await?;
+        state.gates.revoke(&id, &staff.email).await?;
+        Ok(())
+    })
+    .await
+}
