@@ -32,7 +32,7 @@ APT_UPDATED := $(TOOLS)/.apt-updated
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release \
-        pg-deps fmt-check clippy unit unit-postgres e2e clean
+        pg-deps fmt-check clippy gate-standalone unit unit-postgres e2e clean
 
 help:
 	@echo "make run    install what is missing, build, migrate data/portcullis.db, serve http://127.0.0.1:3000"
@@ -160,6 +160,16 @@ unit: rust-deps pg-deps
 	$(call say,Rust unit and integration tests (SQLite))
 	cargo test --workspace --exclude frontend
 
+# The gate is for other services too: it must not pull in the server's
+# domain, a database driver or Leptos.
+gate-standalone: rust-deps
+	$(call say,portcullis-gate stands alone)
+	@if cargo tree -p portcullis-gate --all-features -e normal --prefix none \
+	    | grep -E '^(portcullis-core|portcullis-server|app|sqlx[a-z-]*|argon2|leptos[a-z_-]*) '; then \
+	  echo "portcullis-gate depends on the crates above: it must stand alone"; exit 1; \
+	fi
+	@echo "no portcullis-core, sqlx, argon2 or leptos under portcullis-gate"
+
 # The same integration suite again, each test on a new database in a
 # throw-away PostgreSQL cluster, plus the multi-node tests (real processes
 # on one database, and a throw-away Redis); both are stopped and deleted
@@ -183,7 +193,7 @@ e2e: e2e-deps build-release
 
 # The release build comes before the slower test suites: a build that would
 # break `make run` fails here first.
-test: fmt-check clippy build-release unit unit-postgres e2e
+test: fmt-check clippy gate-standalone build-release unit unit-postgres e2e
 	$(call say,All checks passed)
 
 # ------------------------------------------------------------------- bench --

@@ -9,6 +9,7 @@ mod audit;
 mod binary;
 mod cluster;
 mod csrf;
+mod example_resource_server;
 mod gate_process;
 mod headers;
 mod login;

@@ -1,0 +1,74 @@
+//! `examples/resource-server`, the service a partner's engineer copies,
+//! against a running Portcullis: scopes per route, revocation through the
+//! feed, and nothing reaches a handler without a good token.
+
+use std::time::{Duration, Instant};
+
+use resource_server_example::{serve, Args};
+
+use crate::gate_process::credential;
+use crate::support::TestServer;
+
+#[tokio::test]
+async fn the_example_resource_server_enforces_scopes_and_revocation() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("example@example.com", &["applications:read"])
+        .await;
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "project_rate_limit",
+            &[("id", project.as_str()), ("rate_per_sec", "10000"), ("rate_burst", "10000")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (id, secret) = credential(&s, "partner").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let args = Args {
+        issuer: s.base.clone(),
+        listen: listener.local_addr().unwrap(),
+        gate_client_id: id,
+        gate_client_secret: secret,
+    };
+    tokio::spawn(serve(args, listener, std::future::pending()));
+
+    let http = reqwest::Client::new();
+    let token = s.access_token(&creds, "applications:read").await;
+    let get = || http.get(format!("{base}/orders")).bearer_auth(&token).send();
+    let start = Instant::now();
+    let res = loop {
+        let res = get().await.unwrap();
+        if res.status() != 503 {
+            break res;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the gate never became ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["project_id"], project.as_str());
+
+    let res = http
+        .post(format!("{base}/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "no applications:write");
+    assert_eq!(
+        http.get(format!("{base}/orders")).send().await.unwrap().status(),
+        401
+    );
+
+    let res = s
+        .oauth_post("/oauth/revoke", &creds, &[("token", token.as_str())])
+        .await;
+    assert_eq!(res.status(), 200);
+    let start = Instant::now();
+    while get().await.unwrap().status() != 401 {
+        assert!(start.elapsed() < Duration::from_secs(1), "revocation did not arrive");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
