@@ -5,7 +5,10 @@
 //! 1. `POST /oauth/token`;
 //! 2. a cheap gated read, `GET /partner/v1/applications/{id}`;
 //! 3. the same handler with the gate removed (served on a second port with
-//!    the token's claims attached directly), to price the gate.
+//!    the token's claims attached directly), to price the gate;
+//! 4. a gate in another process: revocation to refusal, and the gate's
+//!    throughput and CPU per request fed over HTTP vs in-process
+//!    (`remote_gate.rs`).
 //!
 //! The load generator is one thread with keep-alive connections; the server
 //! runtime has the machine's cores. Run by `make bench`.
@@ -16,6 +19,7 @@ mod http;
 mod load;
 mod nodes;
 mod page_weight;
+mod remote_gate;
 mod server;
 
 use std::process::ExitCode;
@@ -56,6 +60,9 @@ struct Args {
     /// Redis for the shared-bucket variant (`make bench` starts one).
     #[arg(long, env = "PORTCULLIS_BENCH_REDIS")]
     redis: Option<String>,
+    /// Revocations timed at a gate in another process.
+    #[arg(long, default_value_t = 200)]
+    revocations: usize,
     /// Changes timed in the three-node propagation bench.
     #[arg(long, default_value_t = 200)]
     changes: usize,
@@ -242,5 +249,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
         if g >= 20_000.0 { "met" } else { "MISSED" },
         if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
     );
+    remote_gate::revocation(servers, &args.binary, &creds, args.revocations).await?;
+    remote_gate::cost(servers, &creds, args.connections, rounds, slice).await?;
     Ok(())
 }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use portcullis_core::caas::Caas;
+use portcullis_core::gate_feed::GateFeed;
+use portcullis_core::gates::Gates;
 use portcullis_core::partner::Partner;
 use portcullis_core::{Clock, Db, Issuer, SystemClock};
-use portcullis_gate::Bearer;
+use portcullis_gate::{Bearer, Gate};
 use portcullis_server::apis::{operations, ApiState};
 use portcullis_server::{build, Config};
 use tokio::runtime::Runtime;
@@ -17,6 +19,8 @@ pub struct Servers {
     pub gated: SocketAddr,
     runtime: Runtime,
     issuer: Arc<Issuer>,
+    gates: Arc<Gates>,
+    gate_feed: Arc<GateFeed>,
     db: Db,
     _dir: tempfile::TempDir,
 }
@@ -60,7 +64,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let (gated, issuer, db) = runtime.block_on(async {
+    let (gated, issuer, db, gates, gate_feed) = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
@@ -71,6 +75,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
             .await
             .map_err(|e| e.to_string())?;
         let (issuer, db) = (built.issuer.clone(), built.db.clone());
+        let (gates, gate_feed) = (built.gates.clone(), built.gate_feed.clone());
         tokio::spawn(async move {
             let app = built
                 .router
@@ -79,12 +84,14 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
                 eprintln!("bench: server stopped: {e}");
             }
         });
-        Ok::<_, String>((addr, issuer, db))
+        Ok::<_, String>((addr, issuer, db, gates, gate_feed))
     })?;
     Ok(Servers {
         gated,
         runtime,
         issuer,
+        gates,
+        gate_feed,
         db,
         _dir: dir,
     })
@@ -98,6 +105,42 @@ impl Servers {
     /// Runs `f` on the server's runtime (from outside any runtime).
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
+    }
+
+    /// A gate credential for `api`: (id, secret).
+    pub async fn gate_credential(&self, api: &str) -> Result<(String, String), String> {
+        let gates = self.gates.clone();
+        let api = api.to_owned();
+        self.runtime
+            .spawn(async move { gates.create(&api, "bench", "bench").await })
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|(g, secret)| (g.id, secret.expose().to_owned()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// A gate for `api` fed from this server's change feed, as the
+    /// reference APIs' gates are.
+    pub fn in_process_gate(&self, api: &str) -> Result<Gate, String> {
+        let issuer = self.issuer.issuer().to_owned();
+        let audience = self
+            .gate_feed
+            .audience(api)
+            .ok_or_else(|| format!("no API {api}"))?;
+        let gate = Gate::builder()
+            .expect(issuer, audience)
+            .in_process()
+            .build();
+        self.gate_feed.attach_gate(api, gate.clone());
+        Ok(gate)
+    }
+
+    /// The claims of a token, as a gate would find them.
+    pub fn claims(&self, token: &str) -> Result<portcullis_gate::Claims, String> {
+        self.issuer
+            .check(token)
+            .map(|c| (*c).clone())
+            .map_err(|e| format!("the bench token does not check: {e}"))
     }
 
     /// The Partner API's handlers behind no gate: the token's claims are

@@ -132,12 +132,21 @@ pub struct Settings {
 /// The gate's feed follower; dropping it stops following (and the gate
 /// then fails closed, or introspects, once the bound has passed).
 pub struct Following {
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Following {
+    /// Lets the follower run for as long as its runtime does.
+    pub fn detach(mut self) {
+        self.task = None;
+    }
 }
 
 impl Drop for Following {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -152,7 +161,7 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
         .when_stale(settings.stale_after, settings.on_stale)
         .build();
     let task = tokio::spawn(run(gate.clone(), issuer));
-    Ok((gate, Following { task }))
+    Ok((gate, Following { task: Some(task) }))
 }
 
 async fn run(gate: Gate, issuer: Arc<Issuer>) {

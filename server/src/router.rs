@@ -47,6 +47,8 @@ pub struct Built {
     pub feed: Arc<Feed>,
     /// Gate credentials (the CLI and the staff console make them).
     pub gates: Arc<Gates>,
+    /// What gates follow; in-process gates attach here.
+    pub gate_feed: Arc<GateFeed>,
     /// Applies the change feed; runs while the server does.
     pub feed_task: tokio::task::JoinHandle<()>,
     pub background: Background,
@@ -240,6 +242,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         projects: projects_handle,
         feed,
         gates,
+        gate_feed,
         feed_task,
         background,
     })

@@ -71,7 +71,9 @@ fn CredentialTable(
     revoke: ServerAction<StaffGateRevoke>,
 ) -> impl IntoView {
     if credentials.is_empty() {
-        return Either::Left(view! { <p class="muted" data-test-id="gate-none">"No gate credentials yet."</p> });
+        return Either::Left(
+            view! { <p class="muted" data-test-id="gate-none">"No gate credentials yet."</p> },
+        );
     }
     Either::Right(view! {
         <table class="table stack" data-test-id="gate-list">
@@ -104,7 +106,10 @@ fn CredentialTable(
 
 /// The one time a gate credential's secret is shown.
 #[component]
-fn GateSecret(n: NewGateCredential, new_secret: RwSignal<Option<NewGateCredential>>) -> impl IntoView {
+fn GateSecret(
+    n: NewGateCredential,
+    new_secret: RwSignal<Option<NewGateCredential>>,
+) -> impl IntoView {
     let env = format!("GATE_CLIENT_ID={}\nGATE_CLIENT_SECRET={}", n.id, n.secret);
     view! {
         <div class="secret-panel" role="status" data-test-id="gate-secret-panel">

@@ -11,8 +11,8 @@ use server_fn::ServerFn;
 
 use super::boundary::erased_on_server;
 use super::console::LogOutButton;
-use super::gate_credentials::GateCredentials;
 use super::form::{last_error, on_success, submit_to, FormError};
+use super::gate_credentials::GateCredentials;
 use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
 use crate::audit::AuditPage;

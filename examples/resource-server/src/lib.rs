@@ -35,8 +35,14 @@ pub struct Args {
 /// The routes: the scope each needs sits on its own line.
 pub fn app(gate: &Gate) -> Router {
     Router::new()
-        .route("/orders", get(list_orders.layer(scope("applications:read"))))
-        .route("/orders", post(create_order.layer(scope("applications:write"))))
+        .route(
+            "/orders",
+            get(list_orders.layer(scope("applications:read"))),
+        )
+        .route(
+            "/orders",
+            post(create_order.layer(scope("applications:write"))),
+        )
         .layer(gate.layer())
 }
 
@@ -45,7 +51,9 @@ async fn list_orders(Extension(caller): Extension<Bearer>) -> Json<Value> {
     Json(json!({ "project_id": caller.project_id(), "orders": [] }))
 }
 
-async fn create_order(Extension(caller): Extension<Bearer>) -> (axum::http::StatusCode, Json<Value>) {
+async fn create_order(
+    Extension(caller): Extension<Bearer>,
+) -> (axum::http::StatusCode, Json<Value>) {
     (
         axum::http::StatusCode::CREATED,
         Json(json!({ "created_by": caller.client_id() })),

@@ -19,7 +19,11 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
         .call(
             &owner.browser,
             "project_rate_limit",
-            &[("id", project.as_str()), ("rate_per_sec", "10000"), ("rate_burst", "10000")],
+            &[
+                ("id", project.as_str()),
+                ("rate_per_sec", "10000"),
+                ("rate_burst", "10000"),
+            ],
         )
         .await;
     assert_eq!(status, 200);
@@ -36,14 +40,21 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
 
     let http = reqwest::Client::new();
     let token = s.access_token(&creds, "applications:read").await;
-    let get = || http.get(format!("{base}/orders")).bearer_auth(&token).send();
+    let get = || {
+        http.get(format!("{base}/orders"))
+            .bearer_auth(&token)
+            .send()
+    };
     let start = Instant::now();
     let res = loop {
         let res = get().await.unwrap();
         if res.status() != 503 {
             break res;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "the gate never became ready");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the gate never became ready"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(res.status(), 200);
@@ -58,7 +69,11 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
         .unwrap();
     assert_eq!(res.status(), 403, "no applications:write");
     assert_eq!(
-        http.get(format!("{base}/orders")).send().await.unwrap().status(),
+        http.get(format!("{base}/orders"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401
     );
 
@@ -68,7 +83,10 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
     assert_eq!(res.status(), 200);
     let start = Instant::now();
     while get().await.unwrap().status() != 401 {
-        assert!(start.elapsed() < Duration::from_secs(1), "revocation did not arrive");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "revocation did not arrive"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

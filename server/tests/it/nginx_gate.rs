@@ -74,7 +74,11 @@ async fn start_nginx(dir: &std::path::Path, gate: &str, upstream: &str) -> (Ngin
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while tokio::net::TcpStream::connect(&listen).await.is_err() {
-        assert!(Instant::now() < deadline, "nginx did not start: see {}/error.log", dir.display());
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start: see {}/error.log",
+            dir.display()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (Nginx { child }, format!("http://{listen}"))
@@ -96,24 +100,41 @@ async fn nginx_auth_request_enforces_scope_revocation_and_the_bucket() {
             .send()
     };
     let token = s.access_token(&creds, "applications:read").await;
-    gate.until(&token, "GET", "/partner/v1/applications", 200, Duration::from_secs(10))
-        .await;
+    gate.until(
+        &token,
+        "GET",
+        "/partner/v1/applications",
+        200,
+        Duration::from_secs(10),
+    )
+    .await;
 
     // Allowed: the upstream answers, told who is calling.
-    let res = call(token.clone(), reqwest::Method::GET, "/partner/v1/applications")
-        .await
-        .unwrap();
+    let res = call(
+        token.clone(),
+        reqwest::Method::GET,
+        "/partner/v1/applications",
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["ratelimit"].to_str().unwrap().starts_with("\"project\";r="));
+    assert!(res.headers()["ratelimit"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"project\";r="));
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["client_id"], creds.id.as_str());
     assert_eq!(body["project_id"], project.as_str());
     assert_eq!(body["scope"], "applications:read");
 
     // Missing scope: 403 with the gate's challenge; the upstream never runs.
-    let res = call(token.clone(), reqwest::Method::POST, "/partner/v1/applications")
-        .await
-        .unwrap();
+    let res = call(
+        token.clone(),
+        reqwest::Method::POST,
+        "/partner/v1/applications",
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 403);
     assert!(res.headers()["www-authenticate"]
         .to_str()
@@ -122,25 +143,40 @@ async fn nginx_auth_request_enforces_scope_revocation_and_the_bucket() {
     assert!(!res.text().await.unwrap().contains("client_id"));
 
     // No token: 401 with the Bearer challenge nginx passes on.
-    let res = http.get(format!("{base}/partner/v1/applications")).send().await.unwrap();
+    let res = http
+        .get(format!("{base}/partner/v1/applications"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
 
     // Over the limit: 429 with Retry-After.
     let (status, _) = s
         .call(
             &owner.browser,
             "project_rate_limit",
-            &[("id", project.as_str()), ("rate_per_sec", "2"), ("rate_burst", "2")],
+            &[
+                ("id", project.as_str()),
+                ("rate_per_sec", "2"),
+                ("rate_burst", "2"),
+            ],
         )
         .await;
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut limited = None;
     for _ in 0..6 {
-        let res = call(token.clone(), reqwest::Method::GET, "/partner/v1/applications")
-            .await
-            .unwrap();
+        let res = call(
+            token.clone(),
+            reqwest::Method::GET,
+            "/partner/v1/applications",
+        )
+        .await
+        .unwrap();
         if res.status() == 429 {
             limited = Some(res);
             break;
@@ -157,14 +193,21 @@ async fn nginx_auth_request_enforces_scope_revocation_and_the_bucket() {
     assert_eq!(res.status(), 200);
     let start = Instant::now();
     loop {
-        let status = call(token.clone(), reqwest::Method::GET, "/partner/v1/applications")
-            .await
-            .unwrap()
-            .status();
+        let status = call(
+            token.clone(),
+            reqwest::Method::GET,
+            "/partner/v1/applications",
+        )
+        .await
+        .unwrap()
+        .status();
         if status == 401 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(1), "still {status} after revocation");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "still {status} after revocation"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -317,7 +317,11 @@ async fn with_redis_a_remote_gate_and_the_token_endpoint_share_one_bucket() {
         .call(
             &owner.browser,
             "project_rate_limit",
-            &[("id", project.as_str()), ("rate_per_sec", "1"), ("rate_burst", "3")],
+            &[
+                ("id", project.as_str()),
+                ("rate_per_sec", "1"),
+                ("rate_burst", "3"),
+            ],
         )
         .await;
     assert_eq!(status, 200);
@@ -346,8 +350,14 @@ async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
     // Account users and strangers are refused.
     assert_eq!(s.call(&owner.browser, "staff_gates", none).await.0, 403);
     let form = [("api_id", "partner"), ("name", "edge")];
-    assert_eq!(s.call(&owner.browser, "staff_gate_create", &form).await.0, 403);
-    assert_eq!(s.call(&s.browser(), "staff_gate_create", &form).await.0, 401);
+    assert_eq!(
+        s.call(&owner.browser, "staff_gate_create", &form).await.0,
+        403
+    );
+    assert_eq!(
+        s.call(&s.browser(), "staff_gate_create", &form).await.0,
+        401
+    );
     assert!(s.gates.list().await.unwrap().is_empty());
 
     let staff = crate::staff::staff_browser(&s).await;
@@ -358,11 +368,19 @@ async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
     assert!(secret.starts_with("pgs_"));
     // Bad input changes nothing.
     let (status, err) = s
-        .call(&staff, "staff_gate_create", &[("api_id", "nope"), ("name", "x")])
+        .call(
+            &staff,
+            "staff_gate_create",
+            &[("api_id", "nope"), ("name", "x")],
+        )
         .await;
     assert_eq!(status, 422, "{err}");
     let (status, err) = s
-        .call(&staff, "staff_gate_create", &[("api_id", "partner"), ("name", " ")])
+        .call(
+            &staff,
+            "staff_gate_create",
+            &[("api_id", "partner"), ("name", " ")],
+        )
         .await;
     assert_eq!(status, 422, "{err}");
 
@@ -372,7 +390,10 @@ async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["created_by"], "support@portcullis.example");
     assert_eq!(rows[0]["api_name"], "Partner API");
-    assert!(!listed.to_string().contains(&secret), "the secret is shown once");
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the secret is shown once"
+    );
 
     let introspect = || {
         reqwest::Client::new()
@@ -382,9 +403,13 @@ async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
             .send()
     };
     assert_eq!(introspect().await.unwrap().status(), 200);
-    let (status, _) = s.call(&staff, "staff_gate_revoke", &[("id", id.as_str())]).await;
+    let (status, _) = s
+        .call(&staff, "staff_gate_revoke", &[("id", id.as_str())])
+        .await;
     assert_eq!(status, 200);
     assert_eq!(introspect().await.unwrap().status(), 401);
-    let (status, _) = s.call(&staff, "staff_gate_revoke", &[("id", id.as_str())]).await;
+    let (status, _) = s
+        .call(&staff, "staff_gate_revoke", &[("id", id.as_str())])
+        .await;
     assert_eq!(status, 404, "revoked already");
 }
