@@ -59,7 +59,7 @@ pub async fn audit_log(
 ) -> Result<AuditPage, ConsoleError> {
     use crate::ssr;
     use portcullis_core::audit::{self, Cursor, Filter};
-    use portcullis_core::partner::parse_date;
+    use portcullis_core::calendar::parse_date;
 
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;

@@ -5,13 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::{Extension, Router};
-use portcullis_core::caas::Caas;
 use portcullis_core::gate_feed::GateFeed;
 use portcullis_core::gates::Gates;
-use portcullis_core::partner::Partner;
-use portcullis_core::{Clock, Db, Issuer, SystemClock};
+use portcullis_core::{Db, Issuer, SystemClock};
 use portcullis_gate::{Bearer, Gate};
-use portcullis_server::apis::{operations, ApiState};
+use portcullis_reference_apis::{operations, ApiState};
 use portcullis_server::{build, Config};
 use tokio::runtime::Runtime;
 
@@ -150,11 +148,7 @@ impl Servers {
             .issuer
             .check(token)
             .map_err(|e| format!("the bench token does not check: {e}"))?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let state = ApiState {
-            partner: Arc::new(Partner::new(self.db.clone(), clock.clone())),
-            caas: Arc::new(Caas::new(self.db.clone(), clock)),
-        };
+        let state = ApiState::new(self.db.clone(), Arc::new(SystemClock));
         let ops = operations("partner").ok_or("no partner operations")?;
         let router = Router::new().nest(
             "/partner/v1",

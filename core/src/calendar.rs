@@ -29,7 +29,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// `YYYY-MM-DDTHH:MM` (what a datetime-local input sends), read as UTC.
 pub fn parse_utc_minute(s: &str) -> Option<Epoch> {
     let (date, time) = s.trim().split_once('T')?;
-    let (y, m, d) = crate::partner::parse_date(date)?;
+    let (y, m, d) = parse_date(date)?;
     let (h, min) = time.get(..5)?.split_once(':')?;
     let (h, min): (i64, i64) = (h.parse().ok()?, min.parse().ok()?);
     ((0..24).contains(&h) && (0..60).contains(&min))
@@ -57,6 +57,33 @@ pub fn date_time(epoch: Epoch) -> String {
 pub fn date(epoch: Epoch) -> String {
     let (y, m, d) = civil_from_epoch(epoch);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD` as (year, month, day), if it is a real date.
+pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    (1..=12).contains(&m).then_some(())?;
+    (d >= 1 && d <= days[(m - 1) as usize]).then_some((y, m, d))
 }
 
 #[cfg(test)]

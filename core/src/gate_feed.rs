@@ -154,15 +154,17 @@ impl GateFeed {
     /// Everything a gate of `api_id` needs, as the registry holds it now.
     pub fn snapshot(&self, api_id: &str) -> Option<Event> {
         let audience = self.audience(api_id)?;
-        let (clients, projects, revoked) = self.registry.everything();
-        let projects: Vec<ProjectState> = projects
+        let everything = self.registry.everything();
+        let projects: Vec<ProjectState> = everything
+            .projects
             .iter()
             .filter(|p| p.api_id == api_id)
             .map(|p| project_state(p))
             .collect();
         let ours: std::collections::HashSet<&str> =
             projects.iter().map(|p| p.id.as_str()).collect();
-        let clients = clients
+        let clients = everything
+            .clients
             .iter()
             .filter(|c| ours.contains(c.project_id.as_str()))
             .map(|c| client_state(c))
@@ -173,7 +175,8 @@ impl GateFeed {
             api_id: api_id.to_owned(),
             clients,
             projects,
-            revoked: revoked
+            revoked: everything
+                .revoked
                 .into_iter()
                 .map(|(jti, exp)| RevokedToken { jti, exp })
                 .collect(),

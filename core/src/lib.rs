@@ -6,7 +6,6 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod caas;
 pub mod calendar;
 pub mod catalogue;
 pub mod client_ip;
@@ -19,7 +18,6 @@ pub mod gates;
 pub mod ids;
 pub mod keyring;
 pub mod master_key;
-pub mod partner;
 pub mod password;
 pub mod projects;
 pub mod registry;

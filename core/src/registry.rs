@@ -117,6 +117,14 @@ pub enum Unusable {
     UnknownProject,
 }
 
+/// What the registry holds at one moment.
+pub struct Everything {
+    pub clients: Vec<Arc<ClientEntry>>,
+    pub projects: Vec<Arc<ProjectEntry>>,
+    /// Revoked jti and the token's exp.
+    pub revoked: Vec<(String, Epoch)>,
+}
+
 #[derive(Default)]
 pub struct Registry {
     clients: RwLock<HashMap<String, Arc<ClientEntry>>>,
@@ -247,21 +255,15 @@ impl Registry {
     }
 
     /// Every client, project and revoked token id held (for a snapshot).
-    pub fn everything(
-        &self,
-    ) -> (
-        Vec<Arc<ClientEntry>>,
-        Vec<Arc<ProjectEntry>>,
-        Vec<(String, Epoch)>,
-    ) {
-        (
-            read(&self.clients).values().cloned().collect(),
-            read(&self.projects).values().cloned().collect(),
-            read(&self.revoked)
+    pub fn everything(&self) -> Everything {
+        Everything {
+            clients: read(&self.clients).values().cloned().collect(),
+            projects: read(&self.projects).values().cloned().collect(),
+            revoked: read(&self.revoked)
                 .iter()
                 .map(|(j, e)| (j.clone(), *e))
                 .collect(),
-        )
+        }
     }
 
     /// Drops revocations of tokens that have expired anyway.

@@ -39,12 +39,11 @@ impl View {
     pub fn apply(&self, event: &Event) {
         match event {
             Event::Snapshot(s) => {
-                let by_id = |v: &Vec<_>| -> HashMap<String, Arc<_>> {
-                    v.iter()
-                        .map(|c: &ClientState| (c.id.clone(), Arc::new(c.clone())))
-                        .collect()
-                };
-                *write(&self.clients) = by_id(&s.clients);
+                *write(&self.clients) = s
+                    .clients
+                    .iter()
+                    .map(|c| (c.id.clone(), Arc::new(c.clone())))
+                    .collect();
                 *write(&self.projects) = s
                     .projects
                     .iter()

@@ -4,12 +4,10 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod caas;
 pub mod changes;
 pub mod clients;
 pub mod gate_credentials;
 pub mod nodes;
-pub mod partner;
 pub mod projects;
 pub mod revoked_tokens;
 pub mod signing_keys;

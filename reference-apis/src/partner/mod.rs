@@ -4,12 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Clock, Epoch};
-use crate::db::Db;
-use crate::error::{Error, Result};
-use crate::ids::{new_id, random_bytes};
-use crate::store::partner as store;
-use crate::validate;
+use portcullis_core::calendar::parse_date;
+use portcullis_core::clock::{Clock, Epoch};
+use portcullis_core::db::Db;
+use portcullis_core::error::{Error, Result};
+use portcullis_core::ids::{new_id, random_bytes};
+use portcullis_core::validate;
+
+pub mod http;
+mod store;
 
 use std::sync::Arc;
 
@@ -103,33 +106,6 @@ pub fn decide(a: &NewApplication) -> (&'static str, Vec<String>) {
         "approved",
         vec!["within the amount limit and affordable on the stated income".into()],
     )
-}
-
-/// `YYYY-MM-DD` as (year, month, day), if it is a real date.
-pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
-    let mut parts = s.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    (1..=12).contains(&m).then_some(())?;
-    (d >= 1 && d <= days[(m - 1) as usize]).then_some((y, m, d))
 }
 
 pub struct Partner {
@@ -276,7 +252,7 @@ impl Partner {
             ));
         }
         let now = self.clock.now();
-        let today = crate::calendar::civil_from_epoch(now);
+        let today = portcullis_core::calendar::civil_from_epoch(now);
         let age = today.0 - y - i64::from((today.1, today.2) < (m, d));
         let (outcome, reasons) = if age < 18 {
             ("failed", vec!["the applicant is under 18".to_string()])

@@ -7,7 +7,7 @@ use axum::Router;
 use portcullis_gate::scope;
 use serde_json::Value;
 
-use super::ApiState;
+use crate::ApiState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {

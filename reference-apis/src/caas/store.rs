@@ -1,9 +1,9 @@
 //! Transactions API rows. Every query takes the project id of the calling token.
 
-use crate::caas::{Category, Split, Transaction};
-use crate::clock::Epoch;
-use crate::db::Db;
-use crate::error::Result;
+use super::{Category, Split, Transaction};
+use portcullis_core::clock::Epoch;
+use portcullis_core::db::Db;
+use portcullis_core::error::Result;
 
 const TXN_COLUMNS: &str =
     "id, user_id, account_id, amount_cents, currency, description, booked_on, \

@@ -1,19 +1,19 @@
 //! The Partner API (`/partner/v1`): loan applications, decisions, payment
 //! links and identity checks.
 
+use super::{
+    Application, DecisionView, IdentityCheck, NewApplication, NewIdentityCheck, PaymentLink,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use portcullis_core::partner::{
-    Application, DecisionView, IdentityCheck, NewApplication, NewIdentityCheck, PaymentLink,
-};
 use portcullis_gate::Bearer;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::builder::{doc, ApiRoutes, Verb::*};
-use super::error::{ApiError, Body};
-use super::ApiState;
+use crate::builder::{doc, ApiRoutes, Verb::*};
+use crate::error::{ApiError, Body};
+use crate::ApiState;
 
 // One operation per line: verb, path, the scope it needs, its description, handler.
 #[rustfmt::skip]

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Clock, Epoch};
-use crate::db::{is_unique_violation, Db};
-use crate::error::{Error, Result};
-use crate::ids::new_id;
-use crate::partner::parse_date;
-use crate::store::caas as store;
-use crate::validate;
+use portcullis_core::calendar::parse_date;
+use portcullis_core::clock::{Clock, Epoch};
+use portcullis_core::db::{is_unique_violation, Db};
+use portcullis_core::error::{Error, Result};
+use portcullis_core::ids::new_id;
+use portcullis_core::validate;
+
+pub mod http;
+mod store;
 
 /// Built-in categories: (id, name, keywords that put a description in it).
 pub const BUILT_IN: &[(&str, &str, &[&str])] = &[

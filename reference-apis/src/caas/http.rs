@@ -1,19 +1,17 @@
 //! The Transactions API (`/caas/v1`): transactions, splits, categories,
 //! enhanced and regular reads, and erasing a user's data.
 
+use super::{Category, EnhancedTransaction, Erased, NewSplit, NewTransaction, Split, Transaction};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use portcullis_core::caas::{
-    Category, EnhancedTransaction, Erased, NewSplit, NewTransaction, Split, Transaction,
-};
 use portcullis_gate::Bearer;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::builder::{doc, ApiRoutes, Verb::*};
-use super::error::{ApiError, Body};
-use super::ApiState;
+use crate::builder::{doc, ApiRoutes, Verb::*};
+use crate::error::{ApiError, Body};
+use crate::ApiState;
 
 // One operation per line: verb, path, the scope it needs, its description, handler.
 #[rustfmt::skip]

@@ -1,9 +1,9 @@
 //! Partner API rows. Every query takes the project id of the calling token.
 
-use crate::clock::Epoch;
-use crate::db::Db;
-use crate::error::Result;
-use crate::partner::{Application, IdentityCheck, PaymentLink};
+use super::{Application, IdentityCheck, PaymentLink};
+use portcullis_core::clock::Epoch;
+use portcullis_core::db::Db;
+use portcullis_core::error::Result;
 
 pub async fn insert_application(
     db: &Db,
