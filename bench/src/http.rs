@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 
+#[derive(Clone)]
 pub struct Creds {
     pub id: String,
     pub secret: String,

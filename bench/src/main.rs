@@ -249,7 +249,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
         if g >= 20_000.0 { "met" } else { "MISSED" },
         if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
     );
-    remote_gate::revocation(servers, &args.binary, &creds, args.revocations).await?;
+    remote_gate::revocation(servers, &args.binary, args.revocations).await?;
     remote_gate::cost(servers, &creds, args.connections, rounds, slice).await?;
     Ok(())
 }

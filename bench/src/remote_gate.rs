@@ -1,9 +1,10 @@
 //! The gate in another process:
 //!
-//! 1. revocation → refusal: a token is revoked at Portcullis
-//!    (`/oauth/revoke`) and a `portcullis gate` process (release binary,
-//!    forward-auth) is asked about it until it refuses; each revocation is
-//!    timed from just before the revoke request is sent;
+//! 1. revocation → refusal: a token is revoked at Portcullis, half the
+//!    time by `/oauth/revoke`, half by retiring its client in the console,
+//!    and a `portcullis gate` process (release binary, forward-auth) is
+//!    asked about it until it refuses; each is timed from just before the
+//!    revocation is sent;
 //! 2. the same small handler served three ways, each on one server thread
 //!    of its own (so its CPU time can be read from `/proc`): behind a gate
 //!    fed over HTTP from Portcullis (what an outside service runs), behind a
@@ -25,7 +26,7 @@ use hyper::Request;
 use portcullis_gate::remote::{self, Credential, Settings};
 use portcullis_gate::{scope, Bearer, Gate, OnStale};
 
-use crate::http::{self, Creds};
+use crate::http::{self, Console, Creds};
 use crate::load::{self, RequestSpec};
 use crate::server::Servers;
 
@@ -77,13 +78,11 @@ async fn revoke(addr: &str, creds: &Creds, token: &str) -> Result<(), String> {
 }
 
 /// Part 1: revocation at Portcullis to refusal at a gate process.
-pub async fn revocation(
-    servers: &Servers,
-    binary: &str,
-    creds: &Creds,
-    revocations: usize,
-) -> Result<(), String> {
+pub async fn revocation(servers: &Servers, binary: &str, revocations: usize) -> Result<(), String> {
     let portcullis = servers.gated.to_string();
+    let mut console = Console::new(&portcullis, &format!("http://{portcullis}"));
+    let project = console.sign_up_with_project().await?;
+    let keep = console.client(&project, "applications:read").await?;
     let (id, secret) = servers.gate_credential("partner").await?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let routes = dir.path().join("routes.toml");
@@ -111,7 +110,7 @@ pub async fn revocation(
             .spawn()
             .map_err(|e| format!("{binary} gate: {e}"))?,
     );
-    let token = http::access_token(&portcullis, creds, "applications:read").await?;
+    let token = http::access_token(&portcullis, &keep, "applications:read").await?;
     let ready = Instant::now();
     while ask(&listen, &token).await.unwrap_or(0) != 200 {
         if ready.elapsed() > Duration::from_secs(30) {
@@ -120,13 +119,30 @@ pub async fn revocation(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut took = Vec::with_capacity(revocations);
-    for _ in 0..revocations {
-        let token = http::access_token(&portcullis, creds, "applications:read").await?;
-        if ask(&listen, &token).await? != 200 {
-            return Err("a fresh token was refused by the gate".into());
+    for i in 0..revocations {
+        let retire = i % 2 == 1;
+        let creds = if retire {
+            console.client(&project, "applications:read").await?
+        } else {
+            keep.clone()
+        };
+        let token = http::access_token(&portcullis, &creds, "applications:read").await?;
+        // A new client reaches the gate through the feed first.
+        let since = Instant::now();
+        while ask(&listen, &token).await? != 200 {
+            if since.elapsed() > Duration::from_secs(2) {
+                return Err("a fresh token was refused by the gate for 2 s".into());
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
         }
         let start = Instant::now();
-        revoke(&portcullis, creds, &token).await?;
+        if retire {
+            console
+                .post("/api/client_retire", &format!("client_id={}", creds.id))
+                .await?;
+        } else {
+            revoke(&portcullis, &creds, &token).await?;
+        }
         loop {
             if ask(&listen, &token).await? == 401 {
                 took.push(start.elapsed().as_secs_f64() * 1000.0);
@@ -136,6 +152,11 @@ pub async fn revocation(
                 return Err("the gate still admits a token 10 s after its revocation".into());
             }
         }
+        if retire {
+            console
+                .post("/api/client_delete", &format!("client_id={}", creds.id))
+                .await?;
+        }
     }
     took.sort_by(f64::total_cmp);
     let (p50, p99, max) = (
@@ -144,7 +165,7 @@ pub async fn revocation(
         took[took.len() - 1],
     );
     println!(
-        "\nrevoked at Portcullis, refused by a gate in another process ({} revocations): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms",
+        "\nrevoked at Portcullis (token revocations and client retirements), refused by a gate in another process ({} revocations): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms",
         took.len()
     );
     println!(

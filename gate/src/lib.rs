@@ -3,7 +3,7 @@
 //! and its gate feed (revoked token ids, the standing of clients and
 //! projects, bucket settings, key changes).
 //!
-//! ```ignore
+//! ```text
 //! let gate = portcullis_gate::remote::follow(settings).await?; // or Gate::builder()…build()
 //! let api = Router::new()
 //!     .route("/applications", get(list.layer(scope("applications:read"))))

@@ -19,7 +19,9 @@ use crate::gates::{
 pub fn GateCredentials() -> impl IntoView {
     let view_data = RwSignal::new(None::<Result<GatesView, ConsoleError>>);
     let refresh = move || spawn_local(async move { view_data.set(Some(staff_gates().await)) });
-    refresh();
+    // Fetched in the browser once the island is alive (effects never run
+    // while the server renders): nothing here for the page to wait for.
+    Effect::new(move |_| refresh());
     let new_secret = RwSignal::new(None::<NewGateCredential>);
     let create = ServerAction::<StaffGateCreate>::new();
     let create_error = last_error(create);
