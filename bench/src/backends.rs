@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use crate::load::median;
 use crate::server::{self, Storage};
-use crate::{http, load, median};
+use crate::{http, load};
 
 struct Target {
     name: &'static str,

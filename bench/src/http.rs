@@ -198,6 +198,22 @@ pub async fn access_token(addr: &str, creds: &Creds, scope: &str) -> Result<Stri
     }
 }
 
+/// RFC 7009: `creds` revokes its own `token`.
+pub async fn revoke(addr: &str, creds: &Creds, token: &str) -> Result<(), String> {
+    let req = Request::post("/oauth/revoke")
+        .header("host", addr)
+        .header("authorization", creds.basic())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(format!("token={token}"))))
+        .map_err(|e| e.to_string())?;
+    let (status, ..) = request(addr, req).await?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("/oauth/revoke: {status}"))
+    }
+}
+
 /// One application to read back in the read benchmarks.
 pub async fn create_application(addr: &str, token: &str) -> Result<String, String> {
     let req = Request::post("/partner/v1/applications")

@@ -29,11 +29,6 @@ use clap::Parser;
 
 const ROUNDS: usize = 5;
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 #[derive(Parser)]
 #[command(about = "Measure Portcullis on loopback")]
 struct Args {
@@ -232,7 +227,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     if tokens.errors > 0 {
         return Err(format!("token endpoint: {} requests failed", tokens.errors));
     }
-    let (g, b) = (median(&mut gated), median(&mut bare));
+    let (g, b) = (load::median(&mut gated), load::median(&mut bare));
     println!("\nmedian of {rounds} rounds: gated {g:.0} req/s, ungated {b:.0} req/s");
     println!(
         "gate cost: gated/ungated = {:.2} ({:.1}% of the ungated throughput)",

@@ -13,6 +13,7 @@ use http_body_util::Full;
 use hyper::Request;
 
 use crate::http::{self, Console, Creds};
+use crate::load;
 
 struct Node {
     addr: String,
@@ -29,11 +30,6 @@ impl Drop for Node {
 fn free_addr() -> Result<String, String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.to_string())
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 async fn gate_status(addr: &str, token: &str) -> Result<u16, String> {
@@ -57,21 +53,6 @@ async fn refused_after(addr: &str, token: &str, start: Instant) -> Result<f64, S
             ));
         }
         tokio::time::sleep(Duration::from_micros(500)).await;
-    }
-}
-
-async fn revoke(addr: &str, creds: &Creds, token: &str) -> Result<(), String> {
-    let req = Request::post("/oauth/revoke")
-        .header("host", addr)
-        .header("authorization", creds.basic())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(format!("token={token}"))))
-        .map_err(|e| e.to_string())?;
-    let (status, ..) = http::request(addr, req).await?;
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(format!("/oauth/revoke: {status}"))
     }
 }
 
@@ -134,7 +115,7 @@ pub async fn propagation(binary: &str, database_url: &str, changes: usize) -> Re
                 .post("/api/client_retire", &format!("client_id={}", creds.id))
                 .await?;
         } else {
-            revoke(a, &creds, &token).await?;
+            http::revoke(a, &creds, &token).await?;
         }
         // B and C polled together, each timed on its own.
         let (tb, tc) = tokio::join!(
@@ -153,13 +134,13 @@ pub async fn propagation(binary: &str, database_url: &str, changes: usize) -> Re
     println!(
         "\nthree nodes on one PostgreSQL: {changes} changes on node A (token revocations and client retirements), \
          refused by nodes B and C after: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(&times, 0.5),
-        percentile(&times, 0.99),
+        load::percentile(&times, 0.5),
+        load::percentile(&times, 0.99),
         times.last().copied().unwrap_or_default()
     );
     println!(
         "target: p99 under 1000 ms: {}",
-        if percentile(&times, 0.99) < 1000.0 {
+        if load::percentile(&times, 0.99) < 1000.0 {
             "met"
         } else {
             "MISSED"

@@ -42,16 +42,6 @@ impl Drop for GateChild {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 async fn ask(addr: &str, token: &str) -> Result<u16, String> {
     let req = Request::get("/")
         .header("host", addr)
@@ -61,20 +51,6 @@ async fn ask(addr: &str, token: &str) -> Result<u16, String> {
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
     Ok(http::request(addr, req).await?.0.as_u16())
-}
-
-async fn revoke(addr: &str, creds: &Creds, token: &str) -> Result<(), String> {
-    let req = Request::post("/oauth/revoke")
-        .header("host", addr)
-        .header("authorization", creds.basic())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(format!("token={token}"))))
-        .map_err(|e| e.to_string())?;
-    let (status, ..) = http::request(addr, req).await?;
-    if status != 200 {
-        return Err(format!("/oauth/revoke answered {status}"));
-    }
-    Ok(())
 }
 
 /// Part 1: revocation at Portcullis to refusal at a gate process.
@@ -141,7 +117,7 @@ pub async fn revocation(servers: &Servers, binary: &str, revocations: usize) -> 
                 .post("/api/client_retire", &format!("client_id={}", creds.id))
                 .await?;
         } else {
-            revoke(&portcullis, &creds, &token).await?;
+            http::revoke(&portcullis, &creds, &token).await?;
         }
         loop {
             if ask(&listen, &token).await? == 401 {
@@ -160,8 +136,8 @@ pub async fn revocation(servers: &Servers, binary: &str, revocations: usize) -> 
     }
     took.sort_by(f64::total_cmp);
     let (p50, p99, max) = (
-        percentile(&took, 0.5),
-        percentile(&took, 0.99),
+        load::percentile(&took, 0.5),
+        load::percentile(&took, 0.99),
         took[took.len() - 1],
     );
     println!(
@@ -334,8 +310,8 @@ pub async fn cost(
             cpu[i].push(per);
         }
     }
-    let [r_remote, r_local, r_bare] = rates.map(|mut v| median(&mut v));
-    let [c_remote, c_local, c_bare] = cpu.map(|mut v| median(&mut v));
+    let [r_remote, r_local, r_bare] = rates.map(|mut v| load::median(&mut v));
+    let [c_remote, c_local, c_bare] = cpu.map(|mut v| load::median(&mut v));
     println!(
         "\nmedian of {rounds} rounds: remote-fed {r_remote:.0} req/s, in-process {r_local:.0} req/s, no gate {r_bare:.0} req/s"
     );

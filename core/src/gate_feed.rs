@@ -25,6 +25,8 @@ use crate::registry::{ClientEntry, ProjectEntry, Registry};
 
 /// Changes kept for gates that resume; older positions get a snapshot.
 const RECENT_MAX: usize = 65_536;
+/// Changes handed to one gate at a time.
+const BATCH: usize = 1_000;
 
 struct Recent {
     changes: VecDeque<(i64, ChangeKind, String)>,
@@ -243,11 +245,14 @@ impl GateFeed {
                 if after < recent.floor || after > position {
                     None
                 } else {
+                    // Positions only grow: find the first newer one by
+                    // halving, and hand out at most a batch at a time.
+                    let from = recent.changes.partition_point(|(seq, ..)| *seq <= after);
                     Some(
                         recent
                             .changes
-                            .iter()
-                            .filter(|(seq, ..)| *seq > after)
+                            .range(from..)
+                            .take(BATCH)
                             .map(|(seq, kind, target)| (*seq, *kind, target.clone()))
                             .collect::<Vec<_>>(),
                     )

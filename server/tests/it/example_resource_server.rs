@@ -15,18 +15,7 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
     let (owner, project, creds) = s
         .partner_client("example@example.com", &["applications:read"])
         .await;
-    let (status, _) = s
-        .call(
-            &owner.browser,
-            "project_rate_limit",
-            &[
-                ("id", project.as_str()),
-                ("rate_per_sec", "10000"),
-                ("rate_burst", "10000"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
     let (id, secret) = credential(&s, "partner").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -155,18 +155,7 @@ async fn nginx_auth_request_enforces_scope_revocation_and_the_bucket() {
         .starts_with("Bearer"));
 
     // Over the limit: 429 with Retry-After.
-    let (status, _) = s
-        .call(
-            &owner.browser,
-            "project_rate_limit",
-            &[
-                ("id", project.as_str()),
-                ("rate_per_sec", "2"),
-                ("rate_burst", "2"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    s.set_rate_limit(&owner, &project, 2, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut limited = None;
     for _ in 0..6 {

@@ -8,34 +8,37 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::gate_process::{credential, Cut, Forwarder, GateProcess};
-use crate::support::TestServer;
+use crate::support::{Creds, Owner, TestServer};
 
 const READ: &str = "/partner/v1/applications";
 const DECISION: &str = "/partner/v1/applications/app_1/decision";
 
-async fn rate_limit(s: &TestServer, owner: &crate::support::Owner, project: &str, rate: &str) {
-    let (status, body) = s
-        .call(
-            &owner.browser,
-            "project_rate_limit",
-            &[
-                ("id", project),
-                ("rate_per_sec", rate),
-                ("rate_burst", rate),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+/// An account with a Partner API client holding `scopes` (with a bucket
+/// too big to be what is tested) and a gate process following `issuer_url`.
+async fn behind_a_gate(
+    s: &TestServer,
+    email: &str,
+    scopes: &[&str],
+    issuer_url: &str,
+    args: &[&str],
+) -> (Owner, String, Creds, GateProcess) {
+    let (owner, project, creds) = s.partner_client(email, scopes).await;
+    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
+    let gate = GateProcess::start(s, issuer_url, &credential(s, "partner").await, args).await;
+    (owner, project, creds, gate)
 }
 
 #[tokio::test]
 async fn a_remote_gate_allows_refuses_and_hears_of_revocation_within_a_second() {
     let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("gate@example.com", &["applications:read", "decisions:read"])
-        .await;
-    rate_limit(&s, &owner, &project, "10000").await;
-    let gate = GateProcess::start(&s, &s.base, &credential(&s, "partner").await, &[]).await;
+    let (owner, project, creds, gate) = behind_a_gate(
+        &s,
+        "gate@example.com",
+        &["applications:read", "decisions:read"],
+        &s.base,
+        &[],
+    )
+    .await;
     let token = s.access_token(&creds, "applications:read").await;
     gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
         .await;
@@ -106,16 +109,19 @@ async fn a_remote_gate_allows_refuses_and_hears_of_revocation_within_a_second() 
 #[tokio::test]
 async fn a_remote_gate_charges_the_projects_bucket() {
     let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("bucket@example.com", &["applications:read"])
-        .await;
-    rate_limit(&s, &owner, &project, "10000").await;
-    let gate = GateProcess::start(&s, &s.base, &credential(&s, "partner").await, &[]).await;
+    let (owner, project, creds, gate) = behind_a_gate(
+        &s,
+        "bucket@example.com",
+        &["applications:read"],
+        &s.base,
+        &[],
+    )
+    .await;
     let token = s.access_token(&creds, "applications:read").await;
     gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
         .await;
     // The new setting reaches the gate through the feed.
-    rate_limit(&s, &owner, &project, "3").await;
+    s.set_rate_limit(&owner, &project, 3, 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
@@ -131,15 +137,12 @@ async fn a_remote_gate_charges_the_projects_bucket() {
 #[tokio::test]
 async fn a_gate_that_loses_the_feed_fails_closed_then_recovers() {
     let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("closed@example.com", &["applications:read"])
-        .await;
-    rate_limit(&s, &owner, &project, "10000").await;
     let link = Forwarder::start(&s.base).await;
-    let gate = GateProcess::start(
+    let (_, _, creds, gate) = behind_a_gate(
         &s,
+        "closed@example.com",
+        &["applications:read"],
         &link.url,
-        &credential(&s, "partner").await,
         &["--stale-after", "2"],
     )
     .await;
@@ -173,15 +176,12 @@ async fn a_gate_that_loses_the_feed_fails_closed_then_recovers() {
 #[tokio::test]
 async fn a_gate_set_to_introspect_asks_the_issuer_while_the_feed_is_lost() {
     let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("introspect@example.com", &["applications:read"])
-        .await;
-    rate_limit(&s, &owner, &project, "10000").await;
     let link = Forwarder::start(&s.base).await;
-    let gate = GateProcess::start(
+    let (_, _, creds, gate) = behind_a_gate(
         &s,
+        "introspect@example.com",
+        &["applications:read"],
         &link.url,
-        &credential(&s, "partner").await,
         &["--stale-after", "2", "--on-stale", "introspect"],
     )
     .await;
@@ -299,32 +299,18 @@ async fn with_redis_a_remote_gate_and_the_token_endpoint_share_one_bucket() {
         return; // The SQLite pass has no Redis; the PostgreSQL pass does.
     };
     let s = TestServer::start_with(|c| c.redis_url = Some(redis.clone())).await;
-    let (owner, project, creds) = s
-        .partner_client("shared@example.com", &["applications:read"])
-        .await;
-    rate_limit(&s, &owner, &project, "10000").await;
-    let gate = GateProcess::start(
+    let (owner, project, creds, gate) = behind_a_gate(
         &s,
+        "shared@example.com",
+        &["applications:read"],
         &s.base,
-        &credential(&s, "partner").await,
         &["--redis-url", &redis],
     )
     .await;
     let token = s.access_token(&creds, "applications:read").await;
     gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
         .await;
-    let (status, _) = s
-        .call(
-            &owner.browser,
-            "project_rate_limit",
-            &[
-                ("id", project.as_str()),
-                ("rate_per_sec", "1"),
-                ("rate_burst", "3"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    s.set_rate_limit(&owner, &project, 1, 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Empty the bucket at the token endpoint…
     let mut minted = 0;

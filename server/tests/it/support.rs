@@ -320,6 +320,23 @@ impl TestServer {
         (project, creds)
     }
 
+    /// Sets a project's bucket (requests per second and burst).
+    pub async fn set_rate_limit(&self, owner: &Owner, project: &str, per_sec: u32, burst: u32) {
+        let (per_sec, burst) = (per_sec.to_string(), burst.to_string());
+        let (status, body) = self
+            .call(
+                &owner.browser,
+                "project_rate_limit",
+                &[
+                    ("id", project),
+                    ("rate_per_sec", per_sec.as_str()),
+                    ("rate_burst", burst.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Sum of rows in every reference-API table.
     pub async fn api_rows(&self) -> i64 {
         let mut n = 0;
