@@ -68,6 +68,23 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// Seconds a request's headers may take to arrive. A kept-alive
+    /// connection that sends no next request is closed after as long.
+    #[arg(long, env = "PORTCULLIS_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request may take to send its body and be answered (408).
+    #[arg(long, env = "PORTCULLIS_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Open connections at most; a connection past it gets 503 and is
+    /// closed. [default: 10000, less if the open-file limit is lower]
+    #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_connections: Option<u32>,
+
     /// How many argon2id password hashes may run at once (19 MiB each).
     #[arg(long, env = "PORTCULLIS_HASH_CONCURRENCY", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
@@ -127,7 +144,35 @@ pub struct Config {
     pub log_filter: String,
 }
 
+/// The default cap on open connections: 10,000, or what the process's
+/// open-file limit leaves room for (it also needs files for the database,
+/// logs and outgoing connections).
+fn default_max_connections() -> usize {
+    let soft_limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse::<usize>().ok())
+        });
+    match soft_limit {
+        Some(n) => n.saturating_sub(256).clamp(16, 10_000),
+        None => 10_000,
+    }
+}
+
 impl Config {
+    /// The listener's limits.
+    pub fn listen_limits(&self) -> crate::listen::Limits {
+        crate::listen::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            max_connections: self
+                .max_connections
+                .map_or_else(default_max_connections, |n| n as usize),
+        }
+    }
+
     pub fn master_key(&self) -> Result<MasterKey, StartupError> {
         match &self.master_key {
             Some(hex) => MasterKey::from_hex(hex)

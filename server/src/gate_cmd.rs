@@ -62,6 +62,7 @@ pub struct GateArgs {
 pub async fn run(
     args: &GateArgs,
     redis_url: Option<&str>,
+    limits: crate::listen::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let secret = std::env::var("GATE_CLIENT_SECRET").map_err(|_| {
@@ -101,8 +102,12 @@ pub async fn run(
         routes.len(),
         args.issuer
     );
-    axum::serve(listener, forward_auth::router(gate, routes))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    crate::listen::serve(
+        listener,
+        forward_auth::router(gate, routes),
+        limits,
+        shutdown,
+    )
+    .await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod gate_api;
 pub mod gate_cmd;
+pub mod listen;
 pub mod middleware;
 pub mod oauth;
 pub mod router;

@@ -1,6 +1,5 @@
 //! `portcullis`: serve the console and APIs, or run the migrations.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -125,7 +124,13 @@ fn main() -> ExitCode {
             } => add_staff(&cli.config, &email).await,
             Command::Gates { command } => gates(&cli.config, command).await,
             Command::Gate(args) => {
-                gate_cmd::run(&args, cli.config.redis_url.as_deref(), shutdown_signal()).await
+                gate_cmd::run(
+                    &args,
+                    cli.config.redis_url.as_deref(),
+                    cli.config.listen_limits(),
+                    shutdown_signal(),
+                )
+                .await
             }
         }
     });
@@ -146,13 +151,12 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
         config.public_url()?,
         db::redacted(&config.database_url)
     );
-    axum::serve(
+    portcullis_server::listen::serve(
         listener,
-        built
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>(),
+        built.router,
+        config.listen_limits(),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await?;
     built.background.stop().await;
     built.db.close().await;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use app::ssr::{provide_page_context, AppState, SessionPolicy};
 use app::{shell, App};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
@@ -23,6 +24,7 @@ use portcullis_core::shared_limits::SharedLimits;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{db, store, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::apis;
@@ -61,6 +63,7 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 const OUTPUT_NAME: &str = "portcullis";
 
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
+    let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let public_url = config.public_url()?;
     let https = public_url.scheme() == "https";
     // `scheme://host[:port]`, as browsers send it in `Origin`.
@@ -232,6 +235,13 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         .layer(middleware::from_fn_with_state(
             SecurityHeaders { https },
             security_headers::apply,
+        ))
+        // A slow body or a slow answer ends in 408 instead of holding the
+        // connection (the listener bounds the headers and idle time).
+        .layer(RequestBodyTimeoutLayer::new(request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
         ))
         .layer(TraceLayer::new_for_http());
 

@@ -31,6 +31,9 @@ fn help_documents_every_setting() {
         "PORTCULLIS_SESSION_ABSOLUTE_HOURS",
         "PORTCULLIS_TRUSTED_PROXIES",
         "PORTCULLIS_HASH_CONCURRENCY",
+        "PORTCULLIS_HEADER_TIMEOUT_SECS",
+        "PORTCULLIS_REQUEST_TIMEOUT_SECS",
+        "PORTCULLIS_MAX_CONNECTIONS",
         "LEPTOS_SITE_ROOT",
         "PORTCULLIS_SCOPES",
         "PORTCULLIS_MASTER_KEY",
@@ -40,7 +43,7 @@ fn help_documents_every_setting() {
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
     }
-    for sub in ["serve", "migrate", "keys"] {
+    for sub in ["serve", "migrate", "keys", "gates", "gate"] {
         assert!(help.contains(sub), "--help does not list {sub}");
     }
 }

@@ -12,6 +12,7 @@ mod csrf;
 mod example_resource_server;
 mod gate_process;
 mod headers;
+mod listener;
 mod login;
 mod nginx_gate;
 mod nodes;

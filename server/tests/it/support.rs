@@ -1,6 +1,5 @@
 //! Starting a server for one test and talking to it like a browser would.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use portcullis_core::{Db, Issuer, ManualClock};
@@ -94,6 +93,9 @@ impl TestServer {
             trusted_proxies: vec![],
             redis_url: None,
             hash_concurrency: 2,
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: None,
             master_key: None,
             master_key_file: dir.path().join("master.key"),
             issuer: None,
@@ -106,12 +108,13 @@ impl TestServer {
         let built = build(&config, clock.clone()).await.unwrap();
         // Background work is driven by tests where it matters.
         built.background.stop().await;
+        let limits = config.listen_limits();
         tokio::spawn(async move {
-            axum::serve(
+            portcullis_server::listen::serve(
                 listener,
-                built
-                    .router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
+                built.router,
+                limits,
+                std::future::pending(),
             )
             .await
             .unwrap();
