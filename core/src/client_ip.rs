@@ -2,12 +2,55 @@
 //! only when the peer is a proxy the operator named.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How often the untrusted-proxy warning may repeat.
+const WARN_EVERY: Duration = Duration::from_secs(3600);
+
+/// Whether a request came through a proxy we were not told to trust: it
+/// carries `X-Forwarded-For` but its peer is not a trusted proxy. Then every
+/// caller behind that proxy shares the proxy's address, and the per-address
+/// guards (20 failed client authentications lock `/oauth/token`) hit all
+/// of them at once.
+pub fn forwarded_by_untrusted(
+    peer: IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[IpAddr],
+) -> bool {
+    forwarded_for.is_some_and(|f| !f.trim().is_empty()) && !trusted.contains(&peer)
+}
+
+/// Logs, loudly and at most once an hour, that a proxy is not trusted.
+fn warn_untrusted(peer: IpAddr) {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = BASE.get_or_init(Instant::now).elapsed().as_secs() + 1;
+    let last = LAST.load(Ordering::Relaxed);
+    if (last == 0 || now.saturating_sub(last) >= WARN_EVERY.as_secs())
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            %peer,
+            "requests arrive with X-Forwarded-For from {peer}, which is not in PORTCULLIS_TRUSTED_PROXIES: \
+             every caller behind it shares its address, so one partner's failed logins or client \
+             authentications can lock out all of them. If {peer} is your proxy, add it to \
+             PORTCULLIS_TRUSTED_PROXIES (this warning repeats hourly)"
+        );
+    }
+}
 
 /// Walks `X-Forwarded-For` from the right, skipping trusted proxies; the
 /// first address that is not one of them is the client. An unparsable hop
 /// stops the walk at the last trusted address.
 pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
+        if forwarded_by_untrusted(peer, forwarded_for, trusted) {
+            warn_untrusted(peer);
+        }
         return peer;
     }
     let Some(header) = forwarded_for else {
@@ -34,6 +77,15 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarding_through_an_untrusted_proxy_is_noticed() {
+        let proxy = ip("10.0.0.9");
+        assert!(forwarded_by_untrusted(proxy, Some("1.2.3.4"), &[]));
+        assert!(!forwarded_by_untrusted(proxy, Some("1.2.3.4"), &[proxy]));
+        assert!(!forwarded_by_untrusted(proxy, None, &[]));
+        assert!(!forwarded_by_untrusted(proxy, Some(" "), &[]));
     }
 
     #[test]
