@@ -43,7 +43,7 @@ pub async fn sign_up(
     // Missing fields arrive empty and get the domain's field-level message.
     #[server(default)] account_name: String,
     #[server(default)] email: String,
-    #[server(default)] password: String,
+    #[server(default)] password: crate::redacted::Redacted,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
     use portcullis_core::{Password, SignUp};
@@ -57,7 +57,7 @@ pub async fn sign_up(
             .sign_up(SignUp {
                 account_name,
                 email,
-                password: Password::new(password),
+                password: Password::new(password.into_inner()),
                 client_ip,
             })
             .await?;
@@ -71,7 +71,7 @@ pub async fn sign_up(
 #[server(endpoint = "login")]
 pub async fn log_in(
     #[server(default)] email: String,
-    #[server(default)] password: String,
+    #[server(default)] password: crate::redacted::Redacted,
     #[server(default)] next: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
@@ -83,7 +83,7 @@ pub async fn log_in(
         let ip = ssr::client_ip(&state).await;
         let signed_in = state
             .accounts
-            .log_in(&email, &Password::new(password), ip)
+            .log_in(&email, &Password::new(password.into_inner()), ip)
             .await?;
         let now = state.accounts.clock().now();
         match signed_in {

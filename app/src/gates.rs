@@ -25,12 +25,21 @@ pub struct GatesView {
     pub apis: Vec<(String, String)>,
 }
 
-/// A new credential, with the secret shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A new credential, with the secret shown this once (`Debug` leaves it out).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewGateCredential {
     pub id: String,
     pub api_id: String,
     pub secret: String,
+}
+
+impl std::fmt::Debug for NewGateCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewGateCredential")
+            .field("id", &self.id)
+            .field("api_id", &self.api_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[server(endpoint = "staff_gates")]

@@ -13,6 +13,7 @@ pub mod format;
 pub mod gates;
 pub mod pages;
 pub mod projects;
+pub mod redacted;
 pub mod support;
 pub mod team;
 pub mod urlencode;

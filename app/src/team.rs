@@ -141,9 +141,9 @@ pub async fn invite_preview(
 
 #[server(endpoint = "join")]
 pub async fn join(
-    #[server(default)] token: String,
+    #[server(default)] token: crate::redacted::Redacted,
     #[server(default)] email: String,
-    #[server(default)] password: String,
+    #[server(default)] password: crate::redacted::Redacted,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
     use portcullis_core::Password;
@@ -152,7 +152,11 @@ pub async fn join(
         let session = ssr::session().await?;
         let mut principal = state
             .accounts
-            .join(&token, &email, &Password::new(password))
+            .join(
+                token.expose(),
+                &email,
+                &Password::new(password.into_inner()),
+            )
             .await?;
         principal.client_ip = ssr::client_ip(&state).await;
         ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;

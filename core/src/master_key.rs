@@ -46,8 +46,11 @@ impl MasterKey {
     /// fresh random key when it does not exist yet.
     pub fn load_or_create(path: &Path) -> Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_hex(&text)
-                .map_err(|e| Error::Internal(format!("{}: {e}", path.display()))),
+            Ok(text) => {
+                refuse_if_shared(path)?;
+                Self::from_hex(&text)
+                    .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let bytes = random_bytes::<32>();
                 write_new_private_file(path, &hex::encode(bytes))?;
@@ -136,6 +139,29 @@ impl MasterKey {
     }
 }
 
+/// A key file that group or others can read is refused: whoever reads it
+/// can unseal the signing keys stored in the database and test guessed
+/// client secrets against their hashes offline.
+fn refuse_if_shared(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::Internal(format!(
+                "the master key file {} can be read by group or others (mode {:o}): run `chmod 600 {}` and start again",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn write_new_private_file(path: &Path, contents: &str) -> Result<()> {
     let fail = |e: std::io::Error| {
         Error::Internal(format!(
@@ -178,6 +204,25 @@ mod tests {
         assert_eq!(a.secret_hash("s"), b.secret_hash("s"));
         let sealed = a.seal("kid1", b"private");
         assert_eq!(b.open("kid1", &sealed).unwrap(), b"private");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::load_or_create(&path).unwrap();
+        for mode in [0o640, 0o604, 0o644] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = MasterKey::load_or_create(&path).err().unwrap().to_string();
+            assert!(e.contains("chmod 600"), "{e}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(
+            MasterKey::load_or_create(&path).is_ok(),
+            "read-only for the owner is fine"
+        );
     }
 
     #[test]

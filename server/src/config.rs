@@ -8,7 +8,8 @@ use url::Url;
 
 use crate::error::StartupError;
 
-#[derive(clap::Args, Debug, Clone)]
+/// `Debug` (below) leaves the master key out and masks URL passwords.
+#[derive(clap::Args, Clone)]
 pub struct Config {
     /// Address and port to listen on.
     #[arg(
@@ -144,6 +145,31 @@ pub struct Config {
     pub log_filter: String,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use portcullis_core::db::redacted;
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &redacted(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redacted))
+            .field("public_url", &self.public_url.as_ref().map(Url::as_str))
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("master_key", &self.master_key.as_ref().map(|_| "<set>"))
+            .field("master_key_file", &self.master_key_file)
+            .field("issuer", &self.issuer.as_ref().map(Url::as_str))
+            .field("scopes", &self.scopes)
+            .field("site_root", &self.site_root)
+            .field("log_filter", &self.log_filter)
+            .finish()
+    }
+}
+
 /// The default cap on open connections: 10,000, or what the process's
 /// open-file limit leaves room for (it also needs files for the database,
 /// logs and outgoing connections).
@@ -212,5 +238,36 @@ impl Config {
             )));
         }
         Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn debug_leaves_out_the_master_key_and_url_passwords() {
+        let cli = Cli::try_parse_from([
+            "portcullis",
+            "--master-key",
+            &"ab".repeat(32),
+            "--database-url",
+            "postgres://app:hunter2@db/portcullis",
+            "--redis-url",
+            "redis://:s3cret@cache:6379",
+        ])
+        .unwrap();
+        let printed = format!("{:?}", cli.config);
+        for secret in ["abababab", "hunter2", "s3cret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("<set>"), "{printed}");
     }
 }

@@ -199,9 +199,9 @@ fn JoinForm() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(Join {
-            token: token.get_untracked(),
+            token: token.get_untracked().into(),
             email: email.get_untracked(),
-            password: password.get_untracked(),
+            password: password.get_untracked().into(),
         });
     };
     erased_on_server(view! {

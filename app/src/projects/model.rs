@@ -88,14 +88,24 @@ pub struct ProjectDetail {
     pub traffic: Vec<MinuteTraffic>,
 }
 
-/// A client just created: its secret is in this answer and nowhere else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A client just created: its secret is in this answer and nowhere else
+/// (`Debug` leaves it out).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewClient {
     pub client: ClientInfo,
     pub client_secret: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl std::fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewClient")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token minted in the console (`Debug` leaves the token out).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestToken {
     pub access_token: String,
     pub expires_in: i64,
@@ -103,4 +113,13 @@ pub struct TestToken {
     /// The decoded JOSE header and claims, pretty-printed.
     pub header_json: String,
     pub claims_json: String,
+}
+
+impl std::fmt::Debug for TestToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestToken")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }

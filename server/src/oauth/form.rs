@@ -10,9 +10,18 @@ use base64::Engine;
 
 use super::error::OAuthError;
 
-/// Parameters, each at most once (RFC 6749 §3.2).
-#[derive(Debug, Default)]
+/// Parameters, each at most once (RFC 6749 §3.2). `Debug` shows their
+/// names only: values include secrets and tokens.
+#[derive(Default)]
 pub struct Params(HashMap<String, String>);
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_tuple("Params").field(&names).finish()
+    }
+}
 
 impl Params {
     pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
@@ -156,6 +165,18 @@ mod tests {
 
     fn basic(raw: &str) -> String {
         format!("Basic {}", B64.encode(raw))
+    }
+
+    #[test]
+    fn debug_shows_parameter_names_not_values() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let p = Params::parse(&headers, b"client_id=pcl_1&client_secret=pcs_topsecret").unwrap();
+        let printed = format!("{p:?}");
+        assert_eq!(printed, r#"Params(["client_id", "client_secret"])"#);
     }
 
     #[test]
