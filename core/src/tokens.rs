@@ -242,12 +242,15 @@ impl Issuer {
         portcullis_gate::token::verify(token, &self.keyring.verifiers(), &self.issuer)
     }
 
-    /// RFC 7662: the claims of an active token of the caller's own account;
-    /// `None` (inactive) for anything else, without saying why.
+    /// RFC 7662: the claims of an active token of the caller's own project;
+    /// `None` (inactive) for anything else, without saying why. A client is
+    /// a least-privilege credential: it learns nothing of other projects'
+    /// tokens, even in its own account. Resource servers that must look at
+    /// any token of their API use a gate credential (`/gate/v1/introspect`).
     pub fn introspect(&self, caller: &ClientEntry, token: &str) -> Option<Arc<Claims>> {
         self.check(token)
             .ok()
-            .filter(|c| c.account_id == caller.account_id)
+            .filter(|c| c.account_id == caller.account_id && c.project_id == caller.project_id)
     }
 
     /// RFC 7009: revokes `token` if the caller is the client it was issued

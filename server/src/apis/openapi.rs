@@ -105,7 +105,7 @@ pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -
             "401": { "description": "invalid_client" },
             "429": { "description": "the project's rate limit, or too many failed client authentications from this address" } } } }));
     paths.insert("/oauth/introspect".into(), json!({ "post": {
-        "operationId": "oauth_introspect", "summary": "Token introspection (RFC 7662), for tokens of the caller's own account",
+        "operationId": "oauth_introspect", "summary": "Token introspection (RFC 7662), for tokens of the caller's own project",
         "tags": ["OAuth"], "security": client_auth,
         "requestBody": form(json!({ "token": { "type": "string" }, "token_type_hint": { "type": "string" } }), &["token"]),
         "responses": { "200": { "description": "{\"active\": true, claims…} or exactly {\"active\": false}" },

@@ -1,5 +1,5 @@
 //! `POST /oauth/introspect` (RFC 7662), for resource servers that
-//! authenticate as a client of the same account.
+//! authenticate as a client of the same project (gates use /gate/v1/introspect).
 
 use axum::body::Bytes;
 use std::net::SocketAddr;

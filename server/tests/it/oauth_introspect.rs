@@ -15,7 +15,7 @@ async fn introspect(s: &TestServer, caller: &crate::support::Creds, token: &str)
 }
 
 #[tokio::test]
-async fn a_token_is_active_for_its_own_account_only() {
+async fn a_token_is_active_for_its_own_project_only() {
     let s = TestServer::start().await;
     let (owner_a, project_a, a) = s
         .partner_client("a@example.com", &["applications:read", "decisions:read"])
@@ -42,11 +42,25 @@ async fn a_token_is_active_for_its_own_account_only() {
     }
     assert_eq!(body["project_id"], project_a);
 
-    // Another client of the same account (a resource server's own client).
+    // Another client of the same project (a resource server's own client).
     let rs = s
         .create_client(&owner_a, &project_a, &["applications:read"])
         .await;
     assert_eq!(introspect(&s, &rs, &token).await.1["active"], true);
+
+    // A client of another project of the same account learns nothing.
+    let (_, elsewhere) = s
+        .api_client(
+            &owner_a,
+            "Other integration",
+            "partner",
+            &["applications:read"],
+        )
+        .await;
+    assert_eq!(
+        introspect(&s, &elsewhere, &token).await.1,
+        json!({ "active": false })
+    );
 
     // Another account's client learns nothing.
     let (_, _, b) = s
