@@ -59,6 +59,7 @@ fn client_state(c: &ClientEntry) -> ClientState {
         project_id: c.project_id.clone(),
         disabled: c.disabled_at.is_some(),
         expires_at: c.expires_at,
+        retire_at: c.retire_at,
     }
 }
 

@@ -94,6 +94,9 @@ pub struct ClientEntry {
     pub scopes: Vec<String>,
     pub disabled_at: Option<Epoch>,
     pub expires_at: Option<Epoch>,
+    /// A scheduled retirement: unusable from this second, whether or not
+    /// the housekeeping has marked it yet.
+    pub retire_at: Option<Epoch>,
     /// Shared by every version of this entry (narrowing replaces the entry).
     pub usage: Arc<Usage>,
 }
@@ -203,6 +206,7 @@ impl Registry {
             scopes: split_scopes(&c.scopes),
             disabled_at: c.disabled_at,
             expires_at: c.expires_at,
+            retire_at: c.retire_at,
             usage,
         };
         clients.insert(c.id.clone(), Arc::new(entry));
@@ -226,7 +230,7 @@ impl Registry {
 
     /// The client's project, if the client may get tokens now.
     pub fn usable(&self, client: &ClientEntry, now: Epoch) -> Result<Arc<ProjectEntry>, Unusable> {
-        if client.disabled_at.is_some() {
+        if client.disabled_at.is_some() || client.retire_at.is_some_and(|at| at <= now) {
             return Err(Unusable::Disabled);
         }
         if client.expires_at.is_some_and(|at| at <= now) {

@@ -18,6 +18,9 @@ pub struct ClientState {
     pub disabled: bool,
     /// A temporary client's end.
     pub expires_at: Option<Epoch>,
+    /// A scheduled retirement: refused from this second on.
+    #[serde(default)]
+    pub retire_at: Option<Epoch>,
 }
 
 /// A project as a gate sees it: its standing and its bucket.

@@ -529,6 +529,7 @@ mod tests {
                 project_id: "prj_1".into(),
                 disabled: false,
                 expires_at: None,
+                retire_at: None,
             }],
             projects: vec![ProjectState {
                 id: "prj_1".into(),

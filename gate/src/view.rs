@@ -82,6 +82,7 @@ impl View {
             .ok_or(Rejected::ClientUnusable)?;
         if client.disabled
             || client.expires_at.is_some_and(|at| at <= now)
+            || client.retire_at.is_some_and(|at| at <= now)
             || client.account_id != claims.account_id
             || client.project_id != claims.project_id
         {
@@ -144,6 +145,7 @@ mod tests {
             project_id: "prj_1".into(),
             disabled,
             expires_at,
+            retire_at: None,
         }
     }
 
@@ -176,6 +178,15 @@ mod tests {
         assert_eq!(v.standing(&claims(), 150).unwrap().limit().burst, 10);
 
         v.apply(&Event::Client(client(false, Some(150))));
+        assert_eq!(
+            v.standing(&claims(), 150).unwrap_err(),
+            Rejected::ClientUnusable
+        );
+        assert!(v.standing(&claims(), 149).is_ok());
+
+        let mut scheduled = client(false, None);
+        scheduled.retire_at = Some(150);
+        v.apply(&Event::Client(scheduled));
         assert_eq!(
             v.standing(&claims(), 150).unwrap_err(),
             Rejected::ClientUnusable

@@ -183,8 +183,17 @@ async fn a_scheduled_retirement_happens_by_itself_and_can_be_cancelled() {
     assert_eq!(s.projects.retire_due().await.unwrap(), 0, "not yet");
     assert_eq!(gate_status(&s, &token).await, 200);
 
-    // The time comes; the housekeeping job retires it, no request involved.
-    s.clock.advance(3600);
+    // The time comes: refused from that second on, before the housekeeping
+    // has marked anything…
+    let due = at - at.rem_euclid(60);
+    s.clock.advance(due - 1 - s.clock_now());
+    assert_eq!(gate_status(&s, &token).await, 200, "a second before");
+    s.clock.advance(1);
+    let res = s.token_basic(&old, &[("scope", "applications:read")]).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(gate_status(&s, &token).await, 401);
+    // …which then retires it, no request involved.
+    s.clock.advance(at - s.clock_now());
     assert_eq!(s.projects.retire_due().await.unwrap(), 1);
     let res = s.token_basic(&old, &[("scope", "applications:read")]).await;
     assert_eq!(res.status(), 401);
