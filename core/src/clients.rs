@@ -215,7 +215,8 @@ impl Projects {
         )?;
         let scopes = self.checked_scopes(&project.api_id, scopes)?;
         let now = self.clock.now();
-        self.check_room(by, project_id, hours.is_some(), now)
+        let mut tx = self
+            .room_for_a_client(by, project_id, hours.is_some(), now)
             .await?;
         let (row, secret) =
             self.new_client_row(by, &project.id, name, scopes, hours.map(|h| now + h * 3600));
@@ -228,7 +229,6 @@ impl Projects {
             ),
             None => format!("{:?} with {}", row.name, row.scopes),
         };
-        let mut tx = self.db.begin().await?;
         store::clients::insert(&mut *tx, &row, &by.user_id).await?;
         self.commit_audited(
             tx,
@@ -247,15 +247,24 @@ impl Projects {
         Ok((self.client_view(row, false, now), secret))
     }
 
-    /// Room for one more live client of this kind in the project.
-    async fn check_room(
+    /// A transaction holding the project's lock, if it is live and has room
+    /// for one more live client of this kind: two creations racing for the
+    /// last place cannot both pass the count.
+    async fn room_for_a_client(
         &self,
         by: &Principal,
         project_id: &str,
         temporary: bool,
         now: Epoch,
-    ) -> Result<()> {
-        let live = store::clients::list_for_project(&self.db, &by.account_id, project_id)
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.db.begin().await?;
+        if !store::projects::lock_live(&mut *tx, &by.account_id, project_id).await? {
+            return Err(Error::invalid(
+                "",
+                "This project is archived: it cannot get new clients.",
+            ));
+        }
+        let live = store::clients::list_for_project(&mut *tx, &by.account_id, project_id)
             .await?
             .into_iter()
             .filter(|c| c.disabled_at.is_none() && c.expires_at.is_none_or(|at| at > now))
@@ -271,7 +280,7 @@ impl Projects {
                 "",
                 format!("A project can have at most {TEMPORARY_CLIENTS_PER_PROJECT_MAX} live temporary clients."),
             )),
-            _ => Ok(()),
+            _ => Ok(tx),
         }
     }
 
@@ -445,7 +454,7 @@ impl Projects {
                 "Temporary clients are not rotated: create a new one when needed.",
             ));
         }
-        self.check_room(by, &project.id, false, now).await?;
+        let mut tx = self.room_for_a_client(by, &project.id, false, now).await?;
         let name = format!(
             "{} (rotated {})",
             old.name.split(" (rotated").next().unwrap_or(&old.name),
@@ -454,7 +463,6 @@ impl Projects {
         let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
         let (row, secret) =
             self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None);
-        let mut tx = self.db.begin().await?;
         store::clients::insert(&mut *tx, &row, &by.user_id).await?;
         self.commit_audited(
             tx,

@@ -118,6 +118,27 @@ pub async fn update_settings<'e>(
         == 1)
 }
 
+/// Locks a live project's row for the rest of the transaction (on SQLite,
+/// the database's write lock), so that checks about its clients and the
+/// write that follows them cannot interleave with another transaction's.
+/// False if the project is unknown or archived.
+pub async fn lock_live<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update projects set archived_at = archived_at
+         where account_id = $1 and id = $2 and archived_at is null",
+    )
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 pub async fn archive<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,

@@ -150,3 +150,30 @@ async fn a_change_whose_audit_row_fails_does_not_happen() {
             .unwrap();
     assert_eq!(narrowed, 1, "only the creation is in the feed");
 }
+
+#[tokio::test]
+async fn racing_creations_never_pass_the_live_client_cap() {
+    let s = TestServer::start().await;
+    let (owner, project, _) = s
+        .partner_client("cap@example.com", &["applications:read"])
+        .await;
+    // One live client already; the cap is two. Eight try for the last place.
+    let form = crate::support::client_form(&project, "Racer", &["applications:read"]);
+    let tries: Vec<_> = (0..8)
+        .map(|_| s.call(&owner.browser, "client_create", &form))
+        .collect();
+    let results = futures_util::future::join_all(tries).await;
+    let made = results.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(made, 1, "{results:?}");
+    for (status, body) in &results {
+        assert!(*status == 200 || *status == 422, "{status} {body}");
+    }
+    let (live,): (i64,) = sqlx::query_as(
+        "select count(*) from clients where project_id = $1 and disabled_at is null",
+    )
+    .bind(&project)
+    .fetch_one(&s.db)
+    .await
+    .unwrap();
+    assert_eq!(live, 2);
+}
