@@ -194,7 +194,20 @@ impl Accounts {
     /// Removes a member; their sessions end with their next request.
     pub async fn remove_member(&self, by: &Principal, user_id: &str) -> Result<()> {
         require_owner(by)?;
-        let members = self.members(by).await?;
+        // The membership is read under the account's lock: two owners
+        // removing each other at once cannot both pass the last-owner rule.
+        let mut tx = self.db().begin().await?;
+        if !store::accounts::lock(&mut *tx, &by.account_id).await? {
+            return Err(Error::NotFound);
+        }
+        let members = store::team::members(&mut *tx, &by.account_id).await?;
+        if !members
+            .iter()
+            .any(|m| m.user_id == by.user_id && m.role == "owner")
+        {
+            // Removed, or no longer an owner, since this session began.
+            return Err(Error::Forbidden);
+        }
         let target = members
             .iter()
             .find(|m| m.user_id == user_id)
@@ -207,7 +220,6 @@ impl Accounts {
             ));
         }
         let now = self.clock().now();
-        let mut tx = self.db().begin().await?;
         if !store::team::remove_member(&mut *tx, &by.account_id, user_id).await? {
             return Err(Error::NotFound);
         }

@@ -21,6 +21,18 @@ pub async fn insert<'e>(
     Ok(())
 }
 
+/// Locks the account's row for the rest of the transaction (on SQLite, the
+/// database's write lock): membership checks and the change that follows
+/// them cannot interleave with another transaction's.
+pub async fn lock<'e>(db: impl Executor<'e, Database = Any>, id: &str) -> Result<bool> {
+    Ok(sqlx::query("update accounts set name = name where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
 pub async fn add_member<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,

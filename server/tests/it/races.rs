@@ -177,3 +177,67 @@ async fn racing_creations_never_pass_the_live_client_cap() {
     .unwrap();
     assert_eq!(live, 2);
 }
+
+#[tokio::test]
+async fn two_owners_removing_each_other_leave_one_owner() {
+    let s = TestServer::start().await;
+    for i in 0..10 {
+        let first = s.owner(&format!("first{i}@example.com")).await;
+        let (status, inv) = s
+            .call(&first.browser, "team_invite", &[("role", "owner")])
+            .await;
+        assert_eq!(status, 200, "{inv}");
+        let link = inv["link"].as_str().unwrap();
+        let token = link.split_once('#').unwrap().1;
+        let second = s.browser();
+        let (status, body) = s
+            .call(
+                &second,
+                "join",
+                &[
+                    ("token", token),
+                    ("email", format!("second{i}@example.com").as_str()),
+                    ("password", crate::support::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, view) = s.call(&first.browser, "team", &[] as &[(&str, &str)]).await;
+        let id_of = |email: String| {
+            view["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["email"] == email.as_str())
+                .unwrap()["user_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let (a, b) = (
+            id_of(format!("first{i}@example.com")),
+            id_of(format!("second{i}@example.com")),
+        );
+        let remove_b = [("user_id", b.as_str())];
+        let remove_a = [("user_id", a.as_str())];
+        let ((one, _), (two, _)) = tokio::join!(
+            s.call(&first.browser, "team_remove", &remove_b),
+            s.call(&second, "team_remove", &remove_a),
+        );
+        assert_eq!(
+            [one, two].iter().filter(|st| **st == 200).count(),
+            1,
+            "try {i}: exactly one removal wins ({one}, {two})"
+        );
+        let (owners,): (i64,) = sqlx::query_as(
+            "select count(*) from memberships m join users u on u.id = m.user_id
+             where m.role = 'owner' and u.email in ($1, $2)",
+        )
+        .bind(format!("first{i}@example.com"))
+        .bind(format!("second{i}@example.com"))
+        .fetch_one(&s.db)
+        .await
+        .unwrap();
+        assert_eq!(owners, 1, "try {i}");
+    }
+}
