@@ -301,20 +301,6 @@ impl Caas {
                 "amount_cents must be positive (the split's share of the amount)",
             ));
         }
-        let taken: i64 = store::splits(&self.db, project_id, transaction_id)
-            .await?
-            .iter()
-            .map(|s| s.amount_cents)
-            .sum();
-        if taken + input.amount_cents > t.amount_cents.abs() {
-            return Err(Error::invalid(
-                "amount_cents",
-                format!(
-                    "splits would total more than the transaction ({} left)",
-                    t.amount_cents.abs() - taken
-                ),
-            ));
-        }
         let category_id = match input.category_id.as_deref().map(str::trim) {
             None | Some("") => t.category_id.clone(),
             Some(c) => {
@@ -331,7 +317,13 @@ impl Caas {
             note,
             created_at: self.clock.now(),
         };
-        store::insert_split(&self.db, project_id, &split).await?;
+        let total = t.amount_cents.abs();
+        if let Some(left) = store::insert_split_within(&self.db, project_id, &split, total).await? {
+            return Err(Error::invalid(
+                "amount_cents",
+                format!("splits would total more than the transaction ({left} left)"),
+            ));
+        }
         Ok(split)
     }
 

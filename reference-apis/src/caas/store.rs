@@ -91,7 +91,45 @@ pub async fn delete_transaction(db: &Db, project_id: &str, id: &str) -> Result<b
     Ok(n == 1)
 }
 
-pub async fn insert_split(db: &Db, project_id: &str, s: &Split) -> Result<()> {
+/// Inserts a split if the splits of its transaction stay within `total`;
+/// otherwise inserts nothing and returns what is left. The transaction's
+/// row is locked while the splits are summed, so two splits racing for the
+/// same remainder cannot both fit.
+pub async fn insert_split_within(
+    db: &Db,
+    project_id: &str,
+    s: &Split,
+    total: i64,
+) -> Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "update caas_transactions set amount_cents = amount_cents where project_id = $1 and id = $2",
+    )
+    .bind(project_id)
+    .bind(&s.transaction_id)
+    .execute(&mut *tx)
+    .await?;
+    let (taken,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(amount_cents), 0) as bigint) from caas_splits
+         where project_id = $1 and transaction_id = $2",
+    )
+    .bind(project_id)
+    .bind(&s.transaction_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if taken + s.amount_cents > total {
+        return Ok(Some(total - taken));
+    }
+    insert_split(&mut *tx, project_id, s).await?;
+    tx.commit().await?;
+    Ok(None)
+}
+
+async fn insert_split<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    project_id: &str,
+    s: &Split,
+) -> Result<()> {
     sqlx::query(
         "insert into caas_splits (id, project_id, transaction_id, amount_cents, category_id, note, created_at)
          values ($1, $2, $3, $4, $5, $6, $7)",

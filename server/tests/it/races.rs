@@ -241,3 +241,71 @@ async fn two_owners_removing_each_other_leave_one_owner() {
         assert_eq!(owners, 1, "try {i}");
     }
 }
+
+#[tokio::test]
+async fn racing_splits_never_exceed_their_transaction() {
+    let s = TestServer::start().await;
+    let owner = s.owner("splits@example.com").await;
+    let (project, creds) = s
+        .api_client(
+            &owner,
+            "Enrich",
+            "caas",
+            &["caas:transactions:write", "caas:transaction_splits:write"],
+        )
+        .await;
+    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
+    let token = s
+        .access_token(
+            &creds,
+            "caas:transactions:write caas:transaction_splits:write",
+        )
+        .await;
+    let http = reqwest::Client::new();
+    let txn: serde_json::Value = http
+        .post(s.url("/caas/v1/transactions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "user_id": "u1", "account_id": "a1", "amount_cents": -1000, "currency": "GBP",
+            "description": "GROCER 42", "booked_on": "2026-11-01"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = s.url(&format!(
+        "/caas/v1/transactions/{}/splits",
+        txn["id"].as_str().unwrap()
+    ));
+    // Eight splits of 300 race for 1,000: three fit.
+    let tries: Vec<_> = (0..8)
+        .map(|_| {
+            http.post(&url)
+                .bearer_auth(&token)
+                .json(&serde_json::json!({ "amount_cents": 300 }))
+                .send()
+        })
+        .collect();
+    let statuses: Vec<u16> = futures_util::future::join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 422),
+        "{statuses:?}"
+    );
+    let (total,): (i64,) =
+        sqlx::query_as("select cast(coalesce(sum(amount_cents), 0) as bigint) from caas_splits")
+            .fetch_one(&s.db)
+            .await
+            .unwrap();
+    assert_eq!(total, 900);
+}
