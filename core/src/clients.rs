@@ -631,12 +631,15 @@ impl Projects {
                 client_ip: None,
                 detail: "retired as scheduled".into(),
             };
-            if self
-                .disable_client_row(row, now, "Retired as scheduled", event)
-                .await?
-            {
-                retired += 1;
+            let mut tx = self.db.begin().await?;
+            // Cancelled (or retired otherwise) since it was found: leave it.
+            if !store::clients::retire_if_due(&mut *tx, &row.account_id, &row.id, now).await? {
+                continue;
             }
+            self.commit_audited(tx, event, (ChangeKind::Client, &row.id))
+                .await?;
+            tracing::info!(client_id = %row.id, "client retired as scheduled");
+            retired += 1;
         }
         Ok(retired)
     }

@@ -176,6 +176,29 @@ pub async fn disable<'e>(
         == 1)
 }
 
+/// Carries out a scheduled retirement, only if it is still scheduled and
+/// due: a cancellation that lands between finding the due clients and this
+/// update wins.
+pub async fn retire_if_due<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    now: Epoch,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update clients set disabled_at = $1, disabled_reason = 'Retired as scheduled', retire_at = null
+         where account_id = $2 and id = $3 and disabled_at is null
+           and retire_at is not null and retire_at <= $1",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 pub async fn schedule_retirement<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,

@@ -309,3 +309,57 @@ async fn racing_splits_never_exceed_their_transaction() {
             .unwrap();
     assert_eq!(total, 900);
 }
+
+#[tokio::test]
+async fn a_retirement_cancelled_after_it_was_found_due_does_not_happen() {
+    let s = TestServer::start().await;
+    let (owner, _, creds) = s
+        .partner_client("keep@example.com", &["applications:read"])
+        .await;
+    let at = s.clock_now() + 120;
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "client_retire",
+            &[
+                ("client_id", creds.id.as_str()),
+                (
+                    "retire_at",
+                    portcullis_core::calendar::datetime_local(at).as_str(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    s.clock.advance(180);
+    // The housekeeping finds it due…
+    let due = portcullis_core::store::clients::due_for_retirement(&s.db, s.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    // …the owner cancels at that moment (it is refused until then, so
+    // the owner keeps it deliberately)…
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "client_keep",
+            &[("client_id", creds.id.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // …and carrying out what was found changes nothing.
+    let retired = portcullis_core::store::clients::retire_if_due(
+        &s.db,
+        &due[0].account_id,
+        &due[0].id,
+        s.clock_now(),
+    )
+    .await
+    .unwrap();
+    assert!(!retired);
+    assert_eq!(s.projects.retire_due().await.unwrap(), 0);
+    let res = s
+        .token_basic(&creds, &[("scope", "applications:read")])
+        .await;
+    assert_eq!(res.status(), 200, "the kept client still mints");
+}
