@@ -15,6 +15,7 @@
 
 mod audit;
 mod backends;
+mod flood;
 mod http;
 mod load;
 mod nodes;
@@ -55,6 +56,10 @@ struct Args {
     /// Redis for the shared-bucket variant (`make bench` starts one).
     #[arg(long, env = "PORTCULLIS_BENCH_REDIS")]
     redis: Option<String>,
+    /// Addresses failed client authentications come from in the flood bench
+    /// (0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    flood_addresses: usize,
     /// Revocations timed at a gate in another process.
     #[arg(long, default_value_t = 200)]
     revocations: usize,
@@ -244,6 +249,9 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
         if g >= 20_000.0 { "met" } else { "MISSED" },
         if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
     );
+    if args.flood_addresses > 0 {
+        flood::run(&addr, &creds, args.flood_addresses).await?;
+    }
     remote_gate::revocation(servers, &args.binary, args.revocations).await?;
     remote_gate::cost(servers, &creds, args.connections, rounds, slice).await?;
     Ok(())

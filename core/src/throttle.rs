@@ -60,14 +60,47 @@ struct Entry {
     locked_until: Epoch,
 }
 
-/// Past this many keys, stale ones are swept on the next failure.
-const SWEEP_AT: usize = 10_000;
+/// The keys live in this many maps, each behind its own lock, so a flood
+/// of failures from many addresses does not serialise every check.
+const SHARDS: usize = 64;
+/// Keys held at most, all shards together (about 100 bytes each). A full
+/// shard first forgets stale keys, then unlocked ones; locks are kept.
+pub const MAX_KEYS: usize = 262_144;
+const PER_SHARD: usize = MAX_KEYS / SHARDS;
 
-#[derive(Default)]
+type Shard = Mutex<HashMap<Key, Entry>>;
+
 pub struct LoginThrottle {
     policy: ThrottlePolicy,
-    entries: Mutex<HashMap<Key, Entry>>,
+    shards: Box<[Shard]>,
+    hasher: std::collections::hash_map::RandomState,
     shared: Option<Arc<SharedLimits>>,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self {
+            policy: ThrottlePolicy::default(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            hasher: Default::default(),
+            shared: None,
+        }
+    }
+}
+
+/// The address a key counts for: an IPv4-mapped IPv6 address as the IPv4
+/// it is, and any other IPv6 address as its /64 (one host or site usually
+/// has a whole /64, so single addresses would be free to rotate).
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
 }
 
 impl std::fmt::Debug for LoginThrottle {
@@ -144,7 +177,7 @@ impl LoginThrottle {
         self.record_ip_failure(ip, now);
         if self.shared.is_some() {
             let this = self.clone();
-            tokio::spawn(async move { this.fail_shared(Key::Ip(ip), now).await });
+            tokio::spawn(async move { this.fail_shared(Key::Ip(address_key(ip)), now).await });
         }
     }
 
@@ -153,7 +186,7 @@ impl LoginThrottle {
         match shared.fail(&key.shared_name(), self.policy_for(&key)).await {
             Ok(lock) if lock > 0 => {
                 // Mirror the shared lock so checks here need no round trip.
-                if let Some(e) = self.lock().get_mut(&key) {
+                if let Some(e) = self.shard(&key).get_mut(&key) {
                     e.locked_until = e.locked_until.max(now + lock);
                 }
             }
@@ -185,12 +218,15 @@ impl LoginThrottle {
     }
 
     fn keys(email: &str, ip: Option<IpAddr>) -> impl Iterator<Item = Key> {
-        std::iter::once(Key::Email(email.to_owned())).chain(ip.map(Key::Ip))
+        std::iter::once(Key::Email(email.to_owned())).chain(ip.map(|ip| Key::Ip(address_key(ip))))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+    /// The locked shard that holds `key`.
+    fn shard(&self, key: &Key) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        use std::hash::BuildHasher;
+        let i = (self.hasher.hash_one(key) as usize) % self.shards.len();
         // A panic while holding this lock cannot leave an entry half-written.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `Err(seconds)` while either key is locked.
@@ -201,18 +237,16 @@ impl LoginThrottle {
     /// The client-address key alone (the token endpoint's brute-force guard:
     /// keying on client ids would let anyone lock a partner out).
     pub fn check_ip(&self, ip: IpAddr, now: Epoch) -> Result<(), u64> {
-        self.check_keys(std::iter::once(Key::Ip(ip)), now)
+        self.check_keys(std::iter::once(Key::Ip(address_key(ip))), now)
     }
 
     pub fn record_ip_failure(&self, ip: IpAddr, now: Epoch) {
-        self.fail_keys(std::iter::once(Key::Ip(ip)), now);
+        self.fail_keys(std::iter::once(Key::Ip(address_key(ip))), now);
     }
 
     fn check_keys(&self, keys: impl Iterator<Item = Key>, now: Epoch) -> Result<(), u64> {
-        let entries = self.lock();
         let wait = keys
-            .filter_map(|k| entries.get(&k))
-            .map(|e| e.locked_until - now)
+            .filter_map(|k| self.shard(&k).get(&k).map(|e| e.locked_until - now))
             .max()
             .unwrap_or(0);
         if wait > 0 {
@@ -222,22 +256,55 @@ impl LoginThrottle {
         }
     }
 
+    /// Forgets keys with no lock and no recent failure; the server runs it
+    /// every minute, and a full shard runs it on itself.
+    pub fn sweep(&self, now: Epoch) {
+        for shard in self.shards.iter() {
+            let mut entries = shard.lock().unwrap_or_else(|p| p.into_inner());
+            self.forget_stale(&mut entries, now);
+        }
+    }
+
+    /// Keys held now (all shards).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn forget_stale(&self, entries: &mut HashMap<Key, Entry>, now: Epoch) {
+        let stale = self
+            .policy
+            .per_email
+            .reset_secs
+            .max(self.policy.per_ip.reset_secs);
+        entries.retain(|_, e| e.locked_until > now || now - e.last_failure < stale);
+    }
+
     pub fn record_failure(&self, email: &str, ip: Option<IpAddr>, now: Epoch) {
         self.fail_keys(Self::keys(email, ip), now);
     }
 
     fn fail_keys(&self, keys: impl Iterator<Item = Key>, now: Epoch) {
-        let mut entries = self.lock();
-        if entries.len() >= SWEEP_AT {
-            let stale = self
-                .policy
-                .per_email
-                .reset_secs
-                .max(self.policy.per_ip.reset_secs);
-            entries.retain(|_, e| e.locked_until > now || now - e.last_failure < stale);
-        }
         for key in keys {
             let policy = self.policy_for(&key);
+            let mut entries = self.shard(&key);
+            if entries.len() >= PER_SHARD && !entries.contains_key(&key) {
+                self.forget_stale(&mut entries, now);
+                if entries.len() >= PER_SHARD {
+                    // A flood of fresh keys: keep the locks, drop the rest.
+                    entries.retain(|_, e| e.locked_until > now);
+                }
+                if entries.len() >= PER_SHARD {
+                    tracing::warn!("throttle full of locked keys: a failure goes uncounted");
+                    continue;
+                }
+            }
             let entry = entries.entry(key).or_insert(Entry {
                 failures: 0,
                 last_failure: now,
@@ -259,7 +326,8 @@ impl LoginThrottle {
     /// A correct password clears the email's record, not the IP's: one
     /// attacker-owned account must not reset the counter for the others.
     pub fn record_success(&self, email: &str) {
-        self.lock().remove(&Key::Email(email.to_owned()));
+        let key = Key::Email(email.to_owned());
+        self.shard(&key).remove(&key);
     }
 }
 
@@ -309,6 +377,44 @@ mod tests {
         }
         assert!(t.check("fresh@x.io", IP, 1_000).is_err());
         assert!(t.check("fresh@x.io", None, 1_000).is_ok());
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let t = LoginThrottle::default();
+        for i in 0..20u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            t.record_ip_failure(ip, 1_000);
+        }
+        let neighbour: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        assert!(t.check_ip(neighbour, 1_000).is_err(), "same /64");
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(t.check_ip(elsewhere, 1_000).is_ok());
+        for _ in 0..20 {
+            t.record_ip_failure("198.51.100.7".parse().unwrap(), 1_000);
+        }
+        let mapped: IpAddr = "::ffff:198.51.100.7".parse().unwrap();
+        assert!(t.check_ip(mapped, 1_000).is_err());
+    }
+
+    #[test]
+    fn a_flood_of_addresses_stays_bounded_and_keeps_the_locks() {
+        let t = LoginThrottle::default();
+        let attacker: IpAddr = "203.0.113.66".parse().unwrap();
+        for _ in 0..20 {
+            t.record_ip_failure(attacker, 1_000);
+        }
+        for i in 0..(MAX_KEYS as u32 * 2) {
+            t.record_ip_failure(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)), 1_000);
+        }
+        assert!(t.len() <= MAX_KEYS, "{} keys", t.len());
+        assert!(
+            t.check_ip(attacker, 1_000).is_err(),
+            "the lock survived the flood"
+        );
+        // Stale keys go with the sweep.
+        t.sweep(1_000 + 15 * 60 + 1);
+        assert!(t.len() < 10, "{} keys left", t.len());
     }
 
     #[test]

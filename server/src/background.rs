@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use portcullis_core::throttle::LoginThrottle;
 use portcullis_core::{store, Clock, Db, Issuer, Projects};
 use tokio::task::JoinHandle;
 
@@ -13,6 +14,7 @@ const USAGE_FLUSH: Duration = Duration::from_secs(10);
 const RETIREMENT_CHECK: Duration = Duration::from_secs(5);
 const KEY_RELOAD: Duration = Duration::from_secs(60);
 const REVOKED_PRUNE: Duration = Duration::from_secs(600);
+const THROTTLE_SWEEP: Duration = Duration::from_secs(60);
 /// Nodes beat this often; one silent for three beats no longer counts.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const HEARTBEAT_STALE_SECS: i64 = 15;
@@ -30,6 +32,7 @@ impl Background {
         issuer: Arc<Issuer>,
         projects: Arc<Projects>,
         clock: Arc<dyn Clock>,
+        client_failures: Arc<LoginThrottle>,
     ) -> Self {
         let mut tasks = Vec::new();
         let node_id = portcullis_core::ids::new_id("node");
@@ -86,6 +89,13 @@ impl Background {
                         tracing::error!(error = %e, "could not reload signing keys; keeping the current ones");
                     }
                 }
+            }
+        }));
+        tasks.push(every(THROTTLE_SWEEP, {
+            let clock = clock.clone();
+            move || {
+                client_failures.sweep(clock.now());
+                std::future::ready(())
             }
         }));
         tasks.push(every(REVOKED_PRUNE, {

@@ -133,7 +133,19 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         master,
         clock.clone(),
     ));
-    let background = Background::start(db.clone(), issuer.clone(), projects.clone(), clock.clone());
+    // Failed client authentications per address: the token endpoint's and
+    // the gate feed's brute-force guard.
+    let client_failures = Arc::new(LoginThrottle::shared(
+        ThrottlePolicy::default(),
+        shared_limits.clone(),
+    ));
+    let background = Background::start(
+        db.clone(),
+        issuer.clone(),
+        projects.clone(),
+        clock.clone(),
+        client_failures.clone(),
+    );
     let projects_handle = projects.clone();
     let clock_for_apis = clock.clone();
 
@@ -203,10 +215,6 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     .await?
     .with_state(state);
 
-    let client_failures = Arc::new(LoginThrottle::shared(
-        ThrottlePolicy::default(),
-        shared_limits.clone(),
-    ));
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(oauth::routes(
