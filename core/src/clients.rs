@@ -308,6 +308,7 @@ impl Projects {
             disabled_reason: None,
             expires_at,
             retire_at: None,
+            revoked_before: None,
         };
         (row, secret)
     }

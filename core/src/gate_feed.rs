@@ -60,6 +60,7 @@ fn client_state(c: &ClientEntry) -> ClientState {
         disabled: c.disabled_at.is_some(),
         expires_at: c.expires_at,
         retire_at: c.retire_at,
+        revoked_before: c.revoked_before,
     }
 }
 

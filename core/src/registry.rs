@@ -97,6 +97,8 @@ pub struct ClientEntry {
     /// A scheduled retirement: unusable from this second, whether or not
     /// the housekeeping has marked it yet.
     pub retire_at: Option<Epoch>,
+    /// Tokens issued at or before this second are revoked.
+    pub revoked_before: Option<Epoch>,
     /// Shared by every version of this entry (narrowing replaces the entry).
     pub usage: Arc<Usage>,
 }
@@ -207,6 +209,7 @@ impl Registry {
             disabled_at: c.disabled_at,
             expires_at: c.expires_at,
             retire_at: c.retire_at,
+            revoked_before: c.revoked_before,
             usage,
         };
         clients.insert(c.id.clone(), Arc::new(entry));
@@ -342,6 +345,7 @@ mod tests {
             disabled_reason: None,
             expires_at,
             retire_at: None,
+            revoked_before: None,
         }
     }
 

@@ -214,12 +214,18 @@ impl Issuer {
         if self.registry.is_revoked(&claims.jti) {
             return Err(Rejected::Revoked);
         }
-        let project = self
+        let client = self
             .registry
             .client(&claims.client_id)
             .filter(|c| c.account_id == claims.account_id && c.project_id == claims.project_id)
-            .and_then(|c| self.registry.usable(&c, now).ok())
             .ok_or(Rejected::ClientUnusable)?;
+        if client.revoked_before.is_some_and(|at| claims.iat <= at) {
+            return Err(Rejected::Revoked);
+        }
+        let project = self
+            .registry
+            .usable(&client, now)
+            .map_err(|_| Rejected::ClientUnusable)?;
         Ok((claims, project))
     }
 
@@ -268,6 +274,24 @@ impl Issuer {
             return Ok(false);
         }
         let mut tx = self.feed.db().begin().await?;
+        let held = store::revoked_tokens::live_for_client(&mut *tx, &claims.client_id, now).await?;
+        if held >= REVOKED_IDS_PER_CLIENT_MAX {
+            // Past the cap, memory stops growing: every token this client
+            // was issued so far is refused instead (RFC 7009 §2.1 lets a
+            // server revoke more than the one token).
+            store::clients::revoke_issued_before(
+                &mut *tx,
+                &claims.account_id,
+                &claims.client_id,
+                claims.iat.max(now),
+            )
+            .await?;
+            self.feed
+                .commit(tx, &[(ChangeKind::Client, &claims.client_id)])
+                .await?;
+            tracing::warn!(client_id = %claims.client_id, "revoked-token cap reached: all of the client's tokens issued so far revoked");
+            return Ok(true);
+        }
         store::revoked_tokens::insert(
             &mut *tx,
             &claims.account_id,
@@ -284,6 +308,10 @@ impl Issuer {
         Ok(true)
     }
 }
+
+/// Revoked token ids held at most per client; past it, a revocation revokes
+/// every token the client was issued so far.
+pub const REVOKED_IDS_PER_CLIENT_MAX: i64 = 1_000;
 
 /// RFC 6749 §3.3 scope-token characters.
 fn is_scope_token(s: &str) -> bool {

@@ -21,6 +21,10 @@ pub struct ClientState {
     /// A scheduled retirement: refused from this second on.
     #[serde(default)]
     pub retire_at: Option<Epoch>,
+    /// Every token the client was issued at or before this second is
+    /// revoked (the issuer's cap on revoked ids per client).
+    #[serde(default)]
+    pub revoked_before: Option<Epoch>,
 }
 
 /// A project as a gate sees it: its standing and its bucket.

@@ -530,6 +530,7 @@ mod tests {
                 disabled: false,
                 expires_at: None,
                 retire_at: None,
+                revoked_before: None,
             }],
             projects: vec![ProjectState {
                 id: "prj_1".into(),

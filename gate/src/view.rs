@@ -80,6 +80,9 @@ impl View {
             .get(&claims.client_id)
             .cloned()
             .ok_or(Rejected::ClientUnusable)?;
+        if client.revoked_before.is_some_and(|at| claims.iat <= at) {
+            return Err(Rejected::Revoked);
+        }
         if client.disabled
             || client.expires_at.is_some_and(|at| at <= now)
             || client.retire_at.is_some_and(|at| at <= now)
@@ -146,6 +149,7 @@ mod tests {
             disabled,
             expires_at,
             retire_at: None,
+            revoked_before: None,
         }
     }
 
@@ -183,6 +187,18 @@ mod tests {
             Rejected::ClientUnusable
         );
         assert!(v.standing(&claims(), 149).is_ok());
+
+        let mut wholesale = client(false, None);
+        wholesale.revoked_before = Some(100);
+        v.apply(&Event::Client(wholesale));
+        assert_eq!(
+            v.standing(&claims(), 150).unwrap_err(),
+            Rejected::Revoked,
+            "iat 100"
+        );
+        let mut later = claims();
+        later.iat = 101;
+        assert!(v.standing(&later, 150).is_ok(), "issued after");
 
         let mut scheduled = client(false, None);
         scheduled.retire_at = Some(150);

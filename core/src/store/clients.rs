@@ -19,10 +19,14 @@ pub struct ClientRow {
     pub disabled_reason: Option<String>,
     pub expires_at: Option<Epoch>,
     pub retire_at: Option<Epoch>,
+    /// Tokens issued at or before this second are revoked (past the cap on
+    /// revoked ids per client).
+    pub revoked_before: Option<Epoch>,
 }
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
-                       last_used_at, disabled_at, disabled_reason, expires_at, retire_at";
+                       last_used_at, disabled_at, disabled_reason, expires_at, retire_at, \
+                       revoked_before";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -197,6 +201,25 @@ pub async fn retire_if_due<'e>(
     .await?
     .rows_affected()
         == 1)
+}
+
+/// Revokes every token the client was issued up to `at`.
+pub async fn revoke_issued_before<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    at: Epoch,
+) -> Result<()> {
+    sqlx::query(
+        "update clients set revoked_before = $1
+         where account_id = $2 and id = $3 and (revoked_before is null or revoked_before < $1)",
+    )
+    .bind(at)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn schedule_retirement<'e>(

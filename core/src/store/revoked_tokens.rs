@@ -27,6 +27,22 @@ pub async fn insert<'e>(
     Ok(())
 }
 
+/// How many of a client's revoked ids are still in force.
+pub async fn live_for_client<'e>(
+    db: impl Executor<'e, Database = Any>,
+    client_id: &str,
+    now: Epoch,
+) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from revoked_tokens where client_id = $1 and expires_at > $2",
+    )
+    .bind(client_id)
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(n)
+}
+
 /// The expiry of a revoked token id, for the change feed.
 pub async fn expiry<'e>(db: impl Executor<'e, Database = Any>, jti: &str) -> Result<Option<Epoch>> {
     Ok(

@@ -29,13 +29,13 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match answer(&state, &headers, peer, &body) {
+    match answer(&state, &headers, peer, &body).await {
         Ok(res) => no_store(res),
         Err(e) => e.into_response(),
     }
 }
 
-fn answer(
+async fn answer(
     state: &OAuthState,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -43,7 +43,16 @@ fn answer(
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
     let ip = client_ip(state, headers, peer);
-    let (caller, _) = authenticate(state, headers, &params, ip)?;
+    let (caller, via_header) = authenticate(state, headers, &params, ip)?;
+    // Introspection draws on the project's bucket like any other call.
+    let decision = state
+        .issuer
+        .charge_client(&caller)
+        .await
+        .map_err(|e| OAuthError::from_domain(e, via_header))?;
+    if !decision.allowed {
+        return Err(OAuthError::RateLimited(decision));
+    }
     let token = params.require("token")?;
     // token_type_hint is only a hint, and we issue one kind of token.
     Ok(match state.issuer.introspect(&caller, token) {

@@ -25,6 +25,11 @@ pub async fn revoke(
         let ip = client_ip(&state, &headers, peer);
         let (caller, via_header) = authenticate(&state, &headers, &params, ip)?;
         let domain = |e| OAuthError::from_domain(e, via_header);
+        // Revocations are writes: they draw on the project's bucket.
+        let decision = state.issuer.charge_client(&caller).await.map_err(domain)?;
+        if !decision.allowed {
+            return Err(OAuthError::RateLimited(decision));
+        }
         let token = params.require("token")?;
         state.issuer.revoke(&caller, token).await.map_err(domain)?;
         Ok::<_, OAuthError>(())

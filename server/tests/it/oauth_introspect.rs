@@ -187,3 +187,74 @@ async fn a_client_revokes_its_own_token_and_only_its_own() {
     assert_eq!(res.status(), 401);
     assert_eq!(introspect(&s, &a, &fresh).await.1["active"], true);
 }
+
+#[tokio::test]
+async fn introspection_and_revocation_draw_on_the_projects_bucket() {
+    let s = TestServer::start().await;
+    let (owner, project, a) = s
+        .partner_client("bucket@example.com", &["applications:read"])
+        .await;
+    s.set_rate_limit(&owner, &project, 1, 1).await;
+    // The bucket holds one request: the token takes it…
+    let token = s.access_token(&a, "applications:read").await;
+    // …so introspection, charged too, must wait for the next one.
+    let (status, body) = introspect(&s, &a, &token).await;
+    assert_eq!(status, 429, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = introspect(&s, &a, &token).await;
+    assert_eq!(status, 200, "{body}");
+    let res = s
+        .oauth_post("/oauth/revoke", &a, &[("token", token.as_str())])
+        .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn past_the_cap_a_revocation_revokes_every_earlier_token_and_memory_stops_growing() {
+    use portcullis_core::tokens::REVOKED_IDS_PER_CLIENT_MAX;
+    let s = TestServer::start().await;
+    let (owner, project, a) = s
+        .partner_client("many@example.com", &["applications:read"])
+        .await;
+    s.set_rate_limit(&owner, &project, 100_000, 100_000).await;
+    let kept = s.access_token(&a, "applications:read").await;
+    for _ in 0..REVOKED_IDS_PER_CLIENT_MAX {
+        let t = s.access_token(&a, "applications:read").await;
+        let res = s
+            .oauth_post("/oauth/revoke", &a, &[("token", t.as_str())])
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        introspect(&s, &a, &kept).await.1["active"],
+        true,
+        "not revoked yet"
+    );
+    // One more: the cap is reached, and every token issued so far goes.
+    let last = s.access_token(&a, "applications:read").await;
+    let res = s
+        .oauth_post("/oauth/revoke", &a, &[("token", last.as_str())])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        introspect(&s, &a, &last).await.1,
+        json!({ "active": false })
+    );
+    assert_eq!(
+        introspect(&s, &a, &kept).await.1,
+        json!({ "active": false })
+    );
+    assert_eq!(s.count("revoked_tokens").await, REVOKED_IDS_PER_CLIENT_MAX);
+    let res = reqwest::Client::new()
+        .get(s.url("/partner/v1/applications"))
+        .bearer_auth(&kept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the gate refuses it too");
+    // Tokens issued afterwards work.
+    s.clock.advance(1);
+    let fresh = s.access_token(&a, "applications:read").await;
+    assert_eq!(introspect(&s, &a, &fresh).await.1["active"], true);
+}
