@@ -17,6 +17,8 @@ pub enum ConsoleError {
     InvalidCredentials,
     #[error("Too many failed attempts. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
+    #[error("The server is busy. Try again in {retry_after_secs} seconds.")]
+    Busy { retry_after_secs: u64 },
     #[error("Your session has ended. Log in again to continue.")]
     Unauthenticated,
     #[error("You do not have permission to do that.")]
@@ -47,7 +49,7 @@ impl ConsoleError {
             ConsoleError::Invalid { .. } => 422,
             ConsoleError::Conflict { .. } => 409,
             ConsoleError::InvalidCredentials | ConsoleError::Unauthenticated => 401,
-            ConsoleError::Throttled { .. } => 429,
+            ConsoleError::Throttled { .. } | ConsoleError::Busy { .. } => 429,
             ConsoleError::Forbidden => 403,
             ConsoleError::NotFound => 404,
             ConsoleError::Internal | ConsoleError::Transport { .. } => 500,

@@ -180,8 +180,10 @@ impl Accounts {
     ) -> Result<SignedIn> {
         let email = validate::email(email).map_err(|_| Error::InvalidCredentials)?;
         let now = self.clock.now();
+        // Reserved (counted as a failure) before argon2 runs: concurrent
+        // guesses for one email get no more tries than sequential ones.
         self.throttle
-            .check_everywhere(&email, client_ip, now)
+            .reserve_everywhere(&email, client_ip, now)
             .await
             .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
 
@@ -197,6 +199,7 @@ impl Accounts {
         if let (true, Some(u), None) = (verified, &user, &principal) {
             if let Some(staff) = store::staff::get(&self.db, &u.id).await? {
                 self.throttle.record_success_everywhere(&email).await;
+                self.throttle.refund_ip(client_ip);
                 tracing::info!(staff_id = %staff.user_id, "support staff signed in");
                 return Ok(SignedIn::Staff(staff));
             }
@@ -204,6 +207,7 @@ impl Accounts {
         match principal {
             Some(mut p) => {
                 self.throttle.record_success_everywhere(&email).await;
+                self.throttle.refund_ip(client_ip);
                 tracing::Span::current().record("user_id", &p.user_id);
                 tracing::info!("signed in");
                 p.client_ip = client_ip;
@@ -213,7 +217,7 @@ impl Accounts {
             }
             None => {
                 self.throttle
-                    .record_failure_everywhere(&email, client_ip, now)
+                    .record_reserved_failure_everywhere(&email, client_ip, now)
                     .await;
                 tracing::info!("sign-in refused");
                 Err(Error::InvalidCredentials)

@@ -14,6 +14,9 @@ pub enum Error {
     InvalidCredentials,
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// Every password hasher is taken and the queue is full.
+    #[error("the server is busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("{message}")]
     Conflict { field: Field, message: String },
     #[error("not found")]

@@ -22,6 +22,8 @@ pub const MAX_LEN: usize = 128;
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// How long a request waits for a free hasher before it gets 429.
+    queue_wait: std::time::Duration,
     /// Verified against when the email is unknown, so that a wrong email
     /// costs the same time as a wrong password.
     decoy: Arc<str>,
@@ -66,25 +68,42 @@ pub fn check_policy(password: &Password) -> Result<()> {
     Ok(())
 }
 
+/// How long a request waits for a free hasher, by default.
+const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl PasswordHasher {
     /// `concurrency` argon2 computations may run at once (each holds 19 MiB).
     pub fn new(concurrency: usize) -> Result<Self> {
         let decoy = hash_blocking("portcullis decoy password, never a real one")?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            queue_wait: QUEUE_WAIT,
             decoy: decoy.into(),
         })
+    }
+
+    /// Sets how long a request may wait for a free hasher.
+    pub fn with_queue_wait(mut self, wait: std::time::Duration) -> Self {
+        self.queue_wait = wait;
+        self
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("password hasher closed".into()))?;
+        // A bounded queue: past a few seconds of waiting for a hasher, the
+        // caller is told to come back (429) rather than pile up requests.
+        let permit = tokio::time::timeout(self.queue_wait, self.permits.acquire()).await;
+        let _permit = match permit {
+            Ok(p) => p.map_err(|_| Error::Internal("password hasher closed".into()))?,
+            Err(_) => {
+                tracing::warn!("password hashing queue full: a request was turned away");
+                return Err(Error::Busy {
+                    retry_after_secs: 2,
+                });
+            }
+        };
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| Error::Internal(format!("password task: {e}")))?
@@ -131,6 +150,33 @@ mod tests {
             .await
             .unwrap());
         assert!(!hasher.verify_decoy(&pw).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_turns_requests_away_instead_of_piling_them_up() {
+        let hasher = Arc::new(
+            PasswordHasher::new(1)
+                .unwrap()
+                .with_queue_wait(std::time::Duration::from_millis(1)),
+        );
+        let pw = Password::new("a sufficiently long one");
+        let tries: Vec<_> = (0..4)
+            .map(|_| {
+                let (h, pw) = (hasher.clone(), pw.clone());
+                tokio::spawn(async move { h.verify_decoy(&pw).await })
+            })
+            .collect();
+        let mut turned_away = 0;
+        for t in tries {
+            if let Err(Error::Busy { retry_after_secs }) = t.await.unwrap() {
+                assert!(retry_after_secs > 0);
+                turned_away += 1;
+            }
+        }
+        assert!(
+            turned_away >= 1,
+            "one hasher, four at once, 1 ms of patience"
+        );
     }
 
     #[test]

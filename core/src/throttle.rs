@@ -149,6 +149,11 @@ impl LoginThrottle {
         now: Epoch,
     ) -> Result<(), u64> {
         self.check(email, ip, now)?;
+        self.check_shared(email, ip).await
+    }
+
+    /// Every node's locks on the keys, from Redis (none without it).
+    async fn check_shared(&self, email: &str, ip: Option<IpAddr>) -> Result<(), u64> {
         let Some(shared) = &self.shared else {
             return Ok(());
         };
@@ -160,6 +165,56 @@ impl LoginThrottle {
                 tracing::warn!(error = %e, "Redis unreachable: the log-in throttle counts this node only");
                 Ok(())
             }
+        }
+    }
+
+    /// Checks and counts an attempt in one step, before any hashing: a key
+    /// that is locked refuses; otherwise the attempt counts as a failure
+    /// at once, so many guesses sent together cannot all pass the check
+    /// before the first failure is written. A correct password then takes
+    /// it back ([`record_success_everywhere`](Self::record_success_everywhere)
+    /// clears the email; [`refund_ip`](Self::refund_ip) the address). With
+    /// Redis, every node's locks are checked too.
+    pub async fn reserve_everywhere(
+        &self,
+        email: &str,
+        ip: Option<IpAddr>,
+        now: Epoch,
+    ) -> Result<(), u64> {
+        for key in Self::keys(email, ip) {
+            let mut entries = self.shard(&key);
+            if let Some(e) = entries.get(&key) {
+                if e.locked_until > now {
+                    return Err((e.locked_until - now) as u64);
+                }
+            }
+            // Checked and counted under the same lock.
+            self.count_failure(&mut entries, key, now);
+        }
+        self.check_shared(email, ip).await
+    }
+
+    /// Takes back one reserved attempt from an address (its password was
+    /// right).
+    pub fn refund_ip(&self, ip: Option<IpAddr>) {
+        if let Some(ip) = ip {
+            let key = Key::Ip(address_key(ip));
+            if let Some(e) = self.shard(&key).get_mut(&key) {
+                e.failures = e.failures.saturating_sub(1);
+            }
+        }
+    }
+
+    /// A reserved attempt that failed, counted in Redis (this node counted
+    /// it when it was reserved).
+    pub async fn record_reserved_failure_everywhere(
+        &self,
+        email: &str,
+        ip: Option<IpAddr>,
+        now: Epoch,
+    ) {
+        for key in Self::keys(email, ip) {
+            self.fail_shared(key, now).await;
         }
     }
 
@@ -292,17 +347,24 @@ impl LoginThrottle {
 
     fn fail_keys(&self, keys: impl Iterator<Item = Key>, now: Epoch) {
         for key in keys {
-            let policy = self.policy_for(&key);
             let mut entries = self.shard(&key);
+            self.count_failure(&mut entries, key, now);
+        }
+    }
+
+    /// One failure for `key`, in its (locked) shard.
+    fn count_failure(&self, entries: &mut HashMap<Key, Entry>, key: Key, now: Epoch) {
+        let policy = self.policy_for(&key);
+        {
             if entries.len() >= PER_SHARD && !entries.contains_key(&key) {
-                self.forget_stale(&mut entries, now);
+                self.forget_stale(entries, now);
                 if entries.len() >= PER_SHARD {
                     // A flood of fresh keys: keep the locks, drop the rest.
                     entries.retain(|_, e| e.locked_until > now);
                 }
                 if entries.len() >= PER_SHARD {
                     tracing::warn!("throttle full of locked keys: a failure goes uncounted");
-                    continue;
+                    return;
                 }
             }
             let entry = entries.entry(key).or_insert(Entry {

@@ -35,6 +35,7 @@ impl From<Error> for ConsoleError {
             },
             Error::InvalidCredentials => ConsoleError::InvalidCredentials,
             Error::Throttled { retry_after_secs } => ConsoleError::Throttled { retry_after_secs },
+            Error::Busy { retry_after_secs } => ConsoleError::Busy { retry_after_secs },
             Error::NotFound => ConsoleError::NotFound,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
                 // The detail goes to the log, never to the browser.
@@ -67,7 +68,9 @@ pub async fn respond<T>(
         res.set_status(
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         );
-        if let ConsoleError::Throttled { retry_after_secs } = e {
+        if let ConsoleError::Throttled { retry_after_secs }
+        | ConsoleError::Busy { retry_after_secs } = e
+        {
             res.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
     }

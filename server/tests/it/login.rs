@@ -252,3 +252,32 @@ async fn plain_html_form_posts_work_without_javascript() {
     assert_eq!(res.headers()["location"], "/team");
     assert_eq!(s.me(&b).await.0, 200);
 }
+
+#[tokio::test]
+async fn guesses_sent_together_get_no_more_tries_than_one_after_another() {
+    let s = TestServer::start().await;
+    let _ = s.owner("target@example.com").await;
+    // Twenty wrong passwords at once: each is counted before argon2 runs,
+    // so only the five free tries are checked; the rest wait.
+    let tries: Vec<_> = (0..20)
+        .map(|i| {
+            let browser = s.browser();
+            let s = &s;
+            async move {
+                s.log_in(
+                    &browser,
+                    "target@example.com",
+                    &format!("wrong password {i}"),
+                )
+                .await
+                .status()
+                .as_u16()
+            }
+        })
+        .collect();
+    let statuses = futures_util::future::join_all(tries).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 5, "{checked} passwords checked: {statuses:?}");
+    assert_eq!(checked + throttled, 20, "{statuses:?}");
+}
