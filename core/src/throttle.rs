@@ -355,33 +355,31 @@ impl LoginThrottle {
     /// One failure for `key`, in its (locked) shard.
     fn count_failure(&self, entries: &mut HashMap<Key, Entry>, key: Key, now: Epoch) {
         let policy = self.policy_for(&key);
-        {
-            if entries.len() >= PER_SHARD && !entries.contains_key(&key) {
-                self.forget_stale(entries, now);
-                if entries.len() >= PER_SHARD {
-                    // A flood of fresh keys: keep the locks, drop the rest.
-                    entries.retain(|_, e| e.locked_until > now);
-                }
-                if entries.len() >= PER_SHARD {
-                    tracing::warn!("throttle full of locked keys: a failure goes uncounted");
-                    return;
-                }
+        if entries.len() >= PER_SHARD && !entries.contains_key(&key) {
+            self.forget_stale(entries, now);
+            if entries.len() >= PER_SHARD {
+                // A flood of fresh keys: keep the locks, drop the rest.
+                entries.retain(|_, e| e.locked_until > now);
             }
-            let entry = entries.entry(key).or_insert(Entry {
-                failures: 0,
-                last_failure: now,
-                locked_until: 0,
-            });
-            if now - entry.last_failure >= policy.reset_secs {
-                entry.failures = 0;
+            if entries.len() >= PER_SHARD {
+                tracing::warn!("throttle full of locked keys: a failure goes uncounted");
+                return;
             }
-            entry.failures = entry.failures.saturating_add(1);
-            entry.last_failure = now;
-            if entry.failures >= policy.free_failures {
-                let doublings = (entry.failures - policy.free_failures).min(30);
-                let lock = (1i64 << doublings).min(policy.max_lock_secs);
-                entry.locked_until = now + lock;
-            }
+        }
+        let entry = entries.entry(key).or_insert(Entry {
+            failures: 0,
+            last_failure: now,
+            locked_until: 0,
+        });
+        if now - entry.last_failure >= policy.reset_secs {
+            entry.failures = 0;
+        }
+        entry.failures = entry.failures.saturating_add(1);
+        entry.last_failure = now;
+        if entry.failures >= policy.free_failures {
+            let doublings = (entry.failures - policy.free_failures).min(30);
+            let lock = (1i64 << doublings).min(policy.max_lock_secs);
+            entry.locked_until = now + lock;
         }
     }
 
