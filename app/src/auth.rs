@@ -20,7 +20,12 @@ pub const HOME: &str = "/projects";
 pub const STAFF_HOME: &str = "/staff";
 
 /// The only pages a signed-out visitor may see.
-pub const PUBLIC_PAGES: [&str; 2] = ["/login", "/signup"];
+pub const PUBLIC_PAGES: [&str; 3] = ["/login", "/signup", CODE_PAGE];
+/// The second step of a log-in, for users with a second factor.
+pub const CODE_PAGE: &str = "/login/code";
+/// Where signed-in members and staff manage their password and second factor.
+pub const SECURITY_PAGE: &str = "/security";
+pub const STAFF_SECURITY_PAGE: &str = "/staff/security";
 
 /// Where to go after log-in: a local path only, never another site.
 pub fn safe_next(next: &str) -> &str {
@@ -38,6 +43,8 @@ pub fn safe_next(next: &str) -> &str {
     }
 }
 
+/// Creates the account; the person then logs in. The answer is the same
+/// whether or not the email already had a sign-in (see `Accounts::sign_up`).
 #[server(endpoint = "signup")]
 pub async fn sign_up(
     // Missing fields arrive empty and get the domain's field-level message.
@@ -50,9 +57,8 @@ pub async fn sign_up(
 
     ssr::respond(async move {
         let state = ssr::state()?;
-        let session = ssr::session().await?;
         let client_ip = ssr::client_ip(&state).await;
-        let principal = state
+        state
             .accounts
             .sign_up(SignUp {
                 account_name,
@@ -61,12 +67,14 @@ pub async fn sign_up(
                 client_ip,
             })
             .await?;
-        ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;
-        leptos_axum::redirect(HOME);
+        leptos_axum::redirect(SIGNED_UP);
         Ok(())
     })
     .await
 }
+
+/// The log-in page after a sign-up, which says what to do next.
+pub const SIGNED_UP: &str = "/login?signed_up=1";
 
 #[server(endpoint = "login")]
 pub async fn log_in(
@@ -75,30 +83,88 @@ pub async fn log_in(
     #[server(default)] next: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
-    use portcullis_core::Password;
+    use portcullis_core::{LogIn as Outcome, Password};
 
     ssr::respond(async move {
         let state = ssr::state()?;
         let session = ssr::session().await?;
         let ip = ssr::client_ip(&state).await;
-        let signed_in = state
+        let outcome = state
             .accounts
             .log_in(&email, &Password::new(password.into_inner()), ip)
             .await?;
-        let now = state.accounts.clock().now();
-        match signed_in {
-            portcullis_core::SignedIn::Member(principal) => {
-                ssr::start_session(&session, &principal, now).await?;
-                leptos_axum::redirect(safe_next(&next));
-            }
-            portcullis_core::SignedIn::Staff(staff) => {
-                ssr::start_staff_session(&session, &staff, now).await?;
-                leptos_axum::redirect(STAFF_HOME);
+        match outcome {
+            Outcome::Done(signed_in) => finish(&state, &session, signed_in, &next).await,
+            Outcome::NeedsCode(pending) => {
+                ssr::start_pending_log_in(&session, pending, next).await?;
+                leptos_axum::redirect(CODE_PAGE);
+                Ok(())
             }
         }
-        Ok(())
     })
     .await
+}
+
+/// The log-in's second step: a code from the app, or a recovery code.
+#[server(endpoint = "login_code")]
+pub async fn log_in_code(
+    #[server(default)] code: crate::redacted::Redacted,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+
+    ssr::respond(async move {
+        let state = ssr::state()?;
+        let session = ssr::session().await?;
+        let (pending, next) = ssr::pending_log_in(&session)
+            .await?
+            .ok_or(ConsoleError::Unauthenticated)?;
+        let ip = ssr::client_ip(&state).await;
+        let signed_in = match state
+            .accounts
+            .finish_log_in(&pending, code.expose(), ip)
+            .await
+        {
+            Err(portcullis_core::Error::Unauthenticated) => {
+                ssr::clear_pending_log_in(&session).await?;
+                return Err(ConsoleError::Unauthenticated);
+            }
+            other => other?,
+        };
+        ssr::clear_pending_log_in(&session).await?;
+        finish(&state, &session, signed_in, &next).await
+    })
+    .await
+}
+
+/// Starts the session a completed log-in earned and sends the browser on.
+#[cfg(feature = "ssr")]
+async fn finish(
+    state: &crate::ssr::AppState,
+    session: &tower_sessions::Session,
+    signed_in: portcullis_core::SignedIn,
+    next: &str,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    let now = state.accounts.clock().now();
+    match signed_in {
+        portcullis_core::SignedIn::Member(principal) => {
+            ssr::start_session(session, &principal, now).await?;
+            if principal.must_set_up_second_factor() {
+                leptos_axum::redirect(SECURITY_PAGE);
+            } else {
+                leptos_axum::redirect(safe_next(next));
+            }
+        }
+        portcullis_core::SignedIn::Staff(staff) => {
+            ssr::start_staff_session(session, &staff, now).await?;
+            leptos_axum::redirect(if staff.second_factor {
+                STAFF_HOME
+            } else {
+                STAFF_SECURITY_PAGE
+            });
+        }
+    }
+    Ok(())
 }
 
 #[server(endpoint = "logout")]
@@ -118,7 +184,7 @@ pub async fn me() -> Result<CurrentUser, ConsoleError> {
     use crate::ssr;
 
     ssr::respond(async move {
-        let (_, p) = ssr::require_principal().await?;
+        let (_, p) = ssr::require_member_unchecked().await?;
         Ok(CurrentUser {
             email: p.email,
             account_id: p.account_id,

@@ -15,7 +15,7 @@ pub enum ConsoleError {
     Conflict { field: String, message: String },
     #[error("Incorrect email or password.")]
     InvalidCredentials,
-    #[error("Too many failed attempts. Try again in {retry_after_secs} seconds.")]
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
     #[error("The server is busy. Try again in {retry_after_secs} seconds.")]
     Busy { retry_after_secs: u64 },
@@ -23,6 +23,10 @@ pub enum ConsoleError {
     Unauthenticated,
     #[error("You do not have permission to do that.")]
     Forbidden,
+    /// Signed in, but a second factor must be set up first (staff, or an
+    /// account that requires it).
+    #[error("Set up two-factor authentication on the Security page first.")]
+    SecondFactorRequired,
     /// Missing, or belonging to another account: the same answer for both.
     #[error("That item does not exist, or you do not have access to it.")]
     NotFound,
@@ -50,7 +54,7 @@ impl ConsoleError {
             ConsoleError::Conflict { .. } => 409,
             ConsoleError::InvalidCredentials | ConsoleError::Unauthenticated => 401,
             ConsoleError::Throttled { .. } | ConsoleError::Busy { .. } => 429,
-            ConsoleError::Forbidden => 403,
+            ConsoleError::Forbidden | ConsoleError::SecondFactorRequired => 403,
             ConsoleError::NotFound => 404,
             ConsoleError::Internal | ConsoleError::Transport { .. } => 500,
         }

@@ -14,6 +14,7 @@ pub mod gates;
 pub mod pages;
 pub mod projects;
 pub mod redacted;
+pub mod security;
 pub mod support;
 pub mod team;
 pub mod urlencode;
@@ -82,7 +83,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <pages::NotFound /> }>
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/code") view=pages::CodePage ssr=SsrMode::Async />
                 <Route path=path!("/signup") view=pages::SignupPage ssr=SsrMode::Async />
+                <Route path=path!("/reset") view=pages::ResetPage ssr=SsrMode::Async />
+                <Route path=path!("/staff/security") view=pages::StaffSecurityPage ssr=SsrMode::Async />
                 <Route path=path!("/join") view=pages::JoinPage ssr=SsrMode::Async />
                 <Route path=path!("/staff") view=pages::StaffPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=pages::ConsoleLayout ssr=SsrMode::Async>
@@ -92,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view=pages::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("team") view=pages::TeamPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=pages::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("security") view=pages::SecurityPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -165,3 +165,78 @@ pub async fn join(
     })
     .await
 }
+
+/// A new password-reset link for a member: in this answer and nowhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewReset {
+    pub link: String,
+    pub email: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetPreviewInfo {
+    pub email: String,
+    pub account_name: String,
+    pub expires_at: i64,
+}
+
+/// An owner's one-time reset link for another member.
+#[server(endpoint = "team_password_reset")]
+pub async fn member_password_reset(user_id: String) -> Result<NewReset, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let (issued, token) = state.accounts.issue_password_reset(&p, &user_id).await?;
+        Ok(NewReset {
+            // In the fragment, like invitations: never sent to a server.
+            link: format!("{}/reset#{token}", state.public_base),
+            email: issued.email,
+            expires_at: issued.expires_at,
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "password_reset_preview")]
+pub async fn password_reset_preview(
+    #[server(default)] token: crate::redacted::Redacted,
+) -> Result<ResetPreviewInfo, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let state = ssr::state()?;
+        let p = state
+            .accounts
+            .preview_password_reset(token.expose())
+            .await?;
+        Ok(ResetPreviewInfo {
+            email: p.email,
+            account_name: p.account_name,
+            expires_at: p.expires_at,
+        })
+    })
+    .await
+}
+
+/// Sets the new password; every session of that user ends, and they log in.
+#[server(endpoint = "password_reset")]
+pub async fn password_reset(
+    #[server(default)] token: crate::redacted::Redacted,
+    #[server(default)] password: crate::redacted::Redacted,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::Password;
+    ssr::respond(async move {
+        let state = ssr::state()?;
+        state
+            .accounts
+            .reset_password(token.expose(), &Password::new(password.into_inner()))
+            .await?;
+        leptos_axum::redirect(PASSWORD_WAS_RESET);
+        Ok(())
+    })
+    .await
+}
+
+/// The log-in page after a reset, which says so.
+pub const PASSWORD_WAS_RESET: &str = "/login?reset=1";

@@ -7,15 +7,28 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
-use crate::clock::Clock;
+use crate::clock::{Clock, Epoch};
 use crate::db::{is_unique_violation, Db};
 use crate::error::{Error, Result};
 use crate::ids::new_id;
+use crate::master_key::MasterKey;
 use crate::password::{self, PasswordHasher};
 use crate::secret::Password;
 use crate::store;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, Policy, ThrottlePolicy};
 use crate::validate;
+
+fn sign_up_throttle(per_address: u32) -> LoginThrottle {
+    let hour = Policy {
+        free_failures: per_address,
+        max_lock_secs: 3600,
+        reset_secs: 3600,
+    };
+    LoginThrottle::new(ThrottlePolicy {
+        per_email: hour,
+        per_ip: hour,
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,13 +72,30 @@ pub struct Principal {
     pub role: Role,
     /// Where the request came from, for the audit log (set per request).
     pub client_ip: Option<IpAddr>,
+    /// Moves on when the password changes; older sessions end.
+    pub session_epoch: i64,
+    /// The user has a confirmed TOTP factor.
+    pub second_factor: bool,
+    /// The account requires one of every member.
+    pub second_factor_required: bool,
+}
+
+impl Principal {
+    /// Signed in, but held at the security page until they set up the
+    /// second factor their account requires.
+    pub fn must_set_up_second_factor(&self) -> bool {
+        self.second_factor_required && !self.second_factor
+    }
 }
 
 /// A support staff member: a platform user in no account.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staff {
     pub user_id: String,
     pub email: String,
+    pub session_epoch: i64,
+    /// Staff must have one before their first staff action.
+    pub second_factor: bool,
 }
 
 /// Who a successful log-in is.
@@ -74,6 +104,26 @@ pub enum SignedIn {
     Member(Principal),
     Staff(Staff),
 }
+
+/// What a right password leads to: in, or one more step.
+#[derive(Debug, Clone)]
+pub enum LogIn {
+    Done(SignedIn),
+    /// The user has a second factor: ask for a code, then call
+    /// [`Accounts::finish_log_in`] with this pending log-in.
+    NeedsCode(PendingLogIn),
+}
+
+/// A log-in whose password was right, waiting for the second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogIn {
+    pub user_id: String,
+    pub email: String,
+    pub started_at: crate::clock::Epoch,
+}
+
+/// How long the code step may take after the password step.
+pub const PENDING_LOG_IN_SECS: i64 = 5 * 60;
 
 #[derive(Debug)]
 pub struct SignUp {
@@ -87,22 +137,50 @@ pub struct Accounts {
     db: Db,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
+    /// Sign-ups per client address (each one counted as an attempt).
+    sign_ups: LoginThrottle,
+    master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
 }
+
+/// Sign-ups one address may make before it has to wait (1 s, 2 s, 4 s …
+/// up to an hour); the count is forgotten after an hour without one.
+pub const SIGN_UPS_PER_ADDRESS: u32 = 10;
 
 impl Accounts {
     pub fn new(
         db: Db,
         hasher: PasswordHasher,
         throttle: LoginThrottle,
+        master: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             db,
             hasher,
             throttle,
+            sign_ups: sign_up_throttle(SIGN_UPS_PER_ADDRESS),
+            master,
             clock,
         }
+    }
+
+    /// Another per-address sign-up allowance (`PORTCULLIS_SIGN_UPS_PER_ADDRESS`).
+    pub fn with_sign_ups_per_address(mut self, n: u32) -> Self {
+        self.sign_ups = sign_up_throttle(n);
+        self
+    }
+
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    pub(crate) fn throttle(&self) -> &LoginThrottle {
+        &self.throttle
+    }
+
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
     }
 
     pub fn db(&self) -> &Db {
@@ -117,33 +195,38 @@ impl Accounts {
         self.clock.as_ref()
     }
 
-    /// Creates the account and its first user, who owns it.
+    /// Creates the account and its first user, who owns it. An email that
+    /// already has a sign-in gets the same answer after the same work (an
+    /// argon2 hash), so sign-up tells nobody which emails exist; that
+    /// user's accounts are told in their audit logs instead. Either way the
+    /// person then logs in.
     #[tracing::instrument(skip_all, fields(account_id, user_id))]
-    pub async fn sign_up(&self, input: SignUp) -> Result<Principal> {
+    pub async fn sign_up(&self, input: SignUp) -> Result<()> {
         let account_name = validate::account_name(&input.account_name)?;
         let email = validate::email(&input.email)?;
         password::check_policy(&input.password)?;
-        // Cheap check first so a duplicate does not cost an argon2 run; the
-        // unique index below settles races.
-        if store::users::email_exists(&self.db, &email).await? {
-            return Err(Error::EmailTaken);
+        let now = self.clock.now();
+        if let Some(ip) = input.client_ip {
+            self.sign_ups
+                .check_ip(ip, now)
+                .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+            self.sign_ups.record_ip_failure(ip, now);
         }
         let hash = self.hasher.hash(&input.password).await?;
 
-        let now = self.clock.now();
         let account_id = new_id("acc");
         let user_id = new_id("usr");
         let mut tx = self.db.begin().await?;
         store::accounts::insert(&mut *tx, &account_id, &account_name, now).await?;
-        store::users::insert(&mut *tx, &user_id, &email, &hash, now)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::EmailTaken
-                } else {
-                    Error::Database(e)
-                }
-            })?;
+        match store::users::insert(&mut *tx, &user_id, &email, &hash, now).await {
+            Ok(()) => {}
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                self.tell_existing_user(&email, input.client_ip, now).await;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
         store::accounts::add_member(&mut *tx, &account_id, &user_id, Role::Owner, now).await?;
         tx.commit().await?;
 
@@ -158,6 +241,9 @@ impl Accounts {
             account_name,
             role: Role::Owner,
             client_ip: input.client_ip,
+            session_epoch: 0,
+            second_factor: false,
+            second_factor_required: false,
         };
         self.audit(
             &principal,
@@ -166,18 +252,53 @@ impl Accounts {
             now,
         )
         .await;
-        Ok(principal)
+        Ok(())
+    }
+
+    /// A sign-up with an email that has a sign-in already: its accounts
+    /// read about it in their audit logs (a staff member's is only logged).
+    async fn tell_existing_user(&self, email: &str, client_ip: Option<IpAddr>, now: Epoch) {
+        let memberships = match store::users::memberships_by_email(&self.db, email).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look up the user of a repeated sign-up");
+                return;
+            }
+        };
+        if memberships.is_empty() {
+            tracing::warn!("a sign-up used a support staff member's email");
+        }
+        for (user_id, account_id) in memberships {
+            audit::record_or_log(
+                &self.db,
+                audit::Event {
+                    account_id: &account_id,
+                    actor: audit::Actor::System,
+                    action: "account.sign_up_repeated",
+                    target_kind: "user",
+                    target_id: &user_id,
+                    project_id: None,
+                    client_ip,
+                    detail: format!(
+                        "someone tried to sign up again with {email}; no account was made and the password was not changed"
+                    ),
+                },
+                now,
+            )
+            .await;
+        }
     }
 
     /// Checks an email and password. A wrong email and a wrong password give
-    /// the same error after the same amount of work.
+    /// the same error after the same amount of work. A user with a second
+    /// factor is not in yet: [`LogIn::NeedsCode`].
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn log_in(
         &self,
         email: &str,
         password: &Password,
         client_ip: Option<IpAddr>,
-    ) -> Result<SignedIn> {
+    ) -> Result<LogIn> {
         let email = validate::email(email).map_err(|_| Error::InvalidCredentials)?;
         let now = self.clock.now();
         // Reserved (counted as a failure) before argon2 runs: concurrent
@@ -192,46 +313,117 @@ impl Accounts {
             Some(u) => self.hasher.verify(password, &u.password_hash).await?,
             None => self.hasher.verify_decoy(password).await?,
         };
-        let principal = match (verified, &user) {
-            (true, Some(u)) => store::accounts::first_membership(&self.db, &u.id).await?,
+        let signed_in = match (verified, &user) {
+            (true, Some(u)) => self.signed_in_as(&u.id).await?,
             _ => None,
         };
-        if let (true, Some(u), None) = (verified, &user, &principal) {
-            if let Some(staff) = store::staff::get(&self.db, &u.id).await? {
-                self.throttle.record_success_everywhere(&email).await;
-                self.throttle.refund_ip(client_ip);
-                tracing::info!(staff_id = %staff.user_id, "support staff signed in");
-                return Ok(SignedIn::Staff(staff));
-            }
+        let Some(signed_in) = signed_in else {
+            self.throttle
+                .record_reserved_failure_everywhere(&email, client_ip, now)
+                .await;
+            tracing::info!("sign-in refused");
+            return Err(Error::InvalidCredentials);
+        };
+        self.throttle.record_success_everywhere(&email).await;
+        self.throttle.refund_ip(client_ip);
+        let (user_id, has_factor) = match &signed_in {
+            SignedIn::Member(p) => (p.user_id.clone(), p.second_factor),
+            SignedIn::Staff(s) => (s.user_id.clone(), s.second_factor),
+        };
+        tracing::Span::current().record("user_id", &user_id);
+        if has_factor {
+            tracing::info!("password accepted; waiting for the second factor");
+            return Ok(LogIn::NeedsCode(PendingLogIn {
+                user_id,
+                email,
+                started_at: now,
+            }));
         }
-        match principal {
-            Some(mut p) => {
-                self.throttle.record_success_everywhere(&email).await;
-                self.throttle.refund_ip(client_ip);
-                tracing::Span::current().record("user_id", &p.user_id);
+        Ok(LogIn::Done(self.signed_in(signed_in, client_ip, now).await))
+    }
+
+    /// The second step of a log-in: a TOTP code or an unused recovery code,
+    /// under the same throttle as the password.
+    #[tracing::instrument(skip_all, fields(user_id = %pending.user_id))]
+    pub async fn finish_log_in(
+        &self,
+        pending: &PendingLogIn,
+        code: &str,
+        client_ip: Option<IpAddr>,
+    ) -> Result<SignedIn> {
+        let now = self.clock.now();
+        if now - pending.started_at >= PENDING_LOG_IN_SECS {
+            return Err(Error::Unauthenticated);
+        }
+        self.throttle
+            .reserve_everywhere(&pending.email, client_ip, now)
+            .await
+            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        let accepted = self
+            .check_second_factor(&pending.user_id, code, true)
+            .await?;
+        let signed_in = match accepted {
+            Some(how) => {
+                let who = self.signed_in_as(&pending.user_id).await?;
+                who.map(|w| (w, how))
+            }
+            None => None,
+        };
+        let Some((signed_in, how)) = signed_in else {
+            self.throttle
+                .record_reserved_failure_everywhere(&pending.email, client_ip, now)
+                .await;
+            tracing::info!("second factor refused");
+            return Err(Error::InvalidCode);
+        };
+        self.throttle
+            .record_success_everywhere(&pending.email)
+            .await;
+        self.throttle.refund_ip(client_ip);
+        if let (SignedIn::Member(p), crate::second_factor::Accepted::RecoveryCode { left }) =
+            (&signed_in, how)
+        {
+            let mut p = p.clone();
+            p.client_ip = client_ip;
+            self.audit(
+                &p,
+                "user.recovery_code_used",
+                format!("signed in with a recovery code; {left} left"),
+                now,
+            )
+            .await;
+        }
+        Ok(self.signed_in(signed_in, client_ip, now).await)
+    }
+
+    /// The member or staff member `user_id` is, if either.
+    async fn signed_in_as(&self, user_id: &str) -> Result<Option<SignedIn>> {
+        if let Some(p) = store::accounts::first_membership(&self.db, user_id).await? {
+            return Ok(Some(SignedIn::Member(p)));
+        }
+        Ok(store::staff::get(&self.db, user_id)
+            .await?
+            .map(SignedIn::Staff))
+    }
+
+    /// Logs and audits a completed sign-in.
+    async fn signed_in(&self, who: SignedIn, client_ip: Option<IpAddr>, now: Epoch) -> SignedIn {
+        match who {
+            SignedIn::Staff(staff) => {
+                tracing::info!(staff_id = %staff.user_id, "support staff signed in");
+                SignedIn::Staff(staff)
+            }
+            SignedIn::Member(mut p) => {
                 tracing::info!("signed in");
                 p.client_ip = client_ip;
                 self.audit(&p, "user.sign_in", "signed in to the console".into(), now)
                     .await;
-                Ok(SignedIn::Member(p))
-            }
-            None => {
-                self.throttle
-                    .record_reserved_failure_everywhere(&email, client_ip, now)
-                    .await;
-                tracing::info!("sign-in refused");
-                Err(Error::InvalidCredentials)
+                SignedIn::Member(p)
             }
         }
     }
 
-    async fn audit(
-        &self,
-        p: &Principal,
-        action: &'static str,
-        detail: String,
-        now: crate::clock::Epoch,
-    ) {
+    async fn audit(&self, p: &Principal, action: &'static str, detail: String, now: Epoch) {
         audit::record_or_log(
             &self.db,
             audit::Event {
@@ -272,7 +464,12 @@ impl Accounts {
         store::staff::insert(&mut *tx, &user_id, now).await?;
         tx.commit().await?;
         tracing::info!(staff_id = %user_id, "support staff member added");
-        Ok(Staff { user_id, email })
+        Ok(Staff {
+            user_id,
+            email,
+            session_epoch: 0,
+            second_factor: false,
+        })
     }
 
     /// The staff member, if they still are one.

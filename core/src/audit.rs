@@ -36,6 +36,16 @@ pub const ACTIONS: &[&str] = &[
     "member.invite_withdrawn",
     "member.join",
     "member.remove",
+    "member.password_reset_issued",
+    "account.sign_up_repeated",
+    "account.second_factor_required",
+    "account.second_factor_optional",
+    "user.password_change",
+    "user.password_reset",
+    "user.second_factor_on",
+    "user.second_factor_off",
+    "user.recovery_codes_new",
+    "user.recovery_code_used",
 ];
 
 pub const PAGE_MAX: i64 = 100;

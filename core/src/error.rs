@@ -12,6 +12,12 @@ pub enum Error {
     EmailTaken,
     #[error("incorrect email or password")]
     InvalidCredentials,
+    /// A wrong, used or malformed second-factor code.
+    #[error("that code is not right")]
+    InvalidCode,
+    /// The signed-in state this needs is gone (e.g. a pending log-in timed out).
+    #[error("not signed in")]
+    Unauthenticated,
     #[error("too many failed attempts; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// Every password hasher is taken and the queue is full.

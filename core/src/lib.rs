@@ -19,8 +19,10 @@ pub mod ids;
 pub mod keyring;
 pub mod master_key;
 pub mod password;
+pub mod password_reset;
 pub mod projects;
 pub mod registry;
+pub mod second_factor;
 pub mod secret;
 pub mod shared_limits;
 pub mod signing;
@@ -29,6 +31,7 @@ pub mod support;
 pub mod team;
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
 pub mod validate;
 
 /// Time as a dependency; shared with the gate, which checks token times.
@@ -36,11 +39,12 @@ pub use portcullis_gate::clock;
 /// Project buckets; shared with the gate, which charges them too.
 pub use portcullis_gate::limits as ratelimit;
 
-pub use accounts::{Accounts, Principal, Role, SignUp, SignedIn, Staff};
+pub use accounts::{Accounts, LogIn, PendingLogIn, Principal, Role, SignUp, SignedIn, Staff};
 pub use catalogue::Catalogue;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;
 pub use error::{Error, Result};
 pub use projects::Projects;
+pub use second_factor::Person;
 pub use secret::Password;
 pub use tokens::Issuer;

@@ -75,7 +75,12 @@ export async function staffSignIn(browser: Browser, tag: string) {
   const email = uniqueEmail(tag);
   execFileSync(process.env.E2E_BIN!, ['staff', 'add', email], {
     input: `${PASSWORD}\n`,
-    env: { ...process.env, DATABASE_URL: `sqlite://${process.env.E2E_DATA_DIR}/e2e.db`, RUST_LOG: 'error' },
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${process.env.E2E_DATA_DIR}/e2e.db`,
+      PORTCULLIS_MASTER_KEY_FILE: `${process.env.E2E_DATA_DIR}/master.key`,
+      RUST_LOG: 'error',
+    },
   });
   const staff = await (await browser.newContext()).newPage();
   await staff.goto('/login');

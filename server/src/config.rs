@@ -91,6 +91,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
     pub hash_concurrency: u32,
 
+    /// Sign-ups one client address may make before it must wait (1 s, then
+    /// doubling up to an hour; forgotten after an hour without one).
+    #[arg(long, env = "PORTCULLIS_SIGN_UPS_PER_ADDRESS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub sign_ups_per_address: u32,
+
     /// The master key, 64 hex digits (`openssl rand -hex 32`). It keys the
     /// client-secret hashes and seals the token signing keys. When unset,
     /// the key file below is used (created on first start).
@@ -160,6 +166,7 @@ impl std::fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("max_connections", &self.max_connections)
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("sign_ups_per_address", &self.sign_ups_per_address)
             .field("master_key", &self.master_key.as_ref().map(|_| "<set>"))
             .field("master_key_file", &self.master_key_file)
             .field("issuer", &self.issuer.as_ref().map(Url::as_str))

@@ -85,6 +85,12 @@ enum StaffCommand {
         /// Their email, used to sign in at the usual log-in page.
         email: String,
     },
+    /// Set a staff member's password (read from standard input, one line);
+    /// every session of theirs ends.
+    ResetPassword { email: String },
+    /// Remove a staff member's second factor (lost phone and recovery
+    /// codes); they set a new one up at their next sign-in.
+    ResetSecondFactor { email: String },
 }
 
 #[derive(Subcommand)]
@@ -119,9 +125,7 @@ fn main() -> ExitCode {
             Command::Keys {
                 command: KeysCommand::Rotate,
             } => rotate_keys(&cli.config).await,
-            Command::Staff {
-                command: StaffCommand::Add { email },
-            } => add_staff(&cli.config, &email).await,
+            Command::Staff { command } => staff(&cli.config, command).await,
             Command::Gates { command } => gates(&cli.config, command).await,
             Command::Gate(args) => {
                 gate_cmd::run(
@@ -191,23 +195,51 @@ async fn rotate_keys(config: &Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-async fn add_staff(config: &Config, email: &str) -> Result<(), StartupError> {
+/// One line of standard input: a password, never an argument (which
+/// other users can read in the process list).
+fn password_from_stdin() -> Result<Password, StartupError> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
-    let password = Password::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    Ok(Password::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+async fn staff(config: &Config, command: StaffCommand) -> Result<(), StartupError> {
+    let password = match &command {
+        StaffCommand::Add { .. } | StaffCommand::ResetPassword { .. } => {
+            Some(password_from_stdin()?)
+        }
+        StaffCommand::ResetSecondFactor { .. } => None,
+    };
+    let master = Arc::new(config.master_key()?);
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
     let accounts = Accounts::new(
         pool.clone(),
         PasswordHasher::new(1)?,
         LoginThrottle::new(ThrottlePolicy::default()),
+        master,
         Arc::new(SystemClock),
     );
-    let staff = accounts.add_staff(email, &password).await?;
-    println!(
-        "staff member {} added ({}); they sign in at the usual log-in page",
-        staff.email, staff.user_id
-    );
+    let password = password.unwrap_or_else(|| Password::new(String::new()));
+    match command {
+        StaffCommand::Add { email } => {
+            let staff = accounts.add_staff(&email, &password).await?;
+            println!(
+                "staff member {} added ({}); they sign in at the usual log-in page and set up two-factor authentication there",
+                staff.email, staff.user_id
+            );
+        }
+        StaffCommand::ResetPassword { email } => {
+            accounts.reset_staff_password(&email, &password).await?;
+            println!("password of staff member {email} set; their sessions have ended");
+        }
+        StaffCommand::ResetSecondFactor { email } => {
+            accounts.reset_staff_second_factor(&email).await?;
+            println!("second factor of staff member {email} removed; they set up a new one at their next sign-in");
+        }
+    }
     pool.close().await;
     Ok(())
 }

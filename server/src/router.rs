@@ -130,7 +130,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         registry,
         catalogue.clone(),
         issuer.clone(),
-        master,
+        master.clone(),
         clock.clone(),
     ));
     // Failed client authentications per address: the token endpoint's and
@@ -154,8 +154,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         db.clone(),
         hasher,
         LoginThrottle::shared(ThrottlePolicy::default(), shared_limits.clone()),
+        master.clone(),
         clock,
-    );
+    )
+    .with_sign_ups_per_address(config.sign_ups_per_address);
 
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)

@@ -1,4 +1,5 @@
-//! The two pages a signed-out visitor can see: log in and sign up.
+//! The pages a signed-out visitor can see: log in (and its code step),
+//! sign up, and a password reset link's page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,7 +9,8 @@ use server_fn::ServerFn;
 
 use super::boundary::erased_on_server;
 use super::form::{last_error, submit_to, Field, FormError};
-use crate::auth::{LogIn, SignUp};
+use crate::auth::{LogIn, LogInCode, SignUp};
+use crate::team::{password_reset_preview, PasswordReset, ResetPreviewInfo};
 
 #[component]
 fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
@@ -43,13 +45,19 @@ fn Submit(pending: Memo<bool>, idle: &'static str, busy: &'static str) -> impl I
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let next = use_query_map()
-        .read_untracked()
-        .get("next")
-        .unwrap_or_default();
+    let query = use_query_map().read_untracked();
+    let next = query.get("next").unwrap_or_default();
+    let notice = if query.get("signed_up").is_some() {
+        Some("Your account is ready: log in with the email and password you chose. (If that email already had a Portcullis login, no second account was made and its password is unchanged: use that password.)")
+    } else if query.get("reset").is_some() {
+        Some("Your password is set. Log in with it; your earlier sessions have ended.")
+    } else {
+        None
+    };
     erased_on_server(view! {
         <Title text="Log in" />
         <AuthFrame title="Log in to your console">
+            {notice.map(|n| view! { <p class="notice" role="status" data-test-id="auth-notice">{n}</p> })}
             <LoginForm next />
             <p class="auth-switch">
                 "New to Portcullis? " <A href="/signup">"Create an account"</A>
@@ -125,5 +133,88 @@ fn SignupForm() -> impl IntoView {
             />
             <Submit pending=action.pending() idle="Create account" busy="Creating account…" />
         </form>
+    })
+}
+
+/// The log-in's second step, for users with a second factor.
+#[component]
+pub fn CodePage() -> impl IntoView {
+    erased_on_server(view! {
+        <Title text="Two-factor authentication" />
+        <AuthFrame title="Enter your code">
+            <p>"Open your authenticator app and type the 6-digit code it shows for Portcullis. Lost your phone? Type one of your recovery codes instead."</p>
+            <CodeForm />
+            <p class="auth-switch"><A href="/login">"Start again"</A></p>
+        </AuthFrame>
+    })
+}
+
+#[island]
+fn CodeForm() -> impl IntoView {
+    let action = ServerAction::<LogInCode>::new();
+    let error = last_error(action);
+    erased_on_server(view! {
+        <form action=LogInCode::url() method="post" on:submit=submit_to(action)>
+            <FormError error />
+            <Field id="code" label="Code" autocomplete="one-time-code" maxlength="16" error />
+            <Submit pending=action.pending() idle="Continue" busy="Checking…" />
+        </form>
+    })
+}
+
+/// `/reset#<token>`: a member sets a new password with an owner's link.
+#[component]
+pub fn ResetPage() -> impl IntoView {
+    erased_on_server(view! {
+        <Title text="Set a new password" />
+        <AuthFrame title="Set a new password">
+            <ResetForm />
+        </AuthFrame>
+    })
+}
+
+/// Reads the link's token from the fragment (which no server sees), shows
+/// whose password it sets, and takes the new one.
+#[island]
+fn ResetForm() -> impl IntoView {
+    use leptos::either::EitherOf3;
+    use leptos::task::spawn_local;
+    let token = RwSignal::new(String::new());
+    let preview = RwSignal::new(None::<Result<ResetPreviewInfo, crate::error::ConsoleError>>);
+    Effect::new(move |_| {
+        let hash = window().location().hash().unwrap_or_default();
+        let t = hash.trim_start_matches('#').to_owned();
+        token.set(t.clone());
+        spawn_local(async move { preview.set(Some(password_reset_preview(t.into()).await)) });
+    });
+    let action = ServerAction::<PasswordReset>::new();
+    let error = last_error(action);
+    let password = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(PasswordReset {
+            token: token.get_untracked().into(),
+            password: password.get_untracked().into(),
+        });
+    };
+    erased_on_server(view! {
+        {move || match preview.get() {
+            None => EitherOf3::A(view! { <p data-test-id="reset-loading">"Checking the link…"</p> }),
+            Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert" data-test-id="reset-invalid">{e.to_string()}</p> }),
+            Some(Ok(p)) => EitherOf3::C(view! {
+                <p data-test-id="reset-preview">"A new password for " <strong>{p.email}</strong> " in " <strong>{p.account_name}</strong> "."</p>
+                <form on:submit=submit>
+                    <FormError error />
+                    <div class="field">
+                        <label for="reset-password">"New password"</label>
+                        <input id="reset-password" type="password" required minlength="12" maxlength="128"
+                            autocomplete="new-password" on:input=move |ev| password.set(event_target_value(&ev)) />
+                        <p class="hint">"12 to 128 characters. Every session of yours ends."</p>
+                    </div>
+                    <button type="submit" class="button primary wide" data-test-id="reset-submit"
+                        disabled=move || action.pending().get()>"Set password"</button>
+                </form>
+            }),
+        }}
     })
 }

@@ -62,6 +62,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                 <A href="/audit">"Audit log"</A>
                 <A href="/team">"Team"</A>
                 <A href="/settings">"Settings"</A>
+                <A href="/security">"Security"</A>
             </nav>
             <main id="main" class="content" tabindex="-1">
                 <Outlet />
@@ -90,6 +91,9 @@ fn AccountBar(me: CurrentUser) -> impl IntoView {
                 </p>
                 <A href="/settings" attr:role="menuitem">
                     "Account settings"
+                </A>
+                <A href="/security" attr:role="menuitem">
+                    "Password and two-factor"
                 </A>
                 <LogOutButton />
             </div>

@@ -54,6 +54,7 @@ pub fn StaffPage() -> impl IntoView {
                         })
                     })}
                 </Suspense>
+                <a class="menu-button" href=crate::auth::STAFF_SECURITY_PAGE data-test-id="staff-security">"Security"</a>
                 <LogOutButton />
             </header>
             <main id="main" class="content staff-content">

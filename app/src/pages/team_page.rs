@@ -10,8 +10,8 @@ use super::form::{last_error, on_success, FormError};
 use super::widgets::{CopyButton, When};
 use crate::error::ConsoleError;
 use crate::team::{
-    invite_preview, team, Invite, InvitePreviewInfo, Join, NewInvite, RemoveMember, TeamView,
-    WithdrawInvite,
+    invite_preview, team, Invite, InvitePreviewInfo, Join, MemberPasswordReset, NewInvite,
+    NewReset, RemoveMember, TeamView, WithdrawInvite,
 };
 
 #[component]
@@ -40,6 +40,7 @@ pub fn TeamPage() -> impl IntoView {
 fn TeamSection(t: TeamView) -> impl IntoView {
     let data = RwSignal::new(t);
     let fresh = RwSignal::new(None::<NewInvite>);
+    let fresh_reset = RwSignal::new(None::<NewReset>);
     let load_error = RwSignal::new(None::<ConsoleError>);
     let refresh = move || {
         spawn_local(async move {
@@ -61,8 +62,16 @@ fn TeamSection(t: TeamView) -> impl IntoView {
                 <button type="button" class="button" on:click=move |_| fresh.set(None)>"Done"</button>
             </section>
         })}
+        {move || fresh_reset.get().map(|n| view! {
+            <section class="card secret-panel" role="status" data-test-id="reset-panel">
+                <h2>"Password reset link: copy it now"</h2>
+                <p>"Give it to " <strong>{n.email.clone()}</strong> " yourself, not by the email a stolen mailbox would read. It works once, until " <When at=Some(n.expires_at) /> "; their earlier links stop working. Their second factor, if they have one, still applies."</p>
+                <p><code class="secret" data-test-id="reset-link">{n.link.clone()}</code> " " <CopyButton text=n.link.clone() label="Copy link" /></p>
+                <button type="button" class="button" on:click=move |_| fresh_reset.set(None)>"Done"</button>
+            </section>
+        })}
         <FormError error=load_error.into() />
-        {move || view! { <Members t=data.get() fresh refresh /> }}
+        {move || view! { <Members t=data.get() fresh fresh_reset refresh /> }}
     })
 }
 
@@ -70,6 +79,7 @@ fn TeamSection(t: TeamView) -> impl IntoView {
 fn Members(
     t: TeamView,
     fresh: RwSignal<Option<NewInvite>>,
+    fresh_reset: RwSignal<Option<NewReset>>,
     refresh: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let TeamView {
@@ -81,6 +91,8 @@ fn Members(
     let remove = ServerAction::<RemoveMember>::new();
     let withdraw = ServerAction::<WithdrawInvite>::new();
     let invite = ServerAction::<Invite>::new();
+    let reset = ServerAction::<MemberPasswordReset>::new();
+    on_success(reset, move |n| fresh_reset.set(Some(n)));
     let role = RwSignal::new("developer".to_string());
     on_success(remove, move |_| refresh());
     on_success(withdraw, move |_| refresh());
@@ -95,6 +107,7 @@ fn Members(
             .and_then(Result::err)
             .or_else(|| withdraw.value().get().and_then(Result::err))
             .or_else(|| invite.value().get().and_then(Result::err))
+            .or_else(|| reset.value().get().and_then(Result::err))
     });
     erased_on_server(view! {
         <FormError error />
@@ -105,6 +118,7 @@ fn Members(
                 <tbody>
                     {members.into_iter().map(|m| {
                         let id = m.user_id.clone();
+                        let reset_id = m.user_id.clone();
                         let is_me = m.user_id == me;
                         view! {
                             <tr data-test-id="member-row">
@@ -112,6 +126,10 @@ fn Members(
                                 <td data-label="Role"><span class="role-badge">{m.role.clone()}</span></td>
                                 <td data-label="Joined"><When at=Some(m.joined_at) /></td>
                                 <td>{(can_manage && !is_me).then(|| view! {
+                                    <button type="button" class="button small" data-test-id="reset-member-password"
+                                        on:click=move |_| { reset.dispatch(MemberPasswordReset { user_id: reset_id.clone() }); }>
+                                        "Reset password"</button>
+                                    " "
                                     <button type="button" class="button small danger" data-test-id="remove-member"
                                         on:click=move |_| { remove.dispatch(RemoveMember { user_id: id.clone() }); }>
                                         "Remove"</button>

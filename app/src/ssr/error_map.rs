@@ -34,6 +34,11 @@ impl From<Error> for ConsoleError {
                 message: "This client cannot get tokens.".into(),
             },
             Error::InvalidCredentials => ConsoleError::InvalidCredentials,
+            Error::InvalidCode => ConsoleError::Invalid {
+                field: "code".into(),
+                message: "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes.".into(),
+            },
+            Error::Unauthenticated => ConsoleError::Unauthenticated,
             Error::Throttled { retry_after_secs } => ConsoleError::Throttled { retry_after_secs },
             Error::Busy { retry_after_secs } => ConsoleError::Busy { retry_after_secs },
             Error::NotFound => ConsoleError::NotFound,

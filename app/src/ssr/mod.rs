@@ -9,8 +9,9 @@ mod state;
 pub use csp::{page_csp, provide_page_context};
 pub use error_map::respond;
 pub use session::{
-    current_principal, current_staff, end_session, start_session, start_staff_session,
-    SessionRecord,
+    clear_pending_log_in, current_principal, current_staff, end_session,
+    keep_after_password_change, pending_log_in, start_pending_log_in, start_session,
+    start_staff_session, SessionRecord,
 };
 pub use state::{AppState, SessionPolicy};
 
@@ -18,7 +19,7 @@ use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
 use leptos::prelude::*;
-use portcullis_core::Principal;
+use portcullis_core::{Principal, Staff};
 use tower_sessions::Session;
 
 use crate::error::ConsoleError;
@@ -37,8 +38,19 @@ pub async fn session() -> Result<Session, ConsoleError> {
     })
 }
 
-/// The signed-in user, or `Unauthenticated`.
+/// The signed-in user, or `Unauthenticated`; `SecondFactorRequired` while
+/// their account requires a second factor they have not set up.
 pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> {
+    let (state, principal) = require_member_unchecked().await?;
+    if principal.must_set_up_second_factor() {
+        return Err(ConsoleError::SecondFactorRequired);
+    }
+    Ok((state, principal))
+}
+
+/// The signed-in user even before the second factor their account
+/// requires: for "who am I" and the Security page that sets it up.
+pub async fn require_member_unchecked() -> Result<(AppState, Principal), ConsoleError> {
     let state = state()?;
     let session = session().await?;
     let mut principal = current_principal(&session, &state)
@@ -48,9 +60,18 @@ pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> 
     Ok((state, principal))
 }
 
-/// The signed-in support staff member: account users get `Forbidden`,
-/// signed-out visitors `Unauthenticated`.
-pub async fn require_staff() -> Result<(AppState, portcullis_core::Staff), ConsoleError> {
+/// The signed-in support staff member, who must have a second factor:
+/// account users get `Forbidden`, signed-out visitors `Unauthenticated`.
+pub async fn require_staff() -> Result<(AppState, Staff), ConsoleError> {
+    let (state, staff) = require_staff_unchecked().await?;
+    if !staff.second_factor {
+        return Err(ConsoleError::SecondFactorRequired);
+    }
+    Ok((state, staff))
+}
+
+/// The signed-in staff member, second factor or not (to set one up).
+pub async fn require_staff_unchecked() -> Result<(AppState, Staff), ConsoleError> {
     let state = state()?;
     let session = session().await?;
     if let Some(staff) = current_staff(&session, &state).await? {
@@ -60,6 +81,34 @@ pub async fn require_staff() -> Result<(AppState, portcullis_core::Staff), Conso
         return Err(ConsoleError::Forbidden);
     }
     Err(ConsoleError::Unauthenticated)
+}
+
+/// Whoever is signed in, member or staff, before any second-factor rule.
+pub enum Someone {
+    Member(Principal),
+    Staff(Staff),
+}
+
+impl Someone {
+    pub fn person(&self) -> portcullis_core::Person<'_> {
+        match self {
+            Someone::Member(p) => portcullis_core::Person::Member(p),
+            Someone::Staff(s) => portcullis_core::Person::Staff(s),
+        }
+    }
+}
+
+pub async fn require_someone() -> Result<(AppState, Someone), ConsoleError> {
+    let state = state()?;
+    let session = session().await?;
+    if let Some(staff) = current_staff(&session, &state).await? {
+        return Ok((state, Someone::Staff(staff)));
+    }
+    let mut principal = current_principal(&session, &state)
+        .await?
+        .ok_or(ConsoleError::Unauthenticated)?;
+    principal.client_ip = client_ip(&state).await;
+    Ok((state, Someone::Member(principal)))
 }
 
 /// The client's address, believing `X-Forwarded-For` only from the

@@ -4,7 +4,7 @@
 //! limits are also checked here against the injectable clock, and the
 //! membership is re-read on every request so a removed member is out at once.
 
-use portcullis_core::{clock::Epoch, Principal, Staff};
+use portcullis_core::{clock::Epoch, PendingLogIn, Principal, Staff};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -12,6 +12,8 @@ use super::state::AppState;
 use crate::error::ConsoleError;
 
 const KEY: &str = "portcullis.auth";
+/// A log-in whose password was right, waiting for its second factor.
+const PENDING_KEY: &str = "portcullis.pending";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -22,6 +24,16 @@ pub struct SessionRecord {
     pub last_seen: Epoch,
     #[serde(default)]
     pub staff: bool,
+    /// The user's session epoch at sign-in: a password change or reset
+    /// moves it on, and this session ends unless it made the change.
+    #[serde(default)]
+    pub epoch: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    log_in: PendingLogIn,
+    next: String,
 }
 
 /// Signs `principal` in on this session, under a fresh session id so that
@@ -41,6 +53,7 @@ pub async fn start_session(
                 created_at: now,
                 last_seen: now,
                 staff: false,
+                epoch: principal.session_epoch,
             },
         )
         .await?;
@@ -63,6 +76,7 @@ pub async fn start_staff_session(
                 created_at: now,
                 last_seen: now,
                 staff: true,
+                epoch: staff.session_epoch,
             },
         )
         .await?;
@@ -100,8 +114,8 @@ pub async fn current_staff(
 ) -> Result<Option<Staff>, ConsoleError> {
     match live_record(session, state).await? {
         Some(r) if r.staff => match state.accounts.staff(&r.user_id).await? {
-            Some(s) => Ok(Some(s)),
-            None => {
+            Some(s) if s.session_epoch == r.epoch => Ok(Some(s)),
+            _ => {
                 end_session(session).await?;
                 Ok(None)
             }
@@ -129,13 +143,54 @@ pub async fn current_principal(
     if record.staff {
         return Ok(None);
     }
-    let Some(principal) = state
+    let principal = state
         .accounts
         .principal(&record.user_id, &record.account_id)
         .await?
-    else {
+        .filter(|p| p.session_epoch == record.epoch);
+    if principal.is_none() {
         end_session(session).await?;
-        return Ok(None);
+    }
+    Ok(principal)
+}
+
+/// Carries this session on under the epoch a password change moved to
+/// (under a fresh id), while the user's other sessions end.
+pub async fn keep_after_password_change(session: &Session, epoch: i64) -> Result<(), ConsoleError> {
+    let Some(mut record) = session.get::<SessionRecord>(KEY).await? else {
+        return Err(ConsoleError::Unauthenticated);
     };
-    Ok(Some(principal))
+    record.epoch = epoch;
+    session.cycle_id().await?;
+    session.insert(KEY, record).await?;
+    Ok(())
+}
+
+/// Holds a log-in at its second step, under a fresh session id.
+pub async fn start_pending_log_in(
+    session: &Session,
+    log_in: PendingLogIn,
+    next: String,
+) -> Result<(), ConsoleError> {
+    session.cycle_id().await?;
+    session.remove_value(KEY).await?;
+    session
+        .insert(PENDING_KEY, Pending { log_in, next })
+        .await?;
+    Ok(())
+}
+
+/// The log-in waiting for its second factor, and where it was going.
+pub async fn pending_log_in(
+    session: &Session,
+) -> Result<Option<(PendingLogIn, String)>, ConsoleError> {
+    Ok(session
+        .get::<Pending>(PENDING_KEY)
+        .await?
+        .map(|p| (p.log_in, p.next)))
+}
+
+pub async fn clear_pending_log_in(session: &Session) -> Result<(), ConsoleError> {
+    session.remove_value(PENDING_KEY).await?;
+    Ok(())
 }

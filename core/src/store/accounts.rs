@@ -59,6 +59,9 @@ struct PrincipalRow {
     account_id: String,
     account_name: String,
     role: String,
+    session_epoch: i64,
+    second_factor: i64,
+    second_factor_required_at: Option<Epoch>,
 }
 
 impl PrincipalRow {
@@ -70,12 +73,17 @@ impl PrincipalRow {
             account_id: self.account_id,
             account_name: self.account_name,
             client_ip: None,
+            session_epoch: self.session_epoch,
+            second_factor: self.second_factor > 0,
+            second_factor_required: self.second_factor_required_at.is_some(),
         })
     }
 }
 
 const PRINCIPAL_SELECT: &str = "select u.id as user_id, u.email, a.id as account_id, \
-     a.name as account_name, m.role \
+     a.name as account_name, m.role, u.session_epoch, a.second_factor_required_at, \
+     (select count(*) from totp_factors t \
+      where t.user_id = u.id and t.confirmed_at is not null) as second_factor \
      from users u \
      join memberships m on m.user_id = u.id \
      join accounts a on a.id = m.account_id";

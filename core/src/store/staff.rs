@@ -20,13 +20,41 @@ pub async fn insert<'e>(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    user_id: String,
+    email: String,
+    session_epoch: i64,
+    second_factor: i64,
+}
+
 pub async fn get(db: &Db, user_id: &str) -> Result<Option<Staff>> {
-    Ok(sqlx::query_as(
-        "select u.id as user_id, u.email from staff s join users u on u.id = s.user_id where s.user_id = $1",
+    let row: Option<StaffRow> = sqlx::query_as(
+        "select u.id as user_id, u.email, u.session_epoch,
+            (select count(*) from totp_factors t
+             where t.user_id = u.id and t.confirmed_at is not null) as second_factor
+         from staff s join users u on u.id = s.user_id where s.user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(db)
-    .await?)
+    .await?;
+    Ok(row.map(|r| Staff {
+        user_id: r.user_id,
+        email: r.email,
+        session_epoch: r.session_epoch,
+        second_factor: r.second_factor > 0,
+    }))
+}
+
+/// Whether the user is a staff member (by email, for the CLI).
+pub async fn id_by_email(db: &Db, email: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "select u.id from staff s join users u on u.id = s.user_id where u.email = $1",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id,)| id))
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -48,3 +48,49 @@ pub async fn email_exists<'e>(db: impl Executor<'e, Database = Any>, email: &str
         .await?;
     Ok(found.is_some())
 }
+
+/// Replaces the password hash and moves the session epoch on, which ends
+/// every session started before; the new epoch.
+pub async fn set_password<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    password_hash: &str,
+) -> Result<i64> {
+    let (epoch,): (i64,) = sqlx::query_as(
+        "update users set password_hash = $1, session_epoch = session_epoch + 1
+         where id = $2 returning session_epoch",
+    )
+    .bind(password_hash)
+    .bind(id)
+    .fetch_one(db)
+    .await?;
+    Ok(epoch)
+}
+
+/// A user's id, email and password hash, by id.
+pub async fn get<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> Result<Option<(String, String)>> {
+    Ok(
+        sqlx::query_as("select email, password_hash from users where id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The accounts that `email`'s user belongs to (for telling them about a
+/// repeated sign-up), with the user's id.
+pub async fn memberships_by_email<'e>(
+    db: impl Executor<'e, Database = Any>,
+    email: &str,
+) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "select u.id, m.account_id from users u join memberships m on m.user_id = u.id
+         where u.email = $1",
+    )
+    .bind(email)
+    .fetch_all(db)
+    .await?)
+}

@@ -1,5 +1,7 @@
 //! Full page loads: signed-out visitors go to log-in (and come back after),
-//! signed-in ones skip the log-in and sign-up pages.
+//! signed-in ones skip the log-in and sign-up pages, and whoever owes a
+//! second factor (staff without one, members of an account that requires
+//! one) is held at their Security page until they set it up.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -7,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{Method, StatusCode};
 use tower_sessions::Session;
 
-use app::auth::{HOME, PUBLIC_PAGES, STAFF_HOME};
+use app::auth::{CODE_PAGE, HOME, PUBLIC_PAGES, SECURITY_PAGE, STAFF_HOME, STAFF_SECURITY_PAGE};
 use app::ssr::{current_principal, current_staff, AppState};
 use app::urlencode;
 
@@ -31,23 +33,40 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    // The join page works for anyone holding an invitation link.
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(path) || path == "/join" {
+    // The join and reset pages work for anyone holding their link.
+    let link_page = path == "/join" || path == "/reset";
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(path) || link_page {
         return next.run(req).await;
     }
     // Support staff see the staff console and nothing of any account's.
     match current_staff(&session, &state).await {
+        Ok(Some(_)) if path == STAFF_SECURITY_PAGE => return next.run(req).await,
+        Ok(Some(s)) if !s.second_factor => {
+            return Redirect::to(STAFF_SECURITY_PAGE).into_response()
+        }
         Ok(Some(_)) if path == STAFF_HOME => return next.run(req).await,
         Ok(Some(_)) => return Redirect::to(STAFF_HOME).into_response(),
         Ok(None) => {}
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-    let signed_in = match current_principal(&session, &state).await {
-        Ok(p) => p.is_some(),
+    let principal = match current_principal(&session, &state).await {
+        Ok(p) => p,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    if signed_in && path == STAFF_HOME {
+    let signed_in = principal.is_some();
+    if signed_in && (path == STAFF_HOME || path == STAFF_SECURITY_PAGE) {
         return Redirect::to(HOME).into_response();
+    }
+    if principal.is_some_and(|p| p.must_set_up_second_factor()) && path != SECURITY_PAGE {
+        return Redirect::to(SECURITY_PAGE).into_response();
+    }
+    // The code step needs a log-in waiting for it; otherwise start again.
+    if path == CODE_PAGE && !signed_in {
+        match app::ssr::pending_log_in(&session).await {
+            Ok(Some(_)) => return next.run(req).await,
+            Ok(None) => return Redirect::to("/login").into_response(),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
     }
     let public = PUBLIC_PAGES.contains(&path);
     match (signed_in, public) {

@@ -71,6 +71,7 @@ async fn credential_changes_are_recorded_with_actor_time_and_address() {
             "client.narrow",
             "client.create",
             "project.create",
+            "user.sign_in",
             "account.sign_up",
         ]
     );
@@ -99,7 +100,7 @@ async fn credential_changes_are_recorded_with_actor_time_and_address() {
     let by_project = audit(&s, &owner, &[("project_id", project.as_str())]).await;
     assert_eq!(by_project["entries"].as_array().unwrap().len(), 8);
     let by_actor = audit(&s, &owner, &[("actor", "A@Example.com")]).await;
-    assert_eq!(by_actor["entries"].as_array().unwrap().len(), 10);
+    assert_eq!(by_actor["entries"].as_array().unwrap().len(), 11);
     let none = audit(&s, &owner, &[("actor", "b@example.com")]).await;
     assert_eq!(none["entries"], serde_json::json!([]));
     let today = portcullis_core::calendar::date(s.clock_now());
@@ -109,7 +110,7 @@ async fn credential_changes_are_recorded_with_actor_time_and_address() {
         &[("from", today.as_str()), ("to", today.as_str())],
     )
     .await;
-    assert_eq!(dated["entries"].as_array().unwrap().len(), 10);
+    assert_eq!(dated["entries"].as_array().unwrap().len(), 11);
     let tomorrow = portcullis_core::calendar::date(s.clock_now() + 86_400);
     let later = audit(&s, &owner, &[("from", tomorrow.as_str())]).await;
     assert_eq!(later["entries"], serde_json::json!([]));
@@ -125,7 +126,7 @@ async fn credential_changes_are_recorded_with_actor_time_and_address() {
     // Another account sees only its own log.
     let other = s.owner("b@example.com").await;
     let theirs = audit(&s, &other, &[]).await;
-    assert_eq!(actions(&theirs), vec!["account.sign_up"]);
+    assert_eq!(actions(&theirs), vec!["user.sign_in", "account.sign_up"]);
     let leak = audit(&s, &other, &[("project_id", project.as_str())]).await;
     assert_eq!(leak["entries"], serde_json::json!([]));
 }

@@ -254,6 +254,7 @@ fn staff_add_reads_the_password_from_stdin() {
         let mut child = portcullis()
             .args(["staff", "add", email])
             .env("DATABASE_URL", &db)
+            .env("PORTCULLIS_MASTER_KEY_FILE", dir.path().join("master.key"))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -54,14 +54,15 @@ async fn fetch_metadata_and_missing_origin_are_checked() {
         .send()
         .await
         .unwrap();
-    assert_redirected(&res, "/projects");
+    assert_redirected(&res, "/login?signed_up=1");
 }
 
 #[tokio::test]
 async fn cross_site_log_out_leaves_the_session_alone() {
     let s = TestServer::start().await;
     let b = s.browser();
-    let cookie = session_cookie(&s.sign_up(&b, "Acme", "ada@example.com").await).unwrap();
+    let cookie =
+        session_cookie(&s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await).unwrap();
     let forged = Client::builder().build().unwrap();
     let res = forged
         .post(s.url("/api/logout"))

@@ -96,7 +96,7 @@ async fn static_assets_are_compressed_and_pages_are_not() {
     assert!(plain.headers().get("content-encoding").is_none());
     assert_eq!(plain.text().await.unwrap(), js);
 
-    s.sign_up(&b, "Acme", "ada@example.com").await;
+    s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await;
     for path in ["/login", "/projects", "/settings"] {
         let page = b
             .get(s.url(path))

@@ -7,7 +7,7 @@ use crate::support::*;
 
 async fn owner(s: &TestServer, email: &str) {
     let res = s.sign_up(&s.browser(), "Acme", email).await;
-    assert_redirected(&res, "/projects");
+    assert_redirected(&res, "/login?signed_up=1");
 }
 
 #[tokio::test]
@@ -86,7 +86,7 @@ async fn five_failures_lock_the_email_with_growing_waits() {
     assert_eq!(body["retry_after_secs"], 1);
     assert_eq!(
         body["message"],
-        "Too many failed attempts. Try again in 1 seconds."
+        "Too many attempts. Try again in 1 seconds."
     );
 
     s.clock.advance(1);

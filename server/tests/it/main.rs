@@ -4,6 +4,7 @@
 // Helpers here are test code too: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account_security;
 mod apis;
 mod audit;
 mod binary;

@@ -32,7 +32,8 @@ async fn signed_out_visitors_are_sent_to_log_in_and_back() {
 async fn signed_in_users_get_the_console() {
     let s = TestServer::start().await;
     let b = s.browser();
-    s.sign_up(&b, "Acme Lending", "ada@example.com").await;
+    s.sign_up_and_log_in(&b, "Acme Lending", "ada@example.com")
+        .await;
     for path in ["/login", "/signup", "/"] {
         let res = b.get(s.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 303, "{path}");

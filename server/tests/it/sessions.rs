@@ -5,7 +5,10 @@ use crate::support::*;
 
 async fn signed_in(s: &TestServer) -> reqwest::Client {
     let b = s.browser();
-    assert_redirected(&s.sign_up(&b, "Acme", "ada@example.com").await, "/projects");
+    assert_redirected(
+        &s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await,
+        "/projects",
+    );
     b
 }
 
@@ -53,7 +56,8 @@ async fn absolute_timeout_ends_even_a_busy_session() {
 async fn log_out_deletes_the_session_server_side() {
     let s = TestServer::start().await;
     let b = s.browser();
-    let cookie = session_cookie(&s.sign_up(&b, "Acme", "ada@example.com").await).unwrap();
+    let cookie =
+        session_cookie(&s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await).unwrap();
     assert_eq!(s.count(crate::support::sessions_table()).await, 1);
     s.post(&b, "logout", &[] as &[(&str, &str)]).await;
     assert_eq!(s.count(crate::support::sessions_table()).await, 0);
@@ -79,7 +83,7 @@ async fn https_public_url_makes_the_cookie_secure_and_host_only() {
     })
     .await;
     let b = s.client_with_origin("https://auth.example.test");
-    let res = s.sign_up(&b, "Acme", "ada@example.com").await;
+    let res = s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await;
     assert_redirected(&res, "/projects");
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("__Host-portcullis_session="), "{cookie}");

@@ -1,21 +1,22 @@
 //! Support staff: sign-in, the cross-tenant search, revocation with a
 //! reason the account sees, and the wall between staff and account pages.
 
-use portcullis_core::password::PasswordHasher;
-use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
-use portcullis_core::{Accounts, Password};
+use portcullis_core::Password;
 use reqwest::Client;
 use serde_json::Value;
 
 use crate::support::{assert_redirected, TestServer, PASSWORD};
 
+/// A staff member signed in, with the second factor staff must set up.
 pub async fn staff_browser(s: &TestServer) -> Client {
-    let accounts = Accounts::new(
-        s.db.clone(),
-        PasswordHasher::new(1).unwrap(),
-        LoginThrottle::new(ThrottlePolicy::default()),
-        s.clock.clone(),
-    );
+    let browser = staff_without_second_factor(s).await;
+    s.set_up_second_factor(&browser).await;
+    browser
+}
+
+/// A staff member signed in for the first time: held at the Security page.
+pub async fn staff_without_second_factor(s: &TestServer) -> Client {
+    let accounts = s.accounts();
     accounts
         .add_staff(
             "support@portcullis.example",
@@ -27,7 +28,7 @@ pub async fn staff_browser(s: &TestServer) -> Client {
     let res = s
         .log_in(&browser, "support@portcullis.example", PASSWORD)
         .await;
-    assert_redirected(&res, "/staff");
+    assert_redirected(&res, "/staff/security");
     browser
 }
 

@@ -93,6 +93,7 @@ impl TestServer {
             trusted_proxies: vec![],
             redis_url: None,
             hash_concurrency: 2,
+            sign_ups_per_address: 1000,
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             max_connections: None,
@@ -183,6 +184,68 @@ impl TestServer {
         .await
     }
 
+    /// The domain's accounts on this server's database and master key (for
+    /// what only the command line does, such as adding staff).
+    pub fn accounts(&self) -> portcullis_core::Accounts {
+        use portcullis_core::password::PasswordHasher;
+        use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
+        let master = portcullis_core::master_key::MasterKey::load_or_create(
+            &self.dir.path().join("master.key"),
+        )
+        .unwrap();
+        portcullis_core::Accounts::new(
+            self.db.clone(),
+            PasswordHasher::new(1).unwrap(),
+            LoginThrottle::new(ThrottlePolicy::default()),
+            Arc::new(master),
+            self.clock.clone(),
+        )
+    }
+
+    /// The code an authenticator app with `secret_text` shows now.
+    pub fn totp_now(&self, secret_text: &str) -> String {
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(secret_text.as_bytes())
+            .unwrap();
+        portcullis_core::totp::code_at(&secret, self.clock_now())
+    }
+
+    /// Turns on the second factor for whoever `browser` is signed in as;
+    /// the secret text and the recovery codes. Moves the clock on a step
+    /// so the next code is a fresh one.
+    pub async fn set_up_second_factor(&self, browser: &Client) -> (String, Vec<String>) {
+        let (status, set_up) = self
+            .call(browser, "second_factor_begin", &[] as &[(&str, &str)])
+            .await;
+        assert_eq!(status, 200, "{set_up}");
+        let secret = set_up["secret_text"].as_str().unwrap().to_owned();
+        let code = self.totp_now(&secret);
+        let (status, codes) = self
+            .call(browser, "second_factor_confirm", &[("code", code.as_str())])
+            .await;
+        assert_eq!(status, 200, "{codes}");
+        self.clock.advance(30);
+        let codes = codes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        (secret, codes)
+    }
+
+    /// Signs up (which starts no session) and logs in: the log-in's answer.
+    pub async fn sign_up_and_log_in(
+        &self,
+        client: &Client,
+        account: &str,
+        email: &str,
+    ) -> Response {
+        let res = self.sign_up(client, account, email).await;
+        assert_redirected(&res, "/login?signed_up=1");
+        self.log_in(client, email, PASSWORD).await
+    }
+
     pub async fn log_in(&self, client: &Client, email: &str, password: &str) -> Response {
         self.post(client, "login", &[("email", email), ("password", password)])
             .await
@@ -250,9 +313,9 @@ impl TestServer {
     pub async fn owner(&self, email: &str) -> Owner {
         let browser = self.browser();
         let res = self
-            .sign_up(&browser, &format!("Org of {email}"), email)
+            .sign_up_and_log_in(&browser, &format!("Org of {email}"), email)
             .await;
-        assert_eq!(res.status(), 200, "sign-up failed");
+        assert_redirected(&res, "/projects");
         Owner { browser }
     }
 

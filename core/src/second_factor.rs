@@ -1,0 +1,390 @@
+//! The second factor: a TOTP app, with one-time recovery codes for a lost
+//! phone. Optional for account members unless their account's owner
+//! requires it; required of support staff before their first staff action.
+//! The secret is sealed with the master key; recovery codes are kept only
+//! as keyed hashes.
+
+use data_encoding::BASE32_NOPAD;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{Accounts, Principal, Role, Staff};
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::ids::random_bytes;
+use crate::secret::Password;
+use crate::store;
+use crate::totp;
+
+pub const RECOVERY_CODES: usize = 10;
+const ISSUER: &str = "Portcullis";
+
+/// Whoever is signed in: an account member or a staff member.
+#[derive(Debug, Clone, Copy)]
+pub enum Person<'a> {
+    Member(&'a Principal),
+    Staff(&'a Staff),
+}
+
+impl Person<'_> {
+    pub fn user_id(&self) -> &str {
+        match self {
+            Person::Member(p) => &p.user_id,
+            Person::Staff(s) => &s.user_id,
+        }
+    }
+
+    pub fn email(&self) -> &str {
+        match self {
+            Person::Member(p) => &p.email,
+            Person::Staff(s) => &s.email,
+        }
+    }
+}
+
+/// What the set-up page shows: the secret for the app, as text and as the
+/// address a QR code carries. Shown until confirmed, never stored in clear.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub secret_text: String,
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrollment(..)")
+    }
+}
+
+/// How a second-factor code was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    Totp,
+    RecoveryCode { left: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub enabled: bool,
+    pub recovery_codes_left: i64,
+    /// Whether this person may turn it off (not staff, not required).
+    pub may_turn_off: bool,
+}
+
+fn sealed_context(user_id: &str) -> String {
+    format!("totp:{user_id}")
+}
+
+/// A recovery code as typed: case, spaces and dashes do not matter.
+fn normalize_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// `xxxxx-xxxxx`: 50 random bits in lower-case base32.
+fn new_recovery_code() -> String {
+    let text = BASE32_NOPAD
+        .encode(&random_bytes::<7>())
+        .to_ascii_lowercase();
+    format!("{}-{}", &text[..5], &text[5..10])
+}
+
+fn not_enabled() -> Error {
+    Error::invalid("code", "Two-factor authentication is not on.")
+}
+
+fn wrong_code() -> Error {
+    Error::invalid(
+        "code",
+        "That code is not right. Type the 6 digits your app shows now.",
+    )
+}
+
+impl Accounts {
+    fn recovery_hash(&self, user_id: &str, code: &str) -> String {
+        hex::encode(self.master().secret_hash(&format!(
+            "recovery:{user_id}:{}",
+            normalize_recovery_code(code)
+        )))
+    }
+
+    async fn audit_self(&self, who: Person<'_>, action: &'static str, detail: &str) {
+        match who {
+            Person::Member(p) => {
+                audit::record_or_log(
+                    self.db(),
+                    audit::Event::by(p, action, ("user", &p.user_id), None, detail.into()),
+                    self.clock().now(),
+                )
+                .await
+            }
+            Person::Staff(s) => tracing::info!(staff_id = %s.user_id, action, "{detail}"),
+        }
+    }
+
+    pub async fn second_factor_status(&self, who: Person<'_>) -> Result<Status> {
+        let row = store::second_factor::get(self.db(), who.user_id()).await?;
+        let enabled = row.is_some_and(|r| r.confirmed_at.is_some());
+        let left = if enabled {
+            store::second_factor::unused_recovery_codes(self.db(), who.user_id()).await?
+        } else {
+            0
+        };
+        let may_turn_off = match who {
+            Person::Member(p) => !p.second_factor_required,
+            Person::Staff(_) => false,
+        };
+        Ok(Status {
+            enabled,
+            recovery_codes_left: left,
+            may_turn_off,
+        })
+    }
+
+    /// A fresh secret to put into an app; replaces an unconfirmed one.
+    pub async fn begin_second_factor(&self, who: Person<'_>) -> Result<Enrollment> {
+        let secret = random_bytes::<{ totp::SECRET_LEN }>();
+        let sealed = self.master().seal(&sealed_context(who.user_id()), &secret);
+        let now = self.clock().now();
+        if !store::second_factor::put_unconfirmed(self.db(), who.user_id(), &sealed, now).await? {
+            return Err(Error::Conflict {
+                field: "",
+                message: "Two-factor authentication is already on. Turn it off first to move it to another app.".into(),
+            });
+        }
+        Ok(Enrollment {
+            secret_text: totp::secret_text(&secret),
+            otpauth_uri: totp::otpauth_uri(ISSUER, who.email(), &secret),
+        })
+    }
+
+    /// Turns the factor on with a first right code; the recovery codes,
+    /// shown once.
+    pub async fn confirm_second_factor(&self, who: Person<'_>, code: &str) -> Result<Vec<String>> {
+        let row = store::second_factor::get(self.db(), who.user_id())
+            .await?
+            .ok_or_else(|| {
+                Error::invalid("code", "Start the set-up again: no secret is waiting.")
+            })?;
+        if row.confirmed_at.is_some() {
+            return Err(Error::Conflict {
+                field: "",
+                message: "Two-factor authentication is already on.".into(),
+            });
+        }
+        let secret = self
+            .master()
+            .open(&sealed_context(who.user_id()), &row.secret_sealed)?;
+        let now = self.clock().now();
+        let step = totp::matching_step(&secret, code, now, row.last_step).ok_or_else(wrong_code)?;
+        let mut tx = self.db().begin().await?;
+        if !store::second_factor::use_step(&mut *tx, who.user_id(), step, now).await? {
+            return Err(wrong_code());
+        }
+        let codes = self.replace_recovery_codes(&mut tx, who.user_id()).await?;
+        tx.commit().await?;
+        self.audit_self(
+            who,
+            "user.second_factor_on",
+            "turned on two-factor authentication",
+        )
+        .await;
+        Ok(codes)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        user_id: &str,
+    ) -> Result<Vec<String>> {
+        store::second_factor::delete_recovery_codes(&mut **tx, user_id).await?;
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        for code in &codes {
+            store::second_factor::insert_recovery_code(
+                &mut **tx,
+                user_id,
+                &self.recovery_hash(user_id, code),
+            )
+            .await?;
+        }
+        Ok(codes)
+    }
+
+    /// New recovery codes (the old ones stop working), after a right TOTP code.
+    pub async fn new_recovery_codes(&self, who: Person<'_>, code: &str) -> Result<Vec<String>> {
+        if self.check_second_factor(who.user_id(), code, false).await? != Some(Accepted::Totp) {
+            return Err(wrong_code());
+        }
+        let mut tx = self.db().begin().await?;
+        let codes = self.replace_recovery_codes(&mut tx, who.user_id()).await?;
+        tx.commit().await?;
+        self.audit_self(who, "user.recovery_codes_new", "made new recovery codes")
+            .await;
+        Ok(codes)
+    }
+
+    /// Turns the factor off, after the password (throttled like a log-in).
+    pub async fn turn_off_second_factor(
+        &self,
+        who: Person<'_>,
+        password: &Password,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<()> {
+        match who {
+            Person::Staff(_) => {
+                return Err(Error::invalid(
+                    "",
+                    "Support staff must keep two-factor authentication on.",
+                ))
+            }
+            Person::Member(p) if p.second_factor_required => {
+                return Err(Error::invalid(
+                    "",
+                    "Your account requires two-factor authentication; only an owner can lift that.",
+                ))
+            }
+            Person::Member(_) => {}
+        }
+        self.check_own_password(who, password, client_ip).await?;
+        let mut tx = self.db().begin().await?;
+        if !store::second_factor::delete(&mut *tx, who.user_id()).await? {
+            return Err(not_enabled());
+        }
+        store::second_factor::delete_recovery_codes(&mut *tx, who.user_id()).await?;
+        tx.commit().await?;
+        self.audit_self(
+            who,
+            "user.second_factor_off",
+            "turned off two-factor authentication",
+        )
+        .await;
+        Ok(())
+    }
+
+    /// An owner requires (or stops requiring) a second factor of every
+    /// member. Requiring it needs the owner's own first, so the account
+    /// is never left with nobody able to act.
+    pub async fn set_second_factor_required(
+        &self,
+        owner: &Principal,
+        required: bool,
+    ) -> Result<()> {
+        if owner.role != Role::Owner {
+            return Err(Error::Forbidden);
+        }
+        if required && !owner.second_factor {
+            return Err(Error::invalid(
+                "",
+                "Turn on two-factor authentication for yourself first.",
+            ));
+        }
+        let now = self.clock().now();
+        let since = required.then_some(now);
+        store::second_factor::set_required(self.db(), &owner.account_id, since).await?;
+        let (action, detail) = if required {
+            (
+                "account.second_factor_required",
+                "every member must use two-factor authentication",
+            )
+        } else {
+            (
+                "account.second_factor_optional",
+                "two-factor authentication is each member's choice",
+            )
+        };
+        audit::record_or_log(
+            self.db(),
+            audit::Event::by(
+                owner,
+                action,
+                ("account", &owner.account_id),
+                None,
+                detail.into(),
+            ),
+            now,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Checks a TOTP code (each works once) or, if allowed, spends a
+    /// recovery code.
+    pub(crate) async fn check_second_factor(
+        &self,
+        user_id: &str,
+        code: &str,
+        allow_recovery: bool,
+    ) -> Result<Option<Accepted>> {
+        let Some(row) = store::second_factor::get(self.db(), user_id).await? else {
+            return Ok(None);
+        };
+        if row.confirmed_at.is_none() {
+            return Ok(None);
+        }
+        let secret = self
+            .master()
+            .open(&sealed_context(user_id), &row.secret_sealed)?;
+        let now = self.clock().now();
+        if let Some(step) = totp::matching_step(&secret, code, now, row.last_step) {
+            let fresh = store::second_factor::use_step(self.db(), user_id, step, now).await?;
+            return Ok(fresh.then_some(Accepted::Totp));
+        }
+        if !allow_recovery || normalize_recovery_code(code).len() != 10 {
+            return Ok(None);
+        }
+        let hash = self.recovery_hash(user_id, code);
+        if store::second_factor::spend_recovery_code(self.db(), user_id, &hash, now).await? {
+            let left = store::second_factor::unused_recovery_codes(self.db(), user_id).await?;
+            return Ok(Some(Accepted::RecoveryCode { left }));
+        }
+        Ok(None)
+    }
+
+    /// `portcullis staff reset-second-factor`: for a staff member who lost
+    /// both phone and recovery codes; they set it up again at next sign-in.
+    pub async fn reset_staff_second_factor(&self, email: &str) -> Result<()> {
+        let email = crate::validate::email(email)?;
+        let user_id = store::staff::id_by_email(self.db(), &email)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "email",
+                    format!("no support staff member has the email {email}"),
+                )
+            })?;
+        let mut tx = self.db().begin().await?;
+        store::second_factor::delete(&mut *tx, &user_id).await?;
+        store::second_factor::delete_recovery_codes(&mut *tx, &user_id).await?;
+        tx.commit().await?;
+        tracing::warn!(staff_id = %user_id, "staff second factor reset from the command line");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_typed_loosely_and_random() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+        assert_eq!(normalize_recovery_code(&code).len(), 10);
+        assert_eq!(
+            normalize_recovery_code(" ABCDE - fghij "),
+            normalize_recovery_code("abcdefghij")
+        );
+        assert_ne!(new_recovery_code(), new_recovery_code());
+    }
+
+    #[test]
+    fn enrollment_debug_hides_the_secret() {
+        let e = Enrollment {
+            secret_text: "GEZDGNBV".into(),
+            otpauth_uri: "otpauth://totp/x?secret=GEZDGNBV".into(),
+        };
+        assert!(!format!("{e:?}").contains("GEZDGNBV"));
+    }
+}
