@@ -1,5 +1,6 @@
 import { expect, type Browser, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -25,13 +26,63 @@ export function watchForErrors(page: Page): string[] {
   return problems;
 }
 
-export async function signUp(page: Page, account: string, email: string, password = PASSWORD) {
+/** Fills and sends the sign-up form; lands on log-in with a notice. */
+export async function signUpOnly(page: Page, account: string, email: string, password = PASSWORD) {
   await page.goto('/signup');
   await hydrated(page);
   await page.getByLabel('Organisation name').fill(account);
   await page.getByLabel('Work email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByTestId('submit').click();
+  await expect(page).toHaveURL(/\/login\?signed_up=1$/);
+  await expect(page.getByTestId('auth-notice')).toContainText('log in with the email and password you chose');
+}
+
+/** Signs up, then logs in (sign-up itself starts no session). */
+export async function signUp(page: Page, account: string, email: string, password = PASSWORD) {
+  await signUpOnly(page, account, email, password);
+  await logIn(page, email, password);
+}
+
+function base32Decode(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const c of text.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The code an authenticator app shows for `secret` (RFC 6238, SHA-1). */
+export function totp(secret: string, at = Date.now()): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
+}
+
+/** Turns on the second factor from the Security page the browser is on;
+ *  the key and the recovery codes shown once. */
+export async function setUpSecondFactor(page: Page) {
+  await hydrated(page);
+  await page.getByTestId('second-factor-begin').click();
+  await expect(page.locator('img.qr')).toBeVisible();
+  const secret = (await page.getByTestId('second-factor-secret').textContent())!.trim();
+  await page.getByTestId('second-factor-code').fill(totp(secret));
+  await page.getByTestId('second-factor-confirm').click();
+  await expect(page.getByTestId('recovery-codes')).toBeVisible();
+  const codes = (await page.getByTestId('recovery-code').allTextContents()).map((c) => c.trim());
+  await page.getByTestId('codes-done').click();
+  await expect(page.getByTestId('second-factor-state')).toContainText('On.');
+  return { secret, codes };
 }
 
 export async function logIn(page: Page, email: string, password = PASSWORD) {
@@ -85,6 +136,11 @@ export async function staffSignIn(browser: Browser, tag: string) {
   const staff = await (await browser.newContext()).newPage();
   await staff.goto('/login');
   await logIn(staff, email);
+  // Staff set up a second factor before their first staff action.
+  await expect(staff).toHaveURL(/\/staff\/security$/);
+  await expect(staff.getByTestId('must-set-up')).toBeVisible();
+  await setUpSecondFactor(staff);
+  await staff.goto('/staff');
   await expect(staff).toHaveURL(/\/staff$/);
   await hydrated(staff);
   return { staff, email };

@@ -34,23 +34,42 @@ impl Verb {
     }
 }
 
-/// How an operation is described in the OpenAPI document.
+/// How an operation is described in the OpenAPI document: everything a
+/// caller may rely on, and nothing the handler does not keep to.
 #[derive(Debug, Clone)]
 pub struct Doc {
     pub summary: &'static str,
     pub success: u16,
     /// JSON Schema of the request body, if it takes one.
     pub body: Option<Value>,
-    /// Query parameters: (name, description).
-    pub query: &'static [(&'static str, &'static str)],
+    /// JSON Schema of the success answer's body (none for 204).
+    pub returns: Option<Value>,
+    pub query: Vec<Param>,
+    /// Path parameters whose values are checked (others are ids: an
+    /// unknown one is 404).
+    pub path: Vec<Param>,
+    /// When the operation answers 409: a state the request conflicts with.
+    pub conflict: Option<&'static str>,
 }
 
-pub const fn doc(summary: &'static str, success: u16) -> Doc {
+/// A query or path parameter.
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub required: bool,
+    pub schema: Value,
+}
+
+pub fn doc(summary: &'static str, success: u16) -> Doc {
     Doc {
         summary,
         success,
         body: None,
-        query: &[],
+        returns: None,
+        query: Vec::new(),
+        path: Vec::new(),
+        conflict: None,
     }
 }
 
@@ -60,10 +79,64 @@ impl Doc {
         self
     }
 
-    pub fn query(mut self, query: &'static [(&'static str, &'static str)]) -> Self {
-        self.query = query;
+    pub fn returns(mut self, schema: Value) -> Self {
+        self.returns = Some(schema);
         self
     }
+
+    pub fn query(
+        mut self,
+        name: &'static str,
+        description: &'static str,
+        required: bool,
+        schema: Value,
+    ) -> Self {
+        self.query.push(Param {
+            name,
+            description,
+            required,
+            schema,
+        });
+        self
+    }
+
+    pub fn path(mut self, name: &'static str, description: &'static str, schema: Value) -> Self {
+        self.path.push(Param {
+            name,
+            description,
+            required: true,
+            schema,
+        });
+        self
+    }
+
+    pub fn conflict(mut self, when: &'static str) -> Self {
+        self.conflict = Some(when);
+        self
+    }
+
+    /// Whether the handler checks anything of the request beyond the token
+    /// and ids (a body, query parameters, checked path parameters): such
+    /// operations answer 422 to what their schemas forbid.
+    pub fn checks_input(&self) -> bool {
+        self.body.is_some() || !self.query.is_empty() || !self.path.is_empty()
+    }
+}
+
+/// An object schema whose every property is required and nothing else is
+/// allowed: the shape of every answer body.
+pub fn exact(properties: &[(&str, Value)]) -> Value {
+    let names: Vec<&str> = properties.iter().map(|(n, _)| *n).collect();
+    let props: serde_json::Map<String, Value> = properties
+        .iter()
+        .map(|(n, s)| ((*n).to_owned(), s.clone()))
+        .collect();
+    serde_json::json!({ "type": "object", "required": names, "additionalProperties": false, "properties": props })
+}
+
+/// A JSON array of `items`.
+pub fn list_of(items: Value) -> Value {
+    serde_json::json!({ "type": "array", "items": items })
 }
 
 #[derive(Debug, Clone)]

@@ -2,7 +2,9 @@
 //! place, and a JSON body extractor whose refusals say what was wrong.
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::FromRequestParts;
 use axum::extract::{FromRequest, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::Error;
@@ -86,5 +88,27 @@ where
             }),
             Err(e) => Err(ApiError::BadJson(e.body_text())),
         }
+    }
+}
+
+/// `axum::extract::Query`, but a query string of the wrong shape is a 422
+/// in our error format (axum answers 400 in plain text).
+pub struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::Invalid {
+                field: String::new(),
+                message: e.body_text(),
+            })
     }
 }

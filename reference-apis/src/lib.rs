@@ -11,6 +11,7 @@
 
 pub mod builder;
 pub mod caas;
+pub mod contract;
 mod error;
 pub mod partner;
 

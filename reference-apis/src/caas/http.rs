@@ -2,78 +2,155 @@
 //! enhanced and regular reads, and erasing a user's data.
 
 use super::{Category, EnhancedTransaction, Erased, NewSplit, NewTransaction, Split, Transaction};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use portcullis_gate::Bearer;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::builder::{doc, ApiRoutes, Verb::*};
-use crate::error::{ApiError, Body};
+use super::{AMOUNT, CATEGORY_NAME_MAX, DESCRIPTION_MAX, LIST_LIMIT, NOTE_MAX, SPLIT_AMOUNT};
+use crate::builder::{doc, exact, list_of, ApiRoutes, Verb::*};
+use crate::contract::{currency_schema, date_schema, ident_schema, note_schema, text_schema};
+use crate::error::{ApiError, Body, Params};
 use crate::ApiState;
 
 // One operation per line: verb, path, the scope it needs, its description, handler.
 #[rustfmt::skip]
 pub fn routes() -> ApiRoutes {
+    let user = || ident_schema();
     ApiRoutes::new()
-        .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(transaction_schema()), create_transaction)
-        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query(LIST), list_transactions)
-        .op(Get, "/transactions/{id}", "caas:transactions:read", doc("Read one transaction with its merchant and category", 200), read_transaction)
+        .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(transaction_input()).returns(transaction()), create_transaction)
+        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query("user_id", "only this user's", false, user()).query("limit", "at most this many (default 100)", false, LIST_LIMIT.schema()).returns(exact(&[("transactions", list_of(transaction()))])), list_transactions)
+        .op(Get, "/transactions/{id}", "caas:transactions:read", doc("Read one transaction with its merchant and category", 200).returns(transaction()), read_transaction)
         .op(Delete, "/transactions/{id}", "caas:transactions:delete", doc("Delete a transaction and its splits", 204), delete_transaction)
-        .op(Post, "/transactions/{id}/splits", "caas:transaction_splits:write", doc("Split part of a transaction out; the answer carries the split", 201).body(split_schema()), create_split)
-        .op(Get, "/transactions/{id}/splits", "caas:transaction_splits:read", doc("List a transaction's splits", 200), list_splits)
+        .op(Post, "/transactions/{id}/splits", "caas:transaction_splits:write", doc("Split part of a transaction out; the answer carries the split", 201).body(split_input()).returns(split()).conflict("category_id is not a category of this project, or the splits would total more than the transaction"), create_split)
+        .op(Get, "/transactions/{id}/splits", "caas:transaction_splits:read", doc("List a transaction's splits", 200).returns(exact(&[("splits", list_of(split()))])), list_splits)
         .op(Delete, "/transactions/{id}/splits/{split_id}", "caas:transaction_splits:delete", doc("Delete a split", 204), delete_split)
-        .op(Get, "/transactions/{id}/enhanced", "caas:enhanced_transactions:read", doc("Read a transaction with the extended enrichment set", 200), enhanced)
-        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query(USER), regular)
-        .op(Get, "/categories", "caas:categories:read", doc("List built-in and custom categories", 200), categories)
-        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(category_schema()), create_category)
-        .op(Delete, "/categories/{id}", "caas:categories:delete", doc("Delete a custom category (its transactions become Other)", 204), delete_category)
-        .op(Delete, "/users/{user_id}", "caas:users:delete", doc("Erase every transaction and split of a user", 200), erase_user)
+        .op(Get, "/transactions/{id}/enhanced", "caas:enhanced_transactions:read", doc("Read a transaction with the extended enrichment set", 200).returns(enhanced_schema()), enhanced)
+        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query("user_id", "the user", true, user()).returns(exact(&[("series", list_of(series()))])), regular)
+        .op(Get, "/categories", "caas:categories:read", doc("List built-in and custom categories", 200).returns(exact(&[("categories", list_of(category()))])), categories)
+        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(category_input()).returns(category()).conflict("a category of that name exists, built-in or custom"), create_category)
+        .op(Delete, "/categories/{id}", "caas:categories:delete", doc("Delete a custom category (its transactions become Other)", 204).conflict("built-in categories cannot be deleted"), delete_category)
+        .op(Delete, "/users/{user_id}", "caas:users:delete", doc("Erase every transaction and split of a user", 200).path("user_id", "the user", user()).returns(erased()), erase_user)
 }
 
-const LIST: &[(&str, &str)] = &[
-    ("user_id", "only this user's"),
-    ("limit", "at most this many (1-500, default 100)"),
-];
-const USER: &[(&str, &str)] = &[("user_id", "the user (required)")];
+fn int() -> Value {
+    json!({ "type": "integer" })
+}
 
-fn category_schema() -> Value {
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn category_input() -> Value {
     json!({
         "type": "object",
         "required": ["name"],
         "additionalProperties": false,
-        "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 60 } }
+        "properties": { "name": text_schema(CATEGORY_NAME_MAX as u64) }
     })
 }
 
-fn transaction_schema() -> Value {
+fn transaction_input() -> Value {
+    let mut amount = AMOUNT.schema();
+    amount["not"] = json!({ "const": 0 });
+    amount["description"] = json!("negative for money out; never zero");
     json!({
         "type": "object",
         "required": ["user_id", "account_id", "amount_cents", "currency", "description", "booked_on"],
         "additionalProperties": false,
         "properties": {
-            "user_id": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
-            "account_id": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
-            "amount_cents": { "type": "integer", "description": "negative for money out" },
-            "currency": { "type": "string", "pattern": "^[A-Z]{3}$" },
-            "description": { "type": "string", "minLength": 1, "maxLength": 200 },
-            "booked_on": { "type": "string", "format": "date" }
+            "user_id": ident_schema(),
+            "account_id": ident_schema(),
+            "amount_cents": amount,
+            "currency": currency_schema(),
+            "description": text_schema(DESCRIPTION_MAX as u64),
+            "booked_on": date_schema()
         }
     })
 }
 
-fn split_schema() -> Value {
+fn split_input() -> Value {
     json!({
         "type": "object",
         "required": ["amount_cents"],
         "additionalProperties": false,
         "properties": {
-            "amount_cents": { "type": "integer", "minimum": 1 },
-            "category_id": { "type": "string" },
-            "note": { "type": "string", "maxLength": 200 }
+            "amount_cents": SPLIT_AMOUNT.schema(),
+            "category_id": { "type": "string", "description": "a category of this project; empty or absent: the transaction's" },
+            "note": note_schema(NOTE_MAX as u64)
         }
     })
+}
+
+fn transaction_fields() -> Vec<(&'static str, Value)> {
+    vec![
+        ("id", string()),
+        ("user_id", string()),
+        ("account_id", string()),
+        ("amount_cents", int()),
+        ("currency", string()),
+        ("description", string()),
+        ("booked_on", string()),
+        ("merchant", string()),
+        ("category_id", string()),
+        ("created_at", int()),
+    ]
+}
+
+fn transaction() -> Value {
+    exact(&transaction_fields())
+}
+
+fn enhanced_schema() -> Value {
+    let mut fields = transaction_fields();
+    fields.extend([
+        ("category_name", string()),
+        ("direction", json!({ "enum": ["debit", "credit"] })),
+        ("counterparty", string()),
+        ("is_recurring", json!({ "type": "boolean" })),
+    ]);
+    exact(&fields)
+}
+
+fn split() -> Value {
+    exact(&[
+        ("id", string()),
+        ("transaction_id", string()),
+        ("amount_cents", int()),
+        ("category_id", string()),
+        ("note", string()),
+        ("created_at", int()),
+    ])
+}
+
+fn category() -> Value {
+    exact(&[
+        ("id", string()),
+        ("name", string()),
+        ("custom", json!({ "type": "boolean" })),
+    ])
+}
+
+fn series() -> Value {
+    exact(&[
+        ("merchant", string()),
+        ("amount_cents", int()),
+        ("currency", string()),
+        ("occurrences", int()),
+        ("first_booked_on", string()),
+        ("last_booked_on", string()),
+        ("transaction_ids", list_of(string())),
+    ])
+}
+
+fn erased() -> Value {
+    exact(&[
+        ("user_id", string()),
+        ("transactions_deleted", int()),
+        ("splits_deleted", int()),
+    ])
 }
 
 async fn create_transaction(
@@ -94,7 +171,7 @@ struct ListQuery {
 async fn list_transactions(
     State(s): State<ApiState>,
     Extension(b): Extension<Bearer>,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let list = s
         .caas
@@ -165,7 +242,7 @@ struct UserQuery {
 async fn regular(
     State(s): State<ApiState>,
     Extension(b): Extension<Bearer>,
-    Query(q): Query<UserQuery>,
+    Params(q): Params<UserQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let user = q.user_id.ok_or(ApiError::Invalid {
         field: "user_id".into(),

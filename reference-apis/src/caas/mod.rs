@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use portcullis_core::calendar::parse_date;
 use portcullis_core::clock::{Clock, Epoch};
 use portcullis_core::db::{is_unique_violation, Db};
 use portcullis_core::error::{Error, Result};
 use portcullis_core::ids::new_id;
-use portcullis_core::validate;
+
+use crate::contract::{
+    check_currency, check_date, check_ident, check_note, check_text, some_string, whole, Range,
+};
 
 pub mod http;
 mod store;
@@ -67,6 +69,7 @@ pub struct Transaction {
 pub struct NewTransaction {
     pub user_id: String,
     pub account_id: String,
+    #[serde(deserialize_with = "whole")]
     pub amount_cents: i64,
     pub currency: String,
     pub description: String,
@@ -97,12 +100,28 @@ pub struct Split {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSplit {
+    #[serde(deserialize_with = "whole")]
     pub amount_cents: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_string")]
     pub category_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_string")]
     pub note: Option<String>,
 }
+
+/// The bounds each field keeps, stated once for the schema and the check.
+/// A transaction's amount is non-zero, within 10^12 either way.
+pub const AMOUNT: Range = Range {
+    min: -1_000_000_000_000,
+    max: 1_000_000_000_000,
+};
+pub const SPLIT_AMOUNT: Range = Range {
+    min: 1,
+    max: 1_000_000_000_000,
+};
+pub const DESCRIPTION_MAX: usize = 200;
+pub const NOTE_MAX: usize = 200;
+pub const CATEGORY_NAME_MAX: usize = 60;
+pub const LIST_LIMIT: Range = Range { min: 1, max: 500 };
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Category {
@@ -153,22 +172,6 @@ pub fn category_of(description: &str) -> &'static str {
         .map_or("cat_other", |(id, _, _)| id)
 }
 
-fn ident(field: &'static str, raw: &str) -> Result<String> {
-    let v = raw.trim();
-    if v.is_empty()
-        || v.len() > 64
-        || !v
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
-    {
-        return Err(Error::invalid(
-            field,
-            format!("{field} must be 1 to 64 letters, digits, '-', '_', '.' or ':'"),
-        ));
-    }
-    Ok(v.to_owned())
-}
-
 pub struct Caas {
     db: Db,
     clock: Arc<dyn Clock>,
@@ -184,28 +187,18 @@ impl Caas {
         project_id: &str,
         input: NewTransaction,
     ) -> Result<Transaction> {
-        let user_id = ident("user_id", &input.user_id)?;
-        let account_id = ident("account_id", &input.account_id)?;
-        if input.amount_cents == 0 || input.amount_cents.abs() > 1_000_000_000_000 {
+        let user_id = check_ident("user_id", &input.user_id)?;
+        let account_id = check_ident("account_id", &input.account_id)?;
+        AMOUNT.check("amount_cents", input.amount_cents)?;
+        if input.amount_cents == 0 {
             return Err(Error::invalid(
                 "amount_cents",
-                "amount_cents must be non-zero and at most 10^12 in size",
+                "amount_cents must not be zero",
             ));
         }
-        let currency = input.currency.trim().to_uppercase();
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(Error::invalid(
-                "currency",
-                "currency must be a three-letter ISO 4217 code",
-            ));
-        }
-        let description = validate::name("description", &input.description, 200, "a description")?;
-        if parse_date(input.booked_on.trim()).is_none() {
-            return Err(Error::invalid(
-                "booked_on",
-                "booked_on must be a real date as YYYY-MM-DD",
-            ));
-        }
+        let currency = check_currency("currency", &input.currency)?;
+        let description = check_text("description", &input.description, DESCRIPTION_MAX)?;
+        check_date("booked_on", &input.booked_on)?;
         let t = Transaction {
             id: new_id("txn"),
             user_id,
@@ -215,7 +208,7 @@ impl Caas {
             merchant: merchant_of(&description),
             category_id: category_of(&description).into(),
             description,
-            booked_on: input.booked_on.trim().to_owned(),
+            booked_on: input.booked_on,
             created_at: self.clock.now(),
         };
         store::insert_transaction(&self.db, project_id, &t).await?;
@@ -228,7 +221,9 @@ impl Caas {
         user_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Transaction>> {
-        store::list_transactions(&self.db, project_id, user_id, limit.clamp(1, 500)).await
+        let limit = LIST_LIMIT.check("limit", limit)?;
+        let user_id = user_id.map(|u| check_ident("user_id", u)).transpose()?;
+        store::list_transactions(&self.db, project_id, user_id.as_deref(), limit).await
     }
 
     pub async fn transaction(&self, project_id: &str, id: &str) -> Result<Transaction> {
@@ -280,10 +275,11 @@ impl Caas {
         {
             Ok(())
         } else {
-            Err(Error::invalid(
-                "category_id",
-                format!("{id:?} is not a category of this project"),
-            ))
+            // The request is well formed; the project's state refuses it.
+            Err(Error::Conflict {
+                field: "category_id",
+                message: format!("{id:?} is not a category of this project"),
+            })
         }
     }
 
@@ -294,21 +290,18 @@ impl Caas {
         transaction_id: &str,
         input: NewSplit,
     ) -> Result<Split> {
+        // The request's own shape first (422), then what it names (404),
+        // then the project's state (409).
+        SPLIT_AMOUNT.check("amount_cents", input.amount_cents)?;
+        let note = check_note("note", input.note.as_deref().unwrap_or(""), NOTE_MAX)?;
         let t = self.transaction(project_id, transaction_id).await?;
-        if input.amount_cents <= 0 {
-            return Err(Error::invalid(
-                "amount_cents",
-                "amount_cents must be positive (the split's share of the amount)",
-            ));
-        }
-        let category_id = match input.category_id.as_deref().map(str::trim) {
+        let category_id = match input.category_id.as_deref() {
             None | Some("") => t.category_id.clone(),
             Some(c) => {
                 self.check_category(project_id, c).await?;
                 c.to_owned()
             }
         };
-        let note = validate::description("note", input.note.as_deref().unwrap_or(""), 200)?;
         let split = Split {
             id: new_id("spl"),
             transaction_id: t.id,
@@ -319,10 +312,10 @@ impl Caas {
         };
         let total = t.amount_cents.abs();
         if let Some(left) = store::insert_split_within(&self.db, project_id, &split, total).await? {
-            return Err(Error::invalid(
-                "amount_cents",
-                format!("splits would total more than the transaction ({left} left)"),
-            ));
+            return Err(Error::Conflict {
+                field: "amount_cents",
+                message: format!("splits would total more than the transaction ({left} left)"),
+            });
         }
         Ok(split)
     }
@@ -359,7 +352,7 @@ impl Caas {
     }
 
     pub async fn create_category(&self, project_id: &str, name: &str) -> Result<Category> {
-        let name = validate::name("name", name, 60, "a category name")?;
+        let name = check_text("name", name, CATEGORY_NAME_MAX)?;
         if BUILT_IN
             .iter()
             .any(|(_, n, _)| n.eq_ignore_ascii_case(&name))
@@ -406,7 +399,7 @@ impl Caas {
 
     /// Series of the same merchant and amount seen at least twice.
     pub async fn regular(&self, project_id: &str, user_id: &str) -> Result<Vec<RegularSeries>> {
-        let user_id = ident("user_id", user_id)?;
+        let user_id = check_ident("user_id", user_id)?;
         let mut txns =
             store::list_transactions(&self.db, project_id, Some(&user_id), 10_000).await?;
         txns.sort_by(|a, b| a.booked_on.cmp(&b.booked_on));
@@ -439,7 +432,7 @@ impl Caas {
 
     /// Erases every transaction (and split) of a user in this project.
     pub async fn erase_user(&self, project_id: &str, user_id: &str) -> Result<Erased> {
-        let user_id = ident("user_id", user_id)?;
+        let user_id = check_ident("user_id", user_id)?;
         let (transactions_deleted, splits_deleted) =
             store::erase_user(&self.db, project_id, &user_id).await?;
         Ok(Erased {

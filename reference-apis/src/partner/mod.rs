@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use portcullis_core::calendar::parse_date;
 use portcullis_core::clock::{Clock, Epoch};
 use portcullis_core::db::Db;
 use portcullis_core::error::{Error, Result};
 use portcullis_core::ids::{new_id, random_bytes};
-use portcullis_core::validate;
+
+use crate::contract::{check_date, check_line, check_text, some_string, whole, Range};
 
 pub mod http;
 mod store;
@@ -24,12 +24,30 @@ pub const PAYMENT_LINK_TTL_SECS: Epoch = 7 * 86_400;
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
     pub applicant_name: String,
+    #[serde(deserialize_with = "whole")]
     pub amount_cents: i64,
+    #[serde(deserialize_with = "whole")]
     pub term_months: i64,
+    #[serde(deserialize_with = "whole")]
     pub annual_income_cents: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_string")]
     pub external_reference: Option<String>,
 }
+
+/// The bounds each field keeps, stated once for the schema and the check.
+pub const NAME_MAX: usize = 120;
+pub const REFERENCE_MAX: usize = 64;
+pub const AMOUNT: Range = Range {
+    min: 100,
+    max: 100_000_000,
+};
+pub const TERM: Range = Range { min: 3, max: 120 };
+pub const INCOME: Range = Range {
+    min: 0,
+    max: 10_000_000_000,
+};
+pub const LIST_LIMIT: Range = Range { min: 1, max: 100 };
+pub const DOCUMENT_PATTERN: &str = "^[A-Za-z0-9]{4,32}$";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Application {
@@ -124,33 +142,15 @@ impl Partner {
         client_id: &str,
         input: NewApplication,
     ) -> Result<Application> {
-        let name = validate::name(
-            "applicant_name",
-            &input.applicant_name,
-            120,
-            "the applicant's name",
-        )?;
-        if !(100..=100_000_000).contains(&input.amount_cents) {
-            return Err(Error::invalid(
-                "amount_cents",
-                "amount_cents must be from 100 to 100000000",
-            ));
-        }
-        if !(3..=120).contains(&input.term_months) {
-            return Err(Error::invalid(
-                "term_months",
-                "term_months must be from 3 to 120",
-            ));
-        }
-        if !(0..=10_000_000_000).contains(&input.annual_income_cents) {
-            return Err(Error::invalid(
-                "annual_income_cents",
-                "annual_income_cents must be from 0 to 10000000000",
-            ));
-        }
-        let reference = match input.external_reference.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(r) => Some(validate::name("external_reference", r, 64, "a reference")?),
+        let name = check_text("applicant_name", &input.applicant_name, NAME_MAX)?;
+        AMOUNT.check("amount_cents", input.amount_cents)?;
+        TERM.check("term_months", input.term_months)?;
+        INCOME.check("annual_income_cents", input.annual_income_cents)?;
+        let reference = match input.external_reference.as_deref() {
+            None => None,
+            Some(r) => {
+                Some(check_line("external_reference", r, REFERENCE_MAX)?).filter(|r| !r.is_empty())
+            }
         };
         let (outcome, reasons) = decide(&input);
         let app = Application {
@@ -179,7 +179,8 @@ impl Partner {
         project_id: &str,
         limit: i64,
     ) -> Result<Vec<Application>> {
-        store::list_applications(&self.db, project_id, limit.clamp(1, 100)).await
+        let limit = LIST_LIMIT.check("limit", limit)?;
+        store::list_applications(&self.db, project_id, limit).await
     }
 
     pub async fn application(&self, project_id: &str, id: &str) -> Result<Application> {
@@ -237,14 +238,9 @@ impl Partner {
         project_id: &str,
         input: NewIdentityCheck,
     ) -> Result<IdentityCheck> {
-        let full_name = validate::name("full_name", &input.full_name, 120, "the full name")?;
-        let (y, m, d) = parse_date(input.date_of_birth.trim()).ok_or_else(|| {
-            Error::invalid(
-                "date_of_birth",
-                "date_of_birth must be a real date as YYYY-MM-DD",
-            )
-        })?;
-        let doc = input.document_number.trim();
+        let full_name = check_text("full_name", &input.full_name, NAME_MAX)?;
+        let (y, m, d) = check_date("date_of_birth", &input.date_of_birth)?;
+        let doc = input.document_number.as_str();
         if !(4..=32).contains(&doc.len()) || !doc.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::invalid(
                 "document_number",
@@ -289,6 +285,7 @@ impl Partner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_core::calendar::parse_date;
 
     fn app(amount: i64, term: i64, income: i64) -> NewApplication {
         NewApplication {

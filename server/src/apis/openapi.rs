@@ -10,26 +10,39 @@ fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
-fn path_params(path: &str) -> Vec<Value> {
-    path.split('/')
+/// Path parameters: those the operation checks carry their schema; the
+/// rest are ids (any non-empty string; an unknown one is 404).
+fn path_params(op: &Operation) -> Vec<Value> {
+    op.path
+        .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|name| match op.doc.path.iter().find(|p| p.name == name) {
+            Some(p) => json!({ "name": name, "in": "path", "required": true, "description": p.description, "schema": p.schema }),
+            None => json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }),
+        })
         .collect()
 }
 
 fn operation(api: &Api, op: &Operation) -> Value {
-    let mut params = path_params(op.path);
-    params.extend(op.doc.query.iter().map(|(name, description)| {
-        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+    let mut params = path_params(op);
+    params.extend(op.doc.query.iter().map(|p| {
+        json!({ "name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.schema })
     }));
     let mut responses = Map::new();
-    responses.insert(
-        op.doc.success.to_string(),
-        json!({ "description": if op.doc.success == 204 { "done; no body" } else { "success" } }),
-    );
+    let success = match &op.doc.returns {
+        Some(schema) => {
+            json!({ "description": "success", "content": { "application/json": { "schema": schema } } })
+        }
+        None => json!({ "description": "done; no body" }),
+    };
+    responses.insert(op.doc.success.to_string(), success);
     responses.insert(
         "400".into(),
-        error_response("malformed request (e.g. not JSON, or a malformed Authorization header)"),
+        error_response(if op.doc.body.is_some() {
+            "malformed request: a body that is not JSON or not sent as application/json, or a malformed Authorization header"
+        } else {
+            "malformed request: a malformed Authorization header"
+        }),
     );
     responses.insert(
         "401".into(),
@@ -42,11 +55,22 @@ fn operation(api: &Api, op: &Operation) -> Value {
             op.scope
         )),
     );
-    responses.insert("404".into(), error_response("no such item in this project"));
+    if op.path.contains('{') {
+        responses.insert("404".into(), error_response("no such item in this project"));
+    }
+    if let Some(when) = op.doc.conflict {
+        responses.insert("409".into(), error_response(when));
+    }
     if op.doc.body.is_some() {
         responses.insert(
+            "413".into(),
+            json!({ "description": "the body is over 64 KiB", "content": { "text/plain": { "schema": { "type": "string" } } } }),
+        );
+    }
+    if op.doc.checks_input() {
+        responses.insert(
             "422".into(),
-            error_response("a field is invalid; the body names it"),
+            error_response("the request breaks its schema; `field` names what is wrong"),
         );
     }
     responses.insert(

@@ -9,6 +9,7 @@ mod apis;
 mod audit;
 mod binary;
 mod cluster;
+mod contract;
 mod csrf;
 mod example_resource_server;
 mod gate_process;
