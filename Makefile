@@ -125,7 +125,8 @@ deps: rust-deps release-deps e2e-deps pg-deps
 
 # cargo-leptos regenerates the wasm bundle on every call (seconds of work),
 # so the release build is skipped while no source has changed.
-SOURCES := $(shell find core gate app frontend server/src style migrations public -type f 2>/dev/null) \
+SOURCES := $(shell find core gate reference-apis/src app frontend server/src style migrations public -type f 2>/dev/null) \
+           reference-apis/Cargo.toml \
            Cargo.toml Cargo.lock .cargo/config.toml
 RELEASE_STAMP := target/site/.release-build
 

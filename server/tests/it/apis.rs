@@ -697,7 +697,7 @@ async fn input_is_validated_and_data_is_per_project() {
             "/caas/v1/transactions",
             Some(&caas_write),
             Some(&json!({
-        "user_id": "u9", "account_id": "a9", "amount_cents": -3000, "currency": "gbp",
+        "user_id": "u9", "account_id": "a9", "amount_cents": -3000, "currency": "GBP",
         "description": "TESCO STORES 3297", "booked_on": "2026-11-02" })),
         )
         .await,

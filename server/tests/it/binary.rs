@@ -278,3 +278,85 @@ fn staff_add_reads_the_password_from_stdin() {
     assert!(stderr.contains("12"), "{stderr}");
     assert!(!stderr.contains("short\n"), "the password is never echoed");
 }
+
+#[test]
+fn staff_reset_password_and_second_factor_from_the_command_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::database_url_blocking(&dir);
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = portcullis()
+            .args(args)
+            .env("DATABASE_URL", &db)
+            .env("PORTCULLIS_MASTER_KEY_FILE", dir.path().join("master.key"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{stdin}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let hash_and_epoch = || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let pool = portcullis_core::db::connect(&db).await.unwrap();
+            let row: (String, i64) = sqlx::query_as(
+                "select password_hash, session_epoch from users where email = 'support@example.com'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            row
+        })
+    };
+    let out = run(
+        &["staff", "add", "support@example.com"],
+        "a long enough passphrase",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = hash_and_epoch();
+
+    let out = run(&["staff", "reset-password", "support@example.com"], "short");
+    assert!(!out.status.success(), "the policy holds");
+    assert_eq!(hash_and_epoch(), before, "a refused reset changes nothing");
+    let out = run(
+        &["staff", "reset-password", "nobody@example.com"],
+        "another long passphrase",
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no support staff member has the email nobody@example.com"),
+        "{stderr}"
+    );
+
+    let out = run(
+        &["staff", "reset-password", "support@example.com"],
+        "another long passphrase",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("their sessions have ended"));
+    let after = hash_and_epoch();
+    assert_ne!(after.0, before.0, "a new hash");
+    assert_eq!(after.1, before.1 + 1, "the session epoch moved on");
+    assert!(!after.0.contains("another long passphrase"));
+
+    let out = run(&["staff", "reset-second-factor", "support@example.com"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["staff", "reset-second-factor", "nobody@example.com"], "");
+    assert!(!out.status.success());
+}

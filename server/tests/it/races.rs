@@ -299,7 +299,7 @@ async fn racing_splits_never_exceed_their_transaction() {
         "{statuses:?}"
     );
     assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 422),
+        statuses.iter().all(|s| *s == 201 || *s == 409),
         "{statuses:?}"
     );
     let (total,): (i64,) =
