@@ -47,14 +47,14 @@ impl Console {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        self.post(
-            "/api/signup",
-            &format!(
-                "account_name=Bench&email=bench{stamp}%40example.com&password={}",
-                enc("correct horse battery staple")
-            ),
-        )
-        .await?;
+        let credentials = format!(
+            "email=bench{stamp}%40example.com&password={}",
+            enc("correct horse battery staple")
+        );
+        self.post("/api/signup", &format!("account_name=Bench&{credentials}"))
+            .await?;
+        // Sign-up starts no session; log in as a person would.
+        self.post("/api/login", &credentials).await?;
         let project = self
             .post(
                 "/api/project_create",

@@ -64,12 +64,49 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
+/// A path that does not decode to text without NUL names nothing that can
+/// exist (PostgreSQL text cannot even hold a NUL): 404 in our format,
+/// before any handler or query sees it.
+async fn only_possible_ids(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let decodes = percent_decode(req.uri().path()).is_some_and(|p| !p.contains('\0'));
+    if decodes {
+        next.run(req).await
+    } else {
+        not_found().await.into_response()
+    }
+}
+
+/// The path as axum's `Path` decodes it; `None` when it is not UTF-8.
+fn percent_decode(path: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()
+        .map(|p| p.into_owned())
+}
+
 /// One API's routes behind `gate`, to be nested at its base path.
 pub fn router(ops: &ApiRoutes, gate: &Gate, state: ApiState) -> Router {
     ops.router
         .clone()
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(only_possible_ids))
         .layer(gate.layer())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn paths_decode_or_name_nothing() {
+        assert_eq!(percent_decode("/a%20b/%C3%A9").as_deref(), Some("/a b/é"));
+        assert_eq!(percent_decode("/x%00y").as_deref(), Some("/x\0y"));
+        assert_eq!(percent_decode("/%F2%90"), None, "cut UTF-8");
+        assert_eq!(percent_decode("/%FF").as_deref(), None, "not UTF-8");
+    }
 }

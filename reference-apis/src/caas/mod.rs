@@ -268,10 +268,12 @@ impl Caas {
     }
 
     async fn check_category(&self, project_id: &str, id: &str) -> Result<()> {
+        // An id with NUL names nothing (and PostgreSQL text cannot hold it).
         if BUILT_IN.iter().any(|(i, _, _)| *i == id)
-            || store::custom_category(&self.db, project_id, id)
-                .await?
-                .is_some()
+            || !id.contains('\0')
+                && store::custom_category(&self.db, project_id, id)
+                    .await?
+                    .is_some()
         {
             Ok(())
         } else {

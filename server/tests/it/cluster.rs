@@ -207,6 +207,16 @@ impl Cluster {
             )
             .await;
         assert_eq!(status, 200, "{body}");
+        // Sign-up starts no session: log in, as a person would.
+        let (status, body) = self
+            .call(
+                node,
+                &browser,
+                "login",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
         browser
     }
 
