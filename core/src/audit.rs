@@ -29,6 +29,7 @@ pub const ACTIONS: &[&str] = &[
     "client.retire_scheduled",
     "client.retire_cancelled",
     "client.revoke",
+    "client.secret_reported",
     "client.expire",
     "client.delete",
     "client.test_token",

@@ -3,15 +3,12 @@
 //! the console through the same [`Issuer::mint`](crate::tokens::Issuer::mint)
 //! as the token endpoint.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine;
-
 use crate::accounts::Principal;
 use crate::audit;
 use crate::clock::Epoch;
 use crate::error::{Error, Result};
 use crate::feed::ChangeKind;
-use crate::ids::{new_id, random_bytes};
+use crate::ids::new_id;
 use crate::projects::{require_manager, Projects};
 use crate::registry::split_scopes;
 use crate::store;
@@ -33,14 +30,16 @@ pub const RECENT_USE_SECS: Epoch = 15 * 60;
 pub struct ClientSecret(String);
 
 impl ClientSecret {
-    /// 256 random bits, base64url: safe in URLs, forms and `curl -u`.
+    /// 256 random bits with a prefix and a checksum (see
+    /// [`secret_format`](crate::secret_format)): safe in URLs, forms and
+    /// `curl -u`, and recognisable by secret scanners.
     fn generate() -> Self {
         Self::with_prefix("pcs")
     }
 
     /// The same, with another kind's prefix (`pgs` for gate credentials).
     pub(crate) fn with_prefix(prefix: &str) -> Self {
-        Self(format!("{prefix}_{}", B64URL.encode(random_bytes::<32>())))
+        Self(crate::secret_format::generate(prefix))
     }
 
     pub fn expose(&self) -> &str {

@@ -24,6 +24,8 @@ pub mod projects;
 pub mod registry;
 pub mod second_factor;
 pub mod secret;
+pub mod secret_format;
+pub mod secret_reports;
 pub mod shared_limits;
 pub mod signing;
 pub mod store;

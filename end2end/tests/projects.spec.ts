@@ -29,7 +29,7 @@ test('project, client with two scopes, secret copied once, token minted, last us
   const clientId = (await page.getByTestId('new-client-id').textContent())!.trim();
   const secret = (await page.getByTestId('new-client-secret').textContent())!.trim();
   expect(clientId).toMatch(/^pcl_[0-9a-f]{32}$/);
-  expect(secret).toMatch(/^pcs_[A-Za-z0-9_-]{43}$/);
+  expect(secret).toMatch(/^pcs_[0-9A-Za-z]{49}$/);
   await page.getByTestId('copy-secret').click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   await expect(page.getByTestId('client-scopes')).toHaveText(/applications:read\s*decisions:read/);

@@ -132,6 +132,14 @@ pub struct Config {
     )]
     pub scopes: PathBuf,
 
+    /// The keys leaked-secret reports must be signed with: GitHub's JSON
+    /// document from https://api.github.com/meta/public_keys/secret_scanning,
+    /// saved to a file. Set: `POST /oauth/secret-reports` takes reports (a
+    /// reported live client secret retires its client at once). Unset: no
+    /// such endpoint.
+    #[arg(long, env = "PORTCULLIS_SECRET_REPORT_KEYS", global = true)]
+    pub secret_report_keys: Option<PathBuf>,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,
@@ -171,6 +179,7 @@ impl std::fmt::Debug for Config {
             .field("master_key_file", &self.master_key_file)
             .field("issuer", &self.issuer.as_ref().map(Url::as_str))
             .field("scopes", &self.scopes)
+            .field("secret_report_keys", &self.secret_report_keys)
             .field("site_root", &self.site_root)
             .field("log_filter", &self.log_filter)
             .finish()

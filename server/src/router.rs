@@ -69,6 +69,11 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     // `scheme://host[:port]`, as browsers send it in `Origin`.
     let public_origin = public_url.origin().ascii_serialization();
     let catalogue = Arc::new(Catalogue::load(&config.scopes)?);
+    // Read at start-up: a broken key file stops the server, not a report.
+    let report_keys = match &config.secret_report_keys {
+        Some(path) => Some(portcullis_core::secret_reports::ReportKeys::load(path)?),
+        None => None,
+    };
     tracing::info!(
         apis = catalogue.apis().len(),
         scopes = catalogue.scope_names().count(),
@@ -147,6 +152,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         client_failures.clone(),
     );
     let projects_handle = projects.clone();
+    let projects_for_reports = projects.clone();
     let clock_for_apis = clock.clone();
 
     let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
@@ -225,6 +231,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             public_url.as_str().trim_end_matches('/'),
             config.trusted_proxies.clone().into(),
             client_failures.clone(),
+        ))
+        .merge(oauth::secret_reports::routes(
+            projects_for_reports,
+            report_keys,
         ))
         .merge(gate_api::routes(GateApiState {
             issuer: issuer.clone(),

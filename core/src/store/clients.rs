@@ -286,3 +286,14 @@ pub async fn take_newly_expired<'e>(
     .fetch_all(db)
     .await?)
 }
+
+/// The client whose secret has this keyed hash, across accounts (secret
+/// reports arrive with the secret only).
+pub async fn by_secret_hash(db: &Db, secret_hash: &str) -> Result<Option<ClientRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from clients where secret_hash = $1"
+    ))
+    .bind(secret_hash)
+    .fetch_optional(db)
+    .await?)
+}

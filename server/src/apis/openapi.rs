@@ -140,6 +140,27 @@ pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -
         "requestBody": form(json!({ "token": { "type": "string" }, "token_type_hint": { "type": "string" } }), &["token"]),
         "responses": { "200": { "description": "revoked, or not a token of this client (the same answer)" },
             "401": { "description": "invalid_client" } } } }));
+    paths.insert("/oauth/secret-reports".into(), json!({ "post": {
+        "operationId": "oauth_secret_reports",
+        "summary": "Leaked-secret reports in the format of GitHub's secret scanning partner programme; a reported live client secret retires its client at once",
+        "tags": ["OAuth"], "security": [],
+        "parameters": [
+            { "name": "Github-Public-Key-Identifier", "in": "header", "required": true, "schema": { "type": "string" } },
+            { "name": "Github-Public-Key-Signature", "in": "header", "required": true, "description": "base64 ECDSA P-256 SHA-256 signature of the raw body", "schema": { "type": "string" } }
+        ],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "array", "maxItems": 100, "items": {
+            "type": "object", "required": ["token", "type"],
+            "properties": { "token": { "type": "string" }, "type": { "type": "string", "description": "portcullis_client_secret" },
+                "url": { "type": "string" }, "source": { "type": "string" } } } } } } },
+        "responses": {
+            "200": { "description": "one label per report", "content": { "application/json": { "schema": { "type": "array", "items": {
+                "type": "object", "required": ["token_raw", "token_type", "label"],
+                "properties": { "token_raw": { "type": "string" }, "token_type": { "type": "string" },
+                    "label": { "enum": ["true_positive", "false_positive"] } } } } } } },
+            "400": error_response("not a JSON array of reports, or more than 100"),
+            "401": error_response("not signed by a configured key"),
+            "404": error_response("secret reports are not configured on this server"),
+            "503": error_response("a report could not be acted on; send it again") } } }));
     paths.insert("/.well-known/jwks.json".into(), json!({ "get": {
         "operationId": "jwks", "summary": "The public keys that verify access tokens", "tags": ["OAuth"], "security": [],
         "responses": { "200": { "description": "a JWK Set" } } } }));

@@ -7,6 +7,7 @@ pub mod form;
 mod introspect;
 mod metadata;
 mod revoke;
+pub mod secret_reports;
 mod token;
 
 use std::net::IpAddr;

@@ -26,6 +26,7 @@ mod projects;
 mod races;
 mod remote_gate;
 mod rotation;
+mod secret_reports;
 mod sessions;
 mod signup;
 mod staff;

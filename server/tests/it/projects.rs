@@ -83,6 +83,10 @@ async fn a_client_secret_is_shown_once_and_stored_only_as_a_keyed_hash() {
         .await;
     assert!(creds.id.starts_with("pcl_"));
     assert!(creds.secret.starts_with("pcs_"));
+    assert!(
+        portcullis_core::secret_format::checksum_ok(&creds.secret),
+        "scanners can confirm it offline"
+    );
     assert_eq!(creds.secret.len(), 4 + 43, "256 bits in base64url");
 
     let (status, detail) = s

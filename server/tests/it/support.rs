@@ -101,6 +101,7 @@ impl TestServer {
             master_key_file: dir.path().join("master.key"),
             issuer: None,
             scopes: concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into(),
+            secret_report_keys: None,
             site_root: dir.path().join("site"),
             log_filter: "warn".into(),
         };
