@@ -90,6 +90,7 @@ mod tests {
                         retire_at: None,
                         minted_last_5m: 0,
                         minted_last_hour: 0,
+                        reuse_warning: None,
                     },
                     client_secret: secret.into()
                 }

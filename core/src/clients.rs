@@ -105,6 +105,37 @@ pub struct Client {
     pub retire_at: Option<Epoch>,
     pub minted_last_5m: u64,
     pub minted_last_hour: u64,
+    /// Set when the client mints far more tokens than its scope sets and
+    /// the token lifetime need: it does not reuse its tokens.
+    pub reuse_warning: Option<String>,
+}
+
+/// Tokens per scope set per token lifetime above which a client is told it
+/// does not reuse its tokens ("a few" allows several instances and restarts).
+pub const REUSE_TOKENS_PER_LIFETIME_MAX: u64 = 10;
+/// Below this many tokens in an hour nobody is warned.
+const REUSE_WARNING_MIN_MINTED: u64 = 20;
+
+/// The warning for a client that minted `minted_hour` tokens in an hour for
+/// `scope_sets` sets with tokens of `ttl_secs`, if it earns one.
+pub fn reuse_warning(minted_hour: u64, scope_sets: usize, ttl_secs: i64) -> Option<String> {
+    let lifetimes_per_hour = (3600 / ttl_secs.max(1)).max(1) as u64;
+    let per_set_per_lifetime = minted_hour / (scope_sets.max(1) as u64) / lifetimes_per_hour;
+    (minted_hour >= REUSE_WARNING_MIN_MINTED && per_set_per_lifetime > REUSE_TOKENS_PER_LIFETIME_MAX)
+        .then(|| {
+            format!(
+                "Minted {minted_hour} tokens in the last hour with a {} lifetime: this integration does not reuse its tokens. Cache each token and mint again shortly before it expires (examples/partner-client shows how).",
+                lifetime_text(ttl_secs)
+            )
+        })
+}
+
+fn lifetime_text(secs: i64) -> String {
+    match secs {
+        s if s % 3600 == 0 => format!("{}-hour", s / 3600),
+        s if s % 60 == 0 => format!("{}-minute", s / 60),
+        s => format!("{s}-second"),
+    }
 }
 
 /// A retire or revoke that found the client disabled already (maybe by a
@@ -114,7 +145,13 @@ pub(crate) fn already_disabled() -> Error {
 }
 
 impl Projects {
-    fn client_view(&self, row: ClientRow, project_archived: bool, now: Epoch) -> Client {
+    fn client_view(
+        &self,
+        row: ClientRow,
+        project_archived: bool,
+        token_ttl_secs: i64,
+        now: Epoch,
+    ) -> Client {
         let usage = self.registry.client(&row.id).map(|c| c.usage.clone());
         // Memory is ahead of the database between flushes.
         let last_used_at = usage
@@ -136,6 +173,9 @@ impl Projects {
             retire_at: row.retire_at,
             minted_last_5m: minted(5),
             minted_last_hour: minted(60),
+            reuse_warning: usage.as_ref().and_then(|u| {
+                reuse_warning(minted(60), u.scope_sets_in_last_hour(now), token_ttl_secs)
+            }),
         }
     }
 
@@ -146,7 +186,14 @@ impl Projects {
             store::clients::list_for_project(&self.db, &by.account_id, project_id)
                 .await?
                 .into_iter()
-                .map(|row| self.client_view(row, project.archived_at.is_some(), now))
+                .map(|row| {
+                    self.client_view(
+                        row,
+                        project.archived_at.is_some(),
+                        project.token_ttl_secs,
+                        now,
+                    )
+                })
                 .collect(),
         )
     }
@@ -243,7 +290,7 @@ impl Projects {
         .await?;
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
-        Ok((self.client_view(row, false, now), secret))
+        Ok((self.client_view(row, false, 3600, now), secret))
     }
 
     /// A transaction holding the project's lock, if it is live and has room
@@ -382,7 +429,12 @@ impl Projects {
         .await?;
         tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
         let row = self.client_row(by, client_id).await?;
-        Ok(self.client_view(row, project.archived_at.is_some(), self.clock.now()))
+        Ok(self.client_view(
+            row,
+            project.archived_at.is_some(),
+            project.token_ttl_secs,
+            self.clock.now(),
+        ))
     }
 
     /// A token for trying the API from the console: the token endpoint's own
@@ -480,7 +532,7 @@ impl Projects {
         )
         .await?;
         tracing::info!(successor = %row.id, "client rotation started");
-        Ok((self.client_view(row, false, now), secret))
+        Ok((self.client_view(row, false, 3600, now), secret))
     }
 
     /// Retires a client now (`at` empty or past) or at `at`. Once retired,
@@ -568,7 +620,12 @@ impl Projects {
         }
         let row = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &row.project_id).await?;
-        Ok(self.client_view(row, project.archived_at.is_some(), now))
+        Ok(self.client_view(
+            row,
+            project.archived_at.is_some(),
+            project.token_ttl_secs,
+            now,
+        ))
     }
 
     /// Cancels a scheduled retirement.
@@ -706,5 +763,29 @@ impl Projects {
         .await?;
         tracing::info!("client deleted");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reuse_warning;
+
+    #[test]
+    fn only_a_client_that_does_not_reuse_tokens_is_warned() {
+        // One token per call, an hour-long lifetime: warned, in words.
+        let w = reuse_warning(1240, 1, 3600).unwrap();
+        assert!(
+            w.starts_with("Minted 1240 tokens in the last hour with a 1-hour lifetime"),
+            "{w}"
+        );
+        // Ten instances each minting once an hour: fine.
+        assert_eq!(reuse_warning(10, 1, 3600), None);
+        // Five-minute tokens: 12 lifetimes an hour, so 100 is about 8 each.
+        assert_eq!(reuse_warning(100, 1, 300), None);
+        assert!(reuse_warning(200, 1, 300).is_some());
+        // Many scope sets explain many tokens.
+        assert_eq!(reuse_warning(300, 30, 3600), None);
+        // Too few tokens to say anything.
+        assert_eq!(reuse_warning(19, 1, 3600), None);
     }
 }

@@ -29,7 +29,13 @@ pub struct Usage {
     flushed: AtomicI64,
     /// Per slot: (epoch minute << 32) | count, updated without a lock.
     minted: [AtomicU64; MINT_MINUTES],
+    /// The scope sets minted for lately (hash, last minute), to tell a
+    /// client with many scope sets from one that does not reuse tokens.
+    scope_sets: std::sync::Mutex<Vec<(u64, i64)>>,
 }
+
+/// Scope sets remembered per client; more are counted as this many.
+const SCOPE_SETS_MAX: usize = 32;
 
 impl Default for Usage {
     fn default() -> Self {
@@ -44,7 +50,33 @@ impl Usage {
             last_used: AtomicI64::new(at),
             flushed: AtomicI64::new(at),
             minted: std::array::from_fn(|_| AtomicU64::new(0)),
+            scope_sets: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// A token minted now for `scopes` (space-joined, as in the token).
+    pub fn minted(&self, now: Epoch, scopes: &str) {
+        self.touch(now);
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(scopes);
+        let minute = now / 60;
+        let mut sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = sets.iter_mut().find(|(h, _)| *h == hash) {
+            entry.1 = minute;
+        } else if sets.len() < SCOPE_SETS_MAX {
+            sets.push((hash, minute));
+        } else if let Some(oldest) = sets.iter_mut().min_by_key(|(_, m)| *m) {
+            // Full: the longest-unused set makes room.
+            *oldest = (hash, minute);
+        }
+    }
+
+    /// Distinct scope sets minted for in the last hour.
+    pub fn scope_sets_in_last_hour(&self, now: Epoch) -> usize {
+        let this = now / 60;
+        let sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
+        sets.iter().filter(|(_, m)| *m > this - 60).count()
     }
 
     pub fn touch(&self, now: Epoch) {

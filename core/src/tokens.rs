@@ -191,7 +191,7 @@ impl Issuer {
         let json = serde_json::to_vec(&claims)
             .map_err(|e| Error::Internal(format!("claims to JSON: {e}")))?;
         let access_token = key.sign(&json)?;
-        client.usage.touch(now);
+        client.usage.minted(now, &claims.scope);
         Ok(Minted {
             access_token,
             expires_in: exp - now,

@@ -66,6 +66,7 @@ pub fn client(c: Client) -> ClientInfo {
         retire_at: c.retire_at,
         minted_last_5m: c.minted_last_5m,
         minted_last_hour: c.minted_last_hour,
+        reuse_warning: c.reuse_warning,
     }
 }
 

@@ -65,6 +65,9 @@ pub struct ClientInfo {
     pub retire_at: Option<i64>,
     pub minted_last_5m: u64,
     pub minted_last_hour: u64,
+    /// "This integration does not reuse its tokens", when it does not.
+    #[serde(default)]
+    pub reuse_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

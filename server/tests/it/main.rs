@@ -22,6 +22,7 @@ mod oauth_discovery;
 mod oauth_introspect;
 mod oauth_token;
 mod pages;
+mod partner_client;
 mod projects;
 mod races;
 mod remote_gate;

@@ -105,6 +105,7 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
         retire_at,
         minted_last_5m,
         minted_last_hour,
+        reuse_warning,
         ..
     } = c;
     let keep_id = id.clone();
@@ -122,6 +123,9 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
             <dd>
                 <strong data-test-id="minted-5m">{minted_last_5m}</strong>" in the last 5 minutes, "
                 <strong data-test-id="minted-1h">{minted_last_hour}</strong>" in the last hour"
+                {reuse_warning.map(|w| view! {
+                    <p class="notice bad" role="status" data-test-id="reuse-warning">{w}</p>
+                })}
             </dd>
             {expires_at.map(|at| view! { <dt>"Expires"</dt><dd><When at=Some(at) /></dd> })}
             {retire_at.map(|at| view! {

@@ -1,0 +1,220 @@
+//! Tokens the way the client-credentials lifecycle intends: mint once,
+//! cache, reuse until shortly before expiry, then mint again. A client that
+//! mints a token per call costs its owner rate limit and the issuer load;
+//! this one mints about once per token lifetime per scope set.
+//!
+//! - One cached token per scope set (the set, not the order it was asked in).
+//! - A fresh token is minted at a random point in the last 10–20 % of the
+//!   current one's life, so many instances started together do not all
+//!   mint at the same second.
+//! - One caller mints; callers asking for the same scope set meanwhile wait
+//!   for that token instead of minting their own.
+//! - `429` is retried after `Retry-After` (or a backoff), with jitter; a
+//!   network error or a `5xx` after a backoff; `400`/`401` are not retried:
+//!   they need a person.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+use serde::Deserialize;
+
+/// Wall-clock time, injectable so tests need not wait an hour.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The issuer refused the request: wrong credentials, a scope the client
+    /// does not have, a retired client. Retrying will not help.
+    #[error("the token endpoint refused: {status} {body}")]
+    Refused { status: u16, body: String },
+    #[error("no token after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: String },
+}
+
+#[derive(Clone)]
+struct Cached {
+    token: String,
+    refresh_at: SystemTime,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: u64,
+}
+
+/// Access tokens for one client, cached per scope set.
+pub struct TokenSource {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    clock: Clock,
+    max_attempts: u32,
+    /// One slot per scope set; its lock is held while that set mints.
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+    minted: AtomicU64,
+    attempts: AtomicU64,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"..")
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    pub fn new(token_url: &str, client_id: &str, client_secret: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            token_url: token_url.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            clock: Arc::new(SystemTime::now),
+            max_attempts: 6,
+            slots: Mutex::new(HashMap::new()),
+            minted: AtomicU64::new(0),
+            attempts: AtomicU64::new(0),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Tokens minted so far (each a successful call to the token endpoint).
+    pub fn minted(&self) -> u64 {
+        self.minted.load(Ordering::Relaxed)
+    }
+
+    /// Calls made to the token endpoint, retries included.
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// A token carrying exactly `scopes`: the cached one while it is fresh.
+    pub async fn token(&self, scopes: &[&str]) -> Result<String, Error> {
+        let key = scopes
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry(key.clone()).or_default().clone()
+        };
+        // Whoever holds the slot mints; the others wait here and then find
+        // its token fresh.
+        let mut cached = slot.lock().await;
+        if let Some(c) = cached.as_ref() {
+            if (self.clock)() < c.refresh_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let fresh = self.mint(&key).await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(token)
+    }
+
+    async fn mint(&self, scope: &str) -> Result<Cached, Error> {
+        let mut last = String::new();
+        for attempt in 1..=self.max_attempts {
+            self.attempts.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(&self.token_url)
+                .basic_auth(&self.client_id, Some(&self.client_secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .send()
+                .await;
+            let wait = match sent {
+                Ok(res) if res.status().is_success() => {
+                    let answer: TokenAnswer = res.json().await.map_err(|e| Error::GaveUp {
+                        attempts: attempt,
+                        last: format!("an unreadable token answer: {e}"),
+                    })?;
+                    self.minted.fetch_add(1, Ordering::Relaxed);
+                    return Ok(self.cache_entry(answer));
+                }
+                Ok(res) if res.status().as_u16() == 429 => {
+                    let retry_after = res
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    last = format!("429, Retry-After {retry_after:?}");
+                    retry_after.map_or_else(|| backoff(attempt), Duration::from_secs)
+                }
+                Ok(res) if res.status().is_server_error() => {
+                    last = format!("{}", res.status());
+                    backoff(attempt)
+                }
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    let body = res.text().await.unwrap_or_default();
+                    return Err(Error::Refused { status, body });
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    backoff(attempt)
+                }
+            };
+            if attempt < self.max_attempts {
+                tokio::time::sleep(wait + jitter()).await;
+            }
+        }
+        Err(Error::GaveUp {
+            attempts: self.max_attempts,
+            last,
+        })
+    }
+
+    /// Refresh at a random point 80–90 % into the token's life.
+    fn cache_entry(&self, answer: TokenAnswer) -> Cached {
+        let share = rand::thread_rng().gen_range(0.80..0.90);
+        let refresh_in = Duration::from_secs_f64(answer.expires_in as f64 * share);
+        Cached {
+            token: answer.access_token,
+            refresh_at: (self.clock)() + refresh_in,
+        }
+    }
+}
+
+/// 0.5 s, 1 s, 2 s … up to 30 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((500u64 << attempt.min(6)).min(30_000))
+}
+
+/// Up to a quarter second, so retrying instances spread out.
+fn jitter() -> Duration {
+    Duration::from_millis(rand::thread_rng().gen_range(0..250))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(20), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let s = TokenSource::new("http://x/oauth/token", "pcl_x", "pcs_secret");
+        assert!(!format!("{s:?}").contains("pcs_secret"));
+    }
+}
