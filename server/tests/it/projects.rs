@@ -87,7 +87,11 @@ async fn a_client_secret_is_shown_once_and_stored_only_as_a_keyed_hash() {
         portcullis_core::secret_format::checksum_ok(&creds.secret),
         "scanners can confirm it offline"
     );
-    assert_eq!(creds.secret.len(), 4 + 43, "256 bits in base64url");
+    assert_eq!(
+        creds.secret.len(),
+        4 + 43 + 6,
+        "256 bits in base62, and a 6-character checksum"
+    );
 
     let (status, detail) = s
         .call(&owner.browser, "project", &[("id", project.as_str())])
