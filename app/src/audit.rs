@@ -59,30 +59,10 @@ pub async fn audit_log(
 ) -> Result<AuditPage, ConsoleError> {
     use crate::ssr;
     use portcullis_core::audit::{self, Cursor, Filter};
-    use portcullis_core::calendar::parse_date;
 
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let day = |field: &'static str, s: &str, end: bool| -> Result<Option<i64>, ConsoleError> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            let (y, m, d) = parse_date(s).ok_or_else(|| ConsoleError::Invalid {
-                field: field.into(),
-                message: "Enter a date as YYYY-MM-DD.".into(),
-            })?;
-            let start = portcullis_core::calendar::days_from_civil(y, m, d) * 86_400;
-            Ok(Some(if end { start + 86_399 } else { start }))
-        };
-        let some = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let filter = Filter {
-            actor: some(actor),
-            action: some(action),
-            project_id: some(project_id),
-            from: day("from", &from, false)?,
-            to: day("to", &to, true)?,
-        };
+        let filter = Filter::from_text(&actor, &action, &project_id, &from, &to)?;
         let cursor = match before.trim() {
             "" => None,
             b => Some(Cursor::decode(b)?),

@@ -78,6 +78,9 @@ pub struct Principal {
     pub second_factor: bool,
     /// The account requires one of every member.
     pub second_factor_required: bool,
+    /// Set when a management client acts (its id): the audit log names it,
+    /// and nothing records it as a user.
+    pub acting_client: Option<String>,
 }
 
 impl Principal {
@@ -244,6 +247,7 @@ impl Accounts {
             session_epoch: 0,
             second_factor: false,
             second_factor_required: false,
+            acting_client: None,
         };
         self.audit(
             &principal,

@@ -53,16 +53,33 @@ pub const PAGE_MAX: i64 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    User { id: String, email: String },
-    Staff { id: String, email: String },
+    User {
+        id: String,
+        email: String,
+    },
+    Staff {
+        id: String,
+        email: String,
+    },
+    /// A management client, through the management API.
+    Client {
+        id: String,
+        label: String,
+    },
     System,
 }
 
 impl Actor {
     pub fn of(p: &Principal) -> Self {
-        Actor::User {
-            id: p.user_id.clone(),
-            email: p.email.clone(),
+        match &p.acting_client {
+            Some(client) => Actor::Client {
+                id: client.clone(),
+                label: p.email.clone(),
+            },
+            None => Actor::User {
+                id: p.user_id.clone(),
+                email: p.email.clone(),
+            },
         }
     }
 }
@@ -103,6 +120,38 @@ pub struct Filter {
     /// Inclusive bounds, epoch seconds.
     pub from: Option<Epoch>,
     pub to: Option<Epoch>,
+}
+
+impl Filter {
+    /// From the filters as people type them (the console's form, the
+    /// management API's query): blanks mean "any"; dates are `YYYY-MM-DD`,
+    /// UTC, inclusive.
+    pub fn from_text(
+        actor: &str,
+        action: &str,
+        project_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Self> {
+        let day = |field: &'static str, s: &str, end: bool| -> Result<Option<Epoch>> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            let (y, m, d) = crate::calendar::parse_date(s)
+                .ok_or_else(|| Error::invalid(field, "Enter a date as YYYY-MM-DD."))?;
+            let start = crate::calendar::days_from_civil(y, m, d) * 86_400;
+            Ok(Some(if end { start + 86_399 } else { start }))
+        };
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(Filter {
+            actor: some(actor),
+            action: some(action),
+            project_id: some(project_id),
+            from: day("from", from, false)?,
+            to: day("to", to, true)?,
+        })
+    }
 }
 
 /// Where the next page starts: strictly older than this (at, id).
@@ -186,6 +235,7 @@ pub async fn record<'e>(
 ) -> Result<()> {
     let (kind, id, label) = match &e.actor {
         Actor::User { id, email } => ("user", id.as_str(), email.as_str()),
+        Actor::Client { id, label } => ("client", id.as_str(), label.as_str()),
         Actor::Staff { id, email } => ("staff", id.as_str(), email.as_str()),
         Actor::System => ("system", "", "Portcullis"),
     };

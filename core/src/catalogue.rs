@@ -62,6 +62,12 @@ impl Catalogue {
         &self.apis
     }
 
+    /// This catalogue with one more API (built-in ones).
+    pub(crate) fn plus(mut self, api: Api) -> Self {
+        self.apis.push(api);
+        self
+    }
+
     pub fn api(&self, id: &str) -> Option<&Api> {
         self.apis.iter().find(|a| a.id == id)
     }

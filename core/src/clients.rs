@@ -247,6 +247,7 @@ impl Projects {
             )?),
         };
         let project = self.project_row(by, project_id).await?;
+        crate::manage::require_owner_for(by, &project.api_id)?;
         if project.archived_at.is_some() {
             return Err(Error::invalid(
                 "",
@@ -275,7 +276,12 @@ impl Projects {
             ),
             None => format!("{:?} with {}", row.name, row.scopes),
         };
-        store::clients::insert(&mut *tx, &row, &by.user_id).await?;
+        store::clients::insert(
+            &mut *tx,
+            &row,
+            by.acting_client.is_none().then_some(by.user_id.as_str()),
+        )
+        .await?;
         self.commit_audited(
             tx,
             audit::Event::by(
@@ -493,6 +499,7 @@ impl Projects {
         require_manager(by)?;
         let old = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &old.project_id).await?;
+        crate::manage::require_owner_for(by, &project.api_id)?;
         let now = self.clock.now();
         if project.archived_at.is_some() || old.disabled_at.is_some() {
             return Err(Error::invalid(
@@ -515,7 +522,12 @@ impl Projects {
         let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
         let (row, secret) =
             self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None);
-        store::clients::insert(&mut *tx, &row, &by.user_id).await?;
+        store::clients::insert(
+            &mut *tx,
+            &row,
+            by.acting_client.is_none().then_some(by.user_id.as_str()),
+        )
+        .await?;
         self.commit_audited(
             tx,
             audit::Event::by(

@@ -17,6 +17,7 @@ pub mod gate_feed;
 pub mod gates;
 pub mod ids;
 pub mod keyring;
+pub mod manage;
 pub mod master_key;
 pub mod password;
 pub mod password_reset;

@@ -169,6 +169,7 @@ impl Projects {
         let api = self.catalogue.api(input.api_id.trim()).ok_or_else(|| {
             Error::invalid("api_id", "Choose the API this project's tokens are for.")
         })?;
+        crate::manage::require_owner_for(by, &api.id)?;
         let row = ProjectRow {
             id: new_id("prj"),
             account_id: by.account_id.clone(),

@@ -26,6 +26,9 @@ use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use builder::{ApiRoutes, Doc, Operation, Verb};
+/// JSON body and query extractors whose refusals are JSON in the APIs'
+/// error format (the management API uses them too).
+pub use error::{Body, Params};
 
 /// JSON bodies of these APIs are small.
 const BODY_LIMIT: usize = 64 * 1024;

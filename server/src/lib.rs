@@ -8,6 +8,7 @@ pub mod error;
 pub mod gate_api;
 pub mod gate_cmd;
 pub mod listen;
+pub mod manage;
 pub mod middleware;
 pub mod oauth;
 pub mod router;

@@ -180,7 +180,7 @@ async fn migrate(config: &Config) -> Result<(), StartupError> {
 }
 
 async fn rotate_keys(config: &Config) -> Result<(), StartupError> {
-    let catalogue = Catalogue::load(&config.scopes)?;
+    let catalogue = Catalogue::load(&config.scopes)?.with_management()?;
     let master = config.master_key()?;
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;

@@ -68,7 +68,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let https = public_url.scheme() == "https";
     // `scheme://host[:port]`, as browsers send it in `Origin`.
     let public_origin = public_url.origin().ascii_serialization();
-    let catalogue = Arc::new(Catalogue::load(&config.scopes)?);
+    let catalogue = Arc::new(Catalogue::load(&config.scopes)?.with_management()?);
     // Read at start-up: a broken key file stops the server, not a report.
     let report_keys = match &config.secret_report_keys {
         Some(path) => Some(portcullis_core::secret_reports::ReportKeys::load(path)?),
@@ -164,6 +164,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clock,
     )
     .with_sign_ups_per_address(config.sign_ups_per_address);
+    let accounts = Arc::new(accounts);
 
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -171,9 +172,13 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         .site_addr(config.addr)
         .build();
 
+    let manage_state = crate::manage::ManageState {
+        projects: projects.clone(),
+        accounts: accounts.clone(),
+    };
     let state = AppState {
         leptos_options: leptos_options.clone(),
-        accounts: Arc::new(accounts),
+        accounts: accounts.clone(),
         projects,
         issuer: issuer.clone(),
         catalogue: catalogue.clone(),
@@ -250,6 +255,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             &db,
             clock_for_apis,
             public_url.as_str().trim_end_matches('/'),
+            manage_state,
         ))
         .merge(console)
         .layer(middleware::from_fn_with_state(

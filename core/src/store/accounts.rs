@@ -76,6 +76,7 @@ impl PrincipalRow {
             session_epoch: self.session_epoch,
             second_factor: self.second_factor > 0,
             second_factor_required: self.second_factor_required_at.is_some(),
+            acting_client: None,
         })
     }
 }

@@ -31,7 +31,7 @@ const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, cr
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
     c: &ClientRow,
-    created_by: &str,
+    created_by: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
         "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at)

@@ -22,11 +22,26 @@ pub fn routes(
     db: &Db,
     clock: Arc<dyn Clock>,
     endpoints: &str,
+    manage_state: crate::manage::ManageState,
 ) -> Router {
     let state = ApiState::new(db.clone(), clock.clone());
     let mut routes = Router::new();
     let mut documented = Vec::new();
     for api in catalogue.apis() {
+        if api.id == portcullis_core::manage::API_ID {
+            let gate = Gate::builder()
+                .expect(issuer.issuer(), issuer.audience(&api.base_path))
+                .clock(clock.clone())
+                .limiter(issuer.limiter().clone())
+                .in_process()
+                .build();
+            gate_feed.attach_gate(&api.id, gate.clone());
+            routes = routes.nest(
+                &api.base_path,
+                crate::manage::router(&gate, manage_state.clone()),
+            );
+            continue;
+        }
         let Some(ops) = operations(&api.id) else {
             tracing::warn!(api = %api.id, "no reference handlers for this API; tokens are issued, nothing is served");
             continue;

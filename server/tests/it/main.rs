@@ -16,6 +16,7 @@ mod gate_process;
 mod headers;
 mod listener;
 mod login;
+mod manage;
 mod nginx_gate;
 mod nodes;
 mod oauth_discovery;

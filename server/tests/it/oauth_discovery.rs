@@ -60,8 +60,13 @@ async fn metadata_document_describes_the_endpoints() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(scopes.len(), 17);
+    assert_eq!(
+        scopes.len(),
+        17 + 5,
+        "scopes.toml's and the management API's"
+    );
     assert!(scopes.contains(&"applications:read"));
+    assert!(scopes.contains(&"manage:projects:read"));
     assert!(scopes.contains(&"caas:users:delete"));
 }
 

@@ -1,0 +1,351 @@
+//! The management API (`/manage/v1`): an account's automation, on our own
+//! tokens. Each route names its `manage:*` scope and sits behind the same
+//! gate as every API; each handler is a thin shell over the same domain
+//! functions the console's server functions call, acting as the management
+//! client (a developer of the token's own account).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use portcullis_core::audit::{self, Cursor, Filter};
+use portcullis_core::clients::{Client, ClientSecret};
+use portcullis_core::projects::{Project, ProjectInput};
+use portcullis_core::{manage, Accounts, Error, Principal, Projects};
+use portcullis_gate::{scope, Bearer, Gate};
+use portcullis_reference_apis::{Body, Params};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Clone)]
+pub struct ManageState {
+    pub projects: Arc<Projects>,
+    pub accounts: Arc<Accounts>,
+}
+
+/// The routes, behind `gate`, to be nested at `/manage/v1`.
+pub fn router(gate: &Gate, state: ManageState) -> Router {
+    use axum::handler::Handler;
+    Router::new()
+        .route(
+            "/projects",
+            get(list_projects.layer(scope("manage:projects:read"))),
+        )
+        .route(
+            "/projects",
+            post(create_project.layer(scope("manage:projects:write"))),
+        )
+        .route(
+            "/projects/{id}",
+            get(read_project.layer(scope("manage:projects:read"))),
+        )
+        .route(
+            "/projects/{id}/clients",
+            post(create_client.layer(scope("manage:clients:write"))),
+        )
+        .route(
+            "/clients/{id}/rotate",
+            post(rotate_client.layer(scope("manage:clients:write"))),
+        )
+        .route(
+            "/clients/{id}/retire",
+            post(retire_client.layer(scope("manage:clients:write"))),
+        )
+        .route("/audit", get(audit_log.layer(scope("manage:audit:read"))))
+        .route("/members", get(members.layer(scope("manage:members:read"))))
+        .fallback(|| async {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /openapi.json",
+                None,
+            )
+        })
+        .layer(gate.layer())
+        .with_state(state)
+}
+
+/// The principal the token acts as; its account is the token's own.
+fn who(b: &Bearer) -> Principal {
+    manage::principal(b.client_id(), &b.claims.account_id, "", None)
+}
+
+fn refuse(status: StatusCode, error: &str, message: &str, field: Option<&str>) -> Response {
+    let mut body = json!({ "error": error, "message": message });
+    if let Some(f) = field.filter(|f| !f.is_empty()) {
+        body["field"] = json!(f);
+    }
+    (status, Json(body)).into_response()
+}
+
+/// Domain errors to answers, in one place.
+struct ManageError(Error);
+
+impl From<Error> for ManageError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for ManageError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Error::Invalid { field, message } => refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                &message,
+                Some(field),
+            ),
+            Error::InvalidScope(message) => refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                &message,
+                Some("scopes"),
+            ),
+            Error::Conflict { field, message } => {
+                refuse(StatusCode::CONFLICT, "conflict", &message, Some(field))
+            }
+            Error::NotFound => refuse(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such item in this account",
+                None,
+            ),
+            Error::Forbidden => refuse(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a management client cannot do this",
+                None,
+            ),
+            e => {
+                tracing::error!(error = %e, "internal error in a management API call");
+                refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "something went wrong on our side",
+                    None,
+                )
+            }
+        }
+    }
+}
+
+type Answer = Result<Response, ManageError>;
+
+fn project_json(p: &Project, live_clients: Option<i64>) -> Value {
+    let mut v = json!({
+        "id": p.id, "name": p.name, "description": p.description, "api_id": p.api_id,
+        "token_ttl_secs": p.token_ttl_secs, "created_at": p.created_at, "archived_at": p.archived_at,
+        "rate_per_sec": p.rate_limit.per_sec, "rate_burst": p.rate_limit.burst,
+    });
+    if let Some(n) = live_clients {
+        v["live_clients"] = json!(n);
+    }
+    v
+}
+
+fn client_json(c: &Client) -> Value {
+    json!({
+        "id": c.id, "project_id": c.project_id, "name": c.name, "scopes": c.scopes,
+        "status": c.status.as_str(), "disabled_reason": c.disabled_reason,
+        "created_at": c.created_at, "last_used_at": c.last_used_at,
+        "expires_at": c.expires_at, "retire_at": c.retire_at,
+        "minted_last_hour": c.minted_last_hour, "reuse_warning": c.reuse_warning,
+    })
+}
+
+/// A new client and its secret, which this answer carries and nothing else.
+fn with_secret(c: &Client, secret: &ClientSecret) -> Value {
+    json!({ "client": client_json(c), "client_secret": secret.expose() })
+}
+
+async fn list_projects(State(s): State<ManageState>, Extension(b): Extension<Bearer>) -> Answer {
+    let list = s.projects.list_projects(&who(&b)).await?;
+    let projects: Vec<Value> = list
+        .iter()
+        .map(|p| project_json(&p.project, Some(p.live_clients)))
+        .collect();
+    Ok(Json(json!({ "projects": projects })).into_response())
+}
+
+async fn read_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    let by = who(&b);
+    let project = s.projects.project(&by, &id).await?;
+    let clients: Vec<Value> = s
+        .projects
+        .clients(&by, &id)
+        .await?
+        .iter()
+        .map(client_json)
+        .collect();
+    let mut v = project_json(&project, None);
+    v["clients"] = json!(clients);
+    Ok(Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewProject {
+    name: String,
+    #[serde(default)]
+    description: String,
+    api_id: String,
+    #[serde(default)]
+    token_ttl_secs: Option<i64>,
+}
+
+async fn create_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Body(input): Body<NewProject>,
+) -> Answer {
+    let project = s
+        .projects
+        .create_project(
+            &who(&b),
+            ProjectInput {
+                name: input.name,
+                description: input.description,
+                api_id: input.api_id,
+                token_ttl_secs: input
+                    .token_ttl_secs
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(project_json(&project, Some(0)))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewClient {
+    name: String,
+    scopes: Vec<String>,
+    /// Set for a temporary client (1 to 720).
+    #[serde(default)]
+    expires_in_hours: Option<i64>,
+}
+
+async fn create_client(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(project_id): Path<String>,
+    Body(input): Body<NewClient>,
+) -> Answer {
+    let hours = input
+        .expires_in_hours
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let (client, secret) = s
+        .projects
+        .create_client(&who(&b), &project_id, &input.name, &input.scopes, &hours)
+        .await?;
+    Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
+}
+
+async fn rotate_client(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    let (client, secret) = s.projects.rotate_client(&who(&b), &id).await?;
+    Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Retire {
+    /// Epoch seconds; absent or past: now.
+    #[serde(default)]
+    at: Option<i64>,
+}
+
+async fn retire_client(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Answer {
+    // No body, or `{"at": …}`.
+    let retire: Retire = if body.iter().all(u8::is_ascii_whitespace) {
+        Retire::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ManageError(Error::invalid(
+                "at",
+                format!("expected no body or {{\"at\": <epoch seconds>}}: {e}"),
+            ))
+        })?
+    };
+    let at = retire.at;
+    let client = s.projects.retire_client(&who(&b), &id, at).await?;
+    Ok(Json(client_json(&client)).into_response())
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    project_id: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    before: String,
+}
+
+async fn audit_log(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Params(q): Params<AuditQuery>,
+) -> Answer {
+    let by = who(&b);
+    let filter = Filter::from_text(&q.actor, &q.action, &q.project_id, &q.from, &q.to)?;
+    let cursor = match q.before.trim() {
+        "" => None,
+        c => Some(Cursor::decode(c)?),
+    };
+    let page = audit::search(
+        s.projects.db(),
+        &by.account_id,
+        &filter,
+        cursor.as_ref(),
+        50,
+    )
+    .await?;
+    let entries: Vec<Value> = page
+        .entries
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "at": e.at, "actor_kind": e.actor_kind, "actor": e.actor_label,
+                "action": e.action, "target_kind": e.target_kind, "target_id": e.target_id,
+                "project_id": e.project_id, "client_ip": e.client_ip, "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries, "next": page.next.map(|c| c.encode()) })).into_response())
+}
+
+async fn members(State(s): State<ManageState>, Extension(b): Extension<Bearer>) -> Answer {
+    let list: Vec<Value> = s
+        .accounts
+        .members(&who(&b))
+        .await?
+        .into_iter()
+        .map(|m| json!({ "user_id": m.user_id, "email": m.email, "role": m.role, "joined_at": m.joined_at }))
+        .collect();
+    Ok(Json(json!({ "members": list })).into_response())
+}

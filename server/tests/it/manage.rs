@@ -1,0 +1,262 @@
+//! The management API (`/manage/v1`) on our own tokens: an owner makes a
+//! management client; its token creates projects and clients, rotates and
+//! retires, reads the audit log and members, always in its own account and
+//! never beyond its scopes or a developer's rights.
+
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const ALL: &str =
+    "manage:projects:read manage:projects:write manage:clients:write manage:audit:read manage:members:read";
+
+async fn call(
+    s: &TestServer,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = Client::new()
+        .request(method, s.url(&format!("/manage/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// An owner with a management client holding every manage scope.
+async fn management_client(s: &TestServer, email: &str) -> (Owner, Creds) {
+    let owner = s.owner(email).await;
+    let scopes: Vec<&str> = ALL.split(' ').collect();
+    let (_, creds) = s
+        .api_client(&owner, "Deploy pipeline", "manage", &scopes)
+        .await;
+    (owner, creds)
+}
+
+#[tokio::test]
+async fn a_pipeline_creates_rotates_and_retires_through_the_management_api() {
+    let s = TestServer::start().await;
+    let (owner, mc) = management_client(&s, "owner@example.com").await;
+    let token = s.access_token(&mc, ALL).await;
+    let (_, claims) = decode_jwt(&token);
+    assert_eq!(claims["aud"], format!("{}/manage/v1", s.base));
+
+    let (status, project) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/projects",
+        Some(json!({ "name": "Loan intake", "api_id": "partner" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{project}");
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let (status, made) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/projects/{project_id}/clients"),
+        Some(json!({ "name": "Primary", "scopes": ["applications:read"] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let first = Creds {
+        id: made["client"]["id"].as_str().unwrap().into(),
+        secret: made["client_secret"].as_str().unwrap().into(),
+    };
+    assert_eq!(
+        s.token_basic(&first, &[("scope", "applications:read")])
+            .await
+            .status(),
+        200
+    );
+
+    let (status, rotated) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/clients/{}/rotate", first.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{rotated}");
+    let second = Creds {
+        id: rotated["client"]["id"].as_str().unwrap().into(),
+        secret: rotated["client_secret"].as_str().unwrap().into(),
+    };
+    assert_eq!(rotated["client"]["scopes"], json!(["applications:read"]));
+    let (status, retired) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/clients/{}/retire", first.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{retired}");
+    assert_eq!(retired["status"], "disabled");
+    assert_eq!(
+        s.token_basic(&first, &[("scope", "applications:read")])
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        s.token_basic(&second, &[("scope", "applications:read")])
+            .await
+            .status(),
+        200
+    );
+
+    // Reads never show a secret.
+    let (status, detail) = call(
+        &s,
+        &token,
+        Method::GET,
+        &format!("/projects/{project_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["clients"].as_array().unwrap().len(), 2);
+    assert!(!detail.to_string().contains(&second.secret));
+    let (_, list) = call(&s, &token, Method::GET, "/projects", None).await;
+    assert_eq!(list["projects"].as_array().unwrap().len(), 2, "{list}");
+
+    // The audit log names the management client; members are listed.
+    let (status, log) = call(&s, &token, Method::GET, "/audit?action=client.rotate", None).await;
+    assert_eq!(status, 200, "{log}");
+    assert_eq!(
+        log["entries"][0]["actor"],
+        format!("management client {}", mc.id)
+    );
+    let (_, members) = call(&s, &token, Method::GET, "/members", None).await;
+    assert_eq!(members["members"][0]["email"], "owner@example.com");
+    // The owner sees the same in the console.
+    let (_, console_log) = s
+        .call(&owner.browser, "audit", &[("action", "client.create")])
+        .await;
+    assert!(console_log
+        .to_string()
+        .contains(&format!("management client {}", mc.id)));
+}
+
+#[tokio::test]
+async fn scopes_account_and_role_bound_what_a_management_client_can_do() {
+    let s = TestServer::start().await;
+    let (owner, mc) = management_client(&s, "owner@example.com").await;
+    let read_only = s.access_token(&mc, "manage:projects:read").await;
+    let (status, body) = call(
+        &s,
+        &read_only,
+        Method::POST,
+        "/projects",
+        Some(json!({ "name": "X", "api_id": "partner" })),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "insufficient_scope");
+
+    let token = s.access_token(&mc, ALL).await;
+    // Another account's project is not found.
+    let other = s.owner("other@example.com").await;
+    let theirs = s.create_project(&other, "Theirs", "partner").await;
+    let (status, _) = call(
+        &s,
+        &token,
+        Method::GET,
+        &format!("/projects/{theirs}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/projects/{theirs}/clients"),
+        Some(json!({ "name": "Mine now", "scopes": ["applications:read"] })),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // It acts as a developer: no management clients of its own making.
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/projects",
+        Some(json!({ "name": "More power", "api_id": "manage" })),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "api_id");
+
+    // A developer cannot make management clients in the console either.
+    let (_, invite) = s
+        .call(&owner.browser, "team_invite", &[("role", "developer")])
+        .await;
+    let token_part = invite["link"]
+        .as_str()
+        .unwrap()
+        .split('#')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let dev = s.browser();
+    s.call(
+        &dev,
+        "join",
+        &[
+            ("token", token_part.as_str()),
+            ("email", "dev@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let (status, body) = s
+        .call(
+            &dev,
+            "project_create",
+            &[
+                ("name", "Sneaky"),
+                ("description", ""),
+                ("api_id", "manage"),
+                ("token_ttl_secs", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    // Bad input: a clear JSON error, nothing made.
+    let before = s.count("projects").await;
+    for (body, want) in [
+        (
+            json!({ "name": "X", "api_id": "partner", "colour": "red" }),
+            422,
+        ),
+        (json!({ "name": "", "api_id": "partner" }), 422),
+        (json!({ "name": "X", "api_id": "nope" }), 422),
+    ] {
+        let (status, answer) =
+            call(&s, &token, Method::POST, "/projects", Some(body.clone())).await;
+        assert_eq!(status, want, "{body} -> {answer}");
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    let res = Client::new()
+        .post(s.url("/manage/v1/projects"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(s.count("projects").await, before);
+}
