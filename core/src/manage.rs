@@ -32,7 +32,8 @@ pub fn api() -> Api {
         scopes: vec![
             scope("manage:projects:read", "Projects", "See projects, their settings, rate limits and clients (never secrets).", false),
             scope("manage:projects:write", "Projects", "Create and rename projects and set their rate limits.", false),
-            scope("manage:clients:write", "Clients", "Create, rotate and retire clients; a new secret is returned once.", false),
+            scope("manage:clients:write", "Clients", "Create, narrow, rotate and retire clients; a new secret is returned once.", false),
+            scope("manage:clients:delete", "Clients", "Delete retired and expired clients, and what they minted is forgotten.", true),
             scope("manage:audit:read", "Audit log", "Read the account's audit log.", false),
             scope("manage:members:read", "Members", "See the account's members and their roles.", false),
         ],

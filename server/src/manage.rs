@@ -27,43 +27,25 @@ pub struct ManageState {
 }
 
 /// The routes, behind `gate`, to be nested at `/manage/v1`.
+// One operation per line: path, verb with its handler and the scope it needs.
+#[rustfmt::skip]
 pub fn router(gate: &Gate, state: ManageState) -> Router {
     use axum::handler::Handler;
+    use axum::routing::delete;
     Router::new()
-        .route(
-            "/projects",
-            get(list_projects.layer(scope("manage:projects:read"))),
-        )
-        .route(
-            "/projects",
-            post(create_project.layer(scope("manage:projects:write"))),
-        )
-        .route(
-            "/projects/{id}",
-            get(read_project.layer(scope("manage:projects:read"))),
-        )
-        .route(
-            "/projects/{id}/clients",
-            post(create_client.layer(scope("manage:clients:write"))),
-        )
-        .route(
-            "/clients/{id}/rotate",
-            post(rotate_client.layer(scope("manage:clients:write"))),
-        )
-        .route(
-            "/clients/{id}/retire",
-            post(retire_client.layer(scope("manage:clients:write"))),
-        )
+        .route("/projects", get(list_projects.layer(scope("manage:projects:read"))).post(create_project.layer(scope("manage:projects:write"))))
+        .route("/projects/{id}", get(read_project.layer(scope("manage:projects:read"))).post(update_project.layer(scope("manage:projects:write"))))
+        .route("/projects/{id}/archive", post(archive_project.layer(scope("manage:projects:write"))))
+        .route("/projects/{id}/rate-limit", post(rate_limit.layer(scope("manage:projects:write"))))
+        .route("/projects/{id}/clients", post(create_client.layer(scope("manage:clients:write"))))
+        .route("/clients/{id}", delete(delete_client.layer(scope("manage:clients:delete"))))
+        .route("/clients/{id}/narrow", post(narrow_client.layer(scope("manage:clients:write"))))
+        .route("/clients/{id}/rotate", post(rotate_client.layer(scope("manage:clients:write"))))
+        .route("/clients/{id}/retire", post(retire_client.layer(scope("manage:clients:write"))))
+        .route("/clients/{id}/keep", post(keep_client.layer(scope("manage:clients:write"))))
         .route("/audit", get(audit_log.layer(scope("manage:audit:read"))))
         .route("/members", get(members.layer(scope("manage:members:read"))))
-        .fallback(|| async {
-            refuse(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such endpoint; see /openapi.json",
-                None,
-            )
-        })
+        .fallback(|| async { refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json", None) })
         .layer(gate.layer())
         .with_state(state)
 }
@@ -222,6 +204,114 @@ async fn create_project(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(project_json(&project, Some(0)))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectChange {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    token_ttl_secs: Option<i64>,
+}
+
+async fn update_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<ProjectChange>,
+) -> Answer {
+    let by = who(&b);
+    let api_id = s.projects.project(&by, &id).await?.api_id;
+    let project = s
+        .projects
+        .update_project(
+            &by,
+            &id,
+            ProjectInput {
+                name: input.name,
+                description: input.description,
+                api_id,
+                token_ttl_secs: input
+                    .token_ttl_secs
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            },
+        )
+        .await?;
+    Ok(Json(project_json(&project, None)).into_response())
+}
+
+async fn archive_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    let project = s.projects.archive_project(&who(&b), &id).await?;
+    Ok(Json(project_json(&project, None)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimit {
+    per_sec: i64,
+    burst: i64,
+}
+
+async fn rate_limit(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<RateLimit>,
+) -> Answer {
+    let project = s
+        .projects
+        .set_rate_limit(
+            &who(&b),
+            &id,
+            &input.per_sec.to_string(),
+            &input.burst.to_string(),
+        )
+        .await?;
+    Ok(Json(project_json(&project, None)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Narrow {
+    scopes: Vec<String>,
+}
+
+async fn narrow_client(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<Narrow>,
+) -> Answer {
+    let client = s
+        .projects
+        .narrow_client(&who(&b), &id, &input.scopes)
+        .await?;
+    Ok(Json(client_json(&client)).into_response())
+}
+
+async fn keep_client(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    s.projects.keep_client(&who(&b), &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_client(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    s.projects.delete_client(&who(&b), &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

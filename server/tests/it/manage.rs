@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-const ALL: &str =
-    "manage:projects:read manage:projects:write manage:clients:write manage:audit:read manage:members:read";
+const ALL: &str = "manage:projects:read manage:projects:write manage:clients:write \
+                   manage:clients:delete manage:audit:read manage:members:read";
 
 async fn call(
     s: &TestServer,
@@ -114,6 +114,86 @@ async fn a_pipeline_creates_rotates_and_retires_through_the_management_api() {
         200
     );
 
+    // Narrow, never widen; schedule a retirement and cancel it; delete
+    // the retired one; settings and the bucket; archive.
+    let second_path = format!("/clients/{}", second.id);
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("{second_path}/narrow"),
+        Some(json!({ "scopes": ["applications:read", "decisions:read"] })),
+    )
+    .await;
+    assert_eq!(status, 422, "never widened: {body}");
+    let later = s.clock_now() + 3600;
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("{second_path}/retire"),
+        Some(json!({ "at": later })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["retire_at"].as_i64()),
+        (200, Some(later)),
+        "{body}"
+    );
+    let (status, _) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("{second_path}/keep"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(
+        &s,
+        &token,
+        Method::DELETE,
+        &format!("/clients/{}", second.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 422, "a live client is not deleted");
+    let (status, _) = call(
+        &s,
+        &token,
+        Method::DELETE,
+        &format!("/clients/{}", first.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/projects/{project_id}"),
+        Some(json!({ "name": "Loan intake (prod)", "token_ttl_secs": 900 })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["token_ttl_secs"].as_i64()),
+        (200, Some(900)),
+        "{body}"
+    );
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/projects/{project_id}/rate-limit"),
+        Some(json!({ "per_sec": 50, "burst": 100 })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["rate_burst"].as_i64()),
+        (200, Some(100)),
+        "{body}"
+    );
+
     // Reads never show a secret.
     let (status, detail) = call(
         &s,
@@ -124,7 +204,7 @@ async fn a_pipeline_creates_rotates_and_retires_through_the_management_api() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(detail["clients"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["clients"].as_array().unwrap().len(), 1);
     assert!(!detail.to_string().contains(&second.secret));
     let (_, list) = call(&s, &token, Method::GET, "/projects", None).await;
     assert_eq!(list["projects"].as_array().unwrap().len(), 2, "{list}");
@@ -145,6 +225,23 @@ async fn a_pipeline_creates_rotates_and_retires_through_the_management_api() {
     assert!(console_log
         .to_string()
         .contains(&format!("management client {}", mc.id)));
+
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/projects/{project_id}/archive"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["archived_at"].is_i64());
+    assert_eq!(
+        s.token_basic(&second, &[("scope", "applications:read")])
+            .await
+            .status(),
+        401
+    );
 }
 
 #[tokio::test]
