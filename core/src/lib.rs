@@ -15,6 +15,7 @@ pub mod error;
 pub mod feed;
 pub mod gate_feed;
 pub mod gates;
+pub mod idempotency;
 pub mod ids;
 pub mod keyring;
 pub mod manage;

@@ -107,6 +107,10 @@ impl Background {
                     if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
                         tracing::warn!(error = %e, "could not prune expired revocations");
                     }
+                    let kept_since = now - portcullis_core::idempotency::KEEP_SECS;
+                    if let Err(e) = store::idempotency::purge(&db, kept_since).await {
+                        tracing::warn!(error = %e, "could not forget old idempotency keys");
+                    }
                     let before = now - portcullis_core::feed::RETENTION_SECS;
                     if let Err(e) = store::changes::prune(&db, before).await {
                         tracing::warn!(error = %e, "could not prune the change feed");

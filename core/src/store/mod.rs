@@ -7,6 +7,7 @@ pub mod audit;
 pub mod changes;
 pub mod clients;
 pub mod gate_credentials;
+pub mod idempotency;
 pub mod nodes;
 pub mod password_resets;
 pub mod projects;

@@ -357,3 +357,112 @@ async fn scopes_account_and_role_bound_what_a_management_client_can_do() {
     assert_eq!(res.status(), 400);
     assert_eq!(s.count("projects").await, before);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_create_happen_once() {
+    let s = TestServer::start().await;
+    let (_, mc) = management_client(&s, "owner@example.com").await;
+    let token = s.access_token(&mc, ALL).await;
+    let post = |path: &str, key: &str, body: Value| {
+        Client::new()
+            .post(s.url(&format!("/manage/v1{path}")))
+            .bearer_auth(&token)
+            .header("idempotency-key", key)
+            .json(&body)
+    };
+    let body = json!({ "name": "Retried", "api_id": "partner" });
+    let first = post("/projects", "key-1", body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = post("/projects", "key-1", body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    assert_eq!(
+        s.count("projects").await,
+        2,
+        "the management project and one more"
+    );
+
+    // The same key with another request is refused; a new key makes another.
+    let other = post(
+        "/projects",
+        "key-1",
+        json!({ "name": "Other", "api_id": "partner" }),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(other.status(), 422);
+    let project_id = first["id"].as_str().unwrap();
+
+    // A client's secret is in the first answer only.
+    let client_body = json!({ "name": "Primary", "scopes": ["applications:read"] });
+    let path = format!("/projects/{project_id}/clients");
+    let made: Value = post(&path, "key-2", client_body.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(made["client_secret"].as_str().unwrap().starts_with("pcs_"));
+    let replay: Value = post(&path, "key-2", client_body.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replay["client"]["id"], made["client"]["id"]);
+    assert_eq!(
+        replay["client_secret"],
+        Value::Null,
+        "a secret is shown once"
+    );
+    let stored: Vec<(String,)> = sqlx::query_as("select response from idempotency_keys")
+        .fetch_all(&s.db)
+        .await
+        .unwrap();
+    assert!(stored
+        .iter()
+        .all(|(r,)| !r.contains(made["client_secret"].as_str().unwrap())));
+
+    // A failure keeps nothing: the retry runs again.
+    let bad = json!({ "name": "", "api_id": "partner" });
+    assert_eq!(
+        post("/projects", "key-3", bad.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    let fixed = post("/projects", "key-3", bad).send().await.unwrap();
+    assert_eq!(fixed.status(), 422, "ran again, failed again, kept nothing");
+    assert!(fixed.headers().get("idempotent-replayed").is_none());
+
+    // After 24 hours the key is forgotten.
+    s.clock.advance(24 * 3600 + 1);
+    let token = s.access_token(&mc, ALL).await;
+    let later = Client::new()
+        .post(s.url("/manage/v1/projects"))
+        .bearer_auth(&token)
+        .header("idempotency-key", "key-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        later.status(),
+        409,
+        "a new project of the same name: {:?}",
+        later.text().await
+    );
+}
