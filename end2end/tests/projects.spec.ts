@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 test('project, client with two scopes, secret copied once, token minted, last used, narrowed, never widened', async ({
   page,
@@ -143,4 +143,24 @@ test('another account cannot open a project by its address', async ({ browser })
   await b.goto(url);
   await expect(b.getByTestId('project-not-found')).toBeVisible();
   await expect(b.getByText('Private')).toHaveCount(0);
+});
+
+test('an owner makes a management client, whose token drives the management API', async ({ page, request }) => {
+  await signUp(page, 'Pipeline Co', uniqueEmail('pipeline'));
+  await hydrated(page);
+  await newProject(page, 'Deploy pipeline', 'api-manage');
+  const { id, secret } = await newClient(page, ['manage:projects:read', 'manage:projects:write']);
+  const minted = await request.post('/oauth/token', {
+    headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+    form: { grant_type: 'client_credentials', scope: 'manage:projects:read manage:projects:write' },
+  });
+  expect(minted.status()).toBe(200);
+  const token = (await minted.json()).access_token as string;
+  const made = await request.post('/manage/v1/projects', {
+    headers: { authorization: `Bearer ${token}` },
+    data: { name: 'Made by the pipeline', api_id: 'partner' },
+  });
+  expect(made.status()).toBe(201);
+  await page.goto('/projects');
+  await expect(page.getByText('Made by the pipeline')).toBeVisible();
 });

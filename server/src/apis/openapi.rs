@@ -111,6 +111,12 @@ pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -
             entry[op.verb.as_str()] = operation(api, op);
         }
     }
+    for scope in portcullis_core::manage::api().scopes {
+        scopes.insert(scope.name, json!(scope.description));
+    }
+    for (path, item) in super::manage_doc::paths(portcullis_core::manage::BASE_PATH) {
+        paths.insert(path, item);
+    }
     let client_auth = json!([{ "clientBasic": [] }, {}]);
     paths.insert("/oauth/token".into(), json!({ "post": {
         "operationId": "oauth_token", "summary": "Client credentials grant (RFC 6749 §4.4): a token with exactly the named scopes",

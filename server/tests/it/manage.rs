@@ -466,3 +466,98 @@ async fn an_idempotency_key_makes_a_retried_create_happen_once() {
         later.text().await
     );
 }
+
+/// Each answer of a pipeline run matches the schema `/openapi.json` gives
+/// for its operation and status.
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let s = TestServer::start().await;
+    let (_, mc) = management_client(&s, "owner@example.com").await;
+    let token = s.access_token(&mc, ALL).await;
+    let doc: Value = Client::new()
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let check = |verb: &str, path: &str, status: u16, body: &Value| {
+        let op = &doc["paths"][format!("/manage/v1{path}")][verb];
+        assert_eq!(op["x-management"], true, "{verb} {path} is documented");
+        let response = &op["responses"][status.to_string()];
+        assert!(response.is_object(), "{verb} {path} documents {status}");
+        let mut schema = response["content"]["application/json"]["schema"].clone();
+        schema["$defs"] = doc["components"]["schemas"].clone();
+        let schema: Value = serde_json::from_str(
+            &schema
+                .to_string()
+                .replace("#/components/schemas/", "#/$defs/"),
+        )
+        .unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "{verb} {path} {status}: {errors:?} in {body}"
+        );
+    };
+    let (status, project) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/projects",
+        Some(json!({ "name": "P", "api_id": "partner" })),
+    )
+    .await;
+    check("post", "/projects", status, &project);
+    let id = project["id"].as_str().unwrap();
+    let (status, made) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/projects/{id}/clients"),
+        Some(json!({ "name": "C", "scopes": ["applications:read"] })),
+    )
+    .await;
+    check("post", "/projects/{id}/clients", status, &made);
+    let client = made["client"]["id"].as_str().unwrap();
+    let (status, rotated) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/clients/{client}/rotate"),
+        None,
+    )
+    .await;
+    check("post", "/clients/{id}/rotate", status, &rotated);
+    let (status, retired) = call(
+        &s,
+        &token,
+        Method::POST,
+        &format!("/clients/{client}/retire"),
+        None,
+    )
+    .await;
+    check("post", "/clients/{id}/retire", status, &retired);
+    for (path, doc_path) in [
+        ("/projects".to_owned(), "/projects"),
+        (format!("/projects/{id}"), "/projects/{id}"),
+        ("/audit".to_owned(), "/audit"),
+        ("/members".to_owned(), "/members"),
+    ] {
+        let (status, body) = call(&s, &token, Method::GET, &path, None).await;
+        check("get", doc_path, status, &body);
+    }
+    let (status, refused) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/projects",
+        Some(json!({ "name": "", "api_id": "partner" })),
+    )
+    .await;
+    check("post", "/projects", status, &refused);
+    let (status, missing) = call(&s, &token, Method::GET, "/projects/prj_none", None).await;
+    check("get", "/projects/{id}", status, &missing);
+}

@@ -1,0 +1,171 @@
+//! The management API's part of `/openapi.json`.
+
+use serde_json::{json, Map, Value};
+
+fn error(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn nullable(t: &str) -> Value {
+    json!({ "type": [t, "null"] })
+}
+
+fn project() -> Value {
+    json!({ "type": "object", "additionalProperties": false,
+        "required": ["id", "name", "description", "api_id", "token_ttl_secs", "created_at", "archived_at", "rate_per_sec", "rate_burst"],
+        "properties": {
+            "id": { "type": "string" }, "name": { "type": "string" }, "description": { "type": "string" },
+            "api_id": { "type": "string" }, "token_ttl_secs": { "type": "integer" }, "created_at": { "type": "integer" },
+            "archived_at": nullable("integer"), "rate_per_sec": { "type": "integer" }, "rate_burst": { "type": "integer" },
+            "live_clients": { "type": "integer" },
+            "clients": { "type": "array", "items": client() } } })
+}
+
+fn client() -> Value {
+    json!({ "type": "object", "additionalProperties": false,
+        "required": ["id", "project_id", "name", "scopes", "status", "disabled_reason", "created_at", "last_used_at", "expires_at", "retire_at", "minted_last_hour", "reuse_warning"],
+        "properties": {
+            "id": { "type": "string" }, "project_id": { "type": "string" }, "name": { "type": "string" },
+            "scopes": { "type": "array", "items": { "type": "string" } },
+            "status": { "enum": ["active", "disabled", "expired", "project_archived"] },
+            "disabled_reason": nullable("string"), "created_at": { "type": "integer" },
+            "last_used_at": nullable("integer"), "expires_at": nullable("integer"), "retire_at": nullable("integer"),
+            "minted_last_hour": { "type": "integer" }, "reuse_warning": nullable("string") } })
+}
+
+fn with_secret() -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": ["client", "client_secret"],
+        "properties": { "client": client(),
+            "client_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })
+}
+
+fn body(properties: Value, required: &[&str]) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": {
+        "type": "object", "additionalProperties": false, "required": required, "properties": properties } } } })
+}
+
+struct Op {
+    verb: &'static str,
+    path: &'static str,
+    scope: &'static str,
+    summary: &'static str,
+    request: Option<Value>,
+    success: u16,
+    returns: Option<Value>,
+}
+
+fn ops() -> Vec<Op> {
+    let project_fields = json!({
+        "name": { "type": "string" }, "description": { "type": "string" },
+        "api_id": { "type": "string", "description": "an API of the scope catalogue" },
+        "token_ttl_secs": { "type": "integer", "minimum": 300, "maximum": 86400 } });
+    vec![
+        Op { verb: "get", path: "/projects", scope: "manage:projects:read", summary: "The account's projects", request: None, success: 200,
+             returns: Some(json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": project() } } })) },
+        Op { verb: "post", path: "/projects", scope: "manage:projects:write", summary: "Create a project", success: 201, returns: Some(project()),
+             request: Some(body(project_fields.clone(), &["name", "api_id"])) },
+        Op { verb: "get", path: "/projects/{id}", scope: "manage:projects:read", summary: "A project with its clients (never secrets)", request: None, success: 200, returns: Some(project()) },
+        Op { verb: "post", path: "/projects/{id}", scope: "manage:projects:write", summary: "Rename, describe, or change the token lifetime (new tokens only)", success: 200, returns: Some(project()),
+             request: Some(body(json!({ "name": project_fields["name"], "description": project_fields["description"], "token_ttl_secs": project_fields["token_ttl_secs"] }), &["name"])) },
+        Op { verb: "post", path: "/projects/{id}/archive", scope: "manage:projects:write", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
+        Op { verb: "post", path: "/projects/{id}/rate-limit", scope: "manage:projects:write", summary: "Set the project's bucket", success: 200, returns: Some(project()),
+             request: Some(body(json!({ "per_sec": { "type": "integer" }, "burst": { "type": "integer" } }), &["per_sec", "burst"])) },
+        Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client; its secret is in this answer only", success: 201, returns: Some(with_secret()),
+             request: Some(body(json!({ "name": { "type": "string" }, "scopes": { "type": "array", "items": { "type": "string" } },
+                 "expires_in_hours": { "type": "integer", "minimum": 1, "maximum": 720, "description": "a temporary client" } }), &["name", "scopes"])) },
+        Op { verb: "post", path: "/clients/{id}/narrow", scope: "manage:clients:write", summary: "Narrow a client's scopes (never widen)", success: 200, returns: Some(client()),
+             request: Some(body(json!({ "scopes": { "type": "array", "items": { "type": "string" } } }), &["scopes"])) },
+        Op { verb: "post", path: "/clients/{id}/rotate", scope: "manage:clients:write", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(with_secret()) },
+        Op { verb: "post", path: "/clients/{id}/retire", scope: "manage:clients:write", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
+             request: Some(json!({ "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
+                 "properties": { "at": { "type": "integer", "description": "epoch seconds; past or absent: now" } } } } } })) },
+        Op { verb: "post", path: "/clients/{id}/keep", scope: "manage:clients:write", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
+        Op { verb: "delete", path: "/clients/{id}", scope: "manage:clients:delete", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
+        Op { verb: "get", path: "/audit", scope: "manage:audit:read", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
+             returns: Some(json!({ "type": "object", "required": ["entries", "next"], "properties": { "entries": { "type": "array" }, "next": nullable("string") } })) },
+        Op { verb: "get", path: "/members", scope: "manage:members:read", summary: "The account's members", request: None, success: 200,
+             returns: Some(json!({ "type": "object", "required": ["members"], "properties": { "members": { "type": "array", "items": {
+                 "type": "object", "required": ["user_id", "email", "role", "joined_at"], "properties": {
+                     "user_id": { "type": "string" }, "email": { "type": "string" }, "role": { "enum": ["owner", "developer", "viewer"] }, "joined_at": { "type": "integer" } } } } } })) },
+    ]
+}
+
+/// The management API's paths, keyed by full path.
+pub fn paths(base_path: &str) -> Map<String, Value> {
+    let mut paths = Map::new();
+    for op in ops() {
+        let mut params = Vec::new();
+        if op.path.contains("{id}") {
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }));
+        }
+        if op.verb == "post" {
+            params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "the first success for this key and request is kept 24 h and sent again (Idempotent-Replayed: true)",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" } }));
+        }
+        if op.path == "/audit" {
+            for (name, description) in [
+                ("actor", "an email or management client label"),
+                ("action", "an audit action"),
+                ("project_id", ""),
+                ("from", "YYYY-MM-DD, UTC"),
+                ("to", "YYYY-MM-DD, UTC, inclusive"),
+                ("before", "the `next` of the previous page"),
+            ] {
+                params.push(json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } }));
+            }
+        }
+        let mut responses = Map::new();
+        responses.insert(
+            op.success.to_string(),
+            match &op.returns {
+                Some(schema) => json!({ "description": "success", "content": { "application/json": { "schema": schema } } }),
+                None => json!({ "description": "done; no body" }),
+            },
+        );
+        responses.insert(
+            "400".into(),
+            error(
+                "malformed request: a body that is not JSON, or a malformed Authorization header",
+            ),
+        );
+        responses.insert(
+            "401".into(),
+            error("no token, or an invalid, expired, revoked or foreign token"),
+        );
+        responses.insert(
+            "403".into(),
+            error(&format!(
+                "the token lacks {} (insufficient_scope), or a management client may not do this",
+                op.scope
+            )),
+        );
+        if op.path.contains('{') {
+            responses.insert("404".into(), error("no such item in this account"));
+        }
+        if op.verb != "get" {
+            responses.insert("409".into(), error("conflicts with the account's state (a name taken), or a request with this Idempotency-Key is still running"));
+        }
+        responses.insert(
+            "422".into(),
+            error("a field or parameter is invalid; `field` names it"),
+        );
+        responses.insert(
+            "429".into(),
+            error("the management project's rate limit is exhausted; see Retry-After"),
+        );
+        let mut doc = json!({
+            "operationId": format!("manage_{}_{}", op.verb, op.path.trim_matches('/').replace(['/', '{', '}', '-'], "_")),
+            "summary": op.summary, "tags": ["Management API"],
+            "security": [{ "portcullis": [op.scope] }], "x-required-scope": op.scope, "x-management": true,
+            "parameters": params, "responses": responses,
+        });
+        if let Some(r) = op.request {
+            doc["requestBody"] = r;
+        }
+        let full = format!("{base_path}{}", op.path);
+        let entry = paths.entry(full).or_insert_with(|| json!({}));
+        entry[op.verb] = doc;
+    }
+    paths
+}
