@@ -22,10 +22,15 @@ pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
                 .into_iter()
                 .map(|s| convert::project(&state, s.project, s.live_clients))
                 .collect(),
+            // Only owners make management clients: others are not offered it.
             apis: state
                 .catalogue
                 .apis()
                 .iter()
+                .filter(|a| {
+                    a.id != portcullis_core::manage::API_ID
+                        || p.role == portcullis_core::Role::Owner
+                })
                 .map(|a| convert::api(&state, a))
                 .collect(),
             can_manage: p.role.can_manage_credentials(),

@@ -330,6 +330,14 @@ async fn scopes_account_and_role_bound_what_a_management_client_can_do() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
+    let (_, overview) = s.call(&dev, "projects", &[] as &[(&str, &str)]).await;
+    let offered: Vec<&str> = overview["apis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(offered, ["partner", "caas"], "not offered to a developer");
 
     // Bad input: a clear JSON error, nothing made.
     let before = s.count("projects").await;
