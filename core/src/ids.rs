@@ -15,6 +15,22 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", hex::encode(random_bytes::<16>()))
 }
 
+/// A one-time link token (invitations, password resets): 256 random bits,
+/// base64url, for the link's fragment. Only [`link_token_hash`] is stored.
+pub fn new_link_token() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// What is stored of a link token: SHA-256, hex. Unkeyed on purpose: the
+/// token is 256 random bits, so its hash cannot be guessed back.
+pub fn link_token_hash(token: &str) -> String {
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        token.trim().as_bytes(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

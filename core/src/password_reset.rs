@@ -2,16 +2,13 @@
 //! the staff reset from the command line. Each moves the user's session
 //! epoch on, which ends their other sessions.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine;
-use ring::digest;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Accounts, Principal, Role};
 use crate::audit;
 use crate::clock::Epoch;
 use crate::error::{Error, Result};
-use crate::ids::{new_id, random_bytes};
+use crate::ids::{link_token_hash, new_id, new_link_token};
 use crate::password;
 use crate::second_factor::Person;
 use crate::secret::Password;
@@ -34,10 +31,6 @@ pub struct ResetPreview {
     pub email: String,
     pub account_name: String,
     pub expires_at: Epoch,
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, token.trim().as_bytes()))
 }
 
 fn bad_link() -> Error {
@@ -150,7 +143,7 @@ impl Accounts {
             .iter()
             .find(|m| m.user_id == member_id)
             .ok_or(Error::NotFound)?;
-        let token = B64URL.encode(random_bytes::<32>());
+        let token = new_link_token();
         let now = self.clock().now();
         let issued = ResetIssued {
             id: new_id("pwr"),
@@ -165,7 +158,7 @@ impl Accounts {
                 id: &issued.id,
                 account_id: &owner.account_id,
                 user_id: member_id,
-                token_hash: &token_hash(&token),
+                token_hash: &link_token_hash(&token),
                 created_by: &owner.user_id,
                 now,
                 expires_at: issued.expires_at,
@@ -190,7 +183,7 @@ impl Accounts {
 
     pub async fn preview_password_reset(&self, token: &str) -> Result<ResetPreview> {
         let (_, _, email, _, account_name, expires_at) =
-            store::password_resets::live(self.db(), &token_hash(token), self.clock().now())
+            store::password_resets::live(self.db(), &link_token_hash(token), self.clock().now())
                 .await?
                 .ok_or_else(bad_link)?;
         Ok(ResetPreview {
@@ -206,7 +199,7 @@ impl Accounts {
     pub async fn reset_password(&self, token: &str, new: &Password) -> Result<()> {
         let now = self.clock().now();
         let (reset_id, user_id, email, account_id, _, _) =
-            store::password_resets::live(self.db(), &token_hash(token), now)
+            store::password_resets::live(self.db(), &link_token_hash(token), now)
                 .await?
                 .ok_or_else(bad_link)?;
         password::check_policy(new)?;

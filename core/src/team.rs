@@ -2,9 +2,6 @@
 //! once and works once, for 7 days) and remove members; a removed member's
 //! sessions end at once because every request re-reads the membership.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine;
-use ring::digest;
 use serde::Serialize;
 
 use crate::accounts::{Accounts, Principal, Role};
@@ -13,7 +10,7 @@ use crate::clock::Epoch;
 use crate::db::is_unique_violation;
 use crate::error::{Error, Result};
 use crate::feed::{self, ChangeKind};
-use crate::ids::{new_id, random_bytes};
+use crate::ids::{link_token_hash, new_id, new_link_token};
 use crate::password;
 use crate::secret::Password;
 use crate::store;
@@ -43,10 +40,6 @@ pub struct InvitePreview {
     pub account_name: String,
     pub role: String,
     pub expires_at: Epoch,
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, token.trim().as_bytes()))
 }
 
 fn require_owner(p: &Principal) -> Result<()> {
@@ -88,7 +81,7 @@ impl Accounts {
         require_owner(by)?;
         let role = Role::parse(role.trim())
             .ok_or_else(|| Error::invalid("role", "Choose owner, developer or viewer."))?;
-        let token = B64URL.encode(random_bytes::<32>());
+        let token = new_link_token();
         let now = self.clock().now();
         let invite = Invite {
             id: new_id("inv"),
@@ -100,7 +93,7 @@ impl Accounts {
             self.db(),
             &by.account_id,
             &invite,
-            &token_hash(&token),
+            &link_token_hash(&token),
             &by.user_id,
         )
         .await?;
@@ -131,7 +124,7 @@ impl Accounts {
 
     pub async fn preview_invite(&self, token: &str) -> Result<InvitePreview> {
         let (_, account_name, role, expires_at) =
-            store::team::live_invite(self.db(), &token_hash(token), self.clock().now())
+            store::team::live_invite(self.db(), &link_token_hash(token), self.clock().now())
                 .await?
                 .ok_or_else(bad_invite)?;
         Ok(InvitePreview {
@@ -145,7 +138,7 @@ impl Accounts {
     /// transaction, and the invitation is spent.
     pub async fn join(&self, token: &str, email: &str, password: &Password) -> Result<Principal> {
         let now = self.clock().now();
-        let hash = token_hash(token);
+        let hash = link_token_hash(token);
         let (invite_id, _, _, _) = store::team::live_invite(self.db(), &hash, now)
             .await?
             .ok_or_else(bad_invite)?;
