@@ -47,6 +47,12 @@ pub const ACTIONS: &[&str] = &[
     "user.second_factor_off",
     "user.recovery_codes_new",
     "user.recovery_code_used",
+    "webhook.create",
+    "webhook.update",
+    "webhook.enable",
+    "webhook.disable",
+    "webhook.delete",
+    "webhook.resend",
 ];
 
 pub const PAGE_MAX: i64 = 100;

@@ -53,6 +53,18 @@ pub fn date_time(epoch: Epoch) -> String {
     )
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of `epoch` (RFC 3339, UTC), for machines.
+pub fn rfc3339(epoch: Epoch) -> String {
+    let secs = epoch.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        date(epoch),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// `YYYY-MM-DD` of `epoch` in UTC.
 pub fn date(epoch: Epoch) -> String {
     let (y, m, d) = civil_from_epoch(epoch);

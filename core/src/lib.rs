@@ -37,6 +37,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod totp;
 pub mod validate;
+pub mod webhooks;
 
 /// Time as a dependency; shared with the gate, which checks token times.
 pub use portcullis_gate::clock;

@@ -98,16 +98,19 @@ impl Projects {
         audit::record_or_log(&self.db, event, self.clock.now()).await;
     }
 
-    /// Writes `event` in `tx`, commits with the change record and applies
-    /// the change on this node: the write, its audit row and its feed entry
-    /// happen together or not at all.
+    /// Writes `event` in `tx`, with the webhook messages it tells, commits
+    /// with the change record and applies the change on this node: the
+    /// write, its audit row, its webhooks and its feed entry happen together
+    /// or not at all.
     pub(crate) async fn commit_audited(
         &self,
         mut tx: Transaction<'static, Any>,
         event: audit::Event<'_>,
         change: (ChangeKind, &str),
     ) -> Result<()> {
-        audit::record(&mut *tx, event, self.clock.now()).await?;
+        let now = self.clock.now();
+        audit::record(&mut *tx, event.clone(), now).await?;
+        crate::webhooks::outbox::enqueue_for(&mut tx, &event, change.1, now).await?;
         self.feed.commit(tx, &[change]).await
     }
 

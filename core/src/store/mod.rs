@@ -17,3 +17,4 @@ pub mod signing_keys;
 pub mod staff;
 pub mod team;
 pub mod users;
+pub mod webhooks;

@@ -1,0 +1,444 @@
+//! Webhook endpoints and their outbox. Every query made for a caller takes
+//! the account id; the deliverer's (`due`, `lease`, `settle_*`) read across
+//! accounts, as the registry's loader does.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::clock::Epoch;
+use crate::error::Result;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndpointRow {
+    pub id: String,
+    pub account_id: String,
+    pub url: String,
+    pub events: String,
+    pub description: String,
+    pub secret_sealed: String,
+    pub created_at: Epoch,
+    pub disabled_at: Option<Epoch>,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<Epoch>,
+}
+
+const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, description, secret_sealed, \
+                                created_at, disabled_at, disabled_reason, failing_since";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub endpoint_id: String,
+    pub account_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: Epoch,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Epoch,
+    pub give_up_at: Epoch,
+    pub leased_until: Epoch,
+    pub last_attempt_at: Option<Epoch>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+const MESSAGE_COLUMNS: &str = "id, endpoint_id, account_id, event_type, payload, created_at, \
+                               status, attempts, next_attempt_at, give_up_at, leased_until, \
+                               last_attempt_at, last_status_code, last_error";
+
+/// A message due for an attempt, with where and how to send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueRow {
+    pub id: String,
+    pub endpoint_id: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub give_up_at: Epoch,
+    pub url: String,
+    pub secret_sealed: String,
+}
+
+pub async fn insert_endpoint<'e>(
+    db: impl Executor<'e, Database = Any>,
+    e: &EndpointRow,
+) -> Result<()> {
+    sqlx::query(
+        "insert into webhook_endpoints (id, account_id, url, events, description, secret_sealed, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&e.id)
+    .bind(&e.account_id)
+    .bind(&e.url)
+    .bind(&e.events)
+    .bind(&e.description)
+    .bind(&e.secret_sealed)
+    .bind(e.created_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn endpoints<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<EndpointRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {ENDPOINT_COLUMNS} from webhook_endpoints where account_id = $1
+         order by created_at, id"
+    ))
+    .bind(account_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn count_endpoints<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+) -> Result<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("select count(*) from webhook_endpoints where account_id = $1")
+            .bind(account_id)
+            .fetch_one(db)
+            .await?;
+    Ok(n)
+}
+
+pub async fn endpoint<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<EndpointRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {ENDPOINT_COLUMNS} from webhook_endpoints where account_id = $1 and id = $2"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn update_endpoint<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    url: &str,
+    events: &str,
+    description: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update webhook_endpoints set url = $1, events = $2, description = $3
+         where account_id = $4 and id = $5",
+    )
+    .bind(url)
+    .bind(events)
+    .bind(description)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Turns an endpoint off (with why) or back on (`None`; its failure streak
+/// starts over).
+pub async fn set_disabled<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    disabled: Option<(Epoch, &str)>,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update webhook_endpoints set disabled_at = $1, disabled_reason = $2, failing_since = null
+         where account_id = $3 and id = $4",
+    )
+    .bind(disabled.map(|d| d.0))
+    .bind(disabled.map(|d| d.1))
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Deletes an endpoint and its delivery log.
+pub async fn delete_endpoint(conn: &mut AnyConnection, account_id: &str, id: &str) -> Result<bool> {
+    sqlx::query("delete from webhook_messages where account_id = $1 and endpoint_id = $2")
+        .bind(account_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(
+        sqlx::query("delete from webhook_endpoints where account_id = $1 and id = $2")
+            .bind(account_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Enabled endpoints of the account that receive `event_type`.
+pub async fn subscribed(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    event_type: &str,
+) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select id from webhook_endpoints
+         where account_id = $1 and disabled_at is null and (' ' || events || ' ') like $2
+         order by id",
+    )
+    .bind(account_id)
+    .bind(format!("% {event_type} %"))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<()> {
+    sqlx::query(&format!(
+        "insert into webhook_messages ({MESSAGE_COLUMNS})
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(&m.id)
+    .bind(&m.endpoint_id)
+    .bind(&m.account_id)
+    .bind(&m.event_type)
+    .bind(&m.payload)
+    .bind(m.created_at)
+    .bind(&m.status)
+    .bind(m.attempts)
+    .bind(m.next_attempt_at)
+    .bind(m.give_up_at)
+    .bind(m.leased_until)
+    .bind(m.last_attempt_at)
+    .bind(m.last_status_code)
+    .bind(&m.last_error)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One endpoint's messages, newest first, strictly before `(at, id)`.
+pub async fn messages<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    endpoint_id: &str,
+    before: Option<(Epoch, &str)>,
+    limit: i64,
+) -> Result<Vec<MessageRow>> {
+    let (at, id) = before.unwrap_or((Epoch::MAX, ""));
+    Ok(sqlx::query_as(&format!(
+        "select {MESSAGE_COLUMNS} from webhook_messages
+         where account_id = $1 and endpoint_id = $2
+           and (created_at < $3 or (created_at = $3 and id < $4) or $5)
+         order by created_at desc, id desc limit $6"
+    ))
+    .bind(account_id)
+    .bind(endpoint_id)
+    .bind(at)
+    .bind(id)
+    .bind(before.is_none())
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn message<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    endpoint_id: &str,
+    id: &str,
+) -> Result<Option<MessageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {MESSAGE_COLUMNS} from webhook_messages
+         where account_id = $1 and endpoint_id = $2 and id = $3"
+    ))
+    .bind(account_id)
+    .bind(endpoint_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Makes a message due now, with a fresh 24 hours of retries.
+pub async fn resend<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    endpoint_id: &str,
+    id: &str,
+    now: Epoch,
+    give_up_at: Epoch,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update webhook_messages
+         set status = 'pending', next_attempt_at = $1, give_up_at = $2, leased_until = 0
+         where account_id = $3 and endpoint_id = $4 and id = $5",
+    )
+    .bind(now)
+    .bind(give_up_at)
+    .bind(account_id)
+    .bind(endpoint_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Pending messages whose time has come and that no node holds, to
+/// enabled endpoints, oldest first.
+pub async fn due<'e>(
+    db: impl Executor<'e, Database = Any>,
+    now: Epoch,
+    limit: i64,
+) -> Result<Vec<DueRow>> {
+    Ok(sqlx::query_as(
+        "select m.id, m.endpoint_id, m.payload, m.attempts, m.give_up_at, e.url, e.secret_sealed
+         from webhook_messages m join webhook_endpoints e on e.id = m.endpoint_id
+         where m.status = 'pending' and m.next_attempt_at <= $1 and m.leased_until <= $1
+           and e.disabled_at is null
+         order by m.next_attempt_at, m.id limit $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Takes a due message for this node until `until`; false if another node
+/// took it first.
+pub async fn lease<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+    now: Epoch,
+    until: Epoch,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update webhook_messages set leased_until = $1
+         where id = $2 and status = 'pending' and leased_until <= $3",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// What one attempt came to.
+pub struct Attempt<'a> {
+    pub id: &'a str,
+    pub at: Epoch,
+    pub status_code: Option<i64>,
+    pub error: Option<&'a str>,
+    /// 'delivered', 'pending' (to retry at `next_attempt_at`) or 'failed'.
+    pub status: &'a str,
+    pub next_attempt_at: Epoch,
+}
+
+pub async fn settle<'e>(db: impl Executor<'e, Database = Any>, a: &Attempt<'_>) -> Result<()> {
+    sqlx::query(
+        "update webhook_messages
+         set status = $1, attempts = attempts + 1, last_attempt_at = $2, last_status_code = $3,
+             last_error = $4, next_attempt_at = $5, leased_until = 0
+         where id = $6",
+    )
+    .bind(a.status)
+    .bind(a.at)
+    .bind(a.status_code)
+    .bind(a.error)
+    .bind(a.next_attempt_at)
+    .bind(a.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records an endpoint's success (ends its failure streak) or failure
+/// (starts one); returns when the streak began.
+pub async fn note_health(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    ok: bool,
+    now: Epoch,
+) -> Result<Option<Epoch>> {
+    if ok {
+        sqlx::query("update webhook_endpoints set failing_since = null where id = $1")
+            .bind(endpoint_id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(None);
+    }
+    sqlx::query(
+        "update webhook_endpoints set failing_since = coalesce(failing_since, $1) where id = $2",
+    )
+    .bind(now)
+    .bind(endpoint_id)
+    .execute(&mut *conn)
+    .await?;
+    let row: Option<(Option<Epoch>,)> =
+        sqlx::query_as("select failing_since from webhook_endpoints where id = $1")
+            .bind(endpoint_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Disables a failing endpoint (the deliverer's decision), unless it is
+/// off already.
+pub async fn disable_failing<'e>(
+    db: impl Executor<'e, Database = Any>,
+    endpoint_id: &str,
+    now: Epoch,
+    reason: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update webhook_endpoints set disabled_at = $1, disabled_reason = $2
+         where id = $3 and disabled_at is null",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(endpoint_id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Takes the project's "rate limited" notice for this minute; false if
+/// one was taken less than `every` seconds ago (by any node).
+pub async fn take_rate_limited_notice(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    now: Epoch,
+    every: Epoch,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "insert into webhook_rate_limited (project_id, notified_at) values ($1, $2)
+         on conflict (project_id) do update set notified_at = excluded.notified_at
+         where webhook_rate_limited.notified_at <= $3",
+    )
+    .bind(project_id)
+    .bind(now)
+    .bind(now - every)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Forgets delivered and failed messages created before `before`.
+pub async fn prune<'e>(db: impl Executor<'e, Database = Any>, before: Epoch) -> Result<u64> {
+    Ok(
+        sqlx::query("delete from webhook_messages where status <> 'pending' and created_at < $1")
+            .bind(before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

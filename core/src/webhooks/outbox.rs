@@ -1,0 +1,343 @@
+//! The durable outbox: a message per subscribed endpoint, written in the
+//! transaction of the change it tells (so a change is never told without
+//! happening, nor happens untold), and delivered by any node, at least once.
+//!
+//! A node leases a due message before sending it; a node that dies holding
+//! one leaves it to another once the lease runs out. Failed attempts are
+//! retried with growing gaps for 24 hours.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sqlx::AnyConnection;
+
+use crate::audit;
+use crate::clock::{Clock, Epoch};
+use crate::db::Db;
+use crate::error::Result;
+use crate::ids::new_id;
+use crate::master_key::MasterKey;
+use crate::store;
+use crate::store::webhooks::{Attempt, MessageRow};
+
+use super::signing::SigningSecret;
+use super::EventType;
+
+/// Retries end this long after a message is written (or sent again).
+pub const RETRY_FOR_SECS: Epoch = 86_400;
+/// A node holds a message this long while sending it (well over the
+/// request timeout).
+pub const LEASE_SECS: Epoch = 60;
+/// Gaps before each retry; the last repeats until the 24 hours are up.
+const BACKOFF_SECS: &[Epoch] = &[5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800];
+/// `project.rate_limited` at most this often per project.
+pub const RATE_LIMITED_EVERY_SECS: Epoch = 60;
+/// How long delivered and failed messages stay in the log.
+pub const LOG_RETENTION_SECS: Epoch = 30 * 86_400;
+
+pub(crate) fn secret_context(endpoint_id: &str) -> String {
+    format!("webhook endpoint {endpoint_id}")
+}
+
+/// When to try again after `attempts` failed attempts, or `None` when the
+/// retries are used up. The last try falls on the 24-hour mark itself.
+pub fn next_attempt(attempts: i64, now: Epoch, give_up_at: Epoch) -> Option<Epoch> {
+    if now >= give_up_at {
+        return None;
+    }
+    let i = usize::try_from(attempts.max(1) - 1).unwrap_or(usize::MAX);
+    let gap = BACKOFF_SECS[i.min(BACKOFF_SECS.len() - 1)];
+    Some((now + gap).min(give_up_at))
+}
+
+/// The Standard Webhooks body: `type`, `timestamp` and `data`.
+fn body(kind: EventType, now: Epoch, data: Value) -> String {
+    json!({
+        "type": kind.as_str(),
+        "timestamp": crate::calendar::rfc3339(now),
+        "data": data,
+    })
+    .to_string()
+}
+
+async fn enqueue(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    kind: EventType,
+    data: Value,
+    now: Epoch,
+) -> Result<usize> {
+    let endpoints = store::webhooks::subscribed(conn, account_id, kind.as_str()).await?;
+    let payload = body(kind, now, data);
+    for endpoint_id in &endpoints {
+        let row = MessageRow {
+            id: new_id("msg"),
+            endpoint_id: endpoint_id.clone(),
+            account_id: account_id.to_owned(),
+            event_type: kind.as_str().to_owned(),
+            payload: payload.clone(),
+            created_at: now,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            give_up_at: now + RETRY_FOR_SECS,
+            leased_until: 0,
+            last_attempt_at: None,
+            last_status_code: None,
+            last_error: None,
+        };
+        store::webhooks::insert_message(conn, &row).await?;
+    }
+    Ok(endpoints.len())
+}
+
+/// Writes the webhook messages an audited change tells, in its transaction.
+/// `changed` is the row the change feed re-reads: for a rotation, the
+/// successor (the audit event names the client it takes over from).
+pub(crate) async fn enqueue_for(
+    conn: &mut AnyConnection,
+    e: &audit::Event<'_>,
+    changed: &str,
+    now: Epoch,
+) -> Result<()> {
+    let Some(kind) = EventType::for_action(e.action) else {
+        return Ok(());
+    };
+    if store::webhooks::subscribed(conn, e.account_id, kind.as_str())
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let Some(client) = store::clients::get(&mut *conn, e.account_id, e.target_id).await? else {
+        return Ok(());
+    };
+    let (actor_kind, actor) = match &e.actor {
+        audit::Actor::User { email, .. } => ("user", email.as_str()),
+        audit::Actor::Staff { email, .. } => ("staff", email.as_str()),
+        audit::Actor::Client { label, .. } => ("client", label.as_str()),
+        audit::Actor::System => ("system", "Portcullis"),
+    };
+    let mut data = json!({
+        "account_id": e.account_id,
+        "project_id": client.project_id,
+        "client_id": client.id,
+        "client_name": client.name,
+        "scopes": client.scopes.split_whitespace().collect::<Vec<_>>(),
+        "expires_at": client.expires_at.map(crate::calendar::rfc3339),
+        "actor": { "kind": actor_kind, "label": actor },
+        "detail": e.detail,
+    });
+    match kind {
+        EventType::ClientRotated => data["successor_client_id"] = json!(changed),
+        EventType::ClientRetired | EventType::ClientRevoked | EventType::ClientSecretReported => {
+            data["reason"] = json!(client.disabled_reason);
+        }
+        _ => {}
+    }
+    enqueue(conn, e.account_id, kind, data, now).await?;
+    Ok(())
+}
+
+/// Tells each project's owners that its bucket refused requests, at most
+/// once a minute per project across all nodes. Returns how many told.
+pub async fn rate_limited(db: &Db, seen: &[(String, Epoch)], now: Epoch) -> Result<usize> {
+    let mut told = 0;
+    for (project_id, at) in seen {
+        let Some(project) = store::projects::by_id(db, project_id).await? else {
+            continue;
+        };
+        let mut tx = db.begin().await?;
+        if store::webhooks::subscribed(&mut tx, &project.account_id, "project.rate_limited")
+            .await?
+            .is_empty()
+            || !store::webhooks::take_rate_limited_notice(
+                &mut tx,
+                project_id,
+                now,
+                RATE_LIMITED_EVERY_SECS,
+            )
+            .await?
+        {
+            continue;
+        }
+        let data = json!({
+            "account_id": project.account_id,
+            "project_id": project.id,
+            "project_name": project.name,
+            "limited_at": crate::calendar::rfc3339(*at),
+            "rate_limit": { "per_sec": project.rate_per_sec, "burst": project.rate_burst },
+        });
+        enqueue(
+            &mut tx,
+            &project.account_id,
+            EventType::ProjectRateLimited,
+            data,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        told += 1;
+    }
+    Ok(told)
+}
+
+/// One attempt, ready to send.
+pub struct Send {
+    pub message_id: String,
+    pub endpoint_id: String,
+    pub url: String,
+    pub body: String,
+    pub timestamp: Epoch,
+    pub signature: String,
+    attempts: i64,
+    give_up_at: Epoch,
+}
+
+impl std::fmt::Debug for Send {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Send")
+            .field("message_id", &self.message_id)
+            .field("endpoint_id", &self.endpoint_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the receiver did with an attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// It answered with this HTTP status (2xx is success).
+    Status(u16),
+    /// No answer: refused, timed out, not allowed, ...
+    Unreachable(String),
+}
+
+/// The deliverer's side of the outbox.
+pub struct Outbox {
+    db: Db,
+    master: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Outbox {
+    pub fn new(db: Db, master: Arc<MasterKey>, clock: Arc<dyn Clock>) -> Self {
+        Self { db, master, clock }
+    }
+
+    /// Leases up to `limit` due messages for this node and signs them.
+    pub async fn claim(&self, limit: i64) -> Result<Vec<Send>> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for due in store::webhooks::due(&self.db, now, limit).await? {
+            if !store::webhooks::lease(&self.db, &due.id, now, now + LEASE_SECS).await? {
+                continue;
+            }
+            let secret = match self
+                .master
+                .open(&secret_context(&due.endpoint_id), &due.secret_sealed)
+            {
+                Ok(bytes) => SigningSecret::from_bytes(bytes),
+                Err(e) => {
+                    tracing::error!(endpoint_id = %due.endpoint_id, error = %e, "cannot read a webhook signing secret");
+                    continue;
+                }
+            };
+            out.push(Send {
+                signature: secret.sign(&due.id, now, &due.payload),
+                message_id: due.id,
+                endpoint_id: due.endpoint_id,
+                url: due.url,
+                body: due.payload,
+                timestamp: now,
+                attempts: due.attempts,
+                give_up_at: due.give_up_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records an attempt: delivered, to retry, or given up; a failing
+    /// endpoint is disabled once nothing has reached it for 24 hours, or at
+    /// once if it answers 410 Gone.
+    pub async fn settle(&self, send: &Send, outcome: &Outcome) -> Result<()> {
+        let now = self.clock.now();
+        let ok = matches!(outcome, Outcome::Status(s) if (200..300).contains(s));
+        let (code, error) = match outcome {
+            Outcome::Status(s) => (Some(i64::from(*s)), None),
+            Outcome::Unreachable(e) => (None, Some(e.as_str())),
+        };
+        let attempts = send.attempts + 1;
+        let next = if ok {
+            None
+        } else {
+            next_attempt(attempts, now, send.give_up_at)
+        };
+        let status = match (ok, next) {
+            (true, _) => "delivered",
+            (false, Some(_)) => "pending",
+            (false, None) => "failed",
+        };
+        let mut tx = self.db.begin().await?;
+        store::webhooks::settle(
+            &mut *tx,
+            &Attempt {
+                id: &send.message_id,
+                at: now,
+                status_code: code,
+                error,
+                status,
+                next_attempt_at: next.unwrap_or(now),
+            },
+        )
+        .await?;
+        let failing_since =
+            store::webhooks::note_health(&mut tx, &send.endpoint_id, ok, now).await?;
+        let what = match outcome {
+            Outcome::Status(s) => format!("HTTP {s}"),
+            Outcome::Unreachable(e) => e.clone(),
+        };
+        let reason = if matches!(outcome, Outcome::Status(410)) {
+            Some("The endpoint answered 410 Gone: it asked not to receive more events.".to_owned())
+        } else {
+            failing_since
+                .filter(|since| now - since >= RETRY_FOR_SECS)
+                .map(|_| format!("No delivery succeeded for 24 hours (last attempt: {what})."))
+        };
+        if let Some(reason) = reason {
+            if store::webhooks::disable_failing(&mut *tx, &send.endpoint_id, now, &reason).await? {
+                tracing::warn!(endpoint_id = %send.endpoint_id, %reason, "webhook endpoint disabled");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets old delivered and failed messages.
+    pub async fn prune(&self) -> Result<u64> {
+        store::webhooks::prune(&self.db, self.clock.now() - LOG_RETENTION_SECS).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_grow_and_end_at_the_24_hour_mark() {
+        let start = 1_000_000;
+        let give_up = start + RETRY_FOR_SECS;
+        assert_eq!(next_attempt(1, start, give_up), Some(start + 5));
+        assert_eq!(next_attempt(2, start, give_up), Some(start + 30));
+        assert_eq!(next_attempt(40, start, give_up), Some(start + 28_800));
+        assert_eq!(next_attempt(40, give_up - 10, give_up), Some(give_up));
+        assert_eq!(next_attempt(41, give_up, give_up), None);
+        // Following the schedule from the first attempt: about 13 tries.
+        let (mut now, mut n) = (start, 1);
+        while let Some(at) = next_attempt(n, now, give_up) {
+            now = at;
+            n += 1;
+        }
+        assert_eq!(now, give_up);
+        assert!((10..20).contains(&n), "{n} attempts");
+    }
+}

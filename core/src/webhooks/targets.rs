@@ -1,0 +1,179 @@
+//! Where webhooks may be sent. A multi-tenant server that POSTs to URLs its
+//! tenants type must not become a way into its own network: by default only
+//! `https` to public addresses. An operator whose receivers live inside the
+//! company network allows private targets (and plain `http`) explicitly.
+
+use std::net::IpAddr;
+
+use crate::error::{Error, Result};
+
+pub const URL_MAX: usize = 2000;
+
+/// The operator's choice of targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Targets {
+    /// `https` to public addresses only.
+    #[default]
+    PublicHttps,
+    /// Anything `http(s)`, loopback and private networks included.
+    AnyHttp,
+}
+
+impl Targets {
+    /// Checks a URL as typed; returns it trimmed.
+    pub fn check_url(self, raw: &str) -> Result<String> {
+        let raw = raw.trim();
+        let bad = |m: &str| Error::invalid("url", m.to_owned());
+        if raw.is_empty() {
+            return Err(bad("Enter the URL that receives the events."));
+        }
+        if raw.chars().count() > URL_MAX {
+            return Err(bad("Use a URL of at most 2000 characters."));
+        }
+        let url = url::Url::parse(raw)
+            .map_err(|_| bad("Enter a full URL, such as https://example.com/hooks."))?;
+        match (url.scheme(), self) {
+            ("https", _) | ("http", Targets::AnyHttp) => {}
+            ("http", Targets::PublicHttps) => return Err(bad("Use an https:// URL.")),
+            _ => return Err(bad("Use an https:// URL.")),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "Leave credentials out of the URL; verify the signature instead.",
+            ));
+        }
+        if url.fragment().is_some() {
+            return Err(bad("Leave the #fragment out of the URL."));
+        }
+        let ip = match url.host() {
+            None => return Err(bad("Enter a URL with a host name.")),
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            Some(url::Host::Domain(d)) => {
+                if self == Targets::PublicHttps && is_local_name(d) {
+                    return Err(bad(
+                        "Use a public host name; this server does not send to its own network.",
+                    ));
+                }
+                None
+            }
+        };
+        if let Some(ip) = ip {
+            if !self.allows(ip) {
+                return Err(bad(
+                    "Use a public address; this server does not send to its own network.",
+                ));
+            }
+        }
+        Ok(url.to_string())
+    }
+
+    /// Whether a resolved address may be connected to.
+    pub fn allows(self, ip: IpAddr) -> bool {
+        self == Targets::AnyHttp || is_public(ip)
+    }
+}
+
+fn is_local_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.ends_with(".local")
+        || h.ends_with(".internal")
+}
+
+/// Globally routable unicast: not loopback, private, link-local (cloud
+/// metadata lives there), shared, documentation, multicast or reserved.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared (CGNAT)
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
+                || first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_https_only_by_default() {
+        let t = Targets::PublicHttps;
+        assert_eq!(
+            t.check_url(" https://hooks.example.com/in ").unwrap(),
+            "https://hooks.example.com/in"
+        );
+        for bad in [
+            "",
+            "hooks.example.com",
+            "http://hooks.example.com/",
+            "ftp://hooks.example.com/",
+            "https://user:pw@hooks.example.com/",
+            "https://localhost/x",
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::ffff:10.0.0.1]/x",
+            "https://100.64.0.1/x",
+            "https://example.com/#frag",
+        ] {
+            assert!(t.check_url(bad).is_err(), "{bad} was allowed");
+        }
+        assert!(t
+            .check_url(&format!("https://e.com/{}", "a".repeat(2000)))
+            .is_err());
+    }
+
+    #[test]
+    fn private_targets_when_the_operator_allows_them() {
+        let t = Targets::AnyHttp;
+        assert!(t.check_url("http://127.0.0.1:8080/hooks").is_ok());
+        assert!(t.check_url("http://localhost/hooks").is_ok());
+        assert!(t.check_url("ftp://127.0.0.1/").is_err());
+        assert!(t.allows("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn public_addresses() {
+        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "192.168.1.1",
+            "172.16.0.1",
+            "fe80::1",
+            "::",
+            "240.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}
