@@ -126,6 +126,11 @@ impl Background {
         }
     }
 
+    /// Runs `tasks` with the others (stopped with them).
+    pub fn adopt(&mut self, tasks: Vec<JoinHandle<()>>) {
+        self.tasks.extend(tasks);
+    }
+
     /// Stops the tasks and writes what is still only in memory.
     pub async fn stop(self) {
         for task in &self.tasks {

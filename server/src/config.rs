@@ -140,6 +140,15 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_SECRET_REPORT_KEYS", global = true)]
     pub secret_report_keys: Option<PathBuf>,
 
+    /// Let webhooks go to loopback, private and link-local addresses, and
+    /// over plain http (for receivers inside the company network). Off:
+    /// only https to public addresses, so tenants cannot reach this
+    /// server's own network.
+    #[arg(long, env = "PORTCULLIS_WEBHOOK_PRIVATE_TARGETS", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(),
+          global = true)]
+    pub webhook_private_targets: bool,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,
@@ -180,6 +189,7 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer.as_ref().map(Url::as_str))
             .field("scopes", &self.scopes)
             .field("secret_report_keys", &self.secret_report_keys)
+            .field("webhook_private_targets", &self.webhook_private_targets)
             .field("site_root", &self.site_root)
             .field("log_filter", &self.log_filter)
             .finish()
@@ -205,6 +215,15 @@ fn default_max_connections() -> usize {
 }
 
 impl Config {
+    /// Where webhooks may go.
+    pub fn webhook_targets(&self) -> portcullis_core::webhooks::Targets {
+        if self.webhook_private_targets {
+            portcullis_core::webhooks::Targets::AnyHttp
+        } else {
+            portcullis_core::webhooks::Targets::PublicHttps
+        }
+    }
+
     /// The listener's limits.
     pub fn listen_limits(&self) -> crate::listen::Limits {
         crate::listen::Limits {

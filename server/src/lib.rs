@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod router;
 pub mod sessions;
+pub mod webhook_delivery;
 
 pub use config::Config;
 pub use error::StartupError;

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 pub struct ManageState {
     pub projects: Arc<Projects>,
     pub accounts: Arc<Accounts>,
+    pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
 }
 
 /// The routes, behind `gate`, to be nested at `/manage/v1`.

@@ -22,6 +22,7 @@ use portcullis_core::ratelimit::RateLimiter;
 use portcullis_core::registry::Registry;
 use portcullis_core::shared_limits::SharedLimits;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
+use portcullis_core::webhooks::{Outbox, Webhooks};
 use portcullis_core::{db, store, Accounts, Catalogue, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
@@ -144,13 +145,26 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         ThrottlePolicy::default(),
         shared_limits.clone(),
     ));
-    let background = Background::start(
+    let mut background = Background::start(
         db.clone(),
         issuer.clone(),
         projects.clone(),
         clock.clone(),
         client_failures.clone(),
     );
+    let webhooks = Arc::new(Webhooks::new(
+        db.clone(),
+        master.clone(),
+        clock.clone(),
+        config.webhook_targets(),
+    ));
+    background.adopt(crate::webhook_delivery::start(
+        db.clone(),
+        Arc::new(Outbox::new(db.clone(), master.clone(), clock.clone())),
+        issuer.clone(),
+        clock.clone(),
+        config.webhook_targets(),
+    ));
     let projects_handle = projects.clone();
     let projects_for_reports = projects.clone();
     let clock_for_apis = clock.clone();
@@ -175,6 +189,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let manage_state = crate::manage::ManageState {
         projects: projects.clone(),
         accounts: accounts.clone(),
+        webhooks: webhooks.clone(),
     };
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -183,6 +198,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         issuer: issuer.clone(),
         catalogue: catalogue.clone(),
         gates: gates.clone(),
+        webhooks,
         public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,

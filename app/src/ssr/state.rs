@@ -24,6 +24,8 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     /// Gate credentials (staff make them for resource-server gates).
     pub gates: Arc<portcullis_core::gates::Gates>,
+    /// Webhook endpoints and their delivery logs.
+    pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
     /// The public base URL, no trailing slash (for showing endpoints).
     pub public_base: Arc<str>,
     pub sessions: SessionPolicy,

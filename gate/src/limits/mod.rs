@@ -88,6 +88,8 @@ struct Bucket {
     /// Theoretical arrival time: when the bucket would be full again.
     tat: Instant,
     history: [MinuteTally; HISTORY_MINUTES],
+    /// The epoch minute of the last refusal reported by [`RateLimiter::take_limited`].
+    limited_minute: i64,
 }
 
 pub struct RateLimiter {
@@ -99,6 +101,9 @@ pub struct RateLimiter {
     /// When Redis last failed (epoch seconds), to warn once a minute.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     warned_at: AtomicI64,
+    /// Projects refused since the last [`RateLimiter::take_limited`], each
+    /// at most once a minute (so a flood costs one push a minute).
+    limited: Mutex<Vec<(String, Epoch)>>,
 }
 
 impl Bucket {
@@ -153,6 +158,7 @@ impl RateLimiter {
             shared: None,
             nodes: AtomicU32::new(1),
             warned_at: AtomicI64::new(0),
+            limited: Mutex::default(),
         }
     }
 
@@ -198,7 +204,24 @@ impl RateLimiter {
     fn tally(&self, project_id: &str, now: Instant, epoch: Epoch, allowed: bool) {
         let bucket = self.bucket(project_id, now);
         let mut b = bucket.lock().unwrap_or_else(|p| p.into_inner());
+        self.count(project_id, &mut b, epoch, allowed);
+    }
+
+    fn count(&self, project_id: &str, b: &mut Bucket, epoch: Epoch, allowed: bool) {
         b.count(epoch, allowed);
+        if !allowed && b.limited_minute != epoch / 60 {
+            b.limited_minute = epoch / 60;
+            self.limited
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((project_id.to_owned(), epoch));
+        }
+    }
+
+    /// Projects whose bucket refused a request since the last call, with
+    /// when (at most one entry per project and minute).
+    pub fn take_limited(&self) -> Vec<(String, Epoch)> {
+        std::mem::take(&mut *self.limited.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn bucket(&self, project_id: &str, now: Instant) -> Arc<Mutex<Bucket>> {
@@ -206,6 +229,7 @@ impl RateLimiter {
             Mutex::new(Bucket {
                 tat: now,
                 history: [MinuteTally::default(); HISTORY_MINUTES],
+                limited_minute: -1,
             })
         })
     }
@@ -230,7 +254,7 @@ impl RateLimiter {
         if allowed {
             b.tat = new_tat;
         }
-        b.count(epoch, allowed);
+        self.count(project_id, &mut b, epoch, allowed);
         let used = b.tat.saturating_duration_since(now);
         let remaining = if t.is_zero() {
             limit.burst
@@ -286,6 +310,23 @@ mod tests {
         per_sec: 10,
         burst: 10,
     };
+
+    #[test]
+    fn refusals_are_reported_once_a_minute_per_project() {
+        let r = RateLimiter::local();
+        let t0 = Instant::now();
+        for _ in 0..30 {
+            r.charge_local("p", TEN, t0, 60);
+            r.charge_local("q", TEN, t0, 61);
+        }
+        let mut seen = r.take_limited();
+        seen.sort();
+        assert_eq!(seen, vec![("p".into(), 60), ("q".into(), 61)]);
+        r.charge_local("p", TEN, t0, 119);
+        assert!(r.take_limited().is_empty(), "same minute: told already");
+        r.charge_local("p", TEN, t0, 120);
+        assert_eq!(r.take_limited(), vec![("p".into(), 120)]);
+    }
 
     #[test]
     fn a_burst_passes_then_the_rate_applies() {

@@ -1,0 +1,178 @@
+//! Sends what the webhook outbox holds: every node runs this; the outbox's
+//! leases make sure each attempt is made by one of them. Also turns the
+//! limiter's refusals into `project.rate_limited` events.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use portcullis_core::webhooks::{outbox, Outbox, Outcome, Send, Targets};
+use portcullis_core::{Clock, Db, Issuer};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use tokio::task::JoinHandle;
+
+/// How often a node looks for due messages.
+const POLL: Duration = Duration::from_secs(1);
+/// Messages one node takes per look, and sends at once.
+const BATCH: i64 = 32;
+const PARALLEL: usize = 8;
+/// An attempt that takes longer has failed (well under the lease).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const RATE_LIMITED_FLUSH: Duration = Duration::from_secs(5);
+const PRUNE: Duration = Duration::from_secs(3600);
+
+/// Resolves names as usual, then drops the addresses the operator does not
+/// allow (so a public name that resolves to a private address is refused
+/// at connect time, not only when the URL was typed).
+struct AllowedOnly(Targets);
+
+impl Resolve for AllowedOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        let targets = self.0;
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| targets.allows(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "{} has no address this server may send to",
+                    name.as_str()
+                )
+                .into());
+            }
+            let addrs: Addrs = Box::new(found.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+fn http_client(targets: Targets) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("Portcullis-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        // A redirect could lead anywhere; the receiver's URL is what was registered.
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(AllowedOnly(targets)))
+        .build()
+}
+
+/// Makes one attempt. IP-literal hosts skip the resolver, so they are
+/// checked here.
+async fn attempt(client: &reqwest::Client, targets: Targets, send: &Send) -> Outcome {
+    let literal = url::Url::parse(&send.url).ok().and_then(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    });
+    if literal.is_some_and(|ip| !targets.allows(ip)) {
+        return Outcome::Unreachable("the address is not one this server may send to".into());
+    }
+    let sent = client
+        .post(&send.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &send.message_id)
+        .header("webhook-timestamp", send.timestamp.to_string())
+        .header("webhook-signature", &send.signature)
+        .body(send.body.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(res) => Outcome::Status(res.status().as_u16()),
+        Err(e) => Outcome::Unreachable(describe(&e)),
+    }
+}
+
+/// A short reason for the delivery log, without the URL (it is shown
+/// beside it) and without anything the receiver sent.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "no answer within 15 s".into()
+    } else if e.is_connect() {
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if text.contains("may send to") {
+                return text;
+            }
+            source = s.source();
+        }
+        "could not connect".into()
+    } else {
+        "the request failed".into()
+    }
+}
+
+/// Starts the deliverer and the rate-limited notices on this node.
+pub fn start(
+    db: Db,
+    outbox: Arc<Outbox>,
+    issuer: Arc<Issuer>,
+    clock: Arc<dyn Clock>,
+    targets: Targets,
+) -> Vec<JoinHandle<()>> {
+    let client = match http_client(targets) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot make the webhook HTTP client; webhooks are not sent from this node");
+            return Vec::new();
+        }
+    };
+    let deliver = tokio::spawn({
+        let outbox = outbox.clone();
+        async move {
+            loop {
+                match outbox.claim(BATCH).await {
+                    Ok(sends) => {
+                        let full = sends.len() as i64 == BATCH;
+                        stream::iter(sends)
+                            .for_each_concurrent(PARALLEL, |send| {
+                                let (client, outbox) = (&client, &outbox);
+                                async move {
+                                    let outcome = attempt(client, targets, &send).await;
+                                    if let Err(e) = outbox.settle(&send, &outcome).await {
+                                        tracing::warn!(error = %e, message_id = %send.message_id, "could not record a webhook attempt; it will be made again");
+                                    }
+                                }
+                            })
+                            .await;
+                        if full {
+                            continue;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read the webhook outbox; will retry"),
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    });
+    let notices = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tick = tokio::time::interval(RATE_LIMITED_FLUSH);
+            loop {
+                tick.tick().await;
+                let seen = issuer.limiter().take_limited();
+                if seen.is_empty() {
+                    continue;
+                }
+                if let Err(e) = outbox::rate_limited(&db, &seen, clock.now()).await {
+                    tracing::warn!(error = %e, "could not write rate-limited webhook events");
+                }
+            }
+        }
+    });
+    let prune = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PRUNE);
+        loop {
+            tick.tick().await;
+            if let Err(e) = outbox.prune().await {
+                tracing::warn!(error = %e, "could not prune the webhook delivery log");
+            }
+        }
+    });
+    vec![deliver, notices, prune]
+}
