@@ -47,12 +47,14 @@ pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
     hex::encode(ctx.finish())
 }
 
-/// The answer as kept: any `client_secret` replaced by null.
+/// The answer as kept: any `client_secret` or `signing_secret` replaced by null.
 pub fn without_secrets(body: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(mut v) => {
-            if let Some(secret) = v.get_mut("client_secret") {
-                *secret = serde_json::Value::Null;
+            for field in ["client_secret", "signing_secret"] {
+                if let Some(secret) = v.get_mut(field) {
+                    *secret = serde_json::Value::Null;
+                }
             }
             v.to_string()
         }
@@ -120,6 +122,8 @@ mod tests {
         let kept = without_secrets(r#"{"client":{"id":"pcl_1"},"client_secret":"pcs_x"}"#);
         assert!(!kept.contains("pcs_x"));
         assert!(kept.contains(r#""client_secret":null"#));
+        let kept = without_secrets(r#"{"endpoint":{"id":"whe_1"},"signing_secret":"whsec_x"}"#);
+        assert!(!kept.contains("whsec_x"));
         assert_eq!(without_secrets(r#"{"id":"prj_1"}"#), r#"{"id":"prj_1"}"#);
     }
 

@@ -26,7 +26,7 @@ pub fn api() -> Api {
     Api {
         id: API_ID.into(),
         name: "Portcullis management API".into(),
-        description: "Automate this account: projects, clients, rotation, the audit log and members, from a deployment pipeline.".into(),
+        description: "Automate this account: projects, clients, rotation, webhooks, the audit log and members, from a deployment pipeline.".into(),
         base_path: BASE_PATH.into(),
         signing_alg: SigningAlg::ES256,
         scopes: vec![
@@ -36,6 +36,8 @@ pub fn api() -> Api {
             scope("manage:clients:delete", "Clients", "Delete retired and expired clients, and what they minted is forgotten.", true),
             scope("manage:audit:read", "Audit log", "Read the account's audit log.", false),
             scope("manage:members:read", "Members", "See the account's members and their roles.", false),
+            scope("manage:webhooks:read", "Webhooks", "See webhook endpoints and their delivery logs (never signing secrets).", false),
+            scope("manage:webhooks:write", "Webhooks", "Register, change, turn off and delete webhook endpoints, and send deliveries again; a new signing secret is returned once.", false),
         ],
     }
 }

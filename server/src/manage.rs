@@ -46,6 +46,12 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/clients/{id}/keep", post(keep_client.layer(scope("manage:clients:write"))))
         .route("/audit", get(audit_log.layer(scope("manage:audit:read"))))
         .route("/members", get(members.layer(scope("manage:members:read"))))
+        .route("/webhooks", get(webhooks::list.layer(scope("manage:webhooks:read"))).post(webhooks::create.layer(scope("manage:webhooks:write"))))
+        .route("/webhooks/{id}", get(webhooks::read.layer(scope("manage:webhooks:read"))).post(webhooks::update.layer(scope("manage:webhooks:write"))).delete(webhooks::delete.layer(scope("manage:webhooks:write"))))
+        .route("/webhooks/{id}/enable", post(webhooks::enable.layer(scope("manage:webhooks:write"))))
+        .route("/webhooks/{id}/disable", post(webhooks::disable.layer(scope("manage:webhooks:write"))))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries.layer(scope("manage:webhooks:read"))))
+        .route("/webhooks/{id}/deliveries/{message_id}/resend", post(webhooks::resend.layer(scope("manage:webhooks:write"))))
         .fallback(|| async { refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json", None) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotent))
         .layer(gate.layer())
@@ -145,11 +151,13 @@ async fn idempotent(
     }
 }
 
+mod webhooks;
+
 /// Management requests and answers are small.
 const BODY_MAX: usize = 256 * 1024;
 
 /// The principal the token acts as; its account is the token's own.
-fn who(b: &Bearer) -> Principal {
+pub(super) fn who(b: &Bearer) -> Principal {
     manage::principal(b.client_id(), &b.claims.account_id, "", None)
 }
 
@@ -162,7 +170,7 @@ fn refuse(status: StatusCode, error: &str, message: &str, field: Option<&str>) -
 }
 
 /// Domain errors to answers, in one place.
-struct ManageError(Error);
+pub(super) struct ManageError(Error);
 
 impl From<Error> for ManageError {
     fn from(e: Error) -> Self {
@@ -213,7 +221,7 @@ impl IntoResponse for ManageError {
     }
 }
 
-type Answer = Result<Response, ManageError>;
+pub(super) type Answer = Result<Response, ManageError>;
 
 fn project_json(p: &Project, live_clients: Option<i64>) -> Value {
     let mut v = json!({

@@ -37,11 +37,9 @@ impl Resolve for AllowedOnly {
                 .filter(|a| targets.allows(a.ip()))
                 .collect();
             if found.is_empty() {
-                return Err(format!(
-                    "{} has no address this server may send to",
-                    name.as_str()
-                )
-                .into());
+                return Err(
+                    format!("{} has no address this server may send to", name.as_str()).into(),
+                );
             }
             let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
@@ -63,11 +61,13 @@ fn http_client(targets: Targets) -> reqwest::Result<reqwest::Client> {
 /// Makes one attempt. IP-literal hosts skip the resolver, so they are
 /// checked here.
 async fn attempt(client: &reqwest::Client, targets: Targets, send: &Send) -> Outcome {
-    let literal = url::Url::parse(&send.url).ok().and_then(|u| match u.host() {
-        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-        _ => None,
-    });
+    let literal = url::Url::parse(&send.url)
+        .ok()
+        .and_then(|u| match u.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        });
     if literal.is_some_and(|ip| !targets.allows(ip)) {
         return Outcome::Unreachable("the address is not one this server may send to".into());
     }
@@ -143,7 +143,9 @@ pub fn start(
                             continue;
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "could not read the webhook outbox; will retry"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the webhook outbox; will retry")
+                    }
                 }
                 tokio::time::sleep(POLL).await;
             }

@@ -39,6 +39,50 @@ fn with_secret() -> Value {
             "client_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })
 }
 
+const EVENT_TYPES: [&str; 7] = [
+    "client.created",
+    "client.rotated",
+    "client.retired",
+    "client.revoked",
+    "client.expired",
+    "client.secret_reported",
+    "project.rate_limited",
+];
+
+fn endpoint() -> Value {
+    json!({ "type": "object", "additionalProperties": false,
+        "required": ["id", "url", "events", "description", "created_at", "enabled", "disabled_at", "disabled_reason", "failing_since"],
+        "properties": {
+            "id": { "type": "string" }, "url": { "type": "string" },
+            "events": { "type": "array", "items": { "enum": EVENT_TYPES } },
+            "description": { "type": "string" }, "created_at": { "type": "integer" }, "enabled": { "type": "boolean" },
+            "disabled_at": nullable("integer"),
+            "disabled_reason": { "type": ["string", "null"], "description": "why it is off: turned off by someone, or failing for 24 hours" },
+            "failing_since": { "type": ["integer", "null"], "description": "the first failed attempt since the last success" } } })
+}
+
+fn delivery() -> Value {
+    json!({ "type": "object", "additionalProperties": false,
+        "required": ["id", "event_type", "created_at", "status", "attempts", "next_attempt_at", "last_attempt_at", "last_status_code", "last_error", "payload"],
+        "properties": {
+            "id": { "type": "string", "description": "the webhook-id header, the same on every attempt" },
+            "event_type": { "enum": EVENT_TYPES }, "created_at": { "type": "integer" },
+            "status": { "enum": ["pending", "delivered", "failed"] }, "attempts": { "type": "integer" },
+            "next_attempt_at": nullable("integer"), "last_attempt_at": nullable("integer"),
+            "last_status_code": nullable("integer"), "last_error": nullable("string"),
+            "payload": { "type": "object", "description": "the body as sent: type, timestamp, data" } } })
+}
+
+fn endpoint_body() -> Value {
+    body(
+        json!({
+        "url": { "type": "string", "minLength": 1, "maxLength": 2000, "description": "https, to a public address (unless the operator allows private targets)" },
+        "events": { "type": "array", "minItems": 1, "items": { "enum": EVENT_TYPES } },
+        "description": { "type": "string", "maxLength": 200 } }),
+        &["url", "events"],
+    )
+}
+
 fn body(properties: Value, required: &[&str]) -> Value {
     json!({ "required": true, "content": { "application/json": { "schema": {
         "type": "object", "additionalProperties": false, "required": required, "properties": properties } } } })
@@ -87,6 +131,21 @@ fn ops() -> Vec<Op> {
              returns: Some(json!({ "type": "object", "required": ["members"], "properties": { "members": { "type": "array", "items": {
                  "type": "object", "required": ["user_id", "email", "role", "joined_at"], "properties": {
                      "user_id": { "type": "string" }, "email": { "type": "string" }, "role": { "enum": ["owner", "developer", "viewer"] }, "joined_at": { "type": "integer" } } } } } })) },
+        Op { verb: "get", path: "/webhooks", scope: "manage:webhooks:read", summary: "The account's webhook endpoints", request: None, success: 200,
+             returns: Some(json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } })) },
+        Op { verb: "post", path: "/webhooks", scope: "manage:webhooks:write", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
+             request: Some(endpoint_body()),
+             returns: Some(json!({ "type": "object", "additionalProperties": false, "required": ["endpoint", "signing_secret"], "properties": { "endpoint": endpoint(),
+                 "signing_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })) },
+        Op { verb: "get", path: "/webhooks/{id}", scope: "manage:webhooks:read", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
+        Op { verb: "post", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Change an endpoint's URL, events and description (its secret stays)", success: 200,
+             request: Some(endpoint_body()), returns: Some(endpoint()) },
+        Op { verb: "delete", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Delete an endpoint and its delivery log", request: None, success: 204, returns: None },
+        Op { verb: "post", path: "/webhooks/{id}/enable", scope: "manage:webhooks:write", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
+        Op { verb: "post", path: "/webhooks/{id}/disable", scope: "manage:webhooks:write", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },
+        Op { verb: "get", path: "/webhooks/{id}/deliveries", scope: "manage:webhooks:read", summary: "The endpoint's delivery log, newest first (30 days); `before` continues from `next`", request: None, success: 200,
+             returns: Some(json!({ "type": "object", "required": ["deliveries", "next"], "properties": { "deliveries": { "type": "array", "items": delivery() }, "next": nullable("string") } })) },
+        Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", scope: "manage:webhooks:write", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(delivery()) },
     ]
 }
 
@@ -98,10 +157,16 @@ pub fn paths(base_path: &str) -> Map<String, Value> {
         if op.path.contains("{id}") {
             params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }));
         }
+        if op.path.contains("{message_id}") {
+            params.push(json!({ "name": "message_id", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }));
+        }
         if op.verb == "post" {
             params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "the first success for this key and request is kept 24 h and sent again (Idempotent-Replayed: true)",
                 "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" } }));
+        }
+        if op.path == "/webhooks/{id}/deliveries" {
+            params.push(json!({ "name": "before", "in": "query", "required": false, "description": "the `next` of the previous page", "schema": { "type": "string" } }));
         }
         if op.path == "/audit" {
             for (name, description) in [

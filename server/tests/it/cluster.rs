@@ -49,6 +49,18 @@ impl Cluster {
     /// `n` nodes on a new database of the test cluster, each answering.
     pub async fn start(admin_url: &str, n: usize, redis: bool) -> Self {
         let database_url = crate::support::new_postgres_database(admin_url).await;
+        Self::start_on(database_url, tempfile::tempdir().unwrap(), n, redis).await
+    }
+
+    /// `n` nodes on the backend under test: a new PostgreSQL database in
+    /// the PostgreSQL pass, else one SQLite file the processes share.
+    pub async fn start_on_test_backend(n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = crate::support::database_url(&dir).await;
+        Self::start_on(database_url, dir, n, false).await
+    }
+
+    async fn start_on(database_url: String, dir: TempDir, n: usize, redis: bool) -> Self {
         let redis_url = if redis {
             Some(std::env::var(REDIS_ENV).expect("PORTCULLIS_TEST_REDIS is set"))
         } else {
@@ -63,7 +75,7 @@ impl Cluster {
             ),
             redis_url,
             master_key: hex::encode(portcullis_core::ids::random_bytes::<32>()),
-            dir: tempfile::tempdir().unwrap(),
+            dir,
         };
         // The first node migrates and makes the signing keys; the others
         // start on that, as a rolling deployment would.
@@ -86,6 +98,8 @@ impl Cluster {
             )
             .env("LEPTOS_SITE_ROOT", self.dir.path().join("site"))
             .env("RUST_LOG", "warn")
+            // Test receivers listen on loopback.
+            .env("PORTCULLIS_WEBHOOK_PRIVATE_TARGETS", "true")
             .env_remove("PORTCULLIS_MASTER_KEY_FILE")
             .env_remove("PORTCULLIS_ISSUER")
             .env_remove("PORTCULLIS_REDIS_URL");
@@ -214,6 +228,49 @@ impl Cluster {
                 &browser,
                 "login",
                 &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        browser
+    }
+
+    /// A staff member (made with the CLI), logged in on node `node` with a
+    /// second factor set up, as staff must before any staff action.
+    pub async fn staff(&self, node: usize) -> Client {
+        use portcullis_core::Clock as _;
+        self.cli(&["staff", "add", "support@portcullis.example"], PASSWORD);
+        let browser = self.browser();
+        let (status, body) = self
+            .call(
+                node,
+                &browser,
+                "login",
+                &[
+                    ("email", "support@portcullis.example"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, set_up) = self
+            .call(
+                node,
+                &browser,
+                "second_factor_begin",
+                &[] as &[(&str, &str)],
+            )
+            .await;
+        assert_eq!(status, 200, "{set_up}");
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(set_up["secret_text"].as_str().unwrap().as_bytes())
+            .unwrap();
+        let code = portcullis_core::totp::code_at(&secret, portcullis_core::SystemClock.now());
+        let (status, body) = self
+            .call(
+                node,
+                &browser,
+                "second_factor_confirm",
+                &[("code", code.as_str())],
             )
             .await;
         assert_eq!(status, 200, "{body}");

@@ -34,3 +34,4 @@ mod signup;
 mod staff;
 mod support;
 mod team;
+mod webhooks;

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use portcullis_core::Clock as _;
 use reqwest::Client;
 use serde_json::Value;
 
@@ -32,44 +31,7 @@ async fn refused(c: &Cluster, node: usize, creds: &Creds, scope: &str, status: u
 }
 
 async fn staff(c: &Cluster, node: usize) -> Client {
-    c.cli(&["staff", "add", "support@portcullis.example"], PASSWORD);
-    let browser = c.browser();
-    let (status, body) = c
-        .call(
-            node,
-            &browser,
-            "login",
-            &[
-                ("email", "support@portcullis.example"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    // Staff set up a second factor before their first staff action.
-    let (status, set_up) = c
-        .call(
-            node,
-            &browser,
-            "second_factor_begin",
-            &[] as &[(&str, &str)],
-        )
-        .await;
-    assert_eq!(status, 200, "{set_up}");
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(set_up["secret_text"].as_str().unwrap().as_bytes())
-        .unwrap();
-    let code = portcullis_core::totp::code_at(&secret, portcullis_core::SystemClock.now());
-    let (status, body) = c
-        .call(
-            node,
-            &browser,
-            "second_factor_confirm",
-            &[("code", code.as_str())],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    browser
+    c.staff(node).await
 }
 
 #[tokio::test]

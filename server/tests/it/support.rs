@@ -102,6 +102,7 @@ impl TestServer {
             issuer: None,
             scopes: concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into(),
             secret_report_keys: None,
+            webhook_private_targets: false,
             site_root: dir.path().join("site"),
             log_filter: "warn".into(),
         };

@@ -1,0 +1,575 @@
+//! Credential-lifecycle webhooks: real `portcullis serve` processes deliver
+//! to a real HTTP receiver on loopback; each delivery is checked with the
+//! Standard Webhooks reference library (not our signing code); a node killed
+//! with a delivery still to make leaves it to the next node. The outbox rules
+//! (24 hours of retries, disabling, send again, tenants apart) are checked on
+//! an in-process server with a hand-moved clock.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+use crate::cluster::{within, Cluster};
+use crate::support::{Creds, TestServer};
+
+const ALL_EVENTS: [&str; 7] = [
+    "client.created",
+    "client.rotated",
+    "client.retired",
+    "client.revoked",
+    "client.expired",
+    "client.secret_reported",
+    "project.rate_limited",
+];
+const MANAGE: &str = "manage:webhooks:read manage:webhooks:write manage:clients:write";
+
+/// One request the receiver got.
+#[derive(Clone)]
+struct Got {
+    headers: HeaderMap,
+    body: String,
+}
+
+/// An HTTP server on loopback that records every POST and answers with the
+/// status the test sets.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Got>>>,
+    answer: Arc<AtomicU16>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
+        let answer = Arc::new(AtomicU16::new(200));
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post({
+                let (got, answer) = (got.clone(), answer.clone());
+                move |headers: HeaderMap, body: String| async move {
+                    got.lock().unwrap().push(Got { headers, body });
+                    axum::http::StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, got, answer }
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn of_type(&self, kind: &str) -> Vec<(Got, Value)> {
+        self.got()
+            .into_iter()
+            .map(|g| {
+                let v: Value = serde_json::from_str(&g.body).unwrap();
+                (g, v)
+            })
+            .filter(|(_, v)| v["type"] == kind)
+            .collect()
+    }
+}
+
+/// Checks a delivery with the Standard Webhooks library.
+fn verify(secret: &str, got: &Got) {
+    let wh = standardwebhooks::Webhook::new(secret).unwrap();
+    wh.verify(got.body.as_bytes(), &got.headers)
+        .unwrap_or_else(|e| panic!("signature of {} does not verify: {e:?}", got.body));
+}
+
+async fn manage_call(
+    base: &str,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = Client::new()
+        .request(method, format!("{base}/manage/v1{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A management client of the owner's account (made in the console) and a
+/// token for it, on node 0 of `c`.
+async fn cluster_manager(c: &Cluster, owner: &Client) -> String {
+    let (status, project) = c
+        .call(
+            0,
+            owner,
+            "project_create",
+            &[
+                ("name", "Automation"),
+                ("api_id", "manage"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{project}");
+    let scopes: Vec<&str> = MANAGE.split(' ').collect();
+    let creds = c.client(0, owner, project.as_str().unwrap(), &scopes).await;
+    let res = c.token(0, &creds, MANAGE).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn register(base: &str, token: &str, url: &str, events: &[&str]) -> (String, String) {
+    let (status, made) = manage_call(
+        base,
+        token,
+        Method::POST,
+        "/webhooks",
+        Some(json!({ "url": url, "events": events, "description": "ops pager" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    (
+        made["endpoint"]["id"].as_str().unwrap().to_owned(),
+        made["signing_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
+    let c = Cluster::start_on_test_backend(1).await;
+    let r = Receiver::start().await;
+    let owner = c.owner(0, "owner@example.com").await;
+    let token = cluster_manager(&c, &owner).await;
+    let base = c.nodes[0].base.clone();
+    let (endpoint, secret) = register(&base, &token, &r.url, &ALL_EVENTS).await;
+    assert!(secret.starts_with("whsec_"));
+
+    let project = c.project(0, &owner, "Loan intake").await;
+    let (status, body) = c
+        .call(
+            0,
+            &owner,
+            "project_rate_limit",
+            &[
+                ("id", project.as_str()),
+                ("rate_per_sec", "1"),
+                ("rate_burst", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let first = c.client(0, &owner, &project, &["applications:read"]).await;
+    let (status, rotated) = manage_call(
+        &base,
+        &token,
+        Method::POST,
+        &format!("/clients/{}/rotate", first.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{rotated}");
+    let successor = rotated["client"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = manage_call(
+        &base,
+        &token,
+        Method::POST,
+        &format!("/clients/{}/retire", first.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let support = c.staff(0).await;
+    let (status, body) = c
+        .call(
+            0,
+            &support,
+            "staff_revoke",
+            &[
+                ("client_id", successor.as_str()),
+                ("reason", "Leaked in a public gist"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // A third client floods its bucket (1 a second): refused, and told once.
+    let third = c.client(0, &owner, &project, &["applications:read"]).await;
+    let mut refused = 0;
+    for _ in 0..20 {
+        if c.token(0, &third, "applications:read").await.status() == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the bucket refused some of 20 requests");
+
+    let expect = [
+        ("client.created", 2),
+        ("client.rotated", 1),
+        ("client.retired", 1),
+        ("client.revoked", 1),
+        ("project.rate_limited", 1),
+    ];
+    let delivered = || expect.iter().all(|(kind, n)| r.of_type(kind).len() >= *n);
+    for _ in 0..200 {
+        if delivered() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kinds: Vec<Value> = r
+        .got()
+        .iter()
+        .map(|g| serde_json::from_str::<Value>(&g.body).unwrap()["type"].clone())
+        .collect();
+    assert!(delivered(), "within 20 s, every event: got {kinds:?}");
+
+    let mut ids = std::collections::HashSet::new();
+    for got in r.got() {
+        verify(&secret, &got);
+        assert_eq!(got.headers["content-type"], "application/json");
+        assert!(ids.insert(got.headers["webhook-id"].to_str().unwrap().to_owned()));
+    }
+    let (_, rot) = &r.of_type("client.rotated")[0];
+    assert_eq!(rot["data"]["client_id"], first.id.as_str());
+    assert_eq!(rot["data"]["successor_client_id"], successor.as_str());
+    assert_eq!(rot["data"]["project_id"], project.as_str());
+    let (_, rev) = &r.of_type("client.revoked")[0];
+    assert_eq!(rev["data"]["client_id"], successor.as_str());
+    assert_eq!(
+        rev["data"]["reason"],
+        "Revoked by support: Leaked in a public gist"
+    );
+    assert_eq!(rev["data"]["actor"]["kind"], "staff");
+    let (_, ret) = &r.of_type("client.retired")[0];
+    assert_eq!(
+        ret["data"]["actor"]["kind"], "client",
+        "the management client retired it"
+    );
+    let (_, created) = &r.of_type("client.created")[0];
+    assert_eq!(created["data"]["scopes"], json!(["applications:read"]));
+    assert!(created["timestamp"].as_str().unwrap().ends_with('Z'));
+    let (_, limited) = &r.of_type("project.rate_limited")[0];
+    assert_eq!(limited["data"]["project_id"], project.as_str());
+    assert_eq!(
+        limited["data"]["rate_limit"],
+        json!({ "per_sec": 1, "burst": 1 })
+    );
+
+    // More refusals within the minute tell nobody again.
+    for _ in 0..10 {
+        c.token(0, &third, "applications:read").await;
+    }
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(r.of_type("project.rate_limited").len(), 1);
+
+    // The delivery log says what happened to each.
+    let (status, log) = manage_call(
+        &base,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{endpoint}/deliveries"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    let deliveries = log["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), r.got().len());
+    for d in deliveries {
+        assert_eq!(d["status"], "delivered", "{d}");
+        assert_eq!(d["attempts"], 1);
+        assert_eq!(d["last_status_code"], 200);
+    }
+}
+
+#[tokio::test]
+async fn a_killed_node_leaves_what_it_had_not_delivered_to_the_next() {
+    let mut c = Cluster::start_on_test_backend(1).await;
+    let r = Receiver::start().await;
+    r.answer.store(503, Ordering::SeqCst);
+    let owner = c.owner(0, "owner@example.com").await;
+    let token = cluster_manager(&c, &owner).await;
+    let base = c.nodes[0].base.clone();
+    let (endpoint, secret) = register(&base, &token, &r.url, &["client.created"]).await;
+    let project = c.project(0, &owner, "Loan intake").await;
+    let made = c.client(0, &owner, &project, &["applications:read"]).await;
+    within(
+        Duration::from_secs(10),
+        "a first, failed attempt",
+        || async { !r.got().is_empty() },
+    )
+    .await;
+    let first = r.got()[0].clone();
+    let (_, log) = manage_call(
+        &base,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{endpoint}/deliveries"),
+        None,
+    )
+    .await;
+    let d = &log["deliveries"][0];
+    assert_eq!(d["status"], "pending", "{d}");
+    assert_eq!(d["last_status_code"], 503);
+    assert!(d["next_attempt_at"].is_i64());
+
+    // The node dies with the delivery still to make; the receiver recovers;
+    // a node starts again (a fresh process, nothing in memory).
+    c.kill(0);
+    r.answer.store(200, Ordering::SeqCst);
+    c.restart(0).await;
+    within(
+        Duration::from_secs(30),
+        "the retry from the new process",
+        || async { r.got().len() >= 2 },
+    )
+    .await;
+    let again = r.got()[1].clone();
+    verify(&secret, &again);
+    assert_eq!(again.headers["webhook-id"], first.headers["webhook-id"]);
+    assert_eq!(again.body, first.body, "the same message, signed anew");
+    let v: Value = serde_json::from_str(&again.body).unwrap();
+    assert_eq!(v["data"]["client_id"], made.id.as_str());
+    let (_, log) = manage_call(
+        &c.nodes[0].base,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{endpoint}/deliveries"),
+        None,
+    )
+    .await;
+    let d = &log["deliveries"][0];
+    assert_eq!(d["status"], "delivered", "{d}");
+    assert_eq!(d["attempts"], 2);
+}
+
+/// A management client with webhook scopes in a new account of `s`.
+async fn manager(s: &TestServer, email: &str) -> (crate::support::Owner, String, Creds) {
+    let owner = s.owner(email).await;
+    let scopes: Vec<&str> = MANAGE.split(' ').collect();
+    let (_, creds) = s.api_client(&owner, "Automation", "manage", &scopes).await;
+    let token = s.access_token(&creds, MANAGE).await;
+    (owner, token, creds)
+}
+
+fn outbox(s: &TestServer) -> portcullis_core::webhooks::Outbox {
+    let master =
+        portcullis_core::master_key::MasterKey::load_or_create(&s.dir.path().join("master.key"))
+            .unwrap();
+    portcullis_core::webhooks::Outbox::new(s.db.clone(), Arc::new(master), s.clock.clone())
+}
+
+#[tokio::test]
+async fn targets_are_checked_and_tenants_stay_apart() {
+    // The default: https to public addresses only.
+    let s = TestServer::start().await;
+    let (_, a, _) = manager(&s, "a@example.com").await;
+    let (owner_b, b, _) = manager(&s, "b@example.com").await;
+    for url in [
+        "http://hooks.example.com/in",
+        "https://127.0.0.1/in",
+        "https://169.254.169.254/latest",
+        "https://localhost/in",
+    ] {
+        let (status, body) = manage_call(
+            &s.base,
+            &a,
+            Method::POST,
+            "/webhooks",
+            Some(json!({ "url": url, "events": ["client.created"] })),
+        )
+        .await;
+        assert_eq!(status, 422, "{url}: {body}");
+        assert_eq!(body["field"], "url");
+    }
+    let (status, body) = manage_call(
+        &s.base,
+        &a,
+        Method::POST,
+        "/webhooks",
+        Some(json!({ "url": "https://hooks.example.com/in", "events": ["client.nope"] })),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "events");
+    assert_eq!(s.count("webhook_endpoints").await, 0, "nothing was made");
+
+    // The same Idempotency-Key twice: one endpoint, the secret once.
+    let create = |key: &'static str| {
+        Client::new()
+            .post(s.url("/manage/v1/webhooks"))
+            .bearer_auth(&a)
+            .header("Idempotency-Key", key)
+            .json(&json!({ "url": "https://hooks.example.com/in", "events": ["client.created"] }))
+            .send()
+    };
+    let first: Value = create("k-1").await.unwrap().json().await.unwrap();
+    assert!(first["signing_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
+    let replay = create("k-1").await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["signing_secret"], Value::Null);
+    assert_eq!(replay["endpoint"]["id"], first["endpoint"]["id"]);
+    assert_eq!(s.count("webhook_endpoints").await, 1);
+    let endpoint = first["endpoint"]["id"].as_str().unwrap();
+
+    // B cannot see, change or resend A's endpoint, and B's changes are not told to A.
+    for (method, path) in [
+        (Method::GET, format!("/webhooks/{endpoint}")),
+        (Method::GET, format!("/webhooks/{endpoint}/deliveries")),
+        (Method::POST, format!("/webhooks/{endpoint}/disable")),
+        (Method::DELETE, format!("/webhooks/{endpoint}")),
+    ] {
+        let (status, body) = manage_call(&s.base, &b, method.clone(), &path, None).await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+    }
+    let (_, listed) = manage_call(&s.base, &b, Method::GET, "/webhooks", None).await;
+    assert_eq!(listed["endpoints"], json!([]));
+    let project_b = s.create_project(&owner_b, "P", "partner").await;
+    s.create_client(&owner_b, &project_b, &["applications:read"])
+        .await;
+    let (status, log) = manage_call(
+        &s.base,
+        &a,
+        Method::GET,
+        &format!("/webhooks/{endpoint}/deliveries"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A's management client was made before the endpoint, B's client is B's.
+    assert_eq!(log["deliveries"], json!([]));
+}
+
+#[tokio::test]
+async fn retries_last_24_hours_then_the_endpoint_is_off_and_the_owner_sees_why() {
+    let s = TestServer::start().await;
+    let (owner, token, creds) = manager(&s, "a@example.com").await;
+    let (endpoint, _) = register(
+        &s.base,
+        &token,
+        "https://hooks.example.com/in",
+        &["client.created"],
+    )
+    .await;
+    let project = s.create_project(&owner, "Loan intake", "partner").await;
+    let made: Creds = s
+        .create_client(&owner, &project, &["applications:read"])
+        .await;
+    let outbox = outbox(&s);
+
+    // The first attempt fails; the next is due 5 s later, not before.
+    let sends = outbox.claim(10).await.unwrap();
+    assert_eq!(sends.len(), 1);
+    let body: Value = serde_json::from_str(&sends[0].body).unwrap();
+    assert_eq!(body["data"]["client_id"], made.id.as_str());
+    outbox
+        .settle(&sends[0], &portcullis_core::webhooks::Outcome::Status(500))
+        .await
+        .unwrap();
+    assert!(outbox.claim(10).await.unwrap().is_empty());
+    s.clock.advance(5);
+    let sends = outbox.claim(10).await.unwrap();
+    assert_eq!(sends.len(), 1, "due after the first gap");
+    assert!(
+        outbox.claim(10).await.unwrap().is_empty(),
+        "leased: one node sends it"
+    );
+    outbox
+        .settle(
+            &sends[0],
+            &portcullis_core::webhooks::Outcome::Unreachable("could not connect".into()),
+        )
+        .await
+        .unwrap();
+
+    // Failing until the 24 hours are up: the message fails, the endpoint is off.
+    let mut attempts = 2;
+    for _hour in 0..30 {
+        s.clock.advance(3600);
+        for send in outbox.claim(10).await.unwrap() {
+            outbox
+                .settle(&send, &portcullis_core::webhooks::Outcome::Status(500))
+                .await
+                .unwrap();
+            attempts += 1;
+        }
+    }
+    assert!((5..30).contains(&attempts), "{attempts} attempts");
+    // A day later: a fresh token.
+    let token = s.access_token(&creds, MANAGE).await;
+    let (_, ep) = manage_call(
+        &s.base,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{endpoint}"),
+        None,
+    )
+    .await;
+    assert_eq!(ep["enabled"], false, "{ep}");
+    assert!(
+        ep["disabled_reason"].as_str().unwrap().contains("24 hours"),
+        "{ep}"
+    );
+    let (_, log) = manage_call(
+        &s.base,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{endpoint}/deliveries"),
+        None,
+    )
+    .await;
+    let d = &log["deliveries"][0];
+    assert_eq!(d["status"], "failed");
+    assert_eq!(d["attempts"], attempts);
+    let message = d["id"].as_str().unwrap().to_owned();
+
+    // Send again: refused while off; after turning it on, due at once.
+    let resend = format!("/webhooks/{endpoint}/deliveries/{message}/resend");
+    let (status, body) = manage_call(&s.base, &token, Method::POST, &resend, None).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = manage_call(
+        &s.base,
+        &token,
+        Method::POST,
+        &format!("/webhooks/{endpoint}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = manage_call(&s.base, &token, Method::POST, &resend, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "pending");
+    let sends = outbox.claim(10).await.unwrap();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].message_id, message, "the same webhook-id");
+
+    // 410 Gone: off at once.
+    outbox
+        .settle(&sends[0], &portcullis_core::webhooks::Outcome::Status(410))
+        .await
+        .unwrap();
+    let (_, ep) = manage_call(
+        &s.base,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{endpoint}"),
+        None,
+    )
+    .await;
+    assert_eq!(ep["enabled"], false);
+    assert!(
+        ep["disabled_reason"].as_str().unwrap().contains("410"),
+        "{ep}"
+    );
+}
