@@ -18,6 +18,7 @@ pub mod security;
 pub mod support;
 pub mod team;
 pub mod urlencode;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("projects/:id") view=pages::ProjectPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=pages::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("team") view=pages::TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("webhooks") view=pages::WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=pages::SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("security") view=pages::SecurityPage ssr=SsrMode::Async />
                 </ParentRoute>

@@ -61,6 +61,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                 <A href="/projects">"Projects"</A>
                 <A href="/audit">"Audit log"</A>
                 <A href="/team">"Team"</A>
+                <A href="/webhooks">"Webhooks"</A>
                 <A href="/settings">"Settings"</A>
                 <A href="/security">"Security"</A>
             </nav>

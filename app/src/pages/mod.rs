@@ -13,6 +13,7 @@ mod sections;
 mod security_page;
 mod staff_page;
 mod team_page;
+mod webhooks_page;
 mod widgets;
 
 pub use audit_page::AuditPage;
@@ -24,3 +25,4 @@ pub use sections::SettingsPage;
 pub use security_page::{SecurityPage, StaffSecurityPage};
 pub use staff_page::StaffPage;
 pub use team_page::{JoinPage, TeamPage};
+pub use webhooks_page::WebhooksPage;

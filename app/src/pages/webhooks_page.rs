@@ -1,0 +1,274 @@
+//! `/webhooks`: the account's webhook endpoints (owners register them; the
+//! signing secret is shown once), each with its delivery log and "send
+//! again".
+
+use leptos::either::{Either, EitherOf3};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+
+use super::boundary::erased_on_server;
+use super::form::{last_error, on_success, FormError};
+use super::widgets::{CopyButton, When};
+use crate::error::ConsoleError;
+use crate::webhooks::{
+    webhook_deliveries, webhooks, CreateWebhook, DeleteWebhook, DeliveriesView, EndpointInfo,
+    NewEndpoint, ResendDelivery, SetWebhookEnabled, WebhooksView,
+};
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    erased_on_server(view! {
+        <Title text="Webhooks" />
+        <header class="page-header">
+            <h1 data-test-id="page-title">"Webhooks"</h1>
+            <p class="lede">"Hear about your credentials as things happen: a client created, rotated, retired, revoked by support (with the reason), expired or reported leaked, and a project held back by its rate limit. Each delivery is signed as the Standard Webhooks specification describes, and retried for 24 hours."</p>
+        </header>
+        <WebhooksSection />
+    })
+}
+
+#[island]
+fn WebhooksSection() -> impl IntoView {
+    let data = RwSignal::new(None::<Result<WebhooksView, ConsoleError>>);
+    let refresh = move || spawn_local(async move { data.set(Some(webhooks().await)) });
+    Effect::new(move |_| refresh());
+    let fresh = RwSignal::new(None::<NewEndpoint>);
+    erased_on_server(view! {
+        {move || fresh.get().map(|n| view! { <SigningSecret n fresh /> })}
+        {move || match data.get() {
+            None => EitherOf3::A(view! { <p>"Loading…"</p> }),
+            Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
+            Some(Ok(v)) => EitherOf3::C(view! {
+                <EndpointList v=v.clone() refresh />
+                {v.can_manage.then(|| view! { <AddEndpoint v=v.clone() fresh refresh /> })}
+            }),
+        }}
+    })
+}
+
+/// The one time an endpoint's signing secret is shown.
+#[component]
+fn SigningSecret(n: NewEndpoint, fresh: RwSignal<Option<NewEndpoint>>) -> impl IntoView {
+    view! {
+        <section class="card secret-panel" role="status" data-test-id="webhook-secret-panel">
+            <h2>"Endpoint registered: copy its signing secret now"</h2>
+            <p>"Your receiver checks each delivery's " <code>"webhook-signature"</code>
+                " with this secret (any Standard Webhooks library does it). It is not shown again."</p>
+            <p><code class="secret" data-test-id="webhook-secret">{n.secret.clone()}</code>" "
+                <CopyButton text=n.secret.clone() label="Copy secret" /></p>
+            <button type="button" class="button" on:click=move |_| fresh.set(None)
+                data-test-id="webhook-secret-done">"I have stored the secret"</button>
+        </section>
+    }
+}
+
+#[component]
+fn EndpointList(
+    v: WebhooksView,
+    refresh: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let toggle = ServerAction::<SetWebhookEnabled>::new();
+    let delete = ServerAction::<DeleteWebhook>::new();
+    on_success(toggle, move |_| refresh());
+    on_success(delete, move |_| refresh());
+    let error = Signal::derive(move || {
+        toggle
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| delete.value().get().and_then(Result::err))
+    });
+    if v.endpoints.is_empty() {
+        return Either::Left(view! {
+            <section class="card"><p class="muted" data-test-id="webhook-none">"No endpoints yet."</p></section>
+        });
+    }
+    let can_manage = v.can_manage;
+    Either::Right(view! {
+        <FormError error />
+        {v.endpoints.into_iter().map(|e| view! { <EndpointCard e can_manage toggle delete /> }).collect_view()}
+    })
+}
+
+#[component]
+fn EndpointCard(
+    e: EndpointInfo,
+    can_manage: bool,
+    toggle: ServerAction<SetWebhookEnabled>,
+    delete: ServerAction<DeleteWebhook>,
+) -> impl IntoView {
+    let (id_toggle, id_delete, id_log) = (e.id.clone(), e.id.clone(), e.id.clone());
+    let enabled = e.disabled_at.is_none();
+    let state = match (&e.disabled_reason, e.failing_since) {
+        (Some(why), _) if !enabled => EitherOf3::A(view! {
+            <p class="badge danger" data-test-id="webhook-state">"Off: "{why.clone()}</p>
+        }),
+        (_, Some(since)) => EitherOf3::B(view! {
+            <p class="badge warn" data-test-id="webhook-state">"Failing since "<When at=Some(since) /></p>
+        }),
+        _ => EitherOf3::C(view! { <p class="badge ok" data-test-id="webhook-state">"On"</p> }),
+    };
+    let show_log = RwSignal::new(false);
+    view! {
+        <section class="card" data-test-id="webhook-row" data-endpoint-id=e.id.clone()>
+            <h2><code data-test-id="webhook-url">{e.url.clone()}</code></h2>
+            {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
+            {state}
+            <p class="muted">"Events: "{e.events.join(", ")}" · registered "<When at=Some(e.created_at) />" · "<code>{e.id.clone()}</code></p>
+            <div class="inline-form">
+                <button type="button" class="button small" data-test-id="webhook-show-log"
+                    on:click=move |_| show_log.update(|s| *s = !*s)>
+                    {move || if show_log.get() { "Hide the delivery log" } else { "Delivery log" }}</button>
+                {can_manage.then(|| view! {
+                    <button type="button" class="button small" data-test-id="webhook-toggle"
+                        on:click=move |_| { toggle.dispatch(SetWebhookEnabled { id: id_toggle.clone(), enabled: !enabled }); }>
+                        {if enabled { "Turn off" } else { "Turn on" }}</button>
+                    <button type="button" class="button small danger" data-test-id="webhook-delete"
+                        on:click=move |_| { delete.dispatch(DeleteWebhook { id: id_delete.clone() }); }>
+                        "Delete"</button>
+                })}
+            </div>
+            {move || show_log.get().then(|| view! { <DeliveryLog id=id_log.clone() can_manage /> })}
+        </section>
+    }
+}
+
+#[component]
+fn DeliveryLog(id: String, can_manage: bool) -> impl IntoView {
+    let page = RwSignal::new(None::<Result<DeliveriesView, ConsoleError>>);
+    let load = {
+        let id = id.clone();
+        move || {
+            let id = id.clone();
+            spawn_local(async move { page.set(Some(webhook_deliveries(id, String::new()).await)) })
+        }
+    };
+    load();
+    let resend = ServerAction::<ResendDelivery>::new();
+    let resend_error = last_error(resend);
+    on_success(resend, {
+        let load = load.clone();
+        move |_| load()
+    });
+    view! {
+        <FormError error=resend_error />
+        {move || match page.get() {
+            None => view! { <p>"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+            Some(Ok(v)) if v.deliveries.is_empty() => view! {
+                <p class="muted" data-test-id="delivery-none">"Nothing sent yet."</p>
+            }.into_any(),
+            Some(Ok(v)) => view! {
+                <table class="table stack" data-test-id="delivery-log">
+                    <thead><tr><th scope="col">"Event"</th><th scope="col">"Written"</th><th scope="col">"Status"</th>
+                        <th scope="col">"Attempts"</th><th scope="col">"Last answer"</th><th></th></tr></thead>
+                    <tbody>
+                        {v.deliveries.into_iter().map(|d| {
+                            let (endpoint, message) = (id.clone(), d.id.clone());
+                            let answer = match (d.last_status_code, d.last_error.clone()) {
+                                (Some(code), _) => format!("HTTP {code}"),
+                                (None, Some(e)) => e,
+                                (None, None) => "—".to_owned(),
+                            };
+                            view! {
+                                <tr data-test-id="delivery-row" data-message-id=d.id.clone()>
+                                    <td data-label="Event"><code>{d.event_type.clone()}</code></td>
+                                    <td data-label="Written"><When at=Some(d.created_at) /></td>
+                                    <td data-label="Status"><span data-test-id="delivery-status">{d.status.clone()}</span>
+                                        {d.next_attempt_at.map(|at| view! { " · next try " <When at=Some(at) /> })}</td>
+                                    <td data-label="Attempts" data-test-id="delivery-attempts">{d.attempts}</td>
+                                    <td data-label="Last answer" data-test-id="delivery-answer">{answer}</td>
+                                    <td>{can_manage.then(|| view! {
+                                        <button type="button" class="button small" data-test-id="delivery-resend"
+                                            on:click=move |_| { resend.dispatch(ResendDelivery { id: endpoint.clone(), message_id: message.clone() }); }>
+                                            "Send again"</button>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any(),
+        }}
+    }
+}
+
+/// Register an endpoint: URL, the events it takes, a note.
+#[component]
+fn AddEndpoint(
+    v: WebhooksView,
+    fresh: RwSignal<Option<NewEndpoint>>,
+    refresh: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let create = ServerAction::<CreateWebhook>::new();
+    let error = last_error(create);
+    let url = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let chosen = RwSignal::new(
+        v.event_types
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect::<Vec<String>>(),
+    );
+    on_success(create, move |made| {
+        fresh.set(Some(made));
+        url.set(String::new());
+        description.set(String::new());
+        refresh();
+    });
+    let hint = if v.private_targets {
+        "An http(s) URL; this server may send to private addresses."
+    } else {
+        "An https URL on a public address."
+    };
+    view! {
+        <section class="card">
+            <h2>"Register an endpoint"</h2>
+            <FormError error />
+            <form data-test-id="webhook-form" on:submit=move |ev| {
+                ev.prevent_default();
+                create.dispatch(CreateWebhook {
+                    url: url.get_untracked(),
+                    events: chosen.get_untracked().join(" "),
+                    description: description.get_untracked(),
+                });
+            }>
+                <div class="field">
+                    <label for="webhook-url">"URL"</label>
+                    <input id="webhook-url" type="url" required maxlength="2000" data-test-id="webhook-url-input"
+                        aria-describedby="webhook-url-hint" prop:value=url
+                        on:input=move |ev| url.set(event_target_value(&ev)) />
+                    <p id="webhook-url-hint" class="hint">{hint}</p>
+                </div>
+                <fieldset class="field">
+                    <legend>"Events"</legend>
+                    {v.event_types.into_iter().map(|(t, what)| {
+                        let (t1, t2) = (t.clone(), t.clone());
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" data-test-id="webhook-event" value=t.clone()
+                                    prop:checked=move || chosen.get().contains(&t1)
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        chosen.update(|c| {
+                                            c.retain(|x| x != &t2);
+                                            if on { c.push(t2.clone()); }
+                                        });
+                                    } />
+                                " "<code>{t}</code>" — "{what}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <div class="field">
+                    <label for="webhook-description">"Note (optional)"</label>
+                    <input id="webhook-description" type="text" maxlength="200" data-test-id="webhook-description"
+                        prop:value=description on:input=move |ev| description.set(event_target_value(&ev)) />
+                </div>
+                <button type="submit" class="button primary" data-test-id="webhook-create"
+                    disabled=move || create.pending().get()>"Register endpoint"</button>
+            </form>
+        </section>
+    }
+}
