@@ -56,6 +56,8 @@ export default defineConfig({
       // Every test signs up from 127.0.0.1; the per-address limit has its
       // own integration test.
       PORTCULLIS_SIGN_UPS_PER_ADDRESS: '10000',
+      // The webhook test's receiver listens on loopback.
+      PORTCULLIS_WEBHOOK_PRIVATE_TARGETS: 'true',
       RUST_LOG: 'warn',
     },
   },

@@ -141,7 +141,7 @@ fn lifetime_text(secs: i64) -> String {
 /// A retire or revoke that found the client disabled already (maybe by a
 /// racing request on another node).
 pub(crate) fn already_disabled() -> Error {
-    Error::invalid("", "This client is already retired or revoked.")
+    Error::conflict("This client is already retired or revoked.")
 }
 
 impl Projects {
@@ -249,8 +249,7 @@ impl Projects {
         let project = self.project_row(by, project_id).await?;
         crate::manage::require_owner_for(by, &project.api_id)?;
         if project.archived_at.is_some() {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::conflict(
                 "This project is archived: it cannot get new clients.",
             ));
         }
@@ -311,8 +310,7 @@ impl Projects {
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.db.begin().await?;
         if !store::projects::lock_live(&mut *tx, &by.account_id, project_id).await? {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::conflict(
                 "This project is archived: it cannot get new clients.",
             ));
         }
@@ -323,14 +321,10 @@ impl Projects {
             .filter(|c| c.expires_at.is_some() == temporary)
             .count();
         match temporary {
-            false if live >= LIVE_CLIENTS_PER_PROJECT_MAX => Err(Error::invalid(
-                "",
-                "This project already has two live clients (a rotation in progress). Retire one first, \
+            false if live >= LIVE_CLIENTS_PER_PROJECT_MAX => Err(Error::conflict("This project already has two live clients (a rotation in progress). Retire one first, \
                  or create a temporary client for a one-off task.",
             )),
-            true if live >= TEMPORARY_CLIENTS_PER_PROJECT_MAX => Err(Error::invalid(
-                "",
-                format!("A project can have at most {TEMPORARY_CLIENTS_PER_PROJECT_MAX} live temporary clients."),
+            true if live >= TEMPORARY_CLIENTS_PER_PROJECT_MAX => Err(Error::conflict(format!("A project can have at most {TEMPORARY_CLIENTS_PER_PROJECT_MAX} live temporary clients."),
             )),
             _ => Ok(tx),
         }
@@ -385,7 +379,7 @@ impl Projects {
         let row = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &row.project_id).await?;
         if row.disabled_at.is_some() {
-            return Err(Error::invalid("", "This client is retired or revoked."));
+            return Err(Error::conflict("This client is retired or revoked."));
         }
         let current = split_scopes(&row.scopes);
         let wanted = self.checked_scopes(&project.api_id, scopes)?;
@@ -411,8 +405,7 @@ impl Projects {
             .await?
         {
             return Err(match self.client_row(by, client_id).await? {
-                now if now.disabled_at.is_some() => Error::invalid(
-                    "",
+                now if now.disabled_at.is_some() => Error::conflict(
                     "This client was retired or revoked meanwhile: it cannot be narrowed.",
                 ),
                 _ => Error::Conflict {
@@ -466,9 +459,7 @@ impl Projects {
             .issuer
             .mint(&entry, Some(&scopes.join(" ")))
             .map_err(|e| match e {
-                Error::InvalidClient => Error::invalid(
-                    "",
-                    "This client cannot get tokens: it is disabled, expired or its project is archived.",
+                Error::InvalidClient => Error::conflict("This client cannot get tokens: it is disabled, expired or its project is archived.",
                 ),
                 Error::InvalidScope(m) => Error::invalid("scopes", m),
                 other => other,
@@ -502,14 +493,12 @@ impl Projects {
         crate::manage::require_owner_for(by, &project.api_id)?;
         let now = self.clock.now();
         if project.archived_at.is_some() || old.disabled_at.is_some() {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::conflict(
                 "Only a live client of a live project can be rotated.",
             ));
         }
         if old.expires_at.is_some() {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::conflict(
                 "Temporary clients are not rotated: create a new one when needed.",
             ));
         }
@@ -753,8 +742,7 @@ impl Projects {
         let now = self.clock.now();
         let dead = row.disabled_at.is_some() || row.expires_at.is_some_and(|at| at <= now);
         if !dead {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::conflict(
                 "Only expired or retired clients can be deleted; retire this one first.",
             ));
         }

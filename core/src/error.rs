@@ -50,6 +50,15 @@ impl Error {
             message: message.into(),
         }
     }
+
+    /// The request is well formed but the item's state refuses it (a
+    /// retired client, an archived project, a full project): 409, not 422.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict {
+            field: "",
+            message: message.into(),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

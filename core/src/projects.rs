@@ -254,7 +254,7 @@ impl Projects {
         let (name, description, ttl) = self.settings(&input)?;
         let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
-            return Err(Error::invalid("", "Archived projects cannot be changed."));
+            return Err(Error::conflict("Archived projects cannot be changed."));
         }
         let mut tx = self.db.begin().await?;
         let updated = store::projects::update_settings(
@@ -348,7 +348,7 @@ impl Projects {
         }
         let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
-            return Err(Error::invalid("", "Archived projects cannot be changed."));
+            return Err(Error::conflict("Archived projects cannot be changed."));
         }
         let mut tx = self.db.begin().await?;
         if !store::projects::set_rate_limit(&mut *tx, &by.account_id, id, per_sec, burst).await? {
@@ -374,7 +374,7 @@ impl Projects {
     async fn changed_meanwhile(&self, by: &Principal, id: &str) -> Error {
         match self.project_row(by, id).await {
             Ok(row) if row.archived_at.is_some() => {
-                Error::invalid("", "Archived projects cannot be changed.")
+                Error::conflict("Archived projects cannot be changed.")
             }
             Ok(_) | Err(Error::NotFound) => Error::NotFound,
             Err(e) => e,

@@ -209,7 +209,7 @@ pub fn paths(base_path: &str) -> Map<String, Value> {
             responses.insert("404".into(), error("no such item in this account"));
         }
         if op.verb != "get" {
-            responses.insert("409".into(), error("conflicts with the account's state (a name taken), or a request with this Idempotency-Key is still running"));
+            responses.insert("409".into(), error("conflicts with the state of the account or item (a name taken, a retired client, an archived or full project, a turned-off endpoint), or a request with this Idempotency-Key is still running"));
         }
         responses.insert(
             "422".into(),

@@ -883,7 +883,7 @@ async fn the_openapi_document_names_each_operations_scope() {
         .unwrap();
     assert_eq!(
         scopes.len(),
-        17 + 6,
+        17 + 8,
         "scopes.toml's and the management API's"
     );
 }

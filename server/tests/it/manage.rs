@@ -157,7 +157,10 @@ async fn a_pipeline_creates_rotates_and_retires_through_the_management_api() {
         None,
     )
     .await;
-    assert_eq!(status, 422, "a live client is not deleted");
+    assert_eq!(
+        status, 409,
+        "a live client is not deleted: a state conflict"
+    );
     let (status, _) = call(
         &s,
         &token,

@@ -62,7 +62,7 @@ async fn metadata_document_describes_the_endpoints() {
         .collect();
     assert_eq!(
         scopes.len(),
-        17 + 6,
+        17 + 8,
         "scopes.toml's and the management API's"
     );
     assert!(scopes.contains(&"applications:read"));

@@ -36,7 +36,7 @@ async fn a_client_revoked_while_being_narrowed_never_mints_again() {
         assert_eq!(revoked, 200, "try {i}");
         // Narrowing either went first (200) or found the client revoked.
         assert!(
-            narrowed == 200 || narrowed == 422,
+            narrowed == 200 || narrowed == 409,
             "try {i}: {narrowed} {body}"
         );
         let res = s
@@ -77,7 +77,7 @@ async fn a_project_archived_while_being_renamed_stays_archived() {
         let ((renamed, body), (archived, _)) = tokio::join!(rename, archive);
         assert_eq!(archived, 200, "try {i}");
         assert!(
-            renamed == 200 || renamed == 422,
+            renamed == 200 || renamed == 409,
             "try {i}: {renamed} {body}"
         );
         let res = s
@@ -166,7 +166,7 @@ async fn racing_creations_never_pass_the_live_client_cap() {
     let made = results.iter().filter(|(status, _)| *status == 200).count();
     assert_eq!(made, 1, "{results:?}");
     for (status, body) in &results {
-        assert!(*status == 200 || *status == 422, "{status} {body}");
+        assert!(*status == 200 || *status == 409, "{status} {body}");
     }
     let (live,): (i64,) = sqlx::query_as(
         "select count(*) from clients where project_id = $1 and disabled_at is null",

@@ -78,7 +78,7 @@ async fn rotate_then_retire_the_old_client_and_its_tokens_stop_at_once() {
             &[("client_id", new.id.as_str())],
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 409, "a state conflict");
     let (status, _) = s
         .call(
             &owner.browser,
@@ -86,7 +86,7 @@ async fn rotate_then_retire_the_old_client_and_its_tokens_stop_at_once() {
             &client_form(&project, "Third", &["applications:read"]),
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 409, "the cap is a state conflict");
 
     // Retire the old client now.
     let (status, body) = s
@@ -124,7 +124,7 @@ async fn rotate_then_retire_the_old_client_and_its_tokens_stop_at_once() {
             &[("client_id", new.id.as_str())],
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 409, "a live client is not deleted");
     let (status, _) = s
         .call(
             &owner.browser,

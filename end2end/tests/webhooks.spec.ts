@@ -1,0 +1,119 @@
+import { expect, test } from '@playwright/test';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
+
+type Got = { headers: IncomingHttpHeaders; body: string };
+
+/** A receiver on loopback that records each POST and answers `status`. */
+async function receiver() {
+  const got: Got[] = [];
+  const state = { status: 500 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.statusCode = state.status;
+      res.end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  return { got, state, url, close: () => server.close() };
+}
+
+/** Standard Webhooks verification, written here from the specification. */
+function verify(secret: string, g: Got) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const signed = `${g.headers['webhook-id']}.${g.headers['webhook-timestamp']}.${g.body}`;
+  const expected = createHmac('sha256', key).update(signed).digest();
+  const offered = String(g.headers['webhook-signature'])
+    .split(' ')
+    .filter((s) => s.startsWith('v1,'))
+    .map((s) => Buffer.from(s.slice(3), 'base64'));
+  expect(offered.some((o) => o.length === expected.length && timingSafeEqual(o, expected))).toBe(true);
+  const age = Math.abs(Date.now() / 1000 - Number(g.headers['webhook-timestamp']));
+  expect(age).toBeLessThan(300);
+}
+
+test('an owner registers a webhook, sees its secret once, reads the delivery log and sends a failed delivery again', async ({
+  page,
+}) => {
+  const problems = watchForErrors(page);
+  const r = await receiver();
+  try {
+    const email = uniqueEmail('hooks');
+    await signUp(page, 'Hooked Ltd', email);
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await expect(page).toHaveURL(/\/webhooks$/);
+    await hydrated(page);
+    await expect(page.getByTestId('webhook-none')).toBeVisible();
+
+    await page.getByTestId('webhook-url-input').fill(r.url);
+    // Every event is ticked at first; this endpoint wants new clients only.
+    const events = page.getByTestId('webhook-event');
+    await expect(events).toHaveCount(7);
+    for (const box of await events.all()) {
+      if ((await box.getAttribute('value')) !== 'client.created') await box.uncheck();
+    }
+    await page.getByTestId('webhook-description').fill('ops pager');
+    await page.getByTestId('webhook-create').click();
+    const secret = (await page.getByTestId('webhook-secret').textContent())!.trim();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    await page.getByTestId('webhook-secret-done').click();
+    const row = page.getByTestId('webhook-row');
+    await expect(row.getByTestId('webhook-url')).toHaveText(r.url);
+    await expect(row.getByTestId('webhook-state')).toHaveText('On');
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByText(secret)).toHaveCount(0);
+
+    // A new client is told to the receiver, which fails at first.
+    await page.goto('/projects');
+    await hydrated(page);
+    await newProject(page, 'Nightly export', 'api-partner');
+    const { id } = await newClient(page, ['applications:read']);
+    await expect.poll(() => r.got.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    const first = r.got[0];
+    verify(secret, first);
+    const event = JSON.parse(first.body);
+    expect(event.type).toBe('client.created');
+    expect(event.data.client_id).toBe(id);
+
+    await page.goto('/webhooks');
+    await hydrated(page);
+    await page.getByTestId('webhook-show-log').click();
+    const delivery = page.getByTestId('delivery-row');
+    await expect(delivery).toHaveCount(1);
+    await expect(delivery.getByTestId('delivery-status')).toHaveText('pending');
+    await expect(delivery.getByTestId('delivery-answer')).toHaveText('HTTP 500');
+
+    // The receiver is mended; "Send again" delivers the same message now.
+    r.state.status = 200;
+    await delivery.getByTestId('delivery-resend').click();
+    await expect.poll(() => r.got.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    const again = r.got[r.got.length - 1];
+    verify(secret, again);
+    expect(again.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    await expect
+      .poll(
+        async () => {
+          await page.getByTestId('webhook-show-log').click();
+          await page.getByTestId('webhook-show-log').click();
+          return page.getByTestId('delivery-status').textContent();
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('delivered');
+    await expect(page.getByTestId('delivery-answer')).toHaveText('HTTP 200');
+
+    // Turned off, it says so and by whom.
+    await page.getByTestId('webhook-toggle').click();
+    await expect(page.getByTestId('webhook-state')).toHaveText(`Off: Turned off by ${email}.`);
+    expect(problems).toEqual([]);
+  } finally {
+    r.close();
+  }
+});
