@@ -16,6 +16,11 @@ use crate::gate::{BoxFuture, Gate, GateBuilder, OnStale, Upstream};
 pub const FEED_PATH: &str = "/gate/v1/feed";
 pub const INTROSPECT_PATH: &str = "/gate/v1/introspect";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Where a gate tells the issuer which projects' buckets refused requests
+/// (the issuer tells the projects' owners, by webhook).
+pub const LIMITED_PATH: &str = "/gate/v1/limited";
+/// How often those reports go: one request per period at most.
+const LIMITED_EVERY: Duration = Duration::from_secs(5);
 
 /// A connection silent for this long is dropped and opened again (the
 /// issuer sends a keep-alive every second).
@@ -132,19 +137,19 @@ pub struct Settings {
 /// The gate's feed follower; dropping it stops following (and the gate
 /// then fails closed, or introspects, once the bound has passed).
 pub struct Following {
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Following {
     /// Lets the follower run for as long as its runtime does.
     pub fn detach(mut self) {
-        self.task = None;
+        self.tasks.clear();
     }
 }
 
 impl Drop for Following {
     fn drop(&mut self) {
-        if let Some(task) = &self.task {
+        for task in &self.tasks {
             task.abort();
         }
     }
@@ -160,8 +165,51 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
         .upstream(issuer.clone())
         .when_stale(settings.stale_after, settings.on_stale)
         .build();
-    let task = tokio::spawn(run(gate.clone(), issuer));
-    Ok((gate, Following { task: Some(task) }))
+    let mut tasks = vec![tokio::spawn(run(gate.clone(), issuer.clone()))];
+    if let Some(limiter) = gate.limiter().cloned() {
+        tasks.push(tokio::spawn(report_limited(limiter, issuer)));
+    }
+    Ok((gate, Following { tasks }))
+}
+
+/// Tells the issuer, in one request every few seconds, which projects this
+/// gate's buckets refused (each at most once a minute). What cannot be told
+/// now is told with the next report.
+async fn report_limited(limiter: Arc<crate::limits::RateLimiter>, issuer: Arc<Issuer>) {
+    let mut pending: Vec<(String, i64)> = Vec::new();
+    let mut tick = tokio::time::interval(LIMITED_EVERY);
+    loop {
+        tick.tick().await;
+        pending.extend(limiter.take_limited());
+        if pending.is_empty() {
+            continue;
+        }
+        // A long outage keeps the newest few hundred.
+        let excess = pending.len().saturating_sub(500);
+        pending.drain(..excess);
+        let body = serde_json::json!({
+            "limited": pending.iter().map(|(p, at)| serde_json::json!({ "project_id": p, "at": at })).collect::<Vec<_>>(),
+        });
+        let sent = issuer
+            .http
+            .post(format!("{}{LIMITED_PATH}", issuer.base))
+            .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
+            .json(&body)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status().is_success() => pending.clear(),
+            Ok(res) if res.status().is_client_error() => {
+                tracing::warn!(status = %res.status(), "the issuer refused a rate-limited report; dropped");
+                pending.clear();
+            }
+            Ok(res) => {
+                tracing::warn!(status = %res.status(), "the issuer could not take a rate-limited report; will retry")
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot report rate-limited projects yet"),
+        }
+    }
 }
 
 async fn run(gate: Gate, issuer: Arc<Issuer>) {

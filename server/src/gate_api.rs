@@ -1,7 +1,9 @@
 //! What gates in other processes read: `GET /gate/v1/feed`, the gate feed
 //! of one API as server-sent events (resumable with `Last-Event-ID`), and
 //! `POST /gate/v1/introspect`, for a gate whose feed is lost and that is set
-//! to ask about each token rather than fail closed. Both take a gate
+//! to ask about each token rather than fail closed, and
+//! `POST /gate/v1/limited`, where a gate reports the projects its buckets
+//! refused (for `project.rate_limited` webhooks). All take a gate
 //! credential with HTTP Basic, behind the token endpoint's per-address
 //! guard.
 
@@ -38,6 +40,7 @@ pub struct GateApiState {
     pub issuer: Arc<Issuer>,
     pub gates: Arc<Gates>,
     pub feed: Arc<GateFeed>,
+    pub db: portcullis_core::Db,
     pub trusted_proxies: Arc<[IpAddr]>,
     pub failures: Arc<LoginThrottle>,
 }
@@ -46,6 +49,7 @@ pub fn routes(state: GateApiState) -> Router {
     Router::new()
         .route("/gate/v1/feed", get(feed))
         .route("/gate/v1/introspect", post(introspect))
+        .route("/gate/v1/limited", post(limited))
         .with_state(state)
 }
 
@@ -263,5 +267,73 @@ mod tests {
         assert_eq!(resume_from(&h, Some("after=12")), Some(40));
         h.insert("last-event-id", HeaderValue::from_static("x"));
         assert_eq!(resume_from(&h, None), None);
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitedReport {
+    limited: Vec<LimitedProject>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitedProject {
+    project_id: String,
+    at: i64,
+}
+
+/// A gate's report of refused projects: `{"limited": [{"project_id", "at"}]}`.
+async fn limited(
+    State(s): State<GateApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let credential = match authenticate(&s, &headers, peer).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let report: LimitedReport = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("expected {{\"limited\": [{{\"project_id\", \"at\"}}]}}: {e}"),
+            )
+        }
+    };
+    if report.limited.len() > portcullis_core::webhooks::outbox::GATE_REPORT_MAX {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "report at most 500 projects at a time",
+        );
+    }
+    let reports: Vec<(String, i64)> = report
+        .limited
+        .into_iter()
+        .map(|l| (l.project_id, l.at))
+        .collect();
+    let now = s.issuer.clock().now();
+    match portcullis_core::webhooks::outbox::rate_limited_at_gate(
+        &s.db,
+        s.issuer.registry(),
+        &credential.api_id,
+        &reports,
+        now,
+    )
+    .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a gate's rate-limited report");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server cannot take the report now",
+            )
+        }
     }
 }

@@ -261,6 +261,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             issuer: issuer.clone(),
             gates: gates.clone(),
             feed: gate_feed.clone(),
+            db: db.clone(),
             trusted_proxies: config.trusted_proxies.clone().into(),
             failures: client_failures,
         }))

@@ -182,6 +182,33 @@ pub async fn rate_limited(db: &Db, seen: &[(String, Epoch)], now: Epoch) -> Resu
     Ok(told)
 }
 
+/// Most projects one gate report may name.
+pub const GATE_REPORT_MAX: usize = 500;
+
+/// What a gate in another process reports its buckets refused: only
+/// projects of the API its credential is for count (a gate cannot raise
+/// events for other tenants' APIs), and times are kept to the last hour.
+/// Returns how many were told.
+pub async fn rate_limited_at_gate(
+    db: &Db,
+    registry: &crate::registry::Registry,
+    api_id: &str,
+    reports: &[(String, Epoch)],
+    now: Epoch,
+) -> Result<usize> {
+    let seen: Vec<(String, Epoch)> = reports
+        .iter()
+        .take(GATE_REPORT_MAX)
+        .filter(|(project_id, _)| {
+            registry
+                .project(project_id)
+                .is_some_and(|p| p.api_id == api_id)
+        })
+        .map(|(p, at)| (p.clone(), (*at).clamp(now - 3600, now)))
+        .collect();
+    rate_limited(db, &seen, now).await
+}
+
 /// One attempt, ready to send.
 pub struct Send {
     pub message_id: String,

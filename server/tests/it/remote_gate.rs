@@ -120,6 +120,7 @@ async fn a_remote_gate_charges_the_projects_bucket() {
     let token = s.access_token(&creds, "applications:read").await;
     gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
         .await;
+    hook(&s, &owner).await;
     // The new setting reaches the gate through the feed.
     s.set_rate_limit(&owner, &project, 3, 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -132,6 +133,74 @@ async fn a_remote_gate_charges_the_projects_bucket() {
     let h = limited[0].headers();
     assert!(h.contains_key("retry-after"));
     assert_eq!(h["ratelimit-policy"], "\"project\";q=3;w=1");
+
+    // The gate tells the issuer, which writes the owner's webhook (once).
+    let messages = || async {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select payload from webhook_messages where event_type = 'project.rate_limited'",
+        )
+        .fetch_all(&s.db)
+        .await
+        .unwrap();
+        rows
+    };
+    let start = std::time::Instant::now();
+    while messages().await.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no project.rate_limited from the gate"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = messages().await;
+    assert_eq!(rows.len(), 1);
+    let event: Value = serde_json::from_str(&rows[0].0).unwrap();
+    assert_eq!(event["data"]["project_id"], project.as_str());
+
+    // A gate's report only counts for its own API's projects.
+    let caas_owner = s.owner("caas-hooks@example.com").await;
+    let (caas_project, _) = s
+        .api_client(&caas_owner, "Enrich", "caas", &["caas:transactions:read"])
+        .await;
+    hook(&s, &caas_owner).await;
+    let (id, secret) = credential(&s, "partner").await;
+    let res = reqwest::Client::new()
+        .post(s.url("/gate/v1/limited"))
+        .basic_auth(&id, Some(&secret))
+        .json(&serde_json::json!({ "limited": [{ "project_id": caas_project, "at": 0 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        messages().await.len(),
+        1,
+        "no event for another API's project"
+    );
+    let res = reqwest::Client::new()
+        .post(s.url("/gate/v1/limited"))
+        .basic_auth(&id, Some("wrong"))
+        .json(&serde_json::json!({ "limited": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+/// An endpoint for `project.rate_limited`, registered in the console.
+async fn hook(s: &TestServer, owner: &Owner) {
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "webhook_create",
+            &[
+                ("url", "https://hooks.example.com/in"),
+                ("events", "project.rate_limited"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
