@@ -485,6 +485,14 @@ async fn retries_last_24_hours_then_the_endpoint_is_off_and_the_owner_sees_why()
         outbox.claim(10).await.unwrap().is_empty(),
         "leased: one node sends it"
     );
+    // A node that took it and died (never settled): another takes it once
+    // the lease has run out, not before.
+    s.clock
+        .advance(portcullis_core::webhooks::outbox::LEASE_SECS - 1);
+    assert!(outbox.claim(10).await.unwrap().is_empty());
+    s.clock.advance(1);
+    let sends = outbox.claim(10).await.unwrap();
+    assert_eq!(sends.len(), 1, "taken over after the lease");
     outbox
         .settle(
             &sends[0],
