@@ -66,6 +66,17 @@ async fn a_reported_secret_retires_its_client_and_the_owner_sees_where() {
     let (owner, project, creds) = s
         .partner_client("a@example.com", &["applications:read"])
         .await;
+    let (status, hook) = s
+        .call(
+            &owner.browser,
+            "webhook_create",
+            &[
+                ("url", "https://hooks.example.com/in"),
+                ("events", "client.secret_reported"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{hook}");
     let other = s
         .create_client(&owner, &project, &["applications:read"])
         .await;
@@ -147,11 +158,27 @@ async fn a_reported_secret_retires_its_client_and_the_owner_sees_where() {
         )
         .await;
     assert_eq!(audit["entries"].as_array().unwrap().len(), 1, "{audit}");
+    // The owner's webhook is written with the change: where it was found.
+    let told = || async {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select payload from webhook_messages where event_type = 'client.secret_reported'",
+        )
+        .fetch_all(&s.db)
+        .await
+        .unwrap();
+        rows
+    };
+    let rows = told().await;
+    assert_eq!(rows.len(), 1);
+    let event: Value = serde_json::from_str(&rows[0].0).unwrap();
+    assert_eq!(event["data"]["client_id"], creds.id.as_str());
+    assert!(event["data"]["reason"].as_str().unwrap().contains(url));
 
     // Reported again: still a true positive, nothing more happens.
     let (status, feedback) = send(&s, &body, KEY_ID, &sign(&pair, &body)).await;
     assert_eq!(status, 200);
     assert_eq!(feedback[0]["label"], "true_positive");
+    assert_eq!(told().await.len(), 1, "told once");
 
     let junk = "{not json";
     let (status, _) = send(&s, junk, KEY_ID, &sign(&pair, junk)).await;

@@ -708,3 +708,54 @@ async fn in_the_console_members_read_and_only_owners_change() {
     assert_eq!(status, 200, "{off}");
     assert_eq!(off["disabled_reason"], "Turned off by owner@example.com.");
 }
+
+/// The outbox rows an account's endpoint got, as (type, payload).
+async fn outbox_rows(s: &TestServer) -> Vec<(String, Value)> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select event_type, payload from webhook_messages order by created_at, id")
+            .fetch_all(&s.db)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(t, p)| (t, serde_json::from_str(&p).unwrap()))
+        .collect()
+}
+
+/// Expiry is found by housekeeping, not by a person: it is told all the same,
+/// in the transaction that logs it.
+#[tokio::test]
+async fn an_expired_temporary_client_is_told() {
+    let s = TestServer::start().await;
+    let (owner, token, _) = manager(&s, "a@example.com").await;
+    register(
+        &s.base,
+        &token,
+        "https://hooks.example.com/in",
+        &["client.expired"],
+    )
+    .await;
+    let project = s.create_project(&owner, "Backfill", "partner").await;
+    let mut form = crate::support::client_form(&project, "One-off", &["decisions:read"]);
+    form.push(("expires_in_hours".into(), "1".into()));
+    let (status, body) = s.call(&owner.browser, "client_create", &form).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["client"]["id"].as_str().unwrap().to_owned();
+    assert!(
+        outbox_rows(&s).await.is_empty(),
+        "created is not subscribed"
+    );
+    s.clock.advance(3601);
+    assert_eq!(s.projects.log_expiries().await.unwrap(), 1);
+    let rows = outbox_rows(&s).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, "client.expired");
+    assert_eq!(rows[0].1["data"]["client_id"], id.as_str());
+    assert_eq!(rows[0].1["data"]["actor"]["kind"], "system");
+    assert!(rows[0].1["data"]["expires_at"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    // Logged once, told once.
+    assert_eq!(s.projects.log_expiries().await.unwrap(), 0);
+    assert_eq!(outbox_rows(&s).await.len(), 1);
+}
