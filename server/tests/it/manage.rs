@@ -18,15 +18,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = Client::new()
-        .request(method, s.url(&format!("/manage/v1{path}")))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    manage_call(&s.base, token, method, path, body).await
 }
 
 /// An owner with a management client holding every manage scope.

@@ -18,6 +18,8 @@ pub struct TestServer {
     /// What the housekeeping calls; tests call it after moving the clock.
     pub projects: Arc<portcullis_core::Projects>,
     pub gates: Arc<portcullis_core::gates::Gates>,
+    /// The change feed: `catch_up` waits for what is committed to be applied.
+    pub feed: Arc<portcullis_core::feed::Feed>,
     pub dir: TempDir,
 }
 
@@ -129,6 +131,7 @@ impl TestServer {
             issuer: built.issuer,
             projects: built.projects,
             gates: built.gates,
+            feed: built.feed,
             dir,
         }
     }
@@ -480,4 +483,24 @@ pub fn decode_jwt(token: &str) -> (serde_json::Value, serde_json::Value) {
         serde_json::from_slice(&raw).unwrap()
     };
     (part(0), part(1))
+}
+
+/// A management API call (`/manage/v1{path}`) on the server at `base`:
+/// status and JSON body (null when there is none).
+pub async fn manage_call(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = Client::new()
+        .request(method, format!("{base}/manage/v1{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }

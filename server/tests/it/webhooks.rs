@@ -14,7 +14,7 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
 use crate::cluster::{within, Cluster};
-use crate::support::{Creds, TestServer};
+use crate::support::{manage_call, Creds, TestServer};
 
 const ALL_EVENTS: [&str; 7] = [
     "client.created",
@@ -83,24 +83,6 @@ fn verify(secret: &str, got: &Got) {
     let wh = standardwebhooks::Webhook::new(secret).unwrap();
     wh.verify(got.body.as_bytes(), &got.headers)
         .unwrap_or_else(|e| panic!("signature of {} does not verify: {e:?}", got.body));
-}
-
-async fn manage_call(
-    base: &str,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = Client::new()
-        .request(method, format!("{base}/manage/v1{path}"))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// A management client of the owner's account (made in the console) and a
