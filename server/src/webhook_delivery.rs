@@ -155,14 +155,25 @@ pub fn start(
         let db = db.clone();
         async move {
             let mut tick = tokio::time::interval(RATE_LIMITED_FLUSH);
+            // Kept until written: a failed write is tried again next time
+            // (a project told meanwhile is not told twice within the minute).
+            let mut pending: Vec<(String, i64)> = Vec::new();
             loop {
                 tick.tick().await;
-                let seen = issuer.limiter().take_limited();
-                if seen.is_empty() {
+                pending.extend(issuer.limiter().take_limited());
+                if pending.is_empty() {
                     continue;
                 }
-                if let Err(e) = outbox::rate_limited(&db, &seen, clock.now()).await {
-                    tracing::warn!(error = %e, "could not write rate-limited webhook events");
+                match outbox::rate_limited(&db, &pending, clock.now()).await {
+                    Ok(told) => {
+                        tracing::debug!(told, seen = pending.len(), "rate-limited projects told");
+                        pending.clear();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not write rate-limited webhook events; will retry");
+                        let excess = pending.len().saturating_sub(10_000);
+                        pending.drain(..excess);
+                    }
                 }
             }
         }

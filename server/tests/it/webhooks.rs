@@ -200,18 +200,28 @@ async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
         ("project.rate_limited", 1),
     ];
     let delivered = || expect.iter().all(|(kind, n)| r.of_type(kind).len() >= *n);
-    for _ in 0..200 {
+    for _ in 0..300 {
         if delivered() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let kinds: Vec<Value> = r
-        .got()
-        .iter()
-        .map(|g| serde_json::from_str::<Value>(&g.body).unwrap()["type"].clone())
-        .collect();
-    assert!(delivered(), "within 20 s, every event: got {kinds:?}");
+    if !delivered() {
+        let kinds: Vec<Value> = r
+            .got()
+            .iter()
+            .map(|g| serde_json::from_str::<Value>(&g.body).unwrap()["type"].clone())
+            .collect();
+        let (_, log) = manage_call(
+            &base,
+            &token,
+            Method::GET,
+            &format!("/webhooks/{endpoint}/deliveries"),
+            None,
+        )
+        .await;
+        panic!("within 30 s, every event: got {kinds:?}; the log says {log}");
+    }
 
     let mut ids = std::collections::HashSet::new();
     for got in r.got() {
