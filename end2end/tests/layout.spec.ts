@@ -58,7 +58,7 @@ test('no console page scrolls sideways or spills out of a card, at 1280 px and 3
   await expect(page.getByTestId('invite-link')).toBeVisible();
 
   for (const width of WIDTHS) {
-    for (const path of ['/projects', projectPath, '/audit', '/audit?action=client.rotate', '/team', '/settings', '/no-such-page']) {
+    for (const path of ['/projects', projectPath, '/audit', '/audit?action=client.rotate', '/team', '/webhooks', '/settings', '/no-such-page']) {
       await check(page, path, width);
     }
     // The open panels of a client card.
