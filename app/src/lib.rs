@@ -28,6 +28,13 @@ use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// Leptos starts hydrating islands from `requestIdleCallback` with no
+/// deadline: a browser that never finds the page idle (seen in headless
+/// Chromium, about one page load in a few hundred) never makes the page
+/// interactive. This gives every idle callback a 1 s deadline. Runs before
+/// the island script; has no `<`, `>` or `&`, so it is safe as inline HTML.
+const IDLE_DEADLINE: &str = "(function(){var r=window.requestIdleCallback;if(r){window.requestIdleCallback=function(c,o){return r.call(window,c,Object.assign({timeout:1000},o||{}))}}})()";
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -36,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <script nonce=leptos::nonce::use_nonce() inner_html=IDLE_DEADLINE></script>
                 <HydrationScripts options islands=true />
                 <MetaTags />
             </head>

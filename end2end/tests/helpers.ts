@@ -12,10 +12,10 @@ export function uniqueEmail(tag: string): string {
 }
 
 /** Waits until the page has hydrated (the app marks <body>).
- *  A known rare stall, seen about once in thirty full runs on a loaded machine: the page and its
- *  wasm arrive (200) but the island script never instantiates the wasm (Chromium warns it was
- *  preloaded and not used). Not understood yet; until it is, such a page is reloaded once, and the
- *  second load must hydrate. */
+ *  A rare stall was seen here: the page and its wasm arrived but hydration never began, because
+ *  Leptos starts it from `requestIdleCallback` without a deadline and headless Chromium did not
+ *  find the page idle. The shell now gives idle callbacks a 1 s deadline (`IDLE_DEADLINE` in
+ *  app/src/lib.rs). Should a page still stall, it is reloaded once, loudly, and must hydrate then. */
 export async function hydrated(page: Page) {
   const body = page.locator('body');
   try {

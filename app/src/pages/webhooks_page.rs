@@ -2,7 +2,7 @@
 //! signing secret is shown once), each with its delivery log and "send
 //! again".
 
-use leptos::either::{Either, EitherOf3};
+use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -154,12 +154,12 @@ fn DeliveryLog(id: String, can_manage: bool) -> impl IntoView {
     view! {
         <FormError error=resend_error />
         {move || match page.get() {
-            None => view! { <p>"Loading…"</p> }.into_any(),
-            Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-            Some(Ok(v)) if v.deliveries.is_empty() => view! {
+            None => EitherOf4::A(view! { <p>"Loading…"</p> }),
+            Some(Err(e)) => EitherOf4::B(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
+            Some(Ok(v)) if v.deliveries.is_empty() => EitherOf4::C(view! {
                 <p class="muted" data-test-id="delivery-none">"Nothing sent yet."</p>
-            }.into_any(),
-            Some(Ok(v)) => view! {
+            }),
+            Some(Ok(v)) => EitherOf4::D(view! {
                 <table class="table stack" data-test-id="delivery-log">
                     <thead><tr><th scope="col">"Event"</th><th scope="col">"Written"</th><th scope="col">"Status"</th>
                         <th scope="col">"Attempts"</th><th scope="col">"Last answer"</th><th></th></tr></thead>
@@ -189,7 +189,7 @@ fn DeliveryLog(id: String, can_manage: bool) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-            }.into_any(),
+            }),
         }}
     }
 }

@@ -62,6 +62,13 @@ async fn page_csp_allows_only_the_nonced_hydration_script() {
         let tag = script.split('>').next().unwrap_or_default();
         assert!(tag.contains(&nonce), "script without nonce: <script{tag}>");
     }
+    // Idle callbacks get a deadline before the island script asks for one
+    // (else a browser that never finds the page idle never hydrates it).
+    let deadline = html
+        .find("window.requestIdleCallback=function")
+        .expect("the deadline script");
+    let islands = html.find("idle(()").expect("the island script");
+    assert!(deadline < islands, "the deadline script runs first");
     // A new page, a new nonce.
     let again = s.browser().get(s.url("/login")).send().await.unwrap();
     assert!(!again.headers()["content-security-policy"]
