@@ -299,17 +299,22 @@ async fn a_killed_node_leaves_what_it_had_not_delivered_to_the_next() {
     )
     .await;
     let first = r.got()[0].clone();
-    let (_, log) = manage_call(
-        &base,
-        &token,
-        Method::GET,
-        &format!("/webhooks/{endpoint}/deliveries"),
-        None,
+    // The receiver has answered; the node records the attempt just after.
+    let log_path = format!("/webhooks/{endpoint}/deliveries");
+    let recorded = || async {
+        let (_, log) = manage_call(&base, &token, Method::GET, &log_path, None).await;
+        log["deliveries"][0]["last_status_code"] == 503
+    };
+    within(
+        Duration::from_secs(10),
+        "the failed attempt recorded",
+        recorded,
     )
     .await;
+    let (_, log) = manage_call(&base, &token, Method::GET, &log_path, None).await;
     let d = &log["deliveries"][0];
     assert_eq!(d["status"], "pending", "{d}");
-    assert_eq!(d["last_status_code"], 503);
+    assert_eq!(d["attempts"], 1);
     assert!(d["next_attempt_at"].is_i64());
 
     // The node dies with the delivery still to make; the receiver recovers;
