@@ -723,8 +723,7 @@ impl Projects {
                 client_ip: None,
                 detail: format!("temporary client {name:?} expired"),
             };
-            audit::record(&mut *tx, event.clone(), now).await?;
-            crate::webhooks::outbox::enqueue_for(&mut tx, &event, id, now).await?;
+            crate::webhooks::outbox::record_and_tell(&mut tx, event, id, now).await?;
         }
         let changes: Vec<(ChangeKind, &str)> = expired
             .iter()

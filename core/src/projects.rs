@@ -108,9 +108,8 @@ impl Projects {
         event: audit::Event<'_>,
         change: (ChangeKind, &str),
     ) -> Result<()> {
-        let now = self.clock.now();
-        audit::record(&mut *tx, event.clone(), now).await?;
-        crate::webhooks::outbox::enqueue_for(&mut tx, &event, change.1, now).await?;
+        crate::webhooks::outbox::record_and_tell(&mut tx, event, change.1, self.clock.now())
+            .await?;
         self.feed.commit(tx, &[change]).await
     }
 

@@ -60,16 +60,18 @@ fn body(kind: EventType, now: Epoch, data: Value) -> String {
     .to_string()
 }
 
+/// Writes one message per endpoint in `endpoints` (the account's enabled
+/// endpoints that take `kind`, as [`store::webhooks::subscribed`] found them).
 async fn enqueue(
     conn: &mut AnyConnection,
+    endpoints: &[String],
     account_id: &str,
     kind: EventType,
     data: Value,
     now: Epoch,
-) -> Result<usize> {
-    let endpoints = store::webhooks::subscribed(conn, account_id, kind.as_str()).await?;
+) -> Result<()> {
     let payload = body(kind, now, data);
-    for endpoint_id in &endpoints {
+    for endpoint_id in endpoints {
         let row = MessageRow {
             id: new_id("msg"),
             endpoint_id: endpoint_id.clone(),
@@ -88,13 +90,25 @@ async fn enqueue(
         };
         store::webhooks::insert_message(conn, &row).await?;
     }
-    Ok(endpoints.len())
+    Ok(())
+}
+
+/// Appends `e` to the audit log and writes the webhook messages it tells,
+/// both in the caller's transaction: what every audited change calls.
+pub(crate) async fn record_and_tell(
+    conn: &mut AnyConnection,
+    e: audit::Event<'_>,
+    changed: &str,
+    now: Epoch,
+) -> Result<()> {
+    audit::record(&mut *conn, e.clone(), now).await?;
+    enqueue_for(conn, &e, changed, now).await
 }
 
 /// Writes the webhook messages an audited change tells, in its transaction.
 /// `changed` is the row the change feed re-reads: for a rotation, the
 /// successor (the audit event names the client it takes over from).
-pub(crate) async fn enqueue_for(
+async fn enqueue_for(
     conn: &mut AnyConnection,
     e: &audit::Event<'_>,
     changed: &str,
@@ -103,10 +117,8 @@ pub(crate) async fn enqueue_for(
     let Some(kind) = EventType::for_action(e.action) else {
         return Ok(());
     };
-    if store::webhooks::subscribed(conn, e.account_id, kind.as_str())
-        .await?
-        .is_empty()
-    {
+    let endpoints = store::webhooks::subscribed(conn, e.account_id, kind.as_str()).await?;
+    if endpoints.is_empty() {
         return Ok(());
     }
     let Some(client) = store::clients::get(&mut *conn, e.account_id, e.target_id).await? else {
@@ -135,8 +147,7 @@ pub(crate) async fn enqueue_for(
         }
         _ => {}
     }
-    enqueue(conn, e.account_id, kind, data, now).await?;
-    Ok(())
+    enqueue(conn, &endpoints, e.account_id, kind, data, now).await
 }
 
 /// Tells each project's owners that its bucket refused requests, at most
@@ -148,9 +159,10 @@ pub async fn rate_limited(db: &Db, seen: &[(String, Epoch)], now: Epoch) -> Resu
             continue;
         };
         let mut tx = db.begin().await?;
-        if store::webhooks::subscribed(&mut tx, &project.account_id, "project.rate_limited")
-            .await?
-            .is_empty()
+        let kind = EventType::ProjectRateLimited;
+        let endpoints =
+            store::webhooks::subscribed(&mut tx, &project.account_id, kind.as_str()).await?;
+        if endpoints.is_empty()
             || !store::webhooks::take_rate_limited_notice(
                 &mut tx,
                 project_id,
@@ -168,14 +180,7 @@ pub async fn rate_limited(db: &Db, seen: &[(String, Epoch)], now: Epoch) -> Resu
             "limited_at": crate::calendar::rfc3339(*at),
             "rate_limit": { "per_sec": project.rate_per_sec, "burst": project.rate_burst },
         });
-        enqueue(
-            &mut tx,
-            &project.account_id,
-            EventType::ProjectRateLimited,
-            data,
-            now,
-        )
-        .await?;
+        enqueue(&mut tx, &endpoints, &project.account_id, kind, data, now).await?;
         tx.commit().await?;
         told += 1;
     }
