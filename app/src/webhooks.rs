@@ -70,6 +70,20 @@ fn info(e: portcullis_core::webhooks::Endpoint) -> EndpointInfo {
     }
 }
 
+/// `events` as the forms send them: types separated by spaces.
+#[cfg(feature = "ssr")]
+fn endpoint_input(
+    url: String,
+    events: &str,
+    description: String,
+) -> portcullis_core::webhooks::EndpointInput {
+    portcullis_core::webhooks::EndpointInput {
+        url,
+        events: events.split_whitespace().map(str::to_owned).collect(),
+        description,
+    }
+}
+
 #[server(endpoint = "webhooks")]
 pub async fn webhooks() -> Result<WebhooksView, ConsoleError> {
     use crate::ssr;
@@ -100,16 +114,29 @@ pub async fn create_webhook(
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let input = portcullis_core::webhooks::EndpointInput {
-            url,
-            events: events.split_whitespace().map(str::to_owned).collect(),
-            description,
-        };
+        let input = endpoint_input(url, &events, description);
         let (endpoint, secret) = state.webhooks.create(&p, &input).await?;
         Ok(NewEndpoint {
             endpoint: info(endpoint),
             secret: secret.to_text(),
         })
+    })
+    .await
+}
+
+/// Changes an endpoint's URL, events and note; its secret stays.
+#[server(endpoint = "webhook_update")]
+pub async fn update_webhook(
+    id: String,
+    url: String,
+    #[server(default)] events: String,
+    #[server(default)] description: String,
+) -> Result<EndpointInfo, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let input = endpoint_input(url, &events, description);
+        Ok(info(state.webhooks.update(&p, &id, &input).await?))
     })
     .await
 }
@@ -145,7 +172,7 @@ pub async fn webhook_deliveries(
         let (state, p) = ssr::require_principal().await?;
         let page = state
             .webhooks
-            .deliveries(&p, &id, Some(&before), 25)
+            .deliveries(&p, &id, Some(before.as_str()).filter(|b| !b.is_empty()), 25)
             .await?;
         Ok(DeliveriesView {
             deliveries: page

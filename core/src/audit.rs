@@ -149,16 +149,30 @@ impl Filter {
             let start = crate::calendar::days_from_civil(y, m, d) * 86_400;
             Ok(Some(if end { start + 86_399 } else { start }))
         };
-        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let some = |field: &'static str, s: &str| -> Result<Option<String>> {
+            let kept = crate::validate::check_line(s, FILTER_MAX).map_err(|_| {
+                Error::invalid(
+                    field,
+                    format!("Use one line of at most {FILTER_MAX} characters."),
+                )
+            })?;
+            Ok(Some(kept.to_owned()).filter(|s| !s.is_empty()))
+        };
         Ok(Filter {
-            actor: some(actor),
-            action: some(action),
-            project_id: some(project_id),
+            actor: some("actor", actor)?,
+            action: some("action", action)?,
+            project_id: some("project_id", project_id)?,
             from: day("from", from, false)?,
             to: day("to", to, true)?,
         })
     }
 }
+
+/// The longest actor, action or project filter (`validate::line_schema`).
+pub const FILTER_MAX: usize = 200;
+
+/// A page link as `Cursor::encode` writes it and `decode` takes it.
+pub const CURSOR_PATTERN: &str = r"^-?[0-9]{1,18}\.[A-Za-z0-9_]{1,64}$";
 
 /// Where the next page starts: strictly older than this (at, id).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +194,11 @@ impl Cursor {
             )
         };
         let (at, id) = s.split_once('.').ok_or_else(bad)?;
+        // Exactly CURSOR_PATTERN: `parse` alone would take "+1" too.
+        let digits = at.strip_prefix('-').unwrap_or(at);
+        if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
         let at = at.parse().map_err(|_| bad())?;
         if id.is_empty()
             || id.len() > 64

@@ -205,12 +205,20 @@ impl Projects {
             .api(api_id)
             .ok_or_else(|| Error::Internal(format!("api {api_id:?} is not in scopes.toml")))?;
         let mut out: Vec<String> = Vec::new();
-        for s in scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        for s in scopes {
             if api.scope(s).is_none() {
-                return Err(Error::invalid(
-                    "scopes",
-                    format!("{s:?} is not a scope of the {}.", api.name),
-                ));
+                // A scope of another API is well formed, but not for this
+                // project: the project's API decides (409, not 422).
+                let elsewhere = self.catalogue.scope_names().any(|n| n == s);
+                let message = format!("{s:?} is not a scope of the {}.", api.name);
+                return Err(if elsewhere {
+                    Error::Conflict {
+                        field: "scopes",
+                        message,
+                    }
+                } else {
+                    Error::invalid("scopes", message)
+                });
             }
             out.push(s.to_owned());
         }
@@ -383,20 +391,21 @@ impl Projects {
         }
         let current = split_scopes(&row.scopes);
         let wanted = self.checked_scopes(&project.api_id, scopes)?;
+        // Both depend on what the client holds now: 409.
         if let Some(extra) = wanted.iter().find(|s| !current.contains(s)) {
-            return Err(Error::invalid(
-                "scopes",
-                format!(
+            return Err(Error::Conflict {
+                field: "scopes",
+                message: format!(
                     "A live client's scopes can only be narrowed, and this client does not have {extra:?}. \
                      Create a new purpose-scoped client for it instead."
                 ),
-            ));
+            });
         }
         if wanted == current {
-            return Err(Error::invalid(
-                "scopes",
-                "Nothing to change: untick the scopes this client should lose.",
-            ));
+            return Err(Error::Conflict {
+                field: "scopes",
+                message: "Nothing to change: untick the scopes this client should lose.".into(),
+            });
         }
         let scopes = wanted.join(" ");
         let mut tx = self.db.begin().await?;

@@ -67,8 +67,13 @@ impl Catalogue {
 }
 
 /// Management clients act with a developer's rights; making one (a project
-/// of the management API, or a client in one) takes an owner.
+/// of the management API, or a client in one) takes an owner. A management
+/// client asking is refused outright (403); a developer in the console is
+/// told why beside the field.
 pub fn require_owner_for(by: &Principal, api_id: &str) -> Result<()> {
+    if api_id == API_ID && by.acting_client.is_some() {
+        return Err(Error::Forbidden);
+    }
     if api_id == API_ID && by.role != Role::Owner {
         return Err(Error::invalid(
             "api_id",

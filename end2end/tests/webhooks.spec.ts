@@ -123,3 +123,60 @@ test('an owner registers a webhook, sees its secret once, reads the delivery log
     r.close();
   }
 });
+
+test('an owner moves an endpoint to a new URL and other events; its secret stays', async ({ page }) => {
+  const problems = watchForErrors(page);
+  const [old, moved] = [await receiver(), await receiver()];
+  moved.state.status = 200;
+  try {
+    await signUp(page, 'Moving Hooks Ltd', uniqueEmail('hooks-edit'));
+    await page.goto('/webhooks');
+    await hydrated(page);
+    await page.getByTestId('webhook-url-input').fill(old.url);
+    await page.getByTestId('webhook-create').click();
+    const secret = (await page.getByTestId('webhook-secret').textContent())!.trim();
+    await page.getByTestId('webhook-secret-done').click();
+    const row = page.getByTestId('webhook-row');
+    await expect(row.getByTestId('webhook-url')).toHaveText(old.url);
+
+    await row.getByTestId('webhook-edit').click();
+    const edit = row.getByTestId('webhook-edit-form');
+    // The form starts from what the endpoint has: every event ticked.
+    await expect(edit.getByTestId('webhook-url-input')).toHaveValue(old.url);
+    for (const box of await edit.getByTestId('webhook-event').all()) {
+      await expect(box).toBeChecked();
+      if ((await box.getAttribute('value')) !== 'client.created') await box.uncheck();
+    }
+    // A URL the server refuses changes nothing.
+    await edit.getByTestId('webhook-url-input').fill('ftp://example.com/hooks');
+    await edit.getByTestId('webhook-save').click();
+    await expect(row.getByTestId('form-error')).toContainText('http');
+    await expect(row.getByTestId('webhook-url')).toHaveText(old.url);
+
+    await edit.getByTestId('webhook-url-input').fill(moved.url);
+    await edit.getByTestId('webhook-description').fill('moved to the new pager');
+    await edit.getByTestId('webhook-save').click();
+    await expect(row.getByTestId('webhook-edit-form')).toHaveCount(0);
+    await expect(row.getByTestId('webhook-url')).toHaveText(moved.url);
+    await expect(row).toContainText('Events: client.created ·');
+    await expect(row).toContainText('moved to the new pager');
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByTestId('webhook-url')).toHaveText(moved.url);
+
+    // Deliveries go to the new URL, signed with the secret shown at registration.
+    await page.goto('/projects');
+    await hydrated(page);
+    await newProject(page, 'Moved hooks', 'api-partner');
+    const { id } = await newClient(page, ['applications:read']);
+    await expect.poll(() => moved.got.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    verify(secret, moved.got[0]);
+    expect(JSON.parse(moved.got[0].body).data.client_id).toBe(id);
+    expect(old.got).toEqual([]);
+    // The refused edit is logged by Chromium as a failed load; nothing else.
+    expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
+  } finally {
+    old.close();
+    moved.close();
+  }
+});

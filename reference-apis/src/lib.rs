@@ -70,7 +70,7 @@ async fn not_found() -> impl IntoResponse {
 /// A path that does not decode to text without NUL names nothing that can
 /// exist (PostgreSQL text cannot even hold a NUL): 404 in our format,
 /// before any handler or query sees it.
-async fn only_possible_ids(
+pub async fn only_possible_ids(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

@@ -16,6 +16,7 @@ use portcullis_core::clients::{Client, ClientSecret};
 use portcullis_core::projects::{Project, ProjectInput};
 use portcullis_core::{manage, Accounts, Error, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
+use portcullis_reference_apis::contract::{check_date, some_string, some_whole, whole};
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -54,6 +55,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/webhooks/{id}/deliveries/{message_id}/resend", post(webhooks::resend.layer(scope("manage:webhooks:write"))))
         .fallback(|| async { refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json", None) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotent))
+        .layer(axum::middleware::from_fn(portcullis_reference_apis::only_possible_ids))
         .layer(gate.layer())
         .with_state(state)
 }
@@ -167,6 +169,21 @@ fn refuse(status: StatusCode, error: &str, message: &str, field: Option<&str>) -
         body["field"] = json!(f);
     }
     (status, Json(body)).into_response()
+}
+
+/// Core names a few fields as the console's forms do; the API names them
+/// as its bodies do.
+fn named(e: Error, names: &[(&'static str, &'static str)]) -> ManageError {
+    ManageError(match e {
+        Error::Invalid { field, message } => Error::Invalid {
+            field: names
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(field, |(_, n)| n),
+            message,
+        },
+        other => other,
+    })
 }
 
 /// Domain errors to answers, in one place.
@@ -285,7 +302,7 @@ struct NewProject {
     #[serde(default)]
     description: String,
     api_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_whole")]
     token_ttl_secs: Option<i64>,
 }
 
@@ -314,11 +331,13 @@ async fn create_project(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+/// A change: what is left out stays as it is.
 struct ProjectChange {
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_string")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "some_string")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "some_whole")]
     token_ttl_secs: Option<i64>,
 }
 
@@ -329,20 +348,20 @@ async fn update_project(
     Body(input): Body<ProjectChange>,
 ) -> Answer {
     let by = who(&b);
-    let api_id = s.projects.project(&by, &id).await?.api_id;
+    let now = s.projects.project(&by, &id).await?;
     let project = s
         .projects
         .update_project(
             &by,
             &id,
             ProjectInput {
-                name: input.name,
-                description: input.description,
-                api_id,
+                name: input.name.unwrap_or(now.name),
+                description: input.description.unwrap_or(now.description),
+                api_id: now.api_id,
                 token_ttl_secs: input
                     .token_ttl_secs
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
+                    .unwrap_or(now.token_ttl_secs)
+                    .to_string(),
             },
         )
         .await?;
@@ -361,7 +380,9 @@ async fn archive_project(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RateLimit {
+    #[serde(deserialize_with = "whole")]
     per_sec: i64,
+    #[serde(deserialize_with = "whole")]
     burst: i64,
 }
 
@@ -379,7 +400,8 @@ async fn rate_limit(
             &input.per_sec.to_string(),
             &input.burst.to_string(),
         )
-        .await?;
+        .await
+        .map_err(|e| named(e, &[("rate_per_sec", "per_sec"), ("rate_burst", "burst")]))?;
     Ok(Json(project_json(&project, None)).into_response())
 }
 
@@ -426,7 +448,7 @@ struct NewClient {
     name: String,
     scopes: Vec<String>,
     /// Set for a temporary client (1 to 720).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_whole")]
     expires_in_hours: Option<i64>,
 }
 
@@ -443,7 +465,8 @@ async fn create_client(
     let (client, secret) = s
         .projects
         .create_client(&who(&b), &project_id, &input.name, &input.scopes, &hours)
-        .await?;
+        .await
+        .map_err(|e| named(e, &[("client_name", "name")]))?;
     Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
 }
 
@@ -460,7 +483,7 @@ async fn rotate_client(
 #[serde(deny_unknown_fields)]
 struct Retire {
     /// Epoch seconds; absent or past: now.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_whole")]
     at: Option<i64>,
 }
 
@@ -468,38 +491,42 @@ async fn retire_client(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> Answer {
-    // No body, or `{"at": …}`.
-    let retire: Retire = if body.iter().all(u8::is_ascii_whitespace) {
+    use axum::extract::FromRequest;
+    // No body, or `{"at": …}` as any JSON body is judged.
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, BODY_MAX)
+        .await
+        .map_err(|_| ManageError(Error::invalid("at", "the body could not be read")))?;
+    let retire = if bytes.iter().all(u8::is_ascii_whitespace) {
         Retire::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ManageError(Error::invalid(
-                "at",
-                format!("expected no body or {{\"at\": <epoch seconds>}}: {e}"),
-            ))
-        })?
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        match Body::<Retire>::from_request(req, &()).await {
+            Ok(Body(r)) => r,
+            Err(refusal) => return Ok(refusal.into_response()),
+        }
     };
     let at = retire.at;
-    let client = s.projects.retire_client(&who(&b), &id, at).await?;
+    let client = s
+        .projects
+        .retire_client(&who(&b), &id, at)
+        .await
+        .map_err(|e| named(e, &[("retire_at", "at")]))?;
     Ok(Json(client_json(&client)).into_response())
 }
 
+/// Each present parameter must be what the document says (an empty `from`
+/// is an error here, where the console's form sends one for "any").
 #[derive(Deserialize)]
 struct AuditQuery {
-    #[serde(default)]
-    actor: String,
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    project_id: String,
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    before: String,
+    actor: Option<String>,
+    action: Option<String>,
+    project_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
 }
 
 async fn audit_log(
@@ -508,11 +535,29 @@ async fn audit_log(
     Params(q): Params<AuditQuery>,
 ) -> Answer {
     let by = who(&b);
-    let filter = Filter::from_text(&q.actor, &q.action, &q.project_id, &q.from, &q.to)?;
-    let cursor = match q.before.trim() {
-        "" => None,
-        c => Some(Cursor::decode(c)?),
-    };
+    for (field, date) in [("from", &q.from), ("to", &q.to)] {
+        if let Some(d) = date {
+            check_date(field, d)?;
+        }
+    }
+    if q.action
+        .as_deref()
+        .is_some_and(|a| !audit::ACTIONS.contains(&a))
+    {
+        return Err(ManageError(Error::invalid(
+            "action",
+            "action must be one of the audit actions",
+        )));
+    }
+    let text = |s: &Option<String>| s.clone().unwrap_or_default();
+    let filter = Filter::from_text(
+        &text(&q.actor),
+        &text(&q.action),
+        &text(&q.project_id),
+        &text(&q.from),
+        &text(&q.to),
+    )?;
+    let cursor = q.before.as_deref().map(Cursor::decode).transpose()?;
     let page = audit::search(
         s.projects.db(),
         &by.account_id,

@@ -13,7 +13,7 @@ use super::widgets::{CopyButton, When};
 use crate::error::ConsoleError;
 use crate::webhooks::{
     webhook_deliveries, webhooks, CreateWebhook, DeleteWebhook, DeliveriesView, EndpointInfo,
-    NewEndpoint, ResendDelivery, SetWebhookEnabled, WebhooksView,
+    NewEndpoint, ResendDelivery, SetWebhookEnabled, UpdateWebhook, WebhooksView,
 };
 
 #[component]
@@ -84,20 +84,24 @@ fn EndpointList(
             <section class="card"><p class="muted" data-test-id="webhook-none">"No endpoints yet."</p></section>
         });
     }
-    let can_manage = v.can_manage;
+    let endpoints = v.endpoints.clone();
     Either::Right(view! {
         <FormError error />
-        {v.endpoints.into_iter().map(|e| view! { <EndpointCard e can_manage toggle delete /> }).collect_view()}
+        {endpoints.into_iter().map(|e| view! { <EndpointCard e v=v.clone() toggle delete refresh /> }).collect_view()}
     })
 }
 
 #[component]
 fn EndpointCard(
     e: EndpointInfo,
-    can_manage: bool,
+    v: WebhooksView,
     toggle: ServerAction<SetWebhookEnabled>,
     delete: ServerAction<DeleteWebhook>,
+    refresh: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let can_manage = v.can_manage;
+    let editing = RwSignal::new(false);
+    let for_edit = e.clone();
     let (id_toggle, id_delete, id_log) = (e.id.clone(), e.id.clone(), e.id.clone());
     let enabled = e.disabled_at.is_none();
     let state = match (&e.disabled_reason, e.failing_since) {
@@ -110,7 +114,7 @@ fn EndpointCard(
         _ => EitherOf3::C(view! { <p class="badge ok" data-test-id="webhook-state">"On"</p> }),
     };
     let show_log = RwSignal::new(false);
-    view! {
+    erased_on_server(view! {
         <section class="card" data-test-id="webhook-row" data-endpoint-id=e.id.clone()>
             <h2><code data-test-id="webhook-url">{e.url.clone()}</code></h2>
             {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
@@ -121,6 +125,8 @@ fn EndpointCard(
                     on:click=move |_| show_log.update(|s| *s = !*s)>
                     {move || if show_log.get() { "Hide the delivery log" } else { "Delivery log" }}</button>
                 {can_manage.then(|| view! {
+                    <button type="button" class="button small" data-test-id="webhook-edit"
+                        on:click=move |_| editing.update(|x| *x = !*x)>"Edit"</button>
                     <button type="button" class="button small" data-test-id="webhook-toggle"
                         on:click=move |_| { toggle.dispatch(SetWebhookEnabled { id: id_toggle.clone(), enabled: !enabled }); }>
                         {if enabled { "Turn off" } else { "Turn on" }}</button>
@@ -129,9 +135,10 @@ fn EndpointCard(
                         "Delete"</button>
                 })}
             </div>
+            {move || editing.get().then(|| view! { <EditEndpoint e=for_edit.clone() v=v.clone() editing refresh /> })}
             {move || show_log.get().then(|| view! { <DeliveryLog id=id_log.clone() can_manage /> })}
         </section>
-    }
+    })
 }
 
 #[component]
@@ -203,72 +210,143 @@ fn AddEndpoint(
 ) -> impl IntoView {
     let create = ServerAction::<CreateWebhook>::new();
     let error = last_error(create);
-    let url = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
-    let chosen = RwSignal::new(
-        v.event_types
-            .iter()
-            .map(|(t, _)| t.clone())
-            .collect::<Vec<String>>(),
-    );
+    let all = v.event_types.iter().map(|(t, _)| t.clone()).collect();
+    let fields = Fields::new(String::new(), all, String::new());
     on_success(create, move |made| {
         fresh.set(Some(made));
-        url.set(String::new());
-        description.set(String::new());
+        fields.url.set(String::new());
+        fields.description.set(String::new());
         refresh();
     });
-    let hint = if v.private_targets {
-        "An http(s) URL; this server may send to private addresses."
-    } else {
-        "An https URL on a public address."
-    };
-    view! {
+    erased_on_server(view! {
         <section class="card">
             <h2>"Register an endpoint"</h2>
             <FormError error />
             <form data-test-id="webhook-form" on:submit=move |ev| {
                 ev.prevent_default();
-                create.dispatch(CreateWebhook {
-                    url: url.get_untracked(),
-                    events: chosen.get_untracked().join(" "),
-                    description: description.get_untracked(),
-                });
+                let (url, events, description) = fields.get();
+                create.dispatch(CreateWebhook { url, events, description });
             }>
-                <div class="field">
-                    <label for="webhook-url">"URL"</label>
-                    <input id="webhook-url" type="url" required maxlength="2000" data-test-id="webhook-url-input"
-                        aria-describedby="webhook-url-hint" prop:value=url
-                        on:input=move |ev| url.set(event_target_value(&ev)) />
-                    <p id="webhook-url-hint" class="hint">{hint}</p>
-                </div>
-                <fieldset class="field">
-                    <legend>"Events"</legend>
-                    {v.event_types.into_iter().map(|(t, what)| {
-                        let (t1, t2) = (t.clone(), t.clone());
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" data-test-id="webhook-event" value=t.clone()
-                                    prop:checked=move || chosen.get().contains(&t1)
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        chosen.update(|c| {
-                                            c.retain(|x| x != &t2);
-                                            if on { c.push(t2.clone()); }
-                                        });
-                                    } />
-                                " "<code>{t}</code>" — "{what}
-                            </label>
-                        }
-                    }).collect_view()}
-                </fieldset>
-                <div class="field">
-                    <label for="webhook-description">"Note (optional)"</label>
-                    <input id="webhook-description" type="text" maxlength="200" data-test-id="webhook-description"
-                        prop:value=description on:input=move |ev| description.set(event_target_value(&ev)) />
-                </div>
+                <EndpointFields fields v prefix="webhook" />
                 <button type="submit" class="button primary" data-test-id="webhook-create"
                     disabled=move || create.pending().get()>"Register endpoint"</button>
             </form>
         </section>
+    })
+}
+
+/// Change an endpoint's URL, events and note in place; its secret stays.
+#[component]
+fn EditEndpoint(
+    e: EndpointInfo,
+    v: WebhooksView,
+    editing: RwSignal<bool>,
+    refresh: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let update = ServerAction::<UpdateWebhook>::new();
+    let error = last_error(update);
+    let fields = Fields::new(e.url, e.events, e.description);
+    on_success(update, move |_| {
+        editing.set(false);
+        refresh();
+    });
+    let prefix = format!("webhook-edit-{}", e.id);
+    erased_on_server(view! {
+        <FormError error />
+        <form data-test-id="webhook-edit-form" on:submit=move |ev| {
+            ev.prevent_default();
+            let (url, events, description) = fields.get();
+            update.dispatch(UpdateWebhook { id: e.id.clone(), url, events, description });
+        }>
+            <EndpointFields fields v prefix />
+            <div class="inline-form">
+                <button type="submit" class="button primary small" data-test-id="webhook-save"
+                    disabled=move || update.pending().get()>"Save changes"</button>
+                <button type="button" class="button small" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </div>
+        </form>
+    })
+}
+
+/// What the register and edit forms hold.
+#[derive(Clone, Copy)]
+struct Fields {
+    url: RwSignal<String>,
+    chosen: RwSignal<Vec<String>>,
+    description: RwSignal<String>,
+}
+
+impl Fields {
+    fn new(url: String, chosen: Vec<String>, description: String) -> Self {
+        Self {
+            url: RwSignal::new(url),
+            chosen: RwSignal::new(chosen),
+            description: RwSignal::new(description),
+        }
+    }
+
+    /// URL, events separated by spaces (as the server functions take them),
+    /// note.
+    fn get(self) -> (String, String, String) {
+        (
+            self.url.get_untracked(),
+            self.chosen.get_untracked().join(" "),
+            self.description.get_untracked(),
+        )
+    }
+}
+
+/// URL, event checkboxes and note; `prefix` keeps the ids of several forms
+/// on one page apart.
+#[component]
+fn EndpointFields(fields: Fields, v: WebhooksView, #[prop(into)] prefix: String) -> impl IntoView {
+    let Fields {
+        url,
+        chosen,
+        description,
+    } = fields;
+    let hint = if v.private_targets {
+        "An http(s) URL; this server may send to private addresses."
+    } else {
+        "An https URL on a public address."
+    };
+    let (url_id, hint_id, note_id) = (
+        format!("{prefix}-url"),
+        format!("{prefix}-url-hint"),
+        format!("{prefix}-description"),
+    );
+    view! {
+        <div class="field">
+            <label for=url_id.clone()>"URL"</label>
+            <input id=url_id type="url" required maxlength="2000" data-test-id="webhook-url-input"
+                aria-describedby=hint_id.clone() prop:value=url
+                on:input=move |ev| url.set(event_target_value(&ev)) />
+            <p id=hint_id class="hint">{hint}</p>
+        </div>
+        <fieldset class="field">
+            <legend>"Events"</legend>
+            {v.event_types.into_iter().map(|(t, what)| {
+                let (t1, t2) = (t.clone(), t.clone());
+                view! {
+                    <label class="check">
+                        <input type="checkbox" data-test-id="webhook-event" value=t.clone()
+                            prop:checked=move || chosen.get().contains(&t1)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                chosen.update(|c| {
+                                    c.retain(|x| x != &t2);
+                                    if on { c.push(t2.clone()); }
+                                });
+                            } />
+                        " "<code>{t}</code>" — "{what}
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+        <div class="field">
+            <label for=note_id.clone()>"Note (optional)"</label>
+            <input id=note_id type="text" maxlength="200" data-test-id="webhook-description"
+                prop:value=description on:input=move |ev| description.set(event_target_value(&ev)) />
+        </div>
     }
 }

@@ -191,7 +191,7 @@ fn require_owner(by: &Principal) -> Result<()> {
 fn check_events(events: &[String]) -> Result<String> {
     let mut out: Vec<&'static str> = Vec::new();
     for e in events {
-        let kind = EventType::parse(e.trim()).ok_or_else(|| {
+        let kind = EventType::parse(e).ok_or_else(|| {
             Error::invalid(
                 "events",
                 format!("{e:?} is not an event type; choose from the list."),
@@ -357,23 +357,9 @@ impl Webhooks {
         limit: i64,
     ) -> Result<DeliveryPage> {
         let endpoint = self.get(by, endpoint_id).await?;
-        let cursor = match before.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(c) => {
-                let bad = || {
-                    Error::invalid(
-                        "before",
-                        "That page link is not valid; start from the newest.",
-                    )
-                };
-                let (at, id) = c.split_once('.').ok_or_else(bad)?;
-                let at: Epoch = at.parse().map_err(|_| bad())?;
-                if !id.starts_with("msg_") || !id[4..].chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(bad());
-                }
-                Some((at, id.to_owned()))
-            }
-        };
+        let cursor = before
+            .map(|c| crate::audit::Cursor::decode(c).map(|c| (c.at, c.id)))
+            .transpose()?;
         let limit = limit.clamp(1, LOG_PAGE_MAX);
         let mut rows = store::webhooks::messages(
             &self.db,

@@ -48,7 +48,7 @@ fn category_input() -> Value {
         "type": "object",
         "required": ["name"],
         "additionalProperties": false,
-        "properties": { "name": text_schema(CATEGORY_NAME_MAX as u64) }
+        "properties": { "name": text_schema(CATEGORY_NAME_MAX) }
     })
 }
 
@@ -65,7 +65,7 @@ fn transaction_input() -> Value {
             "account_id": ident_schema(),
             "amount_cents": amount,
             "currency": currency_schema(),
-            "description": text_schema(DESCRIPTION_MAX as u64),
+            "description": text_schema(DESCRIPTION_MAX),
             "booked_on": date_schema()
         }
     })
@@ -79,7 +79,7 @@ fn split_input() -> Value {
         "properties": {
             "amount_cents": SPLIT_AMOUNT.schema(),
             "category_id": { "type": "string", "description": "a category of this project; empty or absent: the transaction's" },
-            "note": note_schema(NOTE_MAX as u64)
+            "note": note_schema(NOTE_MAX)
         }
     })
 }

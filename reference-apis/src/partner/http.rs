@@ -47,11 +47,11 @@ fn application_input() -> Value {
         "required": ["applicant_name", "amount_cents", "term_months", "annual_income_cents"],
         "additionalProperties": false,
         "properties": {
-            "applicant_name": text_schema(NAME_MAX as u64),
+            "applicant_name": text_schema(NAME_MAX),
             "amount_cents": AMOUNT.schema(),
             "term_months": TERM.schema(),
             "annual_income_cents": INCOME.schema(),
-            "external_reference": line_schema(REFERENCE_MAX as u64)
+            "external_reference": line_schema(REFERENCE_MAX)
         }
     })
 }
@@ -97,7 +97,7 @@ fn identity_input() -> Value {
         "required": ["full_name", "date_of_birth", "document_number"],
         "additionalProperties": false,
         "properties": {
-            "full_name": text_schema(NAME_MAX as u64),
+            "full_name": text_schema(NAME_MAX),
             "date_of_birth": date_schema(),
             "document_number": { "type": "string", "pattern": DOCUMENT_PATTERN }
         }

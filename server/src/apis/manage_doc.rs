@@ -1,6 +1,53 @@
-//! The management API's part of `/openapi.json`.
+//! The management API's part of `/openapi.json`. Request schemas state the
+//! same rules the handlers and core check (`portcullis_core::validate`, the
+//! catalogue, the ranges in core); the few rules JSON Schema cannot state
+//! are in each body's `x-rules` (see `X_RULES`), and the contract test
+//! (`server/tests/it/contract.rs`) honours them.
 
+use portcullis_core::audit::{CURSOR_PATTERN, FILTER_MAX};
+use portcullis_core::clients::{CLIENT_NAME_MAX, TEMPORARY_HOURS};
+use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
+use portcullis_core::ratelimit::LIMIT_RANGE;
+use portcullis_core::validate::{line_schema, note_schema, text_schema};
+use portcullis_core::webhooks::{self, targets::URL_MAX};
+use portcullis_core::Catalogue;
+use portcullis_reference_apis::contract::date_schema;
 use serde_json::{json, Map, Value};
+
+/// What the document says of `x-rules`, once, in the API's description.
+pub const X_RULES: &str = "A request body's `x-rules` lists rules JSON Schema cannot state, each \
+    `{rule, field, …}`: `not-below` (the field is at least `other`), `within-secs-of-now` (an epoch \
+    time at most `secs` after now; earlier times mean now), `webhook-target` (a URL as the WHATWG URL \
+    Standard parses it, white space around it ignored: https, or http too when `private_targets`; \
+    a host; no user name, password or fragment; unless `private_targets`, no loopback, private, \
+    link-local, shared or reserved address and no host named localhost or ending in .localhost, \
+    .local or .internal). Breaking one is a 422 naming the field.";
+
+/// The words of the account's world the request schemas use.
+pub struct Vocabulary {
+    pub api_ids: Vec<String>,
+    pub scopes: Vec<String>,
+    /// The operator allows plain http and private addresses for webhooks.
+    pub private_targets: bool,
+}
+
+impl Vocabulary {
+    pub fn new(catalogue: &Catalogue, targets: webhooks::Targets) -> Self {
+        Self {
+            api_ids: catalogue.apis().iter().map(|a| a.id.clone()).collect(),
+            scopes: catalogue.scope_names().map(str::to_owned).collect(),
+            private_targets: targets == webhooks::Targets::AnyHttp,
+        }
+    }
+}
+
+fn range(r: std::ops::RangeInclusive<i64>) -> Value {
+    json!({ "type": "integer", "minimum": r.start(), "maximum": r.end() })
+}
+
+fn list_of(items: Value) -> Value {
+    json!({ "type": "array", "minItems": 1, "items": items, "description": "repeats count once" })
+}
 
 fn error(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
@@ -73,19 +120,28 @@ fn delivery() -> Value {
             "payload": { "type": "object", "description": "the body as sent: type, timestamp, data" } } })
 }
 
-fn endpoint_body() -> Value {
-    body(
-        json!({
-        "url": { "type": "string", "minLength": 1, "maxLength": 2000, "description": "https, to a public address (unless the operator allows private targets)" },
-        "events": { "type": "array", "minItems": 1, "items": { "enum": EVENT_TYPES } },
-        "description": { "type": "string", "maxLength": 200 } }),
-        &["url", "events"],
-    )
+fn endpoint_fields() -> Value {
+    json!({
+        "url": { "type": "string", "minLength": 1, "maxLength": URL_MAX },
+        "events": list_of(json!({ "enum": EVENT_TYPES })),
+        "description": note_schema(webhooks::DESCRIPTION_MAX) })
+}
+
+fn endpoint_rules(v: &Vocabulary) -> Value {
+    json!([{ "rule": "webhook-target", "field": "url", "private_targets": v.private_targets }])
 }
 
 fn body(properties: Value, required: &[&str]) -> Value {
-    json!({ "required": true, "content": { "application/json": { "schema": {
-        "type": "object", "additionalProperties": false, "required": required, "properties": properties } } } })
+    body_with_rules(properties, required, json!([]))
+}
+
+fn body_with_rules(properties: Value, required: &[&str], rules: Value) -> Value {
+    let mut schema = json!({
+        "type": "object", "additionalProperties": false, "required": required, "properties": properties });
+    if rules.as_array().is_some_and(|r| !r.is_empty()) {
+        schema["x-rules"] = rules;
+    }
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
 }
 
 struct Op {
@@ -98,31 +154,34 @@ struct Op {
     returns: Option<Value>,
 }
 
-fn ops() -> Vec<Op> {
+fn ops(v: &Vocabulary) -> Vec<Op> {
     let project_fields = json!({
-        "name": { "type": "string" }, "description": { "type": "string" },
-        "api_id": { "type": "string", "description": "an API of the scope catalogue" },
-        "token_ttl_secs": { "type": "integer", "minimum": 300, "maximum": 86400 } });
+        "name": text_schema(PROJECT_NAME_MAX), "description": note_schema(DESCRIPTION_MAX),
+        "api_id": { "enum": v.api_ids, "description": "an API of the scope catalogue" },
+        "token_ttl_secs": range(TOKEN_TTL_RANGE) });
+    let scopes = list_of(json!({ "enum": v.scopes }));
     vec![
         Op { verb: "get", path: "/projects", scope: "manage:projects:read", summary: "The account's projects", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": project() } } })) },
         Op { verb: "post", path: "/projects", scope: "manage:projects:write", summary: "Create a project", success: 201, returns: Some(project()),
              request: Some(body(project_fields.clone(), &["name", "api_id"])) },
         Op { verb: "get", path: "/projects/{id}", scope: "manage:projects:read", summary: "A project with its clients (never secrets)", request: None, success: 200, returns: Some(project()) },
-        Op { verb: "post", path: "/projects/{id}", scope: "manage:projects:write", summary: "Rename, describe, or change the token lifetime (new tokens only)", success: 200, returns: Some(project()),
-             request: Some(body(json!({ "name": project_fields["name"], "description": project_fields["description"], "token_ttl_secs": project_fields["token_ttl_secs"] }), &["name"])) },
+        Op { verb: "post", path: "/projects/{id}", scope: "manage:projects:write", summary: "Rename, describe, or change the token lifetime (new tokens only); a field left out stays as it is", success: 200, returns: Some(project()),
+             request: Some(body(json!({ "name": project_fields["name"], "description": project_fields["description"], "token_ttl_secs": project_fields["token_ttl_secs"] }), &[])) },
         Op { verb: "post", path: "/projects/{id}/archive", scope: "manage:projects:write", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}/rate-limit", scope: "manage:projects:write", summary: "Set the project's bucket", success: 200, returns: Some(project()),
-             request: Some(body(json!({ "per_sec": { "type": "integer" }, "burst": { "type": "integer" } }), &["per_sec", "burst"])) },
-        Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client; its secret is in this answer only", success: 201, returns: Some(with_secret()),
-             request: Some(body(json!({ "name": { "type": "string" }, "scopes": { "type": "array", "items": { "type": "string" } },
-                 "expires_in_hours": { "type": "integer", "minimum": 1, "maximum": 720, "description": "a temporary client" } }), &["name", "scopes"])) },
-        Op { verb: "post", path: "/clients/{id}/narrow", scope: "manage:clients:write", summary: "Narrow a client's scopes (never widen)", success: 200, returns: Some(client()),
-             request: Some(body(json!({ "scopes": { "type": "array", "items": { "type": "string" } } }), &["scopes"])) },
+             request: Some(body_with_rules(json!({ "per_sec": range(LIMIT_RANGE), "burst": range(LIMIT_RANGE) }), &["per_sec", "burst"],
+                 json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
+        Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(with_secret()),
+             request: Some(body(json!({ "name": text_schema(CLIENT_NAME_MAX), "scopes": scopes.clone(),
+                 "expires_in_hours": range(TEMPORARY_HOURS) }), &["name", "scopes"])) },
+        Op { verb: "post", path: "/clients/{id}/narrow", scope: "manage:clients:write", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
+             request: Some(body(json!({ "scopes": scopes }), &["scopes"])) },
         Op { verb: "post", path: "/clients/{id}/rotate", scope: "manage:clients:write", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(with_secret()) },
         Op { verb: "post", path: "/clients/{id}/retire", scope: "manage:clients:write", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
              request: Some(json!({ "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
-                 "properties": { "at": { "type": "integer", "description": "epoch seconds; past or absent: now" } } } } } })) },
+                 "properties": { "at": { "type": "integer", "description": "epoch seconds; past or absent: now" } },
+                 "x-rules": [{ "rule": "within-secs-of-now", "field": "at", "secs": 90 * 86_400 }] } } } })) },
         Op { verb: "post", path: "/clients/{id}/keep", scope: "manage:clients:write", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
         Op { verb: "delete", path: "/clients/{id}", scope: "manage:clients:delete", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
         Op { verb: "get", path: "/audit", scope: "manage:audit:read", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
@@ -134,12 +193,12 @@ fn ops() -> Vec<Op> {
         Op { verb: "get", path: "/webhooks", scope: "manage:webhooks:read", summary: "The account's webhook endpoints", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } })) },
         Op { verb: "post", path: "/webhooks", scope: "manage:webhooks:write", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
-             request: Some(endpoint_body()),
+             request: Some(body_with_rules(endpoint_fields(), &["url", "events"], endpoint_rules(v))),
              returns: Some(json!({ "type": "object", "additionalProperties": false, "required": ["endpoint", "signing_secret"], "properties": { "endpoint": endpoint(),
                  "signing_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })) },
         Op { verb: "get", path: "/webhooks/{id}", scope: "manage:webhooks:read", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "post", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Change an endpoint's URL, events and description (its secret stays)", success: 200,
-             request: Some(endpoint_body()), returns: Some(endpoint()) },
+        Op { verb: "post", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Change an endpoint's URL, events and description (its secret stays); a field left out stays as it is", success: 200,
+             request: Some(body_with_rules(endpoint_fields(), &[], endpoint_rules(v))), returns: Some(endpoint()) },
         Op { verb: "delete", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Delete an endpoint and its delivery log", request: None, success: 204, returns: None },
         Op { verb: "post", path: "/webhooks/{id}/enable", scope: "manage:webhooks:write", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
         Op { verb: "post", path: "/webhooks/{id}/disable", scope: "manage:webhooks:write", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },
@@ -149,16 +208,39 @@ fn ops() -> Vec<Op> {
     ]
 }
 
-/// The management API's paths, keyed by full path.
-pub fn paths(base_path: &str) -> Map<String, Value> {
-    let mut paths = Map::new();
-    for op in ops() {
-        let mut params = Vec::new();
-        if op.path.contains("{id}") {
-            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }));
+/// A request body that works, for the document's readers (and checked to
+/// work by the contract test).
+fn example(verb: &str, path: &str) -> Option<Value> {
+    Some(match (verb, path) {
+        ("post", "/projects") => {
+            json!({ "name": "Nightly export", "api_id": "partner", "token_ttl_secs": 900 })
         }
-        if op.path.contains("{message_id}") {
-            params.push(json!({ "name": "message_id", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }));
+        ("post", "/projects/{id}") => {
+            json!({ "description": "Exports decisions to the data warehouse at 02:00." })
+        }
+        ("post", "/projects/{id}/rate-limit") => json!({ "per_sec": 50, "burst": 100 }),
+        ("post", "/projects/{id}/clients") => {
+            json!({ "name": "Load test", "scopes": ["applications:read"], "expires_in_hours": 24 })
+        }
+        ("post", "/clients/{id}/narrow") => json!({ "scopes": ["applications:read"] }),
+        ("post", "/webhooks") => json!({ "url": "https://hooks.example.com/portcullis",
+            "events": ["client.revoked", "client.secret_reported"], "description": "Security on-call" }),
+        ("post", "/webhooks/{id}") => json!({ "events": ["client.revoked"] }),
+        _ => return None,
+    })
+}
+
+/// The management API's paths, keyed by full path.
+pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
+    let mut paths = Map::new();
+    let cursor = json!({ "type": "string", "pattern": CURSOR_PATTERN });
+    for op in ops(v) {
+        let mut params = Vec::new();
+        for id in ["id", "message_id"] {
+            if op.path.contains(&format!("{{{id}}}")) {
+                params.push(json!({ "name": id, "in": "path", "required": true, "description": "another account's id answers 404, as a missing one does",
+                    "schema": { "type": "string", "minLength": 1 } }));
+            }
         }
         if op.verb == "post" {
             params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false,
@@ -166,18 +248,23 @@ pub fn paths(base_path: &str) -> Map<String, Value> {
                 "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" } }));
         }
         if op.path == "/webhooks/{id}/deliveries" {
-            params.push(json!({ "name": "before", "in": "query", "required": false, "description": "the `next` of the previous page", "schema": { "type": "string" } }));
+            params.push(json!({ "name": "before", "in": "query", "required": false, "description": "the `next` of the previous page", "schema": cursor }));
         }
         if op.path == "/audit" {
-            for (name, description) in [
-                ("actor", "an email or management client label"),
-                ("action", "an audit action"),
-                ("project_id", ""),
-                ("from", "YYYY-MM-DD, UTC"),
-                ("to", "YYYY-MM-DD, UTC, inclusive"),
-                ("before", "the `next` of the previous page"),
+            let line = line_schema(FILTER_MAX);
+            for (name, description, schema) in [
+                ("actor", "an email or management client label", &line),
+                (
+                    "action",
+                    "",
+                    &json!({ "enum": portcullis_core::audit::ACTIONS }),
+                ),
+                ("project_id", "", &line),
+                ("from", "UTC", &date_schema()),
+                ("to", "UTC, inclusive", &date_schema()),
+                ("before", "the `next` of the previous page", &cursor),
             ] {
-                params.push(json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } }));
+                params.push(json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema }));
             }
         }
         let mut responses = Map::new();
@@ -213,7 +300,7 @@ pub fn paths(base_path: &str) -> Map<String, Value> {
         }
         responses.insert(
             "422".into(),
-            error("a field or parameter is invalid; `field` names it"),
+            error("a field or parameter breaks its schema or an `x-rules` rule, or an Idempotency-Key is used again with another request; `field` names it"),
         );
         responses.insert(
             "429".into(),
@@ -225,7 +312,10 @@ pub fn paths(base_path: &str) -> Map<String, Value> {
             "security": [{ "portcullis": [op.scope] }], "x-required-scope": op.scope, "x-management": true,
             "parameters": params, "responses": responses,
         });
-        if let Some(r) = op.request {
+        if let Some(mut r) = op.request {
+            if let Some(e) = example(op.verb, op.path) {
+                r["content"]["application/json"]["example"] = e;
+            }
             doc["requestBody"] = r;
         }
         let full = format!("{base_path}{}", op.path);

@@ -59,9 +59,14 @@ pub fn routes(
         routes = routes.nest(&api.base_path, router(&ops, &gate, state.clone()));
         documented.push((api.clone(), ops.ops));
     }
-    let document: Arc<str> = openapi::document(issuer.issuer(), endpoints, &documented)
-        .to_string()
-        .into();
+    let document: Arc<str> = openapi::document(
+        issuer.issuer(),
+        endpoints,
+        &documented,
+        &manage_doc::Vocabulary::new(catalogue, manage_state.webhooks.targets()),
+    )
+    .to_string()
+    .into();
     routes.route(
         "/openapi.json",
         get(move || {

@@ -98,7 +98,12 @@ fn form(properties: Value, required: &[&str]) -> Value {
         "type": "object", "required": required, "properties": properties } } } })
 }
 
-pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -> Value {
+pub fn document(
+    issuer: &str,
+    endpoints: &str,
+    apis: &[(Api, Vec<Operation>)],
+    vocabulary: &super::manage_doc::Vocabulary,
+) -> Value {
     let mut paths = Map::new();
     let mut scopes = Map::new();
     for (api, ops) in apis {
@@ -114,7 +119,7 @@ pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -
     for scope in portcullis_core::manage::api().scopes {
         scopes.insert(scope.name, json!(scope.description));
     }
-    for (path, item) in super::manage_doc::paths(portcullis_core::manage::BASE_PATH) {
+    for (path, item) in super::manage_doc::paths(portcullis_core::manage::BASE_PATH, vocabulary) {
         paths.insert(path, item);
     }
     let client_auth = json!([{ "clientBasic": [] }, {}]);
@@ -178,7 +183,7 @@ pub fn document(issuer: &str, endpoints: &str, apis: &[(Api, Vec<Operation>)]) -
         "info": {
             "title": "Portcullis",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": format!("Tokens are issued by {issuer}. Each operation names the one scope it needs (x-required-scope)."),
+            "description": format!("Tokens are issued by {issuer}. Each operation names the one scope it needs (x-required-scope). {}", super::manage_doc::X_RULES),
         },
         "servers": [{ "url": endpoints }],
         "paths": paths,

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::webhooks::{Delivery, Endpoint, EndpointInput};
 use portcullis_gate::Bearer;
+use portcullis_reference_apis::contract::some_value;
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -39,6 +40,18 @@ pub(super) struct EndpointBody {
     events: Vec<String>,
     #[serde(default)]
     description: String,
+}
+
+/// A change: what is left out stays as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EndpointChange {
+    #[serde(default, deserialize_with = "some_value")]
+    url: Option<String>,
+    #[serde(default, deserialize_with = "some_value")]
+    events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "some_value")]
+    description: Option<String>,
 }
 
 impl From<EndpointBody> for EndpointInput {
@@ -84,9 +97,16 @@ pub(super) async fn update(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
-    Body(input): Body<EndpointBody>,
+    Body(change): Body<EndpointChange>,
 ) -> Answer {
-    let endpoint = s.webhooks.update(&who(&b), &id, &input.into()).await?;
+    let by = who(&b);
+    let now = s.webhooks.get(&by, &id).await?;
+    let input = EndpointInput {
+        url: change.url.unwrap_or(now.url),
+        events: change.events.unwrap_or(now.events),
+        description: change.description.unwrap_or(now.description),
+    };
+    let endpoint = s.webhooks.update(&by, &id, &input).await?;
     Ok(Json(endpoint_json(&endpoint)).into_response())
 }
 
@@ -119,8 +139,7 @@ pub(super) async fn delete(
 
 #[derive(Deserialize)]
 pub(super) struct DeliveriesQuery {
-    #[serde(default)]
-    before: String,
+    before: Option<String>,
 }
 
 pub(super) async fn deliveries(
@@ -131,7 +150,7 @@ pub(super) async fn deliveries(
 ) -> Answer {
     let page = s
         .webhooks
-        .deliveries(&who(&b), &id, Some(&q.before), 50)
+        .deliveries(&who(&b), &id, q.before.as_deref(), 50)
         .await?;
     let list: Vec<Value> = page.deliveries.iter().map(delivery_json).collect();
     Ok(Json(json!({ "deliveries": list, "next": page.next })).into_response())

@@ -117,7 +117,7 @@ async fn a_pipeline_creates_rotates_and_retires_through_the_management_api() {
         Some(json!({ "scopes": ["applications:read", "decisions:read"] })),
     )
     .await;
-    assert_eq!(status, 422, "never widened: {body}");
+    assert_eq!(status, 409, "never widened: {body}");
     let later = s.clock_now() + 3600;
     let (status, body) = call(
         &s,
@@ -287,8 +287,8 @@ async fn scopes_account_and_role_bound_what_a_management_client_can_do() {
         Some(json!({ "name": "More power", "api_id": "manage" })),
     )
     .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["field"], "api_id");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "forbidden");
 
     // A developer cannot make management clients in the console either.
     let (_, invite) = s
