@@ -130,6 +130,7 @@ test('an owner moves an endpoint to a new URL and other events; its secret stays
   moved.state.status = 200;
   try {
     await signUp(page, 'Moving Hooks Ltd', uniqueEmail('hooks-edit'));
+    await expect(page.getByTestId('page-title')).toHaveText('Projects');
     await page.goto('/webhooks');
     await hydrated(page);
     await page.getByTestId('webhook-url-input').fill(old.url);

@@ -1,8 +1,8 @@
 //! A stolen password: sign-up that reveals no emails, password change and
 //! reset (ending other sessions), and the second factor.
 
+use crate::harness::*;
 use crate::staff::{staff_browser, staff_without_second_factor};
-use crate::support::*;
 
 const NEW_PASSWORD: &str = "a different long passphrase";
 

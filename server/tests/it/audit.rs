@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use crate::support::{client_form, TestServer, PASSWORD};
+use crate::harness::{client_form, TestServer, PASSWORD};
 
-async fn audit(s: &TestServer, owner: &crate::support::Owner, form: &[(&str, &str)]) -> Value {
+async fn audit(s: &TestServer, owner: &crate::harness::Owner, form: &[(&str, &str)]) -> Value {
     let (status, body) = s.call(&owner.browser, "audit", form).await;
     assert_eq!(status, 200, "{body}");
     body

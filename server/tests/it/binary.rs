@@ -52,8 +52,8 @@ fn help_documents_every_setting() {
 fn migrate_creates_the_database_and_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nested/folder/p.db");
-    let url = if crate::support::on_postgres() {
-        crate::support::database_url_blocking(&dir)
+    let url = if crate::harness::on_postgres() {
+        crate::harness::database_url_blocking(&dir)
     } else {
         format!("sqlite://{}", db.display())
     };
@@ -70,7 +70,7 @@ fn migrate_creates_the_database_and_is_repeatable() {
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("schema up to date"));
     }
-    assert!(db.exists() || crate::support::on_postgres());
+    assert!(db.exists() || crate::harness::on_postgres());
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn scopes_file() -> String {
 #[test]
 fn keys_rotate_adds_a_key_and_keeps_the_old_one_published() {
     let dir = tempfile::tempdir().unwrap();
-    let db = crate::support::database_url_blocking(&dir);
+    let db = crate::harness::database_url_blocking(&dir);
     let key_file = dir.path().join("master.key");
     let rotate = || {
         portcullis()
@@ -249,7 +249,7 @@ fn keys_rotate_adds_a_key_and_keeps_the_old_one_published() {
 fn staff_add_reads_the_password_from_stdin() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let db = crate::support::database_url_blocking(&dir);
+    let db = crate::harness::database_url_blocking(&dir);
     let run = |email: &str, password: &str| {
         let mut child = portcullis()
             .args(["staff", "add", email])
@@ -283,7 +283,7 @@ fn staff_add_reads_the_password_from_stdin() {
 fn staff_reset_password_and_second_factor_from_the_command_line() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let db = crate::support::database_url_blocking(&dir);
+    let db = crate::harness::database_url_blocking(&dir);
     let run = |args: &[&str], stdin: &str| {
         let mut child = portcullis()
             .args(args)

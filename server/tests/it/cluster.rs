@@ -10,7 +10,7 @@ use reqwest::{redirect, Client, Response};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{client_form, Creds, PASSWORD};
+use crate::harness::{client_form, Creds, PASSWORD};
 
 /// Set by `make test` for the PostgreSQL pass: a throw-away Redis
 /// (`scripts/redis-tmp`). Clusters started with `redis: true` use it.
@@ -48,7 +48,7 @@ fn free_addr() -> String {
 impl Cluster {
     /// `n` nodes on a new database of the test cluster, each answering.
     pub async fn start(admin_url: &str, n: usize, redis: bool) -> Self {
-        let database_url = crate::support::new_postgres_database(admin_url).await;
+        let database_url = crate::harness::new_postgres_database(admin_url).await;
         Self::start_on(database_url, tempfile::tempdir().unwrap(), n, redis).await
     }
 
@@ -56,7 +56,7 @@ impl Cluster {
     /// the PostgreSQL pass, else one SQLite file the processes share.
     pub async fn start_on_test_backend(n: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = crate::support::database_url(&dir).await;
+        let database_url = crate::harness::database_url(&dir).await;
         Self::start_on(database_url, dir, n, false).await
     }
 

@@ -21,7 +21,7 @@ use proptest::test_runner::{Config as Cases, RngAlgorithm, TestRng, TestRunner};
 use reqwest::{Client, Method};
 use serde_json::{json, Map, Value};
 
-use crate::support::*;
+use crate::harness::*;
 
 /// Generated valid requests per operation; each breaking mutation of one
 /// of them is sent too.

@@ -2,7 +2,7 @@
 
 use reqwest::Client;
 
-use crate::support::*;
+use crate::harness::*;
 
 #[tokio::test]
 async fn cross_site_sign_up_is_refused_and_changes_nothing() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use resource_server_example::{serve, Args};
 
 use crate::gate_process::credential;
-use crate::support::TestServer;
+use crate::harness::TestServer;
 
 #[tokio::test]
 async fn the_example_resource_server_enforces_scopes_and_revocation() {

@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::support::TestServer;
+use crate::harness::TestServer;
 
 /// The routes file the tests' gates use.
 pub const ROUTES: &str = r#"

@@ -1,6 +1,6 @@
 //! Security headers on every kind of response.
 
-use crate::support::*;
+use crate::harness::*;
 
 fn assert_hardened(res: &reqwest::Response, what: &str) {
     let h = res.headers();

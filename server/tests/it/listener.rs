@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::TestServer;
+use crate::harness::TestServer;
 
 async fn connect(s: &TestServer) -> TcpStream {
     TcpStream::connect(s.base.trim_start_matches("http://"))

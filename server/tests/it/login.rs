@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::*;
+use crate::harness::*;
 
 async fn owner(s: &TestServer, email: &str) {
     let res = s.sign_up(&s.browser(), "Acme", email).await;

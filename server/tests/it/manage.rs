@@ -6,7 +6,7 @@
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-use crate::support::*;
+use crate::harness::*;
 
 const ALL: &str = "manage:projects:read manage:projects:write manage:clients:write \
                    manage:clients:delete manage:audit:read manage:members:read";

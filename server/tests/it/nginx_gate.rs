@@ -12,7 +12,7 @@ use axum::Router;
 use reqwest::Client;
 
 use crate::gate_process::{credential, free_addr, GateProcess};
-use crate::support::TestServer;
+use crate::harness::TestServer;
 
 struct Nginx {
     child: Child,

@@ -9,7 +9,7 @@ use reqwest::Client;
 use serde_json::Value;
 
 use crate::cluster::{within, Cluster};
-use crate::support::{on_postgres, Creds, PASSWORD, POSTGRES_ENV};
+use crate::harness::{on_postgres, Creds, PASSWORD, POSTGRES_ENV};
 
 const SECOND: Duration = Duration::from_secs(1);
 

@@ -6,7 +6,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use portcullis_core::Clock;
 use serde_json::Value;
 
-use crate::support::TestServer;
+use crate::harness::TestServer;
 
 async fn get_json(s: &TestServer, path: &str) -> (reqwest::header::HeaderMap, Value) {
     let res = reqwest::get(s.url(path)).await.unwrap();
@@ -82,7 +82,7 @@ async fn the_issuer_setting_is_used_for_iss_and_metadata() {
         .partner_client("a@example.com", &["applications:read"])
         .await;
     let token = s.access_token(&creds, "applications:read").await;
-    let (_, claims) = crate::support::decode_jwt(&token);
+    let (_, claims) = crate::harness::decode_jwt(&token);
     assert_eq!(claims["iss"], "https://auth.example.com");
     assert_eq!(claims["aud"], "https://auth.example.com/partner/v1");
 }

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{decode_jwt, TestServer};
+use crate::harness::{decode_jwt, TestServer};
 
-async fn introspect(s: &TestServer, caller: &crate::support::Creds, token: &str) -> (u16, Value) {
+async fn introspect(s: &TestServer, caller: &crate::harness::Creds, token: &str) -> (u16, Value) {
     let res = s
         .oauth_post("/oauth/introspect", caller, &[("token", token)])
         .await;

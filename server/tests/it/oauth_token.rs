@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use portcullis_core::Clock;
 
-use crate::support::{decode_jwt, Creds, TestServer};
+use crate::harness::{decode_jwt, Creds, TestServer};
 
 async fn json_of(res: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
     let status = res.status().as_u16();

@@ -1,6 +1,6 @@
 //! Full page loads: who gets which page, and where the others are sent.
 
-use crate::support::*;
+use crate::harness::*;
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_log_in_and_back() {

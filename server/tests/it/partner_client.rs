@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use partner_client_example::TokenSource;
 
-use crate::support::*;
+use crate::harness::*;
 
 /// A client clock the test moves, starting now.
 fn movable_clock() -> (Arc<AtomicU64>, partner_client_example::Clock) {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{client_form, TestServer};
+use crate::harness::{client_form, TestServer};
 
 #[tokio::test]
 async fn creating_a_project_validates_every_field_and_writes_nothing_on_error() {
@@ -124,7 +124,7 @@ async fn a_client_secret_is_shown_once_and_stored_only_as_a_keyed_hash() {
     assert!(!hash.contains(&creds.secret[4..]));
     assert_eq!(scopes, "applications:read decisions:read");
     // Nowhere in the database file (PostgreSQL keeps no single file).
-    if crate::support::on_postgres() {
+    if crate::harness::on_postgres() {
         return;
     }
     let dump = std::fs::read(s.dir.path().join("test.db")).unwrap();
@@ -387,7 +387,7 @@ async fn viewers_can_look_but_not_change_or_mint() {
     let _ = owner;
     // The old session named the viewer's own (now left) account.
     let res = s
-        .log_in(&viewer.browser, "v@example.com", crate::support::PASSWORD)
+        .log_in(&viewer.browser, "v@example.com", crate::harness::PASSWORD)
         .await;
     assert_eq!(res.status(), 200);
 

@@ -3,8 +3,8 @@
 //! the revoked client minting (the narrowing wrote back the row it had read
 //! before the revocation) in several of 80 tries.
 
+use crate::harness::TestServer;
 use crate::staff::staff_browser;
-use crate::support::TestServer;
 
 const TRIES: usize = 40;
 
@@ -97,7 +97,7 @@ async fn a_project_archived_while_being_renamed_stays_archived() {
 #[tokio::test]
 async fn a_change_whose_audit_row_fails_does_not_happen() {
     let s = TestServer::start().await;
-    let trigger = if crate::support::on_postgres() {
+    let trigger = if crate::harness::on_postgres() {
         vec![
             "create function refuse_narrow_audit() returns trigger language plpgsql as $$
              begin
@@ -158,7 +158,7 @@ async fn racing_creations_never_pass_the_live_client_cap() {
         .partner_client("cap@example.com", &["applications:read"])
         .await;
     // One live client already; the cap is two. Eight try for the last place.
-    let form = crate::support::client_form(&project, "Racer", &["applications:read"]);
+    let form = crate::harness::client_form(&project, "Racer", &["applications:read"]);
     let tries: Vec<_> = (0..8)
         .map(|_| s.call(&owner.browser, "client_create", &form))
         .collect();
@@ -197,7 +197,7 @@ async fn two_owners_removing_each_other_leave_one_owner() {
                 &[
                     ("token", token),
                     ("email", format!("second{i}@example.com").as_str()),
-                    ("password", crate::support::PASSWORD),
+                    ("password", crate::harness::PASSWORD),
                 ],
             )
             .await;

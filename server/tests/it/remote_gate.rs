@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::gate_process::{credential, Cut, Forwarder, GateProcess};
-use crate::support::{Creds, Owner, TestServer};
+use crate::harness::{Creds, Owner, TestServer};
 
 const READ: &str = "/partner/v1/applications";
 const DECISION: &str = "/partner/v1/applications/app_1/decision";

@@ -3,7 +3,7 @@
 use reqwest::Client;
 use serde_json::Value;
 
-use crate::support::{client_form, Creds, TestServer, PASSWORD};
+use crate::harness::{client_form, Creds, TestServer, PASSWORD};
 
 async fn gate_status(s: &TestServer, token: &str) -> u16 {
     Client::new()
@@ -18,7 +18,7 @@ async fn gate_status(s: &TestServer, token: &str) -> u16 {
 
 async fn client_json(
     s: &TestServer,
-    owner: &crate::support::Owner,
+    owner: &crate::harness::Owner,
     project: &str,
     id: &str,
 ) -> Value {
@@ -282,7 +282,7 @@ async fn temporary_clients_expire_and_no_token_outlives_them() {
     let res = s.token_basic(&temp, &[("scope", "decisions:read")]).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["expires_in"], 1800);
-    let (_, claims) = crate::support::decode_jwt(body["access_token"].as_str().unwrap());
+    let (_, claims) = crate::harness::decode_jwt(body["access_token"].as_str().unwrap());
     assert_eq!(claims["exp"].as_i64().unwrap(), expires_at);
 
     s.clock.advance(1800);

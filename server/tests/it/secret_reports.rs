@@ -9,7 +9,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde_json::{json, Value};
 
-use crate::support::*;
+use crate::harness::*;
 
 const KEY_ID: &str = "test-key-1";
 

@@ -1,7 +1,7 @@
 //! Session lifetime: idle and absolute timeouts, server-side log-out, and a
 //! membership that disappears.
 
-use crate::support::*;
+use crate::harness::*;
 
 async fn signed_in(s: &TestServer) -> reqwest::Client {
     let b = s.browser();
@@ -25,7 +25,7 @@ async fn idle_timeout_ends_the_session() {
     assert_eq!(status, 401);
     assert_eq!(body["kind"], "unauthenticated");
     assert_eq!(
-        s.count(crate::support::sessions_table()).await,
+        s.count(crate::harness::sessions_table()).await,
         0,
         "deleted server-side"
     );
@@ -58,9 +58,9 @@ async fn log_out_deletes_the_session_server_side() {
     let b = s.browser();
     let cookie =
         session_cookie(&s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await).unwrap();
-    assert_eq!(s.count(crate::support::sessions_table()).await, 1);
+    assert_eq!(s.count(crate::harness::sessions_table()).await, 1);
     s.post(&b, "logout", &[] as &[(&str, &str)]).await;
-    assert_eq!(s.count(crate::support::sessions_table()).await, 0);
+    assert_eq!(s.count(crate::harness::sessions_table()).await, 0);
     // Replaying the old cookie gets nothing.
     assert_eq!(s.me(&replay(&s, &cookie)).await.0, 401);
 }

@@ -1,6 +1,6 @@
 //! Sign-up: account, owner, password storage and input errors.
 
-use crate::support::*;
+use crate::harness::*;
 
 #[tokio::test]
 async fn sign_up_creates_account_and_owner_who_then_logs_in() {

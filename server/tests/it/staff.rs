@@ -5,7 +5,7 @@ use portcullis_core::Password;
 use reqwest::Client;
 use serde_json::Value;
 
-use crate::support::{assert_redirected, TestServer, PASSWORD};
+use crate::harness::{assert_redirected, TestServer, PASSWORD};
 
 /// A staff member signed in, with the second factor staff must set up.
 pub async fn staff_browser(s: &TestServer) -> Client {

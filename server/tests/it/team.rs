@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{client_form, TestServer, PASSWORD};
+use crate::harness::{client_form, TestServer, PASSWORD};
 
 fn token_of(link: &str) -> String {
     link.split_once("/join#").unwrap().1.to_owned()
@@ -56,7 +56,7 @@ async fn an_invitation_works_once_and_gives_its_role() {
     // A developer manages projects and clients...
     let project = s
         .create_project(
-            &crate::support::Owner {
+            &crate::harness::Owner {
                 browser: dev.clone(),
             },
             "Dev project",

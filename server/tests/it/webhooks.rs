@@ -14,7 +14,7 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
 use crate::cluster::{within, Cluster};
-use crate::support::{manage_call, Creds, TestServer};
+use crate::harness::{manage_call, Creds, TestServer};
 
 const ALL_EVENTS: [&str; 7] = [
     "client.created",
@@ -347,7 +347,7 @@ async fn a_killed_node_leaves_what_it_had_not_delivered_to_the_next() {
 }
 
 /// A management client with webhook scopes in a new account of `s`.
-async fn manager(s: &TestServer, email: &str) -> (crate::support::Owner, String, Creds) {
+async fn manager(s: &TestServer, email: &str) -> (crate::harness::Owner, String, Creds) {
     let owner = s.owner(email).await;
     let scopes: Vec<&str> = MANAGE.split(' ').collect();
     let (_, creds) = s.api_client(&owner, "Automation", "manage", &scopes).await;
@@ -623,7 +623,7 @@ async fn in_the_console_members_read_and_only_owners_change() {
             &[
                 ("token", token),
                 ("email", "dev@example.com"),
-                ("password", crate::support::PASSWORD),
+                ("password", crate::harness::PASSWORD),
             ],
         )
         .await;
@@ -731,7 +731,7 @@ async fn an_expired_temporary_client_is_told() {
     )
     .await;
     let project = s.create_project(&owner, "Backfill", "partner").await;
-    let mut form = crate::support::client_form(&project, "One-off", &["decisions:read"]);
+    let mut form = crate::harness::client_form(&project, "One-off", &["decisions:read"]);
     form.push(("expires_in_hours".into(), "1".into()));
     let (status, body) = s.call(&owner.browser, "client_create", &form).await;
     assert_eq!(status, 200, "{body}");
