@@ -215,6 +215,26 @@ fn default_max_connections() -> usize {
 }
 
 impl Config {
+    /// The defaults `make run` starts with, taken from the flags' own
+    /// declarations above (the environment is not read), listening on
+    /// `addr` with `database_url` and the master key and site under `dir`.
+    /// For tests and tools that start a server in-process.
+    pub fn for_test(addr: SocketAddr, database_url: String, dir: &std::path::Path) -> Self {
+        use clap::{Args, FromArgMatches};
+        let cmd =
+            Self::augment_args(clap::Command::new("portcullis")).mut_args(|a| a.env(None::<&str>));
+        let matches = cmd
+            .try_get_matches_from(["portcullis"])
+            .unwrap_or_else(|e| unreachable!("every flag has a default or is optional: {e}"));
+        let mut config = Self::from_arg_matches(&matches)
+            .unwrap_or_else(|e| unreachable!("the defaults parse: {e}"));
+        config.addr = addr;
+        config.database_url = database_url;
+        config.master_key_file = dir.join("master.key");
+        config.site_root = dir.join("site");
+        config
+    }
+
     /// Where webhooks may go.
     pub fn webhook_targets(&self) -> portcullis_core::webhooks::Targets {
         if self.webhook_private_targets {

@@ -86,28 +86,10 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut config = Config {
-            addr,
-            database_url: database_url(&dir).await,
-            public_url: None,
-            session_idle_minutes: 30,
-            session_absolute_hours: 12,
-            trusted_proxies: vec![],
-            redis_url: None,
-            hash_concurrency: 2,
-            sign_ups_per_address: 1000,
-            header_timeout_secs: 10,
-            request_timeout_secs: 30,
-            max_connections: None,
-            master_key: None,
-            master_key_file: dir.path().join("master.key"),
-            issuer: None,
-            scopes: concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into(),
-            secret_report_keys: None,
-            webhook_private_targets: false,
-            site_root: dir.path().join("site"),
-            log_filter: "warn".into(),
-        };
+        let mut config = Config::for_test(addr, database_url(&dir).await, dir.path());
+        config.scopes = concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into();
+        config.sign_ups_per_address = 1000;
+        config.log_filter = "warn".into();
         adjust(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
         let built = build(&config, clock.clone()).await.unwrap();
