@@ -8,7 +8,9 @@
 //!    the token's claims attached directly), to price the gate;
 //! 4. a gate in another process: revocation to refusal, and the gate's
 //!    throughput and CPU per request fed over HTTP vs in-process
-//!    (`remote_gate.rs`).
+//!    (`remote_gate.rs`);
+//! 5. first, without a server: the gate's verified-token cache past its
+//!    bound (`token_cache.rs`).
 //!
 //! The load generator is one thread with keep-alive connections; the server
 //! runtime has the machine's cores. Run by `make bench`.
@@ -22,6 +24,7 @@ mod nodes;
 mod page_weight;
 mod remote_gate;
 mod server;
+mod token_cache;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -66,6 +69,9 @@ struct Args {
     /// Changes timed in the three-node propagation bench.
     #[arg(long, default_value_t = 200)]
     changes: usize,
+    /// Only the verified-token cache bench (no server; seconds).
+    #[arg(long)]
+    cache_only: bool,
     /// The release binary the nodes run.
     #[arg(long, default_value = "target/release/portcullis")]
     binary: String,
@@ -135,6 +141,10 @@ on PostgreSQL:"
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    token_cache::report();
+    if args.cache_only {
+        return ExitCode::SUCCESS;
+    }
     let servers = match server::start(&args.site_root, &server::Storage::default()) {
         Ok(s) => s,
         Err(e) => {
