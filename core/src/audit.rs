@@ -144,9 +144,9 @@ impl Filter {
             if s.is_empty() {
                 return Ok(None);
             }
-            let (y, m, d) = crate::calendar::parse_date(s)
+            let date = crate::calendar::parse_date(s)
                 .ok_or_else(|| Error::invalid(field, "Enter a date as YYYY-MM-DD."))?;
-            let start = crate::calendar::days_from_civil(y, m, d) * 86_400;
+            let start = crate::calendar::day_start(date);
             Ok(Some(if end { start + 86_399 } else { start }))
         };
         let some = |field: &'static str, s: &str| -> Result<Option<String>> {

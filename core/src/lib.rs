@@ -6,7 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod calendar;
+pub use portcullis_calendar as calendar;
 pub mod catalogue;
 pub mod client_ip;
 pub mod clients;

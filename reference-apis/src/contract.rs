@@ -73,9 +73,8 @@ pub fn date_schema() -> Value {
 }
 
 /// A real calendar date as `YYYY-MM-DD` (RFC 3339 full-date).
-pub fn check_date(field: &'static str, raw: &str) -> Result<(i64, u32, u32)> {
+pub fn check_date(field: &'static str, raw: &str) -> Result<portcullis_core::calendar::Date> {
     portcullis_core::calendar::parse_date(raw)
-        .filter(|_| raw.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
         .ok_or_else(|| Error::invalid(field, format!("{field} must be a real date as YYYY-MM-DD")))
 }
 

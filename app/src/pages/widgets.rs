@@ -4,7 +4,6 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::format;
 use crate::projects::ScopeGroup;
 
 /// Copies `text` to the clipboard and says so.
@@ -33,7 +32,9 @@ pub fn CopyButton(
 #[component]
 pub fn When(at: Option<i64>, #[prop(default = "Never")] none: &'static str) -> impl IntoView {
     match at {
-        Some(t) => Either::Left(view! { <time datetime=format::iso(t)>{format::utc(t)}</time> }),
+        Some(t) => Either::Left(
+            view! { <time datetime=portcullis_calendar::rfc3339(t)>{portcullis_calendar::date_time(t)}</time> },
+        ),
         None => Either::Right(view! { <span class="muted">{none}</span> }),
     }
 }

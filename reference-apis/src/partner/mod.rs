@@ -239,7 +239,7 @@ impl Partner {
         input: NewIdentityCheck,
     ) -> Result<IdentityCheck> {
         let full_name = check_text("full_name", &input.full_name, NAME_MAX)?;
-        let (y, m, d) = check_date("date_of_birth", &input.date_of_birth)?;
+        let born = check_date("date_of_birth", &input.date_of_birth)?;
         let doc = input.document_number.as_str();
         if !(4..=32).contains(&doc.len()) || !doc.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::invalid(
@@ -248,8 +248,9 @@ impl Partner {
             ));
         }
         let now = self.clock.now();
-        let today = portcullis_core::calendar::civil_from_epoch(now);
-        let age = today.0 - y - i64::from((today.1, today.2) < (m, d));
+        let today = portcullis_core::calendar::day(now);
+        let birthday_to_come = (today.month(), today.day()) < (born.month(), born.day());
+        let age = today.year() - born.year() - i32::from(birthday_to_come);
         let (outcome, reasons) = if age < 18 {
             ("failed", vec!["the applicant is under 18".to_string()])
         } else if doc
@@ -285,7 +286,6 @@ impl Partner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_core::calendar::parse_date;
 
     fn app(amount: i64, term: i64, income: i64) -> NewApplication {
         NewApplication {
@@ -303,13 +303,5 @@ mod tests {
         assert_eq!(decide(&app(6_000_000, 24, 60_000_000)).0, "declined");
         assert_eq!(decide(&app(1_000_000, 12, 1_200_000)).0, "declined");
         assert_eq!(decide(&app(1_000_000, 72, 6_000_000)).0, "referred");
-    }
-
-    #[test]
-    fn dates_are_checked() {
-        assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
-        for bad in ["1900-02-29", "2001-13-01", "2001-1-01", "x", "2001-01-32"] {
-            assert_eq!(parse_date(bad), None, "{bad}");
-        }
     }
 }

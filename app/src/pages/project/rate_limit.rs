@@ -5,7 +5,6 @@
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
-use crate::format;
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{last_error, on_success, submit_to, FormError};
 use crate::pages::reload::reload_page;
@@ -100,7 +99,7 @@ fn TrafficChart(traffic: Vec<MinuteTraffic>) -> impl IntoView {
             let hl = m.limited as f64 / peak * H;
             let label = format!(
                 "{}: {} allowed, {} limited",
-                format::utc(m.at).trim_end_matches(" UTC").rsplit(' ').next().unwrap_or_default(),
+                portcullis_calendar::hour_minute(m.at),
                 m.allowed,
                 m.limited
             );
