@@ -140,13 +140,9 @@ pub async fn wait_ready(addr: &str, limit: std::time::Duration) -> Result<(), St
     }
 }
 
+/// A form value, percent-encoded as `application/x-www-form-urlencoded`.
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A new account with a Partner API project and a client holding `scopes`.

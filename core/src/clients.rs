@@ -5,7 +5,7 @@
 
 use crate::accounts::Principal;
 use crate::audit;
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 use crate::error::{Error, Result};
 use crate::feed::ChangeKind;
 use crate::ids::new_id;
@@ -24,7 +24,7 @@ pub const TEMPORARY_CLIENTS_PER_PROJECT_MAX: usize = 10;
 /// A temporary client lives from 1 hour to 30 days.
 pub const TEMPORARY_HOURS: std::ops::RangeInclusive<i64> = 1..=720;
 /// Retiring a client used this recently deserves a second look.
-pub const RECENT_USE_SECS: Epoch = 15 * 60;
+pub const RECENT_USE_SECS: Secs = 15 * 60;
 
 /// A client secret, held only long enough to show it once.
 pub struct ClientSecret(String);

@@ -1,5 +1,6 @@
-//! The domain's one error type. Callers map it to a response in one place
-//! (the console's `ConsoleError`, later the OAuth error mapper).
+//! The domain's one error type. Each edge maps it to its answers in one
+//! place: the console's `ConsoleError`, the OAuth endpoints' `OAuthError`,
+//! the management API's `ManageError` and the reference APIs' `ApiError`.
 
 /// Which user-supplied field a validation error refers to.
 pub type Field = &'static str;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use sqlx::{Any, Transaction};
 use tokio::sync::{Mutex, Notify};
 
-use crate::clock::{Clock, Epoch};
+use crate::clock::{Clock, Epoch, Secs};
 use crate::db::Db;
 use crate::error::Result;
 use crate::keyring::Keyring;
@@ -30,7 +30,7 @@ use crate::store;
 /// How often a node looks for changes it was not told about.
 pub const POLL: Duration = Duration::from_millis(500);
 /// How long applied changes are kept for nodes (and gates) that resume.
-pub const RETENTION_SECS: Epoch = 7 * 86_400;
+pub const RETENTION_SECS: Secs = 7 * 86_400;
 const BATCH: i64 = 500;
 
 /// What changed; the target id says which row to re-read.

@@ -7,12 +7,12 @@
 
 use ring::digest;
 
-use crate::clock::{Clock, Epoch};
+use crate::clock::{Clock, Secs};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::store;
 
-pub const KEEP_SECS: Epoch = 24 * 3600;
+pub const KEEP_SECS: Secs = 24 * 3600;
 const KEY_MAX: usize = 255;
 
 /// What to do with a request that carries a key.

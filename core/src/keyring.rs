@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::{json, Value};
 
 use crate::catalogue::SigningAlg;
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::master_key::MasterKey;
@@ -20,12 +20,12 @@ use portcullis_gate::token::{KeySet as Verifiers, VerifyingKey};
 
 /// How long the JWKS may be cached, and so how long a new key is published
 /// before it signs.
-pub const PUBLISH_LEAD_SECS: Epoch = 300;
+pub const PUBLISH_LEAD_SECS: Secs = 300;
 
 /// How long a replaced key stays published: it may sign for the lead time
 /// still, then its tokens live at most a day (the projects' upper bound),
 /// plus the verifiers' clock leeway.
-pub const RETIRED_KEY_GRACE_SECS: Epoch = PUBLISH_LEAD_SECS + 86_400 + 300;
+pub const RETIRED_KEY_GRACE_SECS: Secs = PUBLISH_LEAD_SECS + 86_400 + 300;
 
 #[derive(Default)]
 struct KeySet {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Accounts, Principal, Role};
 use crate::audit;
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 use crate::error::{Error, Result};
 use crate::ids::{link_token_hash, new_id, new_link_token};
 use crate::password;
@@ -15,7 +15,7 @@ use crate::secret::Password;
 use crate::store;
 
 /// How long a reset link works.
-pub const RESET_TTL_SECS: Epoch = 24 * 3600;
+pub const RESET_TTL_SECS: Secs = 24 * 3600;
 
 /// A reset link as the owner sees it; the token goes in the link only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::accounts::{Accounts, Principal, Role};
 use crate::audit;
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 use crate::db::is_unique_violation;
 use crate::error::{Error, Result};
 use crate::feed::{self, ChangeKind};
@@ -16,7 +16,7 @@ use crate::secret::Password;
 use crate::store;
 use crate::validate;
 
-pub const INVITE_TTL_SECS: Epoch = 7 * 86_400;
+pub const INVITE_TTL_SECS: Secs = 7 * 86_400;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Member {

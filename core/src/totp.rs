@@ -7,9 +7,9 @@
 use data_encoding::BASE32_NOPAD;
 use ring::hmac;
 
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 
-pub const STEP_SECS: Epoch = 30;
+pub const STEP_SECS: Secs = 30;
 pub const DIGITS: u32 = 6;
 /// 160 bits, the size RFC 4226 recommends for HMAC-SHA1.
 pub const SECRET_LEN: usize = 20;

@@ -6,6 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Seconds since the Unix epoch. Every stored time is one of these.
 pub type Epoch = i64;
 
+/// A length of time in seconds (a lifetime, a leeway, a retention), as
+/// opposed to an [`Epoch`], a point in time.
+pub type Secs = i64;
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Epoch;
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cache::VerifiedTokens;
-use crate::clock::{Clock, Epoch, SystemClock};
+use crate::clock::{Clock, Secs, SystemClock};
 use crate::events::Event;
 use crate::limits::{Decision, RateLimiter};
 use crate::token::{self, Claims, KeySet, Rejected};
@@ -70,7 +70,7 @@ struct Inner {
     expect: OnceLock<Expect>,
     realm: Arc<str>,
     clock: Arc<dyn Clock>,
-    exp_leeway: Epoch,
+    exp_leeway: Secs,
     keys: RwLock<Arc<KeySet>>,
     view: crate::view::View,
     verified: VerifiedTokens,
@@ -100,7 +100,7 @@ pub struct GateBuilder {
     expect: Option<Expect>,
     realm: Arc<str>,
     clock: Arc<dyn Clock>,
-    exp_leeway: Epoch,
+    exp_leeway: Secs,
     limiter: Option<Arc<RateLimiter>>,
     upstream: Option<Arc<dyn Upstream>>,
     on_stale: OnStale,
@@ -111,7 +111,7 @@ pub struct GateBuilder {
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
 /// The default grace on `exp` for a gate in another process (its clock may
 /// be behind the issuer's).
-pub const DEFAULT_EXP_LEEWAY_SECS: Epoch = 5;
+pub const DEFAULT_EXP_LEEWAY_SECS: Secs = 5;
 
 impl Default for GateBuilder {
     fn default() -> Self {
@@ -151,7 +151,7 @@ impl GateBuilder {
     }
 
     /// Seconds of grace on `exp`.
-    pub fn exp_leeway(mut self, secs: Epoch) -> Self {
+    pub fn exp_leeway(mut self, secs: Secs) -> Self {
         self.exp_leeway = secs.max(0);
         self
     }
@@ -500,7 +500,7 @@ mod tests {
         }
     }
 
-    fn claims(now: Epoch) -> Claims {
+    fn claims(now: crate::clock::Epoch) -> Claims {
         Claims {
             iss: ISS.into(),
             sub: "pcl_1".into(),

@@ -10,7 +10,7 @@ use ring::signature;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 
 /// The signature algorithms the issuer signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -248,12 +248,12 @@ pub fn verify(token: &str, keys: &KeySet, issuer: &str) -> Result<Claims, Reject
 }
 
 /// How far a token's `iat` or `nbf` may be ahead of the verifier's clock.
-pub const CLOCK_LEEWAY_SECS: Epoch = 30;
+pub const CLOCK_LEEWAY_SECS: Secs = 30;
 
 /// The time checks: `exp` (with `exp_leeway` seconds of grace for a
 /// verifier whose clock runs behind the issuer's) and `iat`/`nbf` (with
 /// [`CLOCK_LEEWAY_SECS`]).
-pub fn check_time(claims: &Claims, now: Epoch, exp_leeway: Epoch) -> Result<(), Rejected> {
+pub fn check_time(claims: &Claims, now: Epoch, exp_leeway: Secs) -> Result<(), Rejected> {
     if claims.exp + exp_leeway <= now {
         return Err(Rejected::Expired);
     }

@@ -10,10 +10,10 @@
 //! [`Bearer`]: portcullis_gate::Bearer
 
 pub mod builder;
-pub mod caas;
 pub mod contract;
 mod error;
 pub mod partner;
+pub mod transactions;
 
 use std::sync::Arc;
 
@@ -37,14 +37,14 @@ const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub partner: Arc<partner::Partner>,
-    pub caas: Arc<caas::Caas>,
+    pub transactions: Arc<transactions::Transactions>,
 }
 
 impl ApiState {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         Self {
             partner: Arc::new(partner::Partner::new(db.clone(), clock.clone())),
-            caas: Arc::new(caas::Caas::new(db, clock)),
+            transactions: Arc::new(transactions::Transactions::new(db, clock)),
         }
     }
 }
@@ -53,7 +53,8 @@ impl ApiState {
 pub fn operations(api_id: &str) -> Option<ApiRoutes> {
     match api_id {
         "partner" => Some(partner::http::routes()),
-        "caas" => Some(caas::http::routes()),
+        // The Transactions API keeps its catalogue id, path and scopes.
+        "caas" => Some(transactions::http::routes()),
         _ => None,
     }
 }

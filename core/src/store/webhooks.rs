@@ -4,7 +4,7 @@
 
 use sqlx::{Any, AnyConnection, Executor};
 
-use crate::clock::Epoch;
+use crate::clock::{Epoch, Secs};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -416,7 +416,7 @@ pub async fn take_rate_limited_notice(
     conn: &mut AnyConnection,
     project_id: &str,
     now: Epoch,
-    every: Epoch,
+    every: Secs,
 ) -> Result<bool> {
     Ok(sqlx::query(
         "insert into webhook_rate_limited (project_id, notified_at) values ($1, $2)

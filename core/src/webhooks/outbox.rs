@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sqlx::AnyConnection;
 
 use crate::audit;
-use crate::clock::{Clock, Epoch};
+use crate::clock::{Clock, Epoch, Secs};
 use crate::db::Db;
 use crate::error::Result;
 use crate::ids::new_id;
@@ -24,16 +24,16 @@ use super::signing::SigningSecret;
 use super::EventType;
 
 /// Retries end this long after a message is written (or sent again).
-pub const RETRY_FOR_SECS: Epoch = 86_400;
+pub const RETRY_FOR_SECS: Secs = 86_400;
 /// A node holds a message this long while sending it (well over the
 /// request timeout).
-pub const LEASE_SECS: Epoch = 60;
+pub const LEASE_SECS: Secs = 60;
 /// Gaps before each retry; the last repeats until the 24 hours are up.
-const BACKOFF_SECS: &[Epoch] = &[5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800];
+const BACKOFF_SECS: &[Secs] = &[5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800];
 /// `project.rate_limited` at most this often per project.
-pub const RATE_LIMITED_EVERY_SECS: Epoch = 60;
+pub const RATE_LIMITED_EVERY_SECS: Secs = 60;
 /// How long delivered and failed messages stay in the log.
-pub const LOG_RETENTION_SECS: Epoch = 30 * 86_400;
+pub const LOG_RETENTION_SECS: Secs = 30 * 86_400;
 
 pub(crate) fn secret_context(endpoint_id: &str) -> String {
     format!("webhook endpoint {endpoint_id}")

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use portcullis_core::clock::{Clock, Epoch};
+use portcullis_core::clock::{Clock, Epoch, Secs};
 use portcullis_core::db::Db;
 use portcullis_core::error::{Error, Result};
 use portcullis_core::ids::{new_id, random_bytes};
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// Applications above this are declined outright (in cents).
 pub const MAX_AMOUNT_CENTS: i64 = 5_000_000;
-pub const PAYMENT_LINK_TTL_SECS: Epoch = 7 * 86_400;
+pub const PAYMENT_LINK_TTL_SECS: Secs = 7 * 86_400;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

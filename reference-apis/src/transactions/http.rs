@@ -158,7 +158,10 @@ async fn create_transaction(
     Extension(b): Extension<Bearer>,
     Body(input): Body<NewTransaction>,
 ) -> Result<(StatusCode, Json<Transaction>), ApiError> {
-    let t = s.caas.create_transaction(b.project_id(), input).await?;
+    let t = s
+        .transactions
+        .create_transaction(b.project_id(), input)
+        .await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -174,7 +177,7 @@ async fn list_transactions(
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let list = s
-        .caas
+        .transactions
         .list_transactions(b.project_id(), q.user_id.as_deref(), q.limit.unwrap_or(100))
         .await?;
     Ok(Json(json!({ "transactions": list })))
@@ -185,7 +188,7 @@ async fn read_transaction(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Result<Json<Transaction>, ApiError> {
-    Ok(Json(s.caas.transaction(b.project_id(), &id).await?))
+    Ok(Json(s.transactions.transaction(b.project_id(), &id).await?))
 }
 
 async fn delete_transaction(
@@ -193,7 +196,9 @@ async fn delete_transaction(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.caas.delete_transaction(b.project_id(), &id).await?;
+    s.transactions
+        .delete_transaction(b.project_id(), &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -203,7 +208,10 @@ async fn create_split(
     Path(id): Path<String>,
     Body(input): Body<NewSplit>,
 ) -> Result<(StatusCode, Json<Split>), ApiError> {
-    let split = s.caas.create_split(b.project_id(), &id, input).await?;
+    let split = s
+        .transactions
+        .create_split(b.project_id(), &id, input)
+        .await?;
     Ok((StatusCode::CREATED, Json(split)))
 }
 
@@ -213,7 +221,7 @@ async fn list_splits(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
-        json!({ "splits": s.caas.splits(b.project_id(), &id).await? }),
+        json!({ "splits": s.transactions.splits(b.project_id(), &id).await? }),
     ))
 }
 
@@ -222,7 +230,9 @@ async fn delete_split(
     Extension(b): Extension<Bearer>,
     Path((id, split_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    s.caas.delete_split(b.project_id(), &id, &split_id).await?;
+    s.transactions
+        .delete_split(b.project_id(), &id, &split_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -231,7 +241,7 @@ async fn enhanced(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Result<Json<EnhancedTransaction>, ApiError> {
-    Ok(Json(s.caas.enhanced(b.project_id(), &id).await?))
+    Ok(Json(s.transactions.enhanced(b.project_id(), &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -249,7 +259,7 @@ async fn regular(
         message: "the user_id query parameter is required".into(),
     })?;
     Ok(Json(
-        json!({ "series": s.caas.regular(b.project_id(), &user).await? }),
+        json!({ "series": s.transactions.regular(b.project_id(), &user).await? }),
     ))
 }
 
@@ -258,7 +268,7 @@ async fn categories(
     Extension(b): Extension<Bearer>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
-        json!({ "categories": s.caas.categories(b.project_id()).await? }),
+        json!({ "categories": s.transactions.categories(b.project_id()).await? }),
     ))
 }
 
@@ -273,7 +283,10 @@ async fn create_category(
     Extension(b): Extension<Bearer>,
     Body(input): Body<NewCategory>,
 ) -> Result<(StatusCode, Json<Category>), ApiError> {
-    let c = s.caas.create_category(b.project_id(), &input.name).await?;
+    let c = s
+        .transactions
+        .create_category(b.project_id(), &input.name)
+        .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -282,7 +295,7 @@ async fn delete_category(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.caas.delete_category(b.project_id(), &id).await?;
+    s.transactions.delete_category(b.project_id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -291,5 +304,7 @@ async fn erase_user(
     Extension(b): Extension<Bearer>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Erased>, ApiError> {
-    Ok(Json(s.caas.erase_user(b.project_id(), &user_id).await?))
+    Ok(Json(
+        s.transactions.erase_user(b.project_id(), &user_id).await?,
+    ))
 }

@@ -172,12 +172,12 @@ pub fn category_of(description: &str) -> &'static str {
         .map_or("cat_other", |(id, _, _)| id)
 }
 
-pub struct Caas {
+pub struct Transactions {
     db: Db,
     clock: Arc<dyn Clock>,
 }
 
-impl Caas {
+impl Transactions {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         Self { db, clock }
     }
