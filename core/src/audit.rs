@@ -3,16 +3,16 @@
 //! the same however long the log grows.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde::{Deserialize, Serialize};
-
-use crate::accounts::Principal;
 use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::ids::random_bytes;
+use crate::model::Principal;
 use crate::store::audit as store;
-use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use crate::model::{Cursor, Entry, Filter};
 
 /// Every action the log records, as stored.
 pub const ACTIONS: &[&str] = &[
@@ -103,31 +103,6 @@ pub struct Event<'a> {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct Entry {
-    pub id: String,
-    pub at: Epoch,
-    pub actor_kind: String,
-    pub actor_label: String,
-    pub action: String,
-    pub target_kind: String,
-    pub target_id: String,
-    pub project_id: Option<String>,
-    pub client_ip: Option<String>,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Exact actor label (an email), case-insensitive.
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub project_id: Option<String>,
-    /// Inclusive bounds, epoch seconds.
-    pub from: Option<Epoch>,
-    pub to: Option<Epoch>,
-}
-
 impl Filter {
     /// From the filters as people type them (the console's form, the
     /// management API's query): blanks mean "any"; dates are `YYYY-MM-DD`,
@@ -173,13 +148,6 @@ pub const FILTER_MAX: usize = 200;
 
 /// A page link as `Cursor::encode` writes it and `decode` takes it.
 pub const CURSOR_PATTERN: &str = r"^-?[0-9]{1,18}\.[A-Za-z0-9_]{1,64}$";
-
-/// Where the next page starts: strictly older than this (at, id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub at: Epoch,
-    pub id: String,
-}
 
 impl Cursor {
     pub fn encode(&self) -> String {

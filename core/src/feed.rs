@@ -20,7 +20,8 @@ use std::time::Duration;
 use sqlx::{Any, Transaction};
 use tokio::sync::{Mutex, Notify};
 
-use crate::clock::{Clock, Epoch, Secs};
+pub use crate::changes::{record, ChangeKind};
+use crate::clock::{Clock, Secs};
 use crate::db::Db;
 use crate::error::Result;
 use crate::keyring::Keyring;
@@ -32,60 +33,6 @@ pub const POLL: Duration = Duration::from_millis(500);
 /// How long applied changes are kept for nodes (and gates) that resume.
 pub const RETENTION_SECS: Secs = 7 * 86_400;
 const BATCH: i64 = 500;
-
-/// What changed; the target id says which row to re-read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// Created, narrowed, retired, revoked, expired or deleted.
-    Client,
-    /// Created, archived, re-set (token lifetime, bucket).
-    Project,
-    /// A token id revoked before its expiry.
-    RevokedToken,
-    /// A key added (rotation) or retired.
-    SigningKey,
-    /// A member removed from an account (`account_id/user_id`). Nothing of
-    /// it is held in memory (sessions read the membership per request); it
-    /// is in the feed for those who do hold it.
-    Member,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Client => "client",
-            Self::Project => "project",
-            Self::RevokedToken => "revoked_token",
-            Self::SigningKey => "signing_key",
-            Self::Member => "member",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "client" => Self::Client,
-            "project" => Self::Project,
-            "revoked_token" => Self::RevokedToken,
-            "signing_key" => Self::SigningKey,
-            "member" => Self::Member,
-            _ => return None,
-        })
-    }
-}
-
-/// Appends `changes` in the caller's transaction, for writers that hold
-/// nothing in memory themselves (the CLI, team changes); every node's feed
-/// applies them after the commit.
-pub async fn record(
-    tx: &mut sqlx::AnyConnection,
-    changes: &[(ChangeKind, &str)],
-    now: Epoch,
-) -> Result<()> {
-    for (kind, target) in changes {
-        store::changes::append(tx, kind.as_str(), target, now).await?;
-    }
-    Ok(())
-}
 
 /// One step of the feed, as a listener hears it (in order, after the
 /// registry and keyring reflect it).

@@ -154,9 +154,9 @@ async fn add_key(db: &Db, master: &MasterKey, alg: SigningAlg, now: Epoch) -> Re
     )
     .await?;
     // Every running node reloads its keys when the feed brings this.
-    crate::feed::record(
+    crate::changes::record(
         &mut tx,
-        &[(crate::feed::ChangeKind::SigningKey, &new.key.kid)],
+        &[(crate::changes::ChangeKind::SigningKey, &new.key.kid)],
         now,
     )
     .await?;

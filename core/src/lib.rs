@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub use portcullis_calendar as calendar;
 pub mod catalogue;
+pub mod changes;
 pub mod client_ip;
 pub mod clients;
 pub mod db;
@@ -20,11 +21,11 @@ pub mod ids;
 pub mod keyring;
 pub mod manage;
 pub mod master_key;
+pub mod model;
 pub mod password;
 pub mod password_reset;
 pub mod projects;
 pub mod registry;
-pub mod second_factor;
 pub mod secret;
 pub mod secret_format;
 pub mod secret_reports;
@@ -44,6 +45,7 @@ pub use portcullis_gate::clock;
 /// Project buckets; shared with the gate, which charges them too.
 pub use portcullis_gate::limits as ratelimit;
 
+pub use accounts::second_factor;
 pub use accounts::{Accounts, LogIn, PendingLogIn, Principal, Role, SignUp, SignedIn, Staff};
 pub use catalogue::Catalogue;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -13,7 +13,17 @@ use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 
 use crate::error::{Error, Result};
-use crate::throttle::Policy;
+
+/// How failures lock a key out: the first `free_failures` cost nothing,
+/// then the lock doubles up to `max_lock_secs`; `reset_secs` after the last
+/// failure the count starts again. The in-memory throttle and these shared
+/// counters apply the same policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub free_failures: u32,
+    pub max_lock_secs: i64,
+    pub reset_secs: i64,
+}
 
 /// One failed attempt for a throttle key, with the same back-off as the
 /// in-memory throttle. Returns the seconds the key is now locked (0: not).

@@ -16,23 +16,9 @@ use crate::secret::Password;
 use crate::store;
 use crate::validate;
 
+pub use crate::model::{Invite, Member};
+
 pub const INVITE_TTL_SECS: Secs = 7 * 86_400;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Member {
-    pub user_id: String,
-    pub email: String,
-    pub role: String,
-    pub joined_at: Epoch,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Invite {
-    pub id: String,
-    pub role: String,
-    pub created_at: Epoch,
-    pub expires_at: Epoch,
-}
 
 /// What the join page shows before someone accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

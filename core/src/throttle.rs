@@ -14,14 +14,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Epoch;
+pub use crate::shared_limits::Policy;
 use crate::shared_limits::SharedLimits;
-
-#[derive(Debug, Clone, Copy)]
-pub struct Policy {
-    pub free_failures: u32,
-    pub max_lock_secs: i64,
-    pub reset_secs: i64,
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {

@@ -2,9 +2,9 @@
 
 use sqlx::{Any, Executor};
 
-use crate::accounts::{Principal, Role};
 use crate::clock::Epoch;
 use crate::error::Result;
+use crate::model::{Principal, Role};
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -1,8 +1,8 @@
 //! Audit rows: insert and keyset-paged reads. No update, no delete.
 
-use crate::audit::{Cursor, Entry, Filter};
 use crate::clock::Epoch;
 use crate::error::Result;
+use crate::model::{Cursor, Entry, Filter};
 use sqlx::{Any, Executor};
 
 pub struct NewRow<'a> {

@@ -2,10 +2,10 @@
 
 use sqlx::{Any, Executor};
 
-use crate::accounts::Staff;
 use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
+use crate::model::Staff;
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -4,7 +4,7 @@ use sqlx::{Any, Executor};
 
 use crate::clock::Epoch;
 use crate::error::Result;
-use crate::team::{Invite, Member};
+use crate::model::{Invite, Member};
 
 pub async fn members<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -12,7 +12,10 @@ use portcullis_core::ids::{new_id, random_bytes};
 use crate::contract::{check_date, check_line, check_text, some_string, whole, Range};
 
 pub mod http;
+mod model;
 mod store;
+
+pub use model::{Application, IdentityCheck, PaymentLink};
 
 use std::sync::Arc;
 
@@ -49,33 +52,12 @@ pub const INCOME: Range = Range {
 pub const LIST_LIMIT: Range = Range { min: 1, max: 100 };
 pub const DOCUMENT_PATTERN: &str = "^[A-Za-z0-9]{4,32}$";
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Application {
-    pub id: String,
-    pub applicant_name: String,
-    pub amount_cents: i64,
-    pub term_months: i64,
-    pub annual_income_cents: i64,
-    pub external_reference: Option<String>,
-    pub created_at: Epoch,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct DecisionView {
     pub application_id: String,
     pub outcome: String,
     pub reasons: Vec<String>,
     pub decided_at: Epoch,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct PaymentLink {
-    pub id: String,
-    pub application_id: String,
-    pub amount_cents: i64,
-    pub url: String,
-    pub created_at: Epoch,
-    pub expires_at: Epoch,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,17 +67,6 @@ pub struct NewIdentityCheck {
     /// `YYYY-MM-DD`.
     pub date_of_birth: String,
     pub document_number: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IdentityCheck {
-    pub id: String,
-    pub full_name: String,
-    pub date_of_birth: String,
-    pub document_last4: String,
-    pub outcome: String,
-    pub reasons: Vec<String>,
-    pub created_at: Epoch,
 }
 
 /// The decision rule: deterministic, so partners can test each outcome.

@@ -1,6 +1,6 @@
 //! Partner API rows. Every query takes the project id of the calling token.
 
-use super::{Application, IdentityCheck, PaymentLink};
+use super::model::{Application, IdentityCheck, PaymentLink};
 use portcullis_core::clock::Epoch;
 use portcullis_core::db::Db;
 use portcullis_core::error::Result;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use portcullis_core::clock::{Clock, Epoch};
+use portcullis_core::clock::Clock;
 use portcullis_core::db::{is_unique_violation, Db};
 use portcullis_core::error::{Error, Result};
 use portcullis_core::ids::new_id;
@@ -17,7 +17,10 @@ use crate::contract::{
 };
 
 pub mod http;
+mod model;
 mod store;
+
+pub use model::{Category, Split, Transaction};
 
 /// Built-in categories: (id, name, keywords that put a description in it).
 pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
@@ -50,20 +53,6 @@ pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
     ("cat_other", "Other", &[]),
 ];
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Transaction {
-    pub id: String,
-    pub user_id: String,
-    pub account_id: String,
-    pub amount_cents: i64,
-    pub currency: String,
-    pub description: String,
-    pub booked_on: String,
-    pub merchant: String,
-    pub category_id: String,
-    pub created_at: Epoch,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTransaction {
@@ -85,16 +74,6 @@ pub struct EnhancedTransaction {
     pub direction: &'static str,
     pub counterparty: String,
     pub is_recurring: bool,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Split {
-    pub id: String,
-    pub transaction_id: String,
-    pub amount_cents: i64,
-    pub category_id: String,
-    pub note: String,
-    pub created_at: Epoch,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,13 +101,6 @@ pub const DESCRIPTION_MAX: usize = 200;
 pub const NOTE_MAX: usize = 200;
 pub const CATEGORY_NAME_MAX: usize = 60;
 pub const LIST_LIMIT: Range = Range { min: 1, max: 500 };
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Category {
-    pub id: String,
-    pub name: String,
-    pub custom: bool,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RegularSeries {

@@ -1,6 +1,6 @@
 //! Transactions API rows. Every query takes the project id of the calling token.
 
-use super::{Category, Split, Transaction};
+use super::model::{Category, Split, Transaction};
 use portcullis_core::clock::Epoch;
 use portcullis_core::db::Db;
 use portcullis_core::error::Result;

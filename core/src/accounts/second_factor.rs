@@ -7,7 +7,7 @@
 use data_encoding::BASE32_NOPAD;
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Accounts, Principal, Role, Staff};
+use super::{Accounts, Principal, Role, Staff};
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::ids::random_bytes;

@@ -18,6 +18,11 @@ use crate::store;
 use crate::throttle::{LoginThrottle, Policy, ThrottlePolicy};
 use crate::validate;
 
+pub use crate::model::{Principal, Role, Staff};
+
+/// The second factor: TOTP and recovery codes, a part of signing in.
+pub mod second_factor;
+
 fn sign_up_throttle(per_address: u32) -> LoginThrottle {
     let hour = Policy {
         free_failures: per_address,
@@ -28,77 +33,6 @@ fn sign_up_throttle(per_address: u32) -> LoginThrottle {
         per_email: hour,
         per_ip: hour,
     })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Developer,
-    Viewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Developer => "developer",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// Owners and developers manage projects and clients; viewers only look.
-    pub fn can_manage_credentials(self) -> bool {
-        matches!(self, Role::Owner | Role::Developer)
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(Role::Owner),
-            "developer" => Some(Role::Developer),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-}
-
-/// A signed-in user acting within one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: String,
-    pub email: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub role: Role,
-    /// Where the request came from, for the audit log (set per request).
-    pub client_ip: Option<IpAddr>,
-    /// Moves on when the password changes; older sessions end.
-    pub session_epoch: i64,
-    /// The user has a confirmed TOTP factor.
-    pub second_factor: bool,
-    /// The account requires one of every member.
-    pub second_factor_required: bool,
-    /// Set when a management client acts (its id): the audit log names it,
-    /// and nothing records it as a user.
-    pub acting_client: Option<String>,
-}
-
-impl Principal {
-    /// Signed in, but held at the security page until they set up the
-    /// second factor their account requires.
-    pub fn must_set_up_second_factor(&self) -> bool {
-        self.second_factor_required && !self.second_factor
-    }
-}
-
-/// A support staff member: a platform user in no account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Staff {
-    pub user_id: String,
-    pub email: String,
-    pub session_epoch: i64,
-    /// Staff must have one before their first staff action.
-    pub second_factor: bool,
 }
 
 /// Who a successful log-in is.
@@ -384,7 +318,7 @@ impl Accounts {
             .record_success_everywhere(&pending.email)
             .await;
         self.throttle.refund_ip(client_ip);
-        if let (SignedIn::Member(p), crate::second_factor::Accepted::RecoveryCode { left }) =
+        if let (SignedIn::Member(p), second_factor::Accepted::RecoveryCode { left }) =
             (&signed_in, how)
         {
             let mut p = p.clone();

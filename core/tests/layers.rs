@@ -1,0 +1,38 @@
+//! Storage is the lower layer: no module under `src/store/` imports a
+//! domain module. It may use the database, errors, the clock, ids and the
+//! shared shapes of `model`; the domain calls it, never the reverse.
+
+use std::path::Path;
+
+/// What storage may reach of this crate.
+const ALLOWED: &[&str] = &["store", "db", "error", "clock", "model", "Error", "Result"];
+
+#[test]
+fn storage_imports_no_domain_module() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("src/store") {
+        let path = entry.expect("a file").path();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for (i, _) in line.match_indices("crate::") {
+                let rest = &line[i + "crate::".len()..];
+                let module: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !ALLOWED.contains(&module.as_str()) {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "storage reaches up into the domain:\n{}",
+        found.join("\n")
+    );
+}

@@ -1,0 +1,37 @@
+//! The Partner API's items as the domain, storage and the wire share them
+//! (`store` imports these, never the domain module).
+
+use portcullis_core::clock::Epoch;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Application {
+    pub id: String,
+    pub applicant_name: String,
+    pub amount_cents: i64,
+    pub term_months: i64,
+    pub annual_income_cents: i64,
+    pub external_reference: Option<String>,
+    pub created_at: Epoch,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PaymentLink {
+    pub id: String,
+    pub application_id: String,
+    pub amount_cents: i64,
+    pub url: String,
+    pub created_at: Epoch,
+    pub expires_at: Epoch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityCheck {
+    pub id: String,
+    pub full_name: String,
+    pub date_of_birth: String,
+    pub document_last4: String,
+    pub outcome: String,
+    pub reasons: Vec<String>,
+    pub created_at: Epoch,
+}
