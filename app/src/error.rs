@@ -8,11 +8,22 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ConsoleError {
-    /// Bad input in one field; nothing was changed.
+    /// Bad input, in the named field or (no field) in the request as a
+    /// whole; nothing was changed.
     #[error("{message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+        message: String,
+    },
+    /// A field conflicts with what exists, or (no field) the item's state
+    /// refuses the request.
     #[error("{message}")]
-    Conflict { field: String, message: String },
+    Conflict {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+        message: String,
+    },
     #[error("Incorrect email or password.")]
     InvalidCredentials,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
@@ -42,7 +53,7 @@ impl ConsoleError {
     pub fn field(&self) -> Option<&str> {
         match self {
             ConsoleError::Invalid { field, .. } | ConsoleError::Conflict { field, .. } => {
-                Some(field)
+                field.as_deref()
             }
             _ => None,
         }
@@ -115,7 +126,7 @@ impl FromServerFnError for ConsoleError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => ConsoleError::Invalid {
-                field: String::new(),
+                field: None,
                 message: "The form was incomplete. Fill in every field and try again.".into(),
             },
             ServerFnErrorErr::Request(_) => ConsoleError::Transport {
@@ -143,7 +154,7 @@ mod tests {
             },
             ConsoleError::InvalidCredentials,
             ConsoleError::Invalid {
-                field: "email".into(),
+                field: Some("email".into()),
                 message: "Enter an email.".into(),
             },
         ] {

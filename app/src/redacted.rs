@@ -84,7 +84,7 @@ mod tests {
                         scopes: vec![],
                         created_at: 0,
                         last_used_at: None,
-                        status: "active".into(),
+                        status: crate::projects::ClientStatus::Active,
                         disabled_reason: None,
                         expires_at: None,
                         retire_at: None,

@@ -12,7 +12,7 @@ pub struct FoundClientInfo {
     pub client_id: String,
     pub client_name: String,
     pub scopes: Vec<String>,
-    pub status: String,
+    pub status: crate::projects::ClientStatus,
     pub disabled_reason: Option<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -90,7 +90,7 @@ pub async fn staff_search(
                     .max(c.last_used_at);
                 FoundClientInfo {
                     scopes: portcullis_core::registry::split_scopes(&c.scopes),
-                    status: f.status.as_str().into(),
+                    status: f.status.into(),
                     client_id: c.client_id,
                     client_name: c.client_name,
                     disabled_reason: c.disabled_reason,

@@ -203,7 +203,7 @@ impl Projects {
         let api = self
             .catalogue
             .api(api_id)
-            .ok_or_else(|| Error::Internal(format!("api {api_id:?} is not in scopes.toml")))?;
+            .ok_or_else(|| Error::Setup(format!("api {api_id:?} is not in scopes.toml")))?;
         let mut out: Vec<String> = Vec::new();
         for s in scopes {
             if api.scope(s).is_none() {

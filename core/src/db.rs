@@ -38,7 +38,7 @@ impl Backend {
         match scheme.as_deref() {
             Some("sqlite") => Ok(Self::Sqlite),
             Some("postgres" | "postgresql") => Ok(Self::Postgres),
-            _ => Err(Error::Internal(
+            _ => Err(Error::Setup(
                 "DATABASE_URL must be a SQLite URL such as sqlite://data/portcullis.db \
                  or a PostgreSQL URL such as postgres://user@host:5432/portcullis"
                     .into(),
@@ -92,13 +92,13 @@ pub async fn connect(url: &str) -> Result<Db> {
 
 async fn connect_sqlite(url: &str) -> Result<Db> {
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| Error::Internal(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
+        .map_err(|e| Error::Setup(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
     let file = options.get_filename();
     let in_memory = file == std::path::Path::new(":memory:") || url.contains("mode=memory");
     if !in_memory {
         if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| Error::Setup(format!("cannot create {}: {e}", parent.display())))?;
         }
     }
     // The Any driver takes a URL only: ask for create-if-missing there and
@@ -111,7 +111,7 @@ async fn connect_sqlite(url: &str) -> Result<Db> {
         format!("{url}?mode=rwc")
     };
     let options = AnyConnectOptions::from_str(&url)
-        .map_err(|e| Error::Internal(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
+        .map_err(|e| Error::Setup(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
     Ok(AnyPoolOptions::new()
         // An in-memory database exists once per connection.
         .max_connections(if in_memory { 1 } else { 8 })
@@ -131,9 +131,9 @@ async fn connect_sqlite(url: &str) -> Result<Db> {
 
 async fn connect_postgres(url: &str) -> Result<Db> {
     let options = AnyConnectOptions::from_str(url)
-        .map_err(|_| Error::Internal("DATABASE_URL is not a usable PostgreSQL URL".into()))?;
+        .map_err(|_| Error::Setup("DATABASE_URL is not a usable PostgreSQL URL".into()))?;
     let unreachable = |e: sqlx::Error| {
-        Error::Internal(format!(
+        Error::Setup(format!(
             "cannot connect to PostgreSQL at {}: {e}",
             redacted(url)
         ))

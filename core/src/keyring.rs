@@ -75,12 +75,12 @@ impl Keyring {
         let mut verifiers = Verifiers::default();
         for row in rows {
             let alg = SigningAlg::parse(&row.alg).ok_or_else(|| {
-                Error::Internal(format!("signing key {} has alg {}", row.kid, row.alg))
+                Error::Crypto(format!("signing key {} has alg {}", row.kid, row.alg))
             })?;
             let jwk: Value = serde_json::from_str(&row.public_jwk)
-                .map_err(|e| Error::Internal(format!("signing key {}: {e}", row.kid)))?;
+                .map_err(|e| Error::Crypto(format!("signing key {}: {e}", row.kid)))?;
             verifiers
-                .insert(VerifyingKey::from_jwk(&jwk).map_err(|e| Error::Internal(e.to_string()))?);
+                .insert(VerifyingKey::from_jwk(&jwk).map_err(|e| Error::Crypto(e.to_string()))?);
             jwks.push(jwk);
             // Rows come oldest first. The newest key published for the lead
             // time signs; failing that the oldest (on a first start, the
@@ -138,7 +138,7 @@ async fn add_key(db: &Db, master: &MasterKey, alg: SigningAlg, now: Epoch) -> Re
     // RSA generation takes a moment; keep it off the async workers.
     let new = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
         .await
-        .map_err(|e| Error::Internal(format!("key generation task: {e}")))??;
+        .map_err(|e| Error::Crypto(format!("key generation task: {e}")))??;
     let sealed = master.seal(&new.key.kid, &new.pkcs8);
     let mut tx = db.begin().await?;
     signing_keys::insert_active(

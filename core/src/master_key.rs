@@ -34,7 +34,7 @@ impl MasterKey {
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .ok_or_else(|| {
-                Error::Internal(
+                Error::Setup(
                     "the master key must be 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`"
                         .into(),
                 )
@@ -48,8 +48,7 @@ impl MasterKey {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 refuse_if_shared(path)?;
-                Self::from_hex(&text)
-                    .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))
+                Self::from_hex(&text).map_err(|e| Error::Setup(format!("{}: {e}", path.display())))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let bytes = random_bytes::<32>();
@@ -60,7 +59,7 @@ impl MasterKey {
                 );
                 Ok(Self::from_bytes(&bytes))
             }
-            Err(e) => Err(Error::Internal(format!(
+            Err(e) => Err(Error::Setup(format!(
                 "cannot read the master key file {}: {e}",
                 path.display()
             ))),
@@ -120,7 +119,7 @@ impl MasterKey {
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>> {
         let wrong = || {
-            Error::Internal(format!(
+            Error::Crypto(format!(
                 "cannot decrypt {context}: it was sealed with another master key, or the row is damaged"
             ))
         };
@@ -147,11 +146,11 @@ fn refuse_if_shared(path: &Path) -> Result<()> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)
-            .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?
+            .map_err(|e| Error::Setup(format!("{}: {e}", path.display())))?
             .permissions()
             .mode();
         if mode & 0o077 != 0 {
-            return Err(Error::Internal(format!(
+            return Err(Error::Setup(format!(
                 "the master key file {} can be read by group or others (mode {:o}): run `chmod 600 {}` and start again",
                 path.display(),
                 mode & 0o777,
@@ -164,7 +163,7 @@ fn refuse_if_shared(path: &Path) -> Result<()> {
 
 fn write_new_private_file(path: &Path, contents: &str) -> Result<()> {
     let fail = |e: std::io::Error| {
-        Error::Internal(format!(
+        Error::Setup(format!(
             "cannot create the master key file {}: {e}",
             path.display()
         ))

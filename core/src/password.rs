@@ -31,7 +31,7 @@ pub struct PasswordHasher {
 
 fn argon2() -> Result<Argon2<'static>> {
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .map_err(|e| Error::Internal(format!("argon2 params: {e}")))?;
+        .map_err(|e| Error::Hashing(format!("argon2 params: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -40,12 +40,12 @@ fn hash_blocking(clear: &str) -> Result<String> {
     argon2()?
         .hash_password(clear.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("argon2 hash: {e}")))
+        .map_err(|e| Error::Hashing(format!("argon2 hash: {e}")))
 }
 
 fn verify_blocking(clear: &str, stored: &str) -> Result<bool> {
     let parsed =
-        PasswordHash::new(stored).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+        PasswordHash::new(stored).map_err(|e| Error::Hashing(format!("stored hash: {e}")))?;
     Ok(argon2()?.verify_password(clear.as_bytes(), &parsed).is_ok())
 }
 
@@ -96,7 +96,7 @@ impl PasswordHasher {
         // caller is told to come back (429) rather than pile up requests.
         let permit = tokio::time::timeout(self.queue_wait, self.permits.acquire()).await;
         let _permit = match permit {
-            Ok(p) => p.map_err(|_| Error::Internal("password hasher closed".into()))?,
+            Ok(p) => p.map_err(|_| Error::Hashing("password hasher closed".into()))?,
             Err(_) => {
                 tracing::warn!("password hashing queue full: a request was turned away");
                 return Err(Error::Busy {
@@ -106,7 +106,7 @@ impl PasswordHasher {
         };
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| Error::Internal(format!("password task: {e}")))?
+            .map_err(|e| Error::Hashing(format!("password task: {e}")))?
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String> {

@@ -133,8 +133,7 @@ impl Accounts {
             return Err(Error::Forbidden);
         }
         if member_id == owner.user_id {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::refused(
                 "Change your own password on the Security page instead.",
             ));
         }

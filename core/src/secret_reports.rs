@@ -75,14 +75,14 @@ impl ReportKeys {
     /// From the document at `https://api.github.com/meta/public_keys/secret_scanning`.
     pub fn from_json(text: &str) -> Result<Self> {
         let doc: KeysDocument = serde_json::from_str(text).map_err(|e| {
-            Error::Internal(format!(
+            Error::Setup(format!(
                 "the secret-report keys are not the JSON document GitHub publishes ({e})"
             ))
         })?;
         let mut keys = HashMap::new();
         for k in doc.public_keys {
             let point = p256_point(&k.key).ok_or_else(|| {
-                Error::Internal(format!(
+                Error::Setup(format!(
                     "secret-report key {} is not a PEM P-256 public key",
                     k.key_identifier
                 ))
@@ -90,7 +90,7 @@ impl ReportKeys {
             keys.insert(k.key_identifier, point);
         }
         if keys.is_empty() {
-            return Err(Error::Internal(
+            return Err(Error::Setup(
                 "the secret-report key file holds no keys".into(),
             ));
         }
@@ -99,8 +99,8 @@ impl ReportKeys {
 
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-        Self::from_json(&text).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::Setup(format!("{}: {e}", path.display())))?;
+        Self::from_json(&text).map_err(|e| Error::Setup(format!("{}: {e}", path.display())))
     }
 
     /// Whether `body` was signed by the key `key_id` names.

@@ -72,7 +72,7 @@ impl SharedLimits {
     /// never echoed: it may carry a password.
     pub async fn connect(url: &str, issuer: &str) -> Result<Self> {
         let unusable = |e: redis::RedisError| {
-            Error::Internal(format!(
+            Error::Setup(format!(
                 "PORTCULLIS_REDIS_URL: cannot use Redis at {}: {e}",
                 crate::db::redacted(url)
             ))

@@ -53,7 +53,7 @@ impl SigningKey {
         let pkcs8 = match alg {
             SigningAlg::ES256 => {
                 EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                    .map_err(|_| Error::Internal("cannot generate a P-256 key".into()))?
+                    .map_err(|_| Error::Crypto("cannot generate a P-256 key".into()))?
                     .as_ref()
                     .to_vec()
             }
@@ -62,7 +62,7 @@ impl SigningKey {
                 let mut os = argon2::password_hash::rand_core::OsRng;
                 rsa::RsaPrivateKey::new(&mut os, RSA_BITS)
                     .and_then(|k| k.to_pkcs8_der().map_err(rsa::Error::from))
-                    .map_err(|e| Error::Internal(format!("cannot generate an RSA key: {e}")))?
+                    .map_err(|e| Error::Crypto(format!("cannot generate an RSA key: {e}")))?
                     .as_bytes()
                     .to_vec()
             }
@@ -75,7 +75,7 @@ impl SigningKey {
     pub fn from_pkcs8(kid: String, alg: SigningAlg, pkcs8: &[u8]) -> Result<Self> {
         let rng = SystemRandom::new();
         let bad = |e: ring::error::KeyRejected| {
-            Error::Internal(format!("signing key {kid} is not a valid {alg:?} key: {e}"))
+            Error::Crypto(format!("signing key {kid} is not a valid {alg:?} key: {e}"))
         };
         let pair = match alg {
             SigningAlg::ES256 => Pair::Es(
@@ -116,7 +116,7 @@ impl SigningKey {
                 use rsa::pkcs1::DecodeRsaPublicKey;
                 use rsa::traits::PublicKeyParts;
                 let public = rsa::RsaPublicKey::from_pkcs1_der(p.public_key().as_ref())
-                    .map_err(|e| Error::Internal(format!("RSA public key: {e}")))?;
+                    .map_err(|e| Error::Crypto(format!("RSA public key: {e}")))?;
                 Ok(common(json!({
                     "kty": "RSA",
                     "n": B64URL.encode(public.n().to_bytes_be()),
@@ -133,7 +133,7 @@ impl SigningKey {
         token.push_str(&self.header_b64);
         token.push('.');
         B64URL.encode_string(claims_json, &mut token);
-        let failed = |_| Error::Internal(format!("signing with {} failed", self.kid));
+        let failed = |_| Error::Crypto(format!("signing with {} failed", self.kid));
         let signature = match &self.pair {
             Pair::Es(p) => p
                 .sign(&self.rng, token.as_bytes())

@@ -193,8 +193,7 @@ impl Accounts {
             .ok_or(Error::NotFound)?;
         let owners = members.iter().filter(|m| m.role == "owner").count();
         if target.role == "owner" && owners == 1 {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::refused(
                 "An account needs an owner: make someone else owner first.",
             ));
         }

@@ -160,13 +160,13 @@ impl Issuer {
             .map_err(|_| Error::InvalidClient)?;
         let scopes = parse_scope_request(requested, &client.scopes)?;
         let api = self.catalogue.api(&project.api_id).ok_or_else(|| {
-            Error::Internal(format!(
+            Error::Setup(format!(
                 "project {} uses api {:?}, which scopes.toml no longer defines",
                 project.id, project.api_id
             ))
         })?;
         let key = self.keyring.signer(api.signing_alg).ok_or_else(|| {
-            Error::Internal(format!(
+            Error::Crypto(format!(
                 "no active {} signing key",
                 api.signing_alg.as_str()
             ))
@@ -189,7 +189,7 @@ impl Issuer {
             project_id: client.project_id.clone(),
         };
         let json = serde_json::to_vec(&claims)
-            .map_err(|e| Error::Internal(format!("claims to JSON: {e}")))?;
+            .map_err(|e| Error::Crypto(format!("claims to JSON: {e}")))?;
         let access_token = key.sign(&json)?;
         client.usage.minted(now, &claims.scope);
         Ok(Minted {

@@ -14,8 +14,16 @@ use serde_json::json;
 #[derive(Debug)]
 pub enum ApiError {
     BadJson(String),
-    Invalid { field: String, message: String },
-    Conflict { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+    },
+    /// A field conflicts with what exists, or (no field) the state of the
+    /// project's data refuses the request.
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
     NotFound,
     Internal,
 }
@@ -28,7 +36,11 @@ impl From<Error> for ApiError {
                 message,
             },
             Error::Conflict { field, message } => ApiError::Conflict {
-                field: field.into(),
+                field: Some(field.into()),
+                message,
+            },
+            Error::StateConflict(message) => ApiError::Conflict {
+                field: None,
                 message,
             },
             Error::NotFound => ApiError::NotFound,
@@ -51,10 +63,13 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({ "error": "invalid_field", "field": field, "message": message }),
             ),
-            ApiError::Conflict { field, message } => (
-                StatusCode::CONFLICT,
-                json!({ "error": "conflict", "field": field, "message": message }),
-            ),
+            ApiError::Conflict { field, message } => {
+                let mut body = json!({ "error": "conflict", "message": message });
+                if let Some(f) = field {
+                    body["field"] = json!(f);
+                }
+                (StatusCode::CONFLICT, body)
+            }
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 json!({ "error": "not_found", "message": "no such item in this project" }),

@@ -165,7 +165,7 @@ pub(super) fn who(b: &Bearer) -> Principal {
 
 fn refuse(status: StatusCode, error: &str, message: &str, field: Option<&str>) -> Response {
     let mut body = json!({ "error": error, "message": message });
-    if let Some(f) = field.filter(|f| !f.is_empty()) {
+    if let Some(f) = field {
         body["field"] = json!(f);
     }
     (status, Json(body)).into_response()
@@ -210,8 +210,17 @@ impl IntoResponse for ManageError {
                 &message,
                 Some("scopes"),
             ),
+            Error::Refused(message) => refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                &message,
+                None,
+            ),
             Error::Conflict { field, message } => {
                 refuse(StatusCode::CONFLICT, "conflict", &message, Some(field))
+            }
+            Error::StateConflict(message) => {
+                refuse(StatusCode::CONFLICT, "conflict", &message, None)
             }
             Error::NotFound => refuse(
                 StatusCode::NOT_FOUND,

@@ -97,12 +97,12 @@ pub fn StaffPage() -> impl IntoView {
 
 #[component]
 fn FoundCard(c: FoundClientInfo) -> impl IntoView {
-    let active = c.status == "active";
+    let active = c.status == crate::projects::ClientStatus::Active;
     view! {
         <article class="client" data-test-id="found-client" data-client-id=c.client_id.clone()>
             <header class="client-head">
                 <h3>{c.client_name.clone()}</h3>
-                <StatusBadge status=c.status.clone() />
+                <StatusBadge status=c.status />
             </header>
             {c.disabled_reason.clone().map(|r| view! { <p class="notice bad">{r}</p> })}
             <dl class="details">

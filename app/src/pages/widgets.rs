@@ -40,13 +40,13 @@ pub fn When(at: Option<i64>, #[prop(default = "Never")] none: &'static str) -> i
 }
 
 #[component]
-pub fn StatusBadge(status: String) -> impl IntoView {
-    let (class, text) = match status.as_str() {
-        "active" => ("badge ok", "Active"),
-        "disabled" => ("badge bad", "Disabled"),
-        "expired" => ("badge muted", "Expired"),
-        "project_archived" => ("badge muted", "Project archived"),
-        _ => ("badge", "Unknown"),
+pub fn StatusBadge(status: crate::projects::ClientStatus) -> impl IntoView {
+    use crate::projects::ClientStatus;
+    let (class, text) = match status {
+        ClientStatus::Active => ("badge ok", "Active"),
+        ClientStatus::Disabled => ("badge bad", "Disabled"),
+        ClientStatus::Expired => ("badge muted", "Expired"),
+        ClientStatus::ProjectArchived => ("badge muted", "Project archived"),
     };
     view! { <span class=class data-test-id="client-status">{text}</span> }
 }

@@ -60,7 +60,7 @@ pub fn client(c: Client) -> ClientInfo {
         scopes: c.scopes,
         created_at: c.created_at,
         last_used_at: c.last_used_at,
-        status: c.status.as_str().into(),
+        status: c.status.into(),
         disabled_reason: c.disabled_reason,
         expires_at: c.expires_at,
         retire_at: c.retire_at,

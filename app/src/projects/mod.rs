@@ -252,7 +252,7 @@ pub async fn retire_client(
             t => Some(
                 portcullis_core::calendar::parse_utc_minute(t).ok_or_else(|| {
                     ConsoleError::Invalid {
-                        field: "retire_at".into(),
+                        field: Some("retire_at".into()),
                         message: "Enter a date and time (UTC) to retire at.".into(),
                     }
                 })?,

@@ -50,6 +50,32 @@ pub struct MinuteTraffic {
     pub limited: u64,
 }
 
+/// Whether a client can get tokens, and if not why: what the browser
+/// shows and branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    /// Retired or revoked.
+    Disabled,
+    /// A temporary client past its expiry.
+    Expired,
+    ProjectArchived,
+}
+
+#[cfg(feature = "ssr")]
+impl From<portcullis_core::clients::ClientStatus> for ClientStatus {
+    fn from(s: portcullis_core::clients::ClientStatus) -> Self {
+        use portcullis_core::clients::ClientStatus as Core;
+        match s {
+            Core::Active => Self::Active,
+            Core::Disabled => Self::Disabled,
+            Core::Expired => Self::Expired,
+            Core::ProjectArchived => Self::ProjectArchived,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {
     pub id: String,
@@ -57,8 +83,7 @@ pub struct ClientInfo {
     pub scopes: Vec<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
-    /// active, disabled, expired or project_archived.
-    pub status: String,
+    pub status: ClientStatus,
     pub disabled_reason: Option<String>,
     pub expires_at: Option<i64>,
     /// A scheduled retirement.

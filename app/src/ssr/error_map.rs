@@ -13,36 +13,49 @@ impl From<Error> for ConsoleError {
     fn from(e: Error) -> Self {
         match e {
             Error::Invalid { field, message } => ConsoleError::Invalid {
-                field: field.into(),
+                field: Some(field.into()),
+                message,
+            },
+            Error::Refused(message) => ConsoleError::Invalid {
+                field: None,
                 message,
             },
             Error::EmailTaken => ConsoleError::Conflict {
-                field: "email".into(),
+                field: Some("email".into()),
                 message: "An account with this email already exists. Log in instead.".into(),
             },
             Error::Conflict { field, message } => ConsoleError::Conflict {
-                field: field.into(),
+                field: Some(field.into()),
+                message,
+            },
+            Error::StateConflict(message) => ConsoleError::Conflict {
+                field: None,
                 message,
             },
             Error::Forbidden => ConsoleError::Forbidden,
             Error::InvalidScope(message) => ConsoleError::Invalid {
-                field: "scopes".into(),
+                field: Some("scopes".into()),
                 message,
             },
             Error::InvalidClient => ConsoleError::Invalid {
-                field: String::new(),
+                field: None,
                 message: "This client cannot get tokens.".into(),
             },
             Error::InvalidCredentials => ConsoleError::InvalidCredentials,
             Error::InvalidCode => ConsoleError::Invalid {
-                field: "code".into(),
+                field: Some("code".into()),
                 message: "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes.".into(),
             },
             Error::Unauthenticated => ConsoleError::Unauthenticated,
             Error::Throttled { retry_after_secs } => ConsoleError::Throttled { retry_after_secs },
             Error::Busy { retry_after_secs } => ConsoleError::Busy { retry_after_secs },
             Error::NotFound => ConsoleError::NotFound,
-            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => {
+            Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Setup(_)
+            | Error::Crypto(_)
+            | Error::Hashing(_)
+            | Error::Internal(_) => {
                 // The detail goes to the log, never to the browser.
                 tracing::error!(error = %e, "internal error in a console request");
                 ConsoleError::Internal

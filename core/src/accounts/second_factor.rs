@@ -148,10 +148,7 @@ impl Accounts {
         let sealed = self.master().seal(&sealed_context(who.user_id()), &secret);
         let now = self.clock().now();
         if !store::second_factor::put_unconfirmed(self.db(), who.user_id(), &sealed, now).await? {
-            return Err(Error::Conflict {
-                field: "",
-                message: "Two-factor authentication is already on. Turn it off first to move it to another app.".into(),
-            });
+            return Err(Error::conflict("Two-factor authentication is already on. Turn it off first to move it to another app."));
         }
         Ok(Enrollment {
             secret_text: totp::secret_text(&secret),
@@ -168,10 +165,7 @@ impl Accounts {
                 Error::invalid("code", "Start the set-up again: no secret is waiting.")
             })?;
         if row.confirmed_at.is_some() {
-            return Err(Error::Conflict {
-                field: "",
-                message: "Two-factor authentication is already on.".into(),
-            });
+            return Err(Error::conflict("Two-factor authentication is already on."));
         }
         let secret = self
             .master()
@@ -233,14 +227,12 @@ impl Accounts {
     ) -> Result<()> {
         match who {
             Person::Staff(_) => {
-                return Err(Error::invalid(
-                    "",
+                return Err(Error::refused(
                     "Support staff must keep two-factor authentication on.",
                 ))
             }
             Person::Member(p) if p.second_factor_required => {
-                return Err(Error::invalid(
-                    "",
+                return Err(Error::refused(
                     "Your account requires two-factor authentication; only an owner can lift that.",
                 ))
             }
@@ -274,8 +266,7 @@ impl Accounts {
             return Err(Error::Forbidden);
         }
         if required && !owner.second_factor {
-            return Err(Error::invalid(
-                "",
+            return Err(Error::refused(
                 "Turn on two-factor authentication for yourself first.",
             ));
         }

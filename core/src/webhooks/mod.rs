@@ -243,12 +243,9 @@ impl Webhooks {
         require_owner(by)?;
         let (url, events, description) = self.checked(input)?;
         if store::webhooks::count_endpoints(&self.db, &by.account_id).await? >= ENDPOINTS_MAX {
-            return Err(Error::Conflict {
-                field: "",
-                message: format!(
-                    "An account has at most {ENDPOINTS_MAX} endpoints; delete one first."
-                ),
-            });
+            return Err(Error::conflict(format!(
+                "An account has at most {ENDPOINTS_MAX} endpoints; delete one first."
+            )));
         }
         let id = new_id("whe");
         let secret = SigningSecret::generate();
@@ -391,10 +388,9 @@ impl Webhooks {
         require_owner(by)?;
         let endpoint = self.get(by, endpoint_id).await?;
         if endpoint.disabled_at.is_some() {
-            return Err(Error::Conflict {
-                field: "",
-                message: "The endpoint is turned off; turn it on first.".into(),
-            });
+            return Err(Error::conflict(
+                "The endpoint is turned off; turn it on first.",
+            ));
         }
         let now = self.clock.now();
         if !store::webhooks::resend(

@@ -43,7 +43,7 @@ impl SigningSecret {
         let raw = text.strip_prefix(PREFIX).unwrap_or(text);
         B64.decode(raw)
             .map(Self)
-            .map_err(|_| Error::Internal("a webhook signing secret is not base64".into()))
+            .map_err(|_| Error::Crypto("a webhook signing secret is not base64".into()))
     }
 
     /// The `webhook-signature` header's value for one attempt.

@@ -50,7 +50,9 @@ impl OAuthError {
         match e {
             Error::InvalidClient => OAuthError::InvalidClient { via_header },
             Error::InvalidScope(m) => OAuthError::InvalidScope(m),
-            Error::Invalid { message, .. } => OAuthError::InvalidRequest(message),
+            Error::Invalid { message, .. } | Error::Refused(message) => {
+                OAuthError::InvalidRequest(message)
+            }
             other => {
                 tracing::error!(error = %other, "internal error at an OAuth endpoint");
                 OAuthError::ServerError

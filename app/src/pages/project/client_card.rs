@@ -10,7 +10,9 @@ use super::panels::{MintPanel, NarrowPanel, RetirePanel};
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{on_success, FormError};
 use crate::pages::widgets::{CopyButton, StatusBadge, When};
-use crate::projects::{ClientInfo, DeleteClient, KeepClient, NewClient, RotateClient, ScopeGroup};
+use crate::projects::{
+    ClientInfo, ClientStatus, DeleteClient, KeepClient, NewClient, RotateClient, ScopeGroup,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Panel {
@@ -29,7 +31,7 @@ pub(super) fn ClientCard(
     let list = expect_context::<ClientList>();
     let new_secret = expect_context::<RwSignal<Option<NewClient>>>();
     let panel = RwSignal::new(None::<Panel>);
-    let active = c.status == "active";
+    let active = c.status == ClientStatus::Active;
     let temporary = c.expires_at.is_some();
     let rotate = ServerAction::<RotateClient>::new();
     let keep = ServerAction::<KeepClient>::new();
@@ -55,7 +57,7 @@ pub(super) fn ClientCard(
     let (id, scopes) = (c.id.clone(), c.scopes.clone());
     erased_on_server(view! {
         <article class="client" data-test-id="client" data-client-id=id.clone()>
-            <ClientHead name=c.name.clone() status=c.status.clone() temporary
+            <ClientHead name=c.name.clone() status=c.status temporary
                 disabled_reason=c.disabled_reason.clone() />
             <ClientFacts c can_manage keep />
             <FormError error=action_error />
@@ -80,7 +82,7 @@ pub(super) fn ClientCard(
 #[component]
 fn ClientHead(
     name: String,
-    status: String,
+    status: ClientStatus,
     temporary: bool,
     disabled_reason: Option<String>,
 ) -> impl IntoView {

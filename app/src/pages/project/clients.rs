@@ -10,7 +10,7 @@ use crate::error::ConsoleError;
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
-use crate::projects::{get_project, ClientInfo, CreateClient, NewClient, ScopeGroup};
+use crate::projects::{get_project, ClientInfo, ClientStatus, CreateClient, NewClient, ScopeGroup};
 
 /// The clients as last fetched, and how to fetch them again.
 #[derive(Clone, Copy)]
@@ -116,7 +116,7 @@ fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl In
 fn rotation_notice(clients: &[ClientInfo]) -> Option<impl IntoView> {
     let live: Vec<&ClientInfo> = clients
         .iter()
-        .filter(|c| c.status == "active" && c.expires_at.is_none())
+        .filter(|c| c.status == ClientStatus::Active && c.expires_at.is_none())
         .collect();
     (live.len() == 2).then(|| {
         let (old, new) = (live[0], live[1]);

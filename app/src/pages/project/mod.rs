@@ -68,7 +68,7 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
     let live = project.archived_at.is_none() && can_manage;
     let example_scope = clients
         .iter()
-        .find(|c| c.status == "active")
+        .find(|c| c.status == crate::projects::ClientStatus::Active)
         .and_then(|c| c.scopes.first().cloned())
         .unwrap_or_else(|| "<scope>".into());
     view! {
