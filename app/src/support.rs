@@ -42,7 +42,7 @@ pub async fn staff_find(
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
         Ok(state
-            .projects
+            .clients
             .support_find_projects(&staff, &query)
             .await?
             .into_iter()
@@ -77,7 +77,7 @@ pub async fn staff_search(
     use crate::ssr;
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
-        let found = state.projects.support_search(&staff, &query).await?;
+        let found = state.clients.support_search(&staff, &query).await?;
         Ok(found
             .into_iter()
             .map(|f| {
@@ -116,7 +116,7 @@ pub async fn staff_revoke(
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
         state
-            .projects
+            .clients
             .support_revoke(&staff, &client_id, &reason)
             .await?;
         Ok(())

@@ -3,17 +3,23 @@
 //! the console through the same [`Issuer::mint`](crate::tokens::Issuer::mint)
 //! as the token endpoint.
 
+use std::sync::Arc;
+
 use crate::accounts::Principal;
 use crate::audit;
-use crate::clock::{Epoch, Secs};
+use crate::catalogue::Catalogue;
+use crate::clock::{Clock, Epoch, Secs};
+use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::feed::ChangeKind;
+use crate::feed::{ChangeKind, Feed};
 use crate::ids::new_id;
-use crate::projects::{require_manager, Projects};
-use crate::registry::split_scopes;
+use crate::master_key::MasterKey;
+use crate::projects::require_manager;
+use crate::registry::{split_scopes, Registry};
 use crate::store;
 use crate::store::clients::ClientRow;
-use crate::tokens::Minted;
+use crate::store::projects::ProjectRow;
+use crate::tokens::{Issuer, Minted};
 use crate::validate;
 
 pub const CLIENT_NAME_MAX: usize = 60;
@@ -144,7 +150,53 @@ pub(crate) fn already_disabled() -> Error {
     Error::conflict("This client is already retired or revoked.")
 }
 
-impl Projects {
+/// The clients of an account's projects: create, list, narrow, rotate,
+/// retire (now or as scheduled), expire, delete, test tokens; and, for
+/// support staff and leak reports, revoke. Every operation takes the acting
+/// principal and touches only its account.
+pub struct Clients {
+    pub(crate) db: Db,
+    pub(crate) feed: Arc<Feed>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) catalogue: Arc<Catalogue>,
+    pub(crate) issuer: Arc<Issuer>,
+    pub(crate) master: Arc<MasterKey>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Clients {
+    pub fn new(
+        feed: Arc<Feed>,
+        registry: Arc<Registry>,
+        catalogue: Arc<Catalogue>,
+        issuer: Arc<Issuer>,
+        master: Arc<MasterKey>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            db: feed.db().clone(),
+            feed,
+            registry,
+            catalogue,
+            issuer,
+            master,
+            clock,
+        }
+    }
+
+    /// The caller's account's project `id`.
+    async fn project_row(&self, by: &Principal, id: &str) -> Result<ProjectRow> {
+        store::projects::get(&self.db, &by.account_id, id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Appends to the account's audit log outside any change; a failed
+    /// write is logged, the action (already done) stands.
+    async fn audit(&self, event: audit::Event<'_>) {
+        audit::record_or_log(&self.db, event, self.clock.now()).await;
+    }
+
     fn client_view(
         &self,
         row: ClientRow,
@@ -179,7 +231,7 @@ impl Projects {
         }
     }
 
-    pub async fn clients(&self, by: &Principal, project_id: &str) -> Result<Vec<Client>> {
+    pub async fn list(&self, by: &Principal, project_id: &str) -> Result<Vec<Client>> {
         let project = self.project_row(by, project_id).await?;
         let now = self.clock.now();
         Ok(
@@ -236,7 +288,7 @@ impl Projects {
     /// Creates a client with exactly `scopes`; the secret is returned once
     /// and only its keyed hash is kept.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %project_id, client_id))]
-    pub async fn create_client(
+    pub async fn create(
         &self,
         by: &Principal,
         project_id: &str,
@@ -289,18 +341,19 @@ impl Projects {
             by.acting_client.is_none().then_some(by.user_id.as_str()),
         )
         .await?;
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "client.create",
-                ("client", &row.id),
-                Some(&row.project_id),
-                detail,
-            ),
-            (ChangeKind::Client, &row.id),
-        )
-        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.create",
+                    ("client", &row.id),
+                    Some(&row.project_id),
+                    detail,
+                ),
+                (ChangeKind::Client, &row.id),
+            )
+            .await?;
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
         Ok((self.client_view(row, false, 3600, now), secret))
@@ -377,7 +430,7 @@ impl Projects {
     /// scope the client does not already have is refused: widening a live
     /// credential is exactly what a leaked one must never allow.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
-    pub async fn narrow_client(
+    pub async fn narrow(
         &self,
         by: &Principal,
         client_id: &str,
@@ -423,18 +476,19 @@ impl Projects {
                 },
             });
         }
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "client.narrow",
-                ("client", client_id),
-                Some(&row.project_id),
-                format!("scopes {} narrowed to {scopes}", row.scopes),
-            ),
-            (ChangeKind::Client, client_id),
-        )
-        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.narrow",
+                    ("client", client_id),
+                    Some(&row.project_id),
+                    format!("scopes {} narrowed to {scopes}", row.scopes),
+                ),
+                (ChangeKind::Client, client_id),
+            )
+            .await?;
         tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
         let row = self.client_row(by, client_id).await?;
         Ok(self.client_view(
@@ -448,7 +502,7 @@ impl Projects {
     /// A token for trying the API from the console: the token endpoint's own
     /// minting, for a client of the caller's account.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
-    pub async fn mint_test_token(
+    pub async fn test_token(
         &self,
         by: &Principal,
         client_id: &str,
@@ -491,11 +545,7 @@ impl Projects {
     /// Starts a rotation: a second client with exactly the same scopes. Both
     /// work until the old one is retired.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
-    pub async fn rotate_client(
-        &self,
-        by: &Principal,
-        client_id: &str,
-    ) -> Result<(Client, ClientSecret)> {
+    pub async fn rotate(&self, by: &Principal, client_id: &str) -> Result<(Client, ClientSecret)> {
         require_manager(by)?;
         let old = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &old.project_id).await?;
@@ -526,21 +576,22 @@ impl Projects {
             by.acting_client.is_none().then_some(by.user_id.as_str()),
         )
         .await?;
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "client.rotate",
-                ("client", client_id),
-                Some(&project.id),
-                format!(
-                    "rotation started: {} takes over from {client_id} with {}",
-                    row.id, old.scopes
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.rotate",
+                    ("client", client_id),
+                    Some(&project.id),
+                    format!(
+                        "rotation started: {} takes over from {client_id} with {}",
+                        row.id, old.scopes
+                    ),
                 ),
-            ),
-            (ChangeKind::Client, &row.id),
-        )
-        .await?;
+                (ChangeKind::Client, &row.id),
+            )
+            .await?;
         tracing::info!(successor = %row.id, "client rotation started");
         Ok((self.client_view(row, false, 3600, now), secret))
     }
@@ -549,7 +600,7 @@ impl Projects {
     /// the token endpoint refuses it and every token it minted is refused
     /// by the gate and by introspection at once.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
-    pub async fn retire_client(
+    pub async fn retire(
         &self,
         by: &Principal,
         client_id: &str,
@@ -580,18 +631,19 @@ impl Projects {
                 {
                     return Err(already_disabled());
                 }
-                self.commit_audited(
-                    tx,
-                    audit::Event::by(
-                        by,
-                        "client.retire_scheduled",
-                        ("client", client_id),
-                        Some(&row.project_id),
-                        format!("to retire at {}", crate::calendar::date_time(at)),
-                    ),
-                    (ChangeKind::Client, client_id),
-                )
-                .await?;
+                self.feed
+                    .commit_audited(
+                        tx,
+                        audit::Event::by(
+                            by,
+                            "client.retire_scheduled",
+                            ("client", client_id),
+                            Some(&row.project_id),
+                            format!("to retire at {}", crate::calendar::date_time(at)),
+                        ),
+                        (ChangeKind::Client, client_id),
+                    )
+                    .await?;
                 tracing::info!(at, "client retirement scheduled");
             }
             None => {
@@ -613,18 +665,19 @@ impl Projects {
                 {
                     return Err(already_disabled());
                 }
-                self.commit_audited(
-                    tx,
-                    audit::Event::by(
-                        by,
-                        "client.retire",
-                        ("client", client_id),
-                        Some(&row.project_id),
-                        detail,
-                    ),
-                    (ChangeKind::Client, client_id),
-                )
-                .await?;
+                self.feed
+                    .commit_audited(
+                        tx,
+                        audit::Event::by(
+                            by,
+                            "client.retire",
+                            ("client", client_id),
+                            Some(&row.project_id),
+                            detail,
+                        ),
+                        (ChangeKind::Client, client_id),
+                    )
+                    .await?;
                 tracing::info!(client_id, "client retired");
             }
         }
@@ -639,25 +692,26 @@ impl Projects {
     }
 
     /// Cancels a scheduled retirement.
-    pub async fn keep_client(&self, by: &Principal, client_id: &str) -> Result<()> {
+    pub async fn keep(&self, by: &Principal, client_id: &str) -> Result<()> {
         require_manager(by)?;
         let row = self.client_row(by, client_id).await?;
         let mut tx = self.db.begin().await?;
         if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
             return Err(already_disabled());
         }
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "client.retire_cancelled",
-                ("client", client_id),
-                Some(&row.project_id),
-                "scheduled retirement cancelled".into(),
-            ),
-            (ChangeKind::Client, client_id),
-        )
-        .await
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.retire_cancelled",
+                    ("client", client_id),
+                    Some(&row.project_id),
+                    "scheduled retirement cancelled".into(),
+                ),
+                (ChangeKind::Client, client_id),
+            )
+            .await
     }
 
     /// Disables `row` now with `reason`, writing `event` in the same
@@ -674,7 +728,8 @@ impl Projects {
         if !store::clients::disable(&mut *tx, &row.account_id, &row.id, now, reason).await? {
             return Ok(false);
         }
-        self.commit_audited(tx, event, (ChangeKind::Client, &row.id))
+        self.feed
+            .commit_audited(tx, event, (ChangeKind::Client, &row.id))
             .await?;
         tracing::info!(client_id = %row.id, reason, "client disabled");
         Ok(true)
@@ -703,7 +758,8 @@ impl Projects {
             if !store::clients::retire_if_due(&mut *tx, &row.account_id, &row.id, now).await? {
                 continue;
             }
-            self.commit_audited(tx, event, (ChangeKind::Client, &row.id))
+            self.feed
+                .commit_audited(tx, event, (ChangeKind::Client, &row.id))
                 .await?;
             tracing::info!(client_id = %row.id, "client retired as scheduled");
             retired += 1;
@@ -744,7 +800,7 @@ impl Projects {
 
     /// Deletes a client that can no longer get tokens (expired, retired or
     /// revoked). Live clients are retired first, never deleted.
-    pub async fn delete_client(&self, by: &Principal, client_id: &str) -> Result<()> {
+    pub async fn delete(&self, by: &Principal, client_id: &str) -> Result<()> {
         require_manager(by)?;
         let row = self.client_row(by, client_id).await?;
         let now = self.clock.now();
@@ -758,18 +814,19 @@ impl Projects {
         if !store::clients::delete(&mut tx, &by.account_id, client_id).await? {
             return Err(Error::NotFound);
         }
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "client.delete",
-                ("client", client_id),
-                Some(&row.project_id),
-                format!("{:?} deleted", row.name),
-            ),
-            (ChangeKind::Client, client_id),
-        )
-        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.delete",
+                    ("client", client_id),
+                    Some(&row.project_id),
+                    format!("{:?} deleted", row.name),
+                ),
+                (ChangeKind::Client, client_id),
+            )
+            .await?;
         tracing::info!("client deleted");
         Ok(())
     }

@@ -63,6 +63,21 @@ pub struct Feed {
 }
 
 impl Feed {
+    /// Writes `event` in `tx`, with the webhook messages it tells, commits
+    /// with the change record and applies the change on this node: the
+    /// write, its audit row, its webhooks and its feed entry happen together
+    /// or not at all.
+    pub(crate) async fn commit_audited(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        event: crate::audit::Event<'_>,
+        change: (ChangeKind, &str),
+    ) -> Result<()> {
+        crate::webhooks::outbox::record_and_tell(&mut tx, event, change.1, self.clock.now())
+            .await?;
+        self.commit(tx, &[change]).await
+    }
+
     /// `applied` is the newest `seq` that the registry and keyring already
     /// reflect: read it before loading them, so nothing falls in between.
     pub fn new(

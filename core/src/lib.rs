@@ -48,6 +48,7 @@ pub use portcullis_gate::limits as ratelimit;
 pub use accounts::second_factor;
 pub use accounts::{Accounts, LogIn, PendingLogIn, Principal, Role, SignUp, SignedIn, Staff};
 pub use catalogue::Catalogue;
+pub use clients::Clients;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;
 pub use error::{Error, Result};

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, Transaction};
-
 use crate::accounts::Principal;
 use crate::audit;
 use crate::catalogue::Catalogue;
@@ -14,12 +12,9 @@ use crate::db::{is_unique_violation, Db};
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
 use crate::ids::new_id;
-use crate::master_key::MasterKey;
 use crate::ratelimit::{self, Limit};
-use crate::registry::Registry;
 use crate::store;
 use crate::store::projects::ProjectRow;
-use crate::tokens::Issuer;
 use crate::validate;
 
 pub const PROJECT_NAME_MAX: usize = 80;
@@ -73,13 +68,12 @@ pub struct ProjectInput {
     pub token_ttl_secs: String,
 }
 
+/// An account's projects: create, list, rename, set the bucket, archive.
+/// Their clients are [`crate::Clients`]'.
 pub struct Projects {
     pub(crate) db: Db,
     pub(crate) feed: Arc<Feed>,
-    pub(crate) registry: Arc<Registry>,
     pub(crate) catalogue: Arc<Catalogue>,
-    pub(crate) issuer: Arc<Issuer>,
-    pub(crate) master: Arc<MasterKey>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -92,46 +86,15 @@ pub(crate) fn require_manager(p: &Principal) -> Result<()> {
 }
 
 impl Projects {
-    /// Appends to the account's audit log outside any change; a failed
-    /// write is logged, the action (already done) stands.
-    pub(crate) async fn audit(&self, event: audit::Event<'_>) {
-        audit::record_or_log(&self.db, event, self.clock.now()).await;
-    }
-
-    /// Writes `event` in `tx`, with the webhook messages it tells, commits
-    /// with the change record and applies the change on this node: the
-    /// write, its audit row, its webhooks and its feed entry happen together
-    /// or not at all.
-    pub(crate) async fn commit_audited(
-        &self,
-        mut tx: Transaction<'static, Any>,
-        event: audit::Event<'_>,
-        change: (ChangeKind, &str),
-    ) -> Result<()> {
-        crate::webhooks::outbox::record_and_tell(&mut tx, event, change.1, self.clock.now())
-            .await?;
-        self.feed.commit(tx, &[change]).await
-    }
-
     pub fn db(&self) -> &Db {
         &self.db
     }
 
-    pub fn new(
-        feed: Arc<Feed>,
-        registry: Arc<Registry>,
-        catalogue: Arc<Catalogue>,
-        issuer: Arc<Issuer>,
-        master: Arc<MasterKey>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(feed: Arc<Feed>, catalogue: Arc<Catalogue>, clock: Arc<dyn Clock>) -> Self {
         Self {
             db: feed.db().clone(),
             feed,
-            registry,
             catalogue,
-            issuer,
-            master,
             clock,
         }
     }
@@ -192,21 +155,22 @@ impl Projects {
                 e.into()
             }
         })?;
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "project.create",
-                ("project", &row.id),
-                Some(&row.id),
-                format!(
-                    "{:?} for the {} (tokens live {} s)",
-                    row.name, api.name, row.token_ttl_secs
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "project.create",
+                    ("project", &row.id),
+                    Some(&row.id),
+                    format!(
+                        "{:?} for the {} (tokens live {} s)",
+                        row.name, api.name, row.token_ttl_secs
+                    ),
                 ),
-            ),
-            (ChangeKind::Project, &row.id),
-        )
-        .await?;
+                (ChangeKind::Project, &row.id),
+            )
+            .await?;
         tracing::Span::current().record("project_id", row.id.as_str());
         tracing::info!("project created");
         Ok(row.into())
@@ -276,18 +240,19 @@ impl Projects {
             // Archived (or gone) since it was read: the guard kept it so.
             return Err(self.changed_meanwhile(by, id).await);
         }
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "project.update",
-                ("project", id),
-                Some(id),
-                format!("name {name:?}, token lifetime {ttl} s"),
-            ),
-            (ChangeKind::Project, id),
-        )
-        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "project.update",
+                    ("project", id),
+                    Some(id),
+                    format!("name {name:?}, token lifetime {ttl} s"),
+                ),
+                (ChangeKind::Project, id),
+            )
+            .await?;
         tracing::info!("project settings changed");
         self.project(by, id).await
     }
@@ -304,18 +269,19 @@ impl Projects {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         if store::projects::archive(&mut *tx, &by.account_id, id, now).await? {
-            self.commit_audited(
-                tx,
-                audit::Event::by(
-                    by,
-                    "project.archive",
-                    ("project", id),
-                    Some(id),
-                    format!("{:?} archived; its clients are disabled", row.name),
-                ),
-                (ChangeKind::Project, id),
-            )
-            .await?;
+            self.feed
+                .commit_audited(
+                    tx,
+                    audit::Event::by(
+                        by,
+                        "project.archive",
+                        ("project", id),
+                        Some(id),
+                        format!("{:?} archived; its clients are disabled", row.name),
+                    ),
+                    (ChangeKind::Project, id),
+                )
+                .await?;
             tracing::info!("project archived");
         }
         // Archived by us or by a racing request: either way it is now.
@@ -353,18 +319,19 @@ impl Projects {
         if !store::projects::set_rate_limit(&mut *tx, &by.account_id, id, per_sec, burst).await? {
             return Err(self.changed_meanwhile(by, id).await);
         }
-        self.commit_audited(
-            tx,
-            audit::Event::by(
-                by,
-                "project.rate_limit",
-                ("project", id),
-                Some(id),
-                format!("{per_sec} requests per second, bursts of {burst}"),
-            ),
-            (ChangeKind::Project, id),
-        )
-        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "project.rate_limit",
+                    ("project", id),
+                    Some(id),
+                    format!("{per_sec} requests per second, bursts of {burst}"),
+                ),
+                (ChangeKind::Project, id),
+            )
+            .await?;
         tracing::info!(per_sec, burst, "rate limit changed");
         self.project(by, id).await
     }

@@ -15,8 +15,8 @@ use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
+use crate::clients::Clients;
 use crate::error::{Error, Result};
-use crate::projects::Projects;
 use crate::store;
 
 /// The `type` our client secrets are registered under.
@@ -154,7 +154,7 @@ impl std::fmt::Debug for Feedback {
     }
 }
 
-impl Projects {
+impl Clients {
     /// Acts on one reported secret: a secret of a client retires that
     /// client at once (if it still works) and is a true positive; anything
     /// else is a false positive. Never logs the secret.

@@ -4,9 +4,9 @@
 
 use crate::accounts::Staff;
 use crate::audit;
+use crate::clients::Clients;
 use crate::clients::{already_disabled, ClientStatus};
 use crate::error::{Error, Result};
-use crate::projects::Projects;
 use crate::store;
 use crate::store::staff::FoundClient;
 use crate::validate;
@@ -20,7 +20,7 @@ pub struct Found {
     pub status: ClientStatus,
 }
 
-impl Projects {
+impl Clients {
     /// A client id (`pcl_…`) finds that client; anything else searches
     /// account and project names.
     pub async fn support_search(&self, _by: &Staff, query: &str) -> Result<Vec<Found>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::throttle::LoginThrottle;
-use portcullis_core::{store, Clock, Db, Issuer, Projects};
+use portcullis_core::{store, Clients, Clock, Db, Issuer};
 use tokio::task::JoinHandle;
 
 const USAGE_FLUSH: Duration = Duration::from_secs(10);
@@ -30,7 +30,7 @@ impl Background {
     pub fn start(
         db: Db,
         issuer: Arc<Issuer>,
-        projects: Arc<Projects>,
+        clients: Arc<Clients>,
         clock: Arc<dyn Clock>,
         client_failures: Arc<LoginThrottle>,
     ) -> Self {
@@ -57,14 +57,14 @@ impl Background {
             }
         }));
         tasks.push(every(RETIREMENT_CHECK, move || {
-            let projects = projects.clone();
+            let clients = clients.clone();
             async move {
-                match projects.retire_due().await {
+                match clients.retire_due().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(clients = n, "scheduled retirements carried out"),
                     Err(e) => tracing::error!(error = %e, "could not carry out scheduled retirements; will retry"),
                 }
-                if let Err(e) = projects.log_expiries().await {
+                if let Err(e) = clients.log_expiries().await {
                     tracing::error!(error = %e, "could not log client expiries; will retry");
                 }
             }

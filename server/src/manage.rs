@@ -14,7 +14,7 @@ use axum::{Extension, Json, Router};
 use portcullis_core::audit::{self, Cursor, Filter};
 use portcullis_core::clients::{Client, ClientSecret};
 use portcullis_core::projects::{Project, ProjectInput};
-use portcullis_core::{manage, Accounts, Error, Principal, Projects};
+use portcullis_core::{manage, Accounts, Clients, Error, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
 use portcullis_reference_apis::contract::{check_date, some_string, some_whole, whole};
 use portcullis_reference_apis::{Body, Params};
@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 #[derive(Clone)]
 pub struct ManageState {
     pub projects: Arc<Projects>,
+    pub clients: Arc<Clients>,
     pub accounts: Arc<Accounts>,
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
 }
@@ -293,8 +294,8 @@ async fn read_project(
     let by = who(&b);
     let project = s.projects.project(&by, &id).await?;
     let clients: Vec<Value> = s
-        .projects
-        .clients(&by, &id)
+        .clients
+        .list(&by, &id)
         .await?
         .iter()
         .map(client_json)
@@ -426,10 +427,7 @@ async fn narrow_client(
     Path(id): Path<String>,
     Body(input): Body<Narrow>,
 ) -> Answer {
-    let client = s
-        .projects
-        .narrow_client(&who(&b), &id, &input.scopes)
-        .await?;
+    let client = s.clients.narrow(&who(&b), &id, &input.scopes).await?;
     Ok(Json(client_json(&client)).into_response())
 }
 
@@ -438,7 +436,7 @@ async fn keep_client(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    s.projects.keep_client(&who(&b), &id).await?;
+    s.clients.keep(&who(&b), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -447,7 +445,7 @@ async fn delete_client(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    s.projects.delete_client(&who(&b), &id).await?;
+    s.clients.delete(&who(&b), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -472,8 +470,8 @@ async fn create_client(
         .map(|h| h.to_string())
         .unwrap_or_default();
     let (client, secret) = s
-        .projects
-        .create_client(&who(&b), &project_id, &input.name, &input.scopes, &hours)
+        .clients
+        .create(&who(&b), &project_id, &input.name, &input.scopes, &hours)
         .await
         .map_err(|e| named(e, &[("client_name", "name")]))?;
     Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
@@ -484,7 +482,7 @@ async fn rotate_client(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let (client, secret) = s.projects.rotate_client(&who(&b), &id).await?;
+    let (client, secret) = s.clients.rotate(&who(&b), &id).await?;
     Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
 }
 
@@ -519,8 +517,8 @@ async fn retire_client(
     };
     let at = retire.at;
     let client = s
-        .projects
-        .retire_client(&who(&b), &id, at)
+        .clients
+        .retire(&who(&b), &id, at)
         .await
         .map_err(|e| named(e, &[("retire_at", "at")]))?;
     Ok(Json(client_json(&client)).into_response())

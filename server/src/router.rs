@@ -23,7 +23,7 @@ use portcullis_core::registry::Registry;
 use portcullis_core::shared_limits::SharedLimits;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::webhooks::{Outbox, Webhooks};
-use portcullis_core::{db, store, Accounts, Catalogue, Clock, Db, Issuer, Projects};
+use portcullis_core::{db, store, Accounts, Catalogue, Clients, Clock, Db, Issuer, Projects};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
@@ -47,6 +47,7 @@ pub struct Built {
     pub db: Db,
     pub issuer: Arc<Issuer>,
     pub projects: Arc<Projects>,
+    pub clients: Arc<Clients>,
     pub feed: Arc<Feed>,
     /// Gate credentials (the CLI and the staff console make them).
     pub gates: Arc<Gates>,
@@ -133,6 +134,11 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     ));
     let projects = Arc::new(Projects::new(
         feed.clone(),
+        catalogue.clone(),
+        clock.clone(),
+    ));
+    let clients = Arc::new(Clients::new(
+        feed.clone(),
         registry,
         catalogue.clone(),
         issuer.clone(),
@@ -148,7 +154,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let mut background = Background::start(
         db.clone(),
         issuer.clone(),
-        projects.clone(),
+        clients.clone(),
         clock.clone(),
         client_failures.clone(),
     );
@@ -166,7 +172,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         config.webhook_targets(),
     ));
     let projects_handle = projects.clone();
-    let projects_for_reports = projects.clone();
+    let clients_handle = clients.clone();
+    let clients_for_reports = clients.clone();
     let clock_for_apis = clock.clone();
 
     let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
@@ -188,6 +195,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let manage_state = crate::manage::ManageState {
         projects: projects.clone(),
+        clients: clients.clone(),
         accounts: accounts.clone(),
         webhooks: webhooks.clone(),
     };
@@ -195,6 +203,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         leptos_options: leptos_options.clone(),
         accounts: accounts.clone(),
         projects,
+        clients,
         issuer: issuer.clone(),
         catalogue: catalogue.clone(),
         gates: gates.clone(),
@@ -254,7 +263,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             client_failures.clone(),
         ))
         .merge(oauth::secret_reports::routes(
-            projects_for_reports,
+            clients_for_reports,
             report_keys,
         ))
         .merge(gate_api::routes(GateApiState {
@@ -293,6 +302,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         db,
         issuer,
         projects: projects_handle,
+        clients: clients_handle,
         feed,
         gates,
         gate_feed,

@@ -75,7 +75,7 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let project = state.projects.project(&p, &id).await?;
-        let clients = state.projects.clients(&p, &id).await?;
+        let clients = state.clients.list(&p, &id).await?;
         let live = clients
             .iter()
             .filter(|c| c.status == portcullis_core::clients::ClientStatus::Active)
@@ -178,8 +178,8 @@ pub async fn create_client(
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let (client, secret) = state
-            .projects
-            .create_client(&p, &project_id, &client_name, &scopes, &expires_in_hours)
+            .clients
+            .create(&p, &project_id, &client_name, &scopes, &expires_in_hours)
             .await?;
         Ok(NewClient {
             client: convert::client(client),
@@ -197,10 +197,7 @@ pub async fn narrow_client(
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let client = state
-            .projects
-            .narrow_client(&p, &client_id, &scopes)
-            .await?;
+        let client = state.clients.narrow(&p, &client_id, &scopes).await?;
         Ok(convert::client(client))
     })
     .await
@@ -214,10 +211,7 @@ pub async fn mint_test_token(
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let minted = state
-            .projects
-            .mint_test_token(&p, &client_id, &scopes)
-            .await?;
+        let minted = state.clients.test_token(&p, &client_id, &scopes).await?;
         Ok(convert::test_token(minted))
     })
     .await
@@ -228,7 +222,7 @@ pub async fn rotate_client(client_id: String) -> Result<NewClient, ConsoleError>
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let (client, secret) = state.projects.rotate_client(&p, &client_id).await?;
+        let (client, secret) = state.clients.rotate(&p, &client_id).await?;
         Ok(NewClient {
             client: convert::client(client),
             client_secret: secret.expose().to_owned(),
@@ -258,7 +252,7 @@ pub async fn retire_client(
                 })?,
             ),
         };
-        let client = state.projects.retire_client(&p, &client_id, at).await?;
+        let client = state.clients.retire(&p, &client_id, at).await?;
         Ok(convert::client(client))
     })
     .await
@@ -269,7 +263,7 @@ pub async fn keep_client(client_id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.projects.keep_client(&p, &client_id).await?;
+        state.clients.keep(&p, &client_id).await?;
         Ok(())
     })
     .await
@@ -280,7 +274,7 @@ pub async fn delete_client(client_id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.projects.delete_client(&p, &client_id).await?;
+        state.clients.delete(&p, &client_id).await?;
         Ok(())
     })
     .await

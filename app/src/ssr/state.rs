@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use portcullis_core::{Accounts, Catalogue, Issuer, Projects};
+use portcullis_core::{Accounts, Catalogue, Clients, Issuer, Projects};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -20,6 +20,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub accounts: Arc<Accounts>,
     pub projects: Arc<Projects>,
+    pub clients: Arc<Clients>,
     pub issuer: Arc<Issuer>,
     pub catalogue: Arc<Catalogue>,
     /// Gate credentials (staff make them for resource-server gates).

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use portcullis_core::secret_reports::{ReportKeys, Reported, REPORTS_MAX};
-use portcullis_core::Projects;
+use portcullis_core::Clients;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -21,16 +21,16 @@ const BODY_LIMIT: usize = 256 * 1024;
 
 #[derive(Clone)]
 struct ReportState {
-    projects: Arc<Projects>,
+    clients: Arc<Clients>,
     keys: Option<Arc<ReportKeys>>,
 }
 
-pub fn routes(projects: Arc<Projects>, keys: Option<ReportKeys>) -> Router {
+pub fn routes(clients: Arc<Clients>, keys: Option<ReportKeys>) -> Router {
     Router::new()
         .route("/oauth/secret-reports", post(report))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .with_state(ReportState {
-            projects,
+            clients,
             keys: keys.map(Arc::new),
         })
 }
@@ -85,7 +85,7 @@ async fn report(State(state): State<ReportState>, headers: HeaderMap, body: Byte
     }
     let mut feedback = Vec::with_capacity(reports.len());
     for r in &reports {
-        match state.projects.secret_reported(r).await {
+        match state.clients.secret_reported(r).await {
             Ok(f) => feedback.push(f),
             Err(e) => {
                 tracing::error!(error = %e, "cannot act on a secret report");

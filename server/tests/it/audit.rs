@@ -154,7 +154,7 @@ async fn scheduled_retirement_is_recorded_as_the_system() {
         .await;
     assert_eq!(status, 200);
     s.clock.advance(180);
-    assert_eq!(s.projects.retire_due().await.unwrap(), 1);
+    assert_eq!(s.clients.retire_due().await.unwrap(), 1);
     let page = audit(&s, &owner, &[("action", "client.retire")]).await;
     let e = &page["entries"][0];
     assert_eq!(

@@ -15,8 +15,9 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub db: Db,
     pub issuer: Arc<Issuer>,
-    /// What the housekeeping calls; tests call it after moving the clock.
-    pub projects: Arc<portcullis_core::Projects>,
+    /// What the housekeeping calls (scheduled retirements, expiries);
+    /// tests call it after moving the clock.
+    pub clients: Arc<portcullis_core::Clients>,
     pub gates: Arc<portcullis_core::gates::Gates>,
     /// The change feed: `catch_up` waits for what is committed to be applied.
     pub feed: Arc<portcullis_core::feed::Feed>,
@@ -111,7 +112,7 @@ impl TestServer {
             clock,
             db: built.db,
             issuer: built.issuer,
-            projects: built.projects,
+            clients: built.clients,
             gates: built.gates,
             feed: built.feed,
             dir,

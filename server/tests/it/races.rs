@@ -357,7 +357,7 @@ async fn a_retirement_cancelled_after_it_was_found_due_does_not_happen() {
     .await
     .unwrap();
     assert!(!retired);
-    assert_eq!(s.projects.retire_due().await.unwrap(), 0);
+    assert_eq!(s.clients.retire_due().await.unwrap(), 0);
     let res = s
         .token_basic(&creds, &[("scope", "applications:read")])
         .await;

@@ -180,7 +180,7 @@ async fn a_scheduled_retirement_happens_by_itself_and_can_be_cancelled() {
         .await
         .unwrap();
     assert_eq!(stored, Some(at - at.rem_euclid(60)));
-    assert_eq!(s.projects.retire_due().await.unwrap(), 0, "not yet");
+    assert_eq!(s.clients.retire_due().await.unwrap(), 0, "not yet");
     assert_eq!(gate_status(&s, &token).await, 200);
 
     // The time comes: refused from that second on, before the housekeeping
@@ -194,7 +194,7 @@ async fn a_scheduled_retirement_happens_by_itself_and_can_be_cancelled() {
     assert_eq!(gate_status(&s, &token).await, 401);
     // …which then retires it, no request involved.
     s.clock.advance(at - s.clock_now());
-    assert_eq!(s.projects.retire_due().await.unwrap(), 1);
+    assert_eq!(s.clients.retire_due().await.unwrap(), 1);
     let res = s.token_basic(&old, &[("scope", "applications:read")]).await;
     assert_eq!(res.status(), 401);
     assert_eq!(gate_status(&s, &token).await, 401);
@@ -229,7 +229,7 @@ async fn a_scheduled_retirement_happens_by_itself_and_can_be_cancelled() {
         .await;
     assert_eq!(status, 200);
     s.clock.advance(7200);
-    assert_eq!(s.projects.retire_due().await.unwrap(), 0);
+    assert_eq!(s.clients.retire_due().await.unwrap(), 0);
     let res = s.log_in(&owner.browser, "a@example.com", PASSWORD).await;
     assert_eq!(res.status(), 200);
     // A garbled time is refused.

@@ -741,7 +741,7 @@ async fn an_expired_temporary_client_is_told() {
         "created is not subscribed"
     );
     s.clock.advance(3601);
-    assert_eq!(s.projects.log_expiries().await.unwrap(), 1);
+    assert_eq!(s.clients.log_expiries().await.unwrap(), 1);
     let rows = outbox_rows(&s).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, "client.expired");
@@ -752,6 +752,6 @@ async fn an_expired_temporary_client_is_told() {
         .unwrap()
         .ends_with('Z'));
     // Logged once, told once.
-    assert_eq!(s.projects.log_expiries().await.unwrap(), 0);
+    assert_eq!(s.clients.log_expiries().await.unwrap(), 0);
     assert_eq!(outbox_rows(&s).await.len(), 1);
 }

@@ -1,0 +1,211 @@
+//! The client lifecycle's rules on an in-memory database, through the same
+//! `Clients` service the console, the management API and support call: the
+//! cap on live clients (two during a rotation, temporary ones beside them),
+//! retirement now or within 90 days, and what a retired client refuses.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use portcullis_core::catalogue::SigningAlg;
+use portcullis_core::clients::{
+    ClientStatus, LIVE_CLIENTS_PER_PROJECT_MAX, TEMPORARY_CLIENTS_PER_PROJECT_MAX,
+};
+use portcullis_core::feed::Feed;
+use portcullis_core::keyring::Keyring;
+use portcullis_core::master_key::MasterKey;
+use portcullis_core::projects::ProjectInput;
+use portcullis_core::ratelimit::RateLimiter;
+use portcullis_core::registry::Registry;
+use portcullis_core::{
+    db, manage, store, Catalogue, Clients, Clock, Error, Issuer, ManualClock, Principal, Projects,
+};
+
+struct World {
+    clients: Clients,
+    clock: Arc<ManualClock>,
+    by: Principal,
+    project: String,
+}
+
+/// One account with one Partner API project, acted on by a management
+/// client of that account (a developer's rights).
+async fn world() -> World {
+    // A database of its own per test, in memory: shared by the pool's
+    // connections, gone with the last of them.
+    let name = portcullis_core::ids::new_id("mem");
+    let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
+    let db = db::connect(&url).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let now = clock.now();
+    let master = Arc::new(MasterKey::from_hex(&"5a".repeat(32)).unwrap());
+    let scopes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scopes.toml");
+    let catalogue = Arc::new(Catalogue::load(&scopes).unwrap());
+    store::accounts::insert(&db, "acc_1", "Acme Lending", now)
+        .await
+        .unwrap();
+    let applied = store::changes::latest(&db).await.unwrap();
+    let keyring = Arc::new(
+        Keyring::open(db.clone(), master.clone(), &[SigningAlg::ES256], now)
+            .await
+            .unwrap(),
+    );
+    let registry = Arc::new(Registry::load(&db, now).await.unwrap());
+    let feed = Arc::new(Feed::new(
+        db,
+        registry.clone(),
+        keyring,
+        clock.clone(),
+        applied,
+    ));
+    let issuer = Arc::new(Issuer::new(
+        "https://issuer.example".into(),
+        catalogue.clone(),
+        master.clone(),
+        clock.clone(),
+        feed.clone(),
+        Arc::new(RateLimiter::local()),
+    ));
+    let projects = Projects::new(feed.clone(), catalogue.clone(), clock.clone());
+    let clients = Clients::new(feed, registry, catalogue, issuer, master, clock.clone());
+    let by = manage::principal("pcl_pipeline", "acc_1", "Acme Lending", None);
+    let input = ProjectInput {
+        name: "Loan intake".into(),
+        api_id: "partner".into(),
+        ..ProjectInput::default()
+    };
+    let project = projects.create_project(&by, input).await.unwrap().id;
+    World {
+        clients,
+        clock,
+        by,
+        project,
+    }
+}
+
+impl World {
+    async fn create(&self, hours: &str) -> Result<String, Error> {
+        let scopes = ["applications:read".to_owned()];
+        let made = self
+            .clients
+            .create(&self.by, &self.project, "Primary", &scopes, hours)
+            .await?;
+        Ok(made.0.id)
+    }
+
+    async fn status(&self, id: &str) -> ClientStatus {
+        let list = self.clients.list(&self.by, &self.project).await.unwrap();
+        list.iter().find(|c| c.id == id).unwrap().status
+    }
+}
+
+#[tokio::test]
+async fn a_project_holds_two_live_clients_and_its_temporary_ones_apart() {
+    let w = world().await;
+    let mut live = Vec::new();
+    for _ in 0..LIVE_CLIENTS_PER_PROJECT_MAX {
+        live.push(w.create("").await.unwrap());
+    }
+    assert!(matches!(w.create("").await, Err(Error::StateConflict(_))));
+    // Temporary clients have their own cap, beside the long-lived ones.
+    for _ in 0..TEMPORARY_CLIENTS_PER_PROJECT_MAX {
+        w.create("24").await.unwrap();
+    }
+    assert!(matches!(w.create("24").await, Err(Error::StateConflict(_))));
+    // Retiring one makes room again.
+    w.clients.retire(&w.by, &live[0], None).await.unwrap();
+    assert_eq!(w.status(&live[0]).await, ClientStatus::Disabled);
+    w.create("").await.unwrap();
+    // Out of range lifetimes are the field's fault.
+    for bad in ["0", "721", "soon"] {
+        assert!(matches!(
+            w.create(bad).await,
+            Err(Error::Invalid {
+                field: "expires_in_hours",
+                ..
+            })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
+    let w = world().await;
+    let id = w.create("").await.unwrap();
+    let now = w.clock.now();
+    let too_far = now + 90 * 86_400 + 1;
+    assert!(matches!(
+        w.clients.retire(&w.by, &id, Some(too_far)).await,
+        Err(Error::Invalid {
+            field: "retire_at",
+            ..
+        })
+    ));
+    let at = now + 3_600;
+    let scheduled = w.clients.retire(&w.by, &id, Some(at)).await.unwrap();
+    assert!(scheduled.retire_at.is_some_and(|r| r <= at && r > now));
+    assert_eq!(
+        scheduled.status,
+        ClientStatus::Active,
+        "still live until then"
+    );
+    assert_eq!(w.clients.retire_due().await.unwrap(), 0);
+    w.clock.advance(3_601);
+    assert_eq!(w.clients.retire_due().await.unwrap(), 1);
+    assert_eq!(w.status(&id).await, ClientStatus::Disabled);
+    // A time in the past means now.
+    let other = w.create("").await.unwrap();
+    let retired = w.clients.retire(&w.by, &other, Some(0)).await.unwrap();
+    assert_eq!(retired.status, ClientStatus::Disabled);
+}
+
+#[tokio::test]
+async fn a_retired_client_refuses_every_change_but_deletion() {
+    let w = world().await;
+    let id = w.create("").await.unwrap();
+    let live = w.create("").await.unwrap();
+    assert!(matches!(
+        w.clients.delete(&w.by, &live).await,
+        Err(Error::StateConflict(_))
+    ));
+    w.clients.retire(&w.by, &id, None).await.unwrap();
+    let narrowed = ["applications:read".to_owned()];
+    assert!(matches!(
+        w.clients.narrow(&w.by, &id, &narrowed).await,
+        Err(Error::StateConflict(_))
+    ));
+    assert!(matches!(
+        w.clients.rotate(&w.by, &id).await,
+        Err(Error::StateConflict(_))
+    ));
+    assert!(matches!(
+        w.clients.retire(&w.by, &id, None).await,
+        Err(Error::StateConflict(_))
+    ));
+    w.clients.delete(&w.by, &id).await.unwrap();
+    assert!(matches!(
+        w.clients.delete(&w.by, &id).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn another_account_finds_nothing() {
+    let w = world().await;
+    let id = w.create("").await.unwrap();
+    let stranger = manage::principal("pcl_other", "acc_2", "Other", None);
+    assert!(matches!(
+        w.clients.list(&stranger, &w.project).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        w.clients.retire(&stranger, &id, None).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        w.clients.rotate(&stranger, &id).await,
+        Err(Error::NotFound)
+    ));
+}
