@@ -5,7 +5,7 @@
 //! (`server/tests/it/contract.rs`) honours them.
 
 use portcullis_core::audit::{CURSOR_PATTERN, FILTER_MAX};
-use portcullis_core::clients::{CLIENT_NAME_MAX, TEMPORARY_HOURS};
+use portcullis_core::clients::{CLIENT_NAME_MAX, RETIRE_WITHIN_SECS, TEMPORARY_HOURS};
 use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
 use portcullis_core::ratelimit::LIMIT_RANGE;
 use portcullis_core::validate::{line_schema, note_schema, text_schema};
@@ -181,7 +181,7 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/clients/{id}/retire", scope: "manage:clients:write", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
              request: Some(json!({ "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
                  "properties": { "at": { "type": "integer", "description": "epoch seconds; past or absent: now" } },
-                 "x-rules": [{ "rule": "within-secs-of-now", "field": "at", "secs": 90 * 86_400 }] } } } })) },
+                 "x-rules": [{ "rule": "within-secs-of-now", "field": "at", "secs": RETIRE_WITHIN_SECS }] } } } })) },
         Op { verb: "post", path: "/clients/{id}/keep", scope: "manage:clients:write", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
         Op { verb: "delete", path: "/clients/{id}", scope: "manage:clients:delete", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
         Op { verb: "get", path: "/audit", scope: "manage:audit:read", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,

@@ -1,0 +1,195 @@
+//! Making clients: a new one (long-lived or temporary, within the
+//! project's caps) and a rotation's successor.
+
+use super::*;
+
+impl Clients {
+    /// Creates a client with exactly `scopes`; the secret is returned once
+    /// and only its keyed hash is kept.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %project_id, client_id))]
+    pub async fn create(
+        &self,
+        by: &Principal,
+        project_id: &str,
+        name: &str,
+        scopes: &[String],
+        expires_in_hours: &str,
+    ) -> Result<(Client, ClientSecret)> {
+        require_manager(by)?;
+        let hours = match expires_in_hours.trim() {
+            "" => None,
+            h => Some(validate::number_in(
+                "expires_in_hours",
+                h,
+                TEMPORARY_HOURS,
+                "hours",
+            )?),
+        };
+        let project = self.project_row(by, project_id).await?;
+        crate::manage::require_owner_for(by, &project.api_id)?;
+        if project.archived_at.is_some() {
+            return Err(Error::conflict(
+                "This project is archived: it cannot get new clients.",
+            ));
+        }
+        let name = validate::name(
+            "client_name",
+            name,
+            CLIENT_NAME_MAX,
+            "a name for the client",
+        )?;
+        let scopes = self.checked_scopes(&project.api_id, scopes)?;
+        let now = self.clock.now();
+        let mut tx = self
+            .room_for_a_client(by, project_id, hours.is_some(), now)
+            .await?;
+        let (row, secret) =
+            self.new_client_row(by, &project.id, name, scopes, hours.map(|h| now + h * 3600));
+        let detail = match row.expires_at {
+            Some(at) => format!(
+                "{:?} with {}; temporary, expires {}",
+                row.name,
+                row.scopes,
+                crate::calendar::date_time(at)
+            ),
+            None => format!("{:?} with {}", row.name, row.scopes),
+        };
+        store::clients::insert(
+            &mut *tx,
+            &row,
+            by.acting_client.is_none().then_some(by.user_id.as_str()),
+        )
+        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.create",
+                    ("client", &row.id),
+                    Some(&row.project_id),
+                    detail,
+                ),
+                (ChangeKind::Client, &row.id),
+            )
+            .await?;
+        tracing::Span::current().record("client_id", row.id.as_str());
+        tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
+        Ok((self.client_view(row, false, 3600, now), secret))
+    }
+
+    /// A transaction holding the project's lock, if it is live and has room
+    /// for one more live client of this kind: two creations racing for the
+    /// last place cannot both pass the count.
+    async fn room_for_a_client(
+        &self,
+        by: &Principal,
+        project_id: &str,
+        temporary: bool,
+        now: Epoch,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.db.begin().await?;
+        if !store::projects::lock_live(&mut *tx, &by.account_id, project_id).await? {
+            return Err(Error::conflict(
+                "This project is archived: it cannot get new clients.",
+            ));
+        }
+        let live = store::clients::list_for_project(&mut *tx, &by.account_id, project_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.disabled_at.is_none() && c.expires_at.is_none_or(|at| at > now))
+            .filter(|c| c.expires_at.is_some() == temporary)
+            .count();
+        match temporary {
+            false if live >= LIVE_CLIENTS_PER_PROJECT_MAX => Err(Error::conflict("This project already has two live clients (a rotation in progress). Retire one first, \
+                 or create a temporary client for a one-off task.",
+            )),
+            true if live >= TEMPORARY_CLIENTS_PER_PROJECT_MAX => Err(Error::conflict(format!("A project can have at most {TEMPORARY_CLIENTS_PER_PROJECT_MAX} live temporary clients."),
+            )),
+            _ => Ok(tx),
+        }
+    }
+
+    /// A new client's row and its secret (shown once; the row keeps only
+    /// the keyed hash).
+    fn new_client_row(
+        &self,
+        by: &Principal,
+        project_id: &str,
+        name: String,
+        scopes: Vec<String>,
+        expires_at: Option<Epoch>,
+    ) -> (ClientRow, ClientSecret) {
+        let secret = ClientSecret::generate();
+        let row = ClientRow {
+            id: new_id("pcl"),
+            account_id: by.account_id.clone(),
+            project_id: project_id.to_owned(),
+            name,
+            secret_hash: hex::encode(self.master.secret_hash(secret.expose())),
+            scopes: scopes.join(" "),
+            created_at: self.clock.now(),
+            last_used_at: None,
+            disabled_at: None,
+            disabled_reason: None,
+            expires_at,
+            retire_at: None,
+            revoked_before: None,
+        };
+        (row, secret)
+    }
+
+    /// Starts a rotation: a second client with exactly the same scopes. Both
+    /// work until the old one is retired.
+    #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
+    pub async fn rotate(&self, by: &Principal, client_id: &str) -> Result<(Client, ClientSecret)> {
+        require_manager(by)?;
+        let old = self.client_row(by, client_id).await?;
+        let project = self.project_row(by, &old.project_id).await?;
+        crate::manage::require_owner_for(by, &project.api_id)?;
+        let now = self.clock.now();
+        if project.archived_at.is_some() || old.disabled_at.is_some() {
+            return Err(Error::conflict(
+                "Only a live client of a live project can be rotated.",
+            ));
+        }
+        if old.expires_at.is_some() {
+            return Err(Error::conflict(
+                "Temporary clients are not rotated: create a new one when needed.",
+            ));
+        }
+        let mut tx = self.room_for_a_client(by, &project.id, false, now).await?;
+        let name = format!(
+            "{} (rotated {})",
+            old.name.split(" (rotated").next().unwrap_or(&old.name),
+            crate::calendar::date(now)
+        );
+        let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
+        let (row, secret) =
+            self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None);
+        store::clients::insert(
+            &mut *tx,
+            &row,
+            by.acting_client.is_none().then_some(by.user_id.as_str()),
+        )
+        .await?;
+        self.feed
+            .commit_audited(
+                tx,
+                audit::Event::by(
+                    by,
+                    "client.rotate",
+                    ("client", client_id),
+                    Some(&project.id),
+                    format!(
+                        "rotation started: {} takes over from {client_id} with {}",
+                        row.id, old.scopes
+                    ),
+                ),
+                (ChangeKind::Client, &row.id),
+            )
+            .await?;
+        tracing::info!(successor = %row.id, "client rotation started");
+        Ok((self.client_view(row, false, 3600, now), secret))
+    }
+}
