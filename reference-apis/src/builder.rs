@@ -123,6 +123,59 @@ impl Doc {
     }
 }
 
+/// The schema of a request body, derived from the type handlers read it
+/// into (`#[derive(JsonSchema)]`, each field's rule from `contract`).
+pub fn request_schema<T: schemars::JsonSchema>() -> Value {
+    derived::<T>(schemars::generate::SchemaSettings::draft2020_12().for_deserialize())
+}
+
+/// The schema of an answer body, derived from the type that is sent:
+/// every field present (`null` where it may be), nothing else.
+pub fn answer_schema<T: schemars::JsonSchema>() -> Value {
+    let mut schema =
+        derived::<T>(schemars::generate::SchemaSettings::draft2020_12().for_serialize());
+    if let Some(props) = schema["properties"].as_object() {
+        let names: Vec<Value> = props.keys().map(|k| Value::from(k.as_str())).collect();
+        schema["required"] = Value::from(names);
+        schema["additionalProperties"] = Value::from(false);
+    }
+    schema
+}
+
+/// Inline, without the meta-schema, titles or Rust's integer formats (JSON
+/// Schema's own keywords say all there is).
+fn derived<T: schemars::JsonSchema>(mut settings: schemars::generate::SchemaSettings) -> Value {
+    settings.meta_schema = None;
+    settings.inline_subschemas = true;
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    tidy(&mut schema);
+    schema
+}
+
+fn tidy(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.remove("title");
+            map.remove("$schema");
+            // Serde's defaults are for absent fields; prose says what they mean.
+            map.remove("default");
+            if map
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f.starts_with("int") || f.starts_with("uint"))
+            {
+                map.remove("format");
+            }
+            map.values_mut().for_each(tidy);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
 /// An object schema whose every property is required and nothing else is
 /// allowed: the shape of every answer body.
 pub fn exact(properties: &[(&str, Value)]) -> Value {

@@ -49,6 +49,42 @@ pub fn check_line(field: &'static str, raw: &str, max: usize) -> Result<String> 
         .map_err(|f| fault(field, max, f))
 }
 
+/// A rule as a schemars field schema, for `#[schemars(schema_with = …)]`:
+/// the derived schemas take each field's rule from here.
+fn field(v: Value) -> schemars::Schema {
+    schemars::Schema::try_from(v).unwrap_or_default()
+}
+
+/// `text_schema(MAX)` for a derived schema.
+pub fn text<const MAX: usize>(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    field(text_schema(MAX))
+}
+
+/// `note_schema(MAX)` for a derived schema.
+pub fn note<const MAX: usize>(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    field(note_schema(MAX))
+}
+
+/// `line_schema(MAX)` for a derived schema.
+pub fn line<const MAX: usize>(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    field(line_schema(MAX))
+}
+
+/// `date_schema()` for a derived schema.
+pub fn date(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    field(date_schema())
+}
+
+/// `ident_schema()` for a derived schema.
+pub fn ident(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    field(ident_schema())
+}
+
+/// `currency_schema()` for a derived schema.
+pub fn currency(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    field(currency_schema())
+}
+
 pub fn ident_schema() -> Value {
     json!({ "type": "string", "pattern": IDENT_PATTERN })
 }

@@ -9,11 +9,10 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use portcullis_gate::Bearer;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{AMOUNT, DOCUMENT_PATTERN, INCOME, LIST_LIMIT, NAME_MAX, REFERENCE_MAX, TERM};
-use crate::builder::{doc, exact, list_of, ApiRoutes, Verb::*};
-use crate::contract::{date_schema, line_schema, text_schema};
+use super::LIST_LIMIT;
+use crate::builder::{answer_schema, doc, exact, list_of, request_schema, ApiRoutes, Verb::*};
 use crate::error::{ApiError, Body, Params};
 use crate::ApiState;
 
@@ -21,102 +20,12 @@ use crate::ApiState;
 #[rustfmt::skip]
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
-        .op(Post, "/applications", "applications:write", doc("Submit a loan application", 201).body(application_input()).returns(application()), create)
-        .op(Get, "/applications", "applications:read", doc("List this integration's applications, newest first", 200).query("limit", "at most this many (default 50)", false, LIST_LIMIT.schema()).returns(exact(&[("applications", list_of(application()))])), list)
-        .op(Get, "/applications/{id}", "applications:read", doc("Read one application", 200).returns(application()), read)
-        .op(Get, "/applications/{id}/decision", "decisions:read", doc("Read the credit decision on an application", 200).returns(decision_schema()), decision)
-        .op(Post, "/applications/{id}/payment-links", "payments:provision", doc("Create a payment link that pays out an approved application", 201).returns(payment_link_schema()).conflict("the application was not approved"), payment_link)
-        .op(Post, "/identity-checks", "identity:check", doc("Run an identity check on an applicant", 201).body(identity_input()).returns(identity_check_schema()), identity_check)
-}
-
-fn int() -> Value {
-    json!({ "type": "integer" })
-}
-
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn reasons() -> Value {
-    list_of(string())
-}
-
-fn application_input() -> Value {
-    json!({
-        "type": "object",
-        "required": ["applicant_name", "amount_cents", "term_months", "annual_income_cents"],
-        "additionalProperties": false,
-        "properties": {
-            "applicant_name": text_schema(NAME_MAX),
-            "amount_cents": AMOUNT.schema(),
-            "term_months": TERM.schema(),
-            "annual_income_cents": INCOME.schema(),
-            "external_reference": line_schema(REFERENCE_MAX)
-        }
-    })
-}
-
-fn application() -> Value {
-    exact(&[
-        ("id", string()),
-        ("applicant_name", string()),
-        ("amount_cents", int()),
-        ("term_months", int()),
-        ("annual_income_cents", int()),
-        ("external_reference", json!({ "type": ["string", "null"] })),
-        ("created_at", int()),
-    ])
-}
-
-fn decision_schema() -> Value {
-    exact(&[
-        ("application_id", string()),
-        (
-            "outcome",
-            json!({ "enum": ["approved", "declined", "referred"] }),
-        ),
-        ("reasons", reasons()),
-        ("decided_at", int()),
-    ])
-}
-
-fn payment_link_schema() -> Value {
-    exact(&[
-        ("id", string()),
-        ("application_id", string()),
-        ("amount_cents", int()),
-        ("url", json!({ "type": "string", "format": "uri" })),
-        ("created_at", int()),
-        ("expires_at", int()),
-    ])
-}
-
-fn identity_input() -> Value {
-    json!({
-        "type": "object",
-        "required": ["full_name", "date_of_birth", "document_number"],
-        "additionalProperties": false,
-        "properties": {
-            "full_name": text_schema(NAME_MAX),
-            "date_of_birth": date_schema(),
-            "document_number": { "type": "string", "pattern": DOCUMENT_PATTERN }
-        }
-    })
-}
-
-fn identity_check_schema() -> Value {
-    exact(&[
-        ("id", string()),
-        ("full_name", string()),
-        ("date_of_birth", string()),
-        ("document_last4", string()),
-        (
-            "outcome",
-            json!({ "enum": ["verified", "review", "failed"] }),
-        ),
-        ("reasons", reasons()),
-        ("created_at", int()),
-    ])
+        .op(Post, "/applications", "applications:write", doc("Submit a loan application", 201).body(request_schema::<NewApplication>()).returns(answer_schema::<Application>()), create)
+        .op(Get, "/applications", "applications:read", doc("List this integration's applications, newest first", 200).query("limit", "at most this many (default 50)", false, LIST_LIMIT.schema()).returns(exact(&[("applications", list_of(answer_schema::<Application>()))])), list)
+        .op(Get, "/applications/{id}", "applications:read", doc("Read one application", 200).returns(answer_schema::<Application>()), read)
+        .op(Get, "/applications/{id}/decision", "decisions:read", doc("Read the credit decision on an application", 200).returns(answer_schema::<DecisionView>()), decision)
+        .op(Post, "/applications/{id}/payment-links", "payments:provision", doc("Create a payment link that pays out an approved application", 201).returns(answer_schema::<PaymentLink>()).conflict("the application was not approved"), payment_link)
+        .op(Post, "/identity-checks", "identity:check", doc("Run an identity check on an applicant", 201).body(request_schema::<NewIdentityCheck>()).returns(answer_schema::<IdentityCheck>()), identity_check)
 }
 
 async fn create(

@@ -2,6 +2,7 @@
 //! fixed rule on arrival, payment links for approved applications, and
 //! identity checks. Every call is scoped to the project whose token made it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use portcullis_core::clock::{Clock, Epoch, Secs};
@@ -9,7 +10,7 @@ use portcullis_core::db::Db;
 use portcullis_core::error::{Error, Result};
 use portcullis_core::ids::{new_id, random_bytes};
 
-use crate::contract::{check_date, check_line, check_text, some_string, whole, Range};
+use crate::contract::{self, check_date, check_line, check_text, some_string, whole, Range};
 
 pub mod http;
 mod model;
@@ -23,17 +24,23 @@ use std::sync::Arc;
 pub const MAX_AMOUNT_CENTS: i64 = 5_000_000;
 pub const PAYMENT_LINK_TTL_SECS: Secs = 7 * 86_400;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
+    #[schemars(schema_with = "contract::text::<NAME_MAX>")]
     pub applicant_name: String,
     #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = AMOUNT.min, max = AMOUNT.max))]
     pub amount_cents: i64,
     #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = TERM.min, max = TERM.max))]
     pub term_months: i64,
     #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = INCOME.min, max = INCOME.max))]
     pub annual_income_cents: i64,
+    /// Your own reference for the application, echoed back.
     #[serde(default, deserialize_with = "some_string")]
+    #[schemars(schema_with = "contract::line::<REFERENCE_MAX>")]
     pub external_reference: Option<String>,
 }
 
@@ -52,20 +59,23 @@ pub const INCOME: Range = Range {
 pub const LIST_LIMIT: Range = Range { min: 1, max: 100 };
 pub const DOCUMENT_PATTERN: &str = "^[A-Za-z0-9]{4,32}$";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DecisionView {
     pub application_id: String,
+    #[schemars(extend("enum" = ["approved", "declined", "referred"]))]
     pub outcome: String,
     pub reasons: Vec<String>,
     pub decided_at: Epoch,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIdentityCheck {
+    #[schemars(schema_with = "contract::text::<NAME_MAX>")]
     pub full_name: String,
-    /// `YYYY-MM-DD`.
+    #[schemars(schema_with = "contract::date")]
     pub date_of_birth: String,
+    #[schemars(regex(pattern = DOCUMENT_PATTERN))]
     pub document_number: String,
 }
 

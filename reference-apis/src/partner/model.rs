@@ -2,9 +2,10 @@
 //! (`store` imports these, never the domain module).
 
 use portcullis_core::clock::Epoch;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Application {
     pub id: String,
     pub applicant_name: String,
@@ -15,22 +16,24 @@ pub struct Application {
     pub created_at: Epoch,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct PaymentLink {
     pub id: String,
     pub application_id: String,
     pub amount_cents: i64,
+    #[schemars(extend("format" = "uri"))]
     pub url: String,
     pub created_at: Epoch,
     pub expires_at: Epoch,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct IdentityCheck {
     pub id: String,
     pub full_name: String,
     pub date_of_birth: String,
     pub document_last4: String,
+    #[schemars(extend("enum" = ["verified", "review", "failed"]))]
     pub outcome: String,
     pub reasons: Vec<String>,
     pub created_at: Epoch,

@@ -1,17 +1,21 @@
 //! The Transactions API (`/caas/v1`): transactions, splits, categories,
 //! enhanced and regular reads, and erasing a user's data.
 
-use super::{Category, EnhancedTransaction, Erased, NewSplit, NewTransaction, Split, Transaction};
+use super::{
+    Category, EnhancedTransaction, Erased, NewSplit, NewTransaction, RegularSeries, Split,
+    Transaction,
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use portcullis_gate::Bearer;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{AMOUNT, CATEGORY_NAME_MAX, DESCRIPTION_MAX, LIST_LIMIT, NOTE_MAX, SPLIT_AMOUNT};
-use crate::builder::{doc, exact, list_of, ApiRoutes, Verb::*};
-use crate::contract::{currency_schema, date_schema, ident_schema, note_schema, text_schema};
+use super::{CATEGORY_NAME_MAX, LIST_LIMIT};
+use crate::builder::{answer_schema, doc, exact, list_of, request_schema, ApiRoutes, Verb::*};
+use crate::contract::ident_schema;
 use crate::error::{ApiError, Body, Params};
 use crate::ApiState;
 
@@ -20,137 +24,19 @@ use crate::ApiState;
 pub fn routes() -> ApiRoutes {
     let user = || ident_schema();
     ApiRoutes::new()
-        .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(transaction_input()).returns(transaction()), create_transaction)
-        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query("user_id", "only this user's", false, user()).query("limit", "at most this many (default 100)", false, LIST_LIMIT.schema()).returns(exact(&[("transactions", list_of(transaction()))])), list_transactions)
-        .op(Get, "/transactions/{id}", "caas:transactions:read", doc("Read one transaction with its merchant and category", 200).returns(transaction()), read_transaction)
+        .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(request_schema::<NewTransaction>()).returns(answer_schema::<Transaction>()), create_transaction)
+        .op(Get, "/transactions", "caas:transactions:read", doc("List transactions, newest first", 200).query("user_id", "only this user's", false, user()).query("limit", "at most this many (default 100)", false, LIST_LIMIT.schema()).returns(exact(&[("transactions", list_of(answer_schema::<Transaction>()))])), list_transactions)
+        .op(Get, "/transactions/{id}", "caas:transactions:read", doc("Read one transaction with its merchant and category", 200).returns(answer_schema::<Transaction>()), read_transaction)
         .op(Delete, "/transactions/{id}", "caas:transactions:delete", doc("Delete a transaction and its splits", 204), delete_transaction)
-        .op(Post, "/transactions/{id}/splits", "caas:transaction_splits:write", doc("Split part of a transaction out; the answer carries the split", 201).body(split_input()).returns(split()).conflict("category_id is not a category of this project, or the splits would total more than the transaction"), create_split)
-        .op(Get, "/transactions/{id}/splits", "caas:transaction_splits:read", doc("List a transaction's splits", 200).returns(exact(&[("splits", list_of(split()))])), list_splits)
+        .op(Post, "/transactions/{id}/splits", "caas:transaction_splits:write", doc("Split part of a transaction out; the answer carries the split", 201).body(request_schema::<NewSplit>()).returns(answer_schema::<Split>()).conflict("category_id is not a category of this project, or the splits would total more than the transaction"), create_split)
+        .op(Get, "/transactions/{id}/splits", "caas:transaction_splits:read", doc("List a transaction's splits", 200).returns(exact(&[("splits", list_of(answer_schema::<Split>()))])), list_splits)
         .op(Delete, "/transactions/{id}/splits/{split_id}", "caas:transaction_splits:delete", doc("Delete a split", 204), delete_split)
-        .op(Get, "/transactions/{id}/enhanced", "caas:enhanced_transactions:read", doc("Read a transaction with the extended enrichment set", 200).returns(enhanced_schema()), enhanced)
-        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query("user_id", "the user", true, user()).returns(exact(&[("series", list_of(series()))])), regular)
-        .op(Get, "/categories", "caas:categories:read", doc("List built-in and custom categories", 200).returns(exact(&[("categories", list_of(category()))])), categories)
-        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(category_input()).returns(category()).conflict("a category of that name exists, built-in or custom"), create_category)
+        .op(Get, "/transactions/{id}/enhanced", "caas:enhanced_transactions:read", doc("Read a transaction with the extended enrichment set", 200).returns(answer_schema::<EnhancedTransaction>()), enhanced)
+        .op(Get, "/regular-transactions", "caas:regular_transactions:read", doc("A user's recurring series (same merchant and amount, twice or more)", 200).query("user_id", "the user", true, user()).returns(exact(&[("series", list_of(answer_schema::<RegularSeries>()))])), regular)
+        .op(Get, "/categories", "caas:categories:read", doc("List built-in and custom categories", 200).returns(exact(&[("categories", list_of(answer_schema::<Category>()))])), categories)
+        .op(Post, "/categories", "caas:categories:write", doc("Create a custom category", 201).body(request_schema::<NewCategory>()).returns(answer_schema::<Category>()).conflict("a category of that name exists, built-in or custom"), create_category)
         .op(Delete, "/categories/{id}", "caas:categories:delete", doc("Delete a custom category (its transactions become Other)", 204).conflict("built-in categories cannot be deleted"), delete_category)
-        .op(Delete, "/users/{user_id}", "caas:users:delete", doc("Erase every transaction and split of a user", 200).path("user_id", "the user", user()).returns(erased()), erase_user)
-}
-
-fn int() -> Value {
-    json!({ "type": "integer" })
-}
-
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn category_input() -> Value {
-    json!({
-        "type": "object",
-        "required": ["name"],
-        "additionalProperties": false,
-        "properties": { "name": text_schema(CATEGORY_NAME_MAX) }
-    })
-}
-
-fn transaction_input() -> Value {
-    let mut amount = AMOUNT.schema();
-    amount["not"] = json!({ "const": 0 });
-    amount["description"] = json!("negative for money out; never zero");
-    json!({
-        "type": "object",
-        "required": ["user_id", "account_id", "amount_cents", "currency", "description", "booked_on"],
-        "additionalProperties": false,
-        "properties": {
-            "user_id": ident_schema(),
-            "account_id": ident_schema(),
-            "amount_cents": amount,
-            "currency": currency_schema(),
-            "description": text_schema(DESCRIPTION_MAX),
-            "booked_on": date_schema()
-        }
-    })
-}
-
-fn split_input() -> Value {
-    json!({
-        "type": "object",
-        "required": ["amount_cents"],
-        "additionalProperties": false,
-        "properties": {
-            "amount_cents": SPLIT_AMOUNT.schema(),
-            "category_id": { "type": "string", "description": "a category of this project; empty or absent: the transaction's" },
-            "note": note_schema(NOTE_MAX)
-        }
-    })
-}
-
-fn transaction_fields() -> Vec<(&'static str, Value)> {
-    vec![
-        ("id", string()),
-        ("user_id", string()),
-        ("account_id", string()),
-        ("amount_cents", int()),
-        ("currency", string()),
-        ("description", string()),
-        ("booked_on", string()),
-        ("merchant", string()),
-        ("category_id", string()),
-        ("created_at", int()),
-    ]
-}
-
-fn transaction() -> Value {
-    exact(&transaction_fields())
-}
-
-fn enhanced_schema() -> Value {
-    let mut fields = transaction_fields();
-    fields.extend([
-        ("category_name", string()),
-        ("direction", json!({ "enum": ["debit", "credit"] })),
-        ("counterparty", string()),
-        ("is_recurring", json!({ "type": "boolean" })),
-    ]);
-    exact(&fields)
-}
-
-fn split() -> Value {
-    exact(&[
-        ("id", string()),
-        ("transaction_id", string()),
-        ("amount_cents", int()),
-        ("category_id", string()),
-        ("note", string()),
-        ("created_at", int()),
-    ])
-}
-
-fn category() -> Value {
-    exact(&[
-        ("id", string()),
-        ("name", string()),
-        ("custom", json!({ "type": "boolean" })),
-    ])
-}
-
-fn series() -> Value {
-    exact(&[
-        ("merchant", string()),
-        ("amount_cents", int()),
-        ("currency", string()),
-        ("occurrences", int()),
-        ("first_booked_on", string()),
-        ("last_booked_on", string()),
-        ("transaction_ids", list_of(string())),
-    ])
-}
-
-fn erased() -> Value {
-    exact(&[
-        ("user_id", string()),
-        ("transactions_deleted", int()),
-        ("splits_deleted", int()),
-    ])
+        .op(Delete, "/users/{user_id}", "caas:users:delete", doc("Erase every transaction and split of a user", 200).path("user_id", "the user", user()).returns(answer_schema::<Erased>()), erase_user)
 }
 
 async fn create_transaction(
@@ -272,9 +158,10 @@ async fn categories(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategory {
+    #[schemars(schema_with = "crate::contract::text::<CATEGORY_NAME_MAX>")]
     name: String,
 }
 

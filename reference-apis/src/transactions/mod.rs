@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use portcullis_core::clock::Clock;
@@ -13,7 +14,8 @@ use portcullis_core::error::{Error, Result};
 use portcullis_core::ids::new_id;
 
 use crate::contract::{
-    check_currency, check_date, check_ident, check_note, check_text, some_string, whole, Range,
+    self, check_currency, check_date, check_ident, check_note, check_text, some_string, whole,
+    Range,
 };
 
 pub mod http;
@@ -53,37 +55,49 @@ pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
     ("cat_other", "Other", &[]),
 ];
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTransaction {
+    #[schemars(schema_with = "contract::ident")]
     pub user_id: String,
+    #[schemars(schema_with = "contract::ident")]
     pub account_id: String,
+    /// Negative for money out; never zero.
     #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = AMOUNT.min, max = AMOUNT.max), extend("not" = { "const": 0 }))]
     pub amount_cents: i64,
+    #[schemars(schema_with = "contract::currency")]
     pub currency: String,
+    #[schemars(schema_with = "contract::text::<DESCRIPTION_MAX>")]
     pub description: String,
+    #[schemars(schema_with = "contract::date")]
     pub booked_on: String,
 }
 
 /// A transaction with the fuller enrichment set.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EnhancedTransaction {
     #[serde(flatten)]
     pub transaction: Transaction,
     pub category_name: String,
+    #[schemars(extend("enum" = ["debit", "credit"]))]
     pub direction: &'static str,
     pub counterparty: String,
     pub is_recurring: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSplit {
     #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = SPLIT_AMOUNT.min, max = SPLIT_AMOUNT.max))]
     pub amount_cents: i64,
+    /// A category of this project; empty or absent: the transaction's.
     #[serde(default, deserialize_with = "some_string")]
+    #[schemars(with = "String")]
     pub category_id: Option<String>,
     #[serde(default, deserialize_with = "some_string")]
+    #[schemars(schema_with = "contract::note::<NOTE_MAX>")]
     pub note: Option<String>,
 }
 
@@ -102,7 +116,7 @@ pub const NOTE_MAX: usize = 200;
 pub const CATEGORY_NAME_MAX: usize = 60;
 pub const LIST_LIMIT: Range = Range { min: 1, max: 500 };
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RegularSeries {
     pub merchant: String,
     pub amount_cents: i64,
@@ -113,7 +127,7 @@ pub struct RegularSeries {
     pub transaction_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Erased {
     pub user_id: String,
     pub transactions_deleted: u64,

@@ -2,9 +2,10 @@
 //! them (`store` imports these, never the domain module).
 
 use portcullis_core::clock::Epoch;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Transaction {
     pub id: String,
     pub user_id: String,
@@ -18,7 +19,7 @@ pub struct Transaction {
     pub created_at: Epoch,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct Split {
     pub id: String,
     pub transaction_id: String,
@@ -28,7 +29,7 @@ pub struct Split {
     pub created_at: Epoch,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Category {
     pub id: String,
     pub name: String,
