@@ -16,7 +16,7 @@ use portcullis_core::clients::{Client, ClientSecret};
 use portcullis_core::projects::{Project, ProjectInput};
 use portcullis_core::{manage, Accounts, Clients, Error, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
-use portcullis_reference_apis::contract::{check_date, some_string, some_whole, whole};
+use portcullis_reference_apis::contract::check_date;
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -154,7 +154,10 @@ async fn idempotent(
     }
 }
 
+pub(crate) mod bodies;
 mod webhooks;
+
+use bodies::{Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire};
 
 /// Management requests and answers are small.
 const BODY_MAX: usize = 256 * 1024;
@@ -305,17 +308,6 @@ async fn read_project(
     Ok(Json(v).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewProject {
-    name: String,
-    #[serde(default)]
-    description: String,
-    api_id: String,
-    #[serde(default, deserialize_with = "some_whole")]
-    token_ttl_secs: Option<i64>,
-}
-
 async fn create_project(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
@@ -337,18 +329,6 @@ async fn create_project(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(project_json(&project, Some(0)))).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-/// A change: what is left out stays as it is.
-struct ProjectChange {
-    #[serde(default, deserialize_with = "some_string")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "some_string")]
-    description: Option<String>,
-    #[serde(default, deserialize_with = "some_whole")]
-    token_ttl_secs: Option<i64>,
 }
 
 async fn update_project(
@@ -387,15 +367,6 @@ async fn archive_project(
     Ok(Json(project_json(&project, None)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RateLimit {
-    #[serde(deserialize_with = "whole")]
-    per_sec: i64,
-    #[serde(deserialize_with = "whole")]
-    burst: i64,
-}
-
 async fn rate_limit(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
@@ -413,12 +384,6 @@ async fn rate_limit(
         .await
         .map_err(|e| named(e, &[("rate_per_sec", "per_sec"), ("rate_burst", "burst")]))?;
     Ok(Json(project_json(&project, None)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Narrow {
-    scopes: Vec<String>,
 }
 
 async fn narrow_client(
@@ -449,16 +414,6 @@ async fn delete_client(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewClient {
-    name: String,
-    scopes: Vec<String>,
-    /// Set for a temporary client (1 to 720).
-    #[serde(default, deserialize_with = "some_whole")]
-    expires_in_hours: Option<i64>,
-}
-
 async fn create_client(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
@@ -484,14 +439,6 @@ async fn rotate_client(
 ) -> Answer {
     let (client, secret) = s.clients.rotate(&who(&b), &id).await?;
     Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Retire {
-    /// Epoch seconds; absent or past: now.
-    #[serde(default, deserialize_with = "some_whole")]
-    at: Option<i64>,
 }
 
 async fn retire_client(

@@ -1,16 +1,16 @@
-//! The management API's part of `/openapi.json`. Request schemas state the
-//! same rules the handlers and core check (`portcullis_core::validate`, the
-//! catalogue, the ranges in core); the few rules JSON Schema cannot state
-//! are in each body's `x-rules` (see `X_RULES`), and the contract test
-//! (`server/tests/it/contract.rs`) honours them.
+//! The management API's part of `/openapi.json`. Request schemas are
+//! derived from the bodies the handlers read (`crate::manage::bodies`,
+//! whose fields carry core's rules), with the catalogue's words filled in;
+//! the few rules JSON Schema cannot state are in each body's `x-rules` (see
+//! `X_RULES`), and the contract test (`server/tests/it/contract.rs`)
+//! honours them.
 
 use portcullis_core::audit::{CURSOR_PATTERN, FILTER_MAX};
-use portcullis_core::clients::{CLIENT_NAME_MAX, RETIRE_WITHIN_SECS, TEMPORARY_HOURS};
-use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
-use portcullis_core::ratelimit::LIMIT_RANGE;
-use portcullis_core::validate::{line_schema, note_schema, text_schema};
-use portcullis_core::webhooks::{self, targets::URL_MAX};
+use portcullis_core::clients::RETIRE_WITHIN_SECS;
+use portcullis_core::validate::line_schema;
+use portcullis_core::webhooks;
 use portcullis_core::Catalogue;
+use portcullis_reference_apis::builder::request_schema;
 use portcullis_reference_apis::contract::date_schema;
 use serde_json::{json, Map, Value};
 
@@ -39,14 +39,6 @@ impl Vocabulary {
             private_targets: targets == webhooks::Targets::AnyHttp,
         }
     }
-}
-
-fn range(r: std::ops::RangeInclusive<i64>) -> Value {
-    json!({ "type": "integer", "minimum": r.start(), "maximum": r.end() })
-}
-
-fn list_of(items: Value) -> Value {
-    json!({ "type": "array", "minItems": 1, "items": items, "description": "repeats count once" })
 }
 
 fn error(description: &str) -> Value {
@@ -120,28 +112,39 @@ fn delivery() -> Value {
             "payload": { "type": "object", "description": "the body as sent: type, timestamp, data" } } })
 }
 
-fn endpoint_fields() -> Value {
-    json!({
-        "url": { "type": "string", "minLength": 1, "maxLength": URL_MAX },
-        "events": list_of(json!({ "enum": EVENT_TYPES })),
-        "description": note_schema(webhooks::DESCRIPTION_MAX) })
-}
-
-fn endpoint_rules(v: &Vocabulary) -> Value {
-    json!([{ "rule": "webhook-target", "field": "url", "private_targets": v.private_targets }])
-}
-
-fn body(properties: Value, required: &[&str]) -> Value {
-    body_with_rules(properties, required, json!([]))
-}
-
-fn body_with_rules(properties: Value, required: &[&str], rules: Value) -> Value {
-    let mut schema = json!({
-        "type": "object", "additionalProperties": false, "required": required, "properties": properties });
+/// A request body derived from the type its handler reads
+/// (`crate::manage::bodies`), with the catalogue's words filled in and the
+/// `x-rules` JSON Schema cannot state.
+fn body<T: schemars::JsonSchema>(v: &Vocabulary, rules: Value) -> Value {
+    let mut schema = request_schema::<T>();
+    let props = &mut schema["properties"];
+    if props.get("api_id").is_some() {
+        props["api_id"]["enum"] = json!(v.api_ids);
+    }
+    if props.get("scopes").is_some() {
+        props["scopes"]["items"] = json!({ "enum": v.scopes });
+    }
+    if props.get("events").is_some() {
+        props["events"]["items"] = json!({ "enum": EVENT_TYPES });
+    }
     if rules.as_array().is_some_and(|r| !r.is_empty()) {
         schema["x-rules"] = rules;
     }
     json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+/// A body that may be left out.
+fn optional(mut request: Value) -> Value {
+    request["required"] = json!(false);
+    request
+}
+
+fn no_rules() -> Value {
+    json!([])
+}
+
+fn endpoint_rules(v: &Vocabulary) -> Value {
+    json!([{ "rule": "webhook-target", "field": "url", "private_targets": v.private_targets }])
 }
 
 struct Op {
@@ -155,33 +158,25 @@ struct Op {
 }
 
 fn ops(v: &Vocabulary) -> Vec<Op> {
-    let project_fields = json!({
-        "name": text_schema(PROJECT_NAME_MAX), "description": note_schema(DESCRIPTION_MAX),
-        "api_id": { "enum": v.api_ids, "description": "an API of the scope catalogue" },
-        "token_ttl_secs": range(TOKEN_TTL_RANGE) });
-    let scopes = list_of(json!({ "enum": v.scopes }));
+    use crate::manage::bodies::*;
     vec![
         Op { verb: "get", path: "/projects", scope: "manage:projects:read", summary: "The account's projects", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": project() } } })) },
         Op { verb: "post", path: "/projects", scope: "manage:projects:write", summary: "Create a project", success: 201, returns: Some(project()),
-             request: Some(body(project_fields.clone(), &["name", "api_id"])) },
+             request: Some(body::<NewProject>(v, no_rules())) },
         Op { verb: "get", path: "/projects/{id}", scope: "manage:projects:read", summary: "A project with its clients (never secrets)", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}", scope: "manage:projects:write", summary: "Rename, describe, or change the token lifetime (new tokens only); a field left out stays as it is", success: 200, returns: Some(project()),
-             request: Some(body(json!({ "name": project_fields["name"], "description": project_fields["description"], "token_ttl_secs": project_fields["token_ttl_secs"] }), &[])) },
+             request: Some(body::<ProjectChange>(v, no_rules())) },
         Op { verb: "post", path: "/projects/{id}/archive", scope: "manage:projects:write", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}/rate-limit", scope: "manage:projects:write", summary: "Set the project's bucket", success: 200, returns: Some(project()),
-             request: Some(body_with_rules(json!({ "per_sec": range(LIMIT_RANGE), "burst": range(LIMIT_RANGE) }), &["per_sec", "burst"],
-                 json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
+             request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
         Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(with_secret()),
-             request: Some(body(json!({ "name": text_schema(CLIENT_NAME_MAX), "scopes": scopes.clone(),
-                 "expires_in_hours": range(TEMPORARY_HOURS) }), &["name", "scopes"])) },
+             request: Some(body::<NewClient>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/narrow", scope: "manage:clients:write", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
-             request: Some(body(json!({ "scopes": scopes }), &["scopes"])) },
+             request: Some(body::<Narrow>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/rotate", scope: "manage:clients:write", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(with_secret()) },
         Op { verb: "post", path: "/clients/{id}/retire", scope: "manage:clients:write", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
-             request: Some(json!({ "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
-                 "properties": { "at": { "type": "integer", "description": "epoch seconds; past or absent: now" } },
-                 "x-rules": [{ "rule": "within-secs-of-now", "field": "at", "secs": RETIRE_WITHIN_SECS }] } } } })) },
+             request: Some(optional(body::<Retire>(v, json!([{ "rule": "within-secs-of-now", "field": "at", "secs": RETIRE_WITHIN_SECS }])))) },
         Op { verb: "post", path: "/clients/{id}/keep", scope: "manage:clients:write", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
         Op { verb: "delete", path: "/clients/{id}", scope: "manage:clients:delete", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
         Op { verb: "get", path: "/audit", scope: "manage:audit:read", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
@@ -193,12 +188,12 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "get", path: "/webhooks", scope: "manage:webhooks:read", summary: "The account's webhook endpoints", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } })) },
         Op { verb: "post", path: "/webhooks", scope: "manage:webhooks:write", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
-             request: Some(body_with_rules(endpoint_fields(), &["url", "events"], endpoint_rules(v))),
+             request: Some(body::<EndpointBody>(v, endpoint_rules(v))),
              returns: Some(json!({ "type": "object", "additionalProperties": false, "required": ["endpoint", "signing_secret"], "properties": { "endpoint": endpoint(),
                  "signing_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })) },
         Op { verb: "get", path: "/webhooks/{id}", scope: "manage:webhooks:read", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
         Op { verb: "post", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Change an endpoint's URL, events and description (its secret stays); a field left out stays as it is", success: 200,
-             request: Some(body_with_rules(endpoint_fields(), &[], endpoint_rules(v))), returns: Some(endpoint()) },
+             request: Some(body::<EndpointChange>(v, endpoint_rules(v))), returns: Some(endpoint()) },
         Op { verb: "delete", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Delete an endpoint and its delivery log", request: None, success: 204, returns: None },
         Op { verb: "post", path: "/webhooks/{id}/enable", scope: "manage:webhooks:write", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
         Op { verb: "post", path: "/webhooks/{id}/disable", scope: "manage:webhooks:write", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },

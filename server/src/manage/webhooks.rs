@@ -7,11 +7,11 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::webhooks::{Delivery, Endpoint, EndpointInput};
 use portcullis_gate::Bearer;
-use portcullis_reference_apis::contract::some_value;
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::bodies::{EndpointBody, EndpointChange};
 use super::{who, Answer, ManageState};
 
 pub(super) fn endpoint_json(e: &Endpoint) -> Value {
@@ -31,27 +31,6 @@ fn delivery_json(d: &Delivery) -> Value {
         "last_error": d.last_error,
         "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct EndpointBody {
-    url: String,
-    events: Vec<String>,
-    #[serde(default)]
-    description: String,
-}
-
-/// A change: what is left out stays as it is.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct EndpointChange {
-    #[serde(default, deserialize_with = "some_value")]
-    url: Option<String>,
-    #[serde(default, deserialize_with = "some_value")]
-    events: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "some_value")]
-    description: Option<String>,
 }
 
 impl From<EndpointBody> for EndpointInput {

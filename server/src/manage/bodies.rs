@@ -1,0 +1,118 @@
+//! The management API's request bodies: what its handlers read, and (derived
+//! with schemars) what `/openapi.json` states of them. Each field's rule is
+//! core's own (`portcullis_core::validate`, the ranges in core); the words
+//! of the catalogue (API ids, scopes) are filled in by `apis::manage_doc`,
+//! which also adds the rules JSON Schema cannot state (`x-rules`).
+
+use portcullis_core::clients::{CLIENT_NAME_MAX, TEMPORARY_HOURS};
+use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
+use portcullis_core::ratelimit::LIMIT_RANGE;
+use portcullis_core::webhooks::{targets::URL_MAX, DESCRIPTION_MAX as NOTE_MAX};
+use portcullis_reference_apis::contract::{some_string, some_value, some_whole, whole};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewProject {
+    #[schemars(schema_with = "portcullis_reference_apis::contract::text::<PROJECT_NAME_MAX>")]
+    pub name: String,
+    #[serde(default)]
+    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<DESCRIPTION_MAX>")]
+    pub description: String,
+    /// An API of the scope catalogue.
+    pub api_id: String,
+    /// Absent: an hour.
+    #[serde(default, deserialize_with = "some_whole")]
+    #[schemars(with = "i64", range(min = *TOKEN_TTL_RANGE.start(), max = *TOKEN_TTL_RANGE.end()))]
+    pub token_ttl_secs: Option<i64>,
+}
+
+/// A change: what is left out stays as it is.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectChange {
+    #[serde(default, deserialize_with = "some_string")]
+    #[schemars(schema_with = "portcullis_reference_apis::contract::text::<PROJECT_NAME_MAX>")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "some_string")]
+    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<DESCRIPTION_MAX>")]
+    pub description: Option<String>,
+    /// For tokens minted from now on.
+    #[serde(default, deserialize_with = "some_whole")]
+    #[schemars(with = "i64", range(min = *TOKEN_TTL_RANGE.start(), max = *TOKEN_TTL_RANGE.end()))]
+    pub token_ttl_secs: Option<i64>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RateLimit {
+    #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = *LIMIT_RANGE.start(), max = *LIMIT_RANGE.end()))]
+    pub per_sec: i64,
+    #[serde(deserialize_with = "whole")]
+    #[schemars(range(min = *LIMIT_RANGE.start(), max = *LIMIT_RANGE.end()))]
+    pub burst: i64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Narrow {
+    /// Scopes the client keeps (repeats count once).
+    #[schemars(length(min = 1))]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewClient {
+    #[schemars(schema_with = "portcullis_reference_apis::contract::text::<CLIENT_NAME_MAX>")]
+    pub name: String,
+    /// Scopes of the project's API (repeats count once).
+    #[schemars(length(min = 1))]
+    pub scopes: Vec<String>,
+    /// Set for a temporary client.
+    #[serde(default, deserialize_with = "some_whole")]
+    #[schemars(with = "i64", range(min = *TEMPORARY_HOURS.start(), max = *TEMPORARY_HOURS.end()))]
+    pub expires_in_hours: Option<i64>,
+}
+
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Retire {
+    /// Epoch seconds; absent or past: now.
+    #[serde(default, deserialize_with = "some_whole")]
+    #[schemars(with = "i64")]
+    pub at: Option<i64>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EndpointBody {
+    /// https, to a public address (unless the operator allows private
+    /// targets).
+    #[schemars(length(min = 1, max = URL_MAX))]
+    pub url: String,
+    /// The event types it takes (repeats count once).
+    #[schemars(length(min = 1))]
+    pub events: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<NOTE_MAX>")]
+    pub description: String,
+}
+
+/// A change: what is left out stays as it is.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EndpointChange {
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "String", length(min = 1, max = URL_MAX))]
+    pub url: Option<String>,
+    /// The event types it takes (repeats count once).
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "Vec<String>", length(min = 1))]
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<NOTE_MAX>")]
+    pub description: Option<String>,
+}
