@@ -60,18 +60,7 @@ impl Clients {
             by.acting_client.is_none().then_some(by.user_id.as_str()),
         )
         .await?;
-        self.feed
-            .commit_audited(
-                tx,
-                audit::Event::by(
-                    by,
-                    "client.create",
-                    ("client", &row.id),
-                    Some(&row.project_id),
-                    detail,
-                ),
-                (ChangeKind::Client, &row.id),
-            )
+        self.commit_client(tx, by, "client.create", &row.id, &row.project_id, detail)
             .await?;
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");

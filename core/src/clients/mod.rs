@@ -193,6 +193,23 @@ impl Clients {
             .ok_or(Error::NotFound)
     }
 
+    /// Commits `tx`, a change to `client_id`, with its audit row (`action`
+    /// by `by`), the webhook messages it tells and its change-feed entry.
+    async fn commit_client(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        by: &Principal,
+        action: &'static str,
+        client_id: &str,
+        project_id: &str,
+        detail: String,
+    ) -> Result<()> {
+        let event = audit::Event::by(by, action, ("client", client_id), Some(project_id), detail);
+        self.feed
+            .commit_audited(tx, event, (ChangeKind::Client, client_id))
+            .await
+    }
+
     /// Appends to the account's audit log outside any change; a failed
     /// write is logged, the action (already done) stands.
     async fn audit(&self, event: audit::Event<'_>) {

@@ -53,19 +53,15 @@ impl Clients {
                 },
             });
         }
-        self.feed
-            .commit_audited(
-                tx,
-                audit::Event::by(
-                    by,
-                    "client.narrow",
-                    ("client", client_id),
-                    Some(&row.project_id),
-                    format!("scopes {} narrowed to {scopes}", row.scopes),
-                ),
-                (ChangeKind::Client, client_id),
-            )
-            .await?;
+        self.commit_client(
+            tx,
+            by,
+            "client.narrow",
+            client_id,
+            &row.project_id,
+            format!("scopes {} narrowed to {scopes}", row.scopes),
+        )
+        .await?;
         tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
         let row = self.client_row(by, client_id).await?;
         Ok(self.client_view(

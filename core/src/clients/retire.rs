@@ -39,19 +39,16 @@ impl Clients {
                 {
                     return Err(already_disabled());
                 }
-                self.feed
-                    .commit_audited(
-                        tx,
-                        audit::Event::by(
-                            by,
-                            "client.retire_scheduled",
-                            ("client", client_id),
-                            Some(&row.project_id),
-                            format!("to retire at {}", crate::calendar::date_time(at)),
-                        ),
-                        (ChangeKind::Client, client_id),
-                    )
-                    .await?;
+                let detail = format!("to retire at {}", crate::calendar::date_time(at));
+                self.commit_client(
+                    tx,
+                    by,
+                    "client.retire_scheduled",
+                    client_id,
+                    &row.project_id,
+                    detail,
+                )
+                .await?;
                 tracing::info!(at, "client retirement scheduled");
             }
             None => {
@@ -73,18 +70,7 @@ impl Clients {
                 {
                     return Err(already_disabled());
                 }
-                self.feed
-                    .commit_audited(
-                        tx,
-                        audit::Event::by(
-                            by,
-                            "client.retire",
-                            ("client", client_id),
-                            Some(&row.project_id),
-                            detail,
-                        ),
-                        (ChangeKind::Client, client_id),
-                    )
+                self.commit_client(tx, by, "client.retire", client_id, &row.project_id, detail)
                     .await?;
                 tracing::info!(client_id, "client retired");
             }
@@ -107,19 +93,16 @@ impl Clients {
         if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
             return Err(already_disabled());
         }
-        self.feed
-            .commit_audited(
-                tx,
-                audit::Event::by(
-                    by,
-                    "client.retire_cancelled",
-                    ("client", client_id),
-                    Some(&row.project_id),
-                    "scheduled retirement cancelled".into(),
-                ),
-                (ChangeKind::Client, client_id),
-            )
-            .await
+        let detail = "scheduled retirement cancelled".to_owned();
+        self.commit_client(
+            tx,
+            by,
+            "client.retire_cancelled",
+            client_id,
+            &row.project_id,
+            detail,
+        )
+        .await
     }
 
     /// Disables `row` now with `reason`, writing `event` in the same
@@ -222,18 +205,8 @@ impl Clients {
         if !store::clients::delete(&mut tx, &by.account_id, client_id).await? {
             return Err(Error::NotFound);
         }
-        self.feed
-            .commit_audited(
-                tx,
-                audit::Event::by(
-                    by,
-                    "client.delete",
-                    ("client", client_id),
-                    Some(&row.project_id),
-                    format!("{:?} deleted", row.name),
-                ),
-                (ChangeKind::Client, client_id),
-            )
+        let detail = format!("{:?} deleted", row.name);
+        self.commit_client(tx, by, "client.delete", client_id, &row.project_id, detail)
             .await?;
         tracing::info!("client deleted");
         Ok(())
