@@ -28,15 +28,21 @@ pub fn routes(
     let state = ApiState::new(db.clone(), clock.clone());
     let mut routes = Router::new();
     let mut documented = Vec::new();
+    // The same gate an outside service runs, fed from this process's own
+    // change feed instead of over HTTP.
+    let gate_for = |api: &portcullis_core::catalogue::Api| {
+        let gate = Gate::builder()
+            .expect(issuer.issuer(), issuer.audience(&api.base_path))
+            .clock(clock.clone())
+            .limiter(issuer.limiter().clone())
+            .in_process()
+            .build();
+        gate_feed.attach_gate(&api.id, gate.clone());
+        gate
+    };
     for api in catalogue.apis() {
         if api.id == portcullis_core::manage::API_ID {
-            let gate = Gate::builder()
-                .expect(issuer.issuer(), issuer.audience(&api.base_path))
-                .clock(clock.clone())
-                .limiter(issuer.limiter().clone())
-                .in_process()
-                .build();
-            gate_feed.attach_gate(&api.id, gate.clone());
+            let gate = gate_for(api);
             routes = routes.nest(
                 &api.base_path,
                 crate::manage::router(&gate, manage_state.clone()),
@@ -47,15 +53,7 @@ pub fn routes(
             tracing::warn!(api = %api.id, "no reference handlers for this API; tokens are issued, nothing is served");
             continue;
         };
-        // The same gate an outside service runs, fed from this process's
-        // own change feed instead of over HTTP.
-        let gate = Gate::builder()
-            .expect(issuer.issuer(), issuer.audience(&api.base_path))
-            .clock(clock.clone())
-            .limiter(issuer.limiter().clone())
-            .in_process()
-            .build();
-        gate_feed.attach_gate(&api.id, gate.clone());
+        let gate = gate_for(api);
         routes = routes.nest(&api.base_path, router(&ops, &gate, state.clone()));
         documented.push((api.clone(), ops.ops));
     }
