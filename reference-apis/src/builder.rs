@@ -130,16 +130,27 @@ pub fn request_schema<T: schemars::JsonSchema>() -> Value {
 }
 
 /// The schema of an answer body, derived from the type that is sent:
-/// every field present (`null` where it may be), nothing else.
+/// every field it always sends is required (`null` where it may be), and
+/// no object holds anything else.
 pub fn answer_schema<T: schemars::JsonSchema>() -> Value {
     let mut schema =
         derived::<T>(schemars::generate::SchemaSettings::draft2020_12().for_serialize());
-    if let Some(props) = schema["properties"].as_object() {
-        let names: Vec<Value> = props.keys().map(|k| Value::from(k.as_str())).collect();
-        schema["required"] = Value::from(names);
-        schema["additionalProperties"] = Value::from(false);
-    }
+    closed(&mut schema);
     schema
+}
+
+/// Every object schema with properties allows no others.
+fn closed(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("properties") {
+                map.insert("additionalProperties".into(), Value::from(false));
+            }
+            map.values_mut().for_each(closed);
+        }
+        Value::Array(items) => items.iter_mut().for_each(closed),
+        _ => {}
+    }
 }
 
 /// Inline, without the meta-schema, titles or Rust's integer formats (JSON

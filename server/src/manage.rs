@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use portcullis_core::audit::{self, Cursor, Filter};
-use portcullis_core::clients::{Client, ClientSecret};
-use portcullis_core::projects::{Project, ProjectInput};
+use portcullis_core::projects::ProjectInput;
 use portcullis_core::{manage, Accounts, Clients, Error, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
 use portcullis_reference_apis::contract::check_date;
@@ -154,9 +153,11 @@ async fn idempotent(
     }
 }
 
+pub(crate) mod answers;
 pub(crate) mod bodies;
 mod webhooks;
 
+use answers::{ClientAnswer, ClientWithSecret, ProjectAnswer};
 use bodies::{Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire};
 
 /// Management requests and answers are small.
@@ -253,38 +254,11 @@ impl IntoResponse for ManageError {
 
 pub(super) type Answer = Result<Response, ManageError>;
 
-fn project_json(p: &Project, live_clients: Option<i64>) -> Value {
-    let mut v = json!({
-        "id": p.id, "name": p.name, "description": p.description, "api_id": p.api_id,
-        "token_ttl_secs": p.token_ttl_secs, "created_at": p.created_at, "archived_at": p.archived_at,
-        "rate_per_sec": p.rate_limit.per_sec, "rate_burst": p.rate_limit.burst,
-    });
-    if let Some(n) = live_clients {
-        v["live_clients"] = json!(n);
-    }
-    v
-}
-
-fn client_json(c: &Client) -> Value {
-    json!({
-        "id": c.id, "project_id": c.project_id, "name": c.name, "scopes": c.scopes,
-        "status": c.status.as_str(), "disabled_reason": c.disabled_reason,
-        "created_at": c.created_at, "last_used_at": c.last_used_at,
-        "expires_at": c.expires_at, "retire_at": c.retire_at,
-        "minted_last_hour": c.minted_last_hour, "reuse_warning": c.reuse_warning,
-    })
-}
-
-/// A new client and its secret, which this answer carries and nothing else.
-fn with_secret(c: &Client, secret: &ClientSecret) -> Value {
-    json!({ "client": client_json(c), "client_secret": secret.expose() })
-}
-
 async fn list_projects(State(s): State<ManageState>, Extension(b): Extension<Bearer>) -> Answer {
     let list = s.projects.list_projects(&who(&b)).await?;
-    let projects: Vec<Value> = list
+    let projects: Vec<ProjectAnswer> = list
         .iter()
-        .map(|p| project_json(&p.project, Some(p.live_clients)))
+        .map(|p| ProjectAnswer::new(&p.project, Some(p.live_clients)))
         .collect();
     Ok(Json(json!({ "projects": projects })).into_response())
 }
@@ -296,16 +270,10 @@ async fn read_project(
 ) -> Answer {
     let by = who(&b);
     let project = s.projects.project(&by, &id).await?;
-    let clients: Vec<Value> = s
-        .clients
-        .list(&by, &id)
-        .await?
-        .iter()
-        .map(client_json)
-        .collect();
-    let mut v = project_json(&project, None);
-    v["clients"] = json!(clients);
-    Ok(Json(v).into_response())
+    let clients = s.clients.list(&by, &id).await?;
+    let mut answer = ProjectAnswer::new(&project, None);
+    answer.clients = Some(clients.iter().map(ClientAnswer::from).collect());
+    Ok(Json(answer).into_response())
 }
 
 async fn create_project(
@@ -328,7 +296,11 @@ async fn create_project(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(project_json(&project, Some(0)))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ProjectAnswer::new(&project, Some(0))),
+    )
+        .into_response())
 }
 
 async fn update_project(
@@ -355,7 +327,7 @@ async fn update_project(
             },
         )
         .await?;
-    Ok(Json(project_json(&project, None)).into_response())
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }
 
 async fn archive_project(
@@ -364,7 +336,7 @@ async fn archive_project(
     Path(id): Path<String>,
 ) -> Answer {
     let project = s.projects.archive_project(&who(&b), &id).await?;
-    Ok(Json(project_json(&project, None)).into_response())
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }
 
 async fn rate_limit(
@@ -383,7 +355,7 @@ async fn rate_limit(
         )
         .await
         .map_err(|e| named(e, &[("rate_per_sec", "per_sec"), ("rate_burst", "burst")]))?;
-    Ok(Json(project_json(&project, None)).into_response())
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }
 
 async fn narrow_client(
@@ -393,7 +365,7 @@ async fn narrow_client(
     Body(input): Body<Narrow>,
 ) -> Answer {
     let client = s.clients.narrow(&who(&b), &id, &input.scopes).await?;
-    Ok(Json(client_json(&client)).into_response())
+    Ok(Json(ClientAnswer::from(&client)).into_response())
 }
 
 async fn keep_client(
@@ -429,7 +401,11 @@ async fn create_client(
         .create(&who(&b), &project_id, &input.name, &input.scopes, &hours)
         .await
         .map_err(|e| named(e, &[("client_name", "name")]))?;
-    Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientWithSecret::new(&client, &secret)),
+    )
+        .into_response())
 }
 
 async fn rotate_client(
@@ -438,7 +414,11 @@ async fn rotate_client(
     Path(id): Path<String>,
 ) -> Answer {
     let (client, secret) = s.clients.rotate(&who(&b), &id).await?;
-    Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientWithSecret::new(&client, &secret)),
+    )
+        .into_response())
 }
 
 async fn retire_client(
@@ -468,7 +448,7 @@ async fn retire_client(
         .retire(&who(&b), &id, at)
         .await
         .map_err(|e| named(e, &[("retire_at", "at")]))?;
-    Ok(Json(client_json(&client)).into_response())
+    Ok(Json(ClientAnswer::from(&client)).into_response())
 }
 
 /// Each present parameter must be what the document says (an empty `from`

@@ -10,7 +10,7 @@ use portcullis_core::clients::RETIRE_WITHIN_SECS;
 use portcullis_core::validate::line_schema;
 use portcullis_core::webhooks;
 use portcullis_core::Catalogue;
-use portcullis_reference_apis::builder::request_schema;
+use portcullis_reference_apis::builder::{answer_schema, request_schema};
 use portcullis_reference_apis::contract::date_schema;
 use serde_json::{json, Map, Value};
 
@@ -49,35 +49,6 @@ fn nullable(t: &str) -> Value {
     json!({ "type": [t, "null"] })
 }
 
-fn project() -> Value {
-    json!({ "type": "object", "additionalProperties": false,
-        "required": ["id", "name", "description", "api_id", "token_ttl_secs", "created_at", "archived_at", "rate_per_sec", "rate_burst"],
-        "properties": {
-            "id": { "type": "string" }, "name": { "type": "string" }, "description": { "type": "string" },
-            "api_id": { "type": "string" }, "token_ttl_secs": { "type": "integer" }, "created_at": { "type": "integer" },
-            "archived_at": nullable("integer"), "rate_per_sec": { "type": "integer" }, "rate_burst": { "type": "integer" },
-            "live_clients": { "type": "integer" },
-            "clients": { "type": "array", "items": client() } } })
-}
-
-fn client() -> Value {
-    json!({ "type": "object", "additionalProperties": false,
-        "required": ["id", "project_id", "name", "scopes", "status", "disabled_reason", "created_at", "last_used_at", "expires_at", "retire_at", "minted_last_hour", "reuse_warning"],
-        "properties": {
-            "id": { "type": "string" }, "project_id": { "type": "string" }, "name": { "type": "string" },
-            "scopes": { "type": "array", "items": { "type": "string" } },
-            "status": { "enum": ["active", "disabled", "expired", "project_archived"] },
-            "disabled_reason": nullable("string"), "created_at": { "type": "integer" },
-            "last_used_at": nullable("integer"), "expires_at": nullable("integer"), "retire_at": nullable("integer"),
-            "minted_last_hour": { "type": "integer" }, "reuse_warning": nullable("string") } })
-}
-
-fn with_secret() -> Value {
-    json!({ "type": "object", "additionalProperties": false, "required": ["client", "client_secret"],
-        "properties": { "client": client(),
-            "client_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })
-}
-
 const EVENT_TYPES: [&str; 7] = [
     "client.created",
     "client.rotated",
@@ -88,28 +59,30 @@ const EVENT_TYPES: [&str; 7] = [
     "project.rate_limited",
 ];
 
-fn endpoint() -> Value {
-    json!({ "type": "object", "additionalProperties": false,
-        "required": ["id", "url", "events", "description", "created_at", "enabled", "disabled_at", "disabled_reason", "failing_since"],
-        "properties": {
-            "id": { "type": "string" }, "url": { "type": "string" },
-            "events": { "type": "array", "items": { "enum": EVENT_TYPES } },
-            "description": { "type": "string" }, "created_at": { "type": "integer" }, "enabled": { "type": "boolean" },
-            "disabled_at": nullable("integer"),
-            "disabled_reason": { "type": ["string", "null"], "description": "why it is off: turned off by someone, or failing for 24 hours" },
-            "failing_since": { "type": ["integer", "null"], "description": "the first failed attempt since the last success" } } })
+/// An answer's schema, derived from the type the handler sends
+/// (`crate::manage::answers`), with the event types filled in.
+fn answer<T: schemars::JsonSchema>() -> Value {
+    let mut schema = answer_schema::<T>();
+    with_event_types(&mut schema);
+    schema
 }
 
-fn delivery() -> Value {
-    json!({ "type": "object", "additionalProperties": false,
-        "required": ["id", "event_type", "created_at", "status", "attempts", "next_attempt_at", "last_attempt_at", "last_status_code", "last_error", "payload"],
-        "properties": {
-            "id": { "type": "string", "description": "the webhook-id header, the same on every attempt" },
-            "event_type": { "enum": EVENT_TYPES }, "created_at": { "type": "integer" },
-            "status": { "enum": ["pending", "delivered", "failed"] }, "attempts": { "type": "integer" },
-            "next_attempt_at": nullable("integer"), "last_attempt_at": nullable("integer"),
-            "last_status_code": nullable("integer"), "last_error": nullable("string"),
-            "payload": { "type": "object", "description": "the body as sent: type, timestamp, data" } } })
+fn with_event_types(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                if let Some(events) = props.get_mut("events") {
+                    events["items"] = json!({ "enum": EVENT_TYPES });
+                }
+                if let Some(kind) = props.get_mut("event_type") {
+                    kind["enum"] = json!(EVENT_TYPES);
+                }
+            }
+            map.values_mut().for_each(with_event_types);
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_event_types),
+        _ => {}
+    }
 }
 
 /// A request body derived from the type its handler reads
@@ -158,7 +131,11 @@ struct Op {
 }
 
 fn ops(v: &Vocabulary) -> Vec<Op> {
+    use crate::manage::answers::*;
     use crate::manage::bodies::*;
+    let project = answer::<ProjectAnswer>;
+    let client = answer::<ClientAnswer>;
+    let endpoint = answer::<EndpointAnswer>;
     vec![
         Op { verb: "get", path: "/projects", scope: "manage:projects:read", summary: "The account's projects", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": project() } } })) },
@@ -170,11 +147,11 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/projects/{id}/archive", scope: "manage:projects:write", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}/rate-limit", scope: "manage:projects:write", summary: "Set the project's bucket", success: 200, returns: Some(project()),
              request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
-        Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(with_secret()),
+        Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
              request: Some(body::<NewClient>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/narrow", scope: "manage:clients:write", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
              request: Some(body::<Narrow>(v, no_rules())) },
-        Op { verb: "post", path: "/clients/{id}/rotate", scope: "manage:clients:write", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(with_secret()) },
+        Op { verb: "post", path: "/clients/{id}/rotate", scope: "manage:clients:write", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },
         Op { verb: "post", path: "/clients/{id}/retire", scope: "manage:clients:write", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
              request: Some(optional(body::<Retire>(v, json!([{ "rule": "within-secs-of-now", "field": "at", "secs": RETIRE_WITHIN_SECS }])))) },
         Op { verb: "post", path: "/clients/{id}/keep", scope: "manage:clients:write", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
@@ -189,8 +166,7 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
              returns: Some(json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } })) },
         Op { verb: "post", path: "/webhooks", scope: "manage:webhooks:write", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
              request: Some(body::<EndpointBody>(v, endpoint_rules(v))),
-             returns: Some(json!({ "type": "object", "additionalProperties": false, "required": ["endpoint", "signing_secret"], "properties": { "endpoint": endpoint(),
-                 "signing_secret": { "type": ["string", "null"], "description": "in the first answer only; null when an Idempotency-Key replays it" } } })) },
+             returns: Some(answer::<EndpointWithSecret>()) },
         Op { verb: "get", path: "/webhooks/{id}", scope: "manage:webhooks:read", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
         Op { verb: "post", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Change an endpoint's URL, events and description (its secret stays); a field left out stays as it is", success: 200,
              request: Some(body::<EndpointChange>(v, endpoint_rules(v))), returns: Some(endpoint()) },
@@ -198,8 +174,8 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/webhooks/{id}/enable", scope: "manage:webhooks:write", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
         Op { verb: "post", path: "/webhooks/{id}/disable", scope: "manage:webhooks:write", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },
         Op { verb: "get", path: "/webhooks/{id}/deliveries", scope: "manage:webhooks:read", summary: "The endpoint's delivery log, newest first (30 days); `before` continues from `next`", request: None, success: 200,
-             returns: Some(json!({ "type": "object", "required": ["deliveries", "next"], "properties": { "deliveries": { "type": "array", "items": delivery() }, "next": nullable("string") } })) },
-        Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", scope: "manage:webhooks:write", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(delivery()) },
+             returns: Some(json!({ "type": "object", "required": ["deliveries", "next"], "properties": { "deliveries": { "type": "array", "items": answer::<DeliveryAnswer>() }, "next": nullable("string") } })) },
+        Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", scope: "manage:webhooks:write", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(answer::<DeliveryAnswer>()) },
     ]
 }
 

@@ -5,33 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use portcullis_core::webhooks::{Delivery, Endpoint, EndpointInput};
+use portcullis_core::webhooks::EndpointInput;
 use portcullis_gate::Bearer;
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::answers::{DeliveryAnswer, EndpointAnswer, EndpointWithSecret};
 use super::bodies::{EndpointBody, EndpointChange};
 use super::{who, Answer, ManageState};
-
-pub(super) fn endpoint_json(e: &Endpoint) -> Value {
-    json!({
-        "id": e.id, "url": e.url, "events": e.events, "description": e.description,
-        "created_at": e.created_at, "enabled": e.disabled_at.is_none(),
-        "disabled_at": e.disabled_at, "disabled_reason": e.disabled_reason,
-        "failing_since": e.failing_since,
-    })
-}
-
-fn delivery_json(d: &Delivery) -> Value {
-    json!({
-        "id": d.id, "event_type": d.event_type, "created_at": d.created_at, "status": d.status,
-        "attempts": d.attempts, "next_attempt_at": d.next_attempt_at,
-        "last_attempt_at": d.last_attempt_at, "last_status_code": d.last_status_code,
-        "last_error": d.last_error,
-        "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
-    })
-}
 
 impl From<EndpointBody> for EndpointInput {
     fn from(b: EndpointBody) -> Self {
@@ -44,12 +26,12 @@ impl From<EndpointBody> for EndpointInput {
 }
 
 pub(super) async fn list(State(s): State<ManageState>, Extension(b): Extension<Bearer>) -> Answer {
-    let list: Vec<Value> = s
+    let list: Vec<EndpointAnswer> = s
         .webhooks
         .list(&who(&b))
         .await?
         .iter()
-        .map(endpoint_json)
+        .map(EndpointAnswer::from)
         .collect();
     Ok(Json(json!({ "endpoints": list })).into_response())
 }
@@ -59,7 +41,7 @@ pub(super) async fn read(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    Ok(Json(endpoint_json(&s.webhooks.get(&who(&b), &id).await?)).into_response())
+    Ok(Json(EndpointAnswer::from(&s.webhooks.get(&who(&b), &id).await?)).into_response())
 }
 
 pub(super) async fn create(
@@ -68,7 +50,7 @@ pub(super) async fn create(
     Body(input): Body<EndpointBody>,
 ) -> Answer {
     let (endpoint, secret) = s.webhooks.create(&who(&b), &input.into()).await?;
-    let body = json!({ "endpoint": endpoint_json(&endpoint), "signing_secret": secret.to_text() });
+    let body = EndpointWithSecret::new(&endpoint, &secret);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -86,7 +68,7 @@ pub(super) async fn update(
         description: change.description.unwrap_or(now.description),
     };
     let endpoint = s.webhooks.update(&by, &id, &input).await?;
-    Ok(Json(endpoint_json(&endpoint)).into_response())
+    Ok(Json(EndpointAnswer::from(&endpoint)).into_response())
 }
 
 pub(super) async fn enable(
@@ -95,7 +77,7 @@ pub(super) async fn enable(
     Path(id): Path<String>,
 ) -> Answer {
     let endpoint = s.webhooks.set_enabled(&who(&b), &id, true).await?;
-    Ok(Json(endpoint_json(&endpoint)).into_response())
+    Ok(Json(EndpointAnswer::from(&endpoint)).into_response())
 }
 
 pub(super) async fn disable(
@@ -104,7 +86,7 @@ pub(super) async fn disable(
     Path(id): Path<String>,
 ) -> Answer {
     let endpoint = s.webhooks.set_enabled(&who(&b), &id, false).await?;
-    Ok(Json(endpoint_json(&endpoint)).into_response())
+    Ok(Json(EndpointAnswer::from(&endpoint)).into_response())
 }
 
 pub(super) async fn delete(
@@ -131,7 +113,7 @@ pub(super) async fn deliveries(
         .webhooks
         .deliveries(&who(&b), &id, q.before.as_deref(), 50)
         .await?;
-    let list: Vec<Value> = page.deliveries.iter().map(delivery_json).collect();
+    let list: Vec<DeliveryAnswer> = page.deliveries.iter().map(DeliveryAnswer::from).collect();
     Ok(Json(json!({ "deliveries": list, "next": page.next })).into_response())
 }
 
@@ -141,5 +123,5 @@ pub(super) async fn resend(
     Path((id, message_id)): Path<(String, String)>,
 ) -> Answer {
     let d = s.webhooks.resend(&who(&b), &id, &message_id).await?;
-    Ok(Json(delivery_json(&d)).into_response())
+    Ok(Json(DeliveryAnswer::from(&d)).into_response())
 }

@@ -1,0 +1,185 @@
+//! The management API's answers: what its handlers send, and (derived with
+//! schemars) what `/openapi.json` states of them. `apis::manage_doc` fills
+//! in the event types.
+
+use portcullis_core::clients::{Client, ClientSecret};
+use portcullis_core::projects::Project;
+use portcullis_core::webhooks::{Delivery, Endpoint, SigningSecret};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ProjectAnswer {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub api_id: String,
+    pub token_ttl_secs: i64,
+    pub created_at: i64,
+    pub archived_at: Option<i64>,
+    pub rate_per_sec: i64,
+    pub rate_burst: i64,
+    /// In lists and on creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_clients: Option<i64>,
+    /// When one project is read (never secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<Vec<ClientAnswer>>,
+}
+
+impl ProjectAnswer {
+    pub fn new(p: &Project, live_clients: Option<i64>) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            api_id: p.api_id.clone(),
+            token_ttl_secs: p.token_ttl_secs,
+            created_at: p.created_at,
+            archived_at: p.archived_at,
+            rate_per_sec: p.rate_limit.per_sec,
+            rate_burst: p.rate_limit.burst,
+            live_clients,
+            clients: None,
+        }
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ClientAnswer {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    #[schemars(extend("enum" = ["active", "disabled", "expired", "project_archived"]))]
+    pub status: &'static str,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub retire_at: Option<i64>,
+    pub minted_last_hour: u64,
+    /// Set when it mints far more tokens than its lifetime needs.
+    pub reuse_warning: Option<String>,
+}
+
+impl From<&Client> for ClientAnswer {
+    fn from(c: &Client) -> Self {
+        Self {
+            id: c.id.clone(),
+            project_id: c.project_id.clone(),
+            name: c.name.clone(),
+            scopes: c.scopes.clone(),
+            status: c.status.as_str(),
+            disabled_reason: c.disabled_reason.clone(),
+            created_at: c.created_at,
+            last_used_at: c.last_used_at,
+            expires_at: c.expires_at,
+            retire_at: c.retire_at,
+            minted_last_hour: c.minted_last_hour,
+            reuse_warning: c.reuse_warning.clone(),
+        }
+    }
+}
+
+/// A new client and its secret, which this answer carries and nothing else.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ClientWithSecret {
+    pub client: ClientAnswer,
+    /// In the first answer only; null when an Idempotency-Key replays it.
+    pub client_secret: Option<String>,
+}
+
+impl ClientWithSecret {
+    pub fn new(c: &Client, secret: &ClientSecret) -> Self {
+        Self {
+            client: c.into(),
+            client_secret: Some(secret.expose().to_owned()),
+        }
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct EndpointAnswer {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    pub created_at: i64,
+    pub enabled: bool,
+    pub disabled_at: Option<i64>,
+    /// Why it is off: turned off by someone, or failing for 24 hours.
+    pub disabled_reason: Option<String>,
+    /// The first failed attempt since the last success.
+    pub failing_since: Option<i64>,
+}
+
+impl From<&Endpoint> for EndpointAnswer {
+    fn from(e: &Endpoint) -> Self {
+        Self {
+            id: e.id.clone(),
+            url: e.url.clone(),
+            events: e.events.clone(),
+            description: e.description.clone(),
+            created_at: e.created_at,
+            enabled: e.disabled_at.is_none(),
+            disabled_at: e.disabled_at,
+            disabled_reason: e.disabled_reason.clone(),
+            failing_since: e.failing_since,
+        }
+    }
+}
+
+/// A new endpoint and its signing secret, shown this once.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct EndpointWithSecret {
+    pub endpoint: EndpointAnswer,
+    /// `whsec_…`, in the first answer only; null when an Idempotency-Key
+    /// replays it.
+    pub signing_secret: Option<String>,
+}
+
+impl EndpointWithSecret {
+    pub fn new(e: &Endpoint, secret: &SigningSecret) -> Self {
+        Self {
+            endpoint: e.into(),
+            signing_secret: Some(secret.to_text()),
+        }
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct DeliveryAnswer {
+    /// The webhook-id header, the same on every attempt.
+    pub id: String,
+    pub event_type: String,
+    pub created_at: i64,
+    #[schemars(extend("enum" = ["pending", "delivered", "failed"]))]
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    /// The body as sent: type, timestamp, data.
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub payload: Value,
+}
+
+impl From<&Delivery> for DeliveryAnswer {
+    fn from(d: &Delivery) -> Self {
+        Self {
+            id: d.id.clone(),
+            event_type: d.event_type.clone(),
+            created_at: d.created_at,
+            status: d.status.clone(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_attempt_at: d.last_attempt_at,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error.clone(),
+            payload: serde_json::from_str(&d.payload).unwrap_or(Value::Null),
+        }
+    }
+}
