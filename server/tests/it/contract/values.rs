@@ -1,0 +1,292 @@
+//! Values from the document's schemas: what each allows, every way to
+//! break it, and the `x-rules` kept or broken on purpose.
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use serde_json::{json, Value};
+
+pub(super) fn validator(schema: &Value) -> jsonschema::Validator {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(schema)
+        .unwrap_or_else(|e| panic!("the document holds a broken schema ({e}): {schema}"))
+}
+
+/// Values `schema` allows (the subset of JSON Schema the document uses; a
+/// keyword this does not know fails the test, so the two stay in step).
+pub(super) fn valid(schema: &Value) -> BoxedStrategy<Value> {
+    for key in schema.as_object().into_iter().flat_map(|o| o.keys()) {
+        assert!(
+            [
+                "type",
+                "const",
+                "enum",
+                "minimum",
+                "maximum",
+                "minLength",
+                "maxLength",
+                "pattern",
+                "format",
+                "properties",
+                "required",
+                "additionalProperties",
+                "items",
+                "minItems",
+                "not",
+                "description",
+                "x-rules",
+            ]
+            .contains(&key.as_str()),
+            "the contract test does not generate `{key}`: {schema}"
+        );
+    }
+    if let Some(c) = schema.get("const") {
+        return Just(c.clone()).boxed();
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        return proptest::sample::select(e.clone()).boxed();
+    }
+    match schema["type"].as_str() {
+        Some("object") => object(schema),
+        Some("string") => string(schema),
+        Some("integer") => {
+            let min = schema["minimum"].as_i64().unwrap_or(-(1 << 53) + 1);
+            let max = schema["maximum"].as_i64().unwrap_or((1 << 53) - 1);
+            prop_oneof![Just(min), Just(max), min..=max]
+                .prop_map(Value::from)
+                .boxed()
+        }
+        Some("boolean") => any::<bool>().prop_map(Value::from).boxed(),
+        Some("array") => {
+            let min = schema["minItems"].as_u64().unwrap_or(0) as usize;
+            proptest::collection::vec(valid(&schema["items"]), min..=min + 3)
+                .prop_map(Value::from)
+                .boxed()
+        }
+        other => panic!("the contract test does not generate type {other:?}: {schema}"),
+    }
+}
+
+pub(super) fn string(schema: &Value) -> BoxedStrategy<Value> {
+    let min = schema["minLength"].as_u64().unwrap_or(0) as usize;
+    let max = schema["maxLength"].as_u64().map_or(48, |m| m as usize);
+    if schema["format"] == "date" {
+        return (1900i64..2100, 1u32..=12, 1u32..=31)
+            .prop_filter_map("a real date", |(y, m, d)| {
+                let s = format!("{y:04}-{m:02}-{d:02}");
+                portcullis_core::calendar::parse_date(&s).map(|_| Value::from(s))
+            })
+            .boxed();
+    }
+    // Generated strings are whole, so anchors add nothing (and the
+    // generator does not take them).
+    let pattern = schema["pattern"].as_str().unwrap_or("(?s:.)*");
+    let pattern = pattern.strip_prefix('^').unwrap_or(pattern);
+    let pattern = pattern.strip_suffix('$').unwrap_or(pattern);
+    proptest::string::string_regex(pattern)
+        .unwrap_or_else(|e| panic!("cannot generate from {pattern}: {e}"))
+        .prop_filter("the length allowed", move |s| {
+            (min..=max).contains(&s.chars().count())
+        })
+        .prop_map(Value::from)
+        .boxed()
+}
+
+pub(super) fn object(schema: &Value) -> BoxedStrategy<Value> {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let fields: Vec<BoxedStrategy<Option<(String, Value)>>> = schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, s)| {
+            let name = name.clone();
+            if required.contains(&name.as_str()) {
+                valid(s).prop_map(move |v| Some((name.clone(), v))).boxed()
+            } else {
+                proptest::option::of(valid(s))
+                    .prop_map(move |v| v.map(|v| (name.clone(), v)))
+                    .boxed()
+            }
+        })
+        .collect();
+    fields
+        .prop_map(|f| Value::Object(f.into_iter().flatten().collect()))
+        .boxed()
+}
+
+/// Every way this suite breaks a valid object: each required field gone,
+/// an unknown field, and for each field a wrong type, null, and each bound
+/// crossed. Only those the schema really forbids are kept.
+pub(super) fn broken(schema: &Value, good: &Value) -> Vec<(String, Value)> {
+    let check = validator(schema);
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let with = |name: &str, v: Value| {
+        let mut b = good.clone();
+        b[name] = v;
+        b
+    };
+    for name in schema["required"].as_array().into_iter().flatten() {
+        let mut b = good.clone();
+        b.as_object_mut().unwrap().remove(name.as_str().unwrap());
+        out.push((format!("without {name}"), b));
+    }
+    out.push(("an unknown field".into(), with("unexpected", json!(1))));
+    out.push(("an array body".into(), json!([good])));
+    for (name, s) in schema["properties"].as_object().into_iter().flatten() {
+        out.push((format!("{name}: null"), with(name, Value::Null)));
+        match s["type"].as_str() {
+            Some("integer") => {
+                out.push((format!("{name}: a string"), with(name, json!("12"))));
+                out.push((format!("{name}: a fraction"), with(name, json!(150.5))));
+                out.push((format!("{name}: too big for i64"), with(name, json!(1e30))));
+                if let Some(min) = s["minimum"].as_i64() {
+                    out.push((format!("{name} below minimum"), with(name, json!(min - 1))));
+                }
+                if let Some(max) = s["maximum"].as_i64() {
+                    out.push((format!("{name} above maximum"), with(name, json!(max + 1))));
+                }
+                out.push((format!("{name}: zero"), with(name, json!(0))));
+            }
+            Some("string") => {
+                out.push((format!("{name}: a number"), with(name, json!(7))));
+                if let Some(max) = s["maxLength"].as_u64() {
+                    let long = "x".repeat(max as usize + 1);
+                    out.push((format!("{name} too long"), with(name, json!(long))));
+                }
+                for odd in [
+                    "",
+                    " ",
+                    "  padded  ",
+                    "a\u{0}b",
+                    "tab\there",
+                    "\u{85}",
+                    "lower",
+                    "é",
+                    "2021-02-30",
+                    "../x",
+                ] {
+                    out.push((format!("{name}: {odd:?}"), with(name, json!(odd))));
+                }
+            }
+            Some("array") => {
+                out.push((format!("{name}: a string"), with(name, json!("x"))));
+                out.push((format!("{name}: empty"), with(name, json!([]))));
+                out.push((
+                    format!("{name}: an unknown item"),
+                    with(name, json!(["nope"])),
+                ));
+                out.push((format!("{name}: a number item"), with(name, json!([7]))));
+            }
+            _ => {}
+        }
+    }
+    out.retain(|(_, b)| !check.is_valid(b));
+    out
+}
+
+/// The document's `x-rules` for a body schema.
+pub(super) fn rules(schema: &Value) -> Vec<Value> {
+    schema["x-rules"].as_array().cloned().unwrap_or_default()
+}
+
+/// A webhook target the `webhook-target` rule allows (public https; the
+/// test server does not allow private targets).
+pub(super) fn public_url() -> BoxedStrategy<Value> {
+    proptest::string::string_regex(
+        "https://[a-z][a-z0-9-]{0,12}(\\.[a-z][a-z0-9-]{0,12}){0,2}\\.example\\.com(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,12}){0,3}(\\?[a-z]{1,5}=[a-z0-9]{0,5})?",
+    )
+    .unwrap()
+    .prop_map(Value::from)
+    .boxed()
+}
+
+/// Makes a generated body keep its `x-rules`.
+pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mut TestRunner) {
+    for rule in rules(schema) {
+        let field = rule["field"].as_str().unwrap();
+        if body.get(field).is_none() {
+            continue;
+        }
+        match rule["rule"].as_str().unwrap() {
+            "not-below" => {
+                let other = body[rule["other"].as_str().unwrap()].clone();
+                if body[field].as_i64() < other.as_i64() {
+                    body[field] = other;
+                }
+            }
+            "within-secs-of-now" => {
+                let secs = rule["secs"].as_i64().unwrap();
+                let at = body[field].as_i64().unwrap();
+                if at > now + secs {
+                    body[field] = json!(now + at.rem_euclid(secs));
+                }
+            }
+            "webhook-target" => {
+                assert_eq!(rule["private_targets"], false, "the test server's setting");
+                body[field] = sample(runner, &public_url());
+            }
+            other => panic!("the contract test does not know the rule {other:?}"),
+        }
+    }
+}
+
+/// Each way to break a body's `x-rules` (the schema allows all of them).
+pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for rule in rules(schema) {
+        let field = rule["field"].as_str().unwrap();
+        let with = |v: Value| {
+            let mut b = good.clone();
+            b[field] = v;
+            b
+        };
+        match rule["rule"].as_str().unwrap() {
+            "not-below" => {
+                let other = rule["other"].as_str().unwrap();
+                let min = schema["properties"][field]["minimum"].as_i64().unwrap();
+                if let Some(o) = good[other].as_i64().filter(|o| *o > min) {
+                    out.push((format!("{field} below {other}"), with(json!(o - 1))));
+                }
+            }
+            "within-secs-of-now" => {
+                let secs = rule["secs"].as_i64().unwrap();
+                out.push((
+                    format!("{field} too far ahead"),
+                    with(json!(now + secs + 3600)),
+                ));
+            }
+            "webhook-target" => {
+                for url in [
+                    "http://hooks.example.com/in",
+                    "ftp://hooks.example.com/in",
+                    "hooks.example.com/in",
+                    "https://",
+                    "https://localhost/in",
+                    "https://hooks.internal/in",
+                    "https://10.0.0.7/in",
+                    "https://169.254.169.254/latest",
+                    "https://[::1]/in",
+                    "https://user:pw@hooks.example.com/in",
+                    "https://hooks.example.com/in#part",
+                ] {
+                    out.push((format!("{field}: {url}"), with(json!(url))));
+                }
+            }
+            other => panic!("the contract test does not know the rule {other:?}"),
+        }
+    }
+    out
+}
+
+pub(super) fn sample<T: std::fmt::Debug>(runner: &mut TestRunner, s: &BoxedStrategy<T>) -> T {
+    s.new_tree(runner).unwrap().current()
+}
+
+pub(super) fn param_schema(p: &Value) -> &Value {
+    &p["schema"]
+}
