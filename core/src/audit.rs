@@ -104,9 +104,44 @@ pub struct Event<'a> {
 }
 
 impl Filter {
-    /// From the filters as people type them (the console's form, the
-    /// management API's query): blanks mean "any"; dates are `YYYY-MM-DD`,
-    /// UTC, inclusive.
+    /// From the filters given: `None` means "any". Dates are exactly
+    /// `YYYY-MM-DD`, UTC, inclusive; an empty actor or project means any;
+    /// the action is checked against [`ACTIONS`] by [`search`].
+    pub fn new(
+        actor: Option<&str>,
+        action: Option<&str>,
+        project_id: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Self> {
+        let day = |field: &'static str, s: Option<&str>, end: bool| -> Result<Option<Epoch>> {
+            let Some(s) = s else { return Ok(None) };
+            let date = crate::calendar::parse_date(s)
+                .ok_or_else(|| Error::invalid(field, "Enter a date as YYYY-MM-DD."))?;
+            let start = crate::calendar::day_start(date);
+            Ok(Some(if end { start + 86_399 } else { start }))
+        };
+        let line = |field: &'static str, s: Option<&str>| -> Result<Option<String>> {
+            let Some(s) = s else { return Ok(None) };
+            let kept = crate::validate::check_line(s, FILTER_MAX).map_err(|_| {
+                Error::invalid(
+                    field,
+                    format!("Use one line of at most {FILTER_MAX} characters."),
+                )
+            })?;
+            Ok(Some(kept.to_owned()))
+        };
+        let any_if_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        Ok(Filter {
+            actor: any_if_empty(line("actor", actor)?),
+            action: line("action", action)?,
+            project_id: any_if_empty(line("project_id", project_id)?),
+            from: day("from", from, false)?,
+            to: day("to", to, true)?,
+        })
+    }
+
+    /// As people type them in the console's form: blanks mean "any".
     pub fn from_text(
         actor: &str,
         action: &str,
@@ -114,32 +149,16 @@ impl Filter {
         from: &str,
         to: &str,
     ) -> Result<Self> {
-        let day = |field: &'static str, s: &str, end: bool| -> Result<Option<Epoch>> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            let date = crate::calendar::parse_date(s)
-                .ok_or_else(|| Error::invalid(field, "Enter a date as YYYY-MM-DD."))?;
-            let start = crate::calendar::day_start(date);
-            Ok(Some(if end { start + 86_399 } else { start }))
-        };
-        let some = |field: &'static str, s: &str| -> Result<Option<String>> {
-            let kept = crate::validate::check_line(s, FILTER_MAX).map_err(|_| {
-                Error::invalid(
-                    field,
-                    format!("Use one line of at most {FILTER_MAX} characters."),
-                )
-            })?;
-            Ok(Some(kept.to_owned()).filter(|s| !s.is_empty()))
-        };
-        Ok(Filter {
-            actor: some("actor", actor)?,
-            action: some("action", action)?,
-            project_id: some("project_id", project_id)?,
-            from: day("from", from, false)?,
-            to: day("to", to, true)?,
-        })
+        fn typed(s: &str) -> Option<&str> {
+            Some(s.trim()).filter(|s| !s.is_empty())
+        }
+        Self::new(
+            typed(actor),
+            typed(action),
+            typed(project_id),
+            typed(from),
+            typed(to),
+        )
     }
 }
 

@@ -15,7 +15,6 @@ use portcullis_core::audit::{self, Cursor, Filter};
 use portcullis_core::projects::ProjectInput;
 use portcullis_core::{manage, Accounts, Clients, Error, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
-use portcullis_reference_apis::contract::check_date;
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -469,27 +468,12 @@ async fn audit_log(
     Params(q): Params<AuditQuery>,
 ) -> Answer {
     let by = who(&b);
-    for (field, date) in [("from", &q.from), ("to", &q.to)] {
-        if let Some(d) = date {
-            check_date(field, d)?;
-        }
-    }
-    if q.action
-        .as_deref()
-        .is_some_and(|a| !audit::ACTIONS.contains(&a))
-    {
-        return Err(ManageError(Error::invalid(
-            "action",
-            "action must be one of the audit actions",
-        )));
-    }
-    let text = |s: &Option<String>| s.clone().unwrap_or_default();
-    let filter = Filter::from_text(
-        &text(&q.actor),
-        &text(&q.action),
-        &text(&q.project_id),
-        &text(&q.from),
-        &text(&q.to),
+    let filter = Filter::new(
+        q.actor.as_deref(),
+        q.action.as_deref(),
+        q.project_id.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
     )?;
     let cursor = q.before.as_deref().map(Cursor::decode).transpose()?;
     let page = audit::search(
