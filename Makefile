@@ -124,9 +124,11 @@ deps: rust-deps release-deps e2e-deps pg-deps
 # --------------------------------------------------------------------- run --
 
 # cargo-leptos regenerates the wasm bundle on every call (seconds of work),
-# so the release build is skipped while no source has changed.
-SOURCES := $(shell find core gate reference-apis/src app frontend server/src style migrations public -type f 2>/dev/null) \
-           reference-apis/Cargo.toml \
+# so the release build is skipped while no source has changed. Every crate
+# the served binary or bundle is built from is listed: one left out would
+# let `make test` exercise a stale release build.
+SOURCES := $(shell find calendar core gate reference-apis/src app frontend server/src style migrations public -type f 2>/dev/null) \
+           reference-apis/Cargo.toml server/Cargo.toml \
            Cargo.toml Cargo.lock .cargo/config.toml
 RELEASE_STAMP := target/site/.release-build
 
