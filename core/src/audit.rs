@@ -47,6 +47,7 @@ pub const ACTIONS: &[&str] = &[
     "user.second_factor_off",
     "user.recovery_codes_new",
     "user.recovery_code_used",
+    "user.second_factor_failed",
     "webhook.create",
     "webhook.update",
     "webhook.enable",

@@ -68,16 +68,27 @@ impl Backend {
     }
 }
 
-/// The URL with any password replaced, for log lines and messages.
+/// The URL with any password replaced, for log lines and messages: the
+/// one after the user name and any query parameter that names one
+/// (`?password=`, libpq's `sslpassword=`).
 pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparsable URL)".into(),
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "(unparsable URL)".into();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = k.to_ascii_lowercase().contains("password");
+                (k.into_owned(), if secret { "***".into() } else { v.into_owned() })
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 /// Opens the database at `url`: a SQLite file (created if needed, parent
@@ -193,5 +204,15 @@ mod tests {
         let r = redacted("postgres://admin:hunter2@127.0.0.1:5432/db");
         assert!(!r.contains("hunter2") && r.contains("admin"), "{r}");
         assert_eq!(redacted("sqlite://data/p.db"), "sqlite://data/p.db");
+        // libpq takes the password as a parameter too.
+        for url in [
+            "postgres://admin@h/db?password=hunter2",
+            "postgres://admin@h/db?sslmode=require&PASSWORD=hunter2",
+            "postgres://admin@h/db?sslpassword=hunter2&application_name=x",
+        ] {
+            let r = redacted(url);
+            assert!(!r.contains("hunter2") && r.contains("admin@h"), "{r}");
+        }
+        assert!(redacted("postgres://h/db?sslmode=require").ends_with("?sslmode=require"));
     }
 }

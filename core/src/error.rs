@@ -40,6 +40,9 @@ pub enum Error {
     NotFound,
     #[error("your role does not allow this")]
     Forbidden,
+    /// Signed in, but a second factor must be set up first.
+    #[error("set up two-factor authentication first")]
+    SecondFactorRequired,
     /// OAuth client authentication failed (unknown id, wrong secret, or a
     /// client that may not get tokens): one answer for all.
     #[error("client authentication failed")]

@@ -13,6 +13,11 @@ use crate::error::{Error, Result};
 use crate::store;
 
 pub const KEEP_SECS: Secs = 24 * 3600;
+/// A first request still unsettled after this long never will be (its node
+/// died mid-request): the key is free again. Longer than any request may
+/// run (`PORTCULLIS_REQUEST_TIMEOUT_SECS` is at most an hour); a request
+/// cut off by that timeout frees its key at once (the server's guard).
+pub const RUNNING_MAX_SECS: Secs = 3600 + 60;
 const KEY_MAX: usize = 255;
 
 /// What to do with a request that carries a key.
@@ -72,6 +77,8 @@ pub async fn begin(
     check_key(key)?;
     let now = clock.now();
     store::idempotency::forget_older_than(db, client_id, key, now - KEEP_SECS).await?;
+    store::idempotency::forget_running_older_than(db, client_id, key, now - RUNNING_MAX_SECS)
+        .await?;
     if store::idempotency::claim(db, client_id, key, hash, now).await? {
         return Ok(Begin::Fresh);
     }

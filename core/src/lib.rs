@@ -4,6 +4,22 @@
 //! Nothing here knows about HTTP or Leptos, so the console's server functions
 //! and the `/oauth/*` endpoints call the same code paths.
 
+/// `Debug` that shows only the named fields: for rows and entries that hold
+/// a secret's hash or a sealed secret, which must never reach a log line.
+#[macro_export]
+macro_rules! debug_fields {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub use portcullis_calendar as calendar;

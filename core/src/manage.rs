@@ -7,7 +7,6 @@
 
 use crate::accounts::{Principal, Role};
 use crate::catalogue::{Api, Catalogue, CatalogueError, Scope, SigningAlg};
-use crate::error::{Error, Result};
 
 pub const API_ID: &str = "manage";
 pub const BASE_PATH: &str = "/manage/v1";
@@ -66,37 +65,17 @@ impl Catalogue {
     }
 }
 
-/// Management clients act with a developer's rights; making one (a project
-/// of the management API, or a client in one) takes an owner. A management
-/// client asking is refused outright (403); a developer in the console is
-/// told why beside the field.
-pub fn require_owner_for(by: &Principal, api_id: &str) -> Result<()> {
-    if api_id == API_ID && by.acting_client.is_some() {
-        return Err(Error::Forbidden);
-    }
-    if api_id == API_ID && by.role != Role::Owner {
-        return Err(Error::invalid(
-            "api_id",
-            "Only an owner can make management clients.",
-        ));
-    }
-    Ok(())
-}
-
 /// The principal a management client's token acts as: a developer of the
 /// client's own account (the account comes from the verified token, so no
 /// other account is reachable), recorded in the audit log as the client.
-pub fn principal(
-    client_id: &str,
-    account_id: &str,
-    account_name: &str,
-    client_ip: Option<std::net::IpAddr>,
-) -> Principal {
+/// Made only from a token the gate verified.
+pub fn principal(claims: &portcullis_gate::Claims, client_ip: Option<std::net::IpAddr>) -> Principal {
+    let client_id = &claims.client_id;
     Principal {
-        user_id: client_id.into(),
+        user_id: client_id.clone(),
         email: format!("management client {client_id}"),
-        account_id: account_id.into(),
-        account_name: account_name.into(),
+        account_id: claims.account_id.clone(),
+        account_name: String::new(),
         role: Role::Developer,
         client_ip,
         session_epoch: 0,

@@ -43,25 +43,26 @@ impl Role {
     }
 }
 
-/// A signed-in user acting within one account.
+/// A signed-in user acting within one account. Made only inside this crate
+/// (the session and bearer paths); see [`crate::access`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub user_id: String,
-    pub email: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub role: Role,
+    pub(crate) user_id: String,
+    pub(crate) email: String,
+    pub(crate) account_id: String,
+    pub(crate) account_name: String,
+    pub(crate) role: Role,
     /// Where the request came from, for the audit log (set per request).
-    pub client_ip: Option<IpAddr>,
+    pub(crate) client_ip: Option<IpAddr>,
     /// Moves on when the password changes; older sessions end.
-    pub session_epoch: i64,
+    pub(crate) session_epoch: i64,
     /// The user has a confirmed TOTP factor.
-    pub second_factor: bool,
+    pub(crate) second_factor: bool,
     /// The account requires one of every member.
-    pub second_factor_required: bool,
+    pub(crate) second_factor_required: bool,
     /// Set when a management client acts (its id): the audit log names it,
     /// and nothing records it as a user.
-    pub acting_client: Option<String>,
+    pub(crate) acting_client: Option<String>,
 }
 
 impl Principal {
@@ -75,11 +76,11 @@ impl Principal {
 /// A support staff member: a platform user in no account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staff {
-    pub user_id: String,
-    pub email: String,
-    pub session_epoch: i64,
+    pub(crate) user_id: String,
+    pub(crate) email: String,
+    pub(crate) session_epoch: i64,
     /// Staff must have one before their first staff action.
-    pub second_factor: bool,
+    pub(crate) second_factor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

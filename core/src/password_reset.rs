@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{Accounts, Principal, Role};
+use crate::access::Owner;
+use crate::accounts::Accounts;
 use crate::audit;
 use crate::clock::{Epoch, Secs};
 use crate::error::{Error, Result};
@@ -48,6 +49,7 @@ impl Accounts {
         who: Person<'_>,
         password: &Password,
         client_ip: Option<std::net::IpAddr>,
+        field: &'static str,
     ) -> Result<()> {
         let now = self.clock().now();
         let email = who.email();
@@ -67,10 +69,7 @@ impl Accounts {
             self.throttle()
                 .record_reserved_failure_everywhere(email, client_ip, now)
                 .await;
-            Err(Error::invalid(
-                "current_password",
-                "That is not your current password.",
-            ))
+            Err(Error::invalid(field, "That is not your current password."))
         }
     }
 
@@ -96,7 +95,8 @@ impl Accounts {
                 "Choose a password different from the current one.",
             ));
         }
-        self.check_own_password(who, current, client_ip).await?;
+        self.check_own_password(who, current, client_ip, "current_password")
+            .await?;
         let hash = self.hash_password(new).await?;
         let epoch = store::users::set_password(self.db(), who.user_id(), &hash).await?;
         match who {
@@ -126,12 +126,10 @@ impl Accounts {
     /// hash is kept; the member's earlier links stop working.
     pub async fn issue_password_reset(
         &self,
-        owner: &Principal,
+        owner: Owner<'_>,
         member_id: &str,
     ) -> Result<(ResetIssued, String)> {
-        if owner.role != Role::Owner {
-            return Err(Error::Forbidden);
-        }
+        let owner = owner.principal();
         if member_id == owner.user_id {
             return Err(Error::refused(
                 "Change your own password on the Security page instead.",

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::accounts::Principal;
+use crate::access::{Manager, Principal};
 use crate::audit;
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, Epoch};
@@ -21,6 +21,10 @@ pub const PROJECT_NAME_MAX: usize = 80;
 pub const DESCRIPTION_MAX: usize = 500;
 pub const TOKEN_TTL_DEFAULT: i64 = 3600;
 pub const TOKEN_TTL_RANGE: std::ops::RangeInclusive<i64> = 300..=86_400;
+/// Projects one account may hold, archived ones included: every node and
+/// gate holds each in memory, so one tenant must not grow them unbounded.
+/// Generous for one project per integration.
+pub const PROJECTS_PER_ACCOUNT_MAX: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
@@ -77,14 +81,6 @@ pub struct Projects {
     pub(crate) clock: Arc<dyn Clock>,
 }
 
-pub(crate) fn require_manager(p: &Principal) -> Result<()> {
-    if p.role.can_manage_credentials() {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 impl Projects {
     pub fn db(&self) -> &Db {
         &self.db
@@ -128,13 +124,13 @@ impl Projects {
     }
 
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id))]
-    pub async fn create_project(&self, by: &Principal, input: ProjectInput) -> Result<Project> {
-        require_manager(by)?;
+    pub async fn create_project(&self, by: Manager<'_>, input: ProjectInput) -> Result<Project> {
+        let (manager, by) = (by, by.principal());
         let (name, description, token_ttl_secs) = self.settings(&input)?;
         let api = self.catalogue.api(input.api_id.trim()).ok_or_else(|| {
             Error::invalid("api_id", "Choose the API this project's tokens are for.")
         })?;
-        crate::manage::require_owner_for(by, &api.id)?;
+        manager.owner_for_management(&api.id)?;
         let row = ProjectRow {
             id: new_id("prj"),
             account_id: by.account_id.clone(),
@@ -148,6 +144,15 @@ impl Projects {
             rate_burst: ratelimit::DEFAULT_BURST,
         };
         let mut tx = self.db.begin().await?;
+        // Counted under the account's lock: two creations cannot both pass.
+        if !store::accounts::lock(&mut *tx, &by.account_id).await? {
+            return Err(Error::NotFound);
+        }
+        if store::projects::count(&mut *tx, &by.account_id).await? >= PROJECTS_PER_ACCOUNT_MAX {
+            return Err(Error::conflict(format!(
+                "An account can hold at most {PROJECTS_PER_ACCOUNT_MAX} projects, archived ones included. Ask support if you need more."
+            )));
+        }
         store::projects::insert(&mut *tx, &row).await.map_err(|e| {
             if is_unique_violation(&e) {
                 Self::name_taken(&row.name)
@@ -209,11 +214,11 @@ impl Projects {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
     pub async fn update_project(
         &self,
-        by: &Principal,
+        by: Manager<'_>,
         id: &str,
         input: ProjectInput,
     ) -> Result<Project> {
-        require_manager(by)?;
+        let by = by.principal();
         let (name, description, ttl) = self.settings(&input)?;
         let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
@@ -260,8 +265,8 @@ impl Projects {
     /// Archives a project: its clients stop getting tokens and its tokens
     /// stop passing at once.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
-    pub async fn archive_project(&self, by: &Principal, id: &str) -> Result<Project> {
-        require_manager(by)?;
+    pub async fn archive_project(&self, by: Manager<'_>, id: &str) -> Result<Project> {
+        let by = by.principal();
         let row = self.project_row(by, id).await?;
         if row.archived_at.is_some() {
             return Ok(row.into());
@@ -292,12 +297,12 @@ impl Projects {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
     pub async fn set_rate_limit(
         &self,
-        by: &Principal,
+        by: Manager<'_>,
         id: &str,
         per_sec: &str,
         burst: &str,
     ) -> Result<Project> {
-        require_manager(by)?;
+        let by = by.principal();
         let per_sec = validate::number_in(
             "rate_per_sec",
             per_sec,

@@ -116,7 +116,6 @@ impl Usage {
     }
 }
 
-#[derive(Debug)]
 pub struct ClientEntry {
     pub id: String,
     pub account_id: String,
@@ -134,6 +133,8 @@ pub struct ClientEntry {
     /// Shared by every version of this entry (narrowing replaces the entry).
     pub usage: Arc<Usage>,
 }
+
+crate::debug_fields!(ClientEntry { id, account_id, project_id, scopes, disabled_at, expires_at, retire_at, revoked_before });
 
 #[derive(Debug)]
 pub struct ProjectEntry {

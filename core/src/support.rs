@@ -2,7 +2,7 @@
 //! account or project name, see their metadata (never secrets or token
 //! contents), and revoke a client with a reason the account sees.
 
-use crate::accounts::Staff;
+use crate::access::Support;
 use crate::audit;
 use crate::clients::Clients;
 use crate::clients::{already_disabled, ClientStatus};
@@ -23,7 +23,7 @@ pub struct Found {
 impl Clients {
     /// A client id (`pcl_…`) finds that client; anything else searches
     /// account and project names.
-    pub async fn support_search(&self, _by: &Staff, query: &str) -> Result<Vec<Found>> {
+    pub async fn support_search(&self, _by: Support<'_>, query: &str) -> Result<Vec<Found>> {
         let q = query.trim();
         if q.chars().count() < 2 || q.chars().count() > 100 {
             return Err(Error::invalid("query", "Search with 2 to 100 characters: a client id, or part of an account or project name."));
@@ -53,7 +53,7 @@ impl Clients {
     /// Accounts and projects by name, with their client counts.
     pub async fn support_find_projects(
         &self,
-        _by: &Staff,
+        _by: Support<'_>,
         query: &str,
     ) -> Result<Vec<store::staff::FoundProject>> {
         let q = query.trim();
@@ -66,7 +66,13 @@ impl Clients {
     /// Revokes a client at once (token endpoint and gate); the account's
     /// owners see "Revoked by support: <reason>", and the account's audit
     /// log records the staff member.
-    pub async fn support_revoke(&self, by: &Staff, client_id: &str, reason: &str) -> Result<()> {
+    pub async fn support_revoke(
+        &self,
+        by: Support<'_>,
+        client_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let by = by.staff();
         let reason = validate::name(
             "reason",
             reason,

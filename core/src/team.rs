@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::accounts::{Accounts, Principal, Role};
+use crate::access::{Owner, Principal, Role};
+use crate::accounts::Accounts;
 use crate::audit;
 use crate::clock::{Epoch, Secs};
 use crate::db::is_unique_violation;
@@ -19,6 +20,8 @@ use crate::validate;
 pub use crate::model::{Invite, Member};
 
 pub const INVITE_TTL_SECS: Secs = 7 * 86_400;
+/// Invitations one account may have waiting at once.
+pub const PENDING_INVITES_MAX: usize = 50;
 
 /// What the join page shows before someone accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,14 +29,6 @@ pub struct InvitePreview {
     pub account_name: String,
     pub role: String,
     pub expires_at: Epoch,
-}
-
-fn require_owner(p: &Principal) -> Result<()> {
-    if p.role == Role::Owner {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
 }
 
 fn bad_invite() -> Error {
@@ -63,12 +58,17 @@ impl Accounts {
 
     /// A new invitation for `role`; the token (for the link) is returned
     /// once and only its hash is kept.
-    pub async fn invite(&self, by: &Principal, role: &str) -> Result<(Invite, String)> {
-        require_owner(by)?;
+    pub async fn invite(&self, by: Owner<'_>, role: &str) -> Result<(Invite, String)> {
+        let by = by.principal();
         let role = Role::parse(role.trim())
             .ok_or_else(|| Error::invalid("role", "Choose owner, developer or viewer."))?;
         let token = new_link_token();
         let now = self.clock().now();
+        if store::team::pending(self.db(), &by.account_id, now).await?.len() >= PENDING_INVITES_MAX {
+            return Err(Error::conflict(format!(
+                "An account can have at most {PENDING_INVITES_MAX} invitations waiting: withdraw some first."
+            )));
+        }
         let invite = Invite {
             id: new_id("inv"),
             role: role.as_str().into(),
@@ -93,8 +93,8 @@ impl Accounts {
         Ok((invite, token))
     }
 
-    pub async fn withdraw_invite(&self, by: &Principal, id: &str) -> Result<()> {
-        require_owner(by)?;
+    pub async fn withdraw_invite(&self, by: Owner<'_>, id: &str) -> Result<()> {
+        let by = by.principal();
         if !store::team::revoke_invite(self.db(), &by.account_id, id, self.clock().now()).await? {
             return Err(Error::NotFound);
         }
@@ -120,34 +120,44 @@ impl Accounts {
         })
     }
 
-    /// Accepts an invitation as a new user (email + password): one
-    /// transaction, and the invitation is spent.
-    pub async fn join(&self, token: &str, email: &str, password: &Password) -> Result<Principal> {
+    /// Accepts an invitation as a new user (email + password), and the
+    /// person then logs in. Whether or not the email has a sign-in already,
+    /// the answer is the same after the same work (an argon2 hash) and the
+    /// invitation is spent, so joining tells nobody which emails exist; an
+    /// existing user's accounts read about it in their audit logs instead,
+    /// and no member is added. Joins count against the client address's
+    /// sign-up allowance.
+    pub async fn join(
+        &self,
+        token: &str,
+        email: &str,
+        password: &Password,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<()> {
         let now = self.clock().now();
+        let email = validate::email(email)?;
+        password::check_policy(password)?;
+        if let Some(ip) = client_ip {
+            self.sign_up_throttle()
+                .check_ip(ip, now)
+                .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+            self.sign_up_throttle().record_ip_failure(ip, now);
+        }
         let hash = link_token_hash(token);
         let (invite_id, _, _, _) = store::team::live_invite(self.db(), &hash, now)
             .await?
             .ok_or_else(bad_invite)?;
-        let email = validate::email(email)?;
-        password::check_policy(password)?;
-        if store::users::email_exists(self.db(), &email).await? {
-            return Err(Error::Conflict {
-                field: "email",
-                message: "This email already has a Portcullis sign-in; one email belongs to one account for now. Use another email.".into(),
-            });
-        }
         let password_hash = self.hash_password(password).await?;
         let user_id = new_id("usr");
         let mut tx = self.db().begin().await?;
-        store::users::insert(&mut *tx, &user_id, &email, &password_hash, now)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::EmailTaken
-                } else {
-                    e.into()
-                }
-            })?;
+        match store::users::insert(&mut *tx, &user_id, &email, &password_hash, now).await {
+            Ok(()) => {}
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return self.join_as_existing_user(&invite_id, &email, client_ip, now).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
         // Spent in the same transaction: a second use finds nothing to spend.
         let (account_id, role) = store::team::spend_invite(&mut *tx, &invite_id, &user_id, now)
             .await?
@@ -156,10 +166,11 @@ impl Accounts {
             .ok_or_else(|| Error::Internal(format!("invite {invite_id} has role {role}")))?;
         store::accounts::add_member(&mut *tx, &account_id, &user_id, role, now).await?;
         tx.commit().await?;
-        let principal = self
+        let mut principal = self
             .principal(&user_id, &account_id)
             .await?
             .ok_or(Error::NotFound)?;
+        principal.client_ip = client_ip;
         self.audit_team(
             &principal,
             "member.join",
@@ -167,12 +178,33 @@ impl Accounts {
             format!("joined as {}", role.as_str()),
         )
         .await;
-        Ok(principal)
+        Ok(())
+    }
+
+    /// An invitation used with an email that has a sign-in: spent (so one
+    /// link cannot probe many emails), no member added, and the user's
+    /// accounts told.
+    async fn join_as_existing_user(
+        &self,
+        invite_id: &str,
+        email: &str,
+        client_ip: Option<std::net::IpAddr>,
+        now: Epoch,
+    ) -> Result<()> {
+        let Some(user) = store::users::find_by_email(self.db(), email).await? else {
+            return Err(Error::Internal("a user vanished while joining".into()));
+        };
+        store::team::spend_invite(self.db(), invite_id, &user.id, now)
+            .await?
+            .ok_or_else(bad_invite)?;
+        self.tell_existing_user(email, client_ip, now, "used an invitation to another account")
+            .await;
+        Ok(())
     }
 
     /// Removes a member; their sessions end with their next request.
-    pub async fn remove_member(&self, by: &Principal, user_id: &str) -> Result<()> {
-        require_owner(by)?;
+    pub async fn remove_member(&self, by: Owner<'_>, user_id: &str) -> Result<()> {
+        let by = by.principal();
         // The membership is read under the account's lock: two owners
         // removing each other at once cannot both pass the last-owner rule.
         let mut tx = self.db().begin().await?;

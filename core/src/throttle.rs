@@ -133,6 +133,12 @@ impl LoginThrottle {
         }
     }
 
+    /// The Redis this throttle shares its counts through, if any (for
+    /// another throttle beside it).
+    pub fn shared_limits(&self) -> Option<Arc<SharedLimits>> {
+        self.shared.clone()
+    }
+
     /// [`check`](Self::check), and with Redis, every node's failures: for
     /// the log-in, which argon2 makes slow anyway. A Redis error is logged
     /// and this node's own record decides.
@@ -266,8 +272,13 @@ impl LoginThrottle {
         }
     }
 
+    /// The keys an attempt counts for; an empty `email` names none (an
+    /// address alone: the code step, whose user has a limit of its own).
     fn keys(email: &str, ip: Option<IpAddr>) -> impl Iterator<Item = Key> {
-        std::iter::once(Key::Email(email.to_owned())).chain(ip.map(|ip| Key::Ip(address_key(ip))))
+        let email = (!email.is_empty()).then(|| Key::Email(email.to_owned()));
+        email
+            .into_iter()
+            .chain(ip.map(|ip| Key::Ip(address_key(ip))))
     }
 
     /// The locked shard that holds `key`.

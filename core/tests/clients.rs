@@ -70,13 +70,13 @@ async fn world() -> World {
     ));
     let projects = Projects::new(feed.clone(), catalogue.clone(), clock.clone());
     let clients = Clients::new(feed, registry, catalogue, issuer, master, clock.clone());
-    let by = manage::principal("pcl_pipeline", "acc_1", "Acme Lending", None);
+    let by = manage::principal(&claims("pcl_pipeline", "acc_1"), None);
     let input = ProjectInput {
         name: "Loan intake".into(),
         api_id: "partner".into(),
         ..ProjectInput::default()
     };
-    let project = projects.create_project(&by, input).await.unwrap().id;
+    let project = projects.create_project(by.manager().unwrap(), input).await.unwrap().id;
     World {
         clients,
         clock,
@@ -90,7 +90,7 @@ impl World {
         let scopes = ["applications:read".to_owned()];
         let made = self
             .clients
-            .create(&self.by, &self.project, "Primary", &scopes, hours)
+            .create(self.by.manager().unwrap(), &self.project, "Primary", &scopes, hours)
             .await?;
         Ok(made.0.id)
     }
@@ -115,7 +115,7 @@ async fn a_project_holds_two_live_clients_and_its_temporary_ones_apart() {
     }
     assert!(matches!(w.create("24").await, Err(Error::StateConflict(_))));
     // Retiring one makes room again.
-    w.clients.retire(&w.by, &live[0], None).await.unwrap();
+    w.clients.retire(w.by.manager().unwrap(), &live[0], None).await.unwrap();
     assert_eq!(w.status(&live[0]).await, ClientStatus::Disabled);
     w.create("").await.unwrap();
     // Out of range lifetimes are the field's fault.
@@ -137,14 +137,14 @@ async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
     let now = w.clock.now();
     let too_far = now + 90 * 86_400 + 1;
     assert!(matches!(
-        w.clients.retire(&w.by, &id, Some(too_far)).await,
+        w.clients.retire(w.by.manager().unwrap(), &id, Some(too_far)).await,
         Err(Error::Invalid {
             field: "retire_at",
             ..
         })
     ));
     let at = now + 3_600;
-    let scheduled = w.clients.retire(&w.by, &id, Some(at)).await.unwrap();
+    let scheduled = w.clients.retire(w.by.manager().unwrap(), &id, Some(at)).await.unwrap();
     assert!(scheduled.retire_at.is_some_and(|r| r <= at && r > now));
     assert_eq!(
         scheduled.status,
@@ -157,7 +157,7 @@ async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
     assert_eq!(w.status(&id).await, ClientStatus::Disabled);
     // A time in the past means now.
     let other = w.create("").await.unwrap();
-    let retired = w.clients.retire(&w.by, &other, Some(0)).await.unwrap();
+    let retired = w.clients.retire(w.by.manager().unwrap(), &other, Some(0)).await.unwrap();
     assert_eq!(retired.status, ClientStatus::Disabled);
 }
 
@@ -167,26 +167,26 @@ async fn a_retired_client_refuses_every_change_but_deletion() {
     let id = w.create("").await.unwrap();
     let live = w.create("").await.unwrap();
     assert!(matches!(
-        w.clients.delete(&w.by, &live).await,
+        w.clients.delete(w.by.manager().unwrap(), &live).await,
         Err(Error::StateConflict(_))
     ));
-    w.clients.retire(&w.by, &id, None).await.unwrap();
+    w.clients.retire(w.by.manager().unwrap(), &id, None).await.unwrap();
     let narrowed = ["applications:read".to_owned()];
     assert!(matches!(
-        w.clients.narrow(&w.by, &id, &narrowed).await,
+        w.clients.narrow(w.by.manager().unwrap(), &id, &narrowed).await,
         Err(Error::StateConflict(_))
     ));
     assert!(matches!(
-        w.clients.rotate(&w.by, &id).await,
+        w.clients.rotate(w.by.manager().unwrap(), &id).await,
         Err(Error::StateConflict(_))
     ));
     assert!(matches!(
-        w.clients.retire(&w.by, &id, None).await,
+        w.clients.retire(w.by.manager().unwrap(), &id, None).await,
         Err(Error::StateConflict(_))
     ));
-    w.clients.delete(&w.by, &id).await.unwrap();
+    w.clients.delete(w.by.manager().unwrap(), &id).await.unwrap();
     assert!(matches!(
-        w.clients.delete(&w.by, &id).await,
+        w.clients.delete(w.by.manager().unwrap(), &id).await,
         Err(Error::NotFound)
     ));
 }
@@ -195,17 +195,34 @@ async fn a_retired_client_refuses_every_change_but_deletion() {
 async fn another_account_finds_nothing() {
     let w = world().await;
     let id = w.create("").await.unwrap();
-    let stranger = manage::principal("pcl_other", "acc_2", "Other", None);
+    let stranger = manage::principal(&claims("pcl_other", "acc_2"), None);
     assert!(matches!(
         w.clients.list(&stranger, &w.project).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        w.clients.retire(&stranger, &id, None).await,
+        w.clients.retire(stranger.manager().unwrap(), &id, None).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        w.clients.rotate(&stranger, &id).await,
+        w.clients.rotate(stranger.manager().unwrap(), &id).await,
         Err(Error::NotFound)
     ));
+}
+
+/// What a verified management token says of its client and account.
+fn claims(client_id: &str, account_id: &str) -> portcullis_gate::Claims {
+    portcullis_gate::Claims {
+        iss: "https://issuer.example".into(),
+        sub: client_id.into(),
+        client_id: client_id.into(),
+        aud: "https://issuer.example/manage/v1".into(),
+        iat: 0,
+        nbf: None,
+        exp: i64::MAX,
+        jti: "jti".into(),
+        scope: String::new(),
+        account_id: account_id.into(),
+        project_id: "prj_manage".into(),
+    }
 }

@@ -5,7 +5,16 @@
 use std::path::Path;
 
 /// What storage may reach of this crate.
-const ALLOWED: &[&str] = &["store", "db", "error", "clock", "model", "Error", "Result"];
+const ALLOWED: &[&str] = &[
+    "store",
+    "db",
+    "error",
+    "clock",
+    "model",
+    "Error",
+    "Result",
+    "debug_fields",
+];
 
 #[test]
 fn storage_imports_no_domain_module() {

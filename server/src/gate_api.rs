@@ -77,8 +77,8 @@ async fn authenticate(
     headers: &HeaderMap,
     peer: SocketAddr,
 ) -> Result<GateCredential, Response> {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let ip = portcullis_core::client_ip::resolve(peer.ip(), forwarded, &s.trusted_proxies);
+    let forwarded = app::ssr::forwarded_for(headers);
+    let ip = portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &s.trusted_proxies);
     let now = s.issuer.clock().now();
     if let Err(retry) = s.failures.check_ip(ip, now) {
         let mut res = refuse(

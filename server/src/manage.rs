@@ -232,7 +232,7 @@ impl IntoResponse for ManageError {
                 "no such item in this account",
                 None,
             ),
-            Error::Forbidden => refuse(
+            Error::Forbidden | Error::SecondFactorRequired => refuse(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "a management client cannot do this",

@@ -33,6 +33,7 @@ impl From<Error> for ConsoleError {
                 message,
             },
             Error::Forbidden => ConsoleError::Forbidden,
+            Error::SecondFactorRequired => ConsoleError::SecondFactorRequired,
             Error::InvalidScope(message) => ConsoleError::Invalid {
                 field: Some("scopes".into()),
                 message,

@@ -120,11 +120,21 @@ pub async fn client_ip(state: &AppState) -> Option<std::net::IpAddr> {
     let parts = use_context::<http::request::Parts>();
     let forwarded = parts
         .as_ref()
-        .and_then(|p| p.headers.get("x-forwarded-for"))
-        .and_then(|v| v.to_str().ok());
+        .map(|p| forwarded_for(&p.headers))
+        .unwrap_or_default();
     Some(portcullis_core::client_ip::resolve(
         peer.ip(),
-        forwarded,
+        &forwarded,
         &state.trusted_proxies,
     ))
+}
+
+/// Every `X-Forwarded-For` line, in order; a line that is not text becomes
+/// one that stops the walk (see [`portcullis_core::client_ip::resolve`]).
+pub fn forwarded_for(headers: &http::HeaderMap) -> Vec<&str> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("(not text)"))
+        .collect()
 }

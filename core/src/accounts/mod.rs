@@ -57,10 +57,17 @@ pub struct PendingLogIn {
     pub user_id: String,
     pub email: String,
     pub started_at: crate::clock::Epoch,
+    /// Wrong codes so far; at [`PENDING_WRONG_CODES_MAX`] the log-in ends.
+    #[serde(default)]
+    pub wrong_codes: u32,
 }
 
 /// How long the code step may take after the password step.
 pub const PENDING_LOG_IN_SECS: i64 = 5 * 60;
+/// Wrong codes one log-in may take before it starts again at the password
+/// (the user's own code limit, [`second_factor::CODE_POLICY`], holds
+/// across log-ins).
+pub const PENDING_WRONG_CODES_MAX: u32 = 3;
 
 #[derive(Debug)]
 pub struct SignUp {
@@ -74,7 +81,11 @@ pub struct Accounts {
     db: Db,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
-    /// Sign-ups per client address (each one counted as an attempt).
+    /// Every second-factor code check, per user: only a right code clears
+    /// it (a right password does not).
+    codes: LoginThrottle,
+    /// Sign-ups and invitation joins per client address (each one counted
+    /// as an attempt).
     sign_ups: LoginThrottle,
     master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
@@ -92,10 +103,18 @@ impl Accounts {
         master: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let codes = LoginThrottle::shared(
+            ThrottlePolicy {
+                per_email: second_factor::CODE_POLICY,
+                per_ip: second_factor::CODE_POLICY,
+            },
+            throttle.shared_limits(),
+        );
         Self {
             db,
             hasher,
             throttle,
+            codes,
             sign_ups: sign_up_throttle(SIGN_UPS_PER_ADDRESS),
             master,
             clock,
@@ -114,6 +133,14 @@ impl Accounts {
 
     pub(crate) fn throttle(&self) -> &LoginThrottle {
         &self.throttle
+    }
+
+    pub(crate) fn code_throttle(&self) -> &LoginThrottle {
+        &self.codes
+    }
+
+    pub(crate) fn sign_up_throttle(&self) -> &LoginThrottle {
+        &self.sign_ups
     }
 
     pub(crate) fn hasher(&self) -> &PasswordHasher {
@@ -159,7 +186,8 @@ impl Accounts {
             Ok(()) => {}
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
-                self.tell_existing_user(&email, input.client_ip, now).await;
+                self.tell_existing_user(&email, input.client_ip, now, "tried to sign up again")
+                    .await;
                 return Ok(());
             }
             Err(e) => return Err(e.into()),
@@ -195,7 +223,13 @@ impl Accounts {
 
     /// A sign-up with an email that has a sign-in already: its accounts
     /// read about it in their audit logs (a staff member's is only logged).
-    async fn tell_existing_user(&self, email: &str, client_ip: Option<IpAddr>, now: Epoch) {
+    pub(crate) async fn tell_existing_user(
+        &self,
+        email: &str,
+        client_ip: Option<IpAddr>,
+        now: Epoch,
+        what: &str,
+    ) {
         let memberships = match store::users::memberships_by_email(&self.db, email).await {
             Ok(m) => m,
             Err(e) => {
@@ -218,7 +252,7 @@ impl Accounts {
                     project_id: None,
                     client_ip,
                     detail: format!(
-                        "someone tried to sign up again with {email}; no account was made and the password was not changed"
+                        "someone {what} with {email}; no account or membership was made and the password was not changed"
                     ),
                 },
                 now,
@@ -275,30 +309,37 @@ impl Accounts {
                 user_id,
                 email,
                 started_at: now,
+                wrong_codes: 0,
             }));
         }
         Ok(LogIn::Done(self.signed_in(signed_in, client_ip, now).await))
     }
 
     /// The second step of a log-in: a TOTP code or an unused recovery code,
-    /// under the same throttle as the password.
+    /// under the user's code limit and the address's log-in limit. A wrong
+    /// code counts in `pending`; the [`PENDING_WRONG_CODES_MAX`]th ends the
+    /// log-in (`Unauthenticated`: start again at the password).
     #[tracing::instrument(skip_all, fields(user_id = %pending.user_id))]
     pub async fn finish_log_in(
         &self,
-        pending: &PendingLogIn,
+        pending: &mut PendingLogIn,
         code: &str,
         client_ip: Option<IpAddr>,
     ) -> Result<SignedIn> {
         let now = self.clock.now();
-        if now - pending.started_at >= PENDING_LOG_IN_SECS {
+        if now - pending.started_at >= PENDING_LOG_IN_SECS
+            || pending.wrong_codes >= PENDING_WRONG_CODES_MAX
+        {
             return Err(Error::Unauthenticated);
         }
-        self.throttle
-            .reserve_everywhere(&pending.email, client_ip, now)
-            .await
-            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        if let Some(ip) = client_ip {
+            self.throttle
+                .reserve_everywhere("", Some(ip), now)
+                .await
+                .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        }
         let accepted = self
-            .check_second_factor(&pending.user_id, code, true)
+            .checked_code(&pending.user_id, code, true, client_ip, "at sign-in")
             .await?;
         let signed_in = match accepted {
             Some(how) => {
@@ -308,15 +349,18 @@ impl Accounts {
             None => None,
         };
         let Some((signed_in, how)) = signed_in else {
-            self.throttle
-                .record_reserved_failure_everywhere(&pending.email, client_ip, now)
-                .await;
-            tracing::info!("second factor refused");
+            if let Some(ip) = client_ip {
+                self.throttle
+                    .record_reserved_failure_everywhere("", Some(ip), now)
+                    .await;
+            }
+            pending.wrong_codes += 1;
+            tracing::info!(wrong_codes = pending.wrong_codes, "second factor refused");
+            if pending.wrong_codes >= PENDING_WRONG_CODES_MAX {
+                return Err(Error::Unauthenticated);
+            }
             return Err(Error::InvalidCode);
         };
-        self.throttle
-            .record_success_everywhere(&pending.email)
-            .await;
         self.throttle.refund_ip(client_ip);
         if let (SignedIn::Member(p), second_factor::Accepted::RecoveryCode { left }) =
             (&signed_in, how)

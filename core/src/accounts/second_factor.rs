@@ -7,7 +7,8 @@
 use data_encoding::BASE32_NOPAD;
 use serde::{Deserialize, Serialize};
 
-use super::{Accounts, Principal, Role, Staff};
+use super::{Accounts, Principal, Staff};
+use crate::access::Owner;
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::ids::random_bytes;
@@ -16,6 +17,17 @@ use crate::store;
 use crate::totp;
 
 pub const RECOVERY_CODES: usize = 10;
+/// One limit per user for every code check (the log-in's code step, the
+/// set-up's first code, new recovery codes, turning the factor off): five
+/// wrong codes, then waits of 1 s, 2 s, 4 s … up to an hour; forgotten
+/// after an hour without a wrong code, and cleared only by a right code.
+/// A million six-digit codes then take an attacker years, whatever the
+/// number of sessions, passwords or addresses.
+pub const CODE_POLICY: crate::throttle::Policy = crate::throttle::Policy {
+    free_failures: 5,
+    max_lock_secs: 3600,
+    reset_secs: 3600,
+};
 const ISSUER: &str = "Portcullis";
 
 /// Whoever is signed in: an account member or a staff member.
@@ -101,7 +113,62 @@ fn wrong_code() -> Error {
     )
 }
 
+/// The code limit's key for a user (never an email: no collision with
+/// the log-in throttle's keys, which are emails).
+fn code_key(user_id: &str) -> String {
+    format!("code:{user_id}")
+}
+
 impl Accounts {
+    /// Checks a code under the user's code limit: a right one clears the
+    /// limit, a wrong one counts and is written to the audit log of the
+    /// user's account (`during` says where it was typed). `Ok(None)`: wrong.
+    pub(crate) async fn checked_code(
+        &self,
+        user_id: &str,
+        code: &str,
+        allow_recovery: bool,
+        client_ip: Option<std::net::IpAddr>,
+        during: &str,
+    ) -> Result<Option<Accepted>> {
+        let key = code_key(user_id);
+        let now = self.clock().now();
+        self.code_throttle()
+            .reserve_everywhere(&key, None, now)
+            .await
+            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        let accepted = self
+            .check_second_factor(user_id, code, allow_recovery)
+            .await?;
+        if accepted.is_some() {
+            self.code_throttle().record_success_everywhere(&key).await;
+            return Ok(accepted);
+        }
+        self.code_throttle()
+            .record_reserved_failure_everywhere(&key, None, now)
+            .await;
+        match store::accounts::first_membership(self.db(), user_id).await {
+            Ok(Some(mut p)) => {
+                p.client_ip = client_ip;
+                audit::record_or_log(
+                    self.db(),
+                    audit::Event::by(
+                        &p,
+                        "user.second_factor_failed",
+                        ("user", user_id),
+                        None,
+                        format!("a wrong two-factor code {during}"),
+                    ),
+                    now,
+                )
+                .await;
+            }
+            Ok(None) => tracing::warn!(staff_id = %user_id, "a wrong two-factor code {during}"),
+            Err(e) => tracing::error!(error = %e, "cannot audit a wrong two-factor code"),
+        }
+        Ok(None)
+    }
+
     fn recovery_hash(&self, user_id: &str, code: &str) -> String {
         hex::encode(self.master().secret_hash(&format!(
             "recovery:{user_id}:{}",
@@ -142,8 +209,16 @@ impl Accounts {
         })
     }
 
-    /// A fresh secret to put into an app; replaces an unconfirmed one.
-    pub async fn begin_second_factor(&self, who: Person<'_>) -> Result<Enrollment> {
+    /// A fresh secret to put into an app; replaces an unconfirmed one. Takes
+    /// the password: a stolen session must not plant its own factor.
+    pub async fn begin_second_factor(
+        &self,
+        who: Person<'_>,
+        password: &Password,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<Enrollment> {
+        self.check_own_password(who, password, client_ip, "password")
+            .await?;
         let secret = random_bytes::<{ totp::SECRET_LEN }>();
         let sealed = self.master().seal(&sealed_context(who.user_id()), &secret);
         let now = self.clock().now();
@@ -158,7 +233,11 @@ impl Accounts {
 
     /// Turns the factor on with a first right code; the recovery codes,
     /// shown once.
-    pub async fn confirm_second_factor(&self, who: Person<'_>, code: &str) -> Result<Vec<String>> {
+    pub async fn confirm_second_factor(
+        &self,
+        who: Person<'_>,
+        code: &str,
+    ) -> Result<Vec<String>> {
         let row = store::second_factor::get(self.db(), who.user_id())
             .await?
             .ok_or_else(|| {
@@ -171,7 +250,19 @@ impl Accounts {
             .master()
             .open(&sealed_context(who.user_id()), &row.secret_sealed)?;
         let now = self.clock().now();
-        let step = totp::matching_step(&secret, code, now, row.last_step).ok_or_else(wrong_code)?;
+        // The unconfirmed factor's codes share the user's code limit too.
+        let key = code_key(who.user_id());
+        self.code_throttle()
+            .reserve_everywhere(&key, None, now)
+            .await
+            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        let Some(step) = totp::matching_step(&secret, code, now, row.last_step) else {
+            self.code_throttle()
+                .record_reserved_failure_everywhere(&key, None, now)
+                .await;
+            return Err(wrong_code());
+        };
+        self.code_throttle().record_success_everywhere(&key).await;
         let mut tx = self.db().begin().await?;
         if !store::second_factor::use_step(&mut *tx, who.user_id(), step, now).await? {
             return Err(wrong_code());
@@ -205,9 +296,28 @@ impl Accounts {
         Ok(codes)
     }
 
-    /// New recovery codes (the old ones stop working), after a right TOTP code.
-    pub async fn new_recovery_codes(&self, who: Person<'_>, code: &str) -> Result<Vec<String>> {
-        if self.check_second_factor(who.user_id(), code, false).await? != Some(Accepted::Totp) {
+    /// New recovery codes (the old ones stop working), after the password
+    /// and a right TOTP code (a recovery code is permanent: a stolen
+    /// session must not mint itself some).
+    pub async fn new_recovery_codes(
+        &self,
+        who: Person<'_>,
+        password: &Password,
+        code: &str,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<Vec<String>> {
+        self.check_own_password(who, password, client_ip, "password")
+            .await?;
+        let accepted = self
+            .checked_code(
+                who.user_id(),
+                code,
+                false,
+                client_ip,
+                "for new recovery codes",
+            )
+            .await?;
+        if accepted != Some(Accepted::Totp) {
             return Err(wrong_code());
         }
         let mut tx = self.db().begin().await?;
@@ -218,11 +328,13 @@ impl Accounts {
         Ok(codes)
     }
 
-    /// Turns the factor off, after the password (throttled like a log-in).
+    /// Turns the factor off, after the password (throttled like a log-in)
+    /// and a code from the app or a recovery code (under the code limit).
     pub async fn turn_off_second_factor(
         &self,
         who: Person<'_>,
         password: &Password,
+        code: &str,
         client_ip: Option<std::net::IpAddr>,
     ) -> Result<()> {
         match who {
@@ -238,7 +350,14 @@ impl Accounts {
             }
             Person::Member(_) => {}
         }
-        self.check_own_password(who, password, client_ip).await?;
+        self.check_own_password(who, password, client_ip, "password")
+            .await?;
+        let accepted = self
+            .checked_code(who.user_id(), code, true, client_ip, "to turn it off")
+            .await?;
+        if accepted.is_none() {
+            return Err(Error::InvalidCode);
+        }
         let mut tx = self.db().begin().await?;
         if !store::second_factor::delete(&mut *tx, who.user_id()).await? {
             return Err(not_enabled());
@@ -259,12 +378,10 @@ impl Accounts {
     /// is never left with nobody able to act.
     pub async fn set_second_factor_required(
         &self,
-        owner: &Principal,
+        owner: Owner<'_>,
         required: bool,
     ) -> Result<()> {
-        if owner.role != Role::Owner {
-            return Err(Error::Forbidden);
-        }
+        let owner = owner.principal();
         if required && !owner.second_factor {
             return Err(Error::refused(
                 "Turn on two-factor authentication for yourself first.",

@@ -9,13 +9,13 @@ impl Clients {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %project_id, client_id))]
     pub async fn create(
         &self,
-        by: &Principal,
+        by: Manager<'_>,
         project_id: &str,
         name: &str,
         scopes: &[String],
         expires_in_hours: &str,
     ) -> Result<(Client, ClientSecret)> {
-        require_manager(by)?;
+        let (manager, by) = (by, by.principal());
         let hours = match expires_in_hours.trim() {
             "" => None,
             h => Some(validate::number_in(
@@ -26,7 +26,7 @@ impl Clients {
             )?),
         };
         let project = self.project_row(by, project_id).await?;
-        crate::manage::require_owner_for(by, &project.api_id)?;
+        manager.owner_for_management(&project.api_id)?;
         if project.archived_at.is_some() {
             return Err(Error::conflict(
                 "This project is archived: it cannot get new clients.",
@@ -78,6 +78,14 @@ impl Clients {
         now: Epoch,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.db.begin().await?;
+        if !store::accounts::lock(&mut *tx, &by.account_id).await? {
+            return Err(Error::NotFound);
+        }
+        if store::clients::count(&mut *tx, &by.account_id).await? >= CLIENTS_PER_ACCOUNT_MAX {
+            return Err(Error::conflict(format!(
+                "An account can hold at most {CLIENTS_PER_ACCOUNT_MAX} clients, retired and expired ones included: delete clients you no longer need first."
+            )));
+        }
         if !store::projects::lock_live(&mut *tx, &by.account_id, project_id).await? {
             return Err(Error::conflict(
                 "This project is archived: it cannot get new clients.",
@@ -131,11 +139,11 @@ impl Clients {
     /// Starts a rotation: a second client with exactly the same scopes. Both
     /// work until the old one is retired.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
-    pub async fn rotate(&self, by: &Principal, client_id: &str) -> Result<(Client, ClientSecret)> {
-        require_manager(by)?;
+    pub async fn rotate(&self, by: Manager<'_>, client_id: &str) -> Result<(Client, ClientSecret)> {
+        let (manager, by) = (by, by.principal());
         let old = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &old.project_id).await?;
-        crate::manage::require_owner_for(by, &project.api_id)?;
+        manager.owner_for_management(&project.api_id)?;
         let now = self.clock.now();
         if project.archived_at.is_some() || old.disabled_at.is_some() {
             return Err(Error::conflict(

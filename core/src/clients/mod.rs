@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::accounts::Principal;
+use crate::access::{Manager, Principal};
 use crate::audit;
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, Epoch, Secs};
@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
 use crate::ids::new_id;
 use crate::master_key::MasterKey;
-use crate::projects::require_manager;
 use crate::registry::{split_scopes, Registry};
 use crate::store;
 use crate::store::clients::ClientRow;
@@ -27,6 +26,9 @@ pub const CLIENT_NAME_MAX: usize = 60;
 pub const LIVE_CLIENTS_PER_PROJECT_MAX: usize = 2;
 /// Temporary (purpose-scoped, expiring) clients live beside those.
 pub const TEMPORARY_CLIENTS_PER_PROJECT_MAX: usize = 10;
+/// Clients one account may hold, retired and expired ones included until
+/// they are deleted: every node and gate holds each in memory.
+pub const CLIENTS_PER_ACCOUNT_MAX: i64 = 5_000;
 /// A temporary client lives from 1 hour to 30 days.
 pub const TEMPORARY_HOURS: std::ops::RangeInclusive<i64> = 1..=720;
 /// Retiring a client used this recently deserves a second look.

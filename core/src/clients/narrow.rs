@@ -9,11 +9,11 @@ impl Clients {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
     pub async fn narrow(
         &self,
-        by: &Principal,
+        by: Manager<'_>,
         client_id: &str,
         scopes: &[String],
     ) -> Result<Client> {
-        require_manager(by)?;
+        let by = by.principal();
         let row = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &row.project_id).await?;
         if row.disabled_at.is_some() {
@@ -77,13 +77,19 @@ impl Clients {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
     pub async fn test_token(
         &self,
-        by: &Principal,
+        by: Manager<'_>,
         client_id: &str,
         scopes: &[String],
     ) -> Result<Minted> {
-        require_manager(by)?;
+        let (manager, by) = (by, by.principal());
         // The account check: the registry is global, the row lookup is not.
         let row = self.client_row(by, client_id).await?;
+        // A management client's token acts as the account: only its owner
+        // may mint one (a developer could otherwise take over webhooks).
+        let project = self.project_row(by, &row.project_id).await?;
+        manager
+            .owner_for_management(&project.api_id)
+            .map_err(|_| Error::Forbidden)?;
         let entry = self.registry.client(&row.id).ok_or(Error::NotFound)?;
         if scopes.is_empty() {
             return Err(Error::invalid(

@@ -10,11 +10,11 @@ impl Clients {
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, client_id = %client_id))]
     pub async fn retire(
         &self,
-        by: &Principal,
+        by: Manager<'_>,
         client_id: &str,
         at: Option<Epoch>,
     ) -> Result<Client> {
-        require_manager(by)?;
+        let by = by.principal();
         let row = self.client_row(by, client_id).await?;
         if row.disabled_at.is_some() {
             return Err(already_disabled());
@@ -86,8 +86,8 @@ impl Clients {
     }
 
     /// Cancels a scheduled retirement.
-    pub async fn keep(&self, by: &Principal, client_id: &str) -> Result<()> {
-        require_manager(by)?;
+    pub async fn keep(&self, by: Manager<'_>, client_id: &str) -> Result<()> {
+        let by = by.principal();
         let row = self.client_row(by, client_id).await?;
         let mut tx = self.db.begin().await?;
         if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
@@ -191,8 +191,8 @@ impl Clients {
 
     /// Deletes a client that can no longer get tokens (expired, retired or
     /// revoked). Live clients are retired first, never deleted.
-    pub async fn delete(&self, by: &Principal, client_id: &str) -> Result<()> {
-        require_manager(by)?;
+    pub async fn delete(&self, by: Manager<'_>, client_id: &str) -> Result<()> {
+        let by = by.principal();
         let row = self.client_row(by, client_id).await?;
         let now = self.clock.now();
         let dead = row.disabled_at.is_some() || row.expires_at.is_some_and(|at| at <= now);

@@ -5,7 +5,7 @@ use crate::db::Db;
 use crate::error::Result;
 use sqlx::{Any, AnyConnection, Executor};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct ClientRow {
     pub id: String,
     pub account_id: String,
@@ -23,6 +23,8 @@ pub struct ClientRow {
     /// revoked ids per client).
     pub revoked_before: Option<Epoch>,
 }
+
+crate::debug_fields!(ClientRow { id, account_id, project_id, name, scopes, disabled_at, expires_at, retire_at });
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
                        last_used_at, disabled_at, disabled_reason, expires_at, retire_at, \
@@ -92,6 +94,16 @@ pub async fn count_by_project<'e>(
     .bind(account_id)
     .fetch_all(db)
     .await?)
+}
+
+/// How many clients the account has, retired and expired ones included
+/// (every row is held in memory by each node and gate until deleted).
+pub async fn count<'e>(db: impl Executor<'e, Database = Any>, account_id: &str) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from clients where account_id = $1")
+        .bind(account_id)
+        .fetch_one(db)
+        .await?;
+    Ok(n)
 }
 
 /// Every client, for the in-memory registry at start-up.

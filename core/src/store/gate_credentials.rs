@@ -5,7 +5,7 @@ use sqlx::{Any, Executor};
 use crate::clock::Epoch;
 use crate::error::Result;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct GateCredentialRow {
     pub id: String,
     pub api_id: String,
@@ -15,6 +15,8 @@ pub struct GateCredentialRow {
     pub created_by: String,
     pub revoked_at: Option<Epoch>,
 }
+
+crate::debug_fields!(GateCredentialRow { id, api_id, name, created_at, revoked_at });
 
 const COLUMNS: &str = "id, api_id, name, secret_hash, created_at, created_by, revoked_at";
 

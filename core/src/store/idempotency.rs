@@ -17,6 +17,26 @@ pub async fn forget_older_than(db: &Db, client_id: &str, key: &str, before: Epoc
 }
 
 /// Takes the key for a first request; false if it is taken.
+/// Frees the key if its first request has run since before `before`
+/// without settling.
+pub async fn forget_running_older_than(
+    db: &Db,
+    client_id: &str,
+    key: &str,
+    before: Epoch,
+) -> Result<()> {
+    sqlx::query(
+        "delete from idempotency_keys
+         where client_id = $1 and idem_key = $2 and status is null and created_at < $3",
+    )
+    .bind(client_id)
+    .bind(key)
+    .bind(before)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn claim(db: &Db, client_id: &str, key: &str, hash: &str, now: Epoch) -> Result<bool> {
     Ok(sqlx::query(
         "insert into idempotency_keys (client_id, idem_key, request_hash, created_at)

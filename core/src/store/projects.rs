@@ -87,6 +87,15 @@ pub async fn list<'e>(
     .await?)
 }
 
+/// How many projects the account has, archived ones included.
+pub async fn count<'e>(db: impl Executor<'e, Database = Any>, account_id: &str) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from projects where account_id = $1")
+        .bind(account_id)
+        .fetch_one(db)
+        .await?;
+    Ok(n)
+}
+
 /// Every project of every account, for the in-memory registry at start-up.
 pub async fn all<'e>(db: impl Executor<'e, Database = Any>) -> Result<Vec<ProjectRow>> {
     Ok(sqlx::query_as(&format!("select {COLUMNS} from projects"))

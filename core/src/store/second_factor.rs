@@ -6,12 +6,14 @@ use sqlx::{Any, Executor};
 use crate::clock::Epoch;
 use crate::error::Result;
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 pub struct FactorRow {
     pub secret_sealed: String,
     pub confirmed_at: Option<Epoch>,
     pub last_step: i64,
 }
+
+crate::debug_fields!(FactorRow { confirmed_at, last_step });
 
 pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -7,7 +7,7 @@ use sqlx::{Any, AnyConnection, Executor};
 use crate::clock::{Epoch, Secs};
 use crate::error::Result;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct EndpointRow {
     pub id: String,
     pub account_id: String,
@@ -20,6 +20,8 @@ pub struct EndpointRow {
     pub disabled_reason: Option<String>,
     pub failing_since: Option<Epoch>,
 }
+
+crate::debug_fields!(EndpointRow { id, account_id, url, events, disabled_at });
 
 const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, description, secret_sealed, \
                                 created_at, disabled_at, disabled_reason, failing_since";
@@ -47,7 +49,7 @@ const MESSAGE_COLUMNS: &str = "id, endpoint_id, account_id, event_type, payload,
                                last_attempt_at, last_status_code, last_error";
 
 /// A message due for an attempt, with where and how to send it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct DueRow {
     pub id: String,
     pub endpoint_id: String,
@@ -57,6 +59,8 @@ pub struct DueRow {
     pub url: String,
     pub secret_sealed: String,
 }
+
+crate::debug_fields!(DueRow { id, endpoint_id, attempts, give_up_at });
 
 pub async fn insert_endpoint<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -9,7 +9,7 @@ pub mod targets;
 
 use std::sync::Arc;
 
-use crate::accounts::{Principal, Role};
+use crate::access::{Principal, WebhookAdmin};
 use crate::audit;
 use crate::clock::{Clock, Epoch};
 use crate::db::Db;
@@ -180,14 +180,6 @@ pub struct Webhooks {
     targets: Targets,
 }
 
-fn require_owner(by: &Principal) -> Result<()> {
-    if by.role == Role::Owner || by.acting_client.is_some() {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 fn check_events(events: &[String]) -> Result<String> {
     let mut out: Vec<&'static str> = Vec::new();
     for e in events {
@@ -237,10 +229,10 @@ impl Webhooks {
     /// Registers an endpoint; its signing secret is returned this once.
     pub async fn create(
         &self,
-        by: &Principal,
+        by: WebhookAdmin<'_>,
         input: &EndpointInput,
     ) -> Result<(Endpoint, SigningSecret)> {
-        require_owner(by)?;
+        let by = by.principal();
         let (url, events, description) = self.checked(input)?;
         if store::webhooks::count_endpoints(&self.db, &by.account_id).await? >= ENDPOINTS_MAX {
             return Err(Error::conflict(format!(
@@ -292,11 +284,11 @@ impl Webhooks {
 
     pub async fn update(
         &self,
-        by: &Principal,
+        by: WebhookAdmin<'_>,
         id: &str,
         input: &EndpointInput,
     ) -> Result<Endpoint> {
-        require_owner(by)?;
+        let by = by.principal();
         let (url, events, description) = self.checked(input)?;
         if !store::webhooks::update_endpoint(
             &self.db,
@@ -317,8 +309,8 @@ impl Webhooks {
 
     /// Turns an endpoint off or on. Messages written while it was off are
     /// not kept for it; turning it on resumes its pending retries.
-    pub async fn set_enabled(&self, by: &Principal, id: &str, enabled: bool) -> Result<Endpoint> {
-        require_owner(by)?;
+    pub async fn set_enabled(&self, by: WebhookAdmin<'_>, id: &str, enabled: bool) -> Result<Endpoint> {
+        let by = by.principal();
         let reason = format!("Turned off by {}.", by.email);
         let off = (!enabled).then(|| (self.clock.now(), reason.as_str()));
         if !store::webhooks::set_disabled(&self.db, &by.account_id, id, off).await? {
@@ -334,8 +326,8 @@ impl Webhooks {
     }
 
     /// Deletes an endpoint and its delivery log.
-    pub async fn delete(&self, by: &Principal, id: &str) -> Result<()> {
-        require_owner(by)?;
+    pub async fn delete(&self, by: WebhookAdmin<'_>, id: &str) -> Result<()> {
+        let by = by.principal();
         let mut tx = self.db.begin().await?;
         if !store::webhooks::delete_endpoint(&mut tx, &by.account_id, id).await? {
             return Err(Error::NotFound);
@@ -381,11 +373,11 @@ impl Webhooks {
     /// "Send again": the message is due now, with 24 fresh hours of retries.
     pub async fn resend(
         &self,
-        by: &Principal,
+        by: WebhookAdmin<'_>,
         endpoint_id: &str,
         message_id: &str,
     ) -> Result<Delivery> {
-        require_owner(by)?;
+        let by = by.principal();
         let endpoint = self.get(by, endpoint_id).await?;
         if endpoint.disabled_at.is_some() {
             return Err(Error::conflict(

@@ -68,9 +68,14 @@ impl Targets {
         Ok(url.to_string())
     }
 
-    /// Whether a resolved address may be connected to.
+    /// Whether a resolved address may be connected to. Even with private
+    /// targets allowed, never link-local: the cloud metadata service lives
+    /// there and hands out the machine's credentials.
     pub fn allows(self, ip: IpAddr) -> bool {
-        self == Targets::AnyHttp || is_public(ip)
+        match self {
+            Targets::AnyHttp => !is_link_local(ip),
+            Targets::PublicHttps => is_public(ip),
+        }
     }
 }
 
@@ -80,6 +85,38 @@ fn is_local_name(host: &str) -> bool {
         || h.ends_with(".localhost")
         || h.ends_with(".local")
         || h.ends_with(".internal")
+}
+
+/// IPv4 169.254/16 and IPv6 fe80::/10, in any IPv6 spelling of the IPv4
+/// address, and AWS's IPv6 metadata address `fd00:ec2::254`.
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            embedded_v4(v6).is_some_and(|v4| v4.is_link_local())
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+        }
+    }
+}
+
+/// The IPv4 address an IPv6 address carries where the transition schemes
+/// put one: mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d` (RFC 4291
+/// §2.5.5.1), NAT64 `64:ff9b::/96` (RFC 6052), 6to4 `2002:AABB:CCDD::/48`
+/// (RFC 3056).
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let o = v6.octets();
+    let last = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff) {
+        Some(last)
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(last)
+    } else if s[0] == 0x2002 {
+        Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]))
+    } else {
+        None
+    }
 }
 
 /// Globally routable unicast: not loopback, private, link-local (cloud
@@ -102,17 +139,22 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+            // Schemes that carry an IPv4 address are judged by it, and
+            // refused outright (a relay or translator could reach it).
+            if embedded_v4(v6).is_some() {
+                return false;
             }
-            let first = v6.segments()[0];
+            let [first, second, ..] = v6.segments();
             !(v6.is_unspecified()
                 || v6.is_loopback()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
-                || first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || first == 0x2001 && second == 0x0000 // Teredo
+                || first == 0x2001 && second == 0x0db8 // documentation
+                || first == 0x0064 && second == 0xff9b // NAT64, local-use too
+                || first == 0x0100 && v6.segments()[1..4] == [0, 0, 0]) // discard
         }
     }
 }
@@ -158,6 +200,36 @@ mod tests {
         assert!(t.check_url("http://localhost/hooks").is_ok());
         assert!(t.check_url("ftp://127.0.0.1/").is_err());
         assert!(t.allows("10.0.0.1".parse().unwrap()));
+        // The metadata service stays out of reach, however it is spelt.
+        for bad in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[::169.254.169.254]/",
+            "http://[64:ff9b::169.254.169.254]/",
+            "http://[2002:a9fe:a9fe::]/",
+            "http://[fe80::1]/",
+            "http://[fd00:ec2::254]/",
+        ] {
+            assert!(t.check_url(bad).is_err(), "{bad} was allowed");
+        }
+    }
+
+    #[test]
+    fn ipv6_spellings_of_private_addresses_are_refused() {
+        for ip in [
+            "::10.0.0.1",         // IPv4-compatible
+            "::127.0.0.1",        // IPv4-compatible loopback
+            "::ffff:192.168.0.1", // IPv4-mapped
+            "64:ff9b::10.0.0.1",  // NAT64
+            "64:ff9b:1::a00:1",   // local-use NAT64
+            "2002:0a00:0001::1",  // 6to4 of 10.0.0.1
+            "2002:0808:0808::1",  // 6to4, even of a public address
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+            "fec0::1",            // site-local
+            "100::1",             // discard-only
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
+        }
     }
 
     #[test]

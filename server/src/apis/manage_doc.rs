@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 pub const X_RULES: &str = "A request body's `x-rules` lists rules JSON Schema cannot state, each \
     `{rule, field, …}`: `not-below` (the field is at least `other`), `within-secs-of-now` (an epoch \
     time at most `secs` after now; earlier times mean now), `webhook-target` (a URL as the WHATWG URL \
-    Standard parses it, white space around it ignored: https, or http too when `private_targets`; \
+    Standard parses it: https, or http too when `private_targets`; \
     a host; no user name, password or fragment; unless `private_targets`, no loopback, private, \
     link-local, shared or reserved address and no host named localhost or ending in .localhost, \
     .local or .internal). Breaking one is a 422 naming the field.";
@@ -99,6 +99,16 @@ fn body<T: schemars::JsonSchema>(v: &Vocabulary, rules: Value) -> Value {
     }
     if props.get("events").is_some() {
         props["events"]["items"] = json!({ "enum": EVENT_TYPES });
+    }
+    if props.get("url").is_some() {
+        // What a schema can say of a target; the `webhook-target` rule
+        // says the rest (public addresses, no credentials or fragment).
+        props["url"]["format"] = json!("uri");
+        props["url"]["pattern"] = json!(if v.private_targets {
+            "^https?://"
+        } else {
+            "^https://"
+        });
     }
     if rules.as_array().is_some_and(|r| !r.is_empty()) {
         schema["x-rules"] = rules;

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use portcullis_core::webhooks::EndpointInput;
+use portcullis_core::webhooks::{EndpointInput, Targets};
+use portcullis_core::Error;
 use portcullis_gate::Bearer;
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
@@ -14,6 +15,24 @@ use serde_json::json;
 use super::answers::{DeliveryAnswer, EndpointAnswer, EndpointWithSecret};
 use super::bodies::{EndpointBody, EndpointChange};
 use super::{who, Answer, ManageState};
+
+/// The document's `format: uri` and `pattern` for `url`, which the API
+/// holds callers to exactly (the console's form is kinder: it trims what
+/// was pasted). Characters are RFC 3986's (§2: unreserved, reserved and
+/// `%`); the scheme is written in lower case, as the pattern has it.
+fn exact_url(url: &str, targets: Targets) -> Result<(), Error> {
+    let refuse = |m: &str| Err(Error::invalid("url", m.to_owned()));
+    let rfc3986 = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
+    if !url.chars().all(rfc3986) {
+        return refuse("Write the URL as a URI: no spaces, and non-ASCII characters percent-encoded.");
+    }
+    let scheme_ok = url.starts_with("https://")
+        || (targets == Targets::AnyHttp && url.starts_with("http://"));
+    if !scheme_ok {
+        return refuse("Use an https:// URL.");
+    }
+    Ok(())
+}
 
 impl From<EndpointBody> for EndpointInput {
     fn from(b: EndpointBody) -> Self {
@@ -49,6 +68,7 @@ pub(super) async fn create(
     Extension(b): Extension<Bearer>,
     Body(input): Body<EndpointBody>,
 ) -> Answer {
+    exact_url(&input.url, s.webhooks.targets())?;
     let (endpoint, secret) = s.webhooks.create(&who(&b), &input.into()).await?;
     let body = EndpointWithSecret::new(&endpoint, &secret);
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -61,6 +81,9 @@ pub(super) async fn update(
     Body(change): Body<EndpointChange>,
 ) -> Answer {
     let by = who(&b);
+    if let Some(url) = &change.url {
+        exact_url(url, s.webhooks.targets())?;
+    }
     let now = s.webhooks.get(&by, &id).await?;
     let input = EndpointInput {
         url: change.url.unwrap_or(now.url),

@@ -17,8 +17,8 @@ use super::OAuthState;
 /// The caller's address, believing `X-Forwarded-For` only from the
 /// configured proxies.
 pub fn client_ip(state: &OAuthState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    portcullis_core::client_ip::resolve(peer.ip(), forwarded, &state.trusted_proxies)
+    let forwarded = app::ssr::forwarded_for(headers);
+    portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &state.trusted_proxies)
 }
 
 /// The authenticated client, and whether it used HTTP Basic.

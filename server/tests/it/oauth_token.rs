@@ -450,3 +450,36 @@ async fn failed_client_authentications_are_limited_per_address() {
     s.clock.advance(2);
     assert_eq!(from("203.0.113.9", &creds).await.status(), 200);
 }
+
+/// A proxy that adds its own `X-Forwarded-For` line (rather than appending
+/// to the client's) leaves the client's chosen address in the first line:
+/// every line is read, from the right, so the guard keys on what the proxy saw.
+#[tokio::test]
+async fn a_client_cannot_choose_its_address_in_a_forwarded_for_line_of_its_own() {
+    let s =
+        TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let (_, _, creds) = s
+        .partner_client("a@example.com", &["applications:read"])
+        .await;
+    let mut wrong = creds.clone();
+    wrong.secret.push('x');
+    let send = |chosen: String, c: &Creds| {
+        let req = Client::new()
+            .post(s.url("/oauth/token"))
+            .header("x-forwarded-for", chosen)
+            .header("x-forwarded-for", "203.0.113.9")
+            .basic_auth(&c.id, Some(&c.secret))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "applications:read"),
+            ]);
+        async move { req.send().await.unwrap() }
+    };
+    for i in 0..20 {
+        let res = send(format!("198.51.100.{i}"), &wrong).await;
+        assert_eq!(res.status(), 401);
+    }
+    // Twenty first lines, one address: it is locked.
+    let res = send("198.51.100.99".into(), &creds).await;
+    assert_eq!(res.status(), 429);
+}
