@@ -115,18 +115,24 @@ pub async fn log_in_code(
     ssr::respond(async move {
         let state = ssr::state()?;
         let session = ssr::session().await?;
-        let (pending, next) = ssr::pending_log_in(&session)
+        let (mut pending, next) = ssr::pending_log_in(&session)
             .await?
             .ok_or(ConsoleError::Unauthenticated)?;
         let ip = ssr::client_ip(&state).await;
         let signed_in = match state
             .accounts
-            .finish_log_in(&pending, code.expose(), ip)
+            .finish_log_in(&mut pending, code.expose(), ip)
             .await
         {
+            // Too many wrong codes, or too late: start again.
             Err(portcullis_core::Error::Unauthenticated) => {
                 ssr::clear_pending_log_in(&session).await?;
                 return Err(ConsoleError::Unauthenticated);
+            }
+            // The wrong code counts in the log-in kept in the session.
+            Err(e @ portcullis_core::Error::InvalidCode) => {
+                ssr::keep_pending_log_in(&session, pending, next).await?;
+                return Err(e.into());
             }
             other => other?,
         };
@@ -157,7 +163,7 @@ async fn finish(
         }
         portcullis_core::SignedIn::Staff(staff) => {
             ssr::start_staff_session(session, &staff, now).await?;
-            leptos_axum::redirect(if staff.second_factor {
+            leptos_axum::redirect(if staff.has_second_factor() {
                 STAFF_HOME
             } else {
                 STAFF_SECURITY_PAGE
@@ -186,10 +192,10 @@ pub async fn me() -> Result<CurrentUser, ConsoleError> {
     ssr::respond(async move {
         let (_, p) = ssr::require_member_unchecked().await?;
         Ok(CurrentUser {
-            email: p.email,
-            account_id: p.account_id,
-            account_name: p.account_name,
-            role: p.role.as_str().into(),
+            email: p.email().to_owned(),
+            account_id: p.account_id().to_owned(),
+            account_name: p.account_name().to_owned(),
+            role: p.role().as_str().into(),
         })
     })
     .await

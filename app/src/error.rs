@@ -82,6 +82,14 @@ struct Wire {
     message: Option<String>,
 }
 
+/// The JSON body a server function answers `e` with (for a refusal made
+/// before any function runs, as the role table's at the edge).
+#[cfg(feature = "ssr")]
+pub fn to_json(e: &ConsoleError) -> bytes::Bytes {
+    use server_fn::Encodes;
+    WireJson::encode(e).unwrap_or_default()
+}
+
 /// Encodes [`ConsoleError`] as [`Wire`] JSON.
 pub struct WireJson;
 

@@ -46,24 +46,24 @@ pub async fn security() -> Result<SecurityView, ConsoleError> {
         let status = state.accounts.second_factor_status(who.person()).await?;
         let view = match &who {
             Someone::Member(p) => SecurityView {
-                email: p.email.clone(),
+                email: p.email().to_owned(),
                 staff: false,
                 second_factor: status.enabled,
                 recovery_codes_left: status.recovery_codes_left,
                 may_turn_off: status.may_turn_off,
                 must_set_up: p.must_set_up_second_factor().then(|| {
-                    format!("{} requires two-factor authentication of every member. Set it up to continue.", p.account_name)
+                    format!("{} requires two-factor authentication of every member. Set it up to continue.", p.account_name())
                 }),
-                owner: p.role == portcullis_core::Role::Owner,
-                account_requires: p.second_factor_required,
+                owner: p.role() == portcullis_core::Role::Owner,
+                account_requires: p.second_factor_required(),
             },
             Someone::Staff(s) => SecurityView {
-                email: s.email.clone(),
+                email: s.email().to_owned(),
                 staff: true,
                 second_factor: status.enabled,
                 recovery_codes_left: status.recovery_codes_left,
                 may_turn_off: false,
-                must_set_up: (!s.second_factor).then(|| {
+                must_set_up: (!s.has_second_factor()).then(|| {
                     "Support staff must use two-factor authentication. Set it up before your first staff action.".to_owned()
                 }),
                 owner: false,
@@ -76,11 +76,19 @@ pub async fn security() -> Result<SecurityView, ConsoleError> {
 }
 
 #[server(endpoint = "second_factor_begin")]
-pub async fn second_factor_begin() -> Result<SetUp, ConsoleError> {
+pub async fn second_factor_begin(
+    #[server(default)] password: Redacted,
+) -> Result<SetUp, ConsoleError> {
     use crate::ssr;
+    use portcullis_core::Password;
     ssr::respond(async move {
         let (state, who) = ssr::require_someone().await?;
-        let e = state.accounts.begin_second_factor(who.person()).await?;
+        let ip = ssr::client_ip(&state).await;
+        let password = Password::new(password.into_inner());
+        let e = state
+            .accounts
+            .begin_second_factor(who.person(), &password, ip)
+            .await?;
         let qr_data_url = qr_data_url(&e.otpauth_uri)?;
         Ok(SetUp {
             secret_text: e.secret_text,
@@ -128,31 +136,42 @@ pub async fn second_factor_confirm(
     .await
 }
 
+/// New recovery codes: the password and a code from the app.
 #[server(endpoint = "recovery_codes_new")]
 pub async fn recovery_codes_new(
+    #[server(default)] password: Redacted,
     #[server(default)] code: Redacted,
 ) -> Result<Vec<String>, ConsoleError> {
-    use crate::ssr;
-    ssr::respond(async move {
-        let (state, who) = ssr::require_someone().await?;
-        Ok(state
-            .accounts
-            .new_recovery_codes(who.person(), code.expose())
-            .await?)
-    })
-    .await
-}
-
-#[server(endpoint = "second_factor_off")]
-pub async fn second_factor_off(#[server(default)] password: Redacted) -> Result<(), ConsoleError> {
     use crate::ssr;
     use portcullis_core::Password;
     ssr::respond(async move {
         let (state, who) = ssr::require_someone().await?;
         let ip = ssr::client_ip(&state).await;
+        let password = Password::new(password.into_inner());
+        Ok(state
+            .accounts
+            .new_recovery_codes(who.person(), &password, code.expose(), ip)
+            .await?)
+    })
+    .await
+}
+
+/// Turns the second factor off: the password and a code (from the app, or
+/// a recovery code).
+#[server(endpoint = "second_factor_off")]
+pub async fn second_factor_off(
+    #[server(default)] password: Redacted,
+    #[server(default)] code: Redacted,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    use portcullis_core::Password;
+    ssr::respond(async move {
+        let (state, who) = ssr::require_someone().await?;
+        let ip = ssr::client_ip(&state).await;
+        let password = Password::new(password.into_inner());
         state
             .accounts
-            .turn_off_second_factor(who.person(), &Password::new(password.into_inner()), ip)
+            .turn_off_second_factor(who.person(), &password, code.expose(), ip)
             .await?;
         Ok(())
     })
@@ -194,7 +213,7 @@ pub async fn second_factor_require(#[server(default)] required: bool) -> Result<
         let (state, p) = ssr::require_principal().await?;
         state
             .accounts
-            .set_second_factor_required(&p, required)
+            .set_second_factor_required(p.owner()?, required)
             .await?;
         Ok(())
     })

@@ -43,7 +43,7 @@ pub async fn staff_find(
         let (state, staff) = ssr::require_staff().await?;
         Ok(state
             .clients
-            .support_find_projects(&staff, &query)
+            .support_find_projects(staff.support()?, &query)
             .await?
             .into_iter()
             .map(|p| FoundProjectInfo {
@@ -65,7 +65,7 @@ pub async fn staff_me() -> Result<String, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (_, staff) = ssr::require_staff().await?;
-        Ok(staff.email)
+        Ok(staff.email().to_owned())
     })
     .await
 }
@@ -77,7 +77,10 @@ pub async fn staff_search(
     use crate::ssr;
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
-        let found = state.clients.support_search(&staff, &query).await?;
+        let found = state
+            .clients
+            .support_search(staff.support()?, &query)
+            .await?;
         Ok(found
             .into_iter()
             .map(|f| {
@@ -117,7 +120,7 @@ pub async fn staff_revoke(
         let (state, staff) = ssr::require_staff().await?;
         state
             .clients
-            .support_revoke(&staff, &client_id, &reason)
+            .support_revoke(staff.support()?, &client_id, &reason)
             .await?;
         Ok(())
     })

@@ -51,7 +51,7 @@ pub async fn team() -> Result<TeamView, ConsoleError> {
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let members = state.accounts.members(&p).await?;
-        let owner = p.role == portcullis_core::Role::Owner;
+        let owner = p.role() == portcullis_core::Role::Owner;
         let invites = if owner {
             state.accounts.pending_invites(&p).await?
         } else {
@@ -77,7 +77,7 @@ pub async fn team() -> Result<TeamView, ConsoleError> {
                 })
                 .collect(),
             can_manage: owner,
-            me: p.user_id,
+            me: p.user_id().to_owned(),
         })
     })
     .await
@@ -88,7 +88,7 @@ pub async fn invite(#[server(default)] role: String) -> Result<NewInvite, Consol
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let (invite, token) = state.accounts.invite(&p, &role).await?;
+        let (invite, token) = state.accounts.invite(p.owner()?, &role).await?;
         Ok(NewInvite {
             // The token rides in the fragment: browsers never send it to a
             // server, so it stays out of logs and Referer headers.
@@ -105,7 +105,7 @@ pub async fn withdraw_invite(id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.accounts.withdraw_invite(&p, &id).await?;
+        state.accounts.withdraw_invite(p.owner()?, &id).await?;
         Ok(())
     })
     .await
@@ -116,7 +116,7 @@ pub async fn remove_member(user_id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.accounts.remove_member(&p, &user_id).await?;
+        state.accounts.remove_member(p.owner()?, &user_id).await?;
         Ok(())
     })
     .await
@@ -149,18 +149,19 @@ pub async fn join(
     use portcullis_core::Password;
     ssr::respond(async move {
         let state = ssr::state()?;
-        let session = ssr::session().await?;
-        let mut principal = state
+        let ip = ssr::client_ip(&state).await;
+        // The same answer whether or not the email has a sign-in already:
+        // either way the person now logs in.
+        state
             .accounts
             .join(
                 token.expose(),
                 &email,
                 &Password::new(password.into_inner()),
+                ip,
             )
             .await?;
-        principal.client_ip = ssr::client_ip(&state).await;
-        ssr::start_session(&session, &principal, state.accounts.clock().now()).await?;
-        leptos_axum::redirect(crate::auth::HOME);
+        leptos_axum::redirect(JOINED);
         Ok(())
     })
     .await
@@ -187,7 +188,10 @@ pub async fn member_password_reset(user_id: String) -> Result<NewReset, ConsoleE
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let (issued, token) = state.accounts.issue_password_reset(&p, &user_id).await?;
+        let (issued, token) = state
+            .accounts
+            .issue_password_reset(p.owner()?, &user_id)
+            .await?;
         Ok(NewReset {
             // In the fragment, like invitations: never sent to a server.
             link: format!("{}/reset#{token}", state.public_base),
@@ -240,3 +244,5 @@ pub async fn password_reset(
 
 /// The log-in page after a reset, which says so.
 pub const PASSWORD_WAS_RESET: &str = "/login?reset=1";
+/// Where joining leads, whether or not the email had a sign-in.
+pub const JOINED: &str = "/login?joined=1";

@@ -97,7 +97,7 @@ pub async fn webhooks() -> Result<WebhooksView, ConsoleError> {
                 .iter()
                 .map(|e| (e.as_str().to_owned(), e.describe().to_owned()))
                 .collect(),
-            can_manage: p.role == portcullis_core::Role::Owner,
+            can_manage: p.role() == portcullis_core::Role::Owner,
             private_targets: state.webhooks.targets() == Targets::AnyHttp,
         })
     })
@@ -115,7 +115,7 @@ pub async fn create_webhook(
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let input = endpoint_input(url, &events, description);
-        let (endpoint, secret) = state.webhooks.create(&p, &input).await?;
+        let (endpoint, secret) = state.webhooks.create(p.webhook_admin()?, &input).await?;
         Ok(NewEndpoint {
             endpoint: info(endpoint),
             secret: secret.to_text(),
@@ -136,7 +136,12 @@ pub async fn update_webhook(
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let input = endpoint_input(url, &events, description);
-        Ok(info(state.webhooks.update(&p, &id, &input).await?))
+        Ok(info(
+            state
+                .webhooks
+                .update(p.webhook_admin()?, &id, &input)
+                .await?,
+        ))
     })
     .await
 }
@@ -146,7 +151,12 @@ pub async fn set_webhook_enabled(id: String, enabled: bool) -> Result<EndpointIn
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        Ok(info(state.webhooks.set_enabled(&p, &id, enabled).await?))
+        Ok(info(
+            state
+                .webhooks
+                .set_enabled(p.webhook_admin()?, &id, enabled)
+                .await?,
+        ))
     })
     .await
 }
@@ -156,7 +166,7 @@ pub async fn delete_webhook(id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.webhooks.delete(&p, &id).await?;
+        state.webhooks.delete(p.webhook_admin()?, &id).await?;
         Ok(())
     })
     .await
@@ -201,7 +211,10 @@ pub async fn resend_delivery(id: String, message_id: String) -> Result<(), Conso
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.webhooks.resend(&p, &id, &message_id).await?;
+        state
+            .webhooks
+            .resend(p.webhook_admin()?, &id, &message_id)
+            .await?;
         Ok(())
     })
     .await

@@ -104,10 +104,7 @@ mod tests {
         );
         assert_eq!(got, ip("198.51.100.7"));
         assert_eq!(resolve(ip("10.0.0.1"), &[], &trusted), ip("10.0.0.1"));
-        assert_eq!(
-            resolve(ip("10.0.0.1"), &["junk"], &trusted),
-            ip("10.0.0.1")
-        );
+        assert_eq!(resolve(ip("10.0.0.1"), &["junk"], &trusted), ip("10.0.0.1"));
     }
 
     #[test]

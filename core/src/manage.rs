@@ -69,7 +69,10 @@ impl Catalogue {
 /// client's own account (the account comes from the verified token, so no
 /// other account is reachable), recorded in the audit log as the client.
 /// Made only from a token the gate verified.
-pub fn principal(claims: &portcullis_gate::Claims, client_ip: Option<std::net::IpAddr>) -> Principal {
+pub fn principal(
+    claims: &portcullis_gate::Claims,
+    client_ip: Option<std::net::IpAddr>,
+) -> Principal {
     let client_id = &claims.client_id;
     Principal {
         user_id: client_id.clone(),

@@ -134,7 +134,16 @@ pub struct ClientEntry {
     pub usage: Arc<Usage>,
 }
 
-crate::debug_fields!(ClientEntry { id, account_id, project_id, scopes, disabled_at, expires_at, retire_at, revoked_before });
+crate::debug_fields!(ClientEntry {
+    id,
+    account_id,
+    project_id,
+    scopes,
+    disabled_at,
+    expires_at,
+    retire_at,
+    revoked_before
+});
 
 #[derive(Debug)]
 pub struct ProjectEntry {

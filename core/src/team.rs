@@ -64,7 +64,11 @@ impl Accounts {
             .ok_or_else(|| Error::invalid("role", "Choose owner, developer or viewer."))?;
         let token = new_link_token();
         let now = self.clock().now();
-        if store::team::pending(self.db(), &by.account_id, now).await?.len() >= PENDING_INVITES_MAX {
+        if store::team::pending(self.db(), &by.account_id, now)
+            .await?
+            .len()
+            >= PENDING_INVITES_MAX
+        {
             return Err(Error::conflict(format!(
                 "An account can have at most {PENDING_INVITES_MAX} invitations waiting: withdraw some first."
             )));
@@ -154,7 +158,9 @@ impl Accounts {
             Ok(()) => {}
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
-                return self.join_as_existing_user(&invite_id, &email, client_ip, now).await;
+                return self
+                    .join_as_existing_user(&invite_id, &email, client_ip, now)
+                    .await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -197,8 +203,13 @@ impl Accounts {
         store::team::spend_invite(self.db(), invite_id, &user.id, now)
             .await?
             .ok_or_else(bad_invite)?;
-        self.tell_existing_user(email, client_ip, now, "used an invitation to another account")
-            .await;
+        self.tell_existing_user(
+            email,
+            client_ip,
+            now,
+            "used an invitation to another account",
+        )
+        .await;
         Ok(())
     }
 

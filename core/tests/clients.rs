@@ -76,7 +76,11 @@ async fn world() -> World {
         api_id: "partner".into(),
         ..ProjectInput::default()
     };
-    let project = projects.create_project(by.manager().unwrap(), input).await.unwrap().id;
+    let project = projects
+        .create_project(by.manager().unwrap(), input)
+        .await
+        .unwrap()
+        .id;
     World {
         clients,
         clock,
@@ -90,7 +94,13 @@ impl World {
         let scopes = ["applications:read".to_owned()];
         let made = self
             .clients
-            .create(self.by.manager().unwrap(), &self.project, "Primary", &scopes, hours)
+            .create(
+                self.by.manager().unwrap(),
+                &self.project,
+                "Primary",
+                &scopes,
+                hours,
+            )
             .await?;
         Ok(made.0.id)
     }
@@ -115,7 +125,10 @@ async fn a_project_holds_two_live_clients_and_its_temporary_ones_apart() {
     }
     assert!(matches!(w.create("24").await, Err(Error::StateConflict(_))));
     // Retiring one makes room again.
-    w.clients.retire(w.by.manager().unwrap(), &live[0], None).await.unwrap();
+    w.clients
+        .retire(w.by.manager().unwrap(), &live[0], None)
+        .await
+        .unwrap();
     assert_eq!(w.status(&live[0]).await, ClientStatus::Disabled);
     w.create("").await.unwrap();
     // Out of range lifetimes are the field's fault.
@@ -137,14 +150,20 @@ async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
     let now = w.clock.now();
     let too_far = now + 90 * 86_400 + 1;
     assert!(matches!(
-        w.clients.retire(w.by.manager().unwrap(), &id, Some(too_far)).await,
+        w.clients
+            .retire(w.by.manager().unwrap(), &id, Some(too_far))
+            .await,
         Err(Error::Invalid {
             field: "retire_at",
             ..
         })
     ));
     let at = now + 3_600;
-    let scheduled = w.clients.retire(w.by.manager().unwrap(), &id, Some(at)).await.unwrap();
+    let scheduled = w
+        .clients
+        .retire(w.by.manager().unwrap(), &id, Some(at))
+        .await
+        .unwrap();
     assert!(scheduled.retire_at.is_some_and(|r| r <= at && r > now));
     assert_eq!(
         scheduled.status,
@@ -157,7 +176,11 @@ async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
     assert_eq!(w.status(&id).await, ClientStatus::Disabled);
     // A time in the past means now.
     let other = w.create("").await.unwrap();
-    let retired = w.clients.retire(w.by.manager().unwrap(), &other, Some(0)).await.unwrap();
+    let retired = w
+        .clients
+        .retire(w.by.manager().unwrap(), &other, Some(0))
+        .await
+        .unwrap();
     assert_eq!(retired.status, ClientStatus::Disabled);
 }
 
@@ -170,10 +193,15 @@ async fn a_retired_client_refuses_every_change_but_deletion() {
         w.clients.delete(w.by.manager().unwrap(), &live).await,
         Err(Error::StateConflict(_))
     ));
-    w.clients.retire(w.by.manager().unwrap(), &id, None).await.unwrap();
+    w.clients
+        .retire(w.by.manager().unwrap(), &id, None)
+        .await
+        .unwrap();
     let narrowed = ["applications:read".to_owned()];
     assert!(matches!(
-        w.clients.narrow(w.by.manager().unwrap(), &id, &narrowed).await,
+        w.clients
+            .narrow(w.by.manager().unwrap(), &id, &narrowed)
+            .await,
         Err(Error::StateConflict(_))
     ));
     assert!(matches!(
@@ -184,7 +212,10 @@ async fn a_retired_client_refuses_every_change_but_deletion() {
         w.clients.retire(w.by.manager().unwrap(), &id, None).await,
         Err(Error::StateConflict(_))
     ));
-    w.clients.delete(w.by.manager().unwrap(), &id).await.unwrap();
+    w.clients
+        .delete(w.by.manager().unwrap(), &id)
+        .await
+        .unwrap();
     assert!(matches!(
         w.clients.delete(w.by.manager().unwrap(), &id).await,
         Err(Error::NotFound)
@@ -201,7 +232,9 @@ async fn another_account_finds_nothing() {
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        w.clients.retire(stranger.manager().unwrap(), &id, None).await,
+        w.clients
+            .retire(stranger.manager().unwrap(), &id, None)
+            .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(

@@ -228,7 +228,7 @@ async fn staff(config: &Config, command: StaffCommand) -> Result<(), StartupErro
             let staff = accounts.add_staff(&email, &password).await?;
             println!(
                 "staff member {} added ({}); they sign in at the usual log-in page and set up two-factor authentication there",
-                staff.email, staff.user_id
+                staff.email(), staff.user_id()
             );
         }
         StaffCommand::ResetPassword { email } => {

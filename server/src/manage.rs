@@ -9,11 +9,11 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::{Extension, Json, Router};
 use portcullis_core::audit::{self, Cursor, Filter};
 use portcullis_core::projects::ProjectInput;
-use portcullis_core::{manage, Accounts, Clients, Error, Principal, Projects};
+use portcullis_core::{access, manage, Accounts, Clients, Error, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
 use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
@@ -27,41 +27,101 @@ pub struct ManageState {
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
 }
 
-/// The routes, behind `gate`, to be nested at `/manage/v1`.
-// One operation per line: path, verb with its handler and the scope it needs.
+/// The scope no token has: an operation missing from the role table
+/// refuses every caller.
+const UNLISTED: &str = "manage:(not in the role table)";
+
+/// One operation: its handler behind the scope the role table gives it
+/// (checked first, before anything is read or replayed) and, for a write,
+/// the idempotency layer inside that.
+fn op<H, T>(
+    method: &'static str,
+    path: &'static str,
+    handler: H,
+    s: &ManageState,
+) -> MethodRouter<ManageState>
+where
+    H: axum::handler::Handler<T, ManageState>,
+    T: 'static,
+{
+    use axum::handler::Handler;
+    let needs = scope(access::table::manage_scope(method, path).unwrap_or(UNLISTED));
+    match method {
+        "GET" => axum::routing::get(handler.layer(needs)),
+        "DELETE" => axum::routing::delete(handler.layer(needs)),
+        _ => axum::routing::post(
+            handler
+                .layer(axum::middleware::from_fn_with_state(s.clone(), idempotent))
+                .layer(needs),
+        ),
+    }
+}
+
+/// The routes, behind `gate`, to be nested at `/manage/v1`. Who may call
+/// each is [`access::table::MANAGE`].
+// One operation per line: path, then each verb with its handler.
 #[rustfmt::skip]
 pub fn router(gate: &Gate, state: ManageState) -> Router {
-    use axum::handler::Handler;
-    use axum::routing::delete;
+    let s = &state;
     Router::new()
-        .route("/projects", get(list_projects.layer(scope("manage:projects:read"))).post(create_project.layer(scope("manage:projects:write"))))
-        .route("/projects/{id}", get(read_project.layer(scope("manage:projects:read"))).post(update_project.layer(scope("manage:projects:write"))))
-        .route("/projects/{id}/archive", post(archive_project.layer(scope("manage:projects:write"))))
-        .route("/projects/{id}/rate-limit", post(rate_limit.layer(scope("manage:projects:write"))))
-        .route("/projects/{id}/clients", post(create_client.layer(scope("manage:clients:write"))))
-        .route("/clients/{id}", delete(delete_client.layer(scope("manage:clients:delete"))))
-        .route("/clients/{id}/narrow", post(narrow_client.layer(scope("manage:clients:write"))))
-        .route("/clients/{id}/rotate", post(rotate_client.layer(scope("manage:clients:write"))))
-        .route("/clients/{id}/retire", post(retire_client.layer(scope("manage:clients:write"))))
-        .route("/clients/{id}/keep", post(keep_client.layer(scope("manage:clients:write"))))
-        .route("/audit", get(audit_log.layer(scope("manage:audit:read"))))
-        .route("/members", get(members.layer(scope("manage:members:read"))))
-        .route("/webhooks", get(webhooks::list.layer(scope("manage:webhooks:read"))).post(webhooks::create.layer(scope("manage:webhooks:write"))))
-        .route("/webhooks/{id}", get(webhooks::read.layer(scope("manage:webhooks:read"))).post(webhooks::update.layer(scope("manage:webhooks:write"))).delete(webhooks::delete.layer(scope("manage:webhooks:write"))))
-        .route("/webhooks/{id}/enable", post(webhooks::enable.layer(scope("manage:webhooks:write"))))
-        .route("/webhooks/{id}/disable", post(webhooks::disable.layer(scope("manage:webhooks:write"))))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries.layer(scope("manage:webhooks:read"))))
-        .route("/webhooks/{id}/deliveries/{message_id}/resend", post(webhooks::resend.layer(scope("manage:webhooks:write"))))
+        .route("/projects", op("GET", "/projects", list_projects, s).merge(op("POST", "/projects", create_project, s)))
+        .route("/projects/{id}", op("GET", "/projects/{id}", read_project, s).merge(op("POST", "/projects/{id}", update_project, s)))
+        .route("/projects/{id}/archive", op("POST", "/projects/{id}/archive", archive_project, s))
+        .route("/projects/{id}/rate-limit", op("POST", "/projects/{id}/rate-limit", rate_limit, s))
+        .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
+        .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
+        .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
+        .route("/clients/{id}/rotate", op("POST", "/clients/{id}/rotate", rotate_client, s))
+        .route("/clients/{id}/retire", op("POST", "/clients/{id}/retire", retire_client, s))
+        .route("/clients/{id}/keep", op("POST", "/clients/{id}/keep", keep_client, s))
+        .route("/audit", op("GET", "/audit", audit_log, s))
+        .route("/members", op("GET", "/members", members, s))
+        .route("/webhooks", op("GET", "/webhooks", webhooks::list, s).merge(op("POST", "/webhooks", webhooks::create, s)))
+        .route("/webhooks/{id}", op("GET", "/webhooks/{id}", webhooks::read, s).merge(op("POST", "/webhooks/{id}", webhooks::update, s)).merge(op("DELETE", "/webhooks/{id}", webhooks::delete, s)))
+        .route("/webhooks/{id}/enable", op("POST", "/webhooks/{id}/enable", webhooks::enable, s))
+        .route("/webhooks/{id}/disable", op("POST", "/webhooks/{id}/disable", webhooks::disable, s))
+        .route("/webhooks/{id}/deliveries", op("GET", "/webhooks/{id}/deliveries", webhooks::deliveries, s))
+        .route("/webhooks/{id}/deliveries/{message_id}/resend", op("POST", "/webhooks/{id}/deliveries/{message_id}/resend", webhooks::resend, s))
         .fallback(|| async { refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json", None) })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotent))
         .layer(axum::middleware::from_fn(portcullis_reference_apis::only_possible_ids))
         .layer(gate.layer())
         .with_state(state)
 }
 
+/// Frees an idempotency key whose request never finished (cut off by the
+/// request timeout, or its connection gone): a retry then runs afresh
+/// instead of answering 409 until the key expires.
+struct Unfinished {
+    db: portcullis_core::Db,
+    client: String,
+    key: String,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (db, client, key) = (
+            self.db.clone(),
+            std::mem::take(&mut self.client),
+            std::mem::take(&mut self.key),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = portcullis_core::idempotency::abandon(&db, &client, &key).await {
+                    tracing::error!(error = %e, "cannot release an unfinished idempotency key");
+                }
+            });
+        }
+    }
+}
+
 /// Writes with an `Idempotency-Key` header: the first success is kept and
 /// sent again for the same key and request (see `portcullis_core::idempotency`).
-/// Runs inside the gate, so the caller is known.
+/// Runs inside the route's scope check (so a token without the scope, or of
+/// a client no longer live, never gets a kept answer), and the gate's.
 async fn idempotent(
     State(s): State<ManageState>,
     req: axum::extract::Request,
@@ -119,12 +179,19 @@ async fn idempotent(
         )
             .into_response(),
         Ok(Begin::Fresh) => {
+            let mut unfinished = Unfinished {
+                db: db.clone(),
+                client: client.clone(),
+                key: key.clone(),
+                armed: true,
+            };
             let res = next
                 .run(axum::extract::Request::from_parts(
                     parts,
                     axum::body::Body::from(bytes),
                 ))
                 .await;
+            unfinished.armed = false;
             if !res.status().is_success() {
                 // It changed nothing: a retry may run it again.
                 if let Err(e) = idempotency::abandon(db, &client, &key).await {
@@ -164,7 +231,7 @@ const BODY_MAX: usize = 256 * 1024;
 
 /// The principal the token acts as; its account is the token's own.
 pub(super) fn who(b: &Bearer) -> Principal {
-    manage::principal(b.client_id(), &b.claims.account_id, "", None)
+    manage::principal(&b.claims, None)
 }
 
 fn refuse(status: StatusCode, error: &str, message: &str, field: Option<&str>) -> Response {
@@ -283,7 +350,7 @@ async fn create_project(
     let project = s
         .projects
         .create_project(
-            &who(&b),
+            who(&b).manager()?,
             ProjectInput {
                 name: input.name,
                 description: input.description,
@@ -313,7 +380,7 @@ async fn update_project(
     let project = s
         .projects
         .update_project(
-            &by,
+            by.manager()?,
             &id,
             ProjectInput {
                 name: input.name.unwrap_or(now.name),
@@ -334,7 +401,7 @@ async fn archive_project(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let project = s.projects.archive_project(&who(&b), &id).await?;
+    let project = s.projects.archive_project(who(&b).manager()?, &id).await?;
     Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }
 
@@ -347,7 +414,7 @@ async fn rate_limit(
     let project = s
         .projects
         .set_rate_limit(
-            &who(&b),
+            who(&b).manager()?,
             &id,
             &input.per_sec.to_string(),
             &input.burst.to_string(),
@@ -363,7 +430,10 @@ async fn narrow_client(
     Path(id): Path<String>,
     Body(input): Body<Narrow>,
 ) -> Answer {
-    let client = s.clients.narrow(&who(&b), &id, &input.scopes).await?;
+    let client = s
+        .clients
+        .narrow(who(&b).manager()?, &id, &input.scopes)
+        .await?;
     Ok(Json(ClientAnswer::from(&client)).into_response())
 }
 
@@ -372,7 +442,7 @@ async fn keep_client(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    s.clients.keep(&who(&b), &id).await?;
+    s.clients.keep(who(&b).manager()?, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -381,7 +451,7 @@ async fn delete_client(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    s.clients.delete(&who(&b), &id).await?;
+    s.clients.delete(who(&b).manager()?, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -397,7 +467,13 @@ async fn create_client(
         .unwrap_or_default();
     let (client, secret) = s
         .clients
-        .create(&who(&b), &project_id, &input.name, &input.scopes, &hours)
+        .create(
+            who(&b).manager()?,
+            &project_id,
+            &input.name,
+            &input.scopes,
+            &hours,
+        )
         .await
         .map_err(|e| named(e, &[("client_name", "name")]))?;
     Ok((
@@ -412,7 +488,7 @@ async fn rotate_client(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let (client, secret) = s.clients.rotate(&who(&b), &id).await?;
+    let (client, secret) = s.clients.rotate(who(&b).manager()?, &id).await?;
     Ok((
         StatusCode::CREATED,
         Json(ClientWithSecret::new(&client, &secret)),
@@ -444,7 +520,7 @@ async fn retire_client(
     let at = retire.at;
     let client = s
         .clients
-        .retire(&who(&b), &id, at)
+        .retire(who(&b).manager()?, &id, at)
         .await
         .map_err(|e| named(e, &[("retire_at", "at")]))?;
     Ok(Json(ClientAnswer::from(&client)).into_response())
@@ -478,7 +554,7 @@ async fn audit_log(
     let cursor = q.before.as_deref().map(Cursor::decode).transpose()?;
     let page = audit::search(
         s.projects.db(),
-        &by.account_id,
+        &by.account_id(),
         &filter,
         cursor.as_ref(),
         50,

@@ -33,6 +33,7 @@ use crate::background::Background;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::gate_api::{self, GateApiState};
+use crate::middleware::access;
 use crate::middleware::compression;
 use crate::middleware::csrf::{self, AllowedOrigin};
 use crate::middleware::page_guard;
@@ -238,6 +239,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             state.clone(),
             page_guard::guard,
         ))
+        // Before any server function reads its request.
+        .layer(middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(middleware::from_fn_with_state(
             AllowedOrigin(public_origin.into()),
             csrf::refuse_cross_site,

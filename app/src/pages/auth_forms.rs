@@ -49,6 +49,8 @@ pub fn LoginPage() -> impl IntoView {
     let next = query.get("next").unwrap_or_default();
     let notice = if query.get("signed_up").is_some() {
         Some("Your account is ready: log in with the email and password you chose. (If that email already had a Portcullis login, no second account was made and its password is unchanged: use that password.)")
+    } else if query.get("joined").is_some() {
+        Some("Log in with the email and password you chose to join the account. (If that email already had a Portcullis login, it was not added to another account and its password is unchanged.)")
     } else if query.get("reset").is_some() {
         Some("Your password is set. Log in with it; your earlier sessions have ended.")
     } else {

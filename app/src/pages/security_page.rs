@@ -132,6 +132,7 @@ fn SecondFactorSetUp(
     let confirm = ServerAction::<SecondFactorConfirm>::new();
     let set_up = RwSignal::new(None::<SetUp>);
     let code = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
     on_success(begin, move |s| set_up.set(Some(s)));
     on_success(confirm, move |c| {
         set_up.set(None);
@@ -150,8 +151,19 @@ fn SecondFactorSetUp(
         <FormError error />
         {move || match set_up.get() {
             None => view! {
-                <button type="button" class="button primary" data-test-id="second-factor-begin"
-                    on:click=move |_| { begin.dispatch(SecondFactorBegin {}); }>"Set up"</button>
+                // The password first: a stolen session must not plant a factor of its own.
+                <form class="inline-form" on:submit=move |ev| {
+                    ev.prevent_default();
+                    begin.dispatch(SecondFactorBegin { password: password.get_untracked().into() });
+                }>
+                    <div class="field">
+                        <label for="begin-password">"Your password"</label>
+                        <input id="begin-password" type="password" autocomplete="current-password" required
+                            data-test-id="begin-password" on:input=move |ev| password.set(event_target_value(&ev)) />
+                    </div>
+                    <button type="submit" class="button primary" data-test-id="second-factor-begin"
+                        disabled=move || begin.pending().get()>"Set up"</button>
+                </form>
             }.into_any(),
             Some(s) => view! {
                 <ol class="steps">
@@ -189,6 +201,8 @@ fn SecondFactorOn(
     let off = ServerAction::<SecondFactorOff>::new();
     let code = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let off_code = RwSignal::new(String::new());
+    let off_password = RwSignal::new(String::new());
     on_success(renew, move |c| codes.set(Some(c)));
     on_success(off, move |_| refresh());
     let error = Signal::derive(move || {
@@ -204,8 +218,16 @@ fn SecondFactorOn(
         <FormError error />
         <form class="inline-form" on:submit=move |ev| {
             ev.prevent_default();
-            renew.dispatch(RecoveryCodesNew { code: code.get_untracked().into() });
+            renew.dispatch(RecoveryCodesNew {
+                password: password.get_untracked().into(),
+                code: code.get_untracked().into(),
+            });
         }>
+            <div class="field">
+                <label for="renew-password">"Your password"</label>
+                <input id="renew-password" type="password" autocomplete="current-password" required
+                    data-test-id="renew-password" on:input=move |ev| password.set(event_target_value(&ev)) />
+            </div>
             <div class="field">
                 <label for="renew-code">"Code from your app"</label>
                 <input id="renew-code" inputmode="numeric" autocomplete="one-time-code" required
@@ -216,12 +238,20 @@ fn SecondFactorOn(
         {v.may_turn_off.then(|| view! {
             <form class="inline-form" on:submit=move |ev| {
                 ev.prevent_default();
-                off.dispatch(SecondFactorOff { password: password.get_untracked().into() });
+                off.dispatch(SecondFactorOff {
+                    password: off_password.get_untracked().into(),
+                    code: off_code.get_untracked().into(),
+                });
             }>
                 <div class="field">
                     <label for="off-password">"Your password"</label>
                     <input id="off-password" type="password" autocomplete="current-password" required
-                        data-test-id="off-password" on:input=move |ev| password.set(event_target_value(&ev)) />
+                        data-test-id="off-password" on:input=move |ev| off_password.set(event_target_value(&ev)) />
+                </div>
+                <div class="field">
+                    <label for="off-code">"Code from your app, or a recovery code"</label>
+                    <input id="off-code" autocomplete="one-time-code" required
+                        data-test-id="off-code" on:input=move |ev| off_code.set(event_target_value(&ev)) />
                 </div>
                 <button type="submit" class="button danger" data-test-id="second-factor-off">"Turn off"</button>
             </form>

@@ -29,11 +29,11 @@ pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
                 .iter()
                 .filter(|a| {
                     a.id != portcullis_core::manage::API_ID
-                        || p.role == portcullis_core::Role::Owner
+                        || p.role() == portcullis_core::Role::Owner
                 })
                 .map(|a| convert::api(&state, a))
                 .collect(),
-            can_manage: p.role.can_manage_credentials(),
+            can_manage: p.role().can_manage_credentials(),
             token_ttl_default: portcullis_core::projects::TOKEN_TTL_DEFAULT,
         })
     })
@@ -54,7 +54,7 @@ pub async fn create_project(
         let project = state
             .projects
             .create_project(
-                &p,
+                p.manager()?,
                 ProjectInput {
                     name,
                     description,
@@ -89,7 +89,7 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             project: convert::project(&state, project, live),
             api,
             clients: clients.into_iter().map(convert::client).collect(),
-            can_manage: p.role.can_manage_credentials(),
+            can_manage: p.role().can_manage_credentials(),
             token_endpoint: format!("{}/oauth/token", state.public_base),
             now: state.accounts.clock().now(),
             traffic: state
@@ -121,7 +121,7 @@ pub async fn update_project(
         state
             .projects
             .update_project(
-                &p,
+                p.manager()?,
                 &id,
                 ProjectInput {
                     name,
@@ -147,7 +147,7 @@ pub async fn set_rate_limit(
         let (state, p) = ssr::require_principal().await?;
         state
             .projects
-            .set_rate_limit(&p, &id, &rate_per_sec, &rate_burst)
+            .set_rate_limit(p.manager()?, &id, &rate_per_sec, &rate_burst)
             .await?;
         Ok(())
     })
@@ -159,7 +159,7 @@ pub async fn archive_project(id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.projects.archive_project(&p, &id).await?;
+        state.projects.archive_project(p.manager()?, &id).await?;
         Ok(())
     })
     .await
@@ -179,7 +179,13 @@ pub async fn create_client(
         let (state, p) = ssr::require_principal().await?;
         let (client, secret) = state
             .clients
-            .create(&p, &project_id, &client_name, &scopes, &expires_in_hours)
+            .create(
+                p.manager()?,
+                &project_id,
+                &client_name,
+                &scopes,
+                &expires_in_hours,
+            )
             .await?;
         Ok(NewClient {
             client: convert::client(client),
@@ -197,7 +203,10 @@ pub async fn narrow_client(
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let client = state.clients.narrow(&p, &client_id, &scopes).await?;
+        let client = state
+            .clients
+            .narrow(p.manager()?, &client_id, &scopes)
+            .await?;
         Ok(convert::client(client))
     })
     .await
@@ -211,7 +220,10 @@ pub async fn mint_test_token(
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let minted = state.clients.test_token(&p, &client_id, &scopes).await?;
+        let minted = state
+            .clients
+            .test_token(p.manager()?, &client_id, &scopes)
+            .await?;
         Ok(convert::test_token(minted))
     })
     .await
@@ -222,7 +234,7 @@ pub async fn rotate_client(client_id: String) -> Result<NewClient, ConsoleError>
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let (client, secret) = state.clients.rotate(&p, &client_id).await?;
+        let (client, secret) = state.clients.rotate(p.manager()?, &client_id).await?;
         Ok(NewClient {
             client: convert::client(client),
             client_secret: secret.expose().to_owned(),
@@ -252,7 +264,7 @@ pub async fn retire_client(
                 })?,
             ),
         };
-        let client = state.clients.retire(&p, &client_id, at).await?;
+        let client = state.clients.retire(p.manager()?, &client_id, at).await?;
         Ok(convert::client(client))
     })
     .await
@@ -263,7 +275,7 @@ pub async fn keep_client(client_id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.clients.keep(&p, &client_id).await?;
+        state.clients.keep(p.manager()?, &client_id).await?;
         Ok(())
     })
     .await
@@ -274,7 +286,7 @@ pub async fn delete_client(client_id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state.clients.delete(&p, &client_id).await?;
+        state.clients.delete(p.manager()?, &client_id).await?;
         Ok(())
     })
     .await

@@ -10,8 +10,8 @@ pub use csp::{page_csp, provide_page_context};
 pub use error_map::respond;
 pub use session::{
     clear_pending_log_in, current_principal, current_staff, end_session,
-    keep_after_password_change, pending_log_in, start_pending_log_in, start_session,
-    start_staff_session, SessionRecord,
+    keep_after_password_change, keep_pending_log_in, pending_log_in, start_pending_log_in,
+    start_session, start_staff_session, SessionRecord,
 };
 pub use state::{AppState, SessionPolicy};
 
@@ -48,15 +48,48 @@ pub async fn require_principal() -> Result<(AppState, Principal), ConsoleError> 
     Ok((state, principal))
 }
 
+/// Who the role table's check at the edge found calling (the server's
+/// `middleware::access`), riding on the request so a server function reads
+/// the session once.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub principal: Option<Principal>,
+    pub staff: Option<Staff>,
+    pub pending_log_in: bool,
+}
+
+/// The caller: as the edge found them, or (a function called while a page
+/// renders, where no edge ran) from the session.
+async fn resolved(state: &AppState) -> Result<Resolved, ConsoleError> {
+    let found =
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<Resolved>().cloned());
+    if let Some(r) = found {
+        return Ok(r);
+    }
+    let session = session().await?;
+    if let Some(staff) = current_staff(&session, state).await? {
+        return Ok(Resolved {
+            principal: None,
+            staff: Some(staff),
+            pending_log_in: false,
+        });
+    }
+    Ok(Resolved {
+        principal: current_principal(&session, state).await?,
+        staff: None,
+        pending_log_in: false,
+    })
+}
+
 /// The signed-in user even before the second factor their account
 /// requires: for "who am I" and the Security page that sets it up.
 pub async fn require_member_unchecked() -> Result<(AppState, Principal), ConsoleError> {
     let state = state()?;
-    let session = session().await?;
-    let mut principal = current_principal(&session, &state)
+    let mut principal = resolved(&state)
         .await?
+        .principal
         .ok_or(ConsoleError::Unauthenticated)?;
-    principal.client_ip = client_ip(&state).await;
+    principal.set_client_ip(client_ip(&state).await);
     Ok((state, principal))
 }
 
@@ -64,7 +97,7 @@ pub async fn require_member_unchecked() -> Result<(AppState, Principal), Console
 /// account users get `Forbidden`, signed-out visitors `Unauthenticated`.
 pub async fn require_staff() -> Result<(AppState, Staff), ConsoleError> {
     let (state, staff) = require_staff_unchecked().await?;
-    if !staff.second_factor {
+    if !staff.has_second_factor() {
         return Err(ConsoleError::SecondFactorRequired);
     }
     Ok((state, staff))
@@ -73,14 +106,15 @@ pub async fn require_staff() -> Result<(AppState, Staff), ConsoleError> {
 /// The signed-in staff member, second factor or not (to set one up).
 pub async fn require_staff_unchecked() -> Result<(AppState, Staff), ConsoleError> {
     let state = state()?;
-    let session = session().await?;
-    if let Some(staff) = current_staff(&session, &state).await? {
-        return Ok((state, staff));
+    match resolved(&state).await? {
+        Resolved {
+            staff: Some(staff), ..
+        } => Ok((state, staff)),
+        Resolved {
+            principal: Some(_), ..
+        } => Err(ConsoleError::Forbidden),
+        _ => Err(ConsoleError::Unauthenticated),
     }
-    if current_principal(&session, &state).await?.is_some() {
-        return Err(ConsoleError::Forbidden);
-    }
-    Err(ConsoleError::Unauthenticated)
 }
 
 /// Whoever is signed in, member or staff, before any second-factor rule.
@@ -100,15 +134,19 @@ impl Someone {
 
 pub async fn require_someone() -> Result<(AppState, Someone), ConsoleError> {
     let state = state()?;
-    let session = session().await?;
-    if let Some(staff) = current_staff(&session, &state).await? {
-        return Ok((state, Someone::Staff(staff)));
+    match resolved(&state).await? {
+        Resolved {
+            staff: Some(staff), ..
+        } => Ok((state, Someone::Staff(staff))),
+        Resolved {
+            principal: Some(mut principal),
+            ..
+        } => {
+            principal.set_client_ip(client_ip(&state).await);
+            Ok((state, Someone::Member(principal)))
+        }
+        _ => Err(ConsoleError::Unauthenticated),
     }
-    let mut principal = current_principal(&session, &state)
-        .await?
-        .ok_or(ConsoleError::Unauthenticated)?;
-    principal.client_ip = client_ip(&state).await;
-    Ok((state, Someone::Member(principal)))
 }
 
 /// The client's address, believing `X-Forwarded-For` only from the

@@ -48,12 +48,12 @@ pub async fn start_session(
         .insert(
             KEY,
             SessionRecord {
-                user_id: principal.user_id.clone(),
-                account_id: principal.account_id.clone(),
+                user_id: principal.user_id().to_owned(),
+                account_id: principal.account_id().to_owned(),
                 created_at: now,
                 last_seen: now,
                 staff: false,
-                epoch: principal.session_epoch,
+                epoch: principal.session_epoch(),
             },
         )
         .await?;
@@ -71,12 +71,12 @@ pub async fn start_staff_session(
         .insert(
             KEY,
             SessionRecord {
-                user_id: staff.user_id.clone(),
+                user_id: staff.user_id().to_owned(),
                 account_id: String::new(),
                 created_at: now,
                 last_seen: now,
                 staff: true,
-                epoch: staff.session_epoch,
+                epoch: staff.session_epoch(),
             },
         )
         .await?;
@@ -114,7 +114,7 @@ pub async fn current_staff(
 ) -> Result<Option<Staff>, ConsoleError> {
     match live_record(session, state).await? {
         Some(r) if r.staff => match state.accounts.staff(&r.user_id).await? {
-            Some(s) if s.session_epoch == r.epoch => Ok(Some(s)),
+            Some(s) if s.session_epoch() == r.epoch => Ok(Some(s)),
             _ => {
                 end_session(session).await?;
                 Ok(None)
@@ -147,7 +147,7 @@ pub async fn current_principal(
         .accounts
         .principal(&record.user_id, &record.account_id)
         .await?
-        .filter(|p| p.session_epoch == record.epoch);
+        .filter(|p| p.session_epoch() == record.epoch);
     if principal.is_none() {
         end_session(session).await?;
     }
@@ -188,6 +188,18 @@ pub async fn pending_log_in(
         .get::<Pending>(PENDING_KEY)
         .await?
         .map(|p| (p.log_in, p.next)))
+}
+
+/// Keeps the waiting log-in's count of wrong codes (same session id).
+pub async fn keep_pending_log_in(
+    session: &Session,
+    log_in: PendingLogIn,
+    next: String,
+) -> Result<(), ConsoleError> {
+    session
+        .insert(PENDING_KEY, Pending { log_in, next })
+        .await?;
+    Ok(())
 }
 
 pub async fn clear_pending_log_in(session: &Session) -> Result<(), ConsoleError> {

@@ -241,12 +241,20 @@ mod tests {
         // Management projects and clients: owners only.
         let api = crate::manage::API_ID;
         assert!(owner.manager().unwrap().owner_for_management(api).is_ok());
-        assert!(developer.manager().unwrap().owner_for_management(api).is_err());
+        assert!(developer
+            .manager()
+            .unwrap()
+            .owner_for_management(api)
+            .is_err());
         assert!(matches!(
             client.manager().unwrap().owner_for_management(api),
             Err(Error::Forbidden)
         ));
-        assert!(developer.manager().unwrap().owner_for_management("partner").is_ok());
+        assert!(developer
+            .manager()
+            .unwrap()
+            .owner_for_management("partner")
+            .is_ok());
     }
 
     #[test]

@@ -36,11 +36,15 @@ pub enum Allow {
 #[derive(Debug, Clone, Copy)]
 pub enum Caller<'a> {
     /// Signed out; `pending_log_in` when a code is awaited.
-    Visitor { pending_log_in: bool },
+    Visitor {
+        pending_log_in: bool,
+    },
     Member(&'a Principal),
     Staff(&'a Staff),
     /// A management client's token, with its scopes.
-    Client { scopes: &'a str },
+    Client {
+        scopes: &'a str,
+    },
 }
 
 impl Role {
@@ -225,7 +229,10 @@ mod tests {
         for (m, p, scope) in MANAGE {
             assert!(api.scope(scope).is_some(), "{m} {p}: {scope}");
             assert_eq!(
-                MANAGE.iter().filter(|(m2, p2, _)| m2 == m && p2 == p).count(),
+                MANAGE
+                    .iter()
+                    .filter(|(m2, p2, _)| m2 == m && p2 == p)
+                    .count(),
                 1
             );
         }

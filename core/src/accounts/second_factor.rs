@@ -233,11 +233,7 @@ impl Accounts {
 
     /// Turns the factor on with a first right code; the recovery codes,
     /// shown once.
-    pub async fn confirm_second_factor(
-        &self,
-        who: Person<'_>,
-        code: &str,
-    ) -> Result<Vec<String>> {
+    pub async fn confirm_second_factor(&self, who: Person<'_>, code: &str) -> Result<Vec<String>> {
         let row = store::second_factor::get(self.db(), who.user_id())
             .await?
             .ok_or_else(|| {
@@ -376,11 +372,7 @@ impl Accounts {
     /// An owner requires (or stops requiring) a second factor of every
     /// member. Requiring it needs the owner's own first, so the account
     /// is never left with nobody able to act.
-    pub async fn set_second_factor_required(
-        &self,
-        owner: Owner<'_>,
-        required: bool,
-    ) -> Result<()> {
+    pub async fn set_second_factor_required(&self, owner: Owner<'_>, required: bool) -> Result<()> {
         let owner = owner.principal();
         if required && !owner.second_factor {
             return Err(Error::refused(

@@ -24,7 +24,16 @@ pub struct ClientRow {
     pub revoked_before: Option<Epoch>,
 }
 
-crate::debug_fields!(ClientRow { id, account_id, project_id, name, scopes, disabled_at, expires_at, retire_at });
+crate::debug_fields!(ClientRow {
+    id,
+    account_id,
+    project_id,
+    name,
+    scopes,
+    disabled_at,
+    expires_at,
+    retire_at
+});
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
                        last_used_at, disabled_at, disabled_reason, expires_at, retire_at, \

@@ -16,7 +16,13 @@ pub struct GateCredentialRow {
     pub revoked_at: Option<Epoch>,
 }
 
-crate::debug_fields!(GateCredentialRow { id, api_id, name, created_at, revoked_at });
+crate::debug_fields!(GateCredentialRow {
+    id,
+    api_id,
+    name,
+    created_at,
+    revoked_at
+});
 
 const COLUMNS: &str = "id, api_id, name, secret_hash, created_at, created_by, revoked_at";
 

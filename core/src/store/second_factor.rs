@@ -13,7 +13,10 @@ pub struct FactorRow {
     pub last_step: i64,
 }
 
-crate::debug_fields!(FactorRow { confirmed_at, last_step });
+crate::debug_fields!(FactorRow {
+    confirmed_at,
+    last_step
+});
 
 pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,

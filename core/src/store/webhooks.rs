@@ -21,7 +21,13 @@ pub struct EndpointRow {
     pub failing_since: Option<Epoch>,
 }
 
-crate::debug_fields!(EndpointRow { id, account_id, url, events, disabled_at });
+crate::debug_fields!(EndpointRow {
+    id,
+    account_id,
+    url,
+    events,
+    disabled_at
+});
 
 const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, description, secret_sealed, \
                                 created_at, disabled_at, disabled_reason, failing_since";
@@ -60,7 +66,12 @@ pub struct DueRow {
     pub secret_sealed: String,
 }
 
-crate::debug_fields!(DueRow { id, endpoint_id, attempts, give_up_at });
+crate::debug_fields!(DueRow {
+    id,
+    endpoint_id,
+    attempts,
+    give_up_at
+});
 
 pub async fn insert_endpoint<'e>(
     db: impl Executor<'e, Database = Any>,

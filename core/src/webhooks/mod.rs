@@ -309,7 +309,12 @@ impl Webhooks {
 
     /// Turns an endpoint off or on. Messages written while it was off are
     /// not kept for it; turning it on resumes its pending retries.
-    pub async fn set_enabled(&self, by: WebhookAdmin<'_>, id: &str, enabled: bool) -> Result<Endpoint> {
+    pub async fn set_enabled(
+        &self,
+        by: WebhookAdmin<'_>,
+        id: &str,
+        enabled: bool,
+    ) -> Result<Endpoint> {
         let by = by.principal();
         let reason = format!("Turned off by {}.", by.email);
         let off = (!enabled).then(|| (self.clock.now(), reason.as_str()));

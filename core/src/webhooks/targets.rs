@@ -217,16 +217,16 @@ mod tests {
     #[test]
     fn ipv6_spellings_of_private_addresses_are_refused() {
         for ip in [
-            "::10.0.0.1",         // IPv4-compatible
-            "::127.0.0.1",        // IPv4-compatible loopback
-            "::ffff:192.168.0.1", // IPv4-mapped
-            "64:ff9b::10.0.0.1",  // NAT64
-            "64:ff9b:1::a00:1",   // local-use NAT64
-            "2002:0a00:0001::1",  // 6to4 of 10.0.0.1
-            "2002:0808:0808::1",  // 6to4, even of a public address
+            "::10.0.0.1",                           // IPv4-compatible
+            "::127.0.0.1",                          // IPv4-compatible loopback
+            "::ffff:192.168.0.1",                   // IPv4-mapped
+            "64:ff9b::10.0.0.1",                    // NAT64
+            "64:ff9b:1::a00:1",                     // local-use NAT64
+            "2002:0a00:0001::1",                    // 6to4 of 10.0.0.1
+            "2002:0808:0808::1",                    // 6to4, even of a public address
             "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
-            "fec0::1",            // site-local
-            "100::1",             // discard-only
+            "fec0::1",                              // site-local
+            "100::1",                               // discard-only
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }

@@ -133,7 +133,6 @@ fn endpoint_rules(v: &Vocabulary) -> Value {
 struct Op {
     verb: &'static str,
     path: &'static str,
-    scope: &'static str,
     summary: &'static str,
     request: Option<Value>,
     success: u16,
@@ -147,45 +146,45 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
     let client = answer::<ClientAnswer>;
     let endpoint = answer::<EndpointAnswer>;
     vec![
-        Op { verb: "get", path: "/projects", scope: "manage:projects:read", summary: "The account's projects", request: None, success: 200,
+        Op { verb: "get", path: "/projects", summary: "The account's projects", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": project() } } })) },
-        Op { verb: "post", path: "/projects", scope: "manage:projects:write", summary: "Create a project", success: 201, returns: Some(project()),
+        Op { verb: "post", path: "/projects", summary: "Create a project", success: 201, returns: Some(project()),
              request: Some(body::<NewProject>(v, no_rules())) },
-        Op { verb: "get", path: "/projects/{id}", scope: "manage:projects:read", summary: "A project with its clients (never secrets)", request: None, success: 200, returns: Some(project()) },
-        Op { verb: "post", path: "/projects/{id}", scope: "manage:projects:write", summary: "Rename, describe, or change the token lifetime (new tokens only); a field left out stays as it is", success: 200, returns: Some(project()),
+        Op { verb: "get", path: "/projects/{id}", summary: "A project with its clients (never secrets)", request: None, success: 200, returns: Some(project()) },
+        Op { verb: "post", path: "/projects/{id}", summary: "Rename, describe, or change the token lifetime (new tokens only); a field left out stays as it is", success: 200, returns: Some(project()),
              request: Some(body::<ProjectChange>(v, no_rules())) },
-        Op { verb: "post", path: "/projects/{id}/archive", scope: "manage:projects:write", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
-        Op { verb: "post", path: "/projects/{id}/rate-limit", scope: "manage:projects:write", summary: "Set the project's bucket", success: 200, returns: Some(project()),
+        Op { verb: "post", path: "/projects/{id}/archive", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
+        Op { verb: "post", path: "/projects/{id}/rate-limit", summary: "Set the project's bucket", success: 200, returns: Some(project()),
              request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
-        Op { verb: "post", path: "/projects/{id}/clients", scope: "manage:clients:write", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
+        Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
              request: Some(body::<NewClient>(v, no_rules())) },
-        Op { verb: "post", path: "/clients/{id}/narrow", scope: "manage:clients:write", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
+        Op { verb: "post", path: "/clients/{id}/narrow", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
              request: Some(body::<Narrow>(v, no_rules())) },
-        Op { verb: "post", path: "/clients/{id}/rotate", scope: "manage:clients:write", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },
-        Op { verb: "post", path: "/clients/{id}/retire", scope: "manage:clients:write", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
+        Op { verb: "post", path: "/clients/{id}/rotate", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },
+        Op { verb: "post", path: "/clients/{id}/retire", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
              request: Some(optional(body::<Retire>(v, json!([{ "rule": "within-secs-of-now", "field": "at", "secs": RETIRE_WITHIN_SECS }])))) },
-        Op { verb: "post", path: "/clients/{id}/keep", scope: "manage:clients:write", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
-        Op { verb: "delete", path: "/clients/{id}", scope: "manage:clients:delete", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
-        Op { verb: "get", path: "/audit", scope: "manage:audit:read", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
+        Op { verb: "post", path: "/clients/{id}/keep", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
+        Op { verb: "delete", path: "/clients/{id}", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
+        Op { verb: "get", path: "/audit", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["entries", "next"], "properties": { "entries": { "type": "array" }, "next": nullable("string") } })) },
-        Op { verb: "get", path: "/members", scope: "manage:members:read", summary: "The account's members", request: None, success: 200,
+        Op { verb: "get", path: "/members", summary: "The account's members", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["members"], "properties": { "members": { "type": "array", "items": {
                  "type": "object", "required": ["user_id", "email", "role", "joined_at"], "properties": {
                      "user_id": { "type": "string" }, "email": { "type": "string" }, "role": { "enum": ["owner", "developer", "viewer"] }, "joined_at": { "type": "integer" } } } } } })) },
-        Op { verb: "get", path: "/webhooks", scope: "manage:webhooks:read", summary: "The account's webhook endpoints", request: None, success: 200,
+        Op { verb: "get", path: "/webhooks", summary: "The account's webhook endpoints", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } })) },
-        Op { verb: "post", path: "/webhooks", scope: "manage:webhooks:write", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
+        Op { verb: "post", path: "/webhooks", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
              request: Some(body::<EndpointBody>(v, endpoint_rules(v))),
              returns: Some(answer::<EndpointWithSecret>()) },
-        Op { verb: "get", path: "/webhooks/{id}", scope: "manage:webhooks:read", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "post", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Change an endpoint's URL, events and description (its secret stays); a field left out stays as it is", success: 200,
+        Op { verb: "get", path: "/webhooks/{id}", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
+        Op { verb: "post", path: "/webhooks/{id}", summary: "Change an endpoint's URL, events and description (its secret stays); a field left out stays as it is", success: 200,
              request: Some(body::<EndpointChange>(v, endpoint_rules(v))), returns: Some(endpoint()) },
-        Op { verb: "delete", path: "/webhooks/{id}", scope: "manage:webhooks:write", summary: "Delete an endpoint and its delivery log", request: None, success: 204, returns: None },
-        Op { verb: "post", path: "/webhooks/{id}/enable", scope: "manage:webhooks:write", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "post", path: "/webhooks/{id}/disable", scope: "manage:webhooks:write", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "get", path: "/webhooks/{id}/deliveries", scope: "manage:webhooks:read", summary: "The endpoint's delivery log, newest first (30 days); `before` continues from `next`", request: None, success: 200,
+        Op { verb: "delete", path: "/webhooks/{id}", summary: "Delete an endpoint and its delivery log", request: None, success: 204, returns: None },
+        Op { verb: "post", path: "/webhooks/{id}/enable", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
+        Op { verb: "post", path: "/webhooks/{id}/disable", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },
+        Op { verb: "get", path: "/webhooks/{id}/deliveries", summary: "The endpoint's delivery log, newest first (30 days); `before` continues from `next`", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["deliveries", "next"], "properties": { "deliveries": { "type": "array", "items": answer::<DeliveryAnswer>() }, "next": nullable("string") } })) },
-        Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", scope: "manage:webhooks:write", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(answer::<DeliveryAnswer>()) },
+        Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(answer::<DeliveryAnswer>()) },
     ]
 }
 
@@ -216,6 +215,10 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
     let mut paths = Map::new();
     let cursor = json!({ "type": "string", "pattern": CURSOR_PATTERN });
     for op in ops(v) {
+        // The role table says which scope; an operation missing from it
+        // needs one no token has.
+        let scope = portcullis_core::access::table::manage_scope(op.verb, op.path)
+            .unwrap_or("manage:(not in the role table)");
         let mut params = Vec::new();
         for id in ["id", "message_id"] {
             if op.path.contains(&format!("{{{id}}}")) {
@@ -270,7 +273,7 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
             "403".into(),
             error(&format!(
                 "the token lacks {} (insufficient_scope), or a management client may not do this",
-                op.scope
+                scope
             )),
         );
         if op.path.contains('{') {
@@ -290,7 +293,7 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
         let mut doc = json!({
             "operationId": format!("manage_{}_{}", op.verb, op.path.trim_matches('/').replace(['/', '{', '}', '-'], "_")),
             "summary": op.summary, "tags": ["Management API"],
-            "security": [{ "portcullis": [op.scope] }], "x-required-scope": op.scope, "x-management": true,
+            "security": [{ "portcullis": [scope] }], "x-required-scope": scope, "x-management": true,
             "parameters": params, "responses": responses,
         });
         if let Some(mut r) = op.request {

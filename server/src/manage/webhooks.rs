@@ -24,10 +24,12 @@ fn exact_url(url: &str, targets: Targets) -> Result<(), Error> {
     let refuse = |m: &str| Err(Error::invalid("url", m.to_owned()));
     let rfc3986 = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
     if !url.chars().all(rfc3986) {
-        return refuse("Write the URL as a URI: no spaces, and non-ASCII characters percent-encoded.");
+        return refuse(
+            "Write the URL as a URI: no spaces, and non-ASCII characters percent-encoded.",
+        );
     }
-    let scheme_ok = url.starts_with("https://")
-        || (targets == Targets::AnyHttp && url.starts_with("http://"));
+    let scheme_ok =
+        url.starts_with("https://") || (targets == Targets::AnyHttp && url.starts_with("http://"));
     if !scheme_ok {
         return refuse("Use an https:// URL.");
     }
@@ -69,7 +71,10 @@ pub(super) async fn create(
     Body(input): Body<EndpointBody>,
 ) -> Answer {
     exact_url(&input.url, s.webhooks.targets())?;
-    let (endpoint, secret) = s.webhooks.create(&who(&b), &input.into()).await?;
+    let (endpoint, secret) = s
+        .webhooks
+        .create(who(&b).webhook_admin()?, &input.into())
+        .await?;
     let body = EndpointWithSecret::new(&endpoint, &secret);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -90,7 +95,7 @@ pub(super) async fn update(
         events: change.events.unwrap_or(now.events),
         description: change.description.unwrap_or(now.description),
     };
-    let endpoint = s.webhooks.update(&by, &id, &input).await?;
+    let endpoint = s.webhooks.update(by.webhook_admin()?, &id, &input).await?;
     Ok(Json(EndpointAnswer::from(&endpoint)).into_response())
 }
 
@@ -99,7 +104,10 @@ pub(super) async fn enable(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let endpoint = s.webhooks.set_enabled(&who(&b), &id, true).await?;
+    let endpoint = s
+        .webhooks
+        .set_enabled(who(&b).webhook_admin()?, &id, true)
+        .await?;
     Ok(Json(EndpointAnswer::from(&endpoint)).into_response())
 }
 
@@ -108,7 +116,10 @@ pub(super) async fn disable(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let endpoint = s.webhooks.set_enabled(&who(&b), &id, false).await?;
+    let endpoint = s
+        .webhooks
+        .set_enabled(who(&b).webhook_admin()?, &id, false)
+        .await?;
     Ok(Json(EndpointAnswer::from(&endpoint)).into_response())
 }
 
@@ -117,7 +128,7 @@ pub(super) async fn delete(
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
 ) -> Answer {
-    s.webhooks.delete(&who(&b), &id).await?;
+    s.webhooks.delete(who(&b).webhook_admin()?, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -145,6 +156,9 @@ pub(super) async fn resend(
     Extension(b): Extension<Bearer>,
     Path((id, message_id)): Path<(String, String)>,
 ) -> Answer {
-    let d = s.webhooks.resend(&who(&b), &id, &message_id).await?;
+    let d = s
+        .webhooks
+        .resend(who(&b).webhook_admin()?, &id, &message_id)
+        .await?;
     Ok(Json(DeliveryAnswer::from(&d)).into_response())
 }

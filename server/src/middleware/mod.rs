@@ -1,5 +1,6 @@
 //! Request filters that apply across the console.
 
+pub mod access;
 pub mod compression;
 pub mod csrf;
 pub mod page_guard;

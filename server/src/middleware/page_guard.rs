@@ -41,7 +41,7 @@ pub async fn guard(
     // Support staff see the staff console and nothing of any account's.
     match current_staff(&session, &state).await {
         Ok(Some(_)) if path == STAFF_SECURITY_PAGE => return next.run(req).await,
-        Ok(Some(s)) if !s.second_factor => {
+        Ok(Some(s)) if !s.has_second_factor() => {
             return Redirect::to(STAFF_SECURITY_PAGE).into_response()
         }
         Ok(Some(_)) if path == STAFF_HOME => return next.run(req).await,

@@ -148,6 +148,10 @@ async fn team_of_two(s: &TestServer) -> (Owner, reqwest::Client, String) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        s.log_in(&dev, "dev@example.com", PASSWORD).await.status(),
+        200
+    );
     let (_, team) = s.call(&owner.browser, "team", &[] as &[(&str, &str)]).await;
     let dev_id = team["members"]
         .as_array()
@@ -344,40 +348,59 @@ async fn guessing_codes_is_throttled_like_passwords() {
 }
 
 #[tokio::test]
-async fn turning_the_second_factor_off_needs_the_password() {
+async fn turning_the_second_factor_off_needs_the_password_and_a_code() {
     let s = TestServer::start().await;
     let owner = s.owner("ada@example.com").await;
-    let (secret, _) = s.set_up_second_factor(&owner.browser).await;
-    let (status, body) = s
-        .call(
-            &owner.browser,
-            "second_factor_off",
-            &[("password", "wrong password!!")],
-        )
-        .await;
-    assert_eq!(status, 422, "{body}");
+    let (secret, codes) = s.set_up_second_factor(&owner.browser).await;
+    let code = s.totp_now(&secret);
+    for form in [
+        [("password", "wrong password!!"), ("code", code.as_str())],
+        [("password", PASSWORD), ("code", "000000")],
+        [("password", PASSWORD), ("code", "")],
+    ] {
+        let (status, body) = s.call(&owner.browser, "second_factor_off", &form).await;
+        assert_eq!(status, 422, "{body}");
+    }
     let (_, view) = s
         .call(&owner.browser, "security", &[] as &[(&str, &str)])
         .await;
     assert_eq!(view["second_factor"], true);
-    // New recovery codes need a fresh app code (not a recovery code).
-    let code = s.totp_now(&secret);
+    // New recovery codes need the password and a fresh app code (not a
+    // recovery code).
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "recovery_codes_new",
+            &[("password", "wrong password!!"), ("code", code.as_str())],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "recovery_codes_new",
+            &[("password", PASSWORD), ("code", codes[0].as_str())],
+        )
+        .await;
+    assert_eq!(status, 422, "a recovery code does not make new ones");
     let (status, fresh) = s
         .call(
             &owner.browser,
             "recovery_codes_new",
-            &[("code", code.as_str())],
+            &[("password", PASSWORD), ("code", code.as_str())],
         )
         .await;
     assert_eq!(status, 200, "{fresh}");
-    let (status, _) = s
+    // Off with the password and a recovery code (the phone may be lost).
+    let fresh = fresh[0].as_str().unwrap();
+    let (status, body) = s
         .call(
             &owner.browser,
             "second_factor_off",
-            &[("password", PASSWORD)],
+            &[("password", PASSWORD), ("code", fresh)],
         )
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{body}");
     let b = s.browser();
     assert_redirected(
         &s.log_in(&b, "ada@example.com", PASSWORD).await,

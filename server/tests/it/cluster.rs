@@ -257,7 +257,7 @@ impl Cluster {
                 node,
                 &browser,
                 "second_factor_begin",
-                &[] as &[(&str, &str)],
+                &[("password", crate::harness::PASSWORD)],
             )
             .await;
         assert_eq!(status, 200, "{set_up}");

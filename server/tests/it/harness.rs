@@ -203,7 +203,7 @@ impl TestServer {
     /// so the next code is a fresh one.
     pub async fn set_up_second_factor(&self, browser: &Client) -> (String, Vec<String>) {
         let (status, set_up) = self
-            .call(browser, "second_factor_begin", &[] as &[(&str, &str)])
+            .call(browser, "second_factor_begin", &[("password", PASSWORD)])
             .await;
         assert_eq!(status, 200, "{set_up}");
         let secret = set_up["secret_text"].as_str().unwrap().to_owned();

@@ -28,6 +28,7 @@ mod partner_client;
 mod projects;
 mod races;
 mod remote_gate;
+mod roles;
 mod rotation;
 mod secret_reports;
 mod sessions;

@@ -312,6 +312,10 @@ async fn scopes_account_and_role_bound_what_a_management_client_can_do() {
         ],
     )
     .await;
+    assert_eq!(
+        s.log_in(&dev, "dev@example.com", PASSWORD).await.status(),
+        200
+    );
     let (status, body) = s
         .call(
             &dev,

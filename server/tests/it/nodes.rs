@@ -215,6 +215,15 @@ async fn every_change_made_on_one_node_is_enforced_by_the_others_within_a_second
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let (status, body) = c
+        .call(
+            1,
+            &member,
+            "login",
+            &[("email", "viewer@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let (_, team) = c.call(2, &owner, "team", &[] as &[(&str, &str)]).await;
     let viewer_id = team["members"]
         .as_array()

@@ -202,6 +202,14 @@ async fn two_owners_removing_each_other_leave_one_owner() {
             )
             .await;
         assert_eq!(status, 200, "{body}");
+        let res = s
+            .log_in(
+                &second,
+                &format!("second{i}@example.com"),
+                crate::harness::PASSWORD,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
         let (_, view) = s.call(&first.browser, "team", &[] as &[(&str, &str)]).await;
         let id_of = |email: String| {
             view["members"]

@@ -628,6 +628,10 @@ async fn in_the_console_members_read_and_only_owners_change() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let res = s
+        .log_in(&dev, "dev@example.com", crate::harness::PASSWORD)
+        .await;
+    assert_eq!(res.status(), 200);
     let (status, seen) = s.call(&dev, "webhooks", &[] as &[(&str, &str)]).await;
     assert_eq!(status, 200, "{seen}");
     assert_eq!(seen["endpoints"][0]["id"], id.as_str());
