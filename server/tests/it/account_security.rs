@@ -332,19 +332,115 @@ async fn a_second_factor_guards_the_log_in() {
 }
 
 #[tokio::test]
-async fn guessing_codes_is_throttled_like_passwords() {
+async fn guessing_codes_is_limited_per_user_and_a_right_password_buys_no_more() {
     let s = TestServer::start().await;
     let owner = s.owner("ada@example.com").await;
     let (secret, _) = s.set_up_second_factor(&owner.browser).await;
+    // Three wrong codes end a log-in: back to the password.
     let b = s.browser();
     s.log_in(&b, "ada@example.com", PASSWORD).await;
-    for _ in 0..5 {
-        let (status, _) = s.call(&b, "login_code", &[("code", "123456")]).await;
-        assert_eq!(status, 422);
+    for expected in [422, 422, 401] {
+        let (status, body) = s.call(&b, "login_code", &[("code", "123456")]).await;
+        assert_eq!(status, expected, "{body}");
     }
     let code = s.totp_now(&secret);
-    let res = s.post(&b, "login_code", &[("code", code.as_str())]).await;
+    let (status, _) = s.call(&b, "login_code", &[("code", code.as_str())]).await;
+    assert_eq!(
+        status, 401,
+        "the log-in ended: even the right code needs the password again"
+    );
+    // A new password step does not reset the user's code limit: two more
+    // wrong codes make five, and then even the right code waits.
+    let c = s.browser();
+    s.log_in(&c, "ada@example.com", PASSWORD).await;
+    for _ in 0..2 {
+        let (status, _) = s.call(&c, "login_code", &[("code", "123456")]).await;
+        assert_eq!(status, 422);
+    }
+    let d = s.browser();
+    s.log_in(&d, "ada@example.com", PASSWORD).await;
+    let res = s.post(&d, "login_code", &[("code", code.as_str())]).await;
     assert_eq!(res.status(), 429, "locked even for the right code");
+    // Every wrong code is in the account's audit log.
+    let (failed,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where action = 'user.second_factor_failed'",
+    )
+    .fetch_one(&s.db)
+    .await
+    .unwrap();
+    assert_eq!(failed, 5);
+    // The lock lapses; a right code then clears the count.
+    s.clock.advance(3600);
+    let code = s.totp_now(&secret);
+    let e = s.browser();
+    s.log_in(&e, "ada@example.com", PASSWORD).await;
+    assert_redirected(
+        &s.post(&e, "login_code", &[("code", code.as_str())]).await,
+        "/projects",
+    );
+}
+
+/// A stolen session cannot brute-force a code into new recovery codes (a
+/// permanent second factor): they take the password and a code, and the
+/// code shares the user's one limit.
+#[tokio::test]
+async fn new_recovery_codes_take_the_password_and_share_the_code_limit() {
+    let s = TestServer::start().await;
+    let owner = s.owner("ada@example.com").await;
+    let (secret, _) = s.set_up_second_factor(&owner.browser).await;
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "recovery_codes_new",
+            &[("code", s.totp_now(&secret).as_str())],
+        )
+        .await;
+    assert_eq!(status, 422, "no password, no codes");
+    for _ in 0..5 {
+        let (status, body) = s
+            .call(
+                &owner.browser,
+                "recovery_codes_new",
+                &[("password", PASSWORD), ("code", "123456")],
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+    }
+    let code = s.totp_now(&secret);
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "recovery_codes_new",
+            &[("password", PASSWORD), ("code", code.as_str())],
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    // And the same limit holds at the log-in.
+    let b = s.browser();
+    s.log_in(&b, "ada@example.com", PASSWORD).await;
+    let res = s.post(&b, "login_code", &[("code", code.as_str())]).await;
+    assert_eq!(res.status(), 429);
+}
+
+/// Setting up a factor takes the password: a stolen session cannot plant
+/// its own.
+#[tokio::test]
+async fn starting_the_set_up_takes_the_password() {
+    let s = TestServer::start().await;
+    let owner = s.owner("ada@example.com").await;
+    for form in [vec![], vec![("password", "wrong password!!")]] {
+        let (status, body) = s.call(&owner.browser, "second_factor_begin", &form).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["field"], "password");
+    }
+    let (status, _) = s
+        .call(
+            &owner.browser,
+            "second_factor_begin",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

@@ -568,3 +568,157 @@ async fn answers_match_the_documented_schemas() {
     let (status, missing) = call(&s, &token, Method::GET, "/projects/prj_none", None).await;
     check("get", "/projects/{id}", status, &missing);
 }
+
+/// A developer joined to `owner`'s account, signed in.
+async fn developer_of(s: &TestServer, owner: &Owner, email: &str) -> Client {
+    let (_, invite) = s
+        .call(&owner.browser, "team_invite", &[("role", "developer")])
+        .await;
+    let token = invite["link"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+    let dev = s.browser();
+    let (status, body) = s
+        .call(
+            &dev,
+            "join",
+            &[
+                ("token", token.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.log_in(&dev, email, PASSWORD).await.status(), 200);
+    dev
+}
+
+/// The escalation the outside review reproduced: a developer minted a test
+/// token for the owner's management client and took over the webhooks.
+#[tokio::test]
+async fn a_developer_never_gets_a_management_token_by_any_path() {
+    let s = TestServer::start().await;
+    let scopes: Vec<&str> = "manage:webhooks:read manage:webhooks:write manage:projects:read"
+        .split(' ')
+        .collect();
+    let owner = s.owner("owner@example.com").await;
+    let (project, mc) = s
+        .api_client(&owner, "Deploy pipeline", "manage", &scopes)
+        .await;
+    let dev = developer_of(&s, &owner, "dev@example.com").await;
+    let (status, body) = s
+        .call(
+            &dev,
+            "client_test_token",
+            &[
+                ("client_id", mc.id.as_str()),
+                ("scopes[0]", "manage:webhooks:write"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.get("access_token").is_none());
+    // Nor by rotating it (the successor's secret) or making one.
+    let (status, body) = s
+        .call(&dev, "client_rotate", &[("client_id", mc.id.as_str())])
+        .await;
+    assert!(status == 403 || status == 422, "{status} {body}");
+    assert!(body.get("client_secret").is_none(), "{body}");
+    let (status, body) = s
+        .call(
+            &dev,
+            "client_create",
+            &client_form(&project, "Mine", &["manage:webhooks:write"]),
+        )
+        .await;
+    assert!(status == 403 || status == 422, "{status} {body}");
+    assert_eq!(s.count("clients").await, 1);
+    // The owner still may.
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "client_test_token",
+            &[
+                ("client_id", mc.id.as_str()),
+                ("scopes[0]", "manage:webhooks:read"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A kept answer is only for who may make the request now: the scope and
+/// the client's standing are checked before the key is looked up.
+#[tokio::test]
+async fn an_idempotent_replay_needs_the_scope_and_a_live_client() {
+    let s = TestServer::start().await;
+    let (owner, mc) = management_client(&s, "owner@example.com").await;
+    let writer = s.access_token(&mc, ALL).await;
+    let reader = s.access_token(&mc, "manage:projects:read").await;
+    let post = |token: &str| {
+        Client::new()
+            .post(s.url("/manage/v1/projects"))
+            .bearer_auth(token)
+            .header("idempotency-key", "deploy-42")
+            .json(&json!({ "name": "Replayed", "api_id": "partner" }))
+    };
+    let first = post(&writer).send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let replay = post(&reader).send().await.unwrap();
+    assert_eq!(replay.status(), 403, "no write scope, no kept answer");
+    assert!(replay.headers().get("idempotent-replayed").is_none());
+    let body: Value = replay.json().await.unwrap();
+    assert_eq!(body["error"], "insufficient_scope");
+    // A retired client's token gets nothing either, even with the scope.
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "client_retire",
+            &[("client_id", mc.id.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let replay = post(&writer).send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+    assert!(replay.headers().get("idempotent-replayed").is_none());
+}
+
+/// A request cut off by the request timeout leaves its key free: the retry
+/// runs, instead of answering 409 for a day.
+#[tokio::test]
+async fn a_request_cut_off_by_the_timeout_frees_its_idempotency_key() {
+    let s = TestServer::start_with(|c| c.request_timeout_secs = 1).await;
+    let (_, mc) = management_client(&s, "owner@example.com").await;
+    let token = s.access_token(&mc, ALL).await;
+    // Hold the database's write lock so the create cannot finish in time.
+    let mut blocker = s.db.begin().await.unwrap();
+    sqlx::query("update accounts set name = name")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let req = || {
+        Client::new()
+            .post(s.url("/manage/v1/projects"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "slow-1")
+            .json(&json!({ "name": "Slow", "api_id": "partner" }))
+    };
+    let cut = req().send().await.unwrap();
+    assert_eq!(cut.status(), 408);
+    blocker.rollback().await.unwrap();
+    // The key is released as the cut-off request is dropped.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = req().send().await.unwrap().status().as_u16();
+        if status != 409 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 201);
+}

@@ -241,3 +241,83 @@ async fn a_removed_member_is_out_at_once_and_the_last_owner_stays() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// An invitation's answer says nothing about whether the email has a
+/// sign-in: the same status and redirect, the same spent link; the email's
+/// own accounts read about it instead.
+#[tokio::test]
+async fn joining_tells_nobody_which_emails_have_a_sign_in() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    let existing = s.owner("taken@example.com").await;
+    let mut answers = Vec::new();
+    for email in ["taken@example.com", "new@example.com"] {
+        let (_, inv) = s
+            .call(&owner.browser, "team_invite", &[("role", "developer")])
+            .await;
+        let token = token_of(inv["link"].as_str().unwrap());
+        let browser = s.browser();
+        let res = s
+            .post(
+                &browser,
+                "join",
+                &[
+                    ("token", token.as_str()),
+                    ("email", email),
+                    ("password", "another passphrase!"),
+                ],
+            )
+            .await;
+        crate::harness::assert_redirected(&res, "/login?joined=1");
+        answers.push(res.text().await.unwrap());
+        assert_eq!(s.me(&browser).await.0, 401, "joining starts no session");
+        // Spent either way: one link probes one email.
+        let (status, _) = s
+            .call(&s.browser(), "invite_preview", &[("token", token.as_str())])
+            .await;
+        assert_eq!(status, 422, "{email}");
+    }
+    assert_eq!(answers[0], answers[1]);
+    // The taken email joined nothing and kept its password.
+    let (_, team) = s.call(&owner.browser, "team", &[] as &[(&str, &str)]).await;
+    let emails: Vec<&str> = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 2, "{emails:?}");
+    assert!(!emails.contains(&"taken@example.com"));
+    assert_eq!(
+        s.log_in(&s.browser(), "taken@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let (_, log) = s
+        .call(
+            &existing.browser,
+            "audit",
+            &[("action", "account.sign_up_repeated")],
+        )
+        .await;
+    let detail = log["entries"][0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("invitation"), "{log}");
+}
+
+#[tokio::test]
+async fn joining_is_limited_per_address() {
+    let s = TestServer::start_with(|c| c.sign_ups_per_address = 3).await;
+    let owner = s.owner("owner@example.com").await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let (_, inv) = s
+            .call(&owner.browser, "team_invite", &[("role", "viewer")])
+            .await;
+        let token = token_of(inv["link"].as_str().unwrap());
+        let (_, status, _) = join(&s, &token, &format!("m{i}@example.com")).await;
+        statuses.push(status);
+    }
+    // The owner's sign-up counted too: the third join waits.
+    assert_eq!(statuses, [200, 200, 429]);
+}
