@@ -24,6 +24,8 @@ use portcullis_core::{
 
 struct World {
     clients: Clients,
+    projects: Projects,
+    db: portcullis_core::Db,
     clock: Arc<ManualClock>,
     by: Principal,
     project: String,
@@ -54,7 +56,7 @@ async fn world() -> World {
     );
     let registry = Arc::new(Registry::load(&db, now).await.unwrap());
     let feed = Arc::new(Feed::new(
-        db,
+        db.clone(),
         registry.clone(),
         keyring,
         clock.clone(),
@@ -83,6 +85,8 @@ async fn world() -> World {
         .id;
     World {
         clients,
+        projects,
+        db,
         clock,
         by,
         project,
@@ -258,4 +262,78 @@ fn claims(client_id: &str, account_id: &str) -> portcullis_gate::Claims {
         account_id: account_id.into(),
         project_id: "prj_manage".into(),
     }
+}
+
+/// One tenant cannot grow every node's and gate's memory without bound:
+/// projects and clients per account are capped, with a clear refusal and
+/// nothing written.
+#[tokio::test]
+async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
+    use portcullis_core::clients::CLIENTS_PER_ACCOUNT_MAX;
+    use portcullis_core::projects::PROJECTS_PER_ACCOUNT_MAX;
+    use portcullis_core::store::clients::ClientRow;
+    use portcullis_core::store::projects::ProjectRow;
+    let w = world().await;
+    // Fill the account to the caps (the rows are what count).
+    for i in 1..PROJECTS_PER_ACCOUNT_MAX {
+        let row = ProjectRow {
+            id: format!("prj_fill{i}"),
+            account_id: "acc_1".into(),
+            name: format!("Filler {i}"),
+            description: String::new(),
+            api_id: "partner".into(),
+            token_ttl_secs: 3600,
+            created_at: 0,
+            archived_at: Some(1),
+            rate_per_sec: 10,
+            rate_burst: 20,
+        };
+        store::projects::insert(&w.db, &row).await.unwrap();
+    }
+    let input = ProjectInput {
+        name: "One too many".into(),
+        api_id: "partner".into(),
+        ..ProjectInput::default()
+    };
+    match w
+        .projects
+        .create_project(w.by.manager().unwrap(), input)
+        .await
+    {
+        Err(Error::StateConflict(m)) => assert!(m.contains("at most 1000 projects"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store::projects::count(&w.db, "acc_1").await.unwrap(),
+        PROJECTS_PER_ACCOUNT_MAX
+    );
+
+    let mut tx = w.db.begin().await.unwrap();
+    for i in 0..CLIENTS_PER_ACCOUNT_MAX {
+        let row = ClientRow {
+            id: format!("pcl_fill{i}"),
+            account_id: "acc_1".into(),
+            project_id: w.project.clone(),
+            name: "Old".into(),
+            secret_hash: format!("{i:064}"),
+            scopes: "applications:read".into(),
+            created_at: 0,
+            last_used_at: None,
+            disabled_at: Some(1),
+            disabled_reason: None,
+            expires_at: None,
+            retire_at: None,
+            revoked_before: None,
+        };
+        store::clients::insert(&mut *tx, &row, None).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    match w.create("").await {
+        Err(Error::StateConflict(m)) => assert!(m.contains("at most 5000 clients"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store::clients::count(&w.db, "acc_1").await.unwrap(),
+        CLIENTS_PER_ACCOUNT_MAX
+    );
 }

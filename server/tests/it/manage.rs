@@ -722,3 +722,57 @@ async fn a_request_cut_off_by_the_timeout_frees_its_idempotency_key() {
     }
     assert_eq!(status, 201);
 }
+
+/// The document states what a webhook URL is (a URI, https) and the API
+/// holds callers to exactly that: what the schema refuses is refused.
+#[tokio::test]
+async fn a_webhook_url_is_a_uri_with_https_as_the_document_says() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    let (_, creds) = s
+        .api_client(&owner, "Hooks", "manage", &["manage:webhooks:write"])
+        .await;
+    let token = s.access_token(&creds, "manage:webhooks:write").await;
+    let doc: Value = Client::new()
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = &doc["paths"]["/manage/v1/webhooks"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]["properties"]["url"];
+    assert_eq!(url["format"], "uri", "{url}");
+    assert_eq!(url["pattern"], "^https://", "{url}");
+    for bad in [
+        " https://hooks.example.com/in",
+        "https://hooks.example.com/a b",
+        "HTTPS://hooks.example.com/in",
+        "https://hooks.example.com/é",
+    ] {
+        let (status, body) = call(
+            &s,
+            &token,
+            Method::POST,
+            "/webhooks",
+            Some(json!({ "url": bad, "events": ["client.revoked"] })),
+        )
+        .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some("url")),
+            "{bad}: {body}"
+        );
+    }
+    assert_eq!(s.count("webhook_endpoints").await, 0);
+    let (status, body) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/webhooks",
+        Some(json!({ "url": "https://hooks.example.com/in", "events": ["client.revoked"] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}

@@ -321,3 +321,24 @@ async fn joining_is_limited_per_address() {
     // The owner's sign-up counted too: the third join waits.
     assert_eq!(statuses, [200, 200, 429]);
 }
+
+#[tokio::test]
+async fn an_account_has_at_most_fifty_invitations_waiting() {
+    let s = TestServer::start().await;
+    let owner = s.owner("owner@example.com").await;
+    for _ in 0..portcullis_core::team::PENDING_INVITES_MAX {
+        let (status, _) = s
+            .call(&owner.browser, "team_invite", &[("role", "viewer")])
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = s
+        .call(&owner.browser, "team_invite", &[("role", "viewer")])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 50"),
+        "{body}"
+    );
+    assert_eq!(s.count("invites").await, 50);
+}
