@@ -10,8 +10,8 @@
 //! other processes read [`GateFeed::next`] over HTTP and resume from the
 //! last position they saw, or start over from a snapshot.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use portcullis_gate::events::{ClientState, Event, ProjectState, RevokedToken, Snapshot};
@@ -42,13 +42,19 @@ pub struct GateFeed {
     recent: Mutex<Recent>,
     position: watch::Sender<i64>,
     local: RwLock<Vec<(String, Gate)>>,
+    /// The snapshot last sent to gates of each API, as JSON, and the
+    /// position it was made at: gates that (re)connect together share one
+    /// (after an issuer restart they all do). Held only while a connection
+    /// is sending it.
+    snapshots: Mutex<HashMap<String, (i64, Weak<str>)>>,
 }
 
 /// Events for one gate after a position, and the position they bring it to.
 pub enum Next {
     /// Start over: the position is unknown here (too old, or from another
-    /// database).
-    Snapshot(i64, Event),
+    /// database). The snapshot event's JSON, shared by the gates that get
+    /// it at the same position.
+    Snapshot(i64, Arc<str>),
     Events(Vec<(i64, Event)>, i64),
 }
 
@@ -89,6 +95,7 @@ impl GateFeed {
             }),
             position: watch::channel(position).0,
             local: RwLock::default(),
+            snapshots: Mutex::default(),
         });
         let listener = Arc::downgrade(&this);
         feed.on_applied(move |applied| {
@@ -188,6 +195,23 @@ impl GateFeed {
         }))
     }
 
+    /// The snapshot of `api_id` as JSON, made at most once per position
+    /// however many gates ask at once (the lock is held while it is made,
+    /// so the others wait for it rather than make their own).
+    fn shared_snapshot(&self, api_id: &str, position: i64) -> Option<Arc<str>> {
+        let mut cache = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seq, kept)) = cache.get(api_id) {
+            if *seq == position {
+                if let Some(json) = kept.upgrade() {
+                    return Some(json);
+                }
+            }
+        }
+        let json: Arc<str> = serde_json::to_string(&self.snapshot(api_id)?).ok()?.into();
+        cache.insert(api_id.to_owned(), (position, Arc::downgrade(&json)));
+        Some(json)
+    }
+
     fn jwks(&self) -> serde_json::Value {
         serde_json::from_str(&self.keyring.jwks_json())
             .unwrap_or_else(|_| serde_json::json!({ "keys": [] }))
@@ -240,7 +264,9 @@ impl GateFeed {
         loop {
             let position = *rx.borrow_and_update();
             let Some(after) = after else {
-                return self.snapshot(api_id).map(|s| Next::Snapshot(position, s));
+                return self
+                    .shared_snapshot(api_id, position)
+                    .map(|s| Next::Snapshot(position, s));
             };
             let changes = {
                 let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -261,7 +287,9 @@ impl GateFeed {
                 }
             };
             let Some(changes) = changes else {
-                return self.snapshot(api_id).map(|s| Next::Snapshot(position, s));
+                return self
+                    .shared_snapshot(api_id, position)
+                    .map(|s| Next::Snapshot(position, s));
             };
             if let Some((last, ..)) = changes.last() {
                 let last = *last;

@@ -200,6 +200,10 @@ async fn report_limited(limiter: Arc<crate::limits::RateLimiter>, issuer: Arc<Is
             .await;
         match sent {
             Ok(res) if res.status().is_success() => pending.clear(),
+            // The issuer bounds reports per credential: told next time.
+            Ok(res) if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                tracing::debug!("the issuer asked for fewer rate-limited reports; will retry")
+            }
             Ok(res) if res.status().is_client_error() => {
                 tracing::warn!(status = %res.status(), "the issuer refused a rate-limited report; dropped");
                 pending.clear();

@@ -27,6 +27,7 @@ use portcullis_core::Issuer;
 use portcullis_gate::events::Event;
 use serde_json::json;
 
+use crate::gate_bounds::{FeedSlot, GateBounds, FEEDS_PER_CREDENTIAL_MAX};
 use crate::oauth::form::{parse_basic, Params};
 
 /// How long a feed connection waits for a change before a keep-alive; the
@@ -43,6 +44,7 @@ pub struct GateApiState {
     pub db: portcullis_core::Db,
     pub trusted_proxies: Arc<[IpAddr]>,
     pub failures: Arc<LoginThrottle>,
+    pub bounds: GateBounds,
 }
 
 pub fn routes(state: GateApiState) -> Router {
@@ -51,6 +53,13 @@ pub fn routes(state: GateApiState) -> Router {
         .route("/gate/v1/introspect", post(introspect))
         .route("/gate/v1/limited", post(limited))
         .with_state(state)
+}
+
+fn too_many(description: &str, retry_after: u64) -> Response {
+    let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, "slow_down", description);
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    res
 }
 
 fn refuse(status: StatusCode, error: &str, description: &str) -> Response {
@@ -144,9 +153,18 @@ async fn feed(
         Ok(c) => c,
         Err(res) => return res,
     };
+    let Some(slot) = s.bounds.feed_slot(&credential.id) else {
+        tracing::warn!(gate = %credential.id, "a gate credential asked for one feed connection too many");
+        return too_many(
+            &format!(
+                "this gate credential already holds {FEEDS_PER_CREDENTIAL_MAX} feed connections"
+            ),
+            5,
+        );
+    };
     let after = resume_from(&headers, uri.query());
     tracing::info!(gate = %credential.id, api = %credential.api_id, ?after, "a gate follows the feed");
-    Sse::new(events(s, credential, after))
+    Sse::new(events(s, credential, after, slot))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response()
 }
@@ -155,8 +173,18 @@ struct Cursor {
     s: GateApiState,
     credential: GateCredential,
     after: Option<i64>,
-    pending: std::collections::VecDeque<(i64, Event)>,
+    pending: std::collections::VecDeque<(i64, SseEvent)>,
     checked: tokio::time::Instant,
+    /// Held while the connection lasts.
+    _slot: FeedSlot,
+}
+
+fn sse_of(seq: i64, event: &Event) -> SseEvent {
+    SseEvent::default()
+        .id(seq.to_string())
+        .event(event.name())
+        .json_data(event)
+        .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event"))
 }
 
 /// The feed for one gate: a snapshot first (unless it resumes), then each
@@ -165,6 +193,7 @@ fn events(
     s: GateApiState,
     credential: GateCredential,
     after: Option<i64>,
+    slot: FeedSlot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let cursor = Cursor {
         s,
@@ -172,15 +201,11 @@ fn events(
         after,
         pending: Default::default(),
         checked: tokio::time::Instant::now(),
+        _slot: slot,
     };
     stream::unfold(cursor, |mut c| async move {
         loop {
-            if let Some((seq, event)) = c.pending.pop_front() {
-                let sse = SseEvent::default()
-                    .id(seq.to_string())
-                    .event(event.name())
-                    .json_data(&event)
-                    .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event"));
+            if let Some((_, sse)) = c.pending.pop_front() {
                 return Some((Ok(sse), c));
             }
             if c.checked.elapsed() >= RECHECK {
@@ -196,13 +221,18 @@ fn events(
                 .next(&c.credential.api_id, c.after, KEEP_ALIVE)
                 .await?
             {
-                Next::Snapshot(seq, snapshot) => {
+                Next::Snapshot(seq, json) => {
                     c.after = Some(seq);
-                    c.pending.push_back((seq, snapshot));
+                    let sse = SseEvent::default()
+                        .id(seq.to_string())
+                        .event("snapshot")
+                        .data(&*json);
+                    c.pending.push_back((seq, sse));
                 }
                 Next::Events(events, last) => {
                     c.after = Some(last);
-                    c.pending.extend(events);
+                    c.pending
+                        .extend(events.iter().map(|(seq, e)| (*seq, sse_of(*seq, e))));
                 }
             }
         }
@@ -311,12 +341,19 @@ async fn limited(
             "report at most 500 projects at a time",
         );
     }
+    let now = s.issuer.clock().now();
+    if let Err(wait) = s.bounds.report(&credential.id, report.limited.len(), now) {
+        tracing::warn!(gate = %credential.id, "a gate credential reports rate-limited projects too often");
+        return too_many(
+            "too many rate-limited reports from this gate credential this minute",
+            wait,
+        );
+    }
     let reports: Vec<(String, i64)> = report
         .limited
         .into_iter()
         .map(|l| (l.project_id, l.at))
         .collect();
-    let now = s.issuer.clock().now();
     match portcullis_core::webhooks::outbox::rate_limited_at_gate(
         &s.db,
         s.issuer.registry(),

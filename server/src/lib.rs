@@ -6,6 +6,7 @@ pub mod background;
 pub mod config;
 pub mod error;
 pub mod gate_api;
+pub mod gate_bounds;
 pub mod gate_cmd;
 pub mod listen;
 pub mod manage;

@@ -276,6 +276,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             db: db.clone(),
             trusted_proxies: config.trusted_proxies.clone().into(),
             failures: client_failures,
+            bounds: Default::default(),
         }))
         .merge(apis::routes(
             issuer.clone(),

@@ -468,3 +468,69 @@ async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
         .await;
     assert_eq!(status, 404, "revoked already");
 }
+
+/// One gate credential holds a bounded number of feed connections and
+/// sends a bounded number of rate-limited reports a minute; gates that
+/// connect together get one snapshot, made once.
+#[tokio::test]
+async fn a_gate_credential_s_feeds_and_reports_are_bounded() {
+    use portcullis_server::gate_bounds::{FEEDS_PER_CREDENTIAL_MAX, REPORTS_PER_MINUTE_MAX};
+    let s = TestServer::start().await;
+    let (id, secret) = credential(&s, "partner").await;
+    let open = || async {
+        reqwest::Client::new()
+            .get(s.url("/gate/v1/feed"))
+            .basic_auth(&id, Some(&secret))
+            .send()
+            .await
+            .unwrap()
+    };
+    let mut feeds = Vec::new();
+    for _ in 0..FEEDS_PER_CREDENTIAL_MAX {
+        let res = open().await;
+        assert_eq!(res.status(), 200);
+        feeds.push(res);
+    }
+    let res = open().await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Each held connection got the same snapshot first.
+    let mut snapshots = Vec::new();
+    for res in feeds.iter_mut().take(2) {
+        let mut text = String::new();
+        while !text.contains("\n\n") {
+            let chunk = res.chunk().await.unwrap().unwrap();
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(text.contains("event: snapshot"), "{text}");
+        snapshots.push(text.split("\n\n").next().unwrap().to_owned());
+    }
+    assert_eq!(snapshots[0], snapshots[1]);
+    // Closing one gives its place back.
+    drop(feeds);
+    let mut again = None;
+    for _ in 0..50 {
+        let res = open().await;
+        if res.status() == 200 {
+            again = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "places are given back when feeds close");
+
+    let report = || {
+        reqwest::Client::new()
+            .post(s.url("/gate/v1/limited"))
+            .basic_auth(&id, Some(&secret))
+            .json(&serde_json::json!({ "limited": [{ "project_id": "prj_none", "at": 0 }] }))
+            .send()
+    };
+    for _ in 0..REPORTS_PER_MINUTE_MAX {
+        assert_eq!(report().await.unwrap().status(), 204);
+    }
+    let res = report().await.unwrap();
+    assert_eq!(res.status(), 429);
+    s.clock.advance(60);
+    assert_eq!(report().await.unwrap().status(), 204);
+}
