@@ -6,17 +6,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, StreamExt};
+use std::collections::HashMap;
+
 use portcullis_core::webhooks::{outbox, Outbox, Outcome, Send, Targets};
 use portcullis_core::{Clock, Db, Issuer};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
-/// How often a node looks for due messages.
+/// How often a node with free senders looks for due messages.
 const POLL: Duration = Duration::from_secs(1);
-/// Messages one node takes per look, and sends at once.
-const BATCH: i64 = 32;
+/// Messages one node sends at once, and at most this many for one account
+/// (each endpoint has at most one in flight in the whole cluster).
 const PARALLEL: usize = 8;
+const PER_ACCOUNT: usize = 3;
 /// An attempt that takes longer has failed (well under the lease).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -109,6 +111,65 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
+/// Sends continuously: a sender that finishes frees its place at once and
+/// the next due message is claimed (and leased) just before it is sent, so
+/// no attempt waits for a slower one or outlives its lease.
+async fn deliver(outbox: Arc<Outbox>, client: reqwest::Client, targets: Targets) {
+    let mut sending: JoinSet<String> = JoinSet::new();
+    let mut busy: HashMap<String, usize> = HashMap::new();
+    loop {
+        let free = PARALLEL - sending.len();
+        let mut claimed = 0;
+        if free > 0 {
+            match outbox.claim(free, &busy, PER_ACCOUNT).await {
+                Ok(sends) => {
+                    claimed = sends.len();
+                    for send in sends {
+                        *busy.entry(send.account_id.clone()).or_default() += 1;
+                        let (client, outbox) = (client.clone(), outbox.clone());
+                        sending.spawn(async move {
+                            let outcome = attempt(&client, targets, &send).await;
+                            if let Err(e) = outbox.settle(&send, &outcome).await {
+                                tracing::warn!(error = %e, message_id = %send.message_id, "could not record a webhook attempt; it will be made again");
+                            }
+                            send.account_id
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the webhook outbox; will retry")
+                }
+            }
+        }
+        // Wait for a sender to finish, or look again after a while (at once
+        // when this look filled every free place: more may be due).
+        let wait = if claimed > 0 && claimed == free {
+            Duration::ZERO
+        } else {
+            POLL
+        };
+        tokio::select! {
+            Some(done) = sending.join_next(), if !sending.is_empty() => {
+                if let Ok(account) = done {
+                    if let Some(n) = busy.get_mut(&account) {
+                        *n -= 1;
+                        if *n == 0 {
+                            busy.remove(&account);
+                        }
+                    }
+                } else {
+                    // A sender panicked (a bug): its account is unknown,
+                    // so the per-account counts start over; the
+                    // one-per-endpoint rule holds regardless.
+                    busy.clear();
+                    tracing::error!("a webhook sender stopped unexpectedly");
+                }
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 /// Starts the deliverer and the rate-limited notices on this node.
 pub fn start(
     db: Db,
@@ -124,36 +185,7 @@ pub fn start(
             return Vec::new();
         }
     };
-    let deliver = tokio::spawn({
-        let outbox = outbox.clone();
-        async move {
-            loop {
-                match outbox.claim(BATCH).await {
-                    Ok(sends) => {
-                        let full = sends.len() as i64 == BATCH;
-                        stream::iter(sends)
-                            .for_each_concurrent(PARALLEL, |send| {
-                                let (client, outbox) = (&client, &outbox);
-                                async move {
-                                    let outcome = attempt(client, targets, &send).await;
-                                    if let Err(e) = outbox.settle(&send, &outcome).await {
-                                        tracing::warn!(error = %e, message_id = %send.message_id, "could not record a webhook attempt; it will be made again");
-                                    }
-                                }
-                            })
-                            .await;
-                        if full {
-                            continue;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read the webhook outbox; will retry")
-                    }
-                }
-                tokio::time::sleep(POLL).await;
-            }
-        }
-    });
+    let deliver = tokio::spawn(deliver(outbox.clone(), client, targets));
     let notices = tokio::spawn({
         let db = db.clone();
         async move {

@@ -50,6 +50,28 @@ enum Arg<'a> {
     Int(i64),
 }
 
+/// How many times `action` was done to `target_id` in the account
+/// after `since` (a bound on repeatable actions, such as sending again).
+pub async fn count_since<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    action: &str,
+    target_id: &str,
+    since: Epoch,
+) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events
+         where account_id = $1 and action = $2 and target_id = $3 and at > $4",
+    )
+    .bind(account_id)
+    .bind(action)
+    .bind(target_id)
+    .bind(since)
+    .fetch_one(db)
+    .await?;
+    Ok(n)
+}
+
 pub async fn page<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,

@@ -58,6 +58,7 @@ mod debug_tests {
         let due = webhooks::DueRow {
             id: "msg_1".into(),
             endpoint_id: "whe_1".into(),
+            account_id: "acc_1".into(),
             payload: "{}".into(),
             attempts: 0,
             give_up_at: 0,

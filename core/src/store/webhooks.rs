@@ -59,6 +59,7 @@ const MESSAGE_COLUMNS: &str = "id, endpoint_id, account_id, event_type, payload,
 pub struct DueRow {
     pub id: String,
     pub endpoint_id: String,
+    pub account_id: String,
     pub payload: String,
     pub attempts: i64,
     pub give_up_at: Epoch,
@@ -69,6 +70,7 @@ pub struct DueRow {
 crate::debug_fields!(DueRow {
     id,
     endpoint_id,
+    account_id,
     attempts,
     give_up_at
 });
@@ -291,7 +293,7 @@ pub async fn resend<'e>(
     Ok(sqlx::query(
         "update webhook_messages
          set status = 'pending', next_attempt_at = $1, give_up_at = $2, leased_until = 0
-         where account_id = $3 and endpoint_id = $4 and id = $5",
+         where account_id = $3 and endpoint_id = $4 and id = $5 and leased_until <= $1",
     )
     .bind(now)
     .bind(give_up_at)
@@ -304,18 +306,30 @@ pub async fn resend<'e>(
         == 1)
 }
 
-/// Pending messages whose time has come and that no node holds, to
-/// enabled endpoints, oldest first.
+/// The next due message of each enabled endpoint that has none being sent
+/// (by any node), oldest first: one endpoint's slow receiver holds one
+/// message at a time, and its backlog waits behind it, not everyone's.
 pub async fn due<'e>(
     db: impl Executor<'e, Database = Any>,
     now: Epoch,
     limit: i64,
 ) -> Result<Vec<DueRow>> {
     Ok(sqlx::query_as(
-        "select m.id, m.endpoint_id, m.payload, m.attempts, m.give_up_at, e.url, e.secret_sealed
+        "select m.id, m.endpoint_id, m.account_id, m.payload, m.attempts, m.give_up_at,
+                e.url, e.secret_sealed
          from webhook_messages m join webhook_endpoints e on e.id = m.endpoint_id
          where m.status = 'pending' and m.next_attempt_at <= $1 and m.leased_until <= $1
            and e.disabled_at is null
+           and not exists (
+             select 1 from webhook_messages busy
+             where busy.endpoint_id = m.endpoint_id and busy.status = 'pending'
+               and busy.leased_until > $1)
+           and not exists (
+             select 1 from webhook_messages older
+             where older.endpoint_id = m.endpoint_id and older.status = 'pending'
+               and older.next_attempt_at <= $1 and older.leased_until <= $1
+               and (older.next_attempt_at < m.next_attempt_at
+                    or (older.next_attempt_at = m.next_attempt_at and older.id < m.id)))
          order by m.next_attempt_at, m.id limit $2",
     )
     .bind(now)

@@ -25,6 +25,8 @@ pub use signing::SigningSecret;
 pub use targets::Targets;
 
 pub const ENDPOINTS_MAX: i64 = 20;
+/// Deliveries one endpoint may be sent again an hour, by hand.
+pub const RESENDS_PER_HOUR_MAX: i64 = 20;
 pub const DESCRIPTION_MAX: usize = 200;
 pub const LOG_PAGE_MAX: i64 = 100;
 
@@ -390,6 +392,19 @@ impl Webhooks {
             ));
         }
         let now = self.clock.now();
+        let recent = store::audit::count_since(
+            &self.db,
+            &by.account_id,
+            "webhook.resend",
+            &endpoint.id,
+            now - 3600,
+        )
+        .await?;
+        if recent >= RESENDS_PER_HOUR_MAX {
+            return Err(Error::conflict(format!(
+                "This endpoint was sent {RESENDS_PER_HOUR_MAX} deliveries again in the last hour; wait before sending more."
+            )));
+        }
         if !store::webhooks::resend(
             &self.db,
             &by.account_id,
@@ -400,7 +415,20 @@ impl Webhooks {
         )
         .await?
         {
-            return Err(Error::NotFound);
+            // Not ours, or being sent right now (it must not go twice).
+            return match store::webhooks::message(
+                &self.db,
+                &by.account_id,
+                &endpoint.id,
+                message_id.trim(),
+            )
+            .await?
+            {
+                Some(_) => Err(Error::conflict(
+                    "This delivery is being sent right now; look again in a moment.",
+                )),
+                None => Err(Error::NotFound),
+            };
         }
         self.audit(
             by,

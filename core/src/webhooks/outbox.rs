@@ -214,10 +214,52 @@ pub async fn rate_limited_at_gate(
     rate_limited(db, &seen, now).await
 }
 
+/// Up to `limit` of `candidates` (oldest first), round-robin across their
+/// accounts, no account past `per_account` counting what it has `busy`.
+fn fair_pick(
+    candidates: Vec<store::webhooks::DueRow>,
+    limit: usize,
+    busy: &std::collections::HashMap<String, usize>,
+    per_account: usize,
+) -> Vec<store::webhooks::DueRow> {
+    use std::collections::{HashMap, VecDeque};
+    let mut order: Vec<String> = Vec::new();
+    let mut queues: HashMap<String, VecDeque<store::webhooks::DueRow>> = HashMap::new();
+    for c in candidates {
+        if !queues.contains_key(&c.account_id) {
+            order.push(c.account_id.clone());
+        }
+        queues.entry(c.account_id.clone()).or_default().push_back(c);
+    }
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    loop {
+        let before = out.len();
+        for account in &order {
+            if out.len() == limit {
+                return out;
+            }
+            let in_flight =
+                busy.get(account).copied().unwrap_or(0) + taken.get(account).copied().unwrap_or(0);
+            if in_flight >= per_account {
+                continue;
+            }
+            if let Some(c) = queues.get_mut(account).and_then(VecDeque::pop_front) {
+                *taken.entry(account.clone()).or_default() += 1;
+                out.push(c);
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
 /// One attempt, ready to send.
 pub struct Send {
     pub message_id: String,
     pub endpoint_id: String,
+    pub account_id: String,
     pub url: String,
     pub body: String,
     pub timestamp: Epoch,
@@ -256,11 +298,22 @@ impl Outbox {
         Self { db, master, clock }
     }
 
-    /// Leases up to `limit` due messages for this node and signs them.
-    pub async fn claim(&self, limit: i64) -> Result<Vec<Send>> {
+    /// Leases up to `limit` due messages for this node, fairly, and signs
+    /// them: at most one per endpoint in the cluster (the query's rule),
+    /// and at most `per_account` in flight per account on this node
+    /// (`busy` counts those already sending), taken round-robin across
+    /// accounts oldest first, so one tenant's slow receivers cannot hold
+    /// every sender while others' security alerts wait.
+    pub async fn claim(
+        &self,
+        limit: usize,
+        busy: &std::collections::HashMap<String, usize>,
+        per_account: usize,
+    ) -> Result<Vec<Send>> {
         let now = self.clock.now();
         let mut out = Vec::new();
-        for due in store::webhooks::due(&self.db, now, limit).await? {
+        let candidates = store::webhooks::due(&self.db, now, (limit * 8) as i64).await?;
+        for due in fair_pick(candidates, limit, busy, per_account) {
             if !store::webhooks::lease(&self.db, &due.id, now, now + LEASE_SECS).await? {
                 continue;
             }
@@ -278,6 +331,7 @@ impl Outbox {
                 signature: secret.sign(&due.id, now, &due.payload),
                 message_id: due.id,
                 endpoint_id: due.endpoint_id,
+                account_id: due.account_id,
                 url: due.url,
                 body: due.payload,
                 timestamp: now,
@@ -353,6 +407,44 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn due(id: &str, account: &str) -> store::webhooks::DueRow {
+        store::webhooks::DueRow {
+            id: id.into(),
+            endpoint_id: format!("whe_{id}"),
+            account_id: account.into(),
+            payload: "{}".into(),
+            attempts: 0,
+            give_up_at: 0,
+            url: "https://hooks.example.com/".into(),
+            secret_sealed: String::new(),
+        }
+    }
+
+    #[test]
+    fn claims_go_round_robin_across_accounts_within_each_account_s_share() {
+        // Account a has a backlog of six, older than b's and c's one each.
+        let mut candidates: Vec<_> = (0..6).map(|i| due(&format!("a{i}"), "a")).collect();
+        candidates.push(due("b0", "b"));
+        candidates.push(due("c0", "c"));
+        let ids = |v: Vec<store::webhooks::DueRow>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        let none = std::collections::HashMap::new();
+        assert_eq!(
+            ids(fair_pick(candidates.clone(), 4, &none, 2)),
+            ["a0", "b0", "c0", "a1"]
+        );
+        // Two of a's already sending: a gets nothing more.
+        let busy = std::collections::HashMap::from([("a".to_owned(), 2)]);
+        assert_eq!(
+            ids(fair_pick(candidates.clone(), 8, &busy, 2)),
+            ["b0", "c0"]
+        );
+        // A lone account still gets no more than its share.
+        assert_eq!(
+            ids(fair_pick(candidates[..6].to_vec(), 8, &none, 2)),
+            ["a0", "a1"]
+        );
+    }
 
     #[test]
     fn retries_grow_and_end_at_the_24_hour_mark() {

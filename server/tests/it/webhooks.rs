@@ -355,6 +355,17 @@ async fn manager(s: &TestServer, email: &str) -> (crate::harness::Owner, String,
     (owner, token, creds)
 }
 
+/// Up to `n` due messages, as a node with nothing in flight takes them.
+async fn claim(
+    outbox: &portcullis_core::webhooks::Outbox,
+    n: usize,
+) -> Vec<portcullis_core::webhooks::Send> {
+    outbox
+        .claim(n, &std::collections::HashMap::new(), n)
+        .await
+        .unwrap()
+}
+
 fn outbox(s: &TestServer) -> portcullis_core::webhooks::Outbox {
     let master =
         portcullis_core::master_key::MasterKey::load_or_create(&s.dir.path().join("master.key"))
@@ -465,7 +476,7 @@ async fn retries_last_24_hours_then_the_endpoint_is_off_and_the_owner_sees_why()
     let outbox = outbox(&s);
 
     // The first attempt fails; the next is due 5 s later, not before.
-    let sends = outbox.claim(10).await.unwrap();
+    let sends = claim(&outbox, 10).await;
     assert_eq!(sends.len(), 1);
     let body: Value = serde_json::from_str(&sends[0].body).unwrap();
     assert_eq!(body["data"]["client_id"], made.id.as_str());
@@ -473,21 +484,21 @@ async fn retries_last_24_hours_then_the_endpoint_is_off_and_the_owner_sees_why()
         .settle(&sends[0], &portcullis_core::webhooks::Outcome::Status(500))
         .await
         .unwrap();
-    assert!(outbox.claim(10).await.unwrap().is_empty());
+    assert!(claim(&outbox, 10).await.is_empty());
     s.clock.advance(5);
-    let sends = outbox.claim(10).await.unwrap();
+    let sends = claim(&outbox, 10).await;
     assert_eq!(sends.len(), 1, "due after the first gap");
     assert!(
-        outbox.claim(10).await.unwrap().is_empty(),
+        claim(&outbox, 10).await.is_empty(),
         "leased: one node sends it"
     );
     // A node that took it and died (never settled): another takes it once
     // the lease has run out, not before.
     s.clock
         .advance(portcullis_core::webhooks::outbox::LEASE_SECS - 1);
-    assert!(outbox.claim(10).await.unwrap().is_empty());
+    assert!(claim(&outbox, 10).await.is_empty());
     s.clock.advance(1);
-    let sends = outbox.claim(10).await.unwrap();
+    let sends = claim(&outbox, 10).await;
     assert_eq!(sends.len(), 1, "taken over after the lease");
     outbox
         .settle(
@@ -501,7 +512,7 @@ async fn retries_last_24_hours_then_the_endpoint_is_off_and_the_owner_sees_why()
     let mut attempts = 2;
     for _hour in 0..30 {
         s.clock.advance(3600);
-        for send in outbox.claim(10).await.unwrap() {
+        for send in claim(&outbox, 10).await {
             outbox
                 .settle(&send, &portcullis_core::webhooks::Outcome::Status(500))
                 .await
@@ -554,7 +565,7 @@ async fn retries_last_24_hours_then_the_endpoint_is_off_and_the_owner_sees_why()
     let (status, body) = manage_call(&s.base, &token, Method::POST, &resend, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "pending");
-    let sends = outbox.claim(10).await.unwrap();
+    let sends = claim(&outbox, 10).await;
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0].message_id, message, "the same webhook-id");
 
@@ -758,4 +769,119 @@ async fn an_expired_temporary_client_is_told() {
     // Logged once, told once.
     assert_eq!(s.clients.log_expiries().await.unwrap(), 0);
     assert_eq!(outbox_rows(&s).await.len(), 1);
+}
+
+/// One tenant's backlog and slow receivers hold back nobody else: a node
+/// takes each endpoint's next message only when none of that endpoint's is
+/// in flight anywhere, and takes accounts in turn, each within its share.
+#[tokio::test]
+async fn one_tenant_s_backlog_does_not_hold_back_another_s_alerts() {
+    use std::collections::HashMap;
+    let s = TestServer::start().await;
+    let (owner_a, token_a, _) = manager(&s, "a@example.com").await;
+    for i in 0..4 {
+        register(
+            &s.base,
+            &token_a,
+            &format!("https://hooks{i}.example.com/in"),
+            &["client.created"],
+        )
+        .await;
+    }
+    // Three client.created events: three messages for each of a's four
+    // endpoints, all older than b's one.
+    let project_a = s.create_project(&owner_a, "Busy", "partner").await;
+    for _ in 0..3 {
+        let mut form = crate::harness::client_form(&project_a, "Temp", &["applications:read"]);
+        form.push(("expires_in_hours".into(), "1".into()));
+        let (status, body) = s.call(&owner_a.browser, "client_create", &form).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (owner_b, token_b, _) = manager(&s, "b@example.com").await;
+    let (b_endpoint, _) = register(
+        &s.base,
+        &token_b,
+        "https://alerts.example.com/in",
+        &["client.created"],
+    )
+    .await;
+    let project_b = s.create_project(&owner_b, "Quiet", "partner").await;
+    s.create_client(&owner_b, &project_b, &["applications:read"])
+        .await;
+    let outbox = outbox(&s);
+    let account_of = |send: &portcullis_core::webhooks::Send| send.account_id.clone();
+
+    // Eight places: a gets its share of three, b's alert goes at once.
+    let first = outbox.claim(8, &HashMap::new(), 3).await.unwrap();
+    let endpoints: std::collections::HashSet<_> =
+        first.iter().map(|x| x.endpoint_id.clone()).collect();
+    assert_eq!(endpoints.len(), first.len(), "one per endpoint");
+    assert_eq!(first.len(), 4, "three of a's, one of b's");
+    assert!(first.iter().any(|x| x.endpoint_id == b_endpoint));
+    // While those are sending (a's receivers never answer), nothing more of
+    // a's endpoints that are busy is taken, by this node or another.
+    let mut busy: HashMap<String, usize> = HashMap::new();
+    for x in &first {
+        *busy.entry(account_of(x)).or_default() += 1;
+    }
+    let other_node = outbox.claim(8, &HashMap::new(), 8).await.unwrap();
+    assert_eq!(other_node.len(), 1, "only a's fourth endpoint is free");
+    assert!(!endpoints.contains(&other_node[0].endpoint_id));
+    // An endpoint's next message follows once its last one is settled.
+    outbox
+        .settle(&first[0], &portcullis_core::webhooks::Outcome::Status(200))
+        .await
+        .unwrap();
+    let next = outbox.claim(8, &HashMap::new(), 8).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].endpoint_id, first[0].endpoint_id);
+}
+
+/// "Send again" is for a person: not while the delivery is being sent (it
+/// would go twice), and a bounded number of times an hour.
+#[tokio::test]
+async fn sending_again_is_bounded() {
+    let s = TestServer::start().await;
+    let (owner, token, creds) = manager(&s, "a@example.com").await;
+    let (endpoint, _) = register(
+        &s.base,
+        &token,
+        "https://hooks.example.com/in",
+        &["client.created"],
+    )
+    .await;
+    let project = s.create_project(&owner, "P", "partner").await;
+    s.create_client(&owner, &project, &["applications:read"])
+        .await;
+    let outbox = outbox(&s);
+    let sending = claim(&outbox, 10).await;
+    assert_eq!(sending.len(), 1);
+    let message = sending[0].message_id.clone();
+    let resend = |s: &TestServer, token: &str| {
+        let path = format!("/webhooks/{endpoint}/deliveries/{message}/resend");
+        let (token, base) = (token.to_owned(), s.base.clone());
+        async move { manage_call(&base, &token, Method::POST, &path, None).await }
+    };
+    let (status, body) = resend(&s, &token).await;
+    assert_eq!(status, 409, "being sent now: {body}");
+    outbox
+        .settle(
+            &sending[0],
+            &portcullis_core::webhooks::Outcome::Status(200),
+        )
+        .await
+        .unwrap();
+    for _ in 0..portcullis_core::webhooks::RESENDS_PER_HOUR_MAX {
+        let (status, body) = resend(&s, &token).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = resend(&s, &token).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("last hour"),
+        "{body}"
+    );
+    s.clock.advance(3600);
+    let token = s.access_token(&creds, MANAGE).await;
+    assert_eq!(resend(&s, &token).await.0, 200);
 }
