@@ -100,6 +100,14 @@ impl Cluster {
             .env("RUST_LOG", "warn")
             // Test receivers listen on loopback.
             .env("PORTCULLIS_WEBHOOK_PRIVATE_TARGETS", "true")
+            // A proxy that refuses every connection: webhooks must not
+            // go through one from the environment (the address check
+            // would be the proxy's to make).
+            .env("HTTP_PROXY", "http://127.0.0.1:9")
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("ALL_PROXY", "http://127.0.0.1:9")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
             .env_remove("PORTCULLIS_MASTER_KEY_FILE")
             .env_remove("PORTCULLIS_ISSUER")
             .env_remove("PORTCULLIS_REDIS_URL");
