@@ -68,7 +68,7 @@ pub async fn audit_log(
             b => Some(Cursor::decode(b)?),
         };
         let db = state.projects.db();
-        let page = audit::search(db, &p.account_id(), &filter, cursor.as_ref(), 50).await?;
+        let page = audit::search(db, p.account_id(), &filter, cursor.as_ref(), 50).await?;
         let projects: Vec<(String, String)> = state
             .projects
             .list_projects(&p)

@@ -87,7 +87,7 @@ pub async fn staff_gate_create(
     use crate::ssr;
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
-        let (gate, secret) = state.gates.create(&api_id, &name, &staff.email()).await?;
+        let (gate, secret) = state.gates.create(&api_id, &name, staff.email()).await?;
         Ok(NewGateCredential {
             id: gate.id,
             api_id: gate.api_id,
@@ -102,7 +102,7 @@ pub async fn staff_gate_revoke(id: String) -> Result<(), ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, staff) = ssr::require_staff().await?;
-        state.gates.revoke(&id, &staff.email()).await?;
+        state.gates.revoke(&id, staff.email()).await?;
         Ok(())
     })
     .await

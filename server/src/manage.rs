@@ -554,7 +554,7 @@ async fn audit_log(
     let cursor = q.before.as_deref().map(Cursor::decode).transpose()?;
     let page = audit::search(
         s.projects.db(),
-        &by.account_id(),
+        by.account_id(),
         &filter,
         cursor.as_ref(),
         50,

@@ -108,9 +108,9 @@ fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
     let s = v6.segments();
     let o = v6.octets();
     let last = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
-    if s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff) {
-        Some(last)
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    let compatible_or_mapped = s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff);
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    if compatible_or_mapped || nat64 {
         Some(last)
     } else if s[0] == 0x2002 {
         Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]))
