@@ -84,6 +84,8 @@ export function totp(secret: string, at = Date.now()): string {
  *  the key and the recovery codes shown once. */
 export async function setUpSecondFactor(page: Page) {
   await hydrated(page);
+  // The password first: a stolen session cannot plant a factor of its own.
+  await page.getByTestId('begin-password').fill(PASSWORD);
   await page.getByTestId('second-factor-begin').click();
   await expect(page.locator('img.qr')).toBeVisible();
   const secret = (await page.getByTestId('second-factor-secret').textContent())!.trim();
@@ -94,6 +96,20 @@ export async function setUpSecondFactor(page: Page) {
   await page.getByTestId('codes-done').click();
   await expect(page.getByTestId('second-factor-state')).toContainText('On.');
   return { secret, codes };
+}
+
+/** Accepts an invitation link as a new user, then logs in: joining starts
+ *  no session (its answer is the same whether or not the email has one). */
+export async function join(page: Page, invite: string, email: string, password = PASSWORD) {
+  await page.goto(invite);
+  await hydrated(page);
+  await page.getByLabel('Work email').fill(email);
+  await page.getByLabel('Choose a password').fill(password);
+  await page.getByTestId('join-submit').click();
+  await expect(page).toHaveURL(/\/login\?joined=1$/);
+  await expect(page.getByTestId('auth-notice')).toContainText('Log in with the email and password you chose');
+  await logIn(page, email, password);
+  await expect(page).toHaveURL(/\/projects$/);
 }
 
 export async function logIn(page: Page, email: string, password = PASSWORD) {

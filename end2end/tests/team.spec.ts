@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { PASSWORD, hydrated, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { hydrated, join, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 test('an owner invites a viewer, who joins and cannot create a client; removal signs them out', async ({ browser, page }) => {
   const problems = watchForErrors(page);
@@ -23,10 +23,7 @@ test('an owner invites a viewer, who joins and cannot create a client; removal s
   await hydrated(viewer);
   await expect(viewer.getByTestId('join-preview')).toContainText('Team Co');
   await expect(viewer.getByTestId('join-preview')).toContainText('viewer');
-  await viewer.getByLabel('Work email').fill(viewerEmail);
-  await viewer.getByLabel('Choose a password').fill(PASSWORD);
-  await viewer.getByTestId('join-submit').click();
-  await expect(viewer).toHaveURL(/\/projects$/);
+  await join(viewer, link, viewerEmail);
   await expect(viewer.getByTestId('account-name')).toHaveText('Team Co');
 
   // Read-only: the project is visible, creating anything is not offered.
