@@ -27,6 +27,8 @@ use crate::registry::{ClientEntry, ProjectEntry, Registry};
 const RECENT_MAX: usize = 65_536;
 /// Changes handed to one gate at a time.
 const BATCH: usize = 1_000;
+/// How long a made snapshot is kept for other gates at the same position.
+const SNAPSHOT_KEEP: Duration = Duration::from_secs(10);
 
 struct Recent {
     changes: VecDeque<(i64, ChangeKind, String)>,
@@ -42,11 +44,12 @@ pub struct GateFeed {
     recent: Mutex<Recent>,
     position: watch::Sender<i64>,
     local: RwLock<Vec<(String, Gate)>>,
-    /// The snapshot last sent to gates of each API, as JSON, and the
+    /// The snapshot last made for gates of each API, as JSON, and the
     /// position it was made at: gates that (re)connect together share one
-    /// (after an issuer restart they all do). Held only while a connection
-    /// is sending it.
-    snapshots: Mutex<HashMap<String, (i64, Weak<str>)>>,
+    /// (after an issuer restart they all do). Held for [`SNAPSHOT_KEEP`]
+    /// after it is made, then freed once no connection is sending it. An
+    /// async lock: gates waiting for the one being made yield their thread.
+    snapshots: tokio::sync::Mutex<HashMap<String, (i64, Weak<str>)>>,
 }
 
 /// Events for one gate after a position, and the position they bring it to.
@@ -95,7 +98,7 @@ impl GateFeed {
             }),
             position: watch::channel(position).0,
             local: RwLock::default(),
-            snapshots: Mutex::default(),
+            snapshots: tokio::sync::Mutex::default(),
         });
         let listener = Arc::downgrade(&this);
         feed.on_applied(move |applied| {
@@ -198,8 +201,8 @@ impl GateFeed {
     /// The snapshot of `api_id` as JSON, made at most once per position
     /// however many gates ask at once (the lock is held while it is made,
     /// so the others wait for it rather than make their own).
-    fn shared_snapshot(&self, api_id: &str, position: i64) -> Option<Arc<str>> {
-        let mut cache = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+    async fn shared_snapshot(&self, api_id: &str, position: i64) -> Option<Arc<str>> {
+        let mut cache = self.snapshots.lock().await;
         if let Some((seq, kept)) = cache.get(api_id) {
             if *seq == position {
                 if let Some(json) = kept.upgrade() {
@@ -209,6 +212,11 @@ impl GateFeed {
         }
         let json: Arc<str> = serde_json::to_string(&self.snapshot(api_id)?).ok()?.into();
         cache.insert(api_id.to_owned(), (position, Arc::downgrade(&json)));
+        let keep = json.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(SNAPSHOT_KEEP).await;
+            drop(keep);
+        });
         Some(json)
     }
 
@@ -266,6 +274,7 @@ impl GateFeed {
             let Some(after) = after else {
                 return self
                     .shared_snapshot(api_id, position)
+                    .await
                     .map(|s| Next::Snapshot(position, s));
             };
             let changes = {
@@ -289,6 +298,7 @@ impl GateFeed {
             let Some(changes) = changes else {
                 return self
                     .shared_snapshot(api_id, position)
+                    .await
                     .map(|s| Next::Snapshot(position, s));
             };
             if let Some((last, ..)) = changes.last() {

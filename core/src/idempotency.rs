@@ -13,11 +13,12 @@ use crate::error::{Error, Result};
 use crate::store;
 
 pub const KEEP_SECS: Secs = 24 * 3600;
-/// A first request still unsettled after this long never will be (its node
-/// died mid-request): the key is free again. Longer than any request may
-/// run (`PORTCULLIS_REQUEST_TIMEOUT_SECS` is at most an hour); a request
-/// cut off by that timeout frees its key at once (the server's guard).
-pub const RUNNING_MAX_SECS: Secs = 3600 + 60;
+/// Past the server's request timeout a first request that has not settled
+/// never will (it was cut off, or its node died): after this much more the
+/// key is free again. It is not freed sooner (say, when the caller hangs
+/// up): the request may have committed its change by then, and a retry
+/// would make it twice.
+pub const RUNNING_MARGIN_SECS: Secs = 5;
 const KEY_MAX: usize = 255;
 
 /// What to do with a request that carries a key.
@@ -67,18 +68,20 @@ pub fn without_secrets(body: &str) -> String {
     }
 }
 
+/// `request_timeout_secs`: how long a request may run on this server.
 pub async fn begin(
     db: &Db,
     clock: &dyn Clock,
     client_id: &str,
     key: &str,
     hash: &str,
+    request_timeout_secs: Secs,
 ) -> Result<Begin> {
     check_key(key)?;
     let now = clock.now();
     store::idempotency::forget_older_than(db, client_id, key, now - KEEP_SECS).await?;
-    store::idempotency::forget_running_older_than(db, client_id, key, now - RUNNING_MAX_SECS)
-        .await?;
+    let running_max = request_timeout_secs + RUNNING_MARGIN_SECS;
+    store::idempotency::forget_running_older_than(db, client_id, key, now - running_max).await?;
     if store::idempotency::claim(db, client_id, key, hash, now).await? {
         return Ok(Begin::Fresh);
     }

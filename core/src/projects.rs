@@ -218,9 +218,10 @@ impl Projects {
         id: &str,
         input: ProjectInput,
     ) -> Result<Project> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let (name, description, ttl) = self.settings(&input)?;
         let row = self.project_row(by, id).await?;
+        manager.owner_of(&row.api_id)?;
         if row.archived_at.is_some() {
             return Err(Error::conflict("Archived projects cannot be changed."));
         }
@@ -266,8 +267,9 @@ impl Projects {
     /// stop passing at once.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
     pub async fn archive_project(&self, by: Manager<'_>, id: &str) -> Result<Project> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let row = self.project_row(by, id).await?;
+        manager.owner_of(&row.api_id)?;
         if row.archived_at.is_some() {
             return Ok(row.into());
         }
@@ -302,7 +304,7 @@ impl Projects {
         per_sec: &str,
         burst: &str,
     ) -> Result<Project> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let per_sec = validate::number_in(
             "rate_per_sec",
             per_sec,
@@ -317,6 +319,7 @@ impl Projects {
             ));
         }
         let row = self.project_row(by, id).await?;
+        manager.owner_of(&row.api_id)?;
         if row.archived_at.is_some() {
             return Err(Error::conflict("Archived projects cannot be changed."));
         }

@@ -64,7 +64,13 @@ impl Accounts {
             .ok_or_else(|| Error::invalid("role", "Choose owner, developer or viewer."))?;
         let token = new_link_token();
         let now = self.clock().now();
-        if store::team::pending(self.db(), &by.account_id, now)
+        // Counted under the account's lock: two invitations cannot both
+        // take the last place.
+        let mut tx = self.db().begin().await?;
+        if !store::accounts::lock(&mut *tx, &by.account_id).await? {
+            return Err(Error::NotFound);
+        }
+        if store::team::pending(&mut *tx, &by.account_id, now)
             .await?
             .len()
             >= PENDING_INVITES_MAX
@@ -80,13 +86,14 @@ impl Accounts {
             expires_at: now + INVITE_TTL_SECS,
         };
         store::team::insert_invite(
-            self.db(),
+            &mut *tx,
             &by.account_id,
             &invite,
             &link_token_hash(&token),
             &by.user_id,
         )
         .await?;
+        tx.commit().await?;
         self.audit_team(
             by,
             "member.invite",

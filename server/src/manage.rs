@@ -25,6 +25,9 @@ pub struct ManageState {
     pub clients: Arc<Clients>,
     pub accounts: Arc<Accounts>,
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
+    /// How long a request may run: an unsettled idempotency key is free
+    /// again a little after it.
+    pub request_timeout_secs: i64,
 }
 
 /// The scope no token has: an operation missing from the role table
@@ -88,36 +91,6 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .with_state(state)
 }
 
-/// Frees an idempotency key whose request never finished (cut off by the
-/// request timeout, or its connection gone): a retry then runs afresh
-/// instead of answering 409 until the key expires.
-struct Unfinished {
-    db: portcullis_core::Db,
-    client: String,
-    key: String,
-    armed: bool,
-}
-
-impl Drop for Unfinished {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let (db, client, key) = (
-            self.db.clone(),
-            std::mem::take(&mut self.client),
-            std::mem::take(&mut self.key),
-        );
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                if let Err(e) = portcullis_core::idempotency::abandon(&db, &client, &key).await {
-                    tracing::error!(error = %e, "cannot release an unfinished idempotency key");
-                }
-            });
-        }
-    }
-}
-
 /// Writes with an `Idempotency-Key` header: the first success is kept and
 /// sent again for the same key and request (see `portcullis_core::idempotency`).
 /// Runs inside the route's scope check (so a token without the scope, or of
@@ -152,7 +125,16 @@ async fn idempotent(
     };
     let hash = idempotency::request_hash("POST", parts.uri.path(), &bytes);
     let db = s.projects.db();
-    match idempotency::begin(db, s.accounts.clock(), &client, &key, &hash).await {
+    match idempotency::begin(
+        db,
+        s.accounts.clock(),
+        &client,
+        &key,
+        &hash,
+        s.request_timeout_secs,
+    )
+    .await
+    {
         Err(e) => ManageError(e).into_response(),
         Ok(Begin::Mismatch) => refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -179,19 +161,12 @@ async fn idempotent(
         )
             .into_response(),
         Ok(Begin::Fresh) => {
-            let mut unfinished = Unfinished {
-                db: db.clone(),
-                client: client.clone(),
-                key: key.clone(),
-                armed: true,
-            };
             let res = next
                 .run(axum::extract::Request::from_parts(
                     parts,
                     axum::body::Body::from(bytes),
                 ))
                 .await;
-            unfinished.armed = false;
             if !res.status().is_success() {
                 // It changed nothing: a retry may run it again.
                 if let Err(e) = idempotency::abandon(db, &client, &key).await {

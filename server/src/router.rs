@@ -199,6 +199,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clients: clients.clone(),
         accounts: accounts.clone(),
         webhooks: webhooks.clone(),
+        request_timeout_secs: config.request_timeout_secs as i64,
     };
     let state = AppState {
         leptos_options: leptos_options.clone(),

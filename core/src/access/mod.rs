@@ -185,6 +185,14 @@ impl<'a> Manager<'a> {
     pub fn principal(self) -> &'a Principal {
         self.0
     }
+
+    /// [`owner_for_management`](Self::owner_for_management) for changes to
+    /// what exists (narrow, retire, keep, delete, a project's settings):
+    /// a plain 403, there is no field to point at.
+    pub fn owner_of(self, api_id: &str) -> Result<()> {
+        self.owner_for_management(api_id)
+            .map_err(|_| Error::Forbidden)
+    }
 }
 
 impl<'a> Owner<'a> {

@@ -13,9 +13,10 @@ impl Clients {
         client_id: &str,
         scopes: &[String],
     ) -> Result<Client> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let row = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &row.project_id).await?;
+        manager.owner_of(&project.api_id)?;
         if row.disabled_at.is_some() {
             return Err(Error::conflict("This client is retired or revoked."));
         }
@@ -87,9 +88,7 @@ impl Clients {
         // A management client's token acts as the account: only its owner
         // may mint one (a developer could otherwise take over webhooks).
         let project = self.project_row(by, &row.project_id).await?;
-        manager
-            .owner_for_management(&project.api_id)
-            .map_err(|_| Error::Forbidden)?;
+        manager.owner_of(&project.api_id)?;
         let entry = self.registry.client(&row.id).ok_or(Error::NotFound)?;
         if scopes.is_empty() {
             return Err(Error::invalid(

@@ -14,8 +14,11 @@ impl Clients {
         client_id: &str,
         at: Option<Epoch>,
     ) -> Result<Client> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let row = self.client_row(by, client_id).await?;
+        // A management client's standing is its owner's to change.
+        let api_id = self.project_row(by, &row.project_id).await?.api_id;
+        manager.owner_of(&api_id)?;
         if row.disabled_at.is_some() {
             return Err(already_disabled());
         }
@@ -87,8 +90,11 @@ impl Clients {
 
     /// Cancels a scheduled retirement.
     pub async fn keep(&self, by: Manager<'_>, client_id: &str) -> Result<()> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let row = self.client_row(by, client_id).await?;
+        // A management client's standing is its owner's to change.
+        let api_id = self.project_row(by, &row.project_id).await?.api_id;
+        manager.owner_of(&api_id)?;
         let mut tx = self.db.begin().await?;
         if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
             return Err(already_disabled());
@@ -192,8 +198,11 @@ impl Clients {
     /// Deletes a client that can no longer get tokens (expired, retired or
     /// revoked). Live clients are retired first, never deleted.
     pub async fn delete(&self, by: Manager<'_>, client_id: &str) -> Result<()> {
-        let by = by.principal();
+        let (manager, by) = (by, by.principal());
         let row = self.client_row(by, client_id).await?;
+        // A management client's standing is its owner's to change.
+        let api_id = self.project_row(by, &row.project_id).await?.api_id;
+        manager.owner_of(&api_id)?;
         let now = self.clock.now();
         let dead = row.disabled_at.is_some() || row.expires_at.is_some_and(|at| at <= now);
         if !dead {

@@ -87,11 +87,14 @@ pub async fn settle(
 }
 
 pub async fn release(db: &Db, client_id: &str, key: &str) -> Result<()> {
-    sqlx::query("delete from idempotency_keys where client_id = $1 and idem_key = $2")
-        .bind(client_id)
-        .bind(key)
-        .execute(db)
-        .await?;
+    // Only a running one: a settled answer is kept its 24 hours.
+    sqlx::query(
+        "delete from idempotency_keys where client_id = $1 and idem_key = $2 and status is null",
+    )
+    .bind(client_id)
+    .bind(key)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -307,33 +307,44 @@ pub async fn resend<'e>(
 }
 
 /// The next due message of each enabled endpoint that has none being sent
-/// (by any node), oldest first: one endpoint's slow receiver holds one
-/// message at a time, and its backlog waits behind it, not everyone's.
+/// (by any node), at most `per_account` of them for one account, oldest
+/// first: one endpoint's slow receiver holds one message at a time and its
+/// backlog waits behind it, and one account's many endpoints fill no more
+/// than their share of the list, so every account's next message is seen.
 pub async fn due<'e>(
     db: impl Executor<'e, Database = Any>,
     now: Epoch,
     limit: i64,
+    per_account: i64,
 ) -> Result<Vec<DueRow>> {
     Ok(sqlx::query_as(
-        "select m.id, m.endpoint_id, m.account_id, m.payload, m.attempts, m.give_up_at,
-                e.url, e.secret_sealed
-         from webhook_messages m join webhook_endpoints e on e.id = m.endpoint_id
-         where m.status = 'pending' and m.next_attempt_at <= $1 and m.leased_until <= $1
-           and e.disabled_at is null
-           and not exists (
-             select 1 from webhook_messages busy
-             where busy.endpoint_id = m.endpoint_id and busy.status = 'pending'
-               and busy.leased_until > $1)
-           and not exists (
-             select 1 from webhook_messages older
-             where older.endpoint_id = m.endpoint_id and older.status = 'pending'
-               and older.next_attempt_at <= $1 and older.leased_until <= $1
-               and (older.next_attempt_at < m.next_attempt_at
-                    or (older.next_attempt_at = m.next_attempt_at and older.id < m.id)))
-         order by m.next_attempt_at, m.id limit $2",
+        "select id, endpoint_id, account_id, payload, attempts, give_up_at, url, secret_sealed
+         from (
+           select m.id, m.endpoint_id, m.account_id, m.payload, m.attempts, m.give_up_at,
+                  m.next_attempt_at, e.url, e.secret_sealed,
+                  row_number() over (
+                    partition by m.account_id order by m.next_attempt_at, m.id
+                  ) as account_rank
+           from webhook_messages m join webhook_endpoints e on e.id = m.endpoint_id
+           where m.status = 'pending' and m.next_attempt_at <= $1 and m.leased_until <= $1
+             and e.disabled_at is null
+             and not exists (
+               select 1 from webhook_messages busy
+               where busy.endpoint_id = m.endpoint_id and busy.status = 'pending'
+                 and busy.leased_until > $1)
+             and not exists (
+               select 1 from webhook_messages older
+               where older.endpoint_id = m.endpoint_id and older.status = 'pending'
+                 and older.next_attempt_at <= $1 and older.leased_until <= $1
+                 and (older.next_attempt_at < m.next_attempt_at
+                      or (older.next_attempt_at = m.next_attempt_at and older.id < m.id)))
+         ) heads
+         where account_rank <= $3
+         order by next_attempt_at, id limit $2",
     )
     .bind(now)
     .bind(limit)
+    .bind(per_account)
     .fetch_all(db)
     .await?)
 }

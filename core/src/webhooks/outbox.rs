@@ -30,6 +30,9 @@ pub const RETRY_FOR_SECS: Secs = 86_400;
 pub const LEASE_SECS: Secs = 60;
 /// Gaps before each retry; the last repeats until the 24 hours are up.
 const BACKOFF_SECS: &[Secs] = &[5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800];
+/// Due messages one look at the outbox reads: at most `per_account` of each
+/// account's, so this many accounts' at least.
+const CANDIDATES: i64 = 512;
 /// `project.rate_limited` at most this often per project.
 pub const RATE_LIMITED_EVERY_SECS: Secs = 60;
 /// How long delivered and failed messages stay in the log.
@@ -312,7 +315,9 @@ impl Outbox {
     ) -> Result<Vec<Send>> {
         let now = self.clock.now();
         let mut out = Vec::new();
-        let candidates = store::webhooks::due(&self.db, now, (limit * 8) as i64).await?;
+        // Each account's next few, for as many accounts as a look can hold.
+        let candidates =
+            store::webhooks::due(&self.db, now, CANDIDATES, per_account as i64).await?;
         for due in fair_pick(candidates, limit, busy, per_account) {
             if !store::webhooks::lease(&self.db, &due.id, now, now + LEASE_SECS).await? {
                 continue;

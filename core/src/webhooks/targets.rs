@@ -73,7 +73,7 @@ impl Targets {
     /// there and hands out the machine's credentials.
     pub fn allows(self, ip: IpAddr) -> bool {
         match self {
-            Targets::AnyHttp => !is_link_local(ip),
+            Targets::AnyHttp => !is_link_local(ip) && !is_metadata(ip),
             Targets::PublicHttps => is_public(ip),
         }
     }
@@ -87,30 +87,46 @@ fn is_local_name(host: &str) -> bool {
         || h.ends_with(".internal")
 }
 
-/// IPv4 169.254/16 and IPv6 fe80::/10, in any IPv6 spelling of the IPv4
-/// address, and AWS's IPv6 metadata address `fd00:ec2::254`.
+/// IPv4 169.254/16 (where most clouds' metadata service lives) and IPv6
+/// fe80::/10, in any IPv6 spelling of the IPv4 address.
 fn is_link_local(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => {
             embedded_v4(v6).is_some_and(|v4| v4.is_link_local())
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
         }
+    }
+}
+
+/// Cloud metadata services outside link-local space: AWS's IPv6
+/// `fd00:ec2::254`, Google Cloud's IPv6 `fd20:ce::254`, Alibaba Cloud's
+/// `100.100.100.200`.
+fn is_metadata(ip: IpAddr) -> bool {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    const V4: Ipv4Addr = Ipv4Addr::new(100, 100, 100, 200);
+    const V6: [Ipv6Addr; 2] = [
+        Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
+        Ipv6Addr::new(0xfd20, 0xce, 0, 0, 0, 0, 0, 0x254),
+    ];
+    match ip {
+        IpAddr::V4(v4) => v4 == V4,
+        IpAddr::V6(v6) => V6.contains(&v6) || embedded_v4(v6) == Some(V4),
     }
 }
 
 /// The IPv4 address an IPv6 address carries where the transition schemes
 /// put one: mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d` (RFC 4291
-/// §2.5.5.1), NAT64 `64:ff9b::/96` (RFC 6052), 6to4 `2002:AABB:CCDD::/48`
-/// (RFC 3056).
+/// §2.5.5.1), translated `::ffff:0:a.b.c.d` (RFC 2765), NAT64
+/// `64:ff9b::/96` (RFC 6052), 6to4 `2002:AABB:CCDD::/48` (RFC 3056).
 fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
     let s = v6.segments();
     let o = v6.octets();
     let last = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
     let compatible_or_mapped = s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff);
+    let translated = s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0;
     let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    if compatible_or_mapped || nat64 {
+    if compatible_or_mapped || translated || nat64 {
         Some(last)
     } else if s[0] == 0x2002 {
         Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]))
@@ -145,7 +161,10 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return false;
             }
             let [first, second, ..] = v6.segments();
-            !(v6.is_unspecified()
+            // Only global unicast (2000::/3) is routable on the Internet;
+            // then the special blocks inside it.
+            (first & 0xe000) == 0x2000
+                && !(v6.is_unspecified()
                 || v6.is_loopback()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
@@ -209,6 +228,8 @@ mod tests {
             "http://[2002:a9fe:a9fe::]/",
             "http://[fe80::1]/",
             "http://[fd00:ec2::254]/",
+            "http://[fd20:ce::254]/",
+            "http://100.100.100.200/latest/meta-data/",
         ] {
             assert!(t.check_url(bad).is_err(), "{bad} was allowed");
         }
@@ -227,6 +248,9 @@ mod tests {
             "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
             "fec0::1",                              // site-local
             "100::1",                               // discard-only
+            "::ffff:0:a00:1",                       // IPv4-translated 10.0.0.1
+            "4000::1",                              // not global unicast
+            "fd12:3456::1",                         // unique local
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }
