@@ -125,33 +125,7 @@ async fn changing_the_password_ends_the_other_sessions_only() {
 /// browser, developer's user id).
 async fn team_of_two(s: &TestServer) -> (Owner, reqwest::Client, String) {
     let owner = s.owner("owner@example.com").await;
-    let (_, invite) = s
-        .call(&owner.browser, "team_invite", &[("role", "developer")])
-        .await;
-    let token = invite["link"]
-        .as_str()
-        .unwrap()
-        .split('#')
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let dev = s.browser();
-    let (status, body) = s
-        .call(
-            &dev,
-            "join",
-            &[
-                ("token", token.as_str()),
-                ("email", "dev@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        s.log_in(&dev, "dev@example.com", PASSWORD).await.status(),
-        200
-    );
+    let dev = s.member(&owner, "developer", "dev@example.com").await;
     let (_, team) = s.call(&owner.browser, "team", &[] as &[(&str, &str)]).await;
     let dev_id = team["members"]
         .as_array()

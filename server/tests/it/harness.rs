@@ -307,6 +307,23 @@ impl TestServer {
         Owner { browser }
     }
 
+    /// A new member of `owner`'s account with `role`: invited, joined as
+    /// `email`, then logged in (joining starts no session).
+    pub async fn member(&self, owner: &Owner, role: &str, email: &str) -> Client {
+        let (status, invite) = self
+            .call(&owner.browser, "team_invite", &[("role", role)])
+            .await;
+        assert_eq!(status, 200, "{invite}");
+        let link = invite["link"].as_str().unwrap();
+        let token = link.split_once('#').unwrap().1;
+        let browser = self.browser();
+        let form = [("token", token), ("email", email), ("password", PASSWORD)];
+        let (status, body) = self.call(&browser, "join", &form).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(self.log_in(&browser, email, PASSWORD).await.status(), 200);
+        browser
+    }
+
     /// `/api/<fn>` with an urlencoded form; status and JSON body.
     pub async fn call(
         &self,

@@ -569,35 +569,6 @@ async fn answers_match_the_documented_schemas() {
     check("get", "/projects/{id}", status, &missing);
 }
 
-/// A developer joined to `owner`'s account, signed in.
-async fn developer_of(s: &TestServer, owner: &Owner, email: &str) -> Client {
-    let (_, invite) = s
-        .call(&owner.browser, "team_invite", &[("role", "developer")])
-        .await;
-    let token = invite["link"]
-        .as_str()
-        .unwrap()
-        .split_once('#')
-        .unwrap()
-        .1
-        .to_owned();
-    let dev = s.browser();
-    let (status, body) = s
-        .call(
-            &dev,
-            "join",
-            &[
-                ("token", token.as_str()),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(s.log_in(&dev, email, PASSWORD).await.status(), 200);
-    dev
-}
-
 /// The escalation the outside review reproduced: a developer minted a test
 /// token for the owner's management client and took over the webhooks.
 #[tokio::test]
@@ -610,7 +581,7 @@ async fn a_developer_never_gets_a_management_token_by_any_path() {
     let (project, mc) = s
         .api_client(&owner, "Deploy pipeline", "manage", &scopes)
         .await;
-    let dev = developer_of(&s, &owner, "dev@example.com").await;
+    let dev = s.member(&owner, "developer", "dev@example.com").await;
     let (status, body) = s
         .call(
             &dev,

@@ -127,42 +127,12 @@ async fn account_of(s: &TestServer, email: &str) -> String {
     id
 }
 
-/// A member of the owner's account with `role`, signed in.
-async fn member(s: &TestServer, owner: &Owner, role: &str, email: &str) -> Client {
-    let (status, inv) = s
-        .call(&owner.browser, "team_invite", &[("role", role)])
-        .await;
-    assert_eq!(status, 200, "{inv}");
-    let token = inv["link"]
-        .as_str()
-        .unwrap()
-        .split_once('#')
-        .unwrap()
-        .1
-        .to_owned();
-    let browser = s.browser();
-    let (status, body) = s
-        .call(
-            &browser,
-            "join",
-            &[
-                ("token", token.as_str()),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(s.log_in(&browser, email, PASSWORD).await.status(), 200);
-    browser
-}
-
 #[tokio::test]
 async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() {
     let s = TestServer::start().await;
     let owner = s.owner("owner@a.example").await;
-    let developer = member(&s, &owner, "developer", "dev@a.example").await;
-    let viewer = member(&s, &owner, "viewer", "viewer@a.example").await;
+    let developer = s.member(&owner, "developer", "dev@a.example").await;
+    let viewer = s.member(&owner, "viewer", "viewer@a.example").await;
     // An account that requires a second factor, and a member who lacks one.
     let strict = s.owner("owner@strict.example").await;
     s.set_up_second_factor(&strict.browser).await;
@@ -174,7 +144,7 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
         )
         .await;
     assert_eq!(status, 200);
-    let owes = member(&s, &strict, "developer", "dev@strict.example").await;
+    let owes = s.member(&strict, "developer", "dev@strict.example").await;
     let staff_without = staff_without_second_factor(&s).await;
     let callers: Vec<(Who, Client)> = vec![
         (Who::Visitor, s.browser()),
