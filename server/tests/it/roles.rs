@@ -196,9 +196,9 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
     assert_eq!(checked, CONSOLE.len() * 7);
 }
 
-#[tokio::test]
-async fn a_member_of_another_account_changes_nothing_with_this_account_s_ids() {
-    let s = TestServer::start().await;
+/// An account (owner@a.example) with a Partner API project, a client and a
+/// webhook endpoint: its ids, for another account to try.
+async fn account_with_a_webhook(s: &TestServer) -> (Owner, String, Creds, String) {
     let (owner, project, creds) = s
         .partner_client("owner@a.example", &["applications:read"])
         .await;
@@ -215,6 +215,13 @@ async fn a_member_of_another_account_changes_nothing_with_this_account_s_ids() {
         .await;
     assert_eq!(status, 200, "{hook}");
     let hook_id = hook["endpoint"]["id"].as_str().unwrap().to_owned();
+    (owner, project, creds, hook_id)
+}
+
+#[tokio::test]
+async fn a_member_of_another_account_changes_nothing_with_this_account_s_ids() {
+    let s = TestServer::start().await;
+    let (owner, project, creds, hook_id) = account_with_a_webhook(&s).await;
     let (_, invite) = s
         .call(&owner.browser, "team_invite", &[("role", "viewer")])
         .await;
@@ -350,21 +357,7 @@ async fn every_management_operation_needs_exactly_its_table_scope() {
 #[tokio::test]
 async fn another_account_s_management_client_changes_nothing_here() {
     let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("owner@a.example", &["applications:read"])
-        .await;
-    let (_, hook) = s
-        .call(
-            &owner.browser,
-            "webhook_create",
-            &[
-                ("url", "https://hooks.example.com/a"),
-                ("events", "client.revoked"),
-                ("description", ""),
-            ],
-        )
-        .await;
-    let hook_id = hook["endpoint"]["id"].as_str().unwrap().to_owned();
+    let (owner, project, creds, hook_id) = account_with_a_webhook(&s).await;
     let account = account_of(&s, "owner@a.example").await;
     let before = state_of(&s, &account).await;
     let other = management_client(&s, "owner@b.example").await;

@@ -771,6 +771,18 @@ async fn an_expired_temporary_client_is_told() {
     assert_eq!(outbox_rows(&s).await.len(), 1);
 }
 
+/// A fresh account with an endpoint for `client.created` and one such
+/// event: the endpoint, a management token and its client.
+async fn one_created_event(s: &TestServer, email: &str) -> (String, String, Creds) {
+    let (owner, token, creds) = manager(s, email).await;
+    let url = format!("https://{}.example.com/in", email.replace(['@', '.'], "-"));
+    let (endpoint, _) = register(&s.base, &token, &url, &["client.created"]).await;
+    let project = s.create_project(&owner, "P", "partner").await;
+    s.create_client(&owner, &project, &["applications:read"])
+        .await;
+    (endpoint, token, creds)
+}
+
 /// One tenant's backlog and slow receivers hold back nobody else: a node
 /// takes each endpoint's next message only when none of that endpoint's is
 /// in flight anywhere, and takes accounts in turn, each within its share.
@@ -797,17 +809,7 @@ async fn one_tenant_s_backlog_does_not_hold_back_another_s_alerts() {
         let (status, body) = s.call(&owner_a.browser, "client_create", &form).await;
         assert_eq!(status, 200, "{body}");
     }
-    let (owner_b, token_b, _) = manager(&s, "b@example.com").await;
-    let (b_endpoint, _) = register(
-        &s.base,
-        &token_b,
-        "https://alerts.example.com/in",
-        &["client.created"],
-    )
-    .await;
-    let project_b = s.create_project(&owner_b, "Quiet", "partner").await;
-    s.create_client(&owner_b, &project_b, &["applications:read"])
-        .await;
+    let (b_endpoint, _, _) = one_created_event(&s, "b@example.com").await;
     let outbox = outbox(&s);
     let account_of = |send: &portcullis_core::webhooks::Send| send.account_id.clone();
 
@@ -842,17 +844,7 @@ async fn one_tenant_s_backlog_does_not_hold_back_another_s_alerts() {
 #[tokio::test]
 async fn sending_again_is_bounded() {
     let s = TestServer::start().await;
-    let (owner, token, creds) = manager(&s, "a@example.com").await;
-    let (endpoint, _) = register(
-        &s.base,
-        &token,
-        "https://hooks.example.com/in",
-        &["client.created"],
-    )
-    .await;
-    let project = s.create_project(&owner, "P", "partner").await;
-    s.create_client(&owner, &project, &["applications:read"])
-        .await;
+    let (endpoint, token, creds) = one_created_event(&s, "a@example.com").await;
     let outbox = outbox(&s);
     let sending = claim(&outbox, 10).await;
     assert_eq!(sending.len(), 1);
