@@ -357,7 +357,7 @@ async fn every_management_operation_needs_exactly_its_table_scope() {
 #[tokio::test]
 async fn another_account_s_management_client_changes_nothing_here() {
     let s = TestServer::start().await;
-    let (owner, project, creds, hook_id) = account_with_a_webhook(&s).await;
+    let (_, project, creds, hook_id) = account_with_a_webhook(&s).await;
     let account = account_of(&s, "owner@a.example").await;
     let before = state_of(&s, &account).await;
     let other = management_client(&s, "owner@b.example").await;
