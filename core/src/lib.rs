@@ -41,6 +41,7 @@ pub mod model;
 pub mod password;
 pub mod password_reset;
 pub mod projects;
+pub mod readiness;
 pub mod registry;
 pub mod secret;
 pub mod secret_format;

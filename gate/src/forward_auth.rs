@@ -162,12 +162,35 @@ struct Service {
     routes: Arc<Routes>,
 }
 
-/// The forward-auth service: every path answers the proxy's question.
+/// The forward-auth service: every path answers the proxy's question, but
+/// `GET /healthz` (the process is up) and `GET /readyz` (it has read the
+/// issuer's feed and heard from it within its bound: 503 otherwise), for
+/// the orchestrator's probes.
 pub fn router(gate: Gate, routes: Routes) -> Router {
-    Router::new().fallback(check).with_state(Service {
-        gate,
-        routes: Arc::new(routes),
-    })
+    Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(ready))
+        .fallback(check)
+        .with_state(Service {
+            gate,
+            routes: Arc::new(routes),
+        })
+}
+
+async fn ready(State(s): State<Service>) -> Response {
+    let current = s.gate.is_current();
+    let body = serde_json::json!({
+        "ready": current,
+        "failing": if current { vec![] } else { vec!["feed"] },
+        "position": s.gate.position(),
+        "silent_secs": s.gate.silent_for().map(|d| d.as_secs()),
+    });
+    let status = if current {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn check(State(s): State<Service>, req: Request) -> Response {

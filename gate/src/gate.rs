@@ -319,6 +319,12 @@ impl Gate {
             .clone()
     }
 
+    /// Has the gate read the feed's snapshot, and heard from the issuer
+    /// within its bound (`when_stale`)? What a readiness probe asks.
+    pub fn is_current(&self) -> bool {
+        self.is_ready() && self.stale().is_none()
+    }
+
     /// Is the feed lost for longer than the bound?
     fn stale(&self) -> Option<Duration> {
         let bound = self.inner.stale_after?;

@@ -106,6 +106,12 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     ));
     let listen = (Backend::of(&db) == Backend::Postgres).then(|| config.database_url.clone());
     let feed_task = tokio::spawn(feed.clone().run(listen));
+    let readiness = Arc::new(portcullis_core::readiness::Readiness::new(
+        feed.clone(),
+        keyring.clone(),
+        algs.clone(),
+        clock.clone(),
+    ));
     let shared_limits = match &config.redis_url {
         Some(url) if !url.is_empty() => {
             let shared = SharedLimits::connect(url, &config.issuer()?).await?;
@@ -259,6 +265,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(crate::readyz::readyz).with_state(readiness))
         .merge(oauth::routes(
             issuer.clone(),
             &catalogue,

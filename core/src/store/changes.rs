@@ -65,6 +65,18 @@ pub async fn latest<'e>(db: impl Executor<'e, Database = Any>) -> Result<i64> {
     Ok(seq)
 }
 
+/// When the first change after `seq` was committed, if there is one.
+pub async fn oldest_after<'e>(
+    db: impl Executor<'e, Database = Any>,
+    seq: i64,
+) -> Result<Option<Epoch>> {
+    let (at,): (Option<Epoch>,) = sqlx::query_as("select min(at) from changes where seq > $1")
+        .bind(seq)
+        .fetch_one(db)
+        .await?;
+    Ok(at)
+}
+
 /// Forgets changes older than `before`, always keeping the newest (the next
 /// `seq` is counted from it).
 pub async fn prune<'e>(db: impl Executor<'e, Database = Any>, before: Epoch) -> Result<u64> {

@@ -27,6 +27,7 @@ mod pages;
 mod partner_client;
 mod projects;
 mod races;
+mod readiness;
 mod remote_gate;
 mod roles;
 mod rotation;

@@ -218,12 +218,25 @@ async fn a_gate_that_loses_the_feed_fails_closed_then_recovers() {
     let token = s.access_token(&creds, "applications:read").await;
     gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
         .await;
+    let probe = |path: &'static str| {
+        let url = format!("{}{path}", gate.base);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        (probe("/healthz").await, probe("/readyz").await),
+        (200, 200)
+    );
 
     link.cut(Cut::All);
     let took = gate
         .until(&token, "GET", READ, 503, Duration::from_secs(5))
         .await;
     assert!(took >= Duration::from_millis(1500), "closed after {took:?}");
+    // Its orchestrator sees it too: alive, not ready.
+    assert_eq!(
+        (probe("/healthz").await, probe("/readyz").await),
+        (200, 503)
+    );
     let res = gate.ask(Some(&token), "GET", READ).await;
     assert!(res.headers().contains_key("retry-after"));
     let body: Value = res.json().await.unwrap();
@@ -240,6 +253,7 @@ async fn a_gate_that_loses_the_feed_fails_closed_then_recovers() {
     gate.until(&other, "GET", READ, 200, Duration::from_secs(10))
         .await;
     assert_eq!(gate.ask(Some(&token), "GET", READ).await.status(), 401);
+    assert_eq!(probe("/readyz").await, 200);
 }
 
 #[tokio::test]
