@@ -166,6 +166,18 @@ pub struct Config {
         global = true
     )]
     pub log_filter: String,
+
+    /// How log lines are written: `text` for people, `json` (one object a
+    /// line, with the request's span fields) for a log pipeline.
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl std::fmt::Debug for Config {
@@ -192,6 +204,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_private_targets", &self.webhook_private_targets)
             .field("site_root", &self.site_root)
             .field("log_filter", &self.log_filter)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }

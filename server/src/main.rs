@@ -10,6 +10,7 @@ use portcullis_core::keyring::{Keyring, PUBLISH_LEAD_SECS};
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};
 use portcullis_core::{db, Accounts, Catalogue, Clock, Password, SystemClock};
+use portcullis_server::config::LogFormat;
 use portcullis_server::gate_cmd::{self, GateArgs};
 use portcullis_server::{build, Config, StartupError};
 use tracing_subscriber::EnvFilter;
@@ -103,11 +104,20 @@ enum KeysCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&cli.config.log_filter).unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let filter =
+        EnvFilter::try_new(&cli.config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    match cli.config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        // One object a line; the spans it was written in (the request's
+        // first: its id, method and path) on every line.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .with_env_filter(filter)
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -37,6 +37,7 @@ use crate::middleware::access;
 use crate::middleware::compression;
 use crate::middleware::csrf::{self, AllowedOrigin};
 use crate::middleware::page_guard;
+use crate::middleware::request_id;
 use crate::middleware::security_headers::{self, SecurityHeaders};
 use crate::oauth;
 use crate::sessions;
@@ -307,7 +308,12 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http())
+        // Outermost: the id is on the span of everything the request does.
+        .layer(middleware::from_fn_with_state(
+            request_id::Trusted(config.trusted_proxies.clone().into()),
+            request_id::assign,
+        ));
 
     Ok(Built {
         router,

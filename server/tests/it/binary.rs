@@ -40,6 +40,7 @@ fn help_documents_every_setting() {
         "PORTCULLIS_MASTER_KEY_FILE",
         "PORTCULLIS_ISSUER",
         "RUST_LOG",
+        "PORTCULLIS_LOG_FORMAT",
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
     }

@@ -23,6 +23,7 @@ mod nodes;
 mod oauth_discovery;
 mod oauth_introspect;
 mod oauth_token;
+mod observability;
 mod pages;
 mod partner_client;
 mod projects;
