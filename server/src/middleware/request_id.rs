@@ -4,7 +4,8 @@
 //! it, and it is echoed in the answer for the caller's bug report.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -23,6 +24,16 @@ pub struct RequestId(pub Arc<str>);
 #[derive(Clone)]
 pub struct Trusted(pub Arc<[IpAddr]>);
 
+/// A new id: this process's random prefix and a count. Unique across nodes
+/// and restarts, and no system call per request (ids name, they guard
+/// nothing, so they need not be unguessable).
+fn next_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| hex::encode(portcullis_core::ids::random_bytes::<8>()));
+    format!("req_{prefix}{:x}", COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
 fn acceptable(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -39,9 +50,7 @@ pub async fn assign(State(trusted): State<Trusted>, mut req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .filter(|id| from_proxy && acceptable(id))
         .map(str::to_owned);
-    let id: Arc<str> = given
-        .unwrap_or_else(|| portcullis_core::ids::new_id("req"))
-        .into();
+    let id: Arc<str> = given.unwrap_or_else(next_id).into();
     req.extensions_mut().insert(RequestId(id.clone()));
     // The path only: a query string may carry what no log should hold.
     let span = tracing::info_span!(
@@ -59,7 +68,7 @@ pub async fn assign(State(trusted): State<Trusted>, mut req: Request, next: Next
 
 #[cfg(test)]
 mod tests {
-    use super::acceptable;
+    use super::{acceptable, next_id};
 
     #[test]
     fn only_short_visible_ids_are_taken() {
@@ -67,5 +76,7 @@ mod tests {
         for bad in ["", "a b", "é", &"x".repeat(129), "line\nbreak"] {
             assert!(!acceptable(bad), "{bad:?}");
         }
+        let (a, b) = (next_id(), next_id());
+        assert!(a.starts_with("req_") && acceptable(&a) && a != b, "{a} {b}");
     }
 }
