@@ -148,12 +148,7 @@ impl Accounts {
         let now = self.clock().now();
         let email = validate::email(email)?;
         password::check_policy(password)?;
-        if let Some(ip) = client_ip {
-            self.sign_up_throttle()
-                .check_ip(ip, now)
-                .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
-            self.sign_up_throttle().record_ip_failure(ip, now);
-        }
+        self.count_sign_up(client_ip, now).await?;
         let hash = link_token_hash(token);
         let (invite_id, _, _, _) = store::team::live_invite(self.db(), &hash, now)
             .await?

@@ -69,6 +69,9 @@ pub struct LoginThrottle {
     shards: Box<[Shard]>,
     hasher: std::collections::hash_map::RandomState,
     shared: Option<Arc<SharedLimits>>,
+    /// Put before its keys' names in Redis, so throttles that count other
+    /// things (sign-ups, log-ins) never share a count.
+    namespace: &'static str,
 }
 
 impl Default for LoginThrottle {
@@ -78,6 +81,7 @@ impl Default for LoginThrottle {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             hasher: Default::default(),
             shared: None,
+            namespace: "",
         }
     }
 }
@@ -133,6 +137,17 @@ impl LoginThrottle {
         }
     }
 
+    /// This throttle's keys in Redis under `namespace` (e.g. `signup:`).
+    pub fn in_namespace(mut self, namespace: &'static str) -> Self {
+        self.namespace = namespace;
+        self
+    }
+
+    /// A key's name in Redis.
+    fn shared_name(&self, key: &Key) -> String {
+        format!("{}{}", self.namespace, key.shared_name())
+    }
+
     /// The Redis this throttle shares its counts through, if any (for
     /// another throttle beside it).
     pub fn shared_limits(&self) -> Option<Arc<SharedLimits>> {
@@ -157,7 +172,9 @@ impl LoginThrottle {
         let Some(shared) = &self.shared else {
             return Ok(());
         };
-        let keys: Vec<String> = Self::keys(email, ip).map(|k| k.shared_name()).collect();
+        let keys: Vec<String> = Self::keys(email, ip)
+            .map(|k| self.shared_name(&k))
+            .collect();
         match shared.locked_for(&keys).await {
             Ok(wait) if wait > 0 => Err(wait as u64),
             Ok(_) => Ok(()),
@@ -238,7 +255,10 @@ impl LoginThrottle {
 
     async fn fail_shared(&self, key: Key, now: Epoch) {
         let Some(shared) = &self.shared else { return };
-        match shared.fail(&key.shared_name(), self.policy_for(&key)).await {
+        match shared
+            .fail(&self.shared_name(&key), self.policy_for(&key))
+            .await
+        {
             Ok(lock) if lock > 0 => {
                 // Mirror the shared lock so checks here need no round trip.
                 if let Some(e) = self.shard(&key).get_mut(&key) {
@@ -257,7 +277,7 @@ impl LoginThrottle {
         self.record_success(email);
         if let Some(shared) = &self.shared {
             if let Err(e) = shared
-                .clear(&Key::Email(email.to_owned()).shared_name())
+                .clear(&self.shared_name(&Key::Email(email.to_owned())))
                 .await
             {
                 tracing::warn!(error = %e, "Redis unreachable: could not clear a log-in record");

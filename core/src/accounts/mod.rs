@@ -23,16 +23,25 @@ pub use crate::model::{Principal, Role, Staff};
 /// The second factor: TOTP and recovery codes, a part of signing in.
 pub mod second_factor;
 
-fn sign_up_throttle(per_address: u32) -> LoginThrottle {
+/// Sign-ups and invitation joins per client address, across every node
+/// when Redis is configured (under keys of their own).
+fn sign_up_throttle(
+    per_address: u32,
+    shared: Option<Arc<crate::shared_limits::SharedLimits>>,
+) -> LoginThrottle {
     let hour = Policy {
         free_failures: per_address,
         max_lock_secs: 3600,
         reset_secs: 3600,
     };
-    LoginThrottle::new(ThrottlePolicy {
-        per_email: hour,
-        per_ip: hour,
-    })
+    LoginThrottle::shared(
+        ThrottlePolicy {
+            per_email: hour,
+            per_ip: hour,
+        },
+        shared,
+    )
+    .in_namespace("signup:")
 }
 
 /// Who a successful log-in is.
@@ -110,12 +119,13 @@ impl Accounts {
             },
             throttle.shared_limits(),
         );
+        let sign_ups = sign_up_throttle(SIGN_UPS_PER_ADDRESS, throttle.shared_limits());
         Self {
             db,
             hasher,
             throttle,
             codes,
-            sign_ups: sign_up_throttle(SIGN_UPS_PER_ADDRESS),
+            sign_ups,
             master,
             clock,
         }
@@ -123,7 +133,7 @@ impl Accounts {
 
     /// Another per-address sign-up allowance (`PORTCULLIS_SIGN_UPS_PER_ADDRESS`).
     pub fn with_sign_ups_per_address(mut self, n: u32) -> Self {
-        self.sign_ups = sign_up_throttle(n);
+        self.sign_ups = sign_up_throttle(n, self.throttle.shared_limits());
         self
     }
 
@@ -139,8 +149,18 @@ impl Accounts {
         &self.codes
     }
 
-    pub(crate) fn sign_up_throttle(&self) -> &LoginThrottle {
-        &self.sign_ups
+    /// Counts a sign-up or join from `client_ip` (each one, whatever
+    /// comes of it), or refuses it while the address waits.
+    pub(crate) async fn count_sign_up(&self, client_ip: Option<IpAddr>, now: Epoch) -> Result<()> {
+        let Some(ip) = client_ip else { return Ok(()) };
+        self.sign_ups
+            .reserve_everywhere("", Some(ip), now)
+            .await
+            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        self.sign_ups
+            .record_reserved_failure_everywhere("", Some(ip), now)
+            .await;
+        Ok(())
     }
 
     pub(crate) fn hasher(&self) -> &PasswordHasher {
@@ -170,12 +190,7 @@ impl Accounts {
         let email = validate::email(&input.email)?;
         password::check_policy(&input.password)?;
         let now = self.clock.now();
-        if let Some(ip) = input.client_ip {
-            self.sign_ups
-                .check_ip(ip, now)
-                .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
-            self.sign_ups.record_ip_failure(ip, now);
-        }
+        self.count_sign_up(input.client_ip, now).await?;
         let hash = self.hasher.hash(&input.password).await?;
 
         let account_id = new_id("acc");

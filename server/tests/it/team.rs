@@ -342,3 +342,59 @@ async fn an_account_has_at_most_fifty_invitations_waiting() {
     );
     assert_eq!(s.count("invites").await, 50);
 }
+
+/// With Redis, sign-ups and joins from one address count on every node
+/// together (under keys of their own, apart from the log-in throttle's).
+#[tokio::test]
+async fn sign_ups_and_joins_share_one_allowance_across_nodes_with_redis() {
+    let Ok(redis) = std::env::var(crate::cluster::REDIS_ENV) else {
+        return; // The SQLite pass has no Redis; the PostgreSQL pass does.
+    };
+    // Two nodes of one deployment: the same issuer, the same Redis.
+    let issuer: url::Url = format!(
+        "https://{}.test",
+        portcullis_core::ids::new_id("auth").replace('_', "-")
+    )
+    .parse()
+    .unwrap();
+    let node = || {
+        let (redis, issuer) = (redis.clone(), issuer.clone());
+        TestServer::start_with(move |c| {
+            c.redis_url = Some(redis);
+            c.issuer = Some(issuer);
+            c.sign_ups_per_address = 3;
+        })
+    };
+    let (a, b) = (node().await, node().await);
+    for i in 0..2 {
+        let res = a
+            .sign_up(&a.browser(), "Org", &format!("a{i}@example.com"))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    // The third from this address, on the other node: counted, and the
+    // address now waits everywhere.
+    let res = b.sign_up(&b.browser(), "Org", "b0@example.com").await;
+    assert_eq!(res.status(), 200);
+    let res = b.sign_up(&b.browser(), "Org", "b1@example.com").await;
+    assert_eq!(
+        res.status(),
+        429,
+        "b has seen one, but the address has made three"
+    );
+    let (status, _) = a
+        .call(
+            &a.browser(),
+            "join",
+            &[
+                ("token", "any"),
+                ("email", "j@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 429, "joins share the allowance");
+    // A log-in from that address is not held up by it.
+    let res = a.log_in(&a.browser(), "a0@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+}
