@@ -162,7 +162,16 @@ async fn connection(
             .map_err(|e| e.to_string())?;
         send.ready().await.map_err(|e| e.to_string())?;
         let res = send.send_request(req).await.map_err(|e| e.to_string())?;
-        let ok = res.status().as_u16() == spec.expect_status;
+        let status = res.status().as_u16();
+        let ok = status == spec.expect_status;
+        if !ok && errors == 0 && t0 >= from {
+            // The first unexpected answer on this connection, to say why a
+            // run failed.
+            eprintln!(
+                "{} {}: {status}, expected {}",
+                spec.method, spec.path, spec.expect_status
+            );
+        }
         // Read the whole body so the connection can be reused.
         res.into_body().collect().await.map_err(|e| e.to_string())?;
         let t1 = Instant::now();
