@@ -79,9 +79,9 @@ pub async fn begin(
 ) -> Result<Begin> {
     check_key(key)?;
     let now = clock.now();
-    store::idempotency::forget_older_than(db, client_id, key, now - KEEP_SECS).await?;
     let running_max = request_timeout_secs + RUNNING_MARGIN_SECS;
-    store::idempotency::forget_running_older_than(db, client_id, key, now - running_max).await?;
+    store::idempotency::forget_stale(db, client_id, key, now - KEEP_SECS, now - running_max)
+        .await?;
     if store::idempotency::claim(db, client_id, key, hash, now).await? {
         return Ok(Begin::Fresh);
     }

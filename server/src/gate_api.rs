@@ -90,14 +90,10 @@ async fn authenticate(
     let ip = portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &s.trusted_proxies);
     let now = s.issuer.clock().now();
     if let Err(retry) = s.failures.check_ip(ip, now) {
-        let mut res = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
+        return Err(too_many(
             "too many failed authentications from this address",
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
-        return Err(res);
+            retry,
+        ));
     }
     let unauthorized = || {
         refuse(
@@ -173,7 +169,7 @@ struct Cursor {
     s: GateApiState,
     credential: GateCredential,
     after: Option<i64>,
-    pending: std::collections::VecDeque<(i64, SseEvent)>,
+    pending: std::collections::VecDeque<SseEvent>,
     checked: tokio::time::Instant,
     /// Held while the connection lasts.
     _slot: FeedSlot,
@@ -205,7 +201,7 @@ fn events(
     };
     stream::unfold(cursor, |mut c| async move {
         loop {
-            if let Some((_, sse)) = c.pending.pop_front() {
+            if let Some(sse) = c.pending.pop_front() {
                 return Some((Ok(sse), c));
             }
             if c.checked.elapsed() >= RECHECK {
@@ -227,12 +223,12 @@ fn events(
                         .id(seq.to_string())
                         .event("snapshot")
                         .data(&*json);
-                    c.pending.push_back((seq, sse));
+                    c.pending.push_back(sse);
                 }
                 Next::Events(events, last) => {
                     c.after = Some(last);
                     c.pending
-                        .extend(events.iter().map(|(seq, e)| (*seq, sse_of(*seq, e))));
+                        .extend(events.iter().map(|(seq, e)| sse_of(*seq, e)));
                 }
             }
         }

@@ -112,13 +112,15 @@ impl Accounts {
         master: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        // Keyed by user id, under keys of its own in Redis.
         let codes = LoginThrottle::shared(
             ThrottlePolicy {
                 per_email: second_factor::CODE_POLICY,
                 per_ip: second_factor::CODE_POLICY,
             },
             throttle.shared_limits(),
-        );
+        )
+        .in_namespace("code:");
         let sign_ups = sign_up_throttle(SIGN_UPS_PER_ADDRESS, throttle.shared_limits());
         Self {
             db,

@@ -113,13 +113,31 @@ fn wrong_code() -> Error {
     )
 }
 
-/// The code limit's key for a user (never an email: no collision with
-/// the log-in throttle's keys, which are emails).
-fn code_key(user_id: &str) -> String {
-    format!("code:{user_id}")
-}
-
 impl Accounts {
+    /// Counts a code attempt against the user's limit before it is checked
+    /// (so codes sent at once get no more tries than codes sent in turn),
+    /// or refuses it while the user waits.
+    async fn reserve_code(&self, user_id: &str, now: crate::clock::Epoch) -> Result<()> {
+        self.code_throttle()
+            .reserve_everywhere(user_id, None, now)
+            .await
+            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })
+    }
+
+    /// Settles a reserved attempt: a right code clears the user's limit, a
+    /// wrong one stays counted (on every node, with Redis).
+    async fn settle_code(&self, user_id: &str, right: bool, now: crate::clock::Epoch) {
+        if right {
+            self.code_throttle()
+                .record_success_everywhere(user_id)
+                .await;
+        } else {
+            self.code_throttle()
+                .record_reserved_failure_everywhere(user_id, None, now)
+                .await;
+        }
+    }
+
     /// Checks a code under the user's code limit: a right one clears the
     /// limit, a wrong one counts and is written to the audit log of the
     /// user's account (`during` says where it was typed). `Ok(None)`: wrong.
@@ -131,22 +149,15 @@ impl Accounts {
         client_ip: Option<std::net::IpAddr>,
         during: &str,
     ) -> Result<Option<Accepted>> {
-        let key = code_key(user_id);
         let now = self.clock().now();
-        self.code_throttle()
-            .reserve_everywhere(&key, None, now)
-            .await
-            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
+        self.reserve_code(user_id, now).await?;
         let accepted = self
             .check_second_factor(user_id, code, allow_recovery)
             .await?;
+        self.settle_code(user_id, accepted.is_some(), now).await;
         if accepted.is_some() {
-            self.code_throttle().record_success_everywhere(&key).await;
             return Ok(accepted);
         }
-        self.code_throttle()
-            .record_reserved_failure_everywhere(&key, None, now)
-            .await;
         match store::accounts::first_membership(self.db(), user_id).await {
             Ok(Some(mut p)) => {
                 p.client_ip = client_ip;
@@ -247,18 +258,10 @@ impl Accounts {
             .open(&sealed_context(who.user_id()), &row.secret_sealed)?;
         let now = self.clock().now();
         // The unconfirmed factor's codes share the user's code limit too.
-        let key = code_key(who.user_id());
-        self.code_throttle()
-            .reserve_everywhere(&key, None, now)
-            .await
-            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
-        let Some(step) = totp::matching_step(&secret, code, now, row.last_step) else {
-            self.code_throttle()
-                .record_reserved_failure_everywhere(&key, None, now)
-                .await;
-            return Err(wrong_code());
-        };
-        self.code_throttle().record_success_everywhere(&key).await;
+        self.reserve_code(who.user_id(), now).await?;
+        let step = totp::matching_step(&secret, code, now, row.last_step);
+        self.settle_code(who.user_id(), step.is_some(), now).await;
+        let step = step.ok_or_else(wrong_code)?;
         let mut tx = self.db().begin().await?;
         if !store::second_factor::use_step(&mut *tx, who.user_id(), step, now).await? {
             return Err(wrong_code());

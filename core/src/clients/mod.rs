@@ -311,6 +311,21 @@ impl Clients {
             .await?
             .ok_or(Error::NotFound)
     }
+
+    /// A client of the caller's account that `by` may change, and its
+    /// project. A management client's standing, scopes and tokens are its
+    /// owner's alone: its tokens act as the account (a developer could
+    /// otherwise take over its webhooks).
+    async fn client_to_change(
+        &self,
+        by: Manager<'_>,
+        client_id: &str,
+    ) -> Result<(ClientRow, ProjectRow)> {
+        let row = self.client_row(&by, client_id).await?;
+        let project = self.project_row(&by, &row.project_id).await?;
+        by.owner_of(&project.api_id)?;
+        Ok((row, project))
+    }
 }
 
 mod create;

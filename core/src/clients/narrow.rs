@@ -13,10 +13,8 @@ impl Clients {
         client_id: &str,
         scopes: &[String],
     ) -> Result<Client> {
-        let (manager, by) = (by, by.principal());
-        let row = self.client_row(by, client_id).await?;
-        let project = self.project_row(by, &row.project_id).await?;
-        manager.owner_of(&project.api_id)?;
+        let (row, project) = self.client_to_change(by, client_id).await?;
+        let by = by.principal();
         if row.disabled_at.is_some() {
             return Err(Error::conflict("This client is retired or revoked."));
         }
@@ -82,13 +80,9 @@ impl Clients {
         client_id: &str,
         scopes: &[String],
     ) -> Result<Minted> {
-        let (manager, by) = (by, by.principal());
         // The account check: the registry is global, the row lookup is not.
-        let row = self.client_row(by, client_id).await?;
-        // A management client's token acts as the account: only its owner
-        // may mint one (a developer could otherwise take over webhooks).
-        let project = self.project_row(by, &row.project_id).await?;
-        manager.owner_of(&project.api_id)?;
+        let (row, _) = self.client_to_change(by, client_id).await?;
+        let by = by.principal();
         let entry = self.registry.client(&row.id).ok_or(Error::NotFound)?;
         if scopes.is_empty() {
             return Err(Error::invalid(

@@ -14,11 +14,8 @@ impl Clients {
         client_id: &str,
         at: Option<Epoch>,
     ) -> Result<Client> {
-        let (manager, by) = (by, by.principal());
-        let row = self.client_row(by, client_id).await?;
-        // A management client's standing is its owner's to change.
-        let api_id = self.project_row(by, &row.project_id).await?.api_id;
-        manager.owner_of(&api_id)?;
+        let (row, _) = self.client_to_change(by, client_id).await?;
+        let by = by.principal();
         if row.disabled_at.is_some() {
             return Err(already_disabled());
         }
@@ -90,11 +87,8 @@ impl Clients {
 
     /// Cancels a scheduled retirement.
     pub async fn keep(&self, by: Manager<'_>, client_id: &str) -> Result<()> {
-        let (manager, by) = (by, by.principal());
-        let row = self.client_row(by, client_id).await?;
-        // A management client's standing is its owner's to change.
-        let api_id = self.project_row(by, &row.project_id).await?.api_id;
-        manager.owner_of(&api_id)?;
+        let (row, _) = self.client_to_change(by, client_id).await?;
+        let by = by.principal();
         let mut tx = self.db.begin().await?;
         if !store::clients::schedule_retirement(&mut *tx, &by.account_id, &row.id, None).await? {
             return Err(already_disabled());
@@ -198,11 +192,8 @@ impl Clients {
     /// Deletes a client that can no longer get tokens (expired, retired or
     /// revoked). Live clients are retired first, never deleted.
     pub async fn delete(&self, by: Manager<'_>, client_id: &str) -> Result<()> {
-        let (manager, by) = (by, by.principal());
-        let row = self.client_row(by, client_id).await?;
-        // A management client's standing is its owner's to change.
-        let api_id = self.project_row(by, &row.project_id).await?.api_id;
-        manager.owner_of(&api_id)?;
+        let (row, _) = self.client_to_change(by, client_id).await?;
+        let by = by.principal();
         let now = self.clock.now();
         let dead = row.disabled_at.is_some() || row.expires_at.is_some_and(|at| at <= now);
         if !dead {

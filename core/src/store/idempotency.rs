@@ -4,39 +4,29 @@ use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
 
-pub async fn forget_older_than(db: &Db, client_id: &str, key: &str, before: Epoch) -> Result<()> {
+/// Frees the key if it was taken before `kept_before`, or if its first
+/// request started before `running_before` and has not settled.
+pub async fn forget_stale(
+    db: &Db,
+    client_id: &str,
+    key: &str,
+    kept_before: Epoch,
+    running_before: Epoch,
+) -> Result<()> {
     sqlx::query(
-        "delete from idempotency_keys where client_id = $1 and idem_key = $2 and created_at < $3",
+        "delete from idempotency_keys where client_id = $1 and idem_key = $2
+         and (created_at < $3 or (status is null and created_at < $4))",
     )
     .bind(client_id)
     .bind(key)
-    .bind(before)
+    .bind(kept_before)
+    .bind(running_before)
     .execute(db)
     .await?;
     Ok(())
 }
 
 /// Takes the key for a first request; false if it is taken.
-/// Frees the key if its first request has run since before `before`
-/// without settling.
-pub async fn forget_running_older_than(
-    db: &Db,
-    client_id: &str,
-    key: &str,
-    before: Epoch,
-) -> Result<()> {
-    sqlx::query(
-        "delete from idempotency_keys
-         where client_id = $1 and idem_key = $2 and status is null and created_at < $3",
-    )
-    .bind(client_id)
-    .bind(key)
-    .bind(before)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 pub async fn claim(db: &Db, client_id: &str, key: &str, hash: &str, now: Epoch) -> Result<bool> {
     Ok(sqlx::query(
         "insert into idempotency_keys (client_id, idem_key, request_hash, created_at)
