@@ -91,8 +91,9 @@ mod tests {
                         minted_last_5m: 0,
                         minted_last_hour: 0,
                         reuse_warning: None,
+                        keys: None,
                     },
-                    client_secret: secret.into()
+                    client_secret: Some(secret.into())
                 }
             ),
             format!(

@@ -25,6 +25,7 @@ pub const ACTIONS: &[&str] = &[
     "client.create",
     "client.narrow",
     "client.rotate",
+    "client.keys_changed",
     "client.retire",
     "client.retire_scheduled",
     "client.retire_cancelled",

@@ -26,6 +26,8 @@ pub use portcullis_calendar as calendar;
 pub mod catalogue;
 pub mod changes;
 pub mod client_ip;
+pub mod client_assertion;
+pub mod client_keys;
 pub mod clients;
 pub mod db;
 pub mod error;
@@ -54,6 +56,7 @@ pub mod team;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod used_once;
 pub mod validate;
 pub mod webhooks;
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::client_keys::ClientKeys;
 use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
@@ -130,6 +131,9 @@ pub struct ClientEntry {
     pub retire_at: Option<Epoch>,
     /// Tokens issued at or before this second are revoked.
     pub revoked_before: Option<Epoch>,
+    /// A `private_key_jwt` client's public keys; such a client has no
+    /// secret (its `secret_hash` matches nothing).
+    pub keys: Option<Arc<ClientKeys>>,
     /// Shared by every version of this entry (narrowing replaces the entry).
     pub usage: Arc<Usage>,
 }
@@ -232,11 +236,26 @@ impl Registry {
 
     /// Adds or replaces a client, keeping its usage counters.
     pub fn put_client(&self, c: &ClientRow) {
+        // A zero hash matches no secret (see `MasterKey::verify_secret`).
         let mut hash = [0u8; 32];
-        if hex::decode_to_slice(&c.secret_hash, &mut hash).is_err() {
-            // An unreadable hash matches no secret: the client cannot log in.
-            tracing::error!(client_id = %c.id, "stored secret hash is not 32 hex bytes");
-        }
+        let keys = match c.auth_method.as_str() {
+            store::clients::AUTH_PRIVATE_KEY_JWT => {
+                match c.public_keys.as_deref().map(ClientKeys::from_stored) {
+                    Some(Ok(keys)) => Some(Arc::new(keys)),
+                    _ => {
+                        // No usable key: the client cannot authenticate.
+                        tracing::error!(client_id = %c.id, "stored public keys cannot be read");
+                        Some(Arc::new(ClientKeys::none()))
+                    }
+                }
+            }
+            _ => {
+                if hex::decode_to_slice(&c.secret_hash, &mut hash).is_err() {
+                    tracing::error!(client_id = %c.id, "stored secret hash is not 32 hex bytes");
+                }
+                None
+            }
+        };
         let mut clients = write(&self.clients);
         let usage = clients
             .get(&c.id)
@@ -252,6 +271,7 @@ impl Registry {
             expires_at: c.expires_at,
             retire_at: c.retire_at,
             revoked_before: c.revoked_before,
+            keys,
             usage,
         };
         clients.insert(c.id.clone(), Arc::new(entry));
@@ -388,6 +408,8 @@ mod tests {
             expires_at,
             retire_at: None,
             revoked_before: None,
+            auth_method: "client_secret".into(),
+            public_keys: None,
         }
     }
 

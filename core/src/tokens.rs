@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::catalogue::Catalogue;
+use crate::client_assertion;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
@@ -13,7 +14,9 @@ use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
 use crate::ratelimit::{Decision, MinuteTally, RateLimiter};
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
+use crate::shared_limits::SharedLimits;
 use crate::store;
+use crate::used_once::UsedOnce;
 
 use portcullis_gate::cache::VerifiedTokens;
 /// The claims of every access token we mint, why a token is refused, and
@@ -37,6 +40,8 @@ pub struct Issuer {
     feed: Arc<Feed>,
     limiter: Arc<RateLimiter>,
     verified: VerifiedTokens,
+    /// Client assertions' `jti` values, each good once on every node.
+    used_once: UsedOnce,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
@@ -52,7 +57,9 @@ impl Issuer {
         limiter: Arc<RateLimiter>,
     ) -> Self {
         let decoy_hash = master.secret_hash("portcullis-decoy");
+        let used_once = UsedOnce::new(feed.db().clone(), None);
         Self {
+            used_once,
             issuer,
             keyring: feed.keyring().clone(),
             registry: feed.registry().clone(),
@@ -64,6 +71,15 @@ impl Issuer {
             verified: VerifiedTokens::default(),
             decoy_hash,
         }
+    }
+
+    /// Shares the once-only values (assertion `jti`s) through Redis, as
+    /// the limits are, instead of the database.
+    pub fn with_shared_limits(mut self, shared: Option<Arc<SharedLimits>>) -> Self {
+        if shared.is_some() {
+            self.used_once = UsedOnce::new(self.feed.db().clone(), shared);
+        }
+        self
     }
 
     /// Charges one request to the project's rate-limit bucket.
@@ -135,7 +151,8 @@ impl Issuer {
         let hash = client.as_ref().map_or(&self.decoy_hash, |c| &c.secret_hash);
         let secret_ok = self.master.verify_secret(secret, hash);
         match client {
-            Some(c) if secret_ok => {
+            // A key client has no secret, whatever is sent.
+            Some(c) if secret_ok && c.keys.is_none() => {
                 let now = self.clock.now();
                 match self.registry.usable(&c, now) {
                     Ok(_) => Ok(c),
@@ -147,6 +164,48 @@ impl Issuer {
             }
             _ => Err(Error::InvalidClient),
         }
+    }
+
+    /// `private_key_jwt` (RFC 7523 §2.2): the client named by `client_id`
+    /// (or, without one, by the assertion's `sub`) if `assertion` is signed
+    /// by one of its keys, is meant for one of `audiences`, and carries a
+    /// `jti` seen for the first time on any node. Every refusal is the same
+    /// `InvalidClient` as a wrong secret; the log says why.
+    pub async fn authenticate_assertion(
+        &self,
+        client_id: Option<&str>,
+        assertion: &str,
+        audiences: &[&str],
+    ) -> Result<Arc<ClientEntry>> {
+        let claimed = client_assertion::claimed_client(assertion);
+        let Some(id) = client_id.or(claimed.as_deref()) else {
+            return Err(Error::InvalidClient);
+        };
+        let refuse = |why: &dyn std::fmt::Display| {
+            tracing::info!(client_id = id, %why, "client assertion refused");
+            Error::InvalidClient
+        };
+        let client = self
+            .registry
+            .client(id)
+            .ok_or_else(|| refuse(&"unknown client"))?;
+        let Some(keys) = client.keys.as_ref() else {
+            return Err(refuse(&"the client authenticates with a secret"));
+        };
+        let now = self.clock.now();
+        let asserted = client_assertion::check(assertion, id, keys, audiences, now)
+            .map_err(|why| refuse(&why))?;
+        if let Err(why) = self.registry.usable(&client, now) {
+            return Err(refuse(&format!("{why:?}")));
+        }
+        if !self
+            .used_once
+            .first_use("client_assertion", id, &asserted.jti, asserted.exp, now)
+            .await?
+        {
+            return Err(refuse(&client_assertion::Refusal::Replayed));
+        }
+        Ok(client)
     }
 
     /// Mints a token carrying exactly the requested scopes, each of which

@@ -324,6 +324,8 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
             expires_at: None,
             retire_at: None,
             revoked_before: None,
+            auth_method: "client_secret".into(),
+            public_keys: None,
         };
         store::clients::insert(&mut *tx, &row, None).await.unwrap();
     }

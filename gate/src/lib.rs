@@ -21,6 +21,7 @@
 pub mod cache;
 pub mod clock;
 pub mod events;
+pub mod jws;
 mod gate;
 pub mod limits;
 pub mod token;

@@ -111,6 +111,9 @@ impl Background {
                     if let Err(e) = store::idempotency::purge(&db, kept_since).await {
                         tracing::warn!(error = %e, "could not forget old idempotency keys");
                     }
+                    if let Err(e) = store::used_once::prune(&db, now).await {
+                        tracing::warn!(error = %e, "could not forget used assertion ids");
+                    }
                     let before = now - portcullis_core::feed::RETENTION_SECS;
                     if let Err(e) = store::changes::prune(&db, before).await {
                         tracing::warn!(error = %e, "could not prune the change feed");

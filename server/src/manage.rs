@@ -74,6 +74,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
         .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
         .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
+        .route("/clients/{id}/keys", op("POST", "/clients/{id}/keys", set_client_keys, s))
         .route("/clients/{id}/rotate", op("POST", "/clients/{id}/rotate", rotate_client, s))
         .route("/clients/{id}/retire", op("POST", "/clients/{id}/retire", retire_client, s))
         .route("/clients/{id}/keep", op("POST", "/clients/{id}/keep", keep_client, s))
@@ -199,7 +200,7 @@ pub(crate) mod bodies;
 mod webhooks;
 
 use answers::{ClientAnswer, ClientWithSecret, ProjectAnswer};
-use bodies::{Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire};
+use bodies::{Keys, Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire};
 
 /// Management requests and answers are small.
 const BODY_MAX: usize = 256 * 1024;
@@ -412,6 +413,19 @@ async fn narrow_client(
     Ok(Json(ClientAnswer::from(&client)).into_response())
 }
 
+async fn set_client_keys(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<Keys>,
+) -> Answer {
+    let client = s
+        .clients
+        .set_keys(who(&b).manager()?, &id, &input.public_keys)
+        .await?;
+    Ok(Json(ClientAnswer::from(&client)).into_response())
+}
+
 async fn keep_client(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
@@ -440,22 +454,22 @@ async fn create_client(
         .expires_in_hours
         .map(|h| h.to_string())
         .unwrap_or_default();
-    let (client, secret) = s
-        .clients
-        .create(
-            who(&b).manager()?,
-            &project_id,
-            &input.name,
-            &input.scopes,
-            &hours,
-        )
-        .await
-        .map_err(|e| named(e, &[("client_name", "name")]))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ClientWithSecret::new(&client, &secret)),
-    )
-        .into_response())
+    let caller = who(&b);
+    let by = caller.manager()?;
+    let answer = match &input.public_keys {
+        Some(keys) => s
+            .clients
+            .create_with_keys(by, &project_id, &input.name, &input.scopes, &hours, keys)
+            .await
+            .map(|client| ClientWithSecret::without_secret(&client)),
+        None => s
+            .clients
+            .create(by, &project_id, &input.name, &input.scopes, &hours)
+            .await
+            .map(|(client, secret)| ClientWithSecret::new(&client, &secret)),
+    }
+    .map_err(|e| named(e, &[("client_name", "name")]))?;
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 async fn rotate_client(

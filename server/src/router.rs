@@ -132,7 +132,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clock.clone(),
         feed.clone(),
         Arc::new(limiter),
-    ));
+    )
+    .with_shared_limits(shared_limits.clone()));
     let gate_feed = GateFeed::attach_to(&feed, config.issuer()?, catalogue.clone());
     let gates = Arc::new(Gates::new(
         db.clone(),

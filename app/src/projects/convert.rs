@@ -67,6 +67,15 @@ pub fn client(c: Client) -> ClientInfo {
         minted_last_5m: c.minted_last_5m,
         minted_last_hour: c.minted_last_hour,
         reuse_warning: c.reuse_warning,
+        keys: c.keys.map(|keys| {
+            keys.into_iter()
+                .map(|k| KeyInfo {
+                    kid: k.kid,
+                    alg: k.alg,
+                    thumbprint: k.thumbprint,
+                })
+                .collect()
+        }),
     }
 }
 

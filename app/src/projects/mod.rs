@@ -173,24 +173,51 @@ pub async fn create_client(
     /// Empty: a long-lived client; else hours until it expires (1–720).
     #[server(default)]
     expires_in_hours: String,
+    /// Empty: a client with a secret; else its public key(s), and it
+    /// authenticates with private_key_jwt.
+    #[server(default)]
+    public_keys: String,
 ) -> Result<NewClient, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
+        let by = p.manager()?;
+        if !public_keys.trim().is_empty() {
+            let client = state
+                .clients
+                .create_with_keys(by, &project_id, &client_name, &scopes, &expires_in_hours, &public_keys)
+                .await?;
+            return Ok(NewClient {
+                client: convert::client(client),
+                client_secret: None,
+            });
+        }
         let (client, secret) = state
             .clients
-            .create(
-                p.manager()?,
-                &project_id,
-                &client_name,
-                &scopes,
-                &expires_in_hours,
-            )
+            .create(by, &project_id, &client_name, &scopes, &expires_in_hours)
             .await?;
         Ok(NewClient {
             client: convert::client(client),
-            client_secret: secret.expose().to_owned(),
+            client_secret: Some(secret.expose().to_owned()),
         })
+    })
+    .await
+}
+
+/// Replaces a key client's public keys (one or two).
+#[server(endpoint = "client_set_keys")]
+pub async fn set_client_keys(
+    client_id: String,
+    #[server(default)] public_keys: String,
+) -> Result<ClientInfo, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let client = state
+            .clients
+            .set_keys(p.manager()?, &client_id, &public_keys)
+            .await?;
+        Ok(convert::client(client))
     })
     .await
 }
@@ -237,7 +264,7 @@ pub async fn rotate_client(client_id: String) -> Result<NewClient, ConsoleError>
         let (client, secret) = state.clients.rotate(p.manager()?, &client_id).await?;
         Ok(NewClient {
             client: convert::client(client),
-            client_secret: secret.expose().to_owned(),
+            client_secret: Some(secret.expose().to_owned()),
         })
     })
     .await

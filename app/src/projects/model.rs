@@ -93,6 +93,17 @@ pub struct ClientInfo {
     /// "This integration does not reuse its tokens", when it does not.
     #[serde(default)]
     pub reuse_warning: Option<String>,
+    /// A private_key_jwt client's public keys; `None`: it has a secret.
+    #[serde(default)]
+    pub keys: Option<Vec<KeyInfo>>,
+}
+
+/// One public key of a key client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: String,
+    pub thumbprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,11 +128,11 @@ pub struct ProjectDetail {
 }
 
 /// A client just created: its secret is in this answer and nowhere else
-/// (`Debug` leaves it out).
+/// (`Debug` leaves it out). A key client has none.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewClient {
     pub client: ClientInfo,
-    pub client_secret: String,
+    pub client_secret: Option<String>,
 }
 
 impl std::fmt::Debug for NewClient {

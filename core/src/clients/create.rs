@@ -15,6 +15,41 @@ impl Clients {
         scopes: &[String],
         expires_in_hours: &str,
     ) -> Result<(Client, ClientSecret)> {
+        let (client, secret) = self
+            .create_client(by, project_id, name, scopes, expires_in_hours, None)
+            .await?;
+        let secret = secret.ok_or_else(|| Error::Internal("a secret client without a secret".into()))?;
+        Ok((client, secret))
+    }
+
+    /// Creates a `private_key_jwt` client (RFC 7523 §2.2) that proves
+    /// itself with one of `public_keys` (a JWK, JWK Set or PEM, see
+    /// [`ClientKeys::parse`]): it has no secret, so none is ever shown.
+    pub async fn create_with_keys(
+        &self,
+        by: Manager<'_>,
+        project_id: &str,
+        name: &str,
+        scopes: &[String],
+        expires_in_hours: &str,
+        public_keys: &str,
+    ) -> Result<Client> {
+        let keys = ClientKeys::parse(public_keys)?;
+        let (client, _) = self
+            .create_client(by, project_id, name, scopes, expires_in_hours, Some(keys))
+            .await?;
+        Ok(client)
+    }
+
+    async fn create_client(
+        &self,
+        by: Manager<'_>,
+        project_id: &str,
+        name: &str,
+        scopes: &[String],
+        expires_in_hours: &str,
+        keys: Option<ClientKeys>,
+    ) -> Result<(Client, Option<ClientSecret>)> {
         let (manager, by) = (by, by.principal());
         let hours = match expires_in_hours.trim() {
             "" => None,
@@ -43,8 +78,14 @@ impl Clients {
         let mut tx = self
             .room_for_a_client(by, project_id, hours.is_some(), now)
             .await?;
-        let (row, secret) =
-            self.new_client_row(by, &project.id, name, scopes, hours.map(|h| now + h * 3600));
+        let (row, secret) = self.new_client_row(
+            by,
+            &project.id,
+            name,
+            scopes,
+            hours.map(|h| now + h * 3600),
+            keys,
+        );
         let detail = match row.expires_at {
             Some(at) => format!(
                 "{:?} with {}; temporary, expires {}",
@@ -53,6 +94,10 @@ impl Clients {
                 crate::calendar::date_time(at)
             ),
             None => format!("{:?} with {}", row.name, row.scopes),
+        };
+        let detail = match &row.public_keys {
+            Some(_) => format!("{detail}; authenticates with a public key (private_key_jwt)"),
+            None => detail,
         };
         store::clients::insert(
             &mut *tx,
@@ -108,7 +153,7 @@ impl Clients {
     }
 
     /// A new client's row and its secret (shown once; the row keeps only
-    /// the keyed hash).
+    /// the keyed hash), or, for a key client, its keys and no secret.
     fn new_client_row(
         &self,
         by: &Principal,
@@ -116,14 +161,22 @@ impl Clients {
         name: String,
         scopes: Vec<String>,
         expires_at: Option<Epoch>,
-    ) -> (ClientRow, ClientSecret) {
-        let secret = ClientSecret::generate();
+        keys: Option<ClientKeys>,
+    ) -> (ClientRow, Option<ClientSecret>) {
+        let secret = keys.is_none().then(ClientSecret::generate);
+        let (auth_method, public_keys) = match &keys {
+            Some(keys) => (store::clients::AUTH_PRIVATE_KEY_JWT, Some(keys.to_json())),
+            None => (store::clients::AUTH_SECRET, None),
+        };
         let row = ClientRow {
             id: new_id("pcl"),
             account_id: by.account_id.clone(),
             project_id: project_id.to_owned(),
             name,
-            secret_hash: hex::encode(self.master.secret_hash(secret.expose())),
+            secret_hash: secret
+                .as_ref()
+                .map(|s| hex::encode(self.master.secret_hash(s.expose())))
+                .unwrap_or_default(),
             scopes: scopes.join(" "),
             created_at: self.clock.now(),
             last_used_at: None,
@@ -132,6 +185,8 @@ impl Clients {
             expires_at,
             retire_at: None,
             revoked_before: None,
+            auth_method: auth_method.to_owned(),
+            public_keys,
         };
         (row, secret)
     }
@@ -155,6 +210,11 @@ impl Clients {
                 "Temporary clients are not rotated: create a new one when needed.",
             ));
         }
+        if old.public_keys.is_some() {
+            return Err(Error::conflict(
+                "A key client rotates its keys, not its id: add the new public key beside the old one, move the workload to it, then remove the old key.",
+            ));
+        }
         let mut tx = self.room_for_a_client(by, &project.id, false, now).await?;
         let name = format!(
             "{} (rotated {})",
@@ -163,7 +223,8 @@ impl Clients {
         );
         let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
         let (row, secret) =
-            self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None);
+            self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None, None);
+        let secret = secret.ok_or_else(|| Error::Internal("a secret client without a secret".into()))?;
         store::clients::insert(
             &mut *tx,
             &row,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::access::{Manager, Principal};
 use crate::audit;
 use crate::catalogue::Catalogue;
+use crate::client_keys::{ClientKeys, KeySummary};
 use crate::clock::{Clock, Epoch, Secs};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -118,6 +119,8 @@ pub struct Client {
     /// Set when the client mints far more tokens than its scope sets and
     /// the token lifetime need: it does not reuse its tokens.
     pub reuse_warning: Option<String>,
+    /// A `private_key_jwt` client's public keys; `None` for a secret client.
+    pub keys: Option<Vec<KeySummary>>,
 }
 
 /// Tokens per scope set per token lifetime above which a client is told it
@@ -233,7 +236,12 @@ impl Clients {
             .max(row.last_used_at);
         let minted = |minutes| usage.as_ref().map_or(0, |u| u.minted_in_last(minutes, now));
         let status = ClientStatus::of(row.disabled_at, row.expires_at, project_archived, now);
+        let keys = row
+            .public_keys
+            .as_deref()
+            .map(|json| ClientKeys::from_stored(json).map(|k| k.summaries()).unwrap_or_default());
         Client {
+            keys,
             scopes: split_scopes(&row.scopes),
             id: row.id,
             project_id: row.project_id,
@@ -329,6 +337,7 @@ impl Clients {
 }
 
 mod create;
+mod keys;
 mod narrow;
 mod retire;
 

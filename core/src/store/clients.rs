@@ -22,7 +22,15 @@ pub struct ClientRow {
     /// Tokens issued at or before this second are revoked (past the cap on
     /// revoked ids per client).
     pub revoked_before: Option<Epoch>,
+    /// `client_secret` or `private_key_jwt`.
+    pub auth_method: String,
+    /// private_key_jwt: the client's public keys, a JWK Set as JSON.
+    pub public_keys: Option<String>,
 }
+
+/// The values of `clients.auth_method`.
+pub const AUTH_SECRET: &str = "client_secret";
+pub const AUTH_PRIVATE_KEY_JWT: &str = "private_key_jwt";
 
 crate::debug_fields!(ClientRow {
     id,
@@ -32,12 +40,13 @@ crate::debug_fields!(ClientRow {
     scopes,
     disabled_at,
     expires_at,
-    retire_at
+    retire_at,
+    auth_method
 });
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
                        last_used_at, disabled_at, disabled_reason, expires_at, retire_at, \
-                       revoked_before";
+                       revoked_before, auth_method, public_keys";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -45,8 +54,9 @@ pub async fn insert<'e>(
     created_by: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
-        "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at,
+                              auth_method, public_keys)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&c.id)
     .bind(&c.account_id)
@@ -57,9 +67,32 @@ pub async fn insert<'e>(
     .bind(c.created_at)
     .bind(created_by)
     .bind(c.expires_at)
+    .bind(&c.auth_method)
+    .bind(&c.public_keys)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Replaces a live key client's public keys.
+pub async fn set_public_keys<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    public_keys: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update clients set public_keys = $1
+         where account_id = $2 and id = $3 and auth_method = $4 and disabled_at is null",
+    )
+    .bind(public_keys)
+    .bind(account_id)
+    .bind(id)
+    .bind(AUTH_PRIVATE_KEY_JWT)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn get<'e>(

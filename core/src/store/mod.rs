@@ -16,6 +16,7 @@ pub mod second_factor;
 pub mod signing_keys;
 pub mod staff;
 pub mod team;
+pub mod used_once;
 pub mod users;
 pub mod webhooks;
 
@@ -42,6 +43,8 @@ mod debug_tests {
             expires_at: None,
             retire_at: None,
             revoked_before: None,
+            auth_method: "client_secret".into(),
+            public_keys: None,
         };
         let endpoint = webhooks::EndpointRow {
             id: "whe_1".into(),

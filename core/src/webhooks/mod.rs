@@ -35,6 +35,7 @@ pub const LOG_PAGE_MAX: i64 = 100;
 pub enum EventType {
     ClientCreated,
     ClientRotated,
+    ClientKeysChanged,
     ClientRetired,
     ClientRevoked,
     ClientExpired,
@@ -43,9 +44,10 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::ClientCreated,
         EventType::ClientRotated,
+        EventType::ClientKeysChanged,
         EventType::ClientRetired,
         EventType::ClientRevoked,
         EventType::ClientExpired,
@@ -57,6 +59,7 @@ impl EventType {
         match self {
             Self::ClientCreated => "client.created",
             Self::ClientRotated => "client.rotated",
+            Self::ClientKeysChanged => "client.keys_changed",
             Self::ClientRetired => "client.retired",
             Self::ClientRevoked => "client.revoked",
             Self::ClientExpired => "client.expired",
@@ -70,6 +73,7 @@ impl EventType {
         match self {
             Self::ClientCreated => "a client was created",
             Self::ClientRotated => "a client's rotation started (a successor was made)",
+            Self::ClientKeysChanged => "a key client's public keys were replaced",
             Self::ClientRetired => "a client was retired (now or as scheduled)",
             Self::ClientRevoked => "support revoked a client (with the reason)",
             Self::ClientExpired => "a temporary client expired",
@@ -89,6 +93,7 @@ impl EventType {
         Some(match action {
             "client.create" => Self::ClientCreated,
             "client.rotate" => Self::ClientRotated,
+            "client.keys_changed" => Self::ClientKeysChanged,
             "client.retire" => Self::ClientRetired,
             "client.revoke" => Self::ClientRevoked,
             "client.expire" => Self::ClientExpired,

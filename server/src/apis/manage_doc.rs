@@ -21,7 +21,9 @@ pub const X_RULES: &str = "A request body's `x-rules` lists rules JSON Schema ca
     Standard parses it: https, or http too when `private_targets`; \
     a host; no user name, password or fragment; unless `private_targets`, no loopback, private, \
     link-local, shared or reserved address and no host named localhost or ending in .localhost, \
-    .local or .internal). Breaking one is a 422 naming the field.";
+    .local or .internal), `public-key` (one or two public signing keys as a JWK, a JWK Set or PEM: \
+    EC P-256 (ES256), RSA of 2048 to 8192 bits (RS256) or Ed25519 (EdDSA); never a private or \
+    symmetric key). Breaking one is a 422 naming the field.";
 
 /// The words of the account's world the request schemas use.
 pub struct Vocabulary {
@@ -49,9 +51,10 @@ fn nullable(t: &str) -> Value {
     json!({ "type": [t, "null"] })
 }
 
-const EVENT_TYPES: [&str; 7] = [
+const EVENT_TYPES: [&str; 8] = [
     "client.created",
     "client.rotated",
+    "client.keys_changed",
     "client.retired",
     "client.revoked",
     "client.expired",
@@ -126,6 +129,10 @@ fn no_rules() -> Value {
     json!([])
 }
 
+fn key_rules() -> Value {
+    json!([{ "rule": "public-key", "field": "public_keys" }])
+}
+
 fn endpoint_rules(v: &Vocabulary) -> Value {
     json!([{ "rule": "webhook-target", "field": "url", "private_targets": v.private_targets }])
 }
@@ -156,8 +163,10 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/projects/{id}/archive", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}/rate-limit", summary: "Set the project's bucket", success: 200, returns: Some(project()),
              request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
-        Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
-             request: Some(body::<NewClient>(v, no_rules())) },
+        Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys it authenticates with private_key_jwt (RFC 7523) and has no secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
+             request: Some(body::<NewClient>(v, key_rules())) },
+        Op { verb: "post", path: "/clients/{id}/keys", summary: "Replace a key client's public keys (one or two: add the new key beside the old, then remove the old); tokens already issued stay good. A secret client: 409", success: 200, returns: Some(client()),
+             request: Some(body::<Keys>(v, key_rules())) },
         Op { verb: "post", path: "/clients/{id}/narrow", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
              request: Some(body::<Narrow>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/rotate", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },

@@ -62,6 +62,21 @@ pub(crate) struct ClientAnswer {
     pub minted_last_hour: u64,
     /// Set when it mints far more tokens than its lifetime needs.
     pub reuse_warning: Option<String>,
+    /// `client_secret` (HTTP Basic or the body) or `private_key_jwt`.
+    #[schemars(extend("enum" = ["client_secret", "private_key_jwt"]))]
+    pub auth_method: &'static str,
+    /// A private_key_jwt client's public keys (never a secret).
+    pub public_keys: Option<Vec<KeyAnswer>>,
+}
+
+/// One public key of a private_key_jwt client.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct KeyAnswer {
+    pub kid: String,
+    #[schemars(extend("enum" = ["ES256", "RS256", "EdDSA"]))]
+    pub alg: String,
+    /// RFC 7638 SHA-256 thumbprint, base64url.
+    pub thumbprint: String,
 }
 
 impl From<&Client> for ClientAnswer {
@@ -79,6 +94,19 @@ impl From<&Client> for ClientAnswer {
             retire_at: c.retire_at,
             minted_last_hour: c.minted_last_hour,
             reuse_warning: c.reuse_warning.clone(),
+            auth_method: match c.keys {
+                Some(_) => "private_key_jwt",
+                None => "client_secret",
+            },
+            public_keys: c.keys.as_ref().map(|keys| {
+                keys.iter()
+                    .map(|k| KeyAnswer {
+                        kid: k.kid.clone(),
+                        alg: k.alg.clone(),
+                        thumbprint: k.thumbprint.clone(),
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -87,7 +115,8 @@ impl From<&Client> for ClientAnswer {
 #[derive(Serialize, JsonSchema)]
 pub(crate) struct ClientWithSecret {
     pub client: ClientAnswer,
-    /// In the first answer only; null when an Idempotency-Key replays it.
+    /// In the first answer only; null when an Idempotency-Key replays it,
+    /// and for a private_key_jwt client, which has none.
     pub client_secret: Option<String>,
 }
 
@@ -96,6 +125,13 @@ impl ClientWithSecret {
         Self {
             client: c.into(),
             client_secret: Some(secret.expose().to_owned()),
+        }
+    }
+
+    pub fn without_secret(c: &Client) -> Self {
+        Self {
+            client: c.into(),
+            client_secret: None,
         }
     }
 }

@@ -75,7 +75,25 @@ pub(crate) struct NewClient {
     #[serde(default, deserialize_with = "some_whole")]
     #[schemars(with = "i64", range(min = *TEMPORARY_HOURS.start(), max = *TEMPORARY_HOURS.end()))]
     pub expires_in_hours: Option<i64>,
+    /// Set for a client that authenticates with `private_key_jwt`: one or
+    /// two public keys (a JWK, a JWK Set or PEM). It gets no secret.
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "String", length(min = 1, max = PUBLIC_KEYS_MAX))]
+    pub public_keys: Option<String>,
 }
+
+/// A key client's new public keys.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Keys {
+    /// One or two public keys (a JWK, a JWK Set or PEM); they replace the
+    /// client's keys.
+    #[schemars(length(min = 1, max = PUBLIC_KEYS_MAX))]
+    pub public_keys: String,
+}
+
+/// The longest `public_keys` read (two large RSA keys fit).
+pub(crate) const PUBLIC_KEYS_MAX: u32 = 16 * 1024;
 
 #[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]

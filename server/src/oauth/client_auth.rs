@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use portcullis_core::registry::ClientEntry;
 
 use super::error::OAuthError;
-use super::form::{credentials, Params};
+use super::form::{credentials, Credentials, Params};
 use super::OAuthState;
 
 /// The caller's address, believing `X-Forwarded-For` only from the
@@ -22,7 +22,7 @@ pub fn client_ip(state: &OAuthState, headers: &HeaderMap, peer: SocketAddr) -> I
 }
 
 /// The authenticated client, and whether it used HTTP Basic.
-pub fn authenticate(
+pub async fn authenticate(
     state: &OAuthState,
     headers: &HeaderMap,
     params: &Params,
@@ -33,11 +33,28 @@ pub fn authenticate(
         return Err(OAuthError::TooManyFailures { retry_after });
     }
     let creds = credentials(headers, params)?;
-    match state.issuer.authenticate(&creds.client_id, &creds.secret) {
-        Ok(client) => Ok((client, creds.via_header)),
-        Err(e) => {
-            state.failures.record_ip_failure_everywhere(ip, now);
-            Err(OAuthError::from_domain(e, creds.via_header))
+    let via_header = creds.via_header();
+    let checked = match &creds {
+        Credentials::Secret {
+            client_id, secret, ..
+        } => state.issuer.authenticate(client_id, secret),
+        Credentials::Assertion {
+            client_id,
+            assertion,
+        } => {
+            let audiences: Vec<&str> = state.assertion_audiences.iter().map(String::as_str).collect();
+            state
+                .issuer
+                .authenticate_assertion(client_id.as_deref(), assertion, &audiences)
+                .await
         }
+    };
+    match checked {
+        Ok(client) => Ok((client, via_header)),
+        Err(e @ portcullis_core::Error::InvalidClient) => {
+            state.failures.record_ip_failure_everywhere(ip, now);
+            Err(OAuthError::from_domain(e, via_header))
+        }
+        Err(e) => Err(OAuthError::from_domain(e, via_header)),
     }
 }

@@ -67,49 +67,101 @@ impl Params {
 }
 
 /// A client's claimed identity, not yet checked.
-pub struct Credentials {
-    pub client_id: String,
-    pub secret: String,
-    /// The client used HTTP Basic: failures are answered with a challenge.
-    pub via_header: bool,
+pub enum Credentials {
+    /// `client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1).
+    Secret {
+        client_id: String,
+        secret: String,
+        /// The client used HTTP Basic: failures are answered with a challenge.
+        via_header: bool,
+    },
+    /// `private_key_jwt` (RFC 7523 §2.2): `client_id` is optional, the
+    /// assertion's `sub` names the client.
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+    },
+}
+
+impl Credentials {
+    pub fn via_header(&self) -> bool {
+        matches!(self, Credentials::Secret { via_header: true, .. })
+    }
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("client_id", &self.client_id)
-            .field("via_header", &self.via_header)
-            .finish_non_exhaustive()
+        match self {
+            Credentials::Secret {
+                client_id,
+                via_header,
+                ..
+            } => f
+                .debug_struct("Secret")
+                .field("client_id", client_id)
+                .field("via_header", via_header)
+                .finish_non_exhaustive(),
+            Credentials::Assertion { client_id, .. } => f
+                .debug_struct("Assertion")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
     }
 }
 
-/// `client_secret_basic` or `client_secret_post`, never both.
+/// Exactly one method (RFC 6749 §2.3): `client_secret_basic`,
+/// `client_secret_post` or `private_key_jwt`.
 pub fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
     let basic = match headers.get(header::AUTHORIZATION) {
         Some(value) => Some(parse_basic(value.as_bytes())?),
         None => None,
     };
+    let one_method = || {
+        OAuthError::InvalidRequest(
+            "use one client authentication method: HTTP Basic, client_secret in the body, or a client_assertion"
+                .into(),
+        )
+    };
+    if let Some(kind) = params.get("client_assertion_type") {
+        // RFC 7521 §4.2: the type names the assertion format.
+        if kind != portcullis_core::client_assertion::JWT_BEARER {
+            return Err(OAuthError::InvalidRequest(format!(
+                "client_assertion_type must be {}",
+                portcullis_core::client_assertion::JWT_BEARER
+            )));
+        }
+        if basic.is_some() || params.get("client_secret").is_some() {
+            return Err(one_method());
+        }
+        let assertion = params.require("client_assertion")?;
+        return Ok(Credentials::Assertion {
+            client_id: params.get("client_id").map(str::to_owned),
+            assertion: assertion.to_owned(),
+        });
+    }
+    if params.get("client_assertion").is_some() {
+        return Err(OAuthError::InvalidRequest(
+            "the client_assertion_type parameter is missing".into(),
+        ));
+    }
     match basic {
         Some((client_id, secret)) => {
             if params.get("client_secret").is_some() {
-                return Err(OAuthError::InvalidRequest(
-                    "use one client authentication method: HTTP Basic or client_secret in the body, not both"
-                        .into(),
-                ));
+                return Err(one_method());
             }
             if params.get("client_id").is_some_and(|id| id != client_id) {
                 return Err(OAuthError::InvalidRequest(
                     "client_id in the body differs from the one in the Authorization header".into(),
                 ));
             }
-            Ok(Credentials {
+            Ok(Credentials::Secret {
                 client_id,
                 secret,
                 via_header: true,
             })
         }
         None => match (params.get("client_id"), params.get("client_secret")) {
-            (Some(id), Some(secret)) => Ok(Credentials {
+            (Some(id), Some(secret)) => Ok(Credentials::Secret {
                 client_id: id.to_owned(),
                 secret: secret.to_owned(),
                 via_header: false,

@@ -43,7 +43,7 @@ async fn answer(
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
     let ip = client_ip(state, headers, peer);
-    let (caller, via_header) = authenticate(state, headers, &params, ip)?;
+    let (caller, via_header) = authenticate(state, headers, &params, ip).await?;
     // Introspection draws on the project's bucket like any other call.
     let decision = state
         .issuer

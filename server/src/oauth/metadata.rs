@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::Catalogue;
+use portcullis_gate::jws::JwsAlg;
 use serde_json::{json, Value};
 
 use super::OAuthState;
@@ -12,7 +13,9 @@ use portcullis_core::keyring::PUBLISH_LEAD_SECS;
 /// RFC 8414 metadata. `endpoints` is the public base URL the endpoints are
 /// reached at (no trailing slash).
 pub fn document(issuer: &str, endpoints: &str, catalogue: &Catalogue) -> Value {
-    let methods = ["client_secret_basic", "client_secret_post"];
+    let methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+    // RFC 8414 §2: the algorithms a client assertion may be signed with.
+    let assertion_algs: Vec<&str> = JwsAlg::ALL.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": issuer,
         "token_endpoint": format!("{endpoints}/oauth/token"),
@@ -23,9 +26,12 @@ pub fn document(issuer: &str, endpoints: &str, catalogue: &Catalogue) -> Value {
         "token_endpoint_auth_methods_supported": methods,
         "scopes_supported": catalogue.scope_names().collect::<Vec<_>>(),
         "introspection_endpoint": format!("{endpoints}/oauth/introspect"),
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint": format!("{endpoints}/oauth/revoke"),
         "revocation_endpoint_auth_methods_supported": methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         // Not in RFC 8414: token requests must name their scopes; an absent
         // scope parameter is refused with invalid_scope, never defaulted.
         "scope_parameter_required": true,

@@ -32,6 +32,9 @@ pub struct OAuthState {
     pub trusted_proxies: Arc<[IpAddr]>,
     /// Failed client authentications per client address.
     pub failures: Arc<LoginThrottle>,
+    /// What a client assertion's `aud` may name (RFC 7523 §3 item 3): the
+    /// issuer identifier or the token endpoint's URL.
+    pub assertion_audiences: Arc<[String]>,
 }
 
 pub fn routes(
@@ -42,7 +45,12 @@ pub fn routes(
     failures: Arc<LoginThrottle>,
 ) -> Router {
     let metadata = metadata::document(issuer.issuer(), endpoints, catalogue).to_string();
+    let assertion_audiences = Arc::from([
+        issuer.issuer().to_owned(),
+        format!("{endpoints}/oauth/token"),
+    ]);
     let state = OAuthState {
+        assertion_audiences,
         issuer,
         metadata: metadata.into(),
         trusted_proxies,

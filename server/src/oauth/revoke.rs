@@ -23,7 +23,7 @@ pub async fn revoke(
     let result = async {
         let params = Params::parse(&headers, &body)?;
         let ip = client_ip(&state, &headers, peer);
-        let (caller, via_header) = authenticate(&state, &headers, &params, ip)?;
+        let (caller, via_header) = authenticate(&state, &headers, &params, ip).await?;
         let domain = |e| OAuthError::from_domain(e, via_header);
         // Revocations are writes: they draw on the project's bucket.
         let decision = state.issuer.charge_client(&caller).await.map_err(domain)?;

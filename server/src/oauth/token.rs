@@ -41,7 +41,7 @@ async fn issue(
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
     let ip = client_ip(state, headers, peer);
-    let (client, via_header) = authenticate(state, headers, &params, ip)?;
+    let (client, via_header) = authenticate(state, headers, &params, ip).await?;
     let domain = |e| OAuthError::from_domain(e, via_header);
     match params.require("grant_type")? {
         "client_credentials" => {}

@@ -25,6 +25,7 @@ mod oauth_introspect;
 mod oauth_token;
 mod observability;
 mod pages;
+mod private_key_jwt;
 mod partner_client;
 mod projects;
 mod races;

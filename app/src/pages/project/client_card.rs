@@ -2,11 +2,11 @@
 //! may take on it, and the panel those open. Each part is a component of
 //! its own, type-erased on the server (see `pages::boundary`).
 
-use leptos::either::EitherOf4;
+use leptos::either::EitherOf5;
 use leptos::prelude::*;
 
 use super::clients::ClientList;
-use super::panels::{MintPanel, NarrowPanel, RetirePanel};
+use super::panels::{KeysPanel, MintPanel, NarrowPanel, RetirePanel};
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{on_success, FormError};
 use crate::pages::widgets::{CopyButton, StatusBadge, When};
@@ -18,6 +18,7 @@ use crate::projects::{
 enum Panel {
     Mint,
     Narrow,
+    Keys,
     Retire,
 }
 
@@ -33,6 +34,7 @@ pub(super) fn ClientCard(
     let panel = RwSignal::new(None::<Panel>);
     let active = c.status == ClientStatus::Active;
     let temporary = c.expires_at.is_some();
+    let key_client = c.keys.is_some();
     let rotate = ServerAction::<RotateClient>::new();
     let keep = ServerAction::<KeepClient>::new();
     let delete = ServerAction::<DeleteClient>::new();
@@ -62,7 +64,7 @@ pub(super) fn ClientCard(
             <ClientFacts c can_manage keep />
             <FormError error=action_error />
             {(can_manage && active).then(|| view! {
-                <ClientActions client_id=id.clone() panel temporary rotate />
+                <ClientActions client_id=id.clone() panel temporary key_client rotate />
             })}
             {(can_manage && !active).then(|| view! {
                 <div class="actions">
@@ -108,6 +110,7 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
         minted_last_5m,
         minted_last_hour,
         reuse_warning,
+        keys,
         ..
     } = c;
     let keep_id = id.clone();
@@ -119,6 +122,17 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
             <dd class="chips" data-test-id="client-scopes">
                 {scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}
             </dd>
+            <dt>"Signs in with"</dt>
+            <dd data-test-id="client-auth">{match keys {
+                None => view! { "a secret" }.into_any(),
+                Some(keys) => view! {
+                    "private_key_jwt: "
+                    {keys.into_iter().map(|k| view! {
+                        <code class="chip" title=format!("RFC 7638 thumbprint {}", k.thumbprint)
+                            data-test-id="client-key">{format!("{} ({})", k.kid, k.alg)}</code>
+                    }).collect_view()}
+                }.into_any(),
+            }}</dd>
             <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>
             <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at /></dd>
             <dt>"Tokens minted"</dt>
@@ -150,6 +164,7 @@ fn ClientActions(
     client_id: String,
     panel: RwSignal<Option<Panel>>,
     temporary: bool,
+    key_client: bool,
     rotate: ServerAction<RotateClient>,
 ) -> impl IntoView {
     let toggle = move |p: Panel| {
@@ -162,7 +177,11 @@ fn ClientActions(
                 aria-expanded=expanded(Panel::Mint) data-test-id="open-mint">"Mint a test token"</button>
             <button type="button" class="button small" on:click=toggle(Panel::Narrow)
                 aria-expanded=expanded(Panel::Narrow) data-test-id="open-narrow">"Narrow scopes"</button>
-            {(!temporary).then(|| view! {
+            {key_client.then(|| view! {
+                <button type="button" class="button small" on:click=toggle(Panel::Keys)
+                    aria-expanded=expanded(Panel::Keys) data-test-id="open-keys">"Change keys"</button>
+            })}
+            {(!temporary && !key_client).then(|| view! {
                 <button type="button" class="button small" data-test-id="rotate"
                     disabled=move || rotate.pending().get()
                     on:click=move |_| { rotate.dispatch(RotateClient { client_id: client_id.clone() }); }>
@@ -183,15 +202,16 @@ fn OpenPanel(
     recently_used: Option<i64>,
 ) -> impl IntoView {
     erased_on_server(move || match panel.get() {
-        Some(Panel::Narrow) => EitherOf4::A(view! {
+        Some(Panel::Narrow) => EitherOf5::A(view! {
             <NarrowPanel client_id=client_id.clone() scopes=scopes.clone() groups=groups.clone() />
         }),
-        Some(Panel::Mint) => EitherOf4::B(view! {
+        Some(Panel::Mint) => EitherOf5::B(view! {
             <MintPanel client_id=client_id.clone() scopes=scopes.clone() groups=groups.clone() />
         }),
-        Some(Panel::Retire) => EitherOf4::C(view! {
+        Some(Panel::Retire) => EitherOf5::C(view! {
             <RetirePanel client_id=client_id.clone() recently_used />
         }),
-        None => EitherOf4::D(()),
+        Some(Panel::Keys) => EitherOf5::D(view! { <KeysPanel client_id=client_id.clone() /> }),
+        None => EitherOf5::E(()),
     })
 }

@@ -88,11 +88,28 @@ pub(super) fn ClientsSection(
     })
 }
 
-/// The one time a secret is shown.
+/// The one time a secret is shown; for a key client, its id and how it
+/// signs in.
 #[component]
 fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl IntoView {
-    let secret = n.client_secret.clone();
     let id = n.client.id.clone();
+    let Some(secret) = n.client_secret.clone() else {
+        return view! {
+            <section class="card secret-panel" role="status" data-test-id="key-client-panel">
+                <h2>"Key client created: no secret to copy"</h2>
+                <p>"It signs in with its private key (private_key_jwt, RFC 7523): a JWT with iss and sub set to the client id, aud the issuer or the token endpoint, a unique jti and at most five minutes of life, sent as client_assertion. Portcullis never sees the private key."</p>
+                <dl class="details">
+                    <dt>"Client id"</dt>
+                    <dd><code data-test-id="new-client-id">{id.clone()}</code> " "
+                        <CopyButton text=id label="Copy id" /></dd>
+                </dl>
+                <button type="button" class="button" on:click=move |_| new_secret.set(None) data-test-id="secret-done">
+                    "Done"
+                </button>
+            </section>
+        }
+        .into_any();
+    };
     view! {
         <section class="card secret-panel" role="status" data-test-id="secret-panel">
             <h2>"Client created: copy its secret now"</h2>
@@ -110,6 +127,7 @@ fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl In
             </button>
         </section>
     }
+    .into_any()
 }
 
 /// Two live long-lived clients: a rotation is under way.
@@ -144,6 +162,8 @@ fn NewClientCard(
     let name = RwSignal::new(DEFAULT_NAME.to_string());
     let lifetime = RwSignal::new(String::new());
     let selected = RwSignal::new(Vec::<String>::new());
+    let with_key = RwSignal::new(false);
+    let public_keys = RwSignal::new(String::new());
     let action = ServerAction::<CreateClient>::new();
     let error = last_error(action);
     on_success(action, move |n| {
@@ -153,6 +173,7 @@ fn NewClientCard(
         name.set(DEFAULT_NAME.into());
         lifetime.set(String::new());
         selected.set(Vec::new());
+        public_keys.set(String::new());
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -161,6 +182,11 @@ fn NewClientCard(
             client_name: name.get_untracked(),
             scopes: selected.get_untracked(),
             expires_in_hours: lifetime.get_untracked(),
+            public_keys: if with_key.get_untracked() {
+                public_keys.get_untracked()
+            } else {
+                String::new()
+            },
         });
     };
     erased_on_server(view! {
@@ -187,6 +213,24 @@ fn NewClientCard(
                     </select>
                     <p id="lifetime-hint" class="hint">"A temporary client suits a one-off task: it stops working at its expiry, and no token outlives it."</p>
                 </div>
+                <fieldset class="field">
+                    <legend>"How it signs in"</legend>
+                    <label><input type="radio" name="client_auth" prop:checked=move || !with_key.get()
+                        on:change=move |_| with_key.set(false) data-test-id="auth-secret" />
+                        " A secret, shown once"</label>
+                    <label><input type="radio" name="client_auth" prop:checked=move || with_key.get()
+                        on:change=move |_| with_key.set(true) data-test-id="auth-key" />
+                        " A public key (private_key_jwt): nothing secret is stored here or sent over the wire"</label>
+                </fieldset>
+                {move || with_key.get().then(|| view! {
+                    <div class="field">
+                        <label for="public_keys">"Public key"</label>
+                        <textarea id="public_keys" rows="6" required prop:value=move || public_keys.get()
+                            on:input=move |ev| public_keys.set(event_target_value(&ev))
+                            aria-describedby="public-keys-hint" data-test-id="public-keys"></textarea>
+                        <p id="public-keys-hint" class="hint">"Paste a JWK, a JWK Set or a PEM public key (EC P-256, RSA 2048+ or Ed25519); two keys during a rotation. Never the private key."</p>
+                    </div>
+                })}
                 <ScopeChecklist groups selected id_prefix="new".to_string() />
                 <p class="hint">{move || match selected.with(Vec::len) {
                     0 => "No scopes ticked.".to_string(),

@@ -7,7 +7,7 @@ use super::clients::ClientList;
 use crate::format;
 use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
-use crate::projects::{MintTestToken, NarrowClient, RetireClient, ScopeGroup};
+use crate::projects::{MintTestToken, NarrowClient, RetireClient, ScopeGroup, SetClientKeys};
 
 #[component]
 pub(super) fn RetirePanel(client_id: String, recently_used: Option<i64>) -> impl IntoView {
@@ -43,6 +43,37 @@ pub(super) fn RetirePanel(client_id: String, recently_used: Option<i64>) -> impl
             <button type="submit" class="button danger" disabled=move || action.pending().get() data-test-id="confirm-retire">
                 {move || if when.with(String::is_empty) { "Retire now" } else { "Schedule retirement" }}
             </button>
+        </form>
+    }
+}
+
+/// A key client's keys, replaced as a whole: during a rotation the old
+/// and the new key, then the new key alone.
+#[component]
+pub(super) fn KeysPanel(client_id: String) -> impl IntoView {
+    let list = expect_context::<ClientList>();
+    let action = ServerAction::<SetClientKeys>::new();
+    let error = last_error(action);
+    let keys = RwSignal::new(String::new());
+    on_success(action, move |_| list.refresh());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(SetClientKeys {
+            client_id: client_id.clone(),
+            public_keys: keys.get_untracked(),
+        });
+    };
+    view! {
+        <form class="panel" on:submit=submit data-test-id="keys-form">
+            <h4>"Change this client's public keys"</h4>
+            <p class="hint">"To rotate without downtime: give the old and the new key (a JWK Set of two, or two PEM blocks), move the workload to the new private key, then give the new key alone. Tokens already issued stay good until they expire."</p>
+            <FormError error />
+            <div class="field">
+                <label for="new_public_keys">"Public keys"</label>
+                <textarea id="new_public_keys" rows="6" required prop:value=move || keys.get()
+                    on:input=move |ev| keys.set(event_target_value(&ev)) data-test-id="new-public-keys"></textarea>
+            </div>
+            <button type="submit" class="button" disabled=move || action.pending().get() data-test-id="save-keys">"Save keys"</button>
         </form>
     }
 }
