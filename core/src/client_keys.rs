@@ -141,16 +141,18 @@ impl ClientKeys {
     }
 
     /// The keys that may have signed a JWS with this header: the one named
-    /// by `kid`, or, without a `kid`, every key of the header's algorithm
-    /// (at most two).
+    /// by `kid`; else (no `kid`, or one no key has, as when a key pasted
+    /// as PEM was named by its thumbprint) every key of the header's
+    /// algorithm. There are at most two, and each must still verify.
     pub fn candidates<'a>(
         &'a self,
         kid: Option<&'a str>,
         alg: JwsAlg,
     ) -> impl Iterator<Item = &'a PublicJwk> + 'a {
+        let named = kid.filter(|kid| self.keys.iter().any(|k| k.kid() == Some(*kid)));
         self.keys
             .iter()
-            .filter(move |k| k.alg() == alg && kid.is_none_or(|kid| k.kid() == Some(kid)))
+            .filter(move |k| k.alg() == alg && named.is_none_or(|kid| k.kid() == Some(kid)))
     }
 }
 
