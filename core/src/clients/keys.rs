@@ -17,6 +17,8 @@ impl Clients {
     ) -> Result<Client> {
         let (row, project) = self.client_to_change(by, client_id).await?;
         let by = by.principal();
+        // Bad keys are a 422 whatever the client's state.
+        let keys = ClientKeys::parse(public_keys)?;
         let Some(before) = row.public_keys.as_deref() else {
             return Err(Error::conflict(
                 "This client authenticates with a secret: rotate it to a new client instead.",
@@ -25,7 +27,6 @@ impl Clients {
         if row.disabled_at.is_some() {
             return Err(Error::conflict("This client is retired or revoked."));
         }
-        let keys = ClientKeys::parse(public_keys)?;
         let before = ClientKeys::from_stored(before)
             .map(|k| k.summaries())
             .unwrap_or_default();

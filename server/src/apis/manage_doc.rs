@@ -212,6 +212,9 @@ fn example(verb: &str, path: &str) -> Option<Value> {
             json!({ "name": "Load test", "scopes": ["applications:read"], "expires_in_hours": 24 })
         }
         ("post", "/clients/{id}/narrow") => json!({ "scopes": ["applications:read"] }),
+        ("post", "/clients/{id}/keys") => json!({ "public_keys": concat!(
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"2026-12","#,
+            r#""x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#) }),
         ("post", "/webhooks") => json!({ "url": "https://hooks.example.com/portcullis",
             "events": ["client.revoked", "client.secret_reported"], "description": "Security on-call" }),
         ("post", "/webhooks/{id}") => json!({ "events": ["client.revoked"] }),

@@ -354,6 +354,10 @@ async fn every_management_operation_needs_exactly_its_table_scope() {
     }
 }
 
+/// RFC 8037's example public key.
+const ED25519_JWK: &str =
+    r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+
 #[tokio::test]
 async fn another_account_s_management_client_changes_nothing_here() {
     let s = TestServer::start().await;
@@ -378,6 +382,7 @@ async fn another_account_s_management_client_changes_nothing_here() {
                 Some(json!({ "name": "Mine", "scopes": ["applications:read"] }))
             }
             ("POST", "/clients/{id}/narrow") => Some(json!({ "scopes": ["applications:read"] })),
+            ("POST", "/clients/{id}/keys") => Some(json!({ "public_keys": ED25519_JWK })),
             ("POST", "/webhooks/{id}") => Some(json!({ "url": "https://attacker.example/x" })),
             ("POST", "/projects") => Some(json!({ "name": "Mine", "api_id": "partner" })),
             ("POST", "/webhooks") => {

@@ -23,6 +23,7 @@ impl Fixtures {
                 ("/projects/{id}/archive", _) => "project to archive",
                 (p, _) if p.starts_with("/projects/") => "project",
                 ("/clients/{id}/retire" | "/clients/{id}", _) => "client to retire",
+                ("/clients/{id}/keys", _) => "key client",
                 (p, _) if p.starts_with("/clients/") => "client",
                 _ => "endpoint",
             },
@@ -177,6 +178,17 @@ pub(super) async fn manage_fixtures(
         .await;
         ids.insert(key, id(&c["client"]));
     }
+    // A private_key_jwt client (RFC 7515 A.3's public key), for the
+    // operations that change keys.
+    let c = made(
+        Method::POST,
+        &format!("/projects/{}/clients", ids["retiring project"]),
+        json!({ "name": "key client", "scopes": ["applications:read"], "public_keys": concat!(
+            r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","#,
+            r#""y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#) }),
+    )
+    .await;
+    ids.insert("key client", id(&c["client"]));
     let (_, log) = manage_call(
         &s.base,
         &token,

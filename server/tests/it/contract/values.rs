@@ -205,6 +205,28 @@ pub(super) fn public_url() -> BoxedStrategy<Value> {
     .boxed()
 }
 
+/// RFC 8037's Ed25519 example and RFC 7638's RSA example: public keys.
+const ED25519: &str =
+    r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+const RSA: &str = r#"{"kty":"RSA","e":"AQAB","kid":"2011-04-29","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}"#;
+/// RFC 7515 A.3's P-256 key, as a JWK and as PEM.
+const P256: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+/// A P-256 public key as PEM (SubjectPublicKeyInfo): RFC 7515 A.3's key.
+const P256_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n-----END PUBLIC KEY-----";
+
+/// Public keys the `public-key` rule allows: one or two, as a JWK, a JWK
+/// Set or PEM.
+pub(super) fn public_key() -> BoxedStrategy<Value> {
+    proptest::sample::select(vec![
+        ED25519.to_owned(),
+        RSA.to_owned(),
+        P256_PEM.to_owned(),
+        format!("{{\"keys\":[{ED25519},{RSA}]}}"),
+    ])
+    .prop_map(Value::from)
+    .boxed()
+}
+
 /// Makes a generated body keep its `x-rules`.
 pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mut TestRunner) {
     for rule in rules(schema) {
@@ -230,6 +252,7 @@ pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mu
                 assert_eq!(rule["private_targets"], false, "the test server's setting");
                 body[field] = sample(runner, &public_url());
             }
+            "public-key" => body[field] = sample(runner, &public_key()),
             other => panic!("the contract test does not know the rule {other:?}"),
         }
     }
@@ -275,6 +298,22 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                     "https://hooks.example.com/in#part",
                 ] {
                     out.push((format!("{field}: {url}"), with(json!(url))));
+                }
+            }
+            "public-key" => {
+                let mut private = serde_json::from_str::<Value>(ED25519).unwrap();
+                private["d"] = json!("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A");
+                for (what, key) in [
+                    ("a private key", private.to_string()),
+                    ("a symmetric key", r#"{"kty":"oct","k":"c2VjcmV0"}"#.to_owned()),
+                    ("a P-384 key", r#"{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}"#.to_owned()),
+                    ("a 1024-bit RSA key", json!({ "kty": "RSA", "e": "AQAB", "n": "xQ".repeat(85) }).to_string()),
+                    ("the same key twice", format!("[{ED25519},{ED25519}]")),
+                    ("three keys", format!("[{ED25519},{RSA},{P256}]")),
+                    ("a PEM private key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".to_owned()),
+                    ("no key", "hello".to_owned()),
+                ] {
+                    out.push((format!("{field}: {what}"), with(json!(key))));
                 }
             }
             other => panic!("the contract test does not know the rule {other:?}"),
