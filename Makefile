@@ -32,7 +32,7 @@ APT_UPDATED := $(TOOLS)/.apt-updated
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release \
-        pg-deps fmt-check clippy gate-standalone unit unit-postgres e2e clean
+        pg-deps oauth-libs-deps fmt-check clippy gate-standalone unit unit-postgres e2e clean
 
 help:
 	@echo "make run    install what is missing, build, migrate data/portcullis.db, serve http://127.0.0.1:3000"
@@ -119,7 +119,16 @@ pg-deps:
 	  $(SUDO) service nginx stop >/dev/null 2>&1 || true; \
 	fi
 
-deps: rust-deps release-deps e2e-deps pg-deps
+# A third-party OAuth client for the private_key_jwt tests: Debian's
+# authlib (with requests) for Debian's python3, whatever else is on PATH.
+oauth-libs-deps:
+	@if ! /usr/bin/python3 -c 'import authlib, requests' >/dev/null 2>&1; then \
+	  $(MAKE) $(APT_UPDATED); \
+	  echo "Installing Debian packages python3-authlib python3-requests"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3 python3-authlib python3-requests; \
+	fi
+
+deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 
 # --------------------------------------------------------------------- run --
 
@@ -159,7 +168,7 @@ clippy: rust-deps
 	$(call say,clippy (browser side))
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-unit: rust-deps pg-deps
+unit: rust-deps pg-deps oauth-libs-deps
 	$(call say,Rust unit and integration tests (SQLite))
 	cargo test --workspace --exclude frontend
 
@@ -177,7 +186,7 @@ gate-standalone: rust-deps
 # throw-away PostgreSQL cluster, plus the multi-node tests (real processes
 # on one database, and a throw-away Redis); both are stopped and deleted
 # afterwards. One file alone: see README.md, "Tests".
-unit-postgres: rust-deps pg-deps
+unit-postgres: rust-deps pg-deps oauth-libs-deps
 	$(call say,Integration and multi-node tests on PostgreSQL and Redis (throw-away servers))
 	@dir=$$(mktemp -d /tmp/portcullis-pg.XXXXXX); \
 	trap 'scripts/pg-cluster stop "$$dir/cluster"; scripts/redis-tmp stop "$$dir/redis"; rm -rf "$$dir"' EXIT; \
