@@ -7,6 +7,9 @@ alter table clients add column auth_method text not null default 'client_secret'
 -- private_key_jwt: a JWK Set of one or two public keys, as JSON. Such a
 -- client's secret_hash is empty: it has no secret.
 alter table clients add column public_keys text;
+-- private_key_jwt with keys the partner hosts: their JWK Set's https URL
+-- (public_keys is then null).
+alter table clients add column jwks_uri text;
 
 create table used_once (
     -- SHA-256 (hex) of the kind, the owner and the value.

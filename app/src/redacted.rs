@@ -92,6 +92,7 @@ mod tests {
                         minted_last_hour: 0,
                         reuse_warning: None,
                         keys: None,
+                        jwks_uri: None,
                     },
                     client_secret: Some(secret.into())
                 }

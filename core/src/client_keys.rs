@@ -13,10 +13,20 @@ use crate::error::{Error, Result};
 /// Keys a client holds at once: the one in use and its successor.
 pub const KEYS_PER_CLIENT_MAX: usize = 2;
 
+/// Keys read from a partner's `jwks_uri` at most (others are ignored).
+pub const REMOTE_KEYS_MAX: usize = 10;
+
 /// The longest paste read (two 8192-bit RSA keys as PEM fit easily).
 const INPUT_MAX: usize = 16 * 1024;
 
 const FIELD: &str = "public_keys";
+
+/// How a key client's keys are given: pasted, or at a URL the partner hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeysInput<'a> {
+    Pasted(&'a str),
+    JwksUri(&'a str),
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientKeys {
@@ -104,6 +114,40 @@ impl ClientKeys {
                 return Err(invalid("two keys have the same kid: give each its own"));
             }
             keys.push(key);
+        }
+        Ok(Self { keys })
+    }
+
+    /// The signing keys of a JWK Set a partner hosts: keys this server
+    /// cannot use (encryption keys, other curves) are skipped, as a JWKS
+    /// may hold keys for other parties; at least one must be usable.
+    pub fn from_remote(text: &str) -> Result<Self> {
+        let bad = |m: &str| Error::invalid("jwks_uri", m.to_owned());
+        if text.len() > 64 * 1024 {
+            return Err(bad("the JWK Set at that URL is larger than 64 KiB"));
+        }
+        let set: Value =
+            serde_json::from_str(text).map_err(|_| bad("that URL does not answer JSON"))?;
+        let list = set
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("that URL does not answer a JWK Set ({\"keys\": [...]})"))?;
+        let mut keys: Vec<PublicJwk> = Vec::new();
+        for jwk in list {
+            let Ok(mut key) = PublicJwk::from_jwk(jwk) else {
+                continue;
+            };
+            if key.kid().is_none() {
+                key.set_kid(key.thumbprint().to_owned());
+            }
+            if keys.len() < REMOTE_KEYS_MAX && keys.iter().all(|k| k.kid() != key.kid()) {
+                keys.push(key);
+            }
+        }
+        if keys.is_empty() {
+            return Err(bad(
+                "the JWK Set at that URL holds no EC P-256, RSA (2048+) or Ed25519 signing key",
+            ));
         }
         Ok(Self { keys })
     }

@@ -45,6 +45,7 @@ pub mod password_reset;
 pub mod projects;
 pub mod readiness;
 pub mod registry;
+pub mod remote_keys;
 pub mod secret;
 pub mod secret_format;
 pub mod secret_reports;

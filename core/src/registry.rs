@@ -134,6 +134,9 @@ pub struct ClientEntry {
     /// A `private_key_jwt` client's public keys; such a client has no
     /// secret (its `secret_hash` matches nothing).
     pub keys: Option<Arc<ClientKeys>>,
+    /// A `private_key_jwt` client whose keys are at this URL (its `keys`
+    /// are then empty: see [`crate::remote_keys`]).
+    pub jwks_uri: Option<String>,
     /// Shared by every version of this entry (narrowing replaces the entry).
     pub usage: Arc<Usage>,
 }
@@ -239,6 +242,9 @@ impl Registry {
         // A zero hash matches no secret (see `MasterKey::verify_secret`).
         let mut hash = [0u8; 32];
         let keys = match c.auth_method.as_str() {
+            store::clients::AUTH_PRIVATE_KEY_JWT if c.jwks_uri.is_some() => {
+                Some(Arc::new(ClientKeys::none()))
+            }
             store::clients::AUTH_PRIVATE_KEY_JWT => {
                 match c.public_keys.as_deref().map(ClientKeys::from_stored) {
                     Some(Ok(keys)) => Some(Arc::new(keys)),
@@ -272,6 +278,7 @@ impl Registry {
             retire_at: c.retire_at,
             revoked_before: c.revoked_before,
             keys,
+            jwks_uri: c.jwks_uri.clone(),
             usage,
         };
         clients.insert(c.id.clone(), Arc::new(entry));
@@ -410,6 +417,7 @@ mod tests {
             revoked_before: None,
             auth_method: "client_secret".into(),
             public_keys: None,
+            jwks_uri: None,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::ratelimit::{Decision, MinuteTally, RateLimiter};
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
 use crate::shared_limits::SharedLimits;
 use crate::store;
+use crate::remote_keys::{KeyFetcher, RemoteKeys};
 use crate::used_once::UsedOnce;
 
 use portcullis_gate::cache::VerifiedTokens;
@@ -42,6 +43,8 @@ pub struct Issuer {
     verified: VerifiedTokens,
     /// Client assertions' `jti` values, each good once on every node.
     used_once: UsedOnce,
+    /// Keys partners host at a `jwks_uri`.
+    remote_keys: RemoteKeys,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
@@ -60,6 +63,7 @@ impl Issuer {
         let used_once = UsedOnce::new(feed.db().clone(), None);
         Self {
             used_once,
+            remote_keys: RemoteKeys::default(),
             issuer,
             keyring: feed.keyring().clone(),
             registry: feed.registry().clone(),
@@ -80,6 +84,16 @@ impl Issuer {
             self.used_once = UsedOnce::new(self.feed.db().clone(), shared);
         }
         self
+    }
+
+    /// Fetches the keys of `jwks_uri` clients with `fetcher`.
+    pub fn with_key_fetcher(mut self, fetcher: Arc<dyn KeyFetcher>) -> Self {
+        self.remote_keys = RemoteKeys::new(fetcher);
+        self
+    }
+
+    pub fn remote_keys(&self) -> &RemoteKeys {
+        &self.remote_keys
     }
 
     /// Charges one request to the project's rate-limit bucket.
@@ -189,11 +203,21 @@ impl Issuer {
             .registry
             .client(id)
             .ok_or_else(|| refuse(&"unknown client"))?;
-        let Some(keys) = client.keys.as_ref() else {
-            return Err(refuse(&"the client authenticates with a secret"));
+        let keys = match (&client.jwks_uri, &client.keys) {
+            (Some(url), _) => {
+                let kid = portcullis_gate::jws::CompactJws::parse(assertion)
+                    .ok()
+                    .and_then(|j| j.header_str("kid").map(str::to_owned));
+                self.remote_keys
+                    .keys(url, kid.as_deref())
+                    .await
+                    .ok_or_else(|| refuse(&"the keys at its jwks_uri cannot be fetched"))?
+            }
+            (None, Some(keys)) => keys.clone(),
+            (None, None) => return Err(refuse(&"the client authenticates with a secret")),
         };
         let now = self.clock.now();
-        let asserted = client_assertion::check(assertion, id, keys, audiences, now)
+        let asserted = client_assertion::check(assertion, id, &keys, audiences, now)
             .map_err(|why| refuse(&why))?;
         if let Err(why) = self.registry.usable(&client, now) {
             return Err(refuse(&format!("{why:?}")));

@@ -326,6 +326,7 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
             revoked_before: None,
             auth_method: "client_secret".into(),
             public_keys: None,
+            jwks_uri: None,
         };
         store::clients::insert(&mut *tx, &row, None).await.unwrap();
     }

@@ -149,6 +149,15 @@ pub struct Config {
           global = true)]
     pub webhook_private_targets: bool,
 
+    /// Let key clients' `jwks_uri` point at loopback, private and
+    /// link-local addresses, and use plain http (for partners' key
+    /// servers inside the company network). Off: only https to public
+    /// addresses.
+    #[arg(long, env = "PORTCULLIS_KEY_FETCH_PRIVATE_TARGETS", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(),
+          global = true)]
+    pub key_fetch_private_targets: bool,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,
@@ -202,6 +211,7 @@ impl std::fmt::Debug for Config {
             .field("scopes", &self.scopes)
             .field("secret_report_keys", &self.secret_report_keys)
             .field("webhook_private_targets", &self.webhook_private_targets)
+            .field("key_fetch_private_targets", &self.key_fetch_private_targets)
             .field("site_root", &self.site_root)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
@@ -251,6 +261,15 @@ impl Config {
     /// Where webhooks may go.
     pub fn webhook_targets(&self) -> portcullis_core::webhooks::Targets {
         if self.webhook_private_targets {
+            portcullis_core::webhooks::Targets::AnyHttp
+        } else {
+            portcullis_core::webhooks::Targets::PublicHttps
+        }
+    }
+
+    /// Where key clients' `jwks_uri` may point.
+    pub fn key_fetch_targets(&self) -> portcullis_core::webhooks::Targets {
+        if self.key_fetch_private_targets {
             portcullis_core::webhooks::Targets::AnyHttp
         } else {
             portcullis_core::webhooks::Targets::PublicHttps

@@ -12,6 +12,7 @@ pub mod listen;
 pub mod manage;
 pub mod middleware;
 pub mod oauth;
+pub mod outbound;
 pub mod readyz;
 pub mod router;
 pub mod sessions;

@@ -421,7 +421,7 @@ async fn set_client_keys(
 ) -> Answer {
     let client = s
         .clients
-        .set_keys(who(&b).manager()?, &id, &input.public_keys)
+        .set_keys(who(&b).manager()?, &id, input.keys()?)
         .await?;
     Ok(Json(ClientAnswer::from(&client)).into_response())
 }
@@ -456,7 +456,7 @@ async fn create_client(
         .unwrap_or_default();
     let caller = who(&b);
     let by = caller.manager()?;
-    let answer = match &input.public_keys {
+    let answer = match input.keys()? {
         Some(keys) => s
             .clients
             .create_with_keys(by, &project_id, &input.name, &input.scopes, &hours, keys)

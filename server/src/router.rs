@@ -133,7 +133,11 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         feed.clone(),
         Arc::new(limiter),
     )
-    .with_shared_limits(shared_limits.clone()));
+    .with_shared_limits(shared_limits.clone())
+    .with_key_fetcher(Arc::new(
+        crate::outbound::JwksFetcher::new(config.key_fetch_targets())
+            .map_err(|e| portcullis_core::Error::Setup(format!("an HTTP client for JWK Sets: {e}")))?,
+    )));
     let gate_feed = GateFeed::attach_to(&feed, config.issuer()?, catalogue.clone());
     let gates = Arc::new(Gates::new(
         db.clone(),
@@ -153,7 +157,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         issuer.clone(),
         master.clone(),
         clock.clone(),
-    ));
+    )
+    .with_key_targets(config.key_fetch_targets()));
     // Failed client authentications per address: the token endpoint's and
     // the gate feed's brute-force guard.
     let client_failures = Arc::new(LoginThrottle::shared(

@@ -2,7 +2,6 @@
 //! leases make sure each attempt is made by one of them. Also turns the
 //! limiter's refusals into `project.rate_limited` events.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +9,6 @@ use std::collections::HashMap;
 
 use portcullis_core::webhooks::{outbox, Outbox, Outcome, Send, Targets};
 use portcullis_core::{Clock, Db, Issuer};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// How often a node with free senders looks for due messages.
@@ -25,30 +23,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RATE_LIMITED_FLUSH: Duration = Duration::from_secs(5);
 const PRUNE: Duration = Duration::from_secs(3600);
 
-/// Resolves names as usual, then drops the addresses the operator does not
-/// allow (so a public name that resolves to a private address is refused
-/// at connect time, not only when the URL was typed).
-struct AllowedOnly(Targets);
-
-impl Resolve for AllowedOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        let targets = self.0;
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .filter(|a| targets.allows(a.ip()))
-                .collect();
-            if found.is_empty() {
-                return Err(
-                    format!("{} has no address this server may send to", name.as_str()).into(),
-                );
-            }
-            let addrs: Addrs = Box::new(found.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
 fn http_client(targets: Targets) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("Portcullis-Webhooks/", env!("CARGO_PKG_VERSION")))
@@ -59,21 +33,14 @@ fn http_client(targets: Targets) -> reqwest::Result<reqwest::Client> {
         // A proxy from the environment would connect for us, past the
         // address check below.
         .no_proxy()
-        .dns_resolver(Arc::new(AllowedOnly(targets)))
+        .dns_resolver(Arc::new(crate::outbound::AllowedOnly(targets)))
         .build()
 }
 
 /// Makes one attempt. IP-literal hosts skip the resolver, so they are
 /// checked here.
 async fn attempt(client: &reqwest::Client, targets: Targets, send: &Send) -> Outcome {
-    let literal = url::Url::parse(&send.url)
-        .ok()
-        .and_then(|u| match u.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        });
-    if literal.is_some_and(|ip| !targets.allows(ip)) {
+    if !crate::outbound::literal_allowed(targets, &send.url) {
         return Outcome::Unreachable("the address is not one this server may send to".into());
     }
     let sent = client

@@ -67,6 +67,7 @@ pub fn client(c: Client) -> ClientInfo {
         minted_last_5m: c.minted_last_5m,
         minted_last_hour: c.minted_last_hour,
         reuse_warning: c.reuse_warning,
+        jwks_uri: c.jwks_uri,
         keys: c.keys.map(|keys| {
             keys.into_iter()
                 .map(|k| KeyInfo {

@@ -173,19 +173,20 @@ pub async fn create_client(
     /// Empty: a long-lived client; else hours until it expires (1–720).
     #[server(default)]
     expires_in_hours: String,
-    /// Empty: a client with a secret; else its public key(s), and it
-    /// authenticates with private_key_jwt.
+    /// Both empty: a client with a secret; else its public key(s) or the
+    /// URL of its JWK Set, and it authenticates with private_key_jwt.
     #[server(default)]
     public_keys: String,
+    #[server(default)] jwks_uri: String,
 ) -> Result<NewClient, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let by = p.manager()?;
-        if !public_keys.trim().is_empty() {
+        if let Some(input) = keys_input(&public_keys, &jwks_uri) {
             let client = state
                 .clients
-                .create_with_keys(by, &project_id, &client_name, &scopes, &expires_in_hours, &public_keys)
+                .create_with_keys(by, &project_id, &client_name, &scopes, &expires_in_hours, input)
                 .await?;
             return Ok(NewClient {
                 client: convert::client(client),
@@ -204,18 +205,36 @@ pub async fn create_client(
     .await
 }
 
-/// Replaces a key client's public keys (one or two).
+/// The keys a form gave: a URL if one is typed, else the pasted keys.
+#[cfg(feature = "ssr")]
+fn keys_input<'a>(
+    public_keys: &'a str,
+    jwks_uri: &'a str,
+) -> Option<portcullis_core::client_keys::KeysInput<'a>> {
+    use portcullis_core::client_keys::KeysInput;
+    match (public_keys.trim(), jwks_uri.trim()) {
+        (_, uri) if !uri.is_empty() => Some(KeysInput::JwksUri(uri)),
+        ("", _) => None,
+        (keys, _) => Some(KeysInput::Pasted(keys)),
+    }
+}
+
+/// Replaces a key client's public keys (one or two) or its JWK Set URL.
 #[server(endpoint = "client_set_keys")]
 pub async fn set_client_keys(
     client_id: String,
     #[server(default)] public_keys: String,
+    #[server(default)] jwks_uri: String,
 ) -> Result<ClientInfo, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
+        let input = keys_input(&public_keys, &jwks_uri).unwrap_or(
+            portcullis_core::client_keys::KeysInput::Pasted(""),
+        );
         let client = state
             .clients
-            .set_keys(p.manager()?, &client_id, &public_keys)
+            .set_keys(p.manager()?, &client_id, input)
             .await?;
         Ok(convert::client(client))
     })

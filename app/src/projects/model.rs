@@ -96,6 +96,9 @@ pub struct ClientInfo {
     /// A private_key_jwt client's public keys; `None`: it has a secret.
     #[serde(default)]
     pub keys: Option<Vec<KeyInfo>>,
+    /// A key client whose keys are published at this URL.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// One public key of a key client.

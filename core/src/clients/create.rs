@@ -23,8 +23,9 @@ impl Clients {
     }
 
     /// Creates a `private_key_jwt` client (RFC 7523 §2.2) that proves
-    /// itself with one of `public_keys` (a JWK, JWK Set or PEM, see
-    /// [`ClientKeys::parse`]): it has no secret, so none is ever shown.
+    /// itself with one of its public keys: pasted (a JWK, JWK Set or PEM,
+    /// see [`ClientKeys::parse`]) or at a `jwks_uri`. It has no secret, so
+    /// none is ever shown.
     pub async fn create_with_keys(
         &self,
         by: Manager<'_>,
@@ -32,9 +33,9 @@ impl Clients {
         name: &str,
         scopes: &[String],
         expires_in_hours: &str,
-        public_keys: &str,
+        input: KeysInput<'_>,
     ) -> Result<Client> {
-        let keys = ClientKeys::parse(public_keys)?;
+        let keys = self.stored_keys(input).await?;
         let (client, _) = self
             .create_client(by, project_id, name, scopes, expires_in_hours, Some(keys))
             .await?;
@@ -48,7 +49,7 @@ impl Clients {
         name: &str,
         scopes: &[String],
         expires_in_hours: &str,
-        keys: Option<ClientKeys>,
+        keys: Option<StoredKeys>,
     ) -> Result<(Client, Option<ClientSecret>)> {
         let (manager, by) = (by, by.principal());
         let hours = match expires_in_hours.trim() {
@@ -95,9 +96,10 @@ impl Clients {
             ),
             None => format!("{:?} with {}", row.name, row.scopes),
         };
-        let detail = match &row.public_keys {
-            Some(_) => format!("{detail}; authenticates with a public key (private_key_jwt)"),
-            None => detail,
+        let detail = match (&row.public_keys, &row.jwks_uri) {
+            (Some(_), _) => format!("{detail}; authenticates with a public key (private_key_jwt)"),
+            (None, Some(url)) => format!("{detail}; authenticates with a key published at {url} (private_key_jwt)"),
+            (None, None) => detail,
         };
         store::clients::insert(
             &mut *tx,
@@ -161,12 +163,12 @@ impl Clients {
         name: String,
         scopes: Vec<String>,
         expires_at: Option<Epoch>,
-        keys: Option<ClientKeys>,
+        keys: Option<StoredKeys>,
     ) -> (ClientRow, Option<ClientSecret>) {
         let secret = keys.is_none().then(ClientSecret::generate);
-        let (auth_method, public_keys) = match &keys {
-            Some(keys) => (store::clients::AUTH_PRIVATE_KEY_JWT, Some(keys.to_json())),
-            None => (store::clients::AUTH_SECRET, None),
+        let (auth_method, public_keys, jwks_uri) = match keys {
+            Some(k) => (store::clients::AUTH_PRIVATE_KEY_JWT, k.public_keys, k.jwks_uri),
+            None => (store::clients::AUTH_SECRET, None, None),
         };
         let row = ClientRow {
             id: new_id("pcl"),
@@ -187,6 +189,7 @@ impl Clients {
             revoked_before: None,
             auth_method: auth_method.to_owned(),
             public_keys,
+            jwks_uri,
         };
         (row, secret)
     }
@@ -210,7 +213,7 @@ impl Clients {
                 "Temporary clients are not rotated: create a new one when needed.",
             ));
         }
-        if old.public_keys.is_some() {
+        if old.auth_method == store::clients::AUTH_PRIVATE_KEY_JWT {
             return Err(Error::conflict(
                 "A key client rotates its keys, not its id: add the new public key beside the old one, move the workload to it, then remove the old key.",
             ));

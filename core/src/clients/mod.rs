@@ -8,7 +8,8 @@ use std::sync::Arc;
 use crate::access::{Manager, Principal};
 use crate::audit;
 use crate::catalogue::Catalogue;
-use crate::client_keys::{ClientKeys, KeySummary};
+use crate::client_keys::{ClientKeys, KeySummary, KeysInput};
+use crate::webhooks::Targets;
 use crate::clock::{Clock, Epoch, Secs};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -121,6 +122,8 @@ pub struct Client {
     pub reuse_warning: Option<String>,
     /// A `private_key_jwt` client's public keys; `None` for a secret client.
     pub keys: Option<Vec<KeySummary>>,
+    /// A `private_key_jwt` client whose keys the partner hosts here.
+    pub jwks_uri: Option<String>,
 }
 
 /// Tokens per scope set per token lifetime above which a client is told it
@@ -169,6 +172,14 @@ pub struct Clients {
     pub(crate) issuer: Arc<Issuer>,
     pub(crate) master: Arc<MasterKey>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) key_targets: Targets,
+}
+
+/// What a key client stores: pasted keys (a JWK Set as JSON) or the URL of
+/// the partner's JWK Set.
+pub(crate) struct StoredKeys {
+    public_keys: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 impl Clients {
@@ -188,7 +199,18 @@ impl Clients {
             issuer,
             master,
             clock,
+            key_targets: Targets::default(),
         }
+    }
+
+    /// Where `jwks_uri`s may point (the operator's outbound setting).
+    pub fn with_key_targets(mut self, targets: Targets) -> Self {
+        self.key_targets = targets;
+        self
+    }
+
+    pub fn key_targets(&self) -> Targets {
+        self.key_targets
     }
 
     /// The caller's account's project `id`.
@@ -236,12 +258,18 @@ impl Clients {
             .max(row.last_used_at);
         let minted = |minutes| usage.as_ref().map_or(0, |u| u.minted_in_last(minutes, now));
         let status = ClientStatus::of(row.disabled_at, row.expires_at, project_archived, now);
-        let keys = row
-            .public_keys
-            .as_deref()
-            .map(|json| ClientKeys::from_stored(json).map(|k| k.summaries()).unwrap_or_default());
+        let keys = match (&row.public_keys, &row.jwks_uri) {
+            (Some(json), _) => Some(
+                ClientKeys::from_stored(json)
+                    .map(|k| k.summaries())
+                    .unwrap_or_default(),
+            ),
+            (None, Some(_)) => Some(Vec::new()),
+            (None, None) => None,
+        };
         Client {
             keys,
+            jwks_uri: row.jwks_uri.clone(),
             scopes: split_scopes(&row.scopes),
             id: row.id,
             project_id: row.project_id,

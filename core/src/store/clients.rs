@@ -26,6 +26,8 @@ pub struct ClientRow {
     pub auth_method: String,
     /// private_key_jwt: the client's public keys, a JWK Set as JSON.
     pub public_keys: Option<String>,
+    /// private_key_jwt with keys the partner hosts at this URL.
+    pub jwks_uri: Option<String>,
 }
 
 /// The values of `clients.auth_method`.
@@ -46,7 +48,7 @@ crate::debug_fields!(ClientRow {
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
                        last_used_at, disabled_at, disabled_reason, expires_at, retire_at, \
-                       revoked_before, auth_method, public_keys";
+                       revoked_before, auth_method, public_keys, jwks_uri";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -55,8 +57,8 @@ pub async fn insert<'e>(
 ) -> Result<()> {
     sqlx::query(
         "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at,
-                              auth_method, public_keys)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                              auth_method, public_keys, jwks_uri)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&c.id)
     .bind(&c.account_id)
@@ -69,26 +71,29 @@ pub async fn insert<'e>(
     .bind(c.expires_at)
     .bind(&c.auth_method)
     .bind(&c.public_keys)
+    .bind(&c.jwks_uri)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Replaces a live key client's public keys.
+/// Replaces a live key client's keys: pasted ones or a `jwks_uri`.
 pub async fn set_public_keys<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,
     id: &str,
-    public_keys: &str,
+    public_keys: Option<&str>,
+    jwks_uri: Option<&str>,
 ) -> Result<bool> {
     Ok(sqlx::query(
-        "update clients set public_keys = $1
+        "update clients set public_keys = $1, jwks_uri = $5
          where account_id = $2 and id = $3 and auth_method = $4 and disabled_at is null",
     )
     .bind(public_keys)
     .bind(account_id)
     .bind(id)
     .bind(AUTH_PRIVATE_KEY_JWT)
+    .bind(jwks_uri)
     .execute(db)
     .await?
     .rows_affected()

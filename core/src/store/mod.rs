@@ -45,6 +45,7 @@ mod debug_tests {
             revoked_before: None,
             auth_method: "client_secret".into(),
             public_keys: None,
+            jwks_uri: None,
         };
         let endpoint = webhooks::EndpointRow {
             id: "whe_1".into(),

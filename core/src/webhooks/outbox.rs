@@ -145,6 +145,15 @@ async fn enqueue_for(
     });
     match kind {
         EventType::ClientRotated => data["successor_client_id"] = json!(changed),
+        EventType::ClientKeysChanged => {
+            let keys = client
+                .public_keys
+                .as_deref()
+                .and_then(|k| crate::client_keys::ClientKeys::from_stored(k).ok())
+                .map(|k| k.summaries())
+                .unwrap_or_default();
+            data["public_keys"] = json!(keys);
+        }
         EventType::ClientRetired | EventType::ClientRevoked | EventType::ClientSecretReported => {
             data["reason"] = json!(client.disabled_reason);
         }

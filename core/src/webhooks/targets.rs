@@ -22,8 +22,13 @@ pub enum Targets {
 impl Targets {
     /// Checks a URL as typed; returns it trimmed.
     pub fn check_url(self, raw: &str) -> Result<String> {
+        self.check_url_for("url", raw)
+    }
+
+    /// The same, for a URL typed in the field named `field`.
+    pub fn check_url_for(self, field: crate::error::Field, raw: &str) -> Result<String> {
         let raw = raw.trim();
-        let bad = |m: &str| Error::invalid("url", m.to_owned());
+        let bad = |m: &str| Error::invalid(field, m.to_owned());
         if raw.is_empty() {
             return Err(bad("Enter the URL that receives the events."));
         }

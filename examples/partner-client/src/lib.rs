@@ -12,6 +12,9 @@
 //! - `429` is retried after `Retry-After` (or a backoff), with jitter; a
 //!   network error or a `5xx` after a backoff; `400`/`401` are not retried:
 //!   they need a person.
+//! - With a key instead of a secret ([`TokenSource::with_private_key`]),
+//!   each attempt signs a fresh one-minute client assertion (RFC 7523
+//!   §2.2): a new `jti` every time, since the issuer takes each once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,12 +49,24 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
+/// How the client proves itself at the token endpoint.
+enum Credential {
+    /// `client_secret_basic`.
+    Secret(String),
+    /// `private_key_jwt`: the private key signs each assertion.
+    PrivateKey {
+        key: jsonwebtoken::EncodingKey,
+        alg: jsonwebtoken::Algorithm,
+        kid: Option<String>,
+    },
+}
+
 /// Access tokens for one client, cached per scope set.
 pub struct TokenSource {
     http: reqwest::Client,
     token_url: String,
     client_id: String,
-    client_secret: String,
+    credential: Credential,
     clock: Clock,
     max_attempts: u32,
     /// One slot per scope set; its lock is held while that set mints.
@@ -65,18 +80,54 @@ impl std::fmt::Debug for TokenSource {
         f.debug_struct("TokenSource")
             .field("token_url", &self.token_url)
             .field("client_id", &self.client_id)
-            .field("client_secret", &"..")
+            .field("credential", &"..")
             .finish_non_exhaustive()
     }
 }
 
 impl TokenSource {
     pub fn new(token_url: &str, client_id: &str, client_secret: &str) -> Self {
+        Self::with_credential(
+            token_url,
+            client_id,
+            Credential::Secret(client_secret.to_owned()),
+        )
+    }
+
+    /// A key client: `private_key_pem` is its PKCS#8 private key (ES256 or
+    /// EdDSA) or an RSA key (RS256), `alg` says which; `kid` names the key
+    /// registered with the client, if it has one.
+    pub fn with_private_key(
+        token_url: &str,
+        client_id: &str,
+        private_key_pem: &[u8],
+        alg: jsonwebtoken::Algorithm,
+        kid: Option<&str>,
+    ) -> Result<Self, jsonwebtoken::errors::Error> {
+        use jsonwebtoken::{Algorithm, EncodingKey};
+        let key = match alg {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(private_key_pem)?,
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(private_key_pem)?,
+            Algorithm::RS256 => EncodingKey::from_rsa_pem(private_key_pem)?,
+            _ => return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
+        };
+        Ok(Self::with_credential(
+            token_url,
+            client_id,
+            Credential::PrivateKey {
+                key,
+                alg,
+                kid: kid.map(str::to_owned),
+            },
+        ))
+    }
+
+    fn with_credential(token_url: &str, client_id: &str, credential: Credential) -> Self {
         Self {
             http: reqwest::Client::new(),
             token_url: token_url.to_owned(),
             client_id: client_id.to_owned(),
-            client_secret: client_secret.to_owned(),
+            credential,
             clock: Arc::new(SystemTime::now),
             max_attempts: 6,
             slots: Mutex::new(HashMap::new()),
@@ -131,13 +182,30 @@ impl TokenSource {
         let mut last = String::new();
         for attempt in 1..=self.max_attempts {
             self.attempts.fetch_add(1, Ordering::Relaxed);
-            let sent = self
-                .http
-                .post(&self.token_url)
-                .basic_auth(&self.client_id, Some(&self.client_secret))
-                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-                .send()
-                .await;
+            let mut form = vec![
+                ("grant_type", "client_credentials".to_owned()),
+                ("scope", scope.to_owned()),
+            ];
+            let mut request = self.http.post(&self.token_url);
+            match &self.credential {
+                Credential::Secret(secret) => {
+                    request = request.basic_auth(&self.client_id, Some(secret));
+                }
+                Credential::PrivateKey { key, alg, kid } => {
+                    let assertion = self.assertion(key, *alg, kid.clone()).map_err(|e| {
+                        Error::Refused {
+                            status: 0,
+                            body: format!("cannot sign a client assertion: {e}"),
+                        }
+                    })?;
+                    form.push((
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                    ));
+                    form.push(("client_assertion", assertion));
+                }
+            }
+            let sent = request.form(&form).send().await;
             let wait = match sent {
                 Ok(res) if res.status().is_success() => {
                     let answer: TokenAnswer = res.json().await.map_err(|e| Error::GaveUp {
@@ -178,6 +246,27 @@ impl TokenSource {
             attempts: self.max_attempts,
             last,
         })
+    }
+
+    /// RFC 7523 §3: `iss` = `sub` = the client id, `aud` the token
+    /// endpoint, one minute of life, a random 128-bit `jti`.
+    fn assertion(
+        &self,
+        key: &jsonwebtoken::EncodingKey,
+        alg: jsonwebtoken::Algorithm,
+        kid: Option<String>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = (self.clock)()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let jti: u128 = rand::thread_rng().gen();
+        let claims = serde_json::json!({
+            "iss": self.client_id, "sub": self.client_id, "aud": self.token_url,
+            "iat": now, "exp": now + 60, "jti": format!("{jti:032x}"),
+        });
+        let mut header = jsonwebtoken::Header::new(alg);
+        header.kid = kid;
+        jsonwebtoken::encode(&header, &claims, key)
     }
 
     /// Refresh at a random point 80–90 % into the token's life.

@@ -23,7 +23,9 @@ pub const X_RULES: &str = "A request body's `x-rules` lists rules JSON Schema ca
     link-local, shared or reserved address and no host named localhost or ending in .localhost, \
     .local or .internal), `public-key` (one or two public signing keys as a JWK, a JWK Set or PEM: \
     EC P-256 (ES256), RSA of 2048 to 8192 bits (RS256) or Ed25519 (EdDSA); never a private or \
-    symmetric key). Breaking one is a 422 naming the field.";
+    symmetric key), `at-most-one` / `exactly-one` (of the field and `other`), `jwks-uri` (a URL as \
+    for `webhook-target`, with `private_targets` the operator's setting for key fetches, that \
+    answers a JWK Set with at least one such key when it is set). Breaking one is a 422 naming the field.";
 
 /// The words of the account's world the request schemas use.
 pub struct Vocabulary {
@@ -31,14 +33,21 @@ pub struct Vocabulary {
     pub scopes: Vec<String>,
     /// The operator allows plain http and private addresses for webhooks.
     pub private_targets: bool,
+    /// … and for key clients' `jwks_uri`.
+    pub private_key_fetch: bool,
 }
 
 impl Vocabulary {
-    pub fn new(catalogue: &Catalogue, targets: webhooks::Targets) -> Self {
+    pub fn new(
+        catalogue: &Catalogue,
+        targets: webhooks::Targets,
+        key_targets: webhooks::Targets,
+    ) -> Self {
         Self {
             api_ids: catalogue.apis().iter().map(|a| a.id.clone()).collect(),
             scopes: catalogue.scope_names().map(str::to_owned).collect(),
             private_targets: targets == webhooks::Targets::AnyHttp,
+            private_key_fetch: key_targets == webhooks::Targets::AnyHttp,
         }
     }
 }
@@ -129,8 +138,12 @@ fn no_rules() -> Value {
     json!([])
 }
 
-fn key_rules() -> Value {
-    json!([{ "rule": "public-key", "field": "public_keys" }])
+fn key_rules(v: &Vocabulary, exactly_one: bool) -> Value {
+    json!([
+        { "rule": if exactly_one { "exactly-one" } else { "at-most-one" }, "field": "public_keys", "other": "jwks_uri" },
+        { "rule": "public-key", "field": "public_keys" },
+        { "rule": "jwks-uri", "field": "jwks_uri", "private_targets": v.private_key_fetch },
+    ])
 }
 
 fn endpoint_rules(v: &Vocabulary) -> Value {
@@ -164,9 +177,9 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/projects/{id}/rate-limit", summary: "Set the project's bucket", success: 200, returns: Some(project()),
              request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
         Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys it authenticates with private_key_jwt (RFC 7523) and has no secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
-             request: Some(body::<NewClient>(v, key_rules())) },
+             request: Some(body::<NewClient>(v, key_rules(v, false))) },
         Op { verb: "post", path: "/clients/{id}/keys", summary: "Replace a key client's public keys (one or two: add the new key beside the old, then remove the old); tokens already issued stay good. A secret client: 409", success: 200, returns: Some(client()),
-             request: Some(body::<Keys>(v, key_rules())) },
+             request: Some(body::<Keys>(v, key_rules(v, true))) },
         Op { verb: "post", path: "/clients/{id}/narrow", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
              request: Some(body::<Narrow>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/rotate", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },

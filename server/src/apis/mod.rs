@@ -61,7 +61,11 @@ pub fn routes(
         issuer.issuer(),
         endpoints,
         &documented,
-        &manage_doc::Vocabulary::new(catalogue, manage_state.webhooks.targets()),
+        &manage_doc::Vocabulary::new(
+            catalogue,
+            manage_state.webhooks.targets(),
+            manage_state.clients.key_targets(),
+        ),
     )
     .to_string()
     .into();

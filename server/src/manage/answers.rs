@@ -67,6 +67,8 @@ pub(crate) struct ClientAnswer {
     pub auth_method: &'static str,
     /// A private_key_jwt client's public keys (never a secret).
     pub public_keys: Option<Vec<KeyAnswer>>,
+    /// A private_key_jwt client whose keys the partner publishes here.
+    pub jwks_uri: Option<String>,
 }
 
 /// One public key of a private_key_jwt client.
@@ -98,6 +100,7 @@ impl From<&Client> for ClientAnswer {
                 Some(_) => "private_key_jwt",
                 None => "client_secret",
             },
+            jwks_uri: c.jwks_uri.clone(),
             public_keys: c.keys.as_ref().map(|keys| {
                 keys.iter()
                     .map(|k| KeyAnswer {

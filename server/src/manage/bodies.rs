@@ -8,6 +8,7 @@ use portcullis_core::clients::{CLIENT_NAME_MAX, TEMPORARY_HOURS};
 use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
 use portcullis_core::ratelimit::LIMIT_RANGE;
 use portcullis_core::webhooks::{targets::URL_MAX, DESCRIPTION_MAX as NOTE_MAX};
+use portcullis_core::client_keys::KeysInput;
 use portcullis_reference_apis::contract::{some_string, some_value, some_whole, whole};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -80,16 +81,57 @@ pub(crate) struct NewClient {
     #[serde(default, deserialize_with = "some_value")]
     #[schemars(with = "String", length(min = 1, max = PUBLIC_KEYS_MAX))]
     pub public_keys: Option<String>,
+    /// Instead: the https URL of a JWK Set the partner publishes; the
+    /// client authenticates with `private_key_jwt` and its keys rotate on
+    /// the partner's side.
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "String", length(min = 1, max = URL_MAX))]
+    pub jwks_uri: Option<String>,
 }
 
-/// A key client's new public keys.
+impl NewClient {
+    /// The keys of a key client; `None` for a secret client.
+    pub fn keys(&self) -> Result<Option<KeysInput<'_>>, portcullis_core::Error> {
+        keys_of(self.public_keys.as_deref(), self.jwks_uri.as_deref())
+    }
+}
+
+/// A key client's new keys: one or two public keys, or a JWK Set URL.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Keys {
     /// One or two public keys (a JWK, a JWK Set or PEM); they replace the
     /// client's keys.
-    #[schemars(length(min = 1, max = PUBLIC_KEYS_MAX))]
-    pub public_keys: String,
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "String", length(min = 1, max = PUBLIC_KEYS_MAX))]
+    pub public_keys: Option<String>,
+    /// Or the https URL of a JWK Set the partner publishes.
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "String", length(min = 1, max = URL_MAX))]
+    pub jwks_uri: Option<String>,
+}
+
+impl Keys {
+    pub fn keys(&self) -> Result<KeysInput<'_>, portcullis_core::Error> {
+        keys_of(self.public_keys.as_deref(), self.jwks_uri.as_deref())?.ok_or_else(|| {
+            portcullis_core::Error::invalid("public_keys", "Give public_keys or jwks_uri.")
+        })
+    }
+}
+
+fn keys_of<'a>(
+    public_keys: Option<&'a str>,
+    jwks_uri: Option<&'a str>,
+) -> Result<Option<KeysInput<'a>>, portcullis_core::Error> {
+    match (public_keys, jwks_uri) {
+        (Some(_), Some(_)) => Err(portcullis_core::Error::invalid(
+            "jwks_uri",
+            "Give public_keys or jwks_uri, not both.",
+        )),
+        (Some(k), None) => Ok(Some(KeysInput::Pasted(k))),
+        (None, Some(u)) => Ok(Some(KeysInput::JwksUri(u))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// The longest `public_keys` read (two large RSA keys fit).

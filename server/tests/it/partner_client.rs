@@ -167,3 +167,40 @@ async fn the_console_flags_a_client_that_mints_a_token_per_call() {
         "one token, reused"
     );
 }
+
+/// Key mode: the example signs a fresh assertion per mint (so a second
+/// mint is not a replay), with the private key of a key client.
+#[tokio::test]
+async fn key_mode_mints_with_a_fresh_assertion_each_time() {
+    let s = TestServer::start().await;
+    let owner = s.owner("example-keys@example.com").await;
+    let project = s.create_project(&owner, "Signed", "partner").await;
+    let key = crate::private_key_jwt::TestKey::ed25519(Some("ex-1"));
+    let made = crate::private_key_jwt::key_client(
+        &s,
+        &owner,
+        &project,
+        &["applications:read"],
+        &key.jwk.to_string(),
+    )
+    .await;
+    let id = made["client"]["id"].as_str().unwrap();
+    let (offset, clock) = movable_clock();
+    let tokens = TokenSource::with_private_key(
+        &s.url("/oauth/token"),
+        id,
+        key.private_pkcs8_pem.as_bytes(),
+        jsonwebtoken::Algorithm::EdDSA,
+        Some("ex-1"),
+    )
+    .unwrap()
+    .with_clock(clock);
+    let first = tokens.token(&["applications:read"]).await.unwrap();
+    assert!(s.issuer.check(&first).is_ok());
+    // Past the refresh point a second token is minted: a new assertion.
+    offset.store(3_300, Ordering::Relaxed);
+    s.clock.advance(3_300);
+    let second = tokens.token(&["applications:read"]).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(tokens.minted(), 2);
+}

@@ -16,9 +16,10 @@ use serde_json::{json, Value};
 use crate::cluster::{within, Cluster};
 use crate::harness::{manage_call, Creds, TestServer};
 
-const ALL_EVENTS: [&str; 7] = [
+const ALL_EVENTS: [&str; 8] = [
     "client.created",
     "client.rotated",
+    "client.keys_changed",
     "client.retired",
     "client.revoked",
     "client.expired",
@@ -191,9 +192,34 @@ async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
         }
     }
     assert!(refused > 0, "the bucket refused some of 20 requests");
+    // A key client, made and given a second key through the management API.
+    let ed25519 = r#"{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    let p256 = r#"{"kty":"EC","crv":"P-256","kid":"ec","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+    let (status, keyed) = manage_call(
+        &base,
+        &token,
+        Method::POST,
+        &format!("/projects/{project}/clients"),
+        Some(json!({ "name": "Signer", "scopes": ["applications:read"], "public_keys": ed25519 })),
+    )
+    .await;
+    assert_eq!((status, &keyed["client_secret"]), (201, &Value::Null), "{keyed}");
+    assert_eq!(keyed["client"]["auth_method"], "private_key_jwt");
+    let keyed = keyed["client"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = manage_call(
+        &base,
+        &token,
+        Method::POST,
+        &format!("/clients/{keyed}/keys"),
+        Some(json!({ "public_keys": format!("[{ed25519},{p256}]") })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["public_keys"].as_array().unwrap().len(), 2);
 
     let expect = [
-        ("client.created", 2),
+        ("client.created", 3),
+        ("client.keys_changed", 1),
         ("client.rotated", 1),
         ("client.retired", 1),
         ("client.revoked", 1),
@@ -229,6 +255,15 @@ async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
         assert_eq!(got.headers["content-type"], "application/json");
         assert!(ids.insert(got.headers["webhook-id"].to_str().unwrap().to_owned()));
     }
+    let (_, changed) = &r.of_type("client.keys_changed")[0];
+    assert_eq!(changed["data"]["client_id"], keyed.as_str());
+    let kids: Vec<&Value> = changed["data"]["public_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| &k["kid"])
+        .collect();
+    assert_eq!(kids, [&json!("ed"), &json!("ec")]);
     let (_, rot) = &r.of_type("client.rotated")[0];
     assert_eq!(rot["data"]["client_id"], first.id.as_str());
     assert_eq!(rot["data"]["successor_client_id"], successor.as_str());

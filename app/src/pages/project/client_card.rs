@@ -111,6 +111,7 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
         minted_last_hour,
         reuse_warning,
         keys,
+        jwks_uri,
         ..
     } = c;
     let keep_id = id.clone();
@@ -123,14 +124,21 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
                 {scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}
             </dd>
             <dt>"Signs in with"</dt>
-            <dd data-test-id="client-auth">{match keys {
-                None => view! { "a secret" }.into_any(),
-                Some(keys) => view! {
+            <dd data-test-id="client-auth">{match (keys, jwks_uri) {
+                (None, _) => view! { "a secret" }.into_any(),
+                (Some(_), Some(url)) => view! {
+                    "private_key_jwt: the JWK Set at " <code data-test-id="client-jwks-uri">{url}</code>
+                }.into_any(),
+                // The chips alone in their span: a list beside text did not
+                // shrink when the card was rebuilt with fewer keys.
+                (Some(keys), None) => view! {
                     "private_key_jwt: "
-                    {keys.into_iter().map(|k| view! {
-                        <code class="chip" title=format!("RFC 7638 thumbprint {}", k.thumbprint)
-                            data-test-id="client-key">{format!("{} ({})", k.kid, k.alg)}</code>
-                    }).collect_view()}
+                    <span class="chips">
+                        {keys.into_iter().map(|k| view! {
+                            <code class="chip" title=format!("RFC 7638 thumbprint {}", k.thumbprint)
+                                data-test-id="client-key">{format!("{} ({})", k.kid, k.alg)}</code>
+                        }).collect_view()}
+                    </span>
                 }.into_any(),
             }}</dd>
             <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>

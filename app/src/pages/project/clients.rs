@@ -162,8 +162,10 @@ fn NewClientCard(
     let name = RwSignal::new(DEFAULT_NAME.to_string());
     let lifetime = RwSignal::new(String::new());
     let selected = RwSignal::new(Vec::<String>::new());
-    let with_key = RwSignal::new(false);
+    // "secret", "key" (pasted) or "uri" (a JWK Set the partner hosts).
+    let auth = RwSignal::new("secret");
     let public_keys = RwSignal::new(String::new());
+    let jwks_uri = RwSignal::new(String::new());
     let action = ServerAction::<CreateClient>::new();
     let error = last_error(action);
     on_success(action, move |n| {
@@ -174,6 +176,7 @@ fn NewClientCard(
         lifetime.set(String::new());
         selected.set(Vec::new());
         public_keys.set(String::new());
+        jwks_uri.set(String::new());
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -182,10 +185,13 @@ fn NewClientCard(
             client_name: name.get_untracked(),
             scopes: selected.get_untracked(),
             expires_in_hours: lifetime.get_untracked(),
-            public_keys: if with_key.get_untracked() {
-                public_keys.get_untracked()
-            } else {
-                String::new()
+            public_keys: match auth.get_untracked() {
+                "key" => public_keys.get_untracked(),
+                _ => String::new(),
+            },
+            jwks_uri: match auth.get_untracked() {
+                "uri" => jwks_uri.get_untracked(),
+                _ => String::new(),
             },
         });
     };
@@ -215,14 +221,26 @@ fn NewClientCard(
                 </div>
                 <fieldset class="field">
                     <legend>"How it signs in"</legend>
-                    <label><input type="radio" name="client_auth" prop:checked=move || !with_key.get()
-                        on:change=move |_| with_key.set(false) data-test-id="auth-secret" />
+                    <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "secret"
+                        on:change=move |_| auth.set("secret") data-test-id="auth-secret" />
                         " A secret, shown once"</label>
-                    <label><input type="radio" name="client_auth" prop:checked=move || with_key.get()
-                        on:change=move |_| with_key.set(true) data-test-id="auth-key" />
+                    <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "key"
+                        on:change=move |_| auth.set("key") data-test-id="auth-key" />
                         " A public key (private_key_jwt): nothing secret is stored here or sent over the wire"</label>
+                    <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "uri"
+                        on:change=move |_| auth.set("uri") data-test-id="auth-jwks-uri" />
+                        " Public keys the partner publishes at a URL (a JWK Set), rotated on their side"</label>
                 </fieldset>
-                {move || with_key.get().then(|| view! {
+                {move || (auth.get() == "uri").then(|| view! {
+                    <div class="field">
+                        <label for="jwks_uri">"JWK Set URL"</label>
+                        <input id="jwks_uri" type="url" required placeholder="https://keys.partner.example/jwks.json"
+                            prop:value=move || jwks_uri.get() on:input=move |ev| jwks_uri.set(event_target_value(&ev))
+                            data-test-id="jwks-uri" />
+                        <p class="hint">"Fetched now to check it, then cached for 5 minutes; a new kid is picked up within seconds."</p>
+                    </div>
+                })}
+                {move || (auth.get() == "key").then(|| view! {
                     <div class="field">
                         <label for="public_keys">"Public key"</label>
                         <textarea id="public_keys" rows="6" required prop:value=move || public_keys.get()

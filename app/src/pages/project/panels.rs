@@ -55,12 +55,14 @@ pub(super) fn KeysPanel(client_id: String) -> impl IntoView {
     let action = ServerAction::<SetClientKeys>::new();
     let error = last_error(action);
     let keys = RwSignal::new(String::new());
+    let uri = RwSignal::new(String::new());
     on_success(action, move |_| list.refresh());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(SetClientKeys {
             client_id: client_id.clone(),
             public_keys: keys.get_untracked(),
+            jwks_uri: uri.get_untracked(),
         });
     };
     view! {
@@ -70,8 +72,13 @@ pub(super) fn KeysPanel(client_id: String) -> impl IntoView {
             <FormError error />
             <div class="field">
                 <label for="new_public_keys">"Public keys"</label>
-                <textarea id="new_public_keys" rows="6" required prop:value=move || keys.get()
+                <textarea id="new_public_keys" rows="6" prop:value=move || keys.get()
                     on:input=move |ev| keys.set(event_target_value(&ev)) data-test-id="new-public-keys"></textarea>
+            </div>
+            <div class="field">
+                <label for="new_jwks_uri">"Or the URL of a JWK Set the partner publishes"</label>
+                <input id="new_jwks_uri" type="url" prop:value=move || uri.get()
+                    on:input=move |ev| uri.set(event_target_value(&ev)) data-test-id="new-jwks-uri" />
             </div>
             <button type="submit" class="button" disabled=move || action.pending().get() data-test-id="save-keys">"Save keys"</button>
         </form>

@@ -231,6 +231,18 @@ pub(super) fn public_key() -> BoxedStrategy<Value> {
 pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mut TestRunner) {
     for rule in rules(schema) {
         let field = rule["field"].as_str().unwrap();
+        // Of the field and `other`, keep the field (with a placeholder the
+        // field's own rule replaces) and drop the other.
+        if let "at-most-one" | "exactly-one" = rule["rule"].as_str().unwrap() {
+            let other = rule["other"].as_str().unwrap();
+            if rule["rule"] == "exactly-one" && body.get(field).is_none() {
+                body[field] = json!("");
+            }
+            if body.get(field).is_some() {
+                body.as_object_mut().unwrap().remove(other);
+            }
+            continue;
+        }
         if body.get(field).is_none() {
             continue;
         }
@@ -253,6 +265,12 @@ pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mu
                 body[field] = sample(runner, &public_url());
             }
             "public-key" => body[field] = sample(runner, &public_key()),
+            // No URL this test could serve is one the test server may
+            // fetch (it allows public https only): go without.
+            "jwks-uri" => {
+                assert_eq!(rule["private_targets"], false, "the test server's setting");
+                body.as_object_mut().unwrap().remove(field);
+            }
             other => panic!("the contract test does not know the rule {other:?}"),
         }
     }
@@ -298,6 +316,34 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                     "https://hooks.example.com/in#part",
                 ] {
                     out.push((format!("{field}: {url}"), with(json!(url))));
+                }
+            }
+            "at-most-one" | "exactly-one" => {
+                let other = rule["other"].as_str().unwrap();
+                let mut both = good.clone();
+                both[field] = json!(ED25519);
+                both[other] = json!("https://keys.example.com/jwks.json");
+                out.push((format!("both {field} and {other}"), both));
+                if rule["rule"] == "exactly-one" {
+                    let mut neither = good.clone();
+                    neither.as_object_mut().unwrap().remove(field);
+                    neither.as_object_mut().unwrap().remove(other);
+                    out.push((format!("neither {field} nor {other}"), neither));
+                }
+            }
+            "jwks-uri" => {
+                for url in [
+                    "http://keys.example.com/jwks.json",
+                    "keys.example.com/jwks.json",
+                    "https://localhost/jwks.json",
+                    "https://10.0.0.7/jwks.json",
+                    "https://169.254.169.254/latest",
+                    "https://[::1]/jwks.json",
+                ] {
+                    let mut b = good.clone();
+                    b[field] = json!(url);
+                    b.as_object_mut().unwrap().remove("public_keys");
+                    out.push((format!("{field}: {url}"), b));
                 }
             }
             "public-key" => {
