@@ -195,15 +195,27 @@ mod tests {
         for (c, now, why) in [
             (with("iss", json!("pcl_2")), 1_010, Refusal::Subject),
             (with("sub", Value::Null), 1_010, Refusal::Subject),
-            (with("aud", json!("https://as.example/")), 1_010, Refusal::Audience),
+            (
+                with("aud", json!("https://as.example/")),
+                1_010,
+                Refusal::Audience,
+            ),
             (with("aud", json!(["x"])), 1_010, Refusal::Audience),
             (with("aud", Value::Null), 1_010, Refusal::Audience),
             (with("exp", Value::Null), 1_010, Refusal::Expired),
-            (good().as_object().unwrap().clone(), 1_060 + SKEW_SECS, Refusal::Expired),
+            (
+                good().as_object().unwrap().clone(),
+                1_060 + SKEW_SECS,
+                Refusal::Expired,
+            ),
             (with("iat", json!(1_100)), 1_010, Refusal::NotYetValid),
             (with("nbf", json!("soon")), 1_010, Refusal::NotYetValid),
             (with("exp", json!(1_301)), 1_010, Refusal::TooLong),
-            (with("iat", Value::Null).tap_exp(2_000), 1_010, Refusal::TooLong),
+            (
+                with("iat", Value::Null).tap_exp(2_000),
+                1_010,
+                Refusal::TooLong,
+            ),
             (with("jti", Value::Null), 1_010, Refusal::Jti),
             (with("jti", json!("x".repeat(300))), 1_010, Refusal::Jti),
         ] {

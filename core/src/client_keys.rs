@@ -160,7 +160,8 @@ impl ClientKeys {
 
     /// Keys as stored (the JSON of [`ClientKeys::to_json`]).
     pub fn from_stored(json: &str) -> Result<Self> {
-        let set: Value = serde_json::from_str(json).map_err(|_| invalid("stored keys are not JSON"))?;
+        let set: Value =
+            serde_json::from_str(json).map_err(|_| invalid("stored keys are not JSON"))?;
         match set.get("keys") {
             Some(Value::Array(list)) => Self::from_jwks(list),
             _ => Err(invalid("stored keys are not a JWK Set")),
@@ -169,8 +170,7 @@ impl ClientKeys {
 
     /// A JWK Set of the public keys, as stored and shown.
     pub fn to_json(&self) -> String {
-        json!({ "keys": self.keys.iter().map(PublicJwk::to_json).collect::<Vec<_>>() })
-            .to_string()
+        json!({ "keys": self.keys.iter().map(PublicJwk::to_json).collect::<Vec<_>>() }).to_string()
     }
 
     pub fn summaries(&self) -> Vec<KeySummary> {
@@ -245,9 +245,7 @@ fn pem_to_jwk(label: &str, der: &[u8]) -> Result<Value> {
     use rsa::pkcs8::DecodePublicKey;
     use rsa::traits::PublicKeyParts;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let rsa_jwk = |key: rsa::RsaPublicKey| {
-        json!({ "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) })
-    };
+    let rsa_jwk = |key: rsa::RsaPublicKey| json!({ "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) });
     match label {
         "RSA PUBLIC KEY" => {
             let key = rsa::RsaPublicKey::from_pkcs1_der(der)
@@ -281,17 +279,17 @@ fn pem_to_jwk(label: &str, der: &[u8]) -> Result<Value> {
                         .map_err(|_| invalid("the RSA public key cannot be read"))?;
                     Ok(rsa_jwk(key))
                 }
-                OID_ED25519 => {
-                    Ok(json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(key_bytes) }))
-                }
+                OID_ED25519 => Ok(json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(key_bytes) })),
                 _ => Err(invalid(
                     "the PEM key is not an EC P-256, RSA or Ed25519 public key",
                 )),
             }
         }
-        "PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => Err(
-            invalid("this is a private key: give the public key only (never share the private key)"),
-        ),
+        "PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
+            Err(invalid(
+                "this is a private key: give the public key only (never share the private key)",
+            ))
+        }
         other => Err(invalid(format!(
             "a PEM block {other:?} is not a public key; give BEGIN PUBLIC KEY"
         ))),
@@ -309,7 +307,8 @@ mod tests {
     #[test]
     fn pem_jwk_and_jwk_set_give_the_same_key() {
         let from_pem = ClientKeys::parse(ED25519_PEM).unwrap();
-        let jwk = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let jwk =
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
         let from_jwk = ClientKeys::parse(jwk).unwrap();
         let from_set = ClientKeys::parse(&format!("{{\"keys\":[{jwk}]}}")).unwrap();
         assert_eq!(from_pem, from_jwk);
@@ -318,20 +317,30 @@ mod tests {
         assert_eq!(s.kid, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
         assert_eq!(s.alg, "EdDSA");
         // What is stored reads back as the same keys.
-        assert_eq!(ClientKeys::from_stored(&from_pem.to_json()).unwrap(), from_pem);
+        assert_eq!(
+            ClientKeys::from_stored(&from_pem.to_json()).unwrap(),
+            from_pem
+        );
     }
 
     #[test]
     fn bad_pastes_are_refused_with_a_reason() {
-        let jwk = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let jwk =
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
         for (bad, says) in [
             ("", "paste a public key"),
             ("hello", "neither JSON"),
             (&format!("[{jwk},{jwk}]") as &str, "same key"),
             (&format!("[{jwk},{jwk},{jwk}]"), "at most 2"),
             ("[]", "at least one"),
-            ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "private key"),
-            ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "SubjectPublicKeyInfo"),
+            (
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+                "private key",
+            ),
+            (
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+                "SubjectPublicKeyInfo",
+            ),
             ("-----BEGIN PUBLIC KEY-----\nMCow", "no END"),
         ] {
             let err = ClientKeys::parse(bad).unwrap_err().to_string();

@@ -99,8 +99,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    const KEY_A: &str =
-        r#"{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    const KEY_A: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
 
     struct Counting(AtomicUsize, &'static str);
 
@@ -127,6 +126,10 @@ mod tests {
         for _ in 0..10 {
             keys.keys(url, Some("made-up")).await;
         }
-        assert_eq!(fetcher.0.load(Ordering::Relaxed), 1, "within 5 s of the last fetch");
+        assert_eq!(
+            fetcher.0.load(Ordering::Relaxed),
+            1,
+            "within 5 s of the last fetch"
+        );
     }
 }

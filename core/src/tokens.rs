@@ -14,9 +14,9 @@ use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
 use crate::ratelimit::{Decision, MinuteTally, RateLimiter};
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
+use crate::remote_keys::{KeyFetcher, RemoteKeys};
 use crate::shared_limits::SharedLimits;
 use crate::store;
-use crate::remote_keys::{KeyFetcher, RemoteKeys};
 use crate::used_once::UsedOnce;
 
 use portcullis_gate::cache::VerifiedTokens;

@@ -66,7 +66,10 @@ pub struct PublicJwk {
 enum Material {
     /// Uncompressed P-256 point: 0x04 || x || y.
     Ec(Vec<u8>),
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
     Ed25519(Vec<u8>),
 }
 
@@ -122,9 +125,7 @@ impl PublicJwk {
                 let (e, es) = member("e")?;
                 let significant = n.iter().skip_while(|b| **b == 0).count();
                 if !(RSA_MIN_BYTES..=RSA_MAX_BYTES).contains(&significant) {
-                    return Err(BadJwk(
-                        "RSA keys must have 2048 to 8192 bits".into(),
-                    ));
+                    return Err(BadJwk("RSA keys must have 2048 to 8192 bits".into()));
                 }
                 if e.is_empty() || e.len() > 4 {
                     return Err(BadJwk("the RSA exponent is not usable".into()));
@@ -134,7 +135,9 @@ impl PublicJwk {
             }
             "OKP" => {
                 if text("crv") != Some("Ed25519") {
-                    return Err(BadJwk("only OKP keys on Ed25519 (EdDSA) are accepted".into()));
+                    return Err(BadJwk(
+                        "only OKP keys on Ed25519 (EdDSA) are accepted".into(),
+                    ));
                 }
                 let (x, xs) = member("x")?;
                 if x.len() != 32 {
@@ -164,7 +167,11 @@ impl PublicJwk {
         let kid = match obj.get("kid") {
             None => None,
             Some(Value::String(k)) if !k.is_empty() && k.len() <= 128 => Some(k.clone()),
-            Some(_) => return Err(BadJwk("the JWK's \"kid\" must be 1 to 128 characters".into())),
+            Some(_) => {
+                return Err(BadJwk(
+                    "the JWK's \"kid\" must be 1 to 128 characters".into(),
+                ))
+            }
         };
         let mut key = Self {
             alg,
@@ -204,9 +211,11 @@ impl PublicJwk {
     pub fn check_usable(&self) -> Result<(), BadJwk> {
         if let Material::Ec(point) = &self.material {
             let rng = ring::rand::SystemRandom::new();
-            let mine = ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::ECDH_P256, &rng)
-                .map_err(|_| BadJwk("no randomness to check the key".into()))?;
-            let theirs = ring::agreement::UnparsedPublicKey::new(&ring::agreement::ECDH_P256, point);
+            let mine =
+                ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::ECDH_P256, &rng)
+                    .map_err(|_| BadJwk("no randomness to check the key".into()))?;
+            let theirs =
+                ring::agreement::UnparsedPublicKey::new(&ring::agreement::ECDH_P256, point);
             ring::agreement::agree_ephemeral(mine, &theirs, |_| ())
                 .map_err(|_| BadJwk("the EC key's point is not on the P-256 curve".into()))?;
         }
@@ -358,7 +367,10 @@ mod tests {
             "kid": "2011-04-29"
         });
         let key = PublicJwk::from_jwk(&jwk).unwrap();
-        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            key.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
         assert_eq!((key.alg(), key.kid()), (JwsAlg::RS256, Some("2011-04-29")));
     }
 
@@ -368,7 +380,10 @@ mod tests {
         let jwk = json!({ "kty": "OKP", "crv": "Ed25519",
             "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" });
         let key = PublicJwk::from_jwk(&jwk).unwrap();
-        assert_eq!(key.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            key.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
         assert_eq!(key.alg(), JwsAlg::EdDSA);
     }
 
@@ -385,7 +400,10 @@ mod tests {
         let small_rsa = json!({ "kty": "RSA", "e": "AQAB", "n": B64URL.encode([0xC5u8; 128]) });
         let off_curve = json!({ "kty": "EC", "crv": "P-256",
             "x": B64URL.encode([1u8; 32]), "y": B64URL.encode([2u8; 32]) });
-        assert!(PublicJwk::from_jwk(&off_curve).unwrap().check_usable().is_err());
+        assert!(PublicJwk::from_jwk(&off_curve)
+            .unwrap()
+            .check_usable()
+            .is_err());
         for bad in [
             private,
             wrong_alg,
@@ -421,7 +439,10 @@ mod tests {
         assert!(CompactJws::parse(&good).unwrap().verified_by(&key));
         for alg in ["none", "HS256", "ES256"] {
             let token = sign(json!({ "alg": alg }));
-            assert!(!CompactJws::parse(&token).unwrap().verified_by(&key), "{alg}");
+            assert!(
+                !CompactJws::parse(&token).unwrap().verified_by(&key),
+                "{alg}"
+            );
         }
         let critical = sign(json!({ "alg": "EdDSA", "crit": ["exp"], "exp": 1 }));
         assert_eq!(CompactJws::parse(&critical).err(), Some(BadJws::Critical));

@@ -21,8 +21,8 @@
 pub mod cache;
 pub mod clock;
 pub mod events;
-pub mod jws;
 mod gate;
+pub mod jws;
 pub mod limits;
 pub mod token;
 pub mod view;

@@ -80,12 +80,22 @@ impl JwksFetcher {
             .header("accept", "application/jwk-set+json, application/json")
             .send()
             .await
-            .map_err(|e| if e.is_timeout() { "no answer within 5 s".to_owned() } else { "the host could not be reached".to_owned() })?;
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "no answer within 5 s".to_owned()
+                } else {
+                    "the host could not be reached".to_owned()
+                }
+            })?;
         if !res.status().is_success() {
             return Err(format!("it answered {}", res.status().as_u16()));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|_| "the answer broke off".to_owned())? {
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|_| "the answer broke off".to_owned())?
+        {
             if body.len() + chunk.len() > JWKS_MAX_BYTES {
                 return Err("the answer is larger than 64 KiB".into());
             }

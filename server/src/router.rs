@@ -125,19 +125,22 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         Some(shared) => RateLimiter::shared(shared.buckets()),
         None => RateLimiter::local(),
     };
-    let issuer = Arc::new(Issuer::new(
-        config.issuer()?,
-        catalogue.clone(),
-        master.clone(),
-        clock.clone(),
-        feed.clone(),
-        Arc::new(limiter),
-    )
-    .with_shared_limits(shared_limits.clone())
-    .with_key_fetcher(Arc::new(
-        crate::outbound::JwksFetcher::new(config.key_fetch_targets())
-            .map_err(|e| portcullis_core::Error::Setup(format!("an HTTP client for JWK Sets: {e}")))?,
-    )));
+    let issuer = Arc::new(
+        Issuer::new(
+            config.issuer()?,
+            catalogue.clone(),
+            master.clone(),
+            clock.clone(),
+            feed.clone(),
+            Arc::new(limiter),
+        )
+        .with_shared_limits(shared_limits.clone())
+        .with_key_fetcher(Arc::new(
+            crate::outbound::JwksFetcher::new(config.key_fetch_targets()).map_err(|e| {
+                portcullis_core::Error::Setup(format!("an HTTP client for JWK Sets: {e}"))
+            })?,
+        )),
+    );
     let gate_feed = GateFeed::attach_to(&feed, config.issuer()?, catalogue.clone());
     let gates = Arc::new(Gates::new(
         db.clone(),
@@ -150,15 +153,17 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         catalogue.clone(),
         clock.clone(),
     ));
-    let clients = Arc::new(Clients::new(
-        feed.clone(),
-        registry,
-        catalogue.clone(),
-        issuer.clone(),
-        master.clone(),
-        clock.clone(),
-    )
-    .with_key_targets(config.key_fetch_targets()));
+    let clients = Arc::new(
+        Clients::new(
+            feed.clone(),
+            registry,
+            catalogue.clone(),
+            issuer.clone(),
+            master.clone(),
+            clock.clone(),
+        )
+        .with_key_targets(config.key_fetch_targets()),
+    );
     // Failed client authentications per address: the token endpoint's and
     // the gate feed's brute-force guard.
     let client_failures = Arc::new(LoginThrottle::shared(

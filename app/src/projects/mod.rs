@@ -186,7 +186,14 @@ pub async fn create_client(
         if let Some(input) = keys_input(&public_keys, &jwks_uri) {
             let client = state
                 .clients
-                .create_with_keys(by, &project_id, &client_name, &scopes, &expires_in_hours, input)
+                .create_with_keys(
+                    by,
+                    &project_id,
+                    &client_name,
+                    &scopes,
+                    &expires_in_hours,
+                    input,
+                )
                 .await?;
             return Ok(NewClient {
                 client: convert::client(client),
@@ -229,9 +236,8 @@ pub async fn set_client_keys(
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let input = keys_input(&public_keys, &jwks_uri).unwrap_or(
-            portcullis_core::client_keys::KeysInput::Pasted(""),
-        );
+        let input = keys_input(&public_keys, &jwks_uri)
+            .unwrap_or(portcullis_core::client_keys::KeysInput::Pasted(""));
         let client = state
             .clients
             .set_keys(p.manager()?, &client_id, input)

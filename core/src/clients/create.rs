@@ -18,7 +18,8 @@ impl Clients {
         let (client, secret) = self
             .create_client(by, project_id, name, scopes, expires_in_hours, None)
             .await?;
-        let secret = secret.ok_or_else(|| Error::Internal("a secret client without a secret".into()))?;
+        let secret =
+            secret.ok_or_else(|| Error::Internal("a secret client without a secret".into()))?;
         Ok((client, secret))
     }
 
@@ -98,7 +99,9 @@ impl Clients {
         };
         let detail = match (&row.public_keys, &row.jwks_uri) {
             (Some(_), _) => format!("{detail}; authenticates with a public key (private_key_jwt)"),
-            (None, Some(url)) => format!("{detail}; authenticates with a key published at {url} (private_key_jwt)"),
+            (None, Some(url)) => {
+                format!("{detail}; authenticates with a key published at {url} (private_key_jwt)")
+            }
             (None, None) => detail,
         };
         store::clients::insert(
@@ -167,7 +170,11 @@ impl Clients {
     ) -> (ClientRow, Option<ClientSecret>) {
         let secret = keys.is_none().then(ClientSecret::generate);
         let (auth_method, public_keys, jwks_uri) = match keys {
-            Some(k) => (store::clients::AUTH_PRIVATE_KEY_JWT, k.public_keys, k.jwks_uri),
+            Some(k) => (
+                store::clients::AUTH_PRIVATE_KEY_JWT,
+                k.public_keys,
+                k.jwks_uri,
+            ),
             None => (store::clients::AUTH_SECRET, None, None),
         };
         let row = ClientRow {
@@ -227,7 +234,8 @@ impl Clients {
         let name: String = name.chars().take(CLIENT_NAME_MAX).collect();
         let (row, secret) =
             self.new_client_row(by, &project.id, name, split_scopes(&old.scopes), None, None);
-        let secret = secret.ok_or_else(|| Error::Internal("a secret client without a secret".into()))?;
+        let secret =
+            secret.ok_or_else(|| Error::Internal("a secret client without a secret".into()))?;
         store::clients::insert(
             &mut *tx,
             &row,

@@ -16,11 +16,12 @@ impl Clients {
             }),
             KeysInput::JwksUri(raw) => {
                 let url = self.key_targets.check_url_for("jwks_uri", raw)?;
-                self.issuer
-                    .remote_keys()
-                    .probe(&url)
-                    .await
-                    .map_err(|e| Error::invalid("jwks_uri", format!("Could not use the JWK Set at that URL: {e}.")))?;
+                self.issuer.remote_keys().probe(&url).await.map_err(|e| {
+                    Error::invalid(
+                        "jwks_uri",
+                        format!("Could not use the JWK Set at that URL: {e}."),
+                    )
+                })?;
                 Ok(StoredKeys {
                     public_keys: None,
                     jwks_uri: Some(url),
@@ -60,15 +61,17 @@ impl Clients {
                 message: "These are the keys the client already has.".into(),
             });
         }
-        let describe = |public_keys: &Option<String>, jwks_uri: &Option<String>| match (public_keys, jwks_uri) {
-            (Some(json), _) => kids(
-                &ClientKeys::from_stored(json)
-                    .map(|k| k.summaries())
-                    .unwrap_or_default(),
-            ),
-            (None, Some(url)) => format!("the JWK Set at {url}"),
-            (None, None) => "none".into(),
-        };
+        let describe =
+            |public_keys: &Option<String>, jwks_uri: &Option<String>| match (public_keys, jwks_uri)
+            {
+                (Some(json), _) => kids(
+                    &ClientKeys::from_stored(json)
+                        .map(|k| k.summaries())
+                        .unwrap_or_default(),
+                ),
+                (None, Some(url)) => format!("the JWK Set at {url}"),
+                (None, None) => "none".into(),
+            };
         let (before, after) = (
             describe(&row.public_keys, &row.jwks_uri),
             describe(&keys.public_keys, &keys.jwks_uri),

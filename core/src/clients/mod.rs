@@ -9,7 +9,6 @@ use crate::access::{Manager, Principal};
 use crate::audit;
 use crate::catalogue::Catalogue;
 use crate::client_keys::{ClientKeys, KeySummary, KeysInput};
-use crate::webhooks::Targets;
 use crate::clock::{Clock, Epoch, Secs};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -22,6 +21,7 @@ use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
 use crate::tokens::{Issuer, Minted};
 use crate::validate;
+use crate::webhooks::Targets;
 
 pub const CLIENT_NAME_MAX: usize = 60;
 /// Long-lived clients per project: one, and its successor during a rotation.

@@ -192,12 +192,12 @@ impl TokenSource {
                     request = request.basic_auth(&self.client_id, Some(secret));
                 }
                 Credential::PrivateKey { key, alg, kid } => {
-                    let assertion = self.assertion(key, *alg, kid.clone()).map_err(|e| {
-                        Error::Refused {
-                            status: 0,
-                            body: format!("cannot sign a client assertion: {e}"),
-                        }
-                    })?;
+                    let assertion =
+                        self.assertion(key, *alg, kid.clone())
+                            .map_err(|e| Error::Refused {
+                                status: 0,
+                                body: format!("cannot sign a client assertion: {e}"),
+                            })?;
                     form.push((
                         "client_assertion_type",
                         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),

@@ -25,7 +25,12 @@ struct Args {
     calls: u32,
     #[arg(long, env = "PORTCULLIS_CLIENT_ID")]
     client_id: String,
-    #[arg(long, env = "PORTCULLIS_CLIENT_SECRET", hide_env_values = true, required_unless_present = "private_key")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_CLIENT_SECRET",
+        hide_env_values = true,
+        required_unless_present = "private_key"
+    )]
     client_secret: Option<String>,
     /// A key client's private key (PEM), for private_key_jwt.
     #[arg(long, env = "PORTCULLIS_PRIVATE_KEY", conflicts_with = "client_secret")]

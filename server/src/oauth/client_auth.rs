@@ -42,7 +42,11 @@ pub async fn authenticate(
             client_id,
             assertion,
         } => {
-            let audiences: Vec<&str> = state.assertion_audiences.iter().map(String::as_str).collect();
+            let audiences: Vec<&str> = state
+                .assertion_audiences
+                .iter()
+                .map(String::as_str)
+                .collect();
             state
                 .issuer
                 .authenticate_assertion(client_id.as_deref(), assertion, &audiences)

@@ -85,7 +85,13 @@ pub enum Credentials {
 
 impl Credentials {
     pub fn via_header(&self) -> bool {
-        matches!(self, Credentials::Secret { via_header: true, .. })
+        matches!(
+            self,
+            Credentials::Secret {
+                via_header: true,
+                ..
+            }
+        )
     }
 }
 

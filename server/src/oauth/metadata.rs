@@ -13,7 +13,11 @@ use portcullis_core::keyring::PUBLISH_LEAD_SECS;
 /// RFC 8414 metadata. `endpoints` is the public base URL the endpoints are
 /// reached at (no trailing slash).
 pub fn document(issuer: &str, endpoints: &str, catalogue: &Catalogue) -> Value {
-    let methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+    let methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ];
     // RFC 8414 §2: the algorithms a client assertion may be signed with.
     let assertion_algs: Vec<&str> = JwsAlg::ALL.iter().map(|a| a.as_str()).collect();
     json!({

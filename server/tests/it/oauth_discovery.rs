@@ -51,7 +51,11 @@ async fn metadata_document_describes_the_endpoints() {
     );
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(
         m["token_endpoint_auth_signing_alg_values_supported"],

@@ -173,8 +173,19 @@ async fn a_key_client_gets_tokens_with_a_signed_assertion_and_has_no_secret() {
     let owner = s.owner("keys@example.com").await;
     let project = s.create_project(&owner, "Signed", "partner").await;
     let es = TestKey::es256(Some("es-1"));
-    let made = key_client(&s, &owner, &project, &["applications:read"], &es.jwk.to_string()).await;
-    assert_eq!(made["client_secret"], Value::Null, "no secret is ever shown");
+    let made = key_client(
+        &s,
+        &owner,
+        &project,
+        &["applications:read"],
+        &es.jwk.to_string(),
+    )
+    .await;
+    assert_eq!(
+        made["client_secret"],
+        Value::Null,
+        "no secret is ever shown"
+    );
     assert_eq!(made["client"]["keys"][0]["kid"], "es-1");
     assert_eq!(made["client"]["keys"][0]["alg"], "ES256");
     let id = made["client"]["id"].as_str().unwrap().to_owned();
@@ -189,7 +200,8 @@ async fn a_key_client_gets_tokens_with_a_signed_assertion_and_has_no_secret() {
         (Some(id.as_str()), token_url.clone()),
     ] {
         let assertion = es.sign(&claims(&id, &aud, now));
-        let (status, body) = with_assertion(&token_url, client_id, &assertion, &[GRANT, SCOPE]).await;
+        let (status, body) =
+            with_assertion(&token_url, client_id, &assertion, &[GRANT, SCOPE]).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["scope"], "applications:read");
         let (_, minted) = crate::harness::decode_jwt(body["access_token"].as_str().unwrap());
@@ -210,8 +222,13 @@ async fn a_key_client_gets_tokens_with_a_signed_assertion_and_has_no_secret() {
     .await;
     assert_eq!((status, &body["active"]), (200, &json!(true)), "{body}");
     let assertion = es.sign(&claims(&id, &s.base, now));
-    let (status, _) =
-        with_assertion(&s.url("/oauth/revoke"), None, &assertion, &[("token", &access)]).await;
+    let (status, _) = with_assertion(
+        &s.url("/oauth/revoke"),
+        None,
+        &assertion,
+        &[("token", &access)],
+    )
+    .await;
     assert_eq!(status, 200);
 
     // Ed25519 pasted as PEM (named by its thumbprint) and RSA as a JWK Set.
@@ -227,8 +244,12 @@ async fn a_key_client_gets_tokens_with_a_signed_assertion_and_has_no_secret() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    s.call(&owner.browser, "client_retire", &[("client_id", ed_id.as_str())])
-        .await;
+    s.call(
+        &owner.browser,
+        "client_retire",
+        &[("client_id", ed_id.as_str())],
+    )
+    .await;
     let rs = TestKey::rs256(Some("rs-1"));
     let set = json!({ "keys": [rs.jwk] }).to_string();
     let made = key_client(&s, &owner, &project, &["applications:read"], &set).await;
@@ -254,7 +275,13 @@ async fn a_key_client_gets_tokens_with_a_signed_assertion_and_has_no_secret() {
         "introspection_endpoint_auth_methods_supported",
         "revocation_endpoint_auth_methods_supported",
     ] {
-        assert!(meta[field].as_array().unwrap().contains(&json!("private_key_jwt")), "{field}");
+        assert!(
+            meta[field]
+                .as_array()
+                .unwrap()
+                .contains(&json!("private_key_jwt")),
+            "{field}"
+        );
     }
     assert_eq!(
         meta["token_endpoint_auth_signing_alg_values_supported"],
@@ -265,9 +292,18 @@ async fn a_key_client_gets_tokens_with_a_signed_assertion_and_has_no_secret() {
 #[tokio::test]
 async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_address_guard() {
     let s = TestServer::start().await;
-    let (owner, project, secret_client) = s.partner_client("bad@example.com", &["applications:read"]).await;
+    let (owner, project, secret_client) = s
+        .partner_client("bad@example.com", &["applications:read"])
+        .await;
     let key = TestKey::es256(Some("k1"));
-    let made = key_client(&s, &owner, &project, &["applications:read"], &key.jwk.to_string()).await;
+    let made = key_client(
+        &s,
+        &owner,
+        &project,
+        &["applications:read"],
+        &key.jwk.to_string(),
+    )
+    .await;
     let id = made["client"]["id"].as_str().unwrap().to_owned();
     let token_url = s.url("/oauth/token");
     let now = s.clock_now();
@@ -275,7 +311,12 @@ async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_addr
     // What a wrong secret gets (client_secret_post: no Basic challenge).
     let wrong = Client::new()
         .post(&token_url)
-        .form(&[("client_id", secret_client.id.as_str()), ("client_secret", "pcs_wrong"), GRANT, SCOPE])
+        .form(&[
+            ("client_id", secret_client.id.as_str()),
+            ("client_secret", "pcs_wrong"),
+            GRANT,
+            SCOPE,
+        ])
         .send()
         .await
         .unwrap();
@@ -299,7 +340,12 @@ async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_addr
         let mut h = Header::new(Algorithm::HS256);
         h.kid = Some("k1".into());
         let secret = key.jwk.to_string();
-        jsonwebtoken::encode(&h, &claims(&id, &s.base, now), &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        jsonwebtoken::encode(
+            &h,
+            &claims(&id, &s.base, now),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     };
     let critical = {
         let mut h = Header::new(Algorithm::ES256);
@@ -312,7 +358,8 @@ async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_addr
             B64URL.encode(claims(&id, &s.base, now).to_string())
         );
         // Signed properly, so only the crit header is wrong.
-        let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key.signing, Algorithm::ES256).unwrap();
+        let sig =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &key.signing, Algorithm::ES256).unwrap();
         format!("{input}.{sig}")
     };
     let reused = key.sign(&claims(&id, &s.base, now));
@@ -320,45 +367,106 @@ async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_addr
     assert_eq!(status, 200, "its first use");
     let cases: Vec<(&str, String)> = vec![
         ("the same jti again", reused.clone()),
-        ("another audience", with(&|c| c["aud"] = json!("https://elsewhere.example"))),
-        ("the issuer with a trailing slash", with(&|c| c["aud"] = json!(format!("{}/", s.base)))),
-        ("expired", with(&|c| { c["iat"] = json!(now - 200); c["exp"] = json!(now - 100) })),
-        ("no exp", with(&|c| { c.as_object_mut().unwrap().remove("exp"); })),
+        (
+            "another audience",
+            with(&|c| c["aud"] = json!("https://elsewhere.example")),
+        ),
+        (
+            "the issuer with a trailing slash",
+            with(&|c| c["aud"] = json!(format!("{}/", s.base))),
+        ),
+        (
+            "expired",
+            with(&|c| {
+                c["iat"] = json!(now - 200);
+                c["exp"] = json!(now - 100)
+            }),
+        ),
+        (
+            "no exp",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+        ),
         ("ten minutes long", with(&|c| c["exp"] = json!(now + 600))),
-        ("issued in the future", with(&|c| { c["iat"] = json!(now + 120); c["exp"] = json!(now + 180) })),
-        ("no jti", with(&|c| { c.as_object_mut().unwrap().remove("jti"); })),
-        ("iss is not the client", with(&|c| c["iss"] = json!(secret_client.id))),
-        ("sub is another client", with(&|c| c["sub"] = json!(secret_client.id))),
-        ("signed by another key with the same kid", other.sign(&claims(&id, &s.base, now))),
+        (
+            "issued in the future",
+            with(&|c| {
+                c["iat"] = json!(now + 120);
+                c["exp"] = json!(now + 180)
+            }),
+        ),
+        (
+            "no jti",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+        ),
+        (
+            "iss is not the client",
+            with(&|c| c["iss"] = json!(secret_client.id)),
+        ),
+        (
+            "sub is another client",
+            with(&|c| c["sub"] = json!(secret_client.id)),
+        ),
+        (
+            "signed by another key with the same kid",
+            other.sign(&claims(&id, &s.base, now)),
+        ),
         ("alg none", unsigned("none")),
         ("HS256 keyed with the public key", hmac),
         ("a critical header", critical),
         ("not a JWT", "not-a-jwt".into()),
     ];
     for (what, assertion) in &cases {
-        let (status, body) = with_assertion(&token_url, Some(&id), assertion, &[GRANT, SCOPE]).await;
+        let (status, body) =
+            with_assertion(&token_url, Some(&id), assertion, &[GRANT, SCOPE]).await;
         assert_eq!((status, &body), (401, &wrong_body), "{what}");
     }
     // A secret for the key client, and an assertion for the secret client.
     let res = s
-        .oauth_post("/oauth/token", &crate::harness::Creds { id: id.clone(), secret: secret_client.secret.clone() }, &[GRANT, SCOPE])
+        .oauth_post(
+            "/oauth/token",
+            &crate::harness::Creds {
+                id: id.clone(),
+                secret: secret_client.secret.clone(),
+            },
+            &[GRANT, SCOPE],
+        )
         .await;
     assert_eq!(res.status(), 401);
     let assertion = key.sign(&claims(&secret_client.id, &s.base, now));
-    let (status, body) = with_assertion(&token_url, Some(&secret_client.id), &assertion, &[GRANT, SCOPE]).await;
+    let (status, body) = with_assertion(
+        &token_url,
+        Some(&secret_client.id),
+        &assertion,
+        &[GRANT, SCOPE],
+    )
+    .await;
     assert_eq!((status, &body), (401, &wrong_body));
     // Mixing methods, or an unknown assertion type, is a malformed request.
     let res = Client::new()
         .post(&token_url)
         .basic_auth(&secret_client.id, Some(&secret_client.secret))
-        .form(&[("client_assertion_type", JWT_BEARER), ("client_assertion", reused.as_str()), GRANT, SCOPE])
+        .form(&[
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", reused.as_str()),
+            GRANT,
+            SCOPE,
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
     let res = Client::new()
         .post(&token_url)
-        .form(&[("client_assertion_type", "urn:example:saml"), ("client_assertion", reused.as_str()), GRANT, SCOPE])
+        .form(&[
+            ("client_assertion_type", "urn:example:saml"),
+            ("client_assertion", reused.as_str()),
+            GRANT,
+            SCOPE,
+        ])
         .send()
         .await
         .unwrap();
@@ -379,7 +487,10 @@ async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_addr
     assert!(limited, "the per-address guard counts bad assertions");
     let good = key.sign(&claims(&id, &s.base, now));
     let (status, body) = with_assertion(&token_url, Some(&id), &good, &[GRANT, SCOPE]).await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
 }
 
 #[tokio::test]
@@ -389,7 +500,14 @@ async fn two_keys_at_once_rotate_a_key_client_without_downtime() {
     let project = s.create_project(&owner, "Rotating", "partner").await;
     let old = TestKey::es256(Some("2026-old"));
     let new = TestKey::ed25519(Some("2026-new"));
-    let made = key_client(&s, &owner, &project, &["applications:read"], &old.jwk.to_string()).await;
+    let made = key_client(
+        &s,
+        &owner,
+        &project,
+        &["applications:read"],
+        &old.jwk.to_string(),
+    )
+    .await;
     let id = made["client"]["id"].as_str().unwrap().to_owned();
     let token_url = s.url("/oauth/token");
     let mint = |key: &TestKey| {
@@ -405,7 +523,11 @@ async fn two_keys_at_once_rotate_a_key_client_without_downtime() {
     // Step 1: both keys.
     let both = format!("{}{}", old.pem, new.pem);
     let (status, body) = s
-        .call(&owner.browser, "client_set_keys", &[("client_id", id.as_str()), ("public_keys", both.as_str())])
+        .call(
+            &owner.browser,
+            "client_set_keys",
+            &[("client_id", id.as_str()), ("public_keys", both.as_str())],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["keys"].as_array().unwrap().len(), 2);
@@ -414,7 +536,14 @@ async fn two_keys_at_once_rotate_a_key_client_without_downtime() {
     // Step 2: the new key alone; the old one is refused at once, and a
     // token it minted before stays good until it expires.
     let (status, body) = s
-        .call(&owner.browser, "client_set_keys", &[("client_id", id.as_str()), ("public_keys", &new.jwk.to_string())])
+        .call(
+            &owner.browser,
+            "client_set_keys",
+            &[
+                ("client_id", id.as_str()),
+                ("public_keys", &new.jwk.to_string()),
+            ],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(mint(&old).await.0, 401);
@@ -430,18 +559,50 @@ async fn two_keys_at_once_rotate_a_key_client_without_downtime() {
 
     // What cannot be done, with the reason.
     for (form, status, says) in [
-        (vec![("client_id", id.as_str()), ("public_keys", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")], 422, "private key"),
-        (vec![("client_id", id.as_str()), ("public_keys", r#"{"kty":"oct","k":"c2VjcmV0"}"#)], 422, "symmetric"),
+        (
+            vec![
+                ("client_id", id.as_str()),
+                (
+                    "public_keys",
+                    "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+                ),
+            ],
+            422,
+            "private key",
+        ),
+        (
+            vec![
+                ("client_id", id.as_str()),
+                ("public_keys", r#"{"kty":"oct","k":"c2VjcmV0"}"#),
+            ],
+            422,
+            "symmetric",
+        ),
     ] {
         let (got, body) = s.call(&owner.browser, "client_set_keys", &form).await;
         assert_eq!(got, status, "{body}");
         assert!(body.to_string().contains(says), "{body}");
     }
-    let (status, body) = s.call(&owner.browser, "client_rotate", &[("client_id", id.as_str())]).await;
+    let (status, body) = s
+        .call(
+            &owner.browser,
+            "client_rotate",
+            &[("client_id", id.as_str())],
+        )
+        .await;
     assert_eq!(status, 409, "{body}");
-    let secret_client = s.create_client(&owner, &project, &["applications:read"]).await;
+    let secret_client = s
+        .create_client(&owner, &project, &["applications:read"])
+        .await;
     let (status, _) = s
-        .call(&owner.browser, "client_set_keys", &[("client_id", secret_client.id.as_str()), ("public_keys", &new.jwk.to_string())])
+        .call(
+            &owner.browser,
+            "client_set_keys",
+            &[
+                ("client_id", secret_client.id.as_str()),
+                ("public_keys", &new.jwk.to_string()),
+            ],
+        )
         .await;
     assert_eq!(status, 409, "a secret client has no keys to change");
 }
@@ -459,10 +620,14 @@ async fn a_viewer_cannot_change_keys_and_another_account_cannot_see_the_client()
     let other = TestKey::es256(None).jwk.to_string();
     let form = [("client_id", id.as_str()), ("public_keys", other.as_str())];
     assert_eq!(s.call(&viewer, "client_set_keys", &form).await.0, 403);
-    assert_eq!(s.call(&stranger.browser, "client_set_keys", &form).await.0, 404);
+    assert_eq!(
+        s.call(&stranger.browser, "client_set_keys", &form).await.0,
+        404
+    );
     // The keys are still the first ones.
     let assertion = key.sign(&claims(&id, &s.base, s.clock_now()));
-    let (status, _) = with_assertion(&s.url("/oauth/token"), None, &assertion, &[GRANT, SCOPE]).await;
+    let (status, _) =
+        with_assertion(&s.url("/oauth/token"), None, &assertion, &[GRANT, SCOPE]).await;
     assert_eq!(status, 200);
 }
 
@@ -486,16 +651,26 @@ async fn a_jti_is_used_once_across_the_cluster() {
         let id = body["client"]["id"].as_str().unwrap().to_owned();
         let now = portcullis_core::Clock::now(&portcullis_core::SystemClock);
         let assertion = key.sign(&claims(&id, &c.public_url, now));
-        let first = crate::cluster::within(std::time::Duration::from_secs(5), "node 1 knows the client", || {
-            let url = c.url(1, "/oauth/token");
-            let fresh = key.sign(&claims(&id, &c.public_url, now));
-            async move { with_assertion(&url, None, &fresh, &[GRANT, SCOPE]).await.0 == 200 }
-        });
+        let first = crate::cluster::within(
+            std::time::Duration::from_secs(5),
+            "node 1 knows the client",
+            || {
+                let url = c.url(1, "/oauth/token");
+                let fresh = key.sign(&claims(&id, &c.public_url, now));
+                async move { with_assertion(&url, None, &fresh, &[GRANT, SCOPE]).await.0 == 200 }
+            },
+        );
         first.await;
-        let (status, body) = with_assertion(&c.url(0, "/oauth/token"), None, &assertion, &[GRANT, SCOPE]).await;
+        let (status, body) =
+            with_assertion(&c.url(0, "/oauth/token"), None, &assertion, &[GRANT, SCOPE]).await;
         assert_eq!(status, 200, "{body}");
-        let (status, body) = with_assertion(&c.url(1, "/oauth/token"), None, &assertion, &[GRANT, SCOPE]).await;
-        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "replayed on node 1");
+        let (status, body) =
+            with_assertion(&c.url(1, "/oauth/token"), None, &assertion, &[GRANT, SCOPE]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "replayed on node 1"
+        );
     }
 }
 
@@ -533,11 +708,21 @@ async fn authlib_private_key_jwt_gets_a_token() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["token_type"], "Bearer", "{stdout}");
     assert_eq!(lines[0]["scope"], "applications:read");
-    assert!(s.issuer.check(lines[0]["access_token"].as_str().unwrap()).is_ok());
+    assert!(s
+        .issuer
+        .check(lines[0]["access_token"].as_str().unwrap())
+        .is_ok());
     assert_eq!(lines[1]["status"], 401, "the replayed assertion: {stdout}");
     assert_eq!(lines[1]["error"], "invalid_client");
 }
@@ -566,7 +751,11 @@ impl KeyServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url, keys: served, hits }
+        Self {
+            url,
+            keys: served,
+            hits,
+        }
     }
 
     fn hits(&self) -> usize {
@@ -578,7 +767,8 @@ impl KeyServer {
 async fn keys_at_a_jwks_uri_are_cached_and_a_new_kid_is_fetched_within_seconds() {
     let a = TestKey::es256(Some("a"));
     let b = TestKey::rs256(Some("b"));
-    let partner = KeyServer::start(json!({ "keys": [a.jwk, { "kty": "oct", "k": "c2VjcmV0" }] })).await;
+    let partner =
+        KeyServer::start(json!({ "keys": [a.jwk, { "kty": "oct", "k": "c2VjcmV0" }] })).await;
 
     // By default a loopback (or any private) jwks_uri is refused.
     let strict = TestServer::start().await;
@@ -605,13 +795,20 @@ async fn keys_at_a_jwks_uri_are_cached_and_a_new_kid_is_fetched_within_seconds()
     let mint = |key: &TestKey| {
         let assertion = key.sign(&claims(&id, &s.base, s.clock_now()));
         let url = token_url.clone();
-        async move { with_assertion(&url, None, &assertion, &[GRANT, SCOPE]).await.0 }
+        async move {
+            with_assertion(&url, None, &assertion, &[GRANT, SCOPE])
+                .await
+                .0
+        }
     };
     for _ in 0..5 {
         assert_eq!(mint(&a).await, 200);
     }
     let fetched = partner.hits();
-    assert!(fetched <= 2, "checked when set, then cached: {fetched} fetches");
+    assert!(
+        fetched <= 2,
+        "checked when set, then cached: {fetched} fetches"
+    );
 
     // The partner publishes a new key; a flood of made-up kids meanwhile
     // does not make this server fetch again and again.
@@ -621,7 +818,10 @@ async fn keys_at_a_jwks_uri_are_cached_and_a_new_kid_is_fetched_within_seconds()
         assert_eq!(mint(&stranger).await, 401);
         stranger = TestKey::es256(Some("made-up"));
     }
-    assert!(partner.hits() <= fetched + 1, "at most one fetch within five seconds");
+    assert!(
+        partner.hits() <= fetched + 1,
+        "at most one fetch within five seconds"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
     assert_eq!(mint(&b).await, 200, "the new kid is fetched");
     assert_eq!(mint(&a).await, 401, "the old key is gone from the set");

@@ -203,7 +203,11 @@ async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
         Some(json!({ "name": "Signer", "scopes": ["applications:read"], "public_keys": ed25519 })),
     )
     .await;
-    assert_eq!((status, &keyed["client_secret"]), (201, &Value::Null), "{keyed}");
+    assert_eq!(
+        (status, &keyed["client_secret"]),
+        (201, &Value::Null),
+        "{keyed}"
+    );
     assert_eq!(keyed["client"]["auth_method"], "private_key_jwt");
     let keyed = keyed["client"]["id"].as_str().unwrap().to_owned();
     let (status, body) = manage_call(

@@ -351,12 +351,24 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                 private["d"] = json!("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A");
                 for (what, key) in [
                     ("a private key", private.to_string()),
-                    ("a symmetric key", r#"{"kty":"oct","k":"c2VjcmV0"}"#.to_owned()),
-                    ("a P-384 key", r#"{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}"#.to_owned()),
-                    ("a 1024-bit RSA key", json!({ "kty": "RSA", "e": "AQAB", "n": "xQ".repeat(85) }).to_string()),
+                    (
+                        "a symmetric key",
+                        r#"{"kty":"oct","k":"c2VjcmV0"}"#.to_owned(),
+                    ),
+                    (
+                        "a P-384 key",
+                        r#"{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}"#.to_owned(),
+                    ),
+                    (
+                        "a 1024-bit RSA key",
+                        json!({ "kty": "RSA", "e": "AQAB", "n": "xQ".repeat(85) }).to_string(),
+                    ),
                     ("the same key twice", format!("[{ED25519},{ED25519}]")),
                     ("three keys", format!("[{ED25519},{RSA},{P256}]")),
-                    ("a PEM private key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".to_owned()),
+                    (
+                        "a PEM private key",
+                        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".to_owned(),
+                    ),
                     ("no key", "hello".to_owned()),
                 ] {
                     out.push((format!("{field}: {what}"), with(json!(key))));
