@@ -58,6 +58,8 @@ export default defineConfig({
       PORTCULLIS_SIGN_UPS_PER_ADDRESS: '10000',
       // The webhook test's receiver listens on loopback.
       PORTCULLIS_WEBHOOK_PRIVATE_TARGETS: 'true',
+      // The key test's JWK Set is served on loopback too.
+      PORTCULLIS_KEY_FETCH_PRIVATE_TARGETS: 'true',
       RUST_LOG: 'warn',
     },
   },

@@ -93,6 +93,21 @@ impl Console {
         })
     }
 
+    /// A new `private_key_jwt` client of `project` with this public JWK.
+    pub async fn key_client(&mut self, project: &str, scope: &str, jwk: &str) -> Result<String, String> {
+        let form = format!(
+            "project_id={}&client_name=Bench+keys&scopes%5B0%5D={}&public_keys={}",
+            enc(project),
+            enc(scope),
+            enc(jwk)
+        );
+        let client = self.post("/api/client_create", &form).await?;
+        client["client"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "client_create returned no id".into())
+    }
+
     pub async fn post(&mut self, path: &str, form: &str) -> Result<serde_json::Value, String> {
         let mut req = Request::post(path)
             .header("host", &self.addr)
@@ -174,6 +189,19 @@ pub async fn request(
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, headers, body))
+}
+
+/// GET `path` as JSON.
+pub async fn get_json(addr: &str, path: &str) -> Result<serde_json::Value, String> {
+    let req = Request::get(path)
+        .header("host", addr)
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let (status, _, body) = request(addr, req).await?;
+    if !status.is_success() {
+        return Err(format!("{path}: {status}"));
+    }
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
 pub async fn access_token(addr: &str, creds: &Creds, scope: &str) -> Result<String, String> {

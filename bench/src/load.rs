@@ -16,6 +16,9 @@ pub struct RequestSpec {
     /// Empty: no Authorization header.
     pub authorization: String,
     pub body: Bytes,
+    /// Makes each request's body instead of `body` (values used once,
+    /// such as client assertions).
+    pub next_body: Option<Rc<dyn Fn() -> Bytes>>,
     pub expect_status: u16,
 }
 
@@ -26,6 +29,7 @@ impl RequestSpec {
             path: path.into(),
             authorization: authorization.into(),
             body: Bytes::from(form.to_owned()),
+            next_body: None,
             expect_status: 200,
         }
     }
@@ -36,6 +40,7 @@ impl RequestSpec {
             path: path.into(),
             authorization: authorization.into(),
             body: Bytes::new(),
+            next_body: None,
             expect_status: 200,
         }
     }
@@ -154,11 +159,15 @@ async fn connection(
         if !spec.authorization.is_empty() {
             req = req.header("authorization", spec.authorization.as_str());
         }
-        if !spec.body.is_empty() {
+        let body = match &spec.next_body {
+            Some(make) => make(),
+            None => spec.body.clone(),
+        };
+        if !body.is_empty() {
             req = req.header("content-type", "application/x-www-form-urlencoded");
         }
         let req = req
-            .body(Full::new(spec.body.clone()))
+            .body(Full::new(body))
             .map_err(|e| e.to_string())?;
         send.ready().await.map_err(|e| e.to_string())?;
         let res = send.send_request(req).await.map_err(|e| e.to_string())?;

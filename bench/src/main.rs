@@ -25,6 +25,7 @@ mod page_weight;
 mod remote_gate;
 mod server;
 mod token_cache;
+mod token_cpu;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -259,6 +260,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
         if g >= 20_000.0 { "met" } else { "MISSED" },
         if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
     );
+    token_cpu::run(&addr, args.connections, rounds, slice).await?;
     if args.flood_addresses > 0 {
         flood::run(&addr, &creds, args.flood_addresses).await?;
     }

@@ -1,5 +1,7 @@
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hydrated, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 /** An RFC 7523 client assertion signed with Node's own crypto (ES256, the
@@ -56,7 +58,7 @@ test('a key client: paste a public key, sign in with the private key, rotate by 
 
   const card = page.locator(`[data-client-id="${id}"]`);
   await expect(card.getByTestId('client-auth')).toContainText('private_key_jwt');
-  await expect(card.getByTestId('client-key')).toHaveText('2026-a (ES256)');
+  await expect(card.getByTestId('client-keys')).toHaveText('2026-a (ES256)');
   await expect(card.getByTestId('rotate')).toHaveCount(0);
 
   const res = await mint(request, baseURL!, id, first);
@@ -69,15 +71,57 @@ test('a key client: paste a public key, sign in with the private key, rotate by 
   await card.getByTestId('open-keys').click();
   await card.getByTestId('new-public-keys').fill(JSON.stringify({ keys: [first.jwk, second.jwk] }));
   await card.getByTestId('save-keys').click();
-  await expect(card.getByTestId('client-key')).toHaveCount(2);
+  await expect(card.getByTestId('client-keys')).toHaveText('2026-a (ES256), 2026-b (ES256)');
   expect((await mint(request, baseURL!, id, second)).status()).toBe(200);
   expect((await mint(request, baseURL!, id, first)).status()).toBe(200);
 
   await card.getByTestId('open-keys').click();
   await card.getByTestId('new-public-keys').fill(JSON.stringify(second.jwk));
   await card.getByTestId('save-keys').click();
-  await expect(card.getByTestId('client-key')).toHaveText('2026-b (ES256)');
+  await expect(card.getByTestId('client-keys')).toHaveText('2026-b (ES256)');
   expect((await mint(request, baseURL!, id, first)).status()).toBe(401);
   expect((await mint(request, baseURL!, id, second)).status()).toBe(200);
-  expect(problems).toEqual([]);
+  // The refused private key's 422 is the one error expected.
+  expect(problems.filter((p) => !p.includes('422'))).toEqual([]);
+});
+
+test('a key client whose keys the partner publishes at a URL', async ({ page, request, baseURL }) => {
+  const problems = watchForErrors(page);
+  const key = keyPair('hosted-1');
+  // The partner's key server: its JWK Set at /jwks.json, nothing elsewhere.
+  const server = createServer((req, res) => {
+    if (req.url !== '/jwks.json') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [key.jwk] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await signUp(page, 'Hosted Keys Co', uniqueEmail('hosted'));
+    await hydrated(page);
+    await newProject(page, 'Hosted keys', 'api-partner');
+    const form = page.getByTestId('new-client-form');
+    await form.getByTestId('auth-jwks-uri').check();
+    await form.getByTestId('jwks-uri').fill(`http://127.0.0.1:${port}/nothing-here`);
+    await form.getByTestId('scope-applications:read').check();
+    // The URL is fetched when set; this one answers no JWK Set.
+    await page.getByTestId('create-client').click();
+    await expect(form.getByTestId('form-error')).toContainText('404');
+    await form.getByTestId('jwks-uri').fill(`http://127.0.0.1:${port}/jwks.json`);
+    await page.getByTestId('create-client').click();
+    await expect(page.getByTestId('key-client-panel')).toBeVisible();
+    const id = (await page.getByTestId('new-client-id').textContent())!.trim();
+    await page.getByTestId('secret-done').click();
+    const card = page.locator(`[data-client-id="${id}"]`);
+    await expect(card.getByTestId('client-jwks-uri')).toHaveText(`http://127.0.0.1:${port}/jwks.json`);
+    expect((await mint(request, baseURL!, id, key)).status()).toBe(200);
+  } finally {
+    server.close();
+  }
+  // The refused URL's 422 is the one error expected.
+  expect(problems.filter((p) => !p.includes('422'))).toEqual([]);
 });

@@ -129,17 +129,24 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
                 (Some(_), Some(url)) => view! {
                     "private_key_jwt: the JWK Set at " <code data-test-id="client-jwks-uri">{url}</code>
                 }.into_any(),
-                // The chips alone in their span: a list beside text did not
-                // shrink when the card was rebuilt with fewer keys.
-                (Some(keys), None) => view! {
-                    "private_key_jwt: "
-                    <span class="chips">
-                        {keys.into_iter().map(|k| view! {
-                            <code class="chip" title=format!("RFC 7638 thumbprint {}", k.thumbprint)
-                                data-test-id="client-key">{format!("{} ({})", k.kid, k.alg)}</code>
-                        }).collect_view()}
-                    </span>
-                }.into_any(),
+                // One text, not a list of chips: a list here kept its old
+                // length when the card was rebuilt with fewer keys.
+                (Some(keys), None) => {
+                    let named = keys
+                        .iter()
+                        .map(|k| format!("{} ({})", k.kid, k.alg))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let thumbprints = keys
+                        .iter()
+                        .map(|k| format!("{}: {}", k.kid, k.thumbprint))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    view! {
+                        "private_key_jwt: "
+                        <code title=format!("RFC 7638 thumbprints\n{thumbprints}") data-test-id="client-keys">{named}</code>
+                    }.into_any()
+                }
             }}</dd>
             <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>
             <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at /></dd>
