@@ -118,8 +118,15 @@ pub async fn run(addr: &str, connections: usize, rounds: usize, slice: Duration)
                 return Err(format!("{name}: {} requests failed", report.errors));
             }
             let per = used as f64 / 1_000.0 / report.requests.max(1) as f64;
-            report.print(&format!("{name} (round {round})"));
-            println!("{:>92.1}", per);
+            println!(
+                "{:<34} {:>10} {:>12.0} {:>10.2} {:>10.2} {:>11.1}",
+                format!("{name} (round {round})"),
+                report.requests,
+                report.rate(),
+                report.percentile_ms(0.50),
+                report.percentile_ms(0.99),
+                per
+            );
             cpu[i].push(per);
         }
     }

@@ -200,3 +200,55 @@ async fn nginx_auth_request_enforces_scope_revocation_and_the_bucket() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// DPoP through nginx: the proxy passes the Authorization and DPoP headers
+/// and the URL the client called; the gate checks the proof against it.
+#[tokio::test]
+async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
+    use crate::dpop::{bound_token, proof};
+    let s = TestServer::start().await;
+    let (_, _, creds) = s
+        .partner_client("nginx-dpop@example.com", &["applications:read"])
+        .await;
+    let gate = GateProcess::start(&s, &s.base, &credential(&s, "partner").await, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_nginx, base) = start_nginx(dir.path(), &gate.base, &upstream().await).await;
+    let key = crate::private_key_jwt::TestKey::es256(None);
+    let (status, body) = bound_token(&s, &creds, &key).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let url = format!("{base}/partner/v1/applications");
+    let send = |scheme: &str, dpop: Option<String>| {
+        let mut req = Client::new()
+            .get(&url)
+            .header("authorization", format!("{scheme} {token}"));
+        if let Some(p) = dpop {
+            req = req.header("DPoP", p);
+        }
+        req.send()
+    };
+    let fresh = || proof(&key, "GET", &url, Some(&token), s.clock_now());
+    // The gate learns of the client from the feed first.
+    let start = Instant::now();
+    while send("DPoP", Some(fresh())).await.unwrap().status() != 200 {
+        assert!(start.elapsed() < Duration::from_secs(10), "never admitted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let once = fresh();
+    assert_eq!(send("DPoP", Some(once.clone())).await.unwrap().status(), 200);
+    for (what, scheme, dpop) in [
+        ("replayed", "DPoP", Some(once)),
+        ("as Bearer", "Bearer", None),
+        ("for another path", "DPoP", Some(proof(&key, "GET", &format!("{base}/partner/v1/decisions"), Some(&token), s.clock_now()))),
+    ] {
+        let res = send(scheme, dpop).await.unwrap();
+        assert_eq!(res.status(), 401, "{what}");
+        assert!(
+            res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("DPoP "),
+            "{what}"
+        );
+    }
+}
