@@ -94,7 +94,12 @@ impl Console {
     }
 
     /// A new `private_key_jwt` client of `project` with this public JWK.
-    pub async fn key_client(&mut self, project: &str, scope: &str, jwk: &str) -> Result<String, String> {
+    pub async fn key_client(
+        &mut self,
+        project: &str,
+        scope: &str,
+        jwk: &str,
+    ) -> Result<String, String> {
         let form = format!(
             "project_id={}&client_name=Bench+keys&scopes%5B0%5D={}&public_keys={}",
             enc(project),

@@ -166,9 +166,7 @@ async fn connection(
         if !body.is_empty() {
             req = req.header("content-type", "application/x-www-form-urlencoded");
         }
-        let req = req
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+        let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
         send.ready().await.map_err(|e| e.to_string())?;
         let res = send.send_request(req).await.map_err(|e| e.to_string())?;
         let status = res.status().as_u16();

@@ -51,6 +51,7 @@ fn claims() -> Arc<Claims> {
         scope: "applications:read".into(),
         account_id: "acc_1".into(),
         project_id: "prj_1".into(),
+        cnf: None,
     })
 }
 

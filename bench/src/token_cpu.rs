@@ -67,7 +67,12 @@ fn es256_key() -> Result<EcdsaKeyPair, String> {
     EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).map_err(|e| e.to_string())
 }
 
-pub async fn run(addr: &str, connections: usize, rounds: usize, slice: Duration) -> Result<(), String> {
+pub async fn run(
+    addr: &str,
+    connections: usize,
+    rounds: usize,
+    slice: Duration,
+) -> Result<(), String> {
     let key = Rc::new(es256_key()?);
     let rng = SystemRandom::new();
     let message = [7u8; 300];
@@ -89,9 +94,14 @@ pub async fn run(addr: &str, connections: usize, rounds: usize, slice: Duration)
     let point = key.public_key().as_ref();
     let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "kid": "bench",
         "x": B64URL.encode(&point[1..33]), "y": B64URL.encode(&point[33..]) });
-    let keyed = console.key_client(&project, "applications:read", &jwk.to_string()).await?;
+    let keyed = console
+        .key_client(&project, "applications:read", &jwk.to_string())
+        .await?;
     let meta = http::get_json(addr, "/.well-known/oauth-authorization-server").await?;
-    let audience = meta["issuer"].as_str().ok_or("no issuer in the metadata")?.to_owned();
+    let audience = meta["issuer"]
+        .as_str()
+        .ok_or("no issuer in the metadata")?
+        .to_owned();
 
     let secret_spec = RequestSpec::post(
         "/oauth/token",
@@ -107,9 +117,12 @@ pub async fn run(addr: &str, connections: usize, rounds: usize, slice: Duration)
     );
     let mut cpu = [Vec::new(), Vec::new()];
     for round in 1..=rounds {
-        for (i, (name, spec)) in [("client_secret_basic", &secret_spec), ("private_key_jwt", &keyed_spec)]
-            .into_iter()
-            .enumerate()
+        for (i, (name, spec)) in [
+            ("client_secret_basic", &secret_spec),
+            ("private_key_jwt", &keyed_spec),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let before = server_ns()?;
             let report = load::run(addr, spec, connections, Duration::ZERO, slice).await?;

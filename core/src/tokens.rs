@@ -22,7 +22,7 @@ use crate::used_once::UsedOnce;
 use portcullis_gate::cache::VerifiedTokens;
 /// The claims of every access token we mint, why a token is refused, and
 /// the verification itself are the gate's: one code path for both.
-pub use portcullis_gate::token::{Claims, Rejected, CLOCK_LEEWAY_SECS};
+pub use portcullis_gate::token::{Claims, Confirmation, Rejected, CLOCK_LEEWAY_SECS};
 
 #[derive(Debug, Clone)]
 pub struct Minted {
@@ -236,6 +236,31 @@ impl Issuer {
     /// must be granted to the client. An absent or empty request is refused:
     /// callers name the scopes they need.
     pub fn mint(&self, client: &ClientEntry, requested: Option<&str>) -> Result<Minted> {
+        self.mint_bound(client, requested, None)
+    }
+
+    /// A DPoP proof's `jti` (RFC 9449 §11.1) seen for the first time on
+    /// any node within the proof's window.
+    pub async fn first_proof_use(&self, proof: &portcullis_gate::dpop::Proof) -> Result<bool> {
+        self.used_once
+            .first_use(
+                "dpop_proof",
+                &proof.jkt,
+                &proof.jti,
+                proof.remember_until,
+                self.clock.now(),
+            )
+            .await
+    }
+
+    /// [`Issuer::mint`], bound to the DPoP key with this RFC 7638
+    /// thumbprint when one is given (RFC 9449 §6.1: `cnf.jkt`).
+    pub fn mint_bound(
+        &self,
+        client: &ClientEntry,
+        requested: Option<&str>,
+        jkt: Option<&str>,
+    ) -> Result<Minted> {
         let now = self.clock.now();
         let project = self
             .registry
@@ -270,6 +295,9 @@ impl Issuer {
             scope: scopes.join(" "),
             account_id: client.account_id.clone(),
             project_id: client.project_id.clone(),
+            cnf: jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         let json = serde_json::to_vec(&claims)
             .map_err(|e| Error::Crypto(format!("claims to JSON: {e}")))?;

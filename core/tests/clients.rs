@@ -261,6 +261,7 @@ fn claims(client_id: &str, account_id: &str) -> portcullis_gate::Claims {
         scope: String::new(),
         account_id: account_id.into(),
         project_id: "prj_manage".into(),
+        cnf: None,
     }
 }
 

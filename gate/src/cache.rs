@@ -73,6 +73,7 @@ mod tests {
             scope: "applications:read".into(),
             account_id: "acc_1".into(),
             project_id: "prj_1".into(),
+            cnf: None,
         })
     }
 

@@ -239,7 +239,11 @@ mod tests {
         let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": jwk });
         let claims = json!({ "htm": "GET", "htu": "https://API.example:443/partner/v1/applications?x=1",
             "iat": 1_000, "jti": "p-1", "ath": ath("tok") });
-        let ok = check(&proof(&pair, header.clone(), claims.clone()), &expect(1_010)).unwrap();
+        let ok = check(
+            &proof(&pair, header.clone(), claims.clone()),
+            &expect(1_010),
+        )
+        .unwrap();
         assert_eq!(ok.jkt, PublicJwk::from_jwk(&jwk).unwrap().thumbprint());
         let with = |name: &str, v: Value| {
             let mut c = claims.clone();
@@ -253,13 +257,33 @@ mod tests {
         private["jwk"]["d"] = json!("AAAA");
         for (p, now, why) in [
             (with("htm", json!("POST")), 1_010, BadProof::Method),
-            (with("htu", json!("https://api.example/partner/v1/other")), 1_010, BadProof::Url),
-            (with("htu", json!("http://api.example/partner/v1/applications")), 1_010, BadProof::Url),
+            (
+                with("htu", json!("https://api.example/partner/v1/other")),
+                1_010,
+                BadProof::Url,
+            ),
+            (
+                with("htu", json!("http://api.example/partner/v1/applications")),
+                1_010,
+                BadProof::Url,
+            ),
             (with("ath", json!(ath("another"))), 1_010, BadProof::Ath),
             (with("jti", json!("")), 1_010, BadProof::Jti),
-            (proof(&pair, header.clone(), claims.clone()), 1_061, BadProof::Time),
-            (proof(&pair, header.clone(), claims.clone()), 994, BadProof::Time),
-            (proof(&other, header.clone(), claims.clone()), 1_010, BadProof::Signature),
+            (
+                proof(&pair, header.clone(), claims.clone()),
+                1_061,
+                BadProof::Time,
+            ),
+            (
+                proof(&pair, header.clone(), claims.clone()),
+                994,
+                BadProof::Time,
+            ),
+            (
+                proof(&other, header.clone(), claims.clone()),
+                1_010,
+                BadProof::Signature,
+            ),
             (proof(&pair, typ, claims.clone()), 1_010, BadProof::Typ),
             (proof(&pair, private, claims.clone()), 1_010, BadProof::Key),
         ] {

@@ -18,6 +18,9 @@ pub enum Refusal {
     InsufficientScope(String),
     /// The gate cannot decide now (no word from the issuer's feed).
     Unavailable(String),
+    /// RFC 9449 §7.1: a DPoP-bound token without a good proof, or sent
+    /// under the wrong scheme; answered with a `DPoP` challenge.
+    Dpop { error: &'static str, why: String },
 }
 
 fn quoted(s: &str) -> String {
@@ -63,6 +66,15 @@ impl Refusal {
                     "error_description": format!("this call needs the {scope} scope, which the token does not carry"),
                     "scope": scope,
                 }),
+            ),
+            Refusal::Dpop { error, why } => (
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "DPoP algs=\"{}\", error=\"{error}\", error_description=\"{}\"",
+                    crate::dpop::algs(),
+                    quoted(why)
+                ),
+                json!({ "error": error, "error_description": why }),
             ),
             Refusal::Unavailable(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -195,7 +195,7 @@ async fn ready(State(s): State<Service>) -> Response {
 
 async fn check(State(s): State<Service>, req: Request) -> Response {
     let (method, uri) = original(req.headers(), req.method(), req.uri());
-    let admitted = match s.gate.admit_request(req.headers(), &uri).await {
+    let admitted = match s.gate.admit_request(req.headers(), &method, &uri).await {
         Ok(a) => a,
         Err(refused) => return refused,
     };

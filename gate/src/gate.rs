@@ -87,6 +87,9 @@ struct Inner {
     /// The feed position applied (resume from here).
     position: AtomicI64,
     ready: std::sync::atomic::AtomicBool,
+    public_origin: Option<String>,
+    /// DPoP proofs seen within their window (RFC 9449 §11.1).
+    seen_proofs: crate::dpop::SeenProofs,
 }
 
 /// A bearer gate for one API. Cheap to clone; every clone is the same gate.
@@ -105,6 +108,7 @@ pub struct GateBuilder {
     upstream: Option<Arc<dyn Upstream>>,
     on_stale: OnStale,
     stale_after: Option<Duration>,
+    public_origin: Option<String>,
 }
 
 /// The default bound after which a gate that lost its feed fails closed.
@@ -124,6 +128,7 @@ impl Default for GateBuilder {
             upstream: None,
             on_stale: OnStale::FailClosed,
             stale_after: Some(DEFAULT_STALE_AFTER),
+            public_origin: None,
         }
     }
 }
@@ -180,6 +185,15 @@ impl GateBuilder {
         self
     }
 
+    /// The origin clients call this API at (`https://api.example.com`),
+    /// for the URL a DPoP proof must name. Without it, the origin comes
+    /// from the proxy's `X-Forwarded-Proto` and `X-Forwarded-Host` (else
+    /// `Host`): set it whenever clients could reach the gate directly.
+    pub fn public_origin(mut self, origin: &str) -> Self {
+        self.public_origin = Some(origin.trim_end_matches('/').to_owned());
+        self
+    }
+
     /// The feed is in this process: it cannot be lost.
     pub fn in_process(mut self) -> Self {
         self.stale_after = None;
@@ -210,6 +224,8 @@ impl GateBuilder {
                 last_key_fetch: AtomicU64::new(0),
                 position: AtomicI64::new(0),
                 ready: std::sync::atomic::AtomicBool::new(false),
+                public_origin: self.public_origin,
+                seen_proofs: crate::dpop::SeenProofs::default(),
             }),
         }
     }
@@ -218,6 +234,41 @@ impl GateBuilder {
 impl Gate {
     pub fn builder() -> GateBuilder {
         GateBuilder::default()
+    }
+
+    pub(crate) fn now(&self) -> crate::clock::Epoch {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn seen_proofs(&self) -> &crate::dpop::SeenProofs {
+        &self.inner.seen_proofs
+    }
+
+    /// The URL the client called, without query: the public origin (see
+    /// [`GateBuilder::public_origin`]) and the request's path.
+    pub(crate) fn request_url(&self, headers: &http::HeaderMap, uri: &http::Uri) -> String {
+        if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+            return format!("{scheme}://{authority}{}", uri.path());
+        }
+        let origin = match &self.inner.public_origin {
+            Some(o) => o.clone(),
+            None => {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.split(',').next())
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                };
+                let proto = header("x-forwarded-proto").unwrap_or("http");
+                let host = header("x-forwarded-host")
+                    .or_else(|| header("host"))
+                    .unwrap_or_default();
+                format!("{proto}://{host}")
+            }
+        };
+        format!("{origin}{}", uri.path())
     }
 
     pub fn realm(&self) -> &Arc<str> {
@@ -519,6 +570,7 @@ mod tests {
             scope: "a:read".into(),
             account_id: "acc_1".into(),
             project_id: "prj_1".into(),
+            cnf: None,
         }
     }
 

@@ -41,8 +41,26 @@ pub struct GateService<S> {
     gate: Gate,
 }
 
+/// How the token was sent: RFC 6750's `Bearer` or RFC 9449's `DPoP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    Dpop,
+}
+
 /// The bearer token of a request, or why there is none to check.
 pub fn bearer_token<'a>(headers: &'a http::HeaderMap, uri: &http::Uri) -> Result<&'a str, Refusal> {
+    match access_token(headers, uri)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::Dpop, _) => Err(Refusal::NoCredentials),
+    }
+}
+
+/// The access token of a request and its scheme, or why there is none.
+pub fn access_token<'a>(
+    headers: &'a http::HeaderMap,
+    uri: &http::Uri,
+) -> Result<(Scheme, &'a str), Refusal> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => {
@@ -65,28 +83,49 @@ pub fn bearer_token<'a>(headers: &'a http::HeaderMap, uri: &http::Uri) -> Result
         .to_str()
         .map_err(|_| Refusal::Malformed("the Authorization header is not text"))?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // Another scheme is no bearer credential at all (RFC 6750 §3.1).
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        // Another scheme is no credential of ours (RFC 6750 §3.1).
         return Err(Refusal::NoCredentials);
-    }
+    };
     let token = token.trim();
     if token.is_empty() || token.contains(' ') {
         return Err(Refusal::Malformed("expected Authorization: Bearer <token>"));
     }
-    Ok(token)
+    Ok((scheme, token))
+}
+
+fn dpop_refusal(error: &'static str, why: impl Into<String>) -> Refusal {
+    Refusal::Dpop {
+        error,
+        why: why.into(),
+    }
 }
 
 impl Gate {
-    /// Everything the gate checks for one HTTP request: the header, then
-    /// [`Gate::admit`]. The answer to send back when it is refused.
+    /// Everything the gate checks for one HTTP request: the header, a
+    /// DPoP proof when one is sent (checked before the bucket is charged),
+    /// then [`Gate::admit`], then the token's binding. The answer to send
+    /// back when it is refused.
     pub async fn admit_request(
         &self,
         headers: &http::HeaderMap,
+        method: &str,
         uri: &http::Uri,
     ) -> Result<crate::Admitted, Response> {
-        let token =
-            bearer_token(headers, uri).map_err(|r| r.into_response_with_realm(self.realm()))?;
-        self.admit(token).await.map_err(|why| match why {
+        let refuse = |r: Refusal| r.into_response_with_realm(self.realm());
+        let (scheme, token) = access_token(headers, uri).map_err(refuse)?;
+        let proof = match scheme {
+            Scheme::Bearer => None,
+            Scheme::Dpop => Some(
+                self.dpop_proof(headers, method, uri, token)
+                    .map_err(refuse)?,
+            ),
+        };
+        let admitted = self.admit(token).await.map_err(|why| match why {
             Refused::Token(r) => {
                 Refusal::InvalidToken(r.describe().into()).into_response_with_realm(self.realm())
             }
@@ -94,7 +133,86 @@ impl Gate {
                 Refusal::Unavailable(why).into_response_with_realm(self.realm())
             }
             Refused::Limited(d) => ratelimit_headers::too_many(&d),
-        })
+        })?;
+        self.check_binding(&admitted.claims, proof)
+            .map_err(refuse)?;
+        Ok(admitted)
+    }
+
+    /// RFC 9449 §7.1: the proof of a `DPoP` request, checked against it.
+    fn dpop_proof(
+        &self,
+        headers: &http::HeaderMap,
+        method: &str,
+        uri: &http::Uri,
+        token: &str,
+    ) -> Result<crate::dpop::Proof, Refusal> {
+        let mut proofs = headers.get_all("dpop").iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (Some(p), None) => p.to_str().map_err(|_| {
+                dpop_refusal(
+                    "invalid_dpop_proof",
+                    crate::dpop::BadProof::Malformed.to_string(),
+                )
+            })?,
+            (None, _) => {
+                return Err(dpop_refusal(
+                    "invalid_dpop_proof",
+                    "a DPoP request needs a DPoP proof header",
+                ))
+            }
+            _ => {
+                return Err(dpop_refusal(
+                    "invalid_dpop_proof",
+                    crate::dpop::BadProof::Count.to_string(),
+                ))
+            }
+        };
+        let url = self.request_url(headers, uri);
+        crate::dpop::check(
+            proof,
+            &crate::dpop::Expect {
+                method,
+                url: &url,
+                access_token: Some(token),
+                now: self.now(),
+            },
+        )
+        .map_err(|e| dpop_refusal("invalid_dpop_proof", e.to_string()))
+    }
+
+    /// A bound token needs its key's proof (used once); an unbound one
+    /// must not come as `DPoP`.
+    fn check_binding(
+        &self,
+        claims: &crate::Claims,
+        proof: Option<crate::dpop::Proof>,
+    ) -> Result<(), Refusal> {
+        match (&claims.cnf, proof) {
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(dpop_refusal(
+                "invalid_token",
+                "this token is bound to a key (DPoP): send it as Authorization: DPoP with a DPoP proof",
+            )),
+            (None, Some(_)) => Err(Refusal::InvalidToken(
+                "this token is not bound to a key: send it as Authorization: Bearer".into(),
+            )),
+            (Some(cnf), Some(proof)) => {
+                if proof.jkt != cnf.jkt {
+                    return Err(dpop_refusal(
+                        "invalid_dpop_proof",
+                        crate::dpop::BadProof::Binding.to_string(),
+                    ));
+                }
+                if !self.seen_proofs().first_use(&proof, self.now()) {
+                    return Err(dpop_refusal(
+                        "invalid_dpop_proof",
+                        crate::dpop::BadProof::Replayed.to_string(),
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -117,7 +235,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let gate = self.gate.clone();
         Box::pin(async move {
-            match gate.admit_request(req.headers(), req.uri()).await {
+            let method = req.method().as_str().to_owned();
+            // Under `Router::nest` the URI has lost its prefix; a DPoP
+            // proof names the whole URL.
+            let uri = req
+                .extensions()
+                .get::<axum::extract::OriginalUri>()
+                .map_or_else(|| req.uri().clone(), |o| o.0.clone());
+            match gate.admit_request(req.headers(), &method, &uri).await {
                 Err(refused) => Ok(refused),
                 Ok(admitted) => {
                     req.extensions_mut().insert(Bearer {

@@ -20,6 +20,7 @@
 
 pub mod cache;
 pub mod clock;
+pub mod dpop;
 pub mod events;
 mod gate;
 pub mod jws;

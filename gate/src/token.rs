@@ -51,6 +51,16 @@ pub struct Claims {
     pub scope: String,
     pub account_id: String,
     pub project_id: String,
+    /// RFC 9449 §6.1: the key a DPoP-bound token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 §3.1's `cnf`, with the member RFC 9449 §6.1 defines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the client's DPoP key.
+    pub jkt: String,
 }
 
 impl Claims {

@@ -138,6 +138,7 @@ mod tests {
             scope: "a b".into(),
             account_id: "acc_1".into(),
             project_id: "prj_1".into(),
+            cnf: None,
         }
     }
 

@@ -56,6 +56,12 @@ pub struct GateArgs {
     #[arg(long, env = "PORTCULLIS_GATE_REPLICAS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub replicas: u32,
+
+    /// The origin clients call the protected API at (e.g.
+    /// https://api.example.com), which DPoP proofs name. Unset: taken from
+    /// the proxy's X-Forwarded-Proto and X-Forwarded-Host headers.
+    #[arg(long, env = "PORTCULLIS_GATE_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
 }
 
 /// Runs the forward-auth service until Ctrl-C or SIGTERM.
@@ -93,8 +99,12 @@ pub async fn run(
             Stale::Introspect => OnStale::Introspect,
         },
     };
-    let (gate, _following) = remote::follow(settings, Gate::builder().limiter(Arc::new(limiter)))
-        .map_err(|e| StartupError::Config(e.to_string()))?;
+    let mut builder = Gate::builder().limiter(Arc::new(limiter));
+    if let Some(url) = &args.public_url {
+        builder = builder.public_origin(url.origin().ascii_serialization().as_str());
+    }
+    let (gate, _following) =
+        remote::follow(settings, builder).map_err(|e| StartupError::Config(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(
         "Portcullis gate on http://{} ({} routes) following {}",

@@ -54,7 +54,7 @@ enum Command {
     /// Run a gate as a forward-auth service for a reverse proxy (nginx
     /// auth_request, Traefik ForwardAuth, Envoy ext_authz). Needs no
     /// database: it follows Portcullis over HTTP.
-    Gate(GateArgs),
+    Gate(Box<GateArgs>),
 }
 
 #[derive(Subcommand)]

@@ -32,6 +32,7 @@ pub fn routes(
     // change feed instead of over HTTP.
     let gate_for = |api: &portcullis_core::catalogue::Api| {
         let gate = Gate::builder()
+            .public_origin(endpoints)
             .expect(issuer.issuer(), issuer.audience(&api.base_path))
             .clock(clock.clone())
             .limiter(issuer.limiter().clone())

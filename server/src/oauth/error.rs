@@ -19,6 +19,9 @@ pub enum OAuthError {
     InvalidScope(String),
     #[error("{0}")]
     UnsupportedGrantType(String),
+    /// RFC 9449 §5: the DPoP proof of a token request is not good.
+    #[error("{0}")]
+    InvalidDpopProof(String),
     #[error("too many failed client authentications from this address; retry in {retry_after} s")]
     TooManyFailures { retry_after: u64 },
     #[error("this project's rate limit is {} requests per second with bursts of {}; retry in {} s", .0.limit.per_sec, .0.limit.burst, .0.retry_after_secs)]
@@ -40,6 +43,7 @@ impl OAuthError {
             OAuthError::InvalidClient { .. } => "invalid_client",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
             OAuthError::TooManyFailures { .. } | OAuthError::RateLimited(_) => "rate_limited",
             OAuthError::ServerError => "server_error",
         }

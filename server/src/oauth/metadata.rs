@@ -40,6 +40,8 @@ pub fn document(issuer: &str, endpoints: &str, catalogue: &Catalogue) -> Value {
         // scope parameter is refused with invalid_scope, never defaulted.
         "scope_parameter_required": true,
         "access_token_signing_alg_values_supported": ["ES256", "RS256"],
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": assertion_algs,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct OAuthState {
     /// What a client assertion's `aud` may name (RFC 7523 §3 item 3): the
     /// issuer identifier or the token endpoint's URL.
     pub assertion_audiences: Arc<[String]>,
+    /// The token endpoint's URL: what a DPoP proof's `htu` must name.
+    pub token_endpoint: Arc<str>,
 }
 
 pub fn routes(
@@ -50,6 +52,7 @@ pub fn routes(
         format!("{endpoints}/oauth/token"),
     ]);
     let state = OAuthState {
+        token_endpoint: format!("{endpoints}/oauth/token").into(),
         assertion_audiences,
         issuer,
         metadata: metadata.into(),

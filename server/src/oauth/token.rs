@@ -56,21 +56,54 @@ async fn issue(
         .issuer
         .requested_scopes(&client, params.get("scope"))
         .map_err(domain)?;
+    let proof = dpop_proof(state, headers)?;
+    if let Some(p) = &proof {
+        if !state.issuer.first_proof_use(p).await.map_err(domain)? {
+            return Err(OAuthError::InvalidDpopProof(
+                portcullis_gate::dpop::BadProof::Replayed.to_string(),
+            ));
+        }
+    }
     let decision = state.issuer.charge_client(&client).await.map_err(domain)?;
     if !decision.allowed {
         return Err(OAuthError::RateLimited(decision));
     }
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let minted = state
         .issuer
-        .mint(&client, Some(&scopes.join(" ")))
+        .mint_bound(&client, Some(&scopes.join(" ")), jkt)
         .map_err(domain)?;
     let mut res = axum::Json(TokenResponse {
         access_token: &minted.access_token,
-        token_type: "Bearer",
+        // RFC 9449 §5: a bound token is of type DPoP.
+        token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: minted.expires_in,
         scope: &minted.claims.scope,
     })
     .into_response();
     portcullis_gate::apply_rate_limit_headers(res.headers_mut(), &decision);
     Ok(no_store(res))
+}
+
+/// The request's DPoP proof (RFC 9449 §4.3), if it sent one: checked
+/// against this endpoint's URL and `POST`; its `jti` is the caller's.
+fn dpop_proof(
+    state: &OAuthState,
+    headers: &HeaderMap,
+) -> Result<Option<portcullis_gate::dpop::Proof>, OAuthError> {
+    use portcullis_gate::dpop::{check, BadProof, Expect};
+    let bad = |e: BadProof| OAuthError::InvalidDpopProof(e.to_string());
+    let mut proofs = headers.get_all("dpop").iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) => return Ok(None),
+        (Some(p), None) => p.to_str().map_err(|_| bad(BadProof::Malformed))?,
+        _ => return Err(bad(BadProof::Count)),
+    };
+    let expect = Expect {
+        method: "POST",
+        url: &state.token_endpoint,
+        access_token: None,
+        now: state.issuer.clock().now(),
+    };
+    check(proof, &expect).map(Some).map_err(bad)
 }

@@ -5,7 +5,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, Header};
+use jsonwebtoken::Header;
 use reqwest::Client;
 use serde_json::{json, Value};
 
@@ -13,7 +13,13 @@ use crate::harness::{decode_jwt, Creds, TestServer};
 use crate::private_key_jwt::TestKey;
 
 /// A DPoP proof (§4.2) by `key` for `method` `url`, hashing `token` if given.
-pub(crate) fn proof(key: &TestKey, method: &str, url: &str, token: Option<&str>, iat: i64) -> String {
+pub(crate) fn proof(
+    key: &TestKey,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    iat: i64,
+) -> String {
     let mut header = Header::new(key.alg);
     header.typ = Some("dpop+jwt".into());
     let mut public = key.jwk.clone();
@@ -36,7 +42,10 @@ fn thumbprint(jwk: &Value) -> String {
         jwk["x"].as_str().unwrap(),
         jwk["y"].as_str().unwrap()
     );
-    B64URL.encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()))
+    B64URL.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        canonical.as_bytes(),
+    ))
 }
 
 pub(crate) async fn bound_token(s: &TestServer, creds: &Creds, key: &TestKey) -> (u16, Value) {
@@ -45,7 +54,10 @@ pub(crate) async fn bound_token(s: &TestServer, creds: &Creds, key: &TestKey) ->
         .post(&url)
         .basic_auth(&creds.id, Some(&creds.secret))
         .header("DPoP", proof(key, "POST", &url, None, s.clock_now()))
-        .form(&[("grant_type", "client_credentials"), ("scope", "applications:read")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "applications:read"),
+        ])
         .send()
         .await
         .unwrap();
@@ -78,7 +90,9 @@ async fn call(
 #[tokio::test]
 async fn a_dpop_bound_token_passes_the_gate_only_with_a_fresh_proof_by_its_key() {
     let s = TestServer::start().await;
-    let (_, _, creds) = s.partner_client("dpop@example.com", &["applications:read"]).await;
+    let (_, _, creds) = s
+        .partner_client("dpop@example.com", &["applications:read"])
+        .await;
     let key = TestKey::es256(None);
     let (status, body) = bound_token(&s, &creds, &key).await;
     assert_eq!(status, 200, "{body}");
@@ -102,37 +116,100 @@ async fn a_dpop_bound_token_passes_the_gate_only_with_a_fresh_proof_by_its_key()
     // Every broken binding: 401 with RFC 9449's challenge.
     let other = TestKey::es256(None);
     let replayed = good();
-    assert_eq!(call(&s, "DPoP", &token, Some(replayed.clone())).await.0, 200);
+    assert_eq!(
+        call(&s, "DPoP", &token, Some(replayed.clone())).await.0,
+        200
+    );
     for (what, scheme, dpop, error) in [
         ("as Bearer", "Bearer", None, "invalid_token"),
-        ("as Bearer with a proof", "Bearer", Some(good()), "invalid_token"),
+        (
+            "as Bearer with a proof",
+            "Bearer",
+            Some(good()),
+            "invalid_token",
+        ),
         ("no proof", "DPoP", None, "invalid_dpop_proof"),
-        ("a replayed proof", "DPoP", Some(replayed), "invalid_dpop_proof"),
-        ("another method", "DPoP", Some(proof(&key, "POST", &url, Some(&token), now)), "invalid_dpop_proof"),
-        ("another URL", "DPoP", Some(proof(&key, "GET", &s.url("/partner/v1/decisions"), Some(&token), now)), "invalid_dpop_proof"),
-        ("no ath", "DPoP", Some(proof(&key, "GET", &url, None, now)), "invalid_dpop_proof"),
-        ("another token's ath", "DPoP", Some(proof(&key, "GET", &url, Some("x"), now)), "invalid_dpop_proof"),
-        ("another key", "DPoP", Some(proof(&other, "GET", &url, Some(&token), now)), "invalid_dpop_proof"),
-        ("an old proof", "DPoP", Some(proof(&key, "GET", &url, Some(&token), now - 120)), "invalid_dpop_proof"),
+        (
+            "a replayed proof",
+            "DPoP",
+            Some(replayed),
+            "invalid_dpop_proof",
+        ),
+        (
+            "another method",
+            "DPoP",
+            Some(proof(&key, "POST", &url, Some(&token), now)),
+            "invalid_dpop_proof",
+        ),
+        (
+            "another URL",
+            "DPoP",
+            Some(proof(
+                &key,
+                "GET",
+                &s.url("/partner/v1/decisions"),
+                Some(&token),
+                now,
+            )),
+            "invalid_dpop_proof",
+        ),
+        (
+            "no ath",
+            "DPoP",
+            Some(proof(&key, "GET", &url, None, now)),
+            "invalid_dpop_proof",
+        ),
+        (
+            "another token's ath",
+            "DPoP",
+            Some(proof(&key, "GET", &url, Some("x"), now)),
+            "invalid_dpop_proof",
+        ),
+        (
+            "another key",
+            "DPoP",
+            Some(proof(&other, "GET", &url, Some(&token), now)),
+            "invalid_dpop_proof",
+        ),
+        (
+            "an old proof",
+            "DPoP",
+            Some(proof(&key, "GET", &url, Some(&token), now - 120)),
+            "invalid_dpop_proof",
+        ),
     ] {
         let (status, challenge, body) = call(&s, scheme, &token, dpop).await;
         assert_eq!(status, 401, "{what}: {body}");
         assert!(challenge.starts_with("DPoP "), "{what}: {challenge}");
-        assert!(challenge.contains(&format!("error=\"{error}\"")), "{what}: {challenge}");
-        assert!(challenge.contains("algs=\"ES256 RS256 EdDSA\""), "{what}: {challenge}");
+        assert!(
+            challenge.contains(&format!("error=\"{error}\"")),
+            "{what}: {challenge}"
+        );
+        assert!(
+            challenge.contains("algs=\"ES256 RS256 EdDSA\""),
+            "{what}: {challenge}"
+        );
     }
 
     // An unbound token is a bearer token: DPoP with it is refused.
     let plain = s.access_token(&creds, "applications:read").await;
     assert_eq!(call(&s, "Bearer", &plain, None).await.0, 200);
-    let (status, _, _) = call(&s, "DPoP", &plain, Some(proof(&key, "GET", &url, Some(&plain), now))).await;
+    let (status, _, _) = call(
+        &s,
+        "DPoP",
+        &plain,
+        Some(proof(&key, "GET", &url, Some(&plain), now)),
+    )
+    .await;
     assert_eq!(status, 401);
 }
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
     let s = TestServer::start().await;
-    let (_, _, creds) = s.partner_client("dpop-token@example.com", &["applications:read"]).await;
+    let (_, _, creds) = s
+        .partner_client("dpop-token@example.com", &["applications:read"])
+        .await;
     let key = TestKey::ed25519(None);
     let url = s.url("/oauth/token");
     let send = |dpop: Vec<String>| {
@@ -141,14 +218,20 @@ async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
             let mut req = Client::new()
                 .post(&url)
                 .basic_auth(&creds.id, Some(&creds.secret))
-                .form(&[("grant_type", "client_credentials"), ("scope", "applications:read")]);
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "applications:read"),
+                ]);
             for p in dpop {
                 req = req.header("DPoP", p);
             }
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
             let body: Value = res.json().await.unwrap();
-            (status, body["error"].as_str().unwrap_or_default().to_owned())
+            (
+                status,
+                body["error"].as_str().unwrap_or_default().to_owned(),
+            )
         }
     };
     let now = s.clock_now();
@@ -156,12 +239,25 @@ async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
     assert_eq!(send(vec![good.clone()]).await.0, 200);
     for (what, dpop) in [
         ("replayed", vec![good.clone()]),
-        ("for another URL", vec![proof(&key, "POST", &s.url("/oauth/revoke"), None, now)]),
+        (
+            "for another URL",
+            vec![proof(&key, "POST", &s.url("/oauth/revoke"), None, now)],
+        ),
         ("for GET", vec![proof(&key, "GET", &url, None, now)]),
-        ("two headers", vec![proof(&key, "POST", &url, None, now), proof(&key, "POST", &url, None, now)]),
+        (
+            "two headers",
+            vec![
+                proof(&key, "POST", &url, None, now),
+                proof(&key, "POST", &url, None, now),
+            ],
+        ),
         ("not a JWT", vec!["x.y.z".into()]),
     ] {
-        assert_eq!(send(dpop).await, (400, "invalid_dpop_proof".to_owned()), "{what}");
+        assert_eq!(
+            send(dpop).await,
+            (400, "invalid_dpop_proof".to_owned()),
+            "{what}"
+        );
     }
     let meta: Value = reqwest::get(s.url("/.well-known/oauth-authorization-server"))
         .await
@@ -169,5 +265,8 @@ async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
         .json()
         .await
         .unwrap();
-    assert_eq!(meta["dpop_signing_alg_values_supported"], json!(["ES256", "RS256", "EdDSA"]));
+    assert_eq!(
+        meta["dpop_signing_alg_values_supported"],
+        json!(["ES256", "RS256", "EdDSA"])
+    );
 }

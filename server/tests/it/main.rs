@@ -11,6 +11,7 @@ mod binary;
 mod cluster;
 mod contract;
 mod csrf;
+mod dpop;
 mod example_resource_server;
 mod gate_process;
 mod harness;

@@ -235,11 +235,24 @@ async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let once = fresh();
-    assert_eq!(send("DPoP", Some(once.clone())).await.unwrap().status(), 200);
+    assert_eq!(
+        send("DPoP", Some(once.clone())).await.unwrap().status(),
+        200
+    );
     for (what, scheme, dpop) in [
         ("replayed", "DPoP", Some(once)),
         ("as Bearer", "Bearer", None),
-        ("for another path", "DPoP", Some(proof(&key, "GET", &format!("{base}/partner/v1/decisions"), Some(&token), s.clock_now()))),
+        (
+            "for another path",
+            "DPoP",
+            Some(proof(
+                &key,
+                "GET",
+                &format!("{base}/partner/v1/decisions"),
+                Some(&token),
+                s.clock_now(),
+            )),
+        ),
     ] {
         let res = send(scheme, dpop).await.unwrap();
         assert_eq!(res.status(), 401, "{what}");
