@@ -28,18 +28,42 @@ pub trait KeyFetcher: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
 }
 
+/// Keys fetched more than this long ago without a successful fetch since
+/// are not used: a partner whose host stays down cannot keep a key it
+/// meant to withdraw alive.
+pub const USABLE_FOR: Duration = Duration::from_secs(3600);
+
 #[derive(Default)]
 struct Cached {
     keys: Option<Arc<ClientKeys>>,
-    fetched: Option<Instant>,
+    /// The last successful fetch.
+    fetched_ok: Option<Instant>,
+    /// When the last attempt ended, successful or not.
+    tried: Option<Instant>,
+}
+
+/// One URL: what is known of it, and a lock held while it is fetched (so
+/// one fetch serves every waiting caller; a fresh copy is read without it).
+#[derive(Default)]
+struct Slot {
+    cached: Mutex<Cached>,
+    fetching: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
 pub struct RemoteKeys {
     fetcher: Option<Arc<dyn KeyFetcher>>,
-    /// One slot per URL; its lock is held while that URL is fetched, so
-    /// callers waiting on it use the one answer.
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Cached>>>>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+/// What to do with the copy at hand.
+enum Need {
+    /// Fresh enough, and it has the kid asked for (or none was).
+    Nothing,
+    /// It lacks the kid: fetch if nobody is fetching, else use it as is.
+    Kid,
+    /// Never fetched, or older than [`FRESH_FOR`]: fetch (wait for one).
+    Refresh,
 }
 
 impl RemoteKeys {
@@ -50,47 +74,89 @@ impl RemoteKeys {
         }
     }
 
+    fn slot(&self, url: &str) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(url.to_owned()).or_default().clone()
+    }
+
     /// The keys at `url` for an assertion naming `kid` (if it names one).
-    /// `None` when they cannot be had (the failure is logged).
+    /// `None` when there are none to use (the failure is logged).
     pub async fn keys(&self, url: &str, kid: Option<&str>) -> Option<Arc<ClientKeys>> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.entry(url.to_owned()).or_default().clone()
+        let slot = self.slot(url);
+        let (need, tried) = {
+            let c = slot.cached.lock().unwrap_or_else(|p| p.into_inner());
+            let fresh = c.fetched_ok.is_some_and(|at| at.elapsed() < FRESH_FOR);
+            let lacks_kid = match (&c.keys, kid) {
+                (Some(keys), Some(kid)) => !keys.summaries().iter().any(|k| k.kid == kid),
+                (None, _) => true,
+                _ => false,
+            };
+            let may_retry = c.tried.is_none_or(|at| at.elapsed() >= REFETCH_AFTER);
+            let need = match (fresh, lacks_kid && may_retry) {
+                (true, false) => Need::Nothing,
+                (true, true) => Need::Kid,
+                (false, _) if may_retry => Need::Refresh,
+                (false, _) => Need::Nothing,
+            };
+            (need, c.tried)
         };
-        let mut cached = slot.lock().await;
-        let age = cached.fetched.map(|at| at.elapsed());
-        let stale = age.is_none_or(|a| a >= FRESH_FOR);
-        let lacks_kid = match (&cached.keys, kid) {
-            (Some(keys), Some(kid)) => !keys.summaries().iter().any(|k| k.kid == kid),
-            (None, _) => true,
-            _ => false,
+        let _fetching = match need {
+            Need::Nothing => return Self::usable(&slot),
+            // Someone is fetching already: the copy at hand will do.
+            Need::Kid => match slot.fetching.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return Self::usable(&slot),
+            },
+            Need::Refresh => slot.fetching.lock().await,
         };
-        let may_refetch = age.is_none_or(|a| a >= REFETCH_AFTER);
-        if stale || (lacks_kid && may_refetch) {
-            cached.fetched = Some(Instant::now());
-            match self.fetch(url).await {
-                Ok(keys) => cached.keys = Some(Arc::new(keys)),
-                // A failed refresh keeps the keys it had: the partner's
-                // host being down for a minute does not lock its workload out.
+        // Another caller may have fetched while this one waited.
+        let done_meanwhile = slot.cached.lock().unwrap_or_else(|p| p.into_inner()).tried != tried;
+        if !done_meanwhile {
+            let fetched = self.fetch(url).await;
+            let mut c = slot.cached.lock().unwrap_or_else(|p| p.into_inner());
+            c.tried = Some(Instant::now());
+            match fetched {
+                Ok(Ok(keys)) => {
+                    c.keys = Some(Arc::new(keys));
+                    c.fetched_ok = c.tried;
+                }
+                // The partner published a set with no key we can use: it
+                // withdrew its keys, so none is used from now on.
+                Ok(Err(e)) => {
+                    tracing::warn!(url, error = %e, "a client's JWK Set holds no usable key");
+                    c.keys = None;
+                    c.fetched_ok = c.tried;
+                }
+                // Unreachable: the keys at hand stay usable for a while.
                 Err(e) => tracing::warn!(url, error = %e, "could not fetch a client's JWK Set"),
             }
         }
-        cached.keys.clone()
+        Self::usable(&slot)
+    }
+
+    /// The keys at hand, unless the last good fetch is too old.
+    fn usable(slot: &Slot) -> Option<Arc<ClientKeys>> {
+        let c = slot.cached.lock().unwrap_or_else(|p| p.into_inner());
+        c.keys
+            .clone()
+            .filter(|_| c.fetched_ok.is_some_and(|at| at.elapsed() < USABLE_FOR))
     }
 
     /// Fetches `url` now and says why it is unusable, if it is (when the
     /// URL is set, so a typo is caught then, not at the first sign-in).
     pub async fn probe(&self, url: &str) -> Result<ClientKeys, String> {
-        self.fetch(url).await
+        self.fetch(url).await?.map_err(|e| e.to_string())
     }
 
-    async fn fetch(&self, url: &str) -> Result<ClientKeys, String> {
+    /// The outer error: the document could not be had; the inner: it was
+    /// had but holds no usable key.
+    async fn fetch(&self, url: &str) -> Result<crate::Result<ClientKeys>, String> {
         let fetcher = self
             .fetcher
             .as_ref()
             .ok_or_else(|| "this server fetches no keys".to_owned())?;
         let text = fetcher.fetch(url).await?;
-        ClientKeys::from_remote(&text).map_err(|e| e.to_string())
+        Ok(ClientKeys::from_remote(&text))
     }
 }
 

@@ -151,46 +151,72 @@ fn same_url(htu: &str, expected: &str) -> bool {
 }
 
 /// Proof `jti`s seen in the last [`PROOF_MAX_AGE_SECS`], per key: a proof
-/// is good once. Bounded: past `capacity` entries the oldest are forgotten
-/// first, and those are the proofs closest to expiring anyway.
+/// is good once. Bounded: expired entries are dropped (at most once a
+/// second when full), and when every entry is still live a new proof is
+/// refused for now rather than a live one forgotten (that would let it be
+/// replayed).
 pub struct SeenProofs {
-    seen: Mutex<HashMap<(String, String), Epoch>>,
+    seen: Mutex<Seen>,
     capacity: usize,
+}
+
+#[derive(Default)]
+struct Seen {
+    until: HashMap<(String, String), Epoch>,
+    pruned_at: Epoch,
+}
+
+/// What [`SeenProofs::first_use`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    First,
+    Replayed,
+    /// Too many live proofs to remember one more: refuse for now.
+    Full,
 }
 
 impl Default for SeenProofs {
     fn default() -> Self {
-        Self::with_capacity(100_000)
+        Self::with_capacity(1_000_000)
     }
 }
 
 impl SeenProofs {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::default(),
             capacity,
         }
     }
 
-    /// True the first time this proof is seen.
-    pub fn first_use(&self, proof: &Proof, now: Epoch) -> bool {
+    fn key(proof: &Proof) -> (String, String) {
+        (proof.jkt.clone(), proof.jti.clone())
+    }
+
+    /// True when this proof was seen and is still in its window.
+    pub fn contains(&self, proof: &Proof, now: Epoch) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.until
+            .get(&Self::key(proof))
+            .is_some_and(|until| *until >= now)
+    }
+
+    /// Records the proof; [`Use::First`] only the first time.
+    pub fn first_use(&self, proof: &Proof, now: Epoch) -> Use {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (proof.jkt.clone(), proof.jti.clone());
-        if seen.get(&key).is_some_and(|until| *until >= now) {
-            return false;
+        let key = Self::key(proof);
+        if seen.until.get(&key).is_some_and(|until| *until >= now) {
+            return Use::Replayed;
         }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, until| *until >= now);
-            while seen.len() >= self.capacity {
-                let Some(oldest) = seen.iter().min_by_key(|(_, u)| **u).map(|(k, _)| k.clone())
-                else {
-                    break;
-                };
-                seen.remove(&oldest);
-            }
+        if seen.until.len() >= self.capacity && seen.pruned_at < now {
+            seen.until.retain(|_, until| *until >= now);
+            seen.pruned_at = now;
         }
-        seen.insert(key, proof.remember_until);
-        true
+        if seen.until.len() >= self.capacity {
+            return Use::Full;
+        }
+        seen.until.insert(key, proof.remember_until);
+        Use::First
     }
 }
 
@@ -292,20 +318,22 @@ mod tests {
     }
 
     #[test]
-    fn a_proof_is_good_once_and_memory_stays_bounded() {
+    fn a_proof_is_good_once_and_a_full_memory_refuses_rather_than_forgets() {
         let seen = SeenProofs::with_capacity(3);
         let p = |jti: &str, until| Proof {
             jkt: "k".into(),
             jti: jti.into(),
             remember_until: until,
         };
-        assert!(seen.first_use(&p("a", 100), 50));
-        assert!(!seen.first_use(&p("a", 100), 60));
-        for (i, jti) in ["b", "c", "d", "e"].iter().enumerate() {
-            assert!(seen.first_use(&p(jti, 101 + i as i64), 60));
-        }
-        assert!(seen.seen.lock().unwrap().len() <= 3);
-        // Expired entries go first: a's time is over at 101.
-        assert!(seen.first_use(&p("a", 200), 101));
+        assert_eq!(seen.first_use(&p("a", 100), 50), Use::First);
+        assert!(seen.contains(&p("a", 100), 60));
+        assert_eq!(seen.first_use(&p("a", 100), 60), Use::Replayed);
+        assert_eq!(seen.first_use(&p("b", 101), 60), Use::First);
+        assert_eq!(seen.first_use(&p("c", 102), 60), Use::First);
+        // Full of live proofs: a new one waits, and none is forgotten.
+        assert_eq!(seen.first_use(&p("d", 103), 60), Use::Full);
+        assert_eq!(seen.first_use(&p("a", 100), 60), Use::Replayed);
+        // Once a's window is over, it makes room.
+        assert_eq!(seen.first_use(&p("d", 103), 101), Use::First);
     }
 }

@@ -33,7 +33,11 @@ impl Refusal {
         let (status, challenge, body) = match &self {
             Refusal::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
-                format!("Bearer realm=\"{realm}\""),
+                // Both schemes this gate takes (RFC 9449 §7.1).
+                format!(
+                    "Bearer realm=\"{realm}\", DPoP algs=\"{}\"",
+                    crate::dpop::algs()
+                ),
                 json!({
                     "error": "unauthorized",
                     "error_description": "this call needs an access token: Authorization: Bearer <token>",

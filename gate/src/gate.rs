@@ -46,6 +46,25 @@ pub enum Refused {
     Unavailable(String),
     /// The project's bucket is empty (429).
     Limited(Decision),
+    /// RFC 9449: a bound token without a good proof by its key, or a
+    /// proof with an unbound token (`error` is the challenge's code).
+    Dpop { error: &'static str, why: String },
+}
+
+/// A DPoP proof sent with a call, and the call it must be for.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofRequest<'a> {
+    pub proof: &'a str,
+    pub method: &'a str,
+    /// The URL the client called (see [`Gate::request_url`]).
+    pub url: &'a str,
+}
+
+fn dpop_refused(error: &'static str, why: impl Into<String>) -> Refused {
+    Refused::Dpop {
+        error,
+        why: why.into(),
+    }
 }
 
 /// What an admitted call carries: the token's claims and the bucket's
@@ -236,23 +255,16 @@ impl Gate {
         GateBuilder::default()
     }
 
-    pub(crate) fn now(&self) -> crate::clock::Epoch {
-        self.inner.clock.now()
-    }
-
-    pub(crate) fn seen_proofs(&self) -> &crate::dpop::SeenProofs {
-        &self.inner.seen_proofs
-    }
-
-    /// The URL the client called, without query: the public origin (see
-    /// [`GateBuilder::public_origin`]) and the request's path.
-    pub(crate) fn request_url(&self, headers: &http::HeaderMap, uri: &http::Uri) -> String {
-        if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
-            return format!("{scheme}://{authority}{}", uri.path());
-        }
-        let origin = match &self.inner.public_origin {
-            Some(o) => o.clone(),
-            None => {
+    /// The URL the client called, without query, for a DPoP proof's
+    /// `htu`: the public origin when one is set (see
+    /// [`GateBuilder::public_origin`]; nothing the client sends can change
+    /// it), else the request's own absolute URI, else the proxy's
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` (or `Host`); and the path.
+    pub fn request_url(&self, headers: &http::HeaderMap, uri: &http::Uri) -> String {
+        let origin = match (&self.inner.public_origin, uri.scheme_str(), uri.authority()) {
+            (Some(o), ..) => o.clone(),
+            (None, Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            (None, ..) => {
                 let header = |name: &str| {
                     headers
                         .get(name)
@@ -387,8 +399,29 @@ impl Gate {
     }
 
     /// Every check of one call, then the bucket. `token` is the bearer
-    /// token as sent.
+    /// token as sent; a DPoP-bound token is refused here (it needs
+    /// [`Gate::admit_dpop`]).
     pub async fn admit(&self, token: &str) -> Result<Admitted, Refused> {
+        self.admit_checked(token, None).await
+    }
+
+    /// [`Gate::admit`] for `Authorization: DPoP` (RFC 9449 §7.1): the
+    /// token must be bound to the key of `proof`, which must be for this
+    /// call and new. All of it is checked before the bucket is charged,
+    /// so a token without its key cannot drain the project's bucket.
+    pub async fn admit_dpop(
+        &self,
+        token: &str,
+        proof: ProofRequest<'_>,
+    ) -> Result<Admitted, Refused> {
+        self.admit_checked(token, Some(proof)).await
+    }
+
+    async fn admit_checked(
+        &self,
+        token: &str,
+        dpop: Option<ProofRequest<'_>>,
+    ) -> Result<Admitted, Refused> {
         let Some(expect) = self.inner.expect.get() else {
             return Err(Refused::Unavailable(
                 "the gate is starting: it has not yet heard from the issuer".into(),
@@ -416,6 +449,7 @@ impl Gate {
         if claims.aud != expect.audience {
             return Err(Refused::Token(Rejected::WrongAudience));
         }
+        let proof = self.binding(&claims, token, dpop, now)?;
         let project = match introspect {
             None => Some(
                 self.inner
@@ -445,7 +479,64 @@ impl Gate {
             }
             _ => None,
         };
+        if let Some(proof) = proof {
+            match self.inner.seen_proofs.first_use(&proof, now) {
+                crate::dpop::Use::First => {}
+                crate::dpop::Use::Replayed => {
+                    return Err(dpop_refused(
+                        "invalid_dpop_proof",
+                        crate::dpop::BadProof::Replayed.to_string(),
+                    ))
+                }
+                crate::dpop::Use::Full => {
+                    return Err(Refused::Unavailable(
+                        "the gate holds as many DPoP proofs as it can remember; retry shortly"
+                            .into(),
+                    ))
+                }
+            }
+        }
         Ok(Admitted { claims, decision })
+    }
+
+    /// The token's binding (RFC 9449 §7.1): none and no proof, or a proof
+    /// for this call by the key in `cnf.jkt` that was not used before.
+    fn binding(
+        &self,
+        claims: &Claims,
+        token: &str,
+        dpop: Option<ProofRequest<'_>>,
+        now: crate::clock::Epoch,
+    ) -> Result<Option<crate::dpop::Proof>, Refused> {
+        use crate::dpop::{check, BadProof, Expect};
+        let bad = |e: BadProof| dpop_refused("invalid_dpop_proof", e.to_string());
+        match (&claims.cnf, dpop) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(dpop_refused(
+                "invalid_token",
+                "this token is bound to a key (DPoP): send it as Authorization: DPoP with a DPoP proof",
+            )),
+            (None, Some(_)) => Err(dpop_refused(
+                "invalid_token",
+                "this token is not bound to a key: send it as Authorization: Bearer",
+            )),
+            (Some(cnf), Some(req)) => {
+                let expect = Expect {
+                    method: req.method,
+                    url: req.url,
+                    access_token: Some(token),
+                    now,
+                };
+                let proof = check(req.proof, &expect).map_err(bad)?;
+                if proof.jkt != cnf.jkt {
+                    return Err(bad(BadProof::Binding));
+                }
+                if self.inner.seen_proofs.contains(&proof, now) {
+                    return Err(bad(BadProof::Replayed));
+                }
+                Ok(Some(proof))
+            }
+        }
     }
 
     /// The claims of a token signed by one of the issuer's keys; a token

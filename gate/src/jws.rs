@@ -123,8 +123,11 @@ impl PublicJwk {
             "RSA" => {
                 let (n, ns) = member("n")?;
                 let (e, es) = member("e")?;
-                let significant = n.iter().skip_while(|b| **b == 0).count();
-                if !(RSA_MIN_BYTES..=RSA_MAX_BYTES).contains(&significant) {
+                // RFC 7518 §6.3.1.1: no leading zero octet; 2048 bits or
+                // more means a full top byte.
+                if n.first().is_none_or(|b| *b < 0x80)
+                    || !(RSA_MIN_BYTES..=RSA_MAX_BYTES).contains(&n.len())
+                {
                     return Err(BadJwk("RSA keys must have 2048 to 8192 bits".into()));
                 }
                 if e.is_empty() || e.len() > 4 {

@@ -118,101 +118,40 @@ impl Gate {
     ) -> Result<crate::Admitted, Response> {
         let refuse = |r: Refusal| r.into_response_with_realm(self.realm());
         let (scheme, token) = access_token(headers, uri).map_err(refuse)?;
-        let proof = match scheme {
-            Scheme::Bearer => None,
-            Scheme::Dpop => Some(
-                self.dpop_proof(headers, method, uri, token)
-                    .map_err(refuse)?,
-            ),
+        let admitted = match scheme {
+            Scheme::Bearer => self.admit(token).await,
+            Scheme::Dpop => {
+                let proof = single_proof(headers).map_err(refuse)?;
+                let url = self.request_url(headers, uri);
+                let request = crate::ProofRequest {
+                    proof,
+                    method,
+                    url: &url,
+                };
+                self.admit_dpop(token, request).await
+            }
         };
-        let admitted = self.admit(token).await.map_err(|why| match why {
-            Refused::Token(r) => {
-                Refusal::InvalidToken(r.describe().into()).into_response_with_realm(self.realm())
-            }
-            Refused::Unavailable(why) => {
-                Refusal::Unavailable(why).into_response_with_realm(self.realm())
-            }
+        admitted.map_err(|why| match why {
+            Refused::Token(r) => refuse(Refusal::InvalidToken(r.describe().into())),
+            Refused::Unavailable(why) => refuse(Refusal::Unavailable(why)),
+            Refused::Dpop { error, why } => refuse(Refusal::Dpop { error, why }),
             Refused::Limited(d) => ratelimit_headers::too_many(&d),
-        })?;
-        self.check_binding(&admitted.claims, proof)
-            .map_err(refuse)?;
-        Ok(admitted)
+        })
     }
+}
 
-    /// RFC 9449 §7.1: the proof of a `DPoP` request, checked against it.
-    fn dpop_proof(
-        &self,
-        headers: &http::HeaderMap,
-        method: &str,
-        uri: &http::Uri,
-        token: &str,
-    ) -> Result<crate::dpop::Proof, Refusal> {
-        let mut proofs = headers.get_all("dpop").iter();
-        let proof = match (proofs.next(), proofs.next()) {
-            (Some(p), None) => p.to_str().map_err(|_| {
-                dpop_refusal(
-                    "invalid_dpop_proof",
-                    crate::dpop::BadProof::Malformed.to_string(),
-                )
-            })?,
-            (None, _) => {
-                return Err(dpop_refusal(
-                    "invalid_dpop_proof",
-                    "a DPoP request needs a DPoP proof header",
-                ))
-            }
-            _ => {
-                return Err(dpop_refusal(
-                    "invalid_dpop_proof",
-                    crate::dpop::BadProof::Count.to_string(),
-                ))
-            }
-        };
-        let url = self.request_url(headers, uri);
-        crate::dpop::check(
-            proof,
-            &crate::dpop::Expect {
-                method,
-                url: &url,
-                access_token: Some(token),
-                now: self.now(),
-            },
-        )
-        .map_err(|e| dpop_refusal("invalid_dpop_proof", e.to_string()))
-    }
-
-    /// A bound token needs its key's proof (used once); an unbound one
-    /// must not come as `DPoP`.
-    fn check_binding(
-        &self,
-        claims: &crate::Claims,
-        proof: Option<crate::dpop::Proof>,
-    ) -> Result<(), Refusal> {
-        match (&claims.cnf, proof) {
-            (None, None) => Ok(()),
-            (Some(_), None) => Err(dpop_refusal(
-                "invalid_token",
-                "this token is bound to a key (DPoP): send it as Authorization: DPoP with a DPoP proof",
-            )),
-            (None, Some(_)) => Err(Refusal::InvalidToken(
-                "this token is not bound to a key: send it as Authorization: Bearer".into(),
-            )),
-            (Some(cnf), Some(proof)) => {
-                if proof.jkt != cnf.jkt {
-                    return Err(dpop_refusal(
-                        "invalid_dpop_proof",
-                        crate::dpop::BadProof::Binding.to_string(),
-                    ));
-                }
-                if !self.seen_proofs().first_use(&proof, self.now()) {
-                    return Err(dpop_refusal(
-                        "invalid_dpop_proof",
-                        crate::dpop::BadProof::Replayed.to_string(),
-                    ));
-                }
-                Ok(())
-            }
-        }
+/// RFC 9449 §4.3 item 1: exactly one `DPoP` header, as text.
+fn single_proof(headers: &http::HeaderMap) -> Result<&str, Refusal> {
+    use crate::dpop::BadProof;
+    let bad = |e: BadProof| dpop_refusal("invalid_dpop_proof", e.to_string());
+    let mut proofs = headers.get_all("dpop").iter();
+    match (proofs.next(), proofs.next()) {
+        (Some(p), None) => p.to_str().map_err(|_| bad(BadProof::Malformed)),
+        (None, _) => Err(dpop_refusal(
+            "invalid_dpop_proof",
+            "a DPoP request needs a DPoP proof header",
+        )),
+        _ => Err(bad(BadProof::Count)),
     }
 }
 

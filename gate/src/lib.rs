@@ -42,8 +42,8 @@ pub mod remote;
 use std::sync::Arc;
 
 pub use gate::{
-    Admitted, BoxFuture, Gate, GateBuilder, OnStale, Refused, Upstream, DEFAULT_EXP_LEEWAY_SECS,
-    DEFAULT_STALE_AFTER,
+    Admitted, BoxFuture, Gate, GateBuilder, OnStale, ProofRequest, Refused, Upstream,
+    DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER,
 };
 pub use token::{Claims, Rejected};
 

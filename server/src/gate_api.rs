@@ -261,7 +261,9 @@ async fn introspect(
         // Only tokens for the credential's own API.
         Ok(claims) if claims.aud == audience => axum::Json(json!({
             "active": true,
-            "token_type": "Bearer",
+            // RFC 9449 §6.2: a bound token says so, with its key.
+            "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
+            "cnf": claims.cnf,
             "client_id": claims.client_id,
             "scope": claims.scope,
             "exp": claims.exp,

@@ -36,9 +36,8 @@ impl Clients {
         expires_in_hours: &str,
         input: KeysInput<'_>,
     ) -> Result<Client> {
-        let keys = self.stored_keys(input).await?;
         let (client, _) = self
-            .create_client(by, project_id, name, scopes, expires_in_hours, Some(keys))
+            .create_client(by, project_id, name, scopes, expires_in_hours, Some(input))
             .await?;
         Ok(client)
     }
@@ -50,7 +49,7 @@ impl Clients {
         name: &str,
         scopes: &[String],
         expires_in_hours: &str,
-        keys: Option<StoredKeys>,
+        keys: Option<KeysInput<'_>>,
     ) -> Result<(Client, Option<ClientSecret>)> {
         let (manager, by) = (by, by.principal());
         let hours = match expires_in_hours.trim() {
@@ -76,6 +75,12 @@ impl Clients {
             "a name for the client",
         )?;
         let scopes = self.checked_scopes(&project.api_id, scopes)?;
+        // Only now, for a caller who may change this project, is a
+        // jwks_uri fetched.
+        let keys = match keys {
+            Some(input) => Some(self.stored_keys(input).await?),
+            None => None,
+        };
         let now = self.clock.now();
         let mut tx = self
             .room_for_a_client(by, project_id, hours.is_some(), now)

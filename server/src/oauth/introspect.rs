@@ -58,7 +58,12 @@ async fn answer(
     Ok(match state.issuer.introspect(&caller, token) {
         Some(claims) => axum::Json(Active {
             active: true,
-            token_type: "Bearer",
+            // RFC 9449 §6.2: a bound token is a DPoP token, with its cnf.
+            token_type: if claims.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             claims: &claims,
         })
         .into_response(),

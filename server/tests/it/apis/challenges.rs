@@ -7,12 +7,12 @@ async fn challenges_follow_rfc_6750() {
     let s = TestServer::start().await;
     let st = setup(&s).await;
     let token = s.access_token(&st.partner, "applications:read").await;
-    // No credentials: a bare challenge.
+    // No credentials: a bare challenge for each scheme (RFC 9449 §7.1).
     let res = call(&s, Method::GET, "/partner/v1/applications", None, None).await;
     assert_eq!(res.status(), 401);
     assert_eq!(
         res.headers()["www-authenticate"],
-        "Bearer realm=\"portcullis\""
+        "Bearer realm=\"portcullis\", DPoP algs=\"ES256 RS256 EdDSA\""
     );
     // Another scheme is no bearer credential either.
     let res = Client::new()
@@ -24,7 +24,7 @@ async fn challenges_follow_rfc_6750() {
     assert_eq!(res.status(), 401);
     assert_eq!(
         res.headers()["www-authenticate"],
-        "Bearer realm=\"portcullis\""
+        "Bearer realm=\"portcullis\", DPoP algs=\"ES256 RS256 EdDSA\""
     );
     // Malformed: 400 invalid_request.
     for bad in ["Bearer", "Bearer ", "Bearer a b"] {
