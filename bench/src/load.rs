@@ -19,6 +19,8 @@ pub struct RequestSpec {
     /// Makes each request's body instead of `body` (values used once,
     /// such as client assertions).
     pub next_body: Option<Rc<dyn Fn() -> Bytes>>,
+    /// Makes each request's `DPoP` proof (RFC 9449), used once.
+    pub next_dpop: Option<Rc<dyn Fn() -> String>>,
     pub expect_status: u16,
 }
 
@@ -30,6 +32,7 @@ impl RequestSpec {
             authorization: authorization.into(),
             body: Bytes::from(form.to_owned()),
             next_body: None,
+            next_dpop: None,
             expect_status: 200,
         }
     }
@@ -41,6 +44,7 @@ impl RequestSpec {
             authorization: authorization.into(),
             body: Bytes::new(),
             next_body: None,
+            next_dpop: None,
             expect_status: 200,
         }
     }
@@ -158,6 +162,9 @@ async fn connection(
             .header("host", addr);
         if !spec.authorization.is_empty() {
             req = req.header("authorization", spec.authorization.as_str());
+        }
+        if let Some(make) = &spec.next_dpop {
+            req = req.header("dpop", make());
         }
         let body = match &spec.next_body {
             Some(make) => make(),

@@ -103,27 +103,105 @@ pub async fn run(
         .ok_or("no issuer in the metadata")?
         .to_owned();
 
+    let token_url = meta["token_endpoint"]
+        .as_str()
+        .ok_or("no token endpoint in the metadata")?
+        .to_owned();
+    let origin = token_url.trim_end_matches("/oauth/token").to_owned();
+
     let secret_spec = RequestSpec::post(
         "/oauth/token",
         &secret.basic(),
         "grant_type=client_credentials&scope=applications%3Aread",
     );
     let mut keyed_spec = RequestSpec::post("/oauth/token", "", "");
-    keyed_spec.next_body = Some(Rc::new(move || assertion_body(&key, &keyed, &audience)));
+    let signer = key.clone();
+    keyed_spec.next_body = Some(Rc::new(move || assertion_body(&signer, &keyed, &audience)));
+    // The DPoP client key (another key than the assertion's).
+    let dpop_key = Rc::new(es256_key()?);
+    let mut dpop_token_spec = secret_spec.clone();
+    let (k, url) = (dpop_key.clone(), token_url.clone());
+    dpop_token_spec.next_dpop = Some(Rc::new(move || dpop_proof(&k, "POST", &url, None)));
 
     println!(
         "\n{:<34} {:>10} {:>12} {:>10} {:>10} {:>11}",
         "token endpoint, by client auth", "requests", "req/s", "p50 ms", "p99 ms", "CPU µs/tok"
     );
-    let mut cpu = [Vec::new(), Vec::new()];
-    for round in 1..=rounds {
-        for (i, (name, spec)) in [
+    let tok = measure(
+        addr,
+        &[
             ("client_secret_basic", &secret_spec),
             ("private_key_jwt", &keyed_spec),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+            ("client_secret_basic + DPoP", &dpop_token_spec),
+        ],
+        connections,
+        rounds,
+        slice,
+    )
+    .await?;
+    let (s, k, d) = (tok[0], tok[1], tok[2]);
+    println!(
+        "one ES256 signature: {sign_us:.1} µs, one verification: {verify_us:.1} µs (this thread, this run)"
+    );
+    println!(
+        "median CPU per token: secret {s:.1} µs = {:.2}× a signature; private_key_jwt {k:.1} µs = {:.2}× (+{:.1} µs = {:.2}× a verification); DPoP-bound {d:.1} µs = {:.2}× (+{:.1} µs = {:.2}× a verification)",
+        s / sign_us,
+        k / sign_us,
+        k - s,
+        (k - s) / verify_us,
+        d / sign_us,
+        d - s,
+        (d - s) / verify_us,
+    );
+    println!(
+        "target: each adds <= one verification: private_key_jwt {}, DPoP {}",
+        if k - s <= verify_us { "met" } else { "MISSED" },
+        if d - s <= verify_us { "met" } else { "MISSED" },
+    );
+
+    // The gate: one read with a Bearer token, the same with a bound one.
+    let bearer = http::access_token(addr, &secret, "applications:read").await?;
+    let bound = dpop_bound_token(addr, &secret, &dpop_key, &token_url).await?;
+    let read = "/partner/v1/applications";
+    let bearer_spec = RequestSpec::get(read, &format!("Bearer {bearer}"));
+    let mut dpop_spec = RequestSpec::get(read, &format!("DPoP {bound}"));
+    let (k, url, t) = (dpop_key.clone(), format!("{origin}{read}"), bound.clone());
+    dpop_spec.next_dpop = Some(Rc::new(move || dpop_proof(&k, "GET", &url, Some(&t))));
+    println!(
+        "\n{:<34} {:>10} {:>12} {:>10} {:>10} {:>11}",
+        "gated read, by token kind", "requests", "req/s", "p50 ms", "p99 ms", "CPU µs/req"
+    );
+    let gate = measure(
+        addr,
+        &[("Bearer", &bearer_spec), ("DPoP-bound", &dpop_spec)],
+        connections,
+        rounds,
+        slice,
+    )
+    .await?;
+    println!(
+        "median gate CPU per request: Bearer {:.1} µs, DPoP {:.1} µs (+{:.1} µs = {:.2}× a verification): {}",
+        gate[0],
+        gate[1],
+        gate[1] - gate[0],
+        (gate[1] - gate[0]) / verify_us,
+        if gate[1] - gate[0] <= verify_us { "met" } else { "MISSED" }
+    );
+    Ok(())
+}
+
+/// Alternating rounds of `specs`; the median server CPU µs per request
+/// of each.
+async fn measure(
+    addr: &str,
+    specs: &[(&str, &RequestSpec)],
+    connections: usize,
+    rounds: usize,
+    slice: Duration,
+) -> Result<Vec<f64>, String> {
+    let mut cpu = vec![Vec::new(); specs.len()];
+    for round in 1..=rounds {
+        for (i, (name, spec)) in specs.iter().enumerate() {
             let before = server_ns()?;
             let report = load::run(addr, spec, connections, Duration::ZERO, slice).await?;
             let used = server_ns()?.saturating_sub(before);
@@ -143,22 +221,63 @@ pub async fn run(
             cpu[i].push(per);
         }
     }
-    let (s, k) = (load::median(&mut cpu[0]), load::median(&mut cpu[1]));
-    println!(
-        "one ES256 signature: {sign_us:.1} µs, one verification: {verify_us:.1} µs (this thread, this run)"
-    );
-    println!(
-        "median CPU per token: secret {s:.1} µs = {:.2}× a signature; private_key_jwt {k:.1} µs = {:.2}×; difference {:.1} µs = {:.2}× a verification",
-        s / sign_us,
-        k / sign_us,
-        k - s,
-        (k - s) / verify_us
-    );
-    println!(
-        "target: private_key_jwt adds <= one verification: {}",
-        if k - s <= verify_us { "met" } else { "MISSED" }
-    );
-    Ok(())
+    Ok(cpu.iter_mut().map(|c| load::median(c)).collect())
+}
+
+/// A DPoP proof (RFC 9449 §4.2) by `key` for `method` `url`.
+fn dpop_proof(key: &EcdsaKeyPair, method: &str, url: &str, token: Option<&str>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let point = key.public_key().as_ref();
+    let header = B64URL.encode(format!(
+        r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}}}"#,
+        B64URL.encode(&point[1..33]),
+        B64URL.encode(&point[33..])
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let ath = token.map_or(String::new(), |t| {
+        format!(
+            r#","ath":"{}""#,
+            B64URL.encode(ring::digest::digest(&ring::digest::SHA256, t.as_bytes()))
+        )
+    });
+    let claims = B64URL.encode(format!(
+        r#"{{"htm":"{method}","htu":"{url}","iat":{now},"jti":"p-{now}-{}"{ath}}}"#,
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let input = format!("{header}.{claims}");
+    let sig = key
+        .sign(&SystemRandom::new(), input.as_bytes())
+        .map(|s| B64URL.encode(s.as_ref()))
+        .unwrap_or_default();
+    format!("{input}.{sig}")
+}
+
+/// A token bound to `key` (the secret client, with a DPoP proof).
+async fn dpop_bound_token(
+    addr: &str,
+    creds: &http::Creds,
+    key: &EcdsaKeyPair,
+    token_url: &str,
+) -> Result<String, String> {
+    use http_body_util::Full;
+    let req = hyper::Request::post("/oauth/token")
+        .header("host", addr)
+        .header("authorization", creds.basic())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("dpop", dpop_proof(key, "POST", token_url, None))
+        .body(Full::new(Bytes::from_static(
+            b"grant_type=client_credentials&scope=applications%3Aread",
+        )))
+        .map_err(|e| e.to_string())?;
+    let (status, _, body) = http::request(addr, req).await?;
+    let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    match (json["access_token"].as_str(), json["token_type"].as_str()) {
+        (Some(t), Some("DPoP")) if status.is_success() => Ok(t.to_owned()),
+        _ => Err(format!("/oauth/token with DPoP: {status} {json}")),
+    }
 }
 
 /// A form with a fresh one-minute assertion (RFC 7523 §3), signed now.

@@ -27,8 +27,11 @@ pub struct Policy {
 
 /// One failed attempt for a throttle key, with the same back-off as the
 /// in-memory throttle. Returns the seconds the key is now locked (0: not).
+/// Times keep Redis's microseconds: a lock of 1 s lasts a whole second,
+/// not only to the end of the current one.
 const FAIL: &str = r"
-local now = tonumber(redis.call('TIME')[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local free = tonumber(ARGV[1])
 local max_lock = tonumber(ARGV[2])
 local reset = tonumber(ARGV[3])
@@ -47,15 +50,17 @@ redis.call('EXPIRE', KEYS[1], reset + max_lock)
 return lock
 ";
 
-/// The longest remaining lock of the given keys, in seconds.
+/// The longest remaining lock of the given keys, in whole seconds
+/// (rounded up: a caller told 0 may go ahead).
 const LOCKED: &str = r"
-local now = tonumber(redis.call('TIME')[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local wait = 0
 for _, key in ipairs(KEYS) do
   local u = tonumber(redis.call('HGET', key, 'until') or 0)
   if u - now > wait then wait = u - now end
 end
-return wait
+return math.ceil(wait)
 ";
 
 pub struct SharedLimits {
