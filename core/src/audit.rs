@@ -26,6 +26,7 @@ pub const ACTIONS: &[&str] = &[
     "client.narrow",
     "client.rotate",
     "client.keys_changed",
+    "client.workload_sign_in",
     "client.retire",
     "client.retire_scheduled",
     "client.retire_cancelled",

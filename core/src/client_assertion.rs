@@ -14,6 +14,31 @@ use crate::clock::{Epoch, Secs};
 /// RFC 7523 §2.2's `client_assertion_type`.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// The JWT-SVID assertion type of draft-ietf-oauth-spiffe-client-auth-02
+/// (a SPIFFE workload's token), taken for workload identity clients.
+pub const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
+
+/// Which `client_assertion_type` a request named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssertionKind {
+    /// RFC 7523 §2.2: a key client's own assertion, or a workload's
+    /// platform token.
+    JwtBearer,
+    /// A SPIFFE JWT-SVID, for workload identity clients only.
+    Spiffe,
+}
+
+impl AssertionKind {
+    /// RFC 7521 §4.2: the type names the assertion's format.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            JWT_BEARER => Some(Self::JwtBearer),
+            JWT_SPIFFE => Some(Self::Spiffe),
+            _ => None,
+        }
+    }
+}
+
 /// An assertion lives at most this long (`exp` − `iat`), so the set of
 /// `jti` values remembered stays small.
 pub const MAX_LIFETIME_SECS: Secs = 300;

@@ -21,11 +21,13 @@ const INPUT_MAX: usize = 16 * 1024;
 
 const FIELD: &str = "public_keys";
 
-/// How a key client's keys are given: pasted, or at a URL the partner hosts.
+/// What proves a client that holds no secret: its keys, pasted or at a
+/// URL the partner hosts, or a workload identity trust.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeysInput<'a> {
     Pasted(&'a str),
     JwksUri(&'a str),
+    Workload(&'a crate::workload_identity::TrustInput),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,21 +134,33 @@ impl ClientKeys {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| bad("that URL does not answer a JWK Set ({\"keys\": [...]})"))?;
-        let mut keys: Vec<PublicJwk> = Vec::new();
-        for jwk in list {
-            let Ok(mut key) = PublicJwk::from_jwk(jwk) else {
-                continue;
-            };
-            if key.kid().is_none() {
-                key.set_kid(key.thumbprint().to_owned());
-            }
-            if keys.len() < REMOTE_KEYS_MAX && keys.iter().all(|k| k.kid() != key.kid()) {
-                keys.push(key);
-            }
-        }
+        let keys = signing_keys(list);
         if keys.is_empty() {
             return Err(bad(
                 "the JWK Set at that URL holds no EC P-256, RSA (2048+) or Ed25519 signing key",
+            ));
+        }
+        Ok(Self { keys })
+    }
+
+    /// A JWK Set pasted or stored for a workload trust (a cluster's or a
+    /// trust domain's signing keys): as [`ClientKeys::from_remote`], up to
+    /// [`REMOTE_KEYS_MAX`] usable keys, errors named for `field`.
+    pub fn from_set(text: &str, field: crate::error::Field) -> Result<Self> {
+        let bad = |m: &str| Error::invalid(field, m.to_owned());
+        if text.len() > 64 * 1024 {
+            return Err(bad("Paste a JWK Set of at most 64 KiB."));
+        }
+        let set: Value = serde_json::from_str(text.trim())
+            .map_err(|_| bad("Paste a JWK Set as JSON ({\"keys\": [...]})."))?;
+        let list = set
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("Paste a JWK Set: {\"keys\": [...]}."))?;
+        let keys = signing_keys(list);
+        if keys.is_empty() {
+            return Err(bad(
+                "That JWK Set holds no EC P-256, RSA (2048+) or Ed25519 signing key.",
             ));
         }
         Ok(Self { keys })
@@ -198,6 +212,25 @@ impl ClientKeys {
             .iter()
             .filter(move |k| k.alg() == alg && named.is_none_or(|kid| k.kid() == Some(kid)))
     }
+}
+
+/// The keys of a JWK Set this server can verify with: keys it cannot use
+/// (encryption keys, other curves) are skipped, as a set may hold keys for
+/// other parties; at most [`REMOTE_KEYS_MAX`], each `kid` once.
+fn signing_keys(list: &[Value]) -> Vec<PublicJwk> {
+    let mut keys: Vec<PublicJwk> = Vec::new();
+    for jwk in list {
+        let Ok(mut key) = PublicJwk::from_jwk(jwk) else {
+            continue;
+        };
+        if key.kid().is_none() {
+            key.set_kid(key.thumbprint().to_owned());
+        }
+        if keys.len() < REMOTE_KEYS_MAX && keys.iter().all(|k| k.kid() != key.kid()) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 /// The base64 bodies of the PEM blocks in `text`, with their labels.

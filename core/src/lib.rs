@@ -60,6 +60,7 @@ pub mod totp;
 pub mod used_once;
 pub mod validate;
 pub mod webhooks;
+pub mod workload_identity;
 
 /// Time as a dependency; shared with the gate, which checks token times.
 pub use portcullis_gate::clock;

@@ -16,6 +16,7 @@ use crate::ratelimit::Limit;
 use crate::store;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
+use crate::workload_identity::WorkloadTrust;
 
 /// Minutes of per-client mint counts kept in memory.
 const MINT_MINUTES: usize = 60;
@@ -33,7 +34,25 @@ pub struct Usage {
     /// The scope sets minted for lately (hash, last minute), to tell a
     /// client with many scope sets from one that does not reuse tokens.
     scope_sets: std::sync::Mutex<Vec<(u64, i64)>>,
+    /// Workload identity clients: who signed in.
+    workloads: std::sync::Mutex<Workloads>,
 }
+
+/// The workloads that signed in as a client, as [`Registry::flush_usage`]
+/// needs them: the last one (for "last used"), and each one new to this
+/// node, for one audit row (not one per token).
+#[derive(Debug, Default)]
+struct Workloads {
+    last: Option<String>,
+    last_flushed: bool,
+    /// Hashes of the workloads audited by this node, oldest first.
+    audited: Vec<u64>,
+    to_audit: Vec<String>,
+}
+
+/// Distinct workloads remembered per client; an older one that signs in
+/// again after this many others is audited again.
+const WORKLOADS_REMEMBERED: usize = 32;
 
 /// Scope sets remembered per client; more are counted as this many.
 const SCOPE_SETS_MAX: usize = 32;
@@ -52,7 +71,36 @@ impl Usage {
             flushed: AtomicI64::new(at),
             minted: std::array::from_fn(|_| AtomicU64::new(0)),
             scope_sets: std::sync::Mutex::new(Vec::new()),
+            workloads: std::sync::Mutex::default(),
         }
+    }
+
+    /// A workload (described by [`crate::workload_identity::Workload::describe`])
+    /// signed in as this client.
+    pub fn signed_in_as(&self, workload: String) {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(&workload);
+        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        if !w.audited.contains(&hash) {
+            if w.audited.len() == WORKLOADS_REMEMBERED {
+                w.audited.remove(0);
+            }
+            w.audited.push(hash);
+            if w.to_audit.len() < WORKLOADS_REMEMBERED {
+                w.to_audit.push(workload.clone());
+            }
+        }
+        if w.last.as_deref() != Some(workload.as_str()) {
+            w.last = Some(workload);
+            w.last_flushed = false;
+        }
+    }
+
+    /// The workload that signed in last on this node, if any did.
+    pub fn last_workload(&self) -> Option<String> {
+        let w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        w.last.clone()
     }
 
     /// A token minted now for `scopes` (space-joined, as in the token).
@@ -137,6 +185,9 @@ pub struct ClientEntry {
     /// A `private_key_jwt` client whose keys are at this URL (its `keys`
     /// are then empty: see [`crate::remote_keys`]).
     pub jwks_uri: Option<String>,
+    /// A workload identity client's trust; its `keys` are the trust's
+    /// static keys, or empty when they are found by discovery.
+    pub workload: Option<Arc<WorkloadTrust>>,
     /// Shared by every version of this entry (narrowing replaces the entry).
     pub usage: Arc<Usage>,
 }
@@ -241,10 +292,26 @@ impl Registry {
     pub fn put_client(&self, c: &ClientRow) {
         // A zero hash matches no secret (see `MasterKey::verify_secret`).
         let mut hash = [0u8; 32];
+        let workload = match c.auth_method.as_str() {
+            store::clients::AUTH_WORKLOAD => c
+                .workload_trust
+                .as_deref()
+                .and_then(|json| WorkloadTrust::from_stored(json).ok())
+                .map(Arc::new),
+            _ => None,
+        };
         let keys = match c.auth_method.as_str() {
             store::clients::AUTH_PRIVATE_KEY_JWT if c.jwks_uri.is_some() => {
                 Some(Arc::new(ClientKeys::none()))
             }
+            store::clients::AUTH_WORKLOAD => match workload.as_ref().map(|t| t.static_keys()) {
+                Some(Some(Ok(keys))) => Some(Arc::new(keys)),
+                Some(None) => Some(Arc::new(ClientKeys::none())),
+                _ => {
+                    tracing::error!(client_id = %c.id, "stored workload trust cannot be read");
+                    Some(Arc::new(ClientKeys::none()))
+                }
+            },
             store::clients::AUTH_PRIVATE_KEY_JWT => {
                 match c.public_keys.as_deref().map(ClientKeys::from_stored) {
                     Some(Ok(keys)) => Some(Arc::new(keys)),
@@ -279,6 +346,7 @@ impl Registry {
             revoked_before: c.revoked_before,
             keys,
             jwks_uri: c.jwks_uri.clone(),
+            workload,
             usage,
         };
         clients.insert(c.id.clone(), Arc::new(entry));
@@ -347,26 +415,49 @@ impl Registry {
         write(&self.revoked).retain(|_, exp| *exp > now);
     }
 
-    /// Writes "last used" times that moved since the last flush.
+    /// Writes "last used" times (and workloads) that moved since the last
+    /// flush, and one audit row per workload new to this node.
     pub async fn flush_usage(&self, db: &Db) -> Result<usize> {
-        let batch: Vec<(String, Epoch, Arc<Usage>)> = read(&self.clients)
-            .values()
-            .filter_map(|c| {
-                let at = c.usage.last_used.load(Ordering::Relaxed);
-                (at > c.usage.flushed.load(Ordering::Relaxed))
-                    .then(|| (c.id.clone(), at, c.usage.clone()))
-            })
-            .collect();
-        if batch.is_empty() {
+        type Row = (String, Epoch, Option<String>);
+        let mut rows: Vec<Row> = Vec::new();
+        let mut touched: Vec<(Epoch, Arc<Usage>)> = Vec::new();
+        let mut audits: Vec<(Arc<ClientEntry>, String)> = Vec::new();
+        for c in read(&self.clients).values() {
+            let at = c.usage.last_used.load(Ordering::Relaxed);
+            let mut w = c.usage.workloads.lock().unwrap_or_else(|p| p.into_inner());
+            audits.extend(w.to_audit.drain(..).map(|d| (c.clone(), d)));
+            let workload = (!w.last_flushed).then(|| w.last.clone()).flatten();
+            if at > c.usage.flushed.load(Ordering::Relaxed) || workload.is_some() {
+                w.last_flushed = true;
+                rows.push((c.id.clone(), at, workload));
+                touched.push((at, c.usage.clone()));
+            }
+        }
+        for (client, workload) in &audits {
+            let event = crate::audit::Event {
+                account_id: &client.account_id,
+                actor: crate::audit::Actor::Client {
+                    id: client.id.clone(),
+                    label: format!("workload of client {}", client.id),
+                },
+                action: "client.workload_sign_in",
+                target_kind: "client",
+                target_id: &client.id,
+                project_id: Some(&client.project_id),
+                client_ip: None,
+                detail: format!("signed in as {workload}"),
+            };
+            let at = client.usage.last_used().unwrap_or_default();
+            crate::audit::record_or_log(db, event, at).await;
+        }
+        if rows.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<(String, Epoch)> =
-            batch.iter().map(|(id, at, _)| (id.clone(), *at)).collect();
         store::clients::record_last_used(db, &rows).await?;
-        for (_, at, usage) in &batch {
+        for (at, usage) in &touched {
             usage.flushed.fetch_max(*at, Ordering::Relaxed);
         }
-        Ok(batch.len())
+        Ok(rows.len())
     }
 }
 
@@ -418,6 +509,8 @@ mod tests {
             auth_method: "client_secret".into(),
             public_keys: None,
             jwks_uri: None,
+            workload_trust: None,
+            last_workload: None,
         }
     }
 

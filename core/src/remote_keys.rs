@@ -54,6 +54,19 @@ struct Slot {
 pub struct RemoteKeys {
     fetcher: Option<Arc<dyn KeyFetcher>>,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    issuers: Mutex<HashMap<String, Arc<IssuerSlot>>>,
+}
+
+/// A workload identity issuer's `jwks_uri` is found by discovery again
+/// after this long.
+pub const DISCOVERY_FRESH_FOR: Duration = Duration::from_secs(3600);
+
+/// One issuer's discovered `jwks_uri`, and a lock held while discovering.
+#[derive(Default)]
+struct IssuerSlot {
+    /// The `jwks_uri`, when it was found, and when discovery last ran.
+    cached: Mutex<(Option<String>, Option<Instant>, Option<Instant>)>,
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// What to do with the copy at hand.
@@ -71,7 +84,91 @@ impl RemoteKeys {
         Self {
             fetcher: Some(fetcher),
             slots: Mutex::default(),
+            issuers: Mutex::default(),
         }
+    }
+
+    /// The keys of a workload identity issuer (OpenID Connect Discovery
+    /// 1.0 §4: its `jwks_uri`), for a token naming `kid`. Discovery runs
+    /// again after [`DISCOVERY_FRESH_FOR`], or after [`REFETCH_AFTER`]
+    /// when it failed; the keys are cached as a `jwks_uri` client's are.
+    pub async fn issuer_keys(&self, issuer: &str, kid: Option<&str>) -> Option<Arc<ClientKeys>> {
+        let slot = {
+            let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
+            issuers.entry(issuer.to_owned()).or_default().clone()
+        };
+        let fresh = |c: &(Option<String>, Option<Instant>, Option<Instant>)| {
+            let found = c.1.is_some_and(|at| at.elapsed() < DISCOVERY_FRESH_FOR);
+            let tried_lately = c.2.is_some_and(|at| at.elapsed() < REFETCH_AFTER);
+            (found || tried_lately).then(|| c.0.clone())
+        };
+        let known = fresh(&slot.cached.lock().unwrap_or_else(|p| p.into_inner()));
+        let jwks_uri = match known {
+            Some(uri) => uri,
+            None => {
+                let _fetching = slot.fetching.lock().await;
+                let again = fresh(&slot.cached.lock().unwrap_or_else(|p| p.into_inner()));
+                match again {
+                    Some(uri) => uri,
+                    None => {
+                        let found = self.discover(issuer).await;
+                        let mut c = slot.cached.lock().unwrap_or_else(|p| p.into_inner());
+                        c.2 = Some(Instant::now());
+                        match found {
+                            Ok(uri) => {
+                                c.0 = Some(uri);
+                                c.1 = c.2;
+                            }
+                            // The last jwks_uri found stays in use; its keys
+                            // expire on their own (USABLE_FOR).
+                            Err(e) => {
+                                tracing::warn!(issuer, error = %e, "workload identity issuer discovery failed")
+                            }
+                        }
+                        c.0.clone()
+                    }
+                }
+            }
+        }?;
+        self.keys(&jwks_uri, kid).await
+    }
+
+    /// The `jwks_uri` of `issuer`'s discovery document, which must name
+    /// `issuer` exactly (OpenID Connect Discovery 1.0 §4.3).
+    pub async fn discover(&self, issuer: &str) -> Result<String, String> {
+        let fetcher = self
+            .fetcher
+            .as_ref()
+            .ok_or_else(|| "this server fetches no keys".to_owned())?;
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let text = fetcher.fetch(&url).await?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|_| format!("{url} does not answer a JSON discovery document"))?;
+        match doc.get("issuer").and_then(|v| v.as_str()) {
+            Some(named) if named == issuer => {}
+            Some(named) => {
+                return Err(format!(
+                    "its discovery document names the issuer {named:?}: use exactly that"
+                ))
+            }
+            None => return Err(format!("{url} names no issuer")),
+        }
+        doc.get("jwks_uri")
+            .and_then(|v| v.as_str())
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{url} names no jwks_uri"))
+    }
+
+    /// Discovers `issuer` and fetches its keys now, saying why they cannot
+    /// be used, if they cannot (when a trust is set, so a typo is caught
+    /// then).
+    pub async fn probe_issuer(&self, issuer: &str) -> Result<ClientKeys, String> {
+        let jwks_uri = self.discover(issuer).await?;
+        self.probe(&jwks_uri).await
     }
 
     fn slot(&self, url: &str) -> Arc<Slot> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::catalogue::Catalogue;
 use crate::client_assertion;
+pub use crate::client_assertion::AssertionKind;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
@@ -18,6 +19,7 @@ use crate::remote_keys::{KeyFetcher, RemoteKeys};
 use crate::shared_limits::SharedLimits;
 use crate::store;
 use crate::used_once::UsedOnce;
+use crate::workload_identity::{self, WorkloadTrust};
 
 use portcullis_gate::cache::VerifiedTokens;
 /// The claims of every access token we mint, why a token is refused, and
@@ -188,6 +190,7 @@ impl Issuer {
     pub async fn authenticate_assertion(
         &self,
         client_id: Option<&str>,
+        kind: AssertionKind,
         assertion: &str,
         audiences: &[&str],
     ) -> Result<Arc<ClientEntry>> {
@@ -203,6 +206,14 @@ impl Issuer {
             .registry
             .client(id)
             .ok_or_else(|| refuse(&"unknown client"))?;
+        if let Some(trust) = &client.workload {
+            return self.authenticate_workload(&client, trust, assertion).await;
+        }
+        if kind == AssertionKind::Spiffe {
+            return Err(refuse(
+                &"a jwt-spiffe assertion for a client that is no workload",
+            ));
+        }
         let keys = match (&client.jwks_uri, &client.keys) {
             (Some(url), _) => {
                 let kid = portcullis_gate::jws::CompactJws::parse(assertion)
@@ -230,6 +241,48 @@ impl Issuer {
             return Err(refuse(&client_assertion::Refusal::Replayed));
         }
         Ok(client)
+    }
+
+    /// A workload identity client (see [`crate::workload_identity`]): the
+    /// platform token must be signed by the trusted issuer's keys (found
+    /// by discovery, or given), be meant for the trusted audience, be
+    /// current and meet every condition. The workload is remembered as the
+    /// client's last user and audited once per node.
+    async fn authenticate_workload(
+        &self,
+        client: &Arc<ClientEntry>,
+        trust: &WorkloadTrust,
+        token: &str,
+    ) -> Result<Arc<ClientEntry>> {
+        let refuse = |why: &dyn std::fmt::Display| {
+            tracing::info!(client_id = %client.id, %why, "workload token refused");
+            Error::InvalidClient
+        };
+        let discovered;
+        let keys = match (&trust.jwks, &client.keys) {
+            (Some(_), Some(keys)) => keys,
+            _ => {
+                let kid = portcullis_gate::jws::CompactJws::parse(token)
+                    .ok()
+                    .and_then(|j| j.header_str("kid").map(str::to_owned));
+                discovered = self
+                    .remote_keys
+                    .issuer_keys(&trust.issuer, kid.as_deref())
+                    .await
+                    .ok_or_else(|| refuse(&"the issuer's keys cannot be fetched"))?;
+                &discovered
+            }
+        };
+        let now = self.clock.now();
+        let workload =
+            workload_identity::check(token, trust, keys, now).map_err(|why| refuse(&why))?;
+        if let Err(why) = self.registry.usable(client, now) {
+            return Err(refuse(&format!("{why:?}")));
+        }
+        let described = workload.describe();
+        tracing::info!(client_id = %client.id, workload = %described, "workload signed in");
+        client.usage.signed_in_as(described);
+        Ok(client.clone())
     }
 
     /// Mints a token carrying exactly the requested scopes, each of which

@@ -328,6 +328,8 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
             auth_method: "client_secret".into(),
             public_keys: None,
             jwks_uri: None,
+            workload_trust: None,
+            last_workload: None,
         };
         store::clients::insert(&mut *tx, &row, None).await.unwrap();
     }

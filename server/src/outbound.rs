@@ -1,6 +1,7 @@
 //! Requests this server makes to URLs its tenants typed (webhook targets,
-//! a key client's `jwks_uri`): a multi-tenant server must not become a way
-//! into its own network. Names are resolved here and only the addresses
+//! a key client's `jwks_uri`, a workload identity issuer's discovery
+//! document and keys): a multi-tenant server must not become a way into
+//! its own network. Names are resolved here and only the addresses
 //! the operator allows are connected to; no proxy from the environment
 //! (it would connect for us, past the check); no redirects.
 
@@ -71,6 +72,11 @@ impl JwksFetcher {
     }
 
     async fn get(&self, url: &str) -> Result<String, String> {
+        // A discovery document may name an http jwks_uri: keys are read
+        // over https only, unless the operator allows private targets.
+        if !url.starts_with("https://") && self.targets != Targets::AnyHttp {
+            return Err("keys are fetched over https:// only".into());
+        }
         if !literal_allowed(self.targets, url) {
             return Err("the address is not one this server may fetch from".into());
         }

@@ -2,6 +2,7 @@
 //! project's caps) and a rotation's successor.
 
 use super::*;
+use crate::workload_identity::WorkloadTrust;
 
 impl Clients {
     /// Creates a client with exactly `scopes`; the secret is returned once
@@ -102,12 +103,20 @@ impl Clients {
             ),
             None => format!("{:?} with {}", row.name, row.scopes),
         };
-        let detail = match (&row.public_keys, &row.jwks_uri) {
-            (Some(_), _) => format!("{detail}; authenticates with a public key (private_key_jwt)"),
-            (None, Some(url)) => {
+        let detail = match (&row.public_keys, &row.jwks_uri, &row.workload_trust) {
+            (Some(_), _, _) => {
+                format!("{detail}; authenticates with a public key (private_key_jwt)")
+            }
+            (None, Some(url), _) => {
                 format!("{detail}; authenticates with a key published at {url} (private_key_jwt)")
             }
-            (None, None) => detail,
+            (None, None, Some(json)) => format!(
+                "{detail}; trusts {}",
+                WorkloadTrust::from_stored(json)
+                    .map(|t| t.describe())
+                    .unwrap_or_default()
+            ),
+            (None, None, None) => detail,
         };
         store::clients::insert(
             &mut *tx,
@@ -174,13 +183,11 @@ impl Clients {
         keys: Option<StoredKeys>,
     ) -> (ClientRow, Option<ClientSecret>) {
         let secret = keys.is_none().then(ClientSecret::generate);
-        let (auth_method, public_keys, jwks_uri) = match keys {
-            Some(k) => (
-                store::clients::AUTH_PRIVATE_KEY_JWT,
-                k.public_keys,
-                k.jwks_uri,
-            ),
-            None => (store::clients::AUTH_SECRET, None, None),
+        let keys = keys.unwrap_or_default();
+        let auth_method = match (&keys.public_keys, &keys.jwks_uri, &keys.workload_trust) {
+            (None, None, None) => store::clients::AUTH_SECRET,
+            (None, None, Some(_)) => store::clients::AUTH_WORKLOAD,
+            _ => store::clients::AUTH_PRIVATE_KEY_JWT,
         };
         let row = ClientRow {
             id: new_id("pcl"),
@@ -200,8 +207,10 @@ impl Clients {
             retire_at: None,
             revoked_before: None,
             auth_method: auth_method.to_owned(),
-            public_keys,
-            jwks_uri,
+            public_keys: keys.public_keys,
+            jwks_uri: keys.jwks_uri,
+            workload_trust: keys.workload_trust,
+            last_workload: None,
         };
         (row, secret)
     }
@@ -228,6 +237,11 @@ impl Clients {
         if old.auth_method == store::clients::AUTH_PRIVATE_KEY_JWT {
             return Err(Error::conflict(
                 "A key client rotates its keys, not its id: add the new public key beside the old one, move the workload to it, then remove the old key.",
+            ));
+        }
+        if old.auth_method == store::clients::AUTH_WORKLOAD {
+            return Err(Error::conflict(
+                "A workload identity client holds nothing to rotate: change its trust instead.",
             ));
         }
         let mut tx = self.room_for_a_client(by, &project.id, false, now).await?;

@@ -1,8 +1,10 @@
-//! A key client's public keys: replaced as a whole, so a rotation is
-//! "the old and the new key" for a while, then "the new key" alone. Tokens
-//! already minted are not touched: they stay good until they expire.
+//! A key client's public keys, or a workload client's trust: replaced as
+//! a whole, so a rotation is "the old and the new key" for a while, then
+//! "the new key" alone. Tokens already minted are not touched: they stay
+//! good until they expire.
 
 use super::*;
+use crate::workload_identity::WorkloadTrust;
 
 impl Clients {
     /// What a key client stores for `input`, checked: pasted keys are
@@ -12,8 +14,30 @@ impl Clients {
         match input {
             KeysInput::Pasted(text) => Ok(StoredKeys {
                 public_keys: Some(ClientKeys::parse(text)?.to_json()),
-                jwks_uri: None,
+                ..StoredKeys::default()
             }),
+            KeysInput::Workload(input) => {
+                let targets = self.key_targets;
+                let trust = WorkloadTrust::from_input(input, |issuer| {
+                    targets.check_url_for("workload_issuer", issuer)
+                })?;
+                if trust.jwks.is_none() {
+                    self.issuer
+                        .remote_keys()
+                        .probe_issuer(&trust.issuer)
+                        .await
+                        .map_err(|e| {
+                            Error::invalid(
+                                "workload_issuer",
+                                format!("Could not use that issuer's keys: {e}."),
+                            )
+                        })?;
+                }
+                Ok(StoredKeys {
+                    workload_trust: Some(trust.to_json()),
+                    ..StoredKeys::default()
+                })
+            }
             KeysInput::JwksUri(raw) => {
                 let url = self.key_targets.check_url_for("jwks_uri", raw)?;
                 self.issuer.remote_keys().probe(&url).await.map_err(|e| {
@@ -23,8 +47,8 @@ impl Clients {
                     )
                 })?;
                 Ok(StoredKeys {
-                    public_keys: None,
                     jwks_uri: Some(url),
+                    ..StoredKeys::default()
                 })
             }
         }
@@ -46,43 +70,70 @@ impl Clients {
             // Bad keys are a 422 whatever the client's state.
             ClientKeys::parse(text)?;
         }
-        if row.auth_method != store::clients::AUTH_PRIVATE_KEY_JWT {
+        let wanted = match input {
+            KeysInput::Workload(_) => store::clients::AUTH_WORKLOAD,
+            _ => store::clients::AUTH_PRIVATE_KEY_JWT,
+        };
+        if row.auth_method == store::clients::AUTH_SECRET {
             return Err(Error::conflict(
                 "This client authenticates with a secret: rotate it to a new client instead.",
             ));
+        }
+        if row.auth_method != wanted {
+            return Err(Error::conflict(match wanted {
+                store::clients::AUTH_WORKLOAD => {
+                    "This client signs in with a public key: give it keys, not a workload trust."
+                }
+                _ => "This client trusts a workload identity issuer: change its trust, not keys.",
+            }));
         }
         if row.disabled_at.is_some() {
             return Err(Error::conflict("This client is retired or revoked."));
         }
         let keys = self.stored_keys(input).await?;
-        if keys.public_keys == row.public_keys && keys.jwks_uri == row.jwks_uri {
+        if keys.public_keys == row.public_keys
+            && keys.jwks_uri == row.jwks_uri
+            && keys.workload_trust == row.workload_trust
+        {
             return Err(Error::Conflict {
                 field: "public_keys",
                 message: "These are the keys the client already has.".into(),
             });
         }
-        let describe =
-            |public_keys: &Option<String>, jwks_uri: &Option<String>| match (public_keys, jwks_uri)
-            {
-                (Some(json), _) => kids(
+        let describe = |k: &StoredKeys| match (&k.public_keys, &k.jwks_uri, &k.workload_trust) {
+            (Some(json), _, _) => format!(
+                "public keys {}",
+                kids(
                     &ClientKeys::from_stored(json)
                         .map(|k| k.summaries())
                         .unwrap_or_default(),
-                ),
-                (None, Some(url)) => format!("the JWK Set at {url}"),
-                (None, None) => "none".into(),
-            };
+                )
+            ),
+            (None, Some(url), _) => format!("public keys the JWK Set at {url}"),
+            (None, None, Some(json)) => WorkloadTrust::from_stored(json)
+                .map(|t| t.describe())
+                .unwrap_or_default(),
+            (None, None, None) => "none".into(),
+        };
         let (before, after) = (
-            describe(&row.public_keys, &row.jwks_uri),
-            describe(&keys.public_keys, &keys.jwks_uri),
+            describe(&StoredKeys {
+                public_keys: row.public_keys.clone(),
+                jwks_uri: row.jwks_uri.clone(),
+                workload_trust: row.workload_trust.clone(),
+            }),
+            describe(&keys),
         );
         let mut tx = self.db.begin().await?;
-        if !store::clients::set_public_keys(
+        if !store::clients::set_credentials(
             &mut *tx,
             &by.account_id,
             client_id,
-            keys.public_keys.as_deref(),
-            keys.jwks_uri.as_deref(),
+            wanted,
+            &store::clients::Credentials {
+                public_keys: keys.public_keys.as_deref(),
+                jwks_uri: keys.jwks_uri.as_deref(),
+                workload_trust: keys.workload_trust.as_deref(),
+            },
         )
         .await?
         {
@@ -96,7 +147,7 @@ impl Clients {
             "client.keys_changed",
             client_id,
             &row.project_id,
-            format!("public keys {before} replaced by {after}"),
+            format!("{before} replaced by {after}"),
         )
         .await?;
         tracing::info!("client keys changed");

@@ -22,6 +22,7 @@ use crate::store::projects::ProjectRow;
 use crate::tokens::{Issuer, Minted};
 use crate::validate;
 use crate::webhooks::Targets;
+use crate::workload_identity::WorkloadTrust;
 
 pub const CLIENT_NAME_MAX: usize = 60;
 /// Long-lived clients per project: one, and its successor during a rotation.
@@ -124,6 +125,10 @@ pub struct Client {
     pub keys: Option<Vec<KeySummary>>,
     /// A `private_key_jwt` client whose keys the partner hosts here.
     pub jwks_uri: Option<String>,
+    /// A workload identity client's trust.
+    pub workload: Option<WorkloadTrust>,
+    /// The workload that signed in last (issuer, sub, matched claims).
+    pub last_workload: Option<String>,
 }
 
 /// Tokens per scope set per token lifetime above which a client is told it
@@ -177,9 +182,11 @@ pub struct Clients {
 
 /// What a key client stores: pasted keys (a JWK Set as JSON) or the URL of
 /// the partner's JWK Set.
+#[derive(Default)]
 pub(crate) struct StoredKeys {
     public_keys: Option<String>,
     jwks_uri: Option<String>,
+    workload_trust: Option<String>,
 }
 
 impl Clients {
@@ -267,8 +274,18 @@ impl Clients {
             (None, Some(_)) => Some(Vec::new()),
             (None, None) => None,
         };
+        let workload = row
+            .workload_trust
+            .as_deref()
+            .and_then(|json| WorkloadTrust::from_stored(json).ok());
+        let last_workload = usage
+            .as_ref()
+            .and_then(|u| u.last_workload())
+            .or_else(|| row.last_workload.clone());
         Client {
             keys,
+            workload,
+            last_workload,
             jwks_uri: row.jwks_uri.clone(),
             scopes: split_scopes(&row.scopes),
             id: row.id,

@@ -28,11 +28,16 @@ pub struct ClientRow {
     pub public_keys: Option<String>,
     /// private_key_jwt with keys the partner hosts at this URL.
     pub jwks_uri: Option<String>,
+    /// workload_identity: what it trusts (see `crate::workload_identity`).
+    pub workload_trust: Option<String>,
+    /// The workload that signed in last, described.
+    pub last_workload: Option<String>,
 }
 
 /// The values of `clients.auth_method`.
 pub const AUTH_SECRET: &str = "client_secret";
 pub const AUTH_PRIVATE_KEY_JWT: &str = "private_key_jwt";
+pub const AUTH_WORKLOAD: &str = "workload_identity";
 
 crate::debug_fields!(ClientRow {
     id,
@@ -48,7 +53,8 @@ crate::debug_fields!(ClientRow {
 
 const COLUMNS: &str = "id, account_id, project_id, name, secret_hash, scopes, created_at, \
                        last_used_at, disabled_at, disabled_reason, expires_at, retire_at, \
-                       revoked_before, auth_method, public_keys, jwks_uri";
+                       revoked_before, auth_method, public_keys, jwks_uri, workload_trust, \
+                       last_workload";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -57,8 +63,8 @@ pub async fn insert<'e>(
 ) -> Result<()> {
     sqlx::query(
         "insert into clients (id, account_id, project_id, name, secret_hash, scopes, created_at, created_by, expires_at,
-                              auth_method, public_keys, jwks_uri)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                              auth_method, public_keys, jwks_uri, workload_trust)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&c.id)
     .bind(&c.account_id)
@@ -72,32 +78,42 @@ pub async fn insert<'e>(
     .bind(&c.auth_method)
     .bind(&c.public_keys)
     .bind(&c.jwks_uri)
+    .bind(&c.workload_trust)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Replaces a live key client's keys: pasted ones or a `jwks_uri`.
-pub async fn set_public_keys<'e>(
+/// Replaces a live key or workload client's credentials: pasted keys, a
+/// `jwks_uri`, or a workload trust, for a client of `auth_method`.
+pub async fn set_credentials<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,
     id: &str,
-    public_keys: Option<&str>,
-    jwks_uri: Option<&str>,
+    auth_method: &str,
+    c: &Credentials<'_>,
 ) -> Result<bool> {
     Ok(sqlx::query(
-        "update clients set public_keys = $1, jwks_uri = $5
+        "update clients set public_keys = $1, jwks_uri = $5, workload_trust = $6
          where account_id = $2 and id = $3 and auth_method = $4 and disabled_at is null",
     )
-    .bind(public_keys)
+    .bind(c.public_keys)
     .bind(account_id)
     .bind(id)
-    .bind(AUTH_PRIVATE_KEY_JWT)
-    .bind(jwks_uri)
+    .bind(auth_method)
+    .bind(c.jwks_uri)
+    .bind(c.workload_trust)
     .execute(db)
     .await?
     .rows_affected()
         == 1)
+}
+
+/// What proves a key or workload client: one of the three is set.
+pub struct Credentials<'a> {
+    pub public_keys: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
+    pub workload_trust: Option<&'a str>,
 }
 
 pub async fn get<'e>(
@@ -200,15 +216,16 @@ pub async fn set_scopes<'e>(
 }
 
 /// Records coalesced "last used" times; never moves one backwards.
-pub async fn record_last_used(db: &Db, batch: &[(String, Epoch)]) -> Result<()> {
+pub async fn record_last_used(db: &Db, batch: &[(String, Epoch, Option<String>)]) -> Result<()> {
     let mut tx = db.begin().await?;
-    for (id, at) in batch {
+    for (id, at, workload) in batch {
         sqlx::query(
-            "update clients set last_used_at = $1
+            "update clients set last_used_at = $1, last_workload = coalesce($3, last_workload)
              where id = $2 and (last_used_at is null or last_used_at < $1)",
         )
         .bind(at)
         .bind(id)
+        .bind(workload)
         .execute(&mut *tx)
         .await?;
     }

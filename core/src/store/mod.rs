@@ -46,6 +46,8 @@ mod debug_tests {
             auth_method: "client_secret".into(),
             public_keys: None,
             jwks_uri: None,
+            workload_trust: None,
+            last_workload: None,
         };
         let endpoint = webhooks::EndpointRow {
             id: "whe_1".into(),

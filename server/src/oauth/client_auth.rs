@@ -40,6 +40,7 @@ pub async fn authenticate(
         } => state.issuer.authenticate(client_id, secret),
         Credentials::Assertion {
             client_id,
+            kind,
             assertion,
         } => {
             let audiences: Vec<&str> = state
@@ -49,7 +50,7 @@ pub async fn authenticate(
                 .collect();
             state
                 .issuer
-                .authenticate_assertion(client_id.as_deref(), assertion, &audiences)
+                .authenticate_assertion(client_id.as_deref(), *kind, assertion, &audiences)
                 .await
         }
     };

@@ -76,9 +76,11 @@ pub enum Credentials {
         via_header: bool,
     },
     /// `private_key_jwt` (RFC 7523 §2.2): `client_id` is optional, the
-    /// assertion's `sub` names the client.
+    /// assertion's `sub` names the client. A workload identity client
+    /// sends its platform's token and names itself in `client_id`.
     Assertion {
         client_id: Option<String>,
+        kind: portcullis_core::client_assertion::AssertionKind,
         assertion: String,
     },
 }
@@ -129,19 +131,20 @@ pub fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, 
         )
     };
     if let Some(kind) = params.get("client_assertion_type") {
+        use portcullis_core::client_assertion::{AssertionKind, JWT_BEARER, JWT_SPIFFE};
         // RFC 7521 §4.2: the type names the assertion format.
-        if kind != portcullis_core::client_assertion::JWT_BEARER {
+        let Some(kind) = AssertionKind::parse(kind) else {
             return Err(OAuthError::InvalidRequest(format!(
-                "client_assertion_type must be {}",
-                portcullis_core::client_assertion::JWT_BEARER
+                "client_assertion_type must be {JWT_BEARER} (or {JWT_SPIFFE} for a SPIFFE workload)"
             )));
-        }
+        };
         if basic.is_some() || params.get("client_secret").is_some() {
             return Err(one_method());
         }
         let assertion = params.require("client_assertion")?;
         return Ok(Credentials::Assertion {
             client_id: params.get("client_id").map(str::to_owned),
+            kind,
             assertion: assertion.to_owned(),
         });
     }

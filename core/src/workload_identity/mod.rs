@@ -1,0 +1,361 @@
+//! Workload identity: a client that holds no secret and no key of its own.
+//! It trusts an identity issuer the partner already runs or uses (GitHub
+//! Actions, GitLab CI, a Kubernetes cluster, a SPIFFE trust domain) and
+//! signs in with the platform's short-lived token as its
+//! `client_assertion` (RFC 7521 §4.2, RFC 7523 §2.2; for SPIFFE the
+//! JWT-SVID profile of draft-ietf-oauth-spiffe-client-auth-02).
+//!
+//! What the partner writes, [`WorkloadTrust`], is checked here; the token
+//! itself in [`check`].
+
+mod check;
+mod presets;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client_keys::ClientKeys;
+use crate::error::{Error, Result};
+
+pub use check::{check, Refusal, Workload, MAX_LIFETIME_SECS, SKEW_SECS};
+pub use presets::Preset;
+
+/// Conditions a trust holds at most.
+pub const CONDITIONS_MAX: usize = 10;
+const CLAIM_MAX: usize = 64;
+const PATTERN_MAX: usize = 256;
+const AUDIENCE_MAX: usize = 256;
+
+/// What a workload client trusts, as stored (JSON in
+/// `clients.workload_trust`) and shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadTrust {
+    pub preset: Preset,
+    /// The `iss` the platform's tokens carry. With no static keys, the
+    /// keys are found by OpenID discovery under it. May be empty only with
+    /// static keys (a SPIFFE JWT-SVID need not carry `iss`).
+    pub issuer: String,
+    /// A JWK Set given instead of discovery (clusters without a public
+    /// issuer), as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<String>,
+    /// The `aud` the workload must ask its platform for.
+    pub audience: String,
+    /// Claim name → exact value or `*` pattern; every one must match.
+    pub conditions: BTreeMap<String, String>,
+}
+
+/// A trust as typed in the console or sent to the management API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustInput {
+    pub preset: String,
+    pub issuer: String,
+    /// A pasted JWK Set, or empty for discovery.
+    pub jwks: String,
+    pub audience: String,
+    pub conditions: Vec<(String, String)>,
+}
+
+fn invalid(field: crate::error::Field, message: impl Into<String>) -> Error {
+    Error::invalid(field, message)
+}
+
+impl WorkloadTrust {
+    /// Checks what the partner wrote. `check_issuer` is the operator's
+    /// outbound rule for URLs this server fetches (the issuer's discovery
+    /// document); it is called only when discovery is used.
+    pub fn from_input(
+        input: &TrustInput,
+        check_issuer: impl FnOnce(&str) -> Result<String>,
+    ) -> Result<Self> {
+        let preset = Preset::parse(&input.preset)?;
+        let issuer = input.issuer.trim().to_owned();
+        let jwks = match input.jwks.trim() {
+            "" => None,
+            text => Some(ClientKeys::from_set(text, "workload_jwks")?.to_json()),
+        };
+        if issuer.chars().count() > 2000 {
+            return Err(invalid(
+                "workload_issuer",
+                "Use an issuer of at most 2000 characters.",
+            ));
+        }
+        match (&jwks, issuer.is_empty()) {
+            (None, true) => {
+                return Err(invalid(
+                    "workload_issuer",
+                    "Enter the issuer URL of the workload's tokens, or paste its JWK Set.",
+                ))
+            }
+            // Discovery: the URL must be one this server may fetch. The
+            // issuer is kept as typed: `iss` is compared exactly.
+            (None, false) => {
+                check_issuer(&issuer)?;
+            }
+            (Some(_), _) => {
+                if issuer.chars().any(char::is_control) {
+                    return Err(invalid(
+                        "workload_issuer",
+                        "The issuer holds a control character.",
+                    ));
+                }
+            }
+        }
+        let audience = input.audience.trim().to_owned();
+        if audience.is_empty() || audience.chars().count() > AUDIENCE_MAX {
+            return Err(invalid(
+                "workload_audience",
+                format!("Enter the audience the workload asks its platform for (at most {AUDIENCE_MAX} characters)."),
+            ));
+        }
+        let mut conditions = BTreeMap::new();
+        for (claim, pattern) in &input.conditions {
+            let (claim, pattern) = (claim.trim(), pattern.trim());
+            if claim.is_empty() && pattern.is_empty() {
+                continue;
+            }
+            check_condition(claim, pattern)?;
+            if conditions
+                .insert(claim.to_owned(), pattern.to_owned())
+                .is_some()
+            {
+                return Err(invalid(
+                    "workload_conditions",
+                    format!("The claim {claim} has two conditions: give it one."),
+                ));
+            }
+        }
+        if conditions.len() > CONDITIONS_MAX {
+            return Err(invalid(
+                "workload_conditions",
+                format!("Give at most {CONDITIONS_MAX} conditions."),
+            ));
+        }
+        let trust = Self {
+            preset,
+            issuer,
+            jwks,
+            audience,
+            conditions,
+        };
+        trust.check_pinned()?;
+        Ok(trust)
+    }
+
+    /// A trust must name which workloads it admits: at least one condition
+    /// that is more than `*`, and on an issuer every stranger can get
+    /// tokens from (GitHub, GitLab.com) one that names the repository or
+    /// its owner, or any repository on that platform could sign in.
+    fn check_pinned(&self) -> Result<()> {
+        let narrowing = |pattern: &str| pattern.chars().any(|c| c != '*');
+        if !self.conditions.values().any(|p| narrowing(p)) {
+            return Err(invalid(
+                "workload_conditions",
+                "Add at least one condition on the workload's claims (such as sub): without one, every workload of this issuer could sign in.",
+            ));
+        }
+        if let Some(shared) = presets::shared_issuer(&self.issuer) {
+            let by_claim = shared.claims.iter().any(|claim| {
+                self.conditions
+                    .get(*claim)
+                    .is_some_and(|p| !p.starts_with('*'))
+            });
+            let by_sub = self.conditions.get("sub").is_some_and(|p| {
+                p.strip_prefix(shared.sub_prefix)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('*'))
+            });
+            if !by_claim && !by_sub {
+                return Err(invalid(
+                    "workload_conditions",
+                    format!(
+                        "Every {} user gets tokens from this issuer: add a condition on {} (or sub, {}owner/…) that starts with your own name, not with *.",
+                        shared.platform,
+                        shared.claims.join(" or "),
+                        shared.sub_prefix
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The static keys, if the trust has them.
+    pub fn static_keys(&self) -> Option<Result<ClientKeys>> {
+        self.jwks
+            .as_deref()
+            .map(|json| ClientKeys::from_set(json, "workload_jwks"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_stored(json: &str) -> Result<Self> {
+        serde_json::from_str(json)
+            .map_err(|e| Error::Internal(format!("a stored workload trust cannot be read: {e}")))
+    }
+
+    /// One line for the audit log and the console: "GitHub Actions
+    /// tokens from <issuer> for <audience> with repository=acme/api, …".
+    pub fn describe(&self) -> String {
+        let conditions = self
+            .conditions
+            .iter()
+            .map(|(c, p)| format!("{c}={p}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let source = match (&self.jwks, self.issuer.as_str()) {
+            (Some(_), "") => "tokens signed by the pasted JWK Set".to_owned(),
+            (Some(_), iss) => format!("tokens from {iss} signed by the pasted JWK Set"),
+            (None, iss) => format!("tokens from {iss}"),
+        };
+        format!(
+            "{} {source} for audience {} with {conditions}",
+            self.preset.label(),
+            self.audience
+        )
+    }
+}
+
+fn check_condition(claim: &str, pattern: &str) -> Result<()> {
+    let bad = |m: String| invalid("workload_conditions", m);
+    if claim.is_empty() {
+        return Err(bad(format!("Name the claim that must be {pattern}.")));
+    }
+    if claim.len() > CLAIM_MAX
+        || !claim
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c))
+    {
+        return Err(bad(format!(
+            "A claim name is at most {CLAIM_MAX} letters, digits and _ - . : / (got {claim:?})."
+        )));
+    }
+    if pattern.is_empty() {
+        return Err(bad(format!("Give the value {claim} must have.")));
+    }
+    if pattern.chars().count() > PATTERN_MAX || pattern.chars().any(char::is_control) {
+        return Err(bad(format!(
+            "The value for {claim} is at most {PATTERN_MAX} characters, without control characters."
+        )));
+    }
+    Ok(())
+}
+
+/// Does `value` match `pattern`? `*` stands for any run of characters
+/// (none included); everything else is literal. Linear in practice: the
+/// classic greedy matcher with one backtrack point.
+pub fn matches(pattern: &str, value: &str) -> bool {
+    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    let (mut pi, mut vi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while vi < v.len() {
+        if pi < p.len() && p[pi] != '*' && p[pi] == v[vi] {
+            pi += 1;
+            vi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, vi));
+            pi += 1;
+        } else if let Some((sp, sv)) = star {
+            pi = sp + 1;
+            vi = sv + 1;
+            star = Some((sp, sv + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(issuer: &str, conditions: &[(&str, &str)]) -> TrustInput {
+        TrustInput {
+            preset: "custom".into(),
+            issuer: issuer.into(),
+            jwks: String::new(),
+            audience: "https://portcullis.example".into(),
+            conditions: conditions
+                .iter()
+                .map(|(c, p)| ((*c).to_owned(), (*p).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn ok(u: &str) -> Result<String> {
+        Ok(u.to_owned())
+    }
+
+    #[test]
+    fn patterns() {
+        for (p, v, m) in [
+            ("acme/api", "acme/api", true),
+            ("acme/api", "acme/apis", false),
+            ("acme/*", "acme/api", true),
+            ("acme/*", "acme/", true),
+            ("acme/*", "acme", false),
+            (
+                "repo:acme/*:ref:refs/heads/main",
+                "repo:acme/x:ref:refs/heads/main",
+                true,
+            ),
+            (
+                "repo:acme/*:ref:refs/heads/main",
+                "repo:acme/x:ref:refs/heads/dev",
+                false,
+            ),
+            ("*", "", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+            ("", "", true),
+            ("", "x", false),
+        ] {
+            assert_eq!(matches(p, v), m, "{p} ~ {v}");
+        }
+    }
+
+    #[test]
+    fn a_trust_must_name_its_workloads() {
+        let github = "https://token.actions.githubusercontent.com";
+        let err = |i: &TrustInput| WorkloadTrust::from_input(i, ok).unwrap_err().to_string();
+        assert!(err(&input("https://k8s.example", &[])).contains("at least one condition"));
+        assert!(err(&input("https://k8s.example", &[("sub", "**")])).contains("at least one"));
+        assert!(err(&input(github, &[("ref", "refs/heads/main")])).contains("repository"));
+        assert!(err(&input(github, &[("repository", "*/api")])).contains("starts with"));
+        assert!(WorkloadTrust::from_input(&input(github, &[("repository", "acme/*")]), ok).is_ok());
+        assert!(err(&input(github, &[("sub", "repo:*")])).contains("starts with"));
+        assert!(WorkloadTrust::from_input(&input(github, &[("sub", "repo:acme/*")]), ok).is_ok());
+        assert!(err(&input(
+            "https://k8s.example",
+            &[("sub", "a"), (" sub", "b")]
+        ))
+        .contains("two"));
+        assert!(err(&input("https://k8s.example", &[("s b", "a")])).contains("claim name"));
+        assert!(err(&input("", &[("sub", "a")])).contains("issuer URL"));
+        let mut no_aud = input("https://k8s.example", &[("sub", "a")]);
+        no_aud.audience = " ".into();
+        assert!(err(&no_aud).contains("audience"));
+        let refused = |_: &str| Err(Error::invalid("workload_issuer", "Use an https:// URL."));
+        assert!(
+            WorkloadTrust::from_input(&input("http://x", &[("sub", "a")]), refused).is_err(),
+            "discovery URLs pass the outbound rule"
+        );
+    }
+
+    #[test]
+    fn stored_and_read_back() {
+        let t = WorkloadTrust::from_input(
+            &input(
+                "https://k8s.example",
+                &[("sub", "system:serviceaccount:pay:api")],
+            ),
+            ok,
+        )
+        .unwrap();
+        assert_eq!(WorkloadTrust::from_stored(&t.to_json()).unwrap(), t);
+        assert!(t.describe().contains("sub=system:serviceaccount:pay:api"));
+    }
+}
