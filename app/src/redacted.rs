@@ -93,6 +93,8 @@ mod tests {
                         reuse_warning: None,
                         keys: None,
                         jwks_uri: None,
+                        workload: None,
+                        last_workload: None,
                     },
                     client_secret: Some(secret.into())
                 }

@@ -75,6 +75,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
         .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
         .route("/clients/{id}/keys", op("POST", "/clients/{id}/keys", set_client_keys, s))
+        .route("/clients/{id}/workload", op("POST", "/clients/{id}/workload", set_client_workload, s))
         .route("/clients/{id}/rotate", op("POST", "/clients/{id}/rotate", rotate_client, s))
         .route("/clients/{id}/retire", op("POST", "/clients/{id}/retire", retire_client, s))
         .route("/clients/{id}/keep", op("POST", "/clients/{id}/keep", keep_client, s))
@@ -200,7 +201,8 @@ pub(crate) mod bodies;
 mod webhooks;
 
 use answers::{ClientAnswer, ClientWithSecret, ProjectAnswer};
-use bodies::{Keys, Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire};
+use bodies::{Keys, Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire, Workload};
+use portcullis_core::client_keys::KeysInput;
 
 /// Management requests and answers are small.
 const BODY_MAX: usize = 256 * 1024;
@@ -426,6 +428,20 @@ async fn set_client_keys(
     Ok(Json(ClientAnswer::from(&client)).into_response())
 }
 
+async fn set_client_workload(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<Workload>,
+) -> Answer {
+    let trust = input.input();
+    let client = s
+        .clients
+        .set_keys(who(&b).manager()?, &id, KeysInput::Workload(&trust))
+        .await?;
+    Ok(Json(ClientAnswer::from(&client)).into_response())
+}
+
 async fn keep_client(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
@@ -456,7 +472,12 @@ async fn create_client(
         .unwrap_or_default();
     let caller = who(&b);
     let by = caller.manager()?;
-    let answer = match input.keys()? {
+    let trust = input.workload.as_ref().map(Workload::input);
+    let keys = match &trust {
+        Some(t) => Some(input.keys().map(|_| KeysInput::Workload(t))?),
+        None => input.keys()?,
+    };
+    let answer = match keys {
         Some(keys) => s
             .clients
             .create_with_keys(by, &project_id, &input.name, &input.scopes, &hours, keys)

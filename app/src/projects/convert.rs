@@ -68,6 +68,8 @@ pub fn client(c: Client) -> ClientInfo {
         minted_last_hour: c.minted_last_hour,
         reuse_warning: c.reuse_warning,
         jwks_uri: c.jwks_uri,
+        workload: c.workload.map(|t| t.describe()),
+        last_workload: c.last_workload,
         keys: c.keys.map(|keys| {
             keys.into_iter()
                 .map(|k| KeyInfo {

@@ -178,12 +178,20 @@ pub async fn create_client(
     #[server(default)]
     public_keys: String,
     #[server(default)] jwks_uri: String,
+    /// Set: a workload identity client (see [`WorkloadFields`]).
+    #[server(default)]
+    workload: Option<WorkloadFields>,
 ) -> Result<NewClient, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let by = p.manager()?;
-        if let Some(input) = keys_input(&public_keys, &jwks_uri) {
+        let trust = workload.as_ref().map(WorkloadFields::input);
+        let keys = match &trust {
+            Some(t) => Some(portcullis_core::client_keys::KeysInput::Workload(t)),
+            None => keys_input(&public_keys, &jwks_uri),
+        };
+        if let Some(input) = keys {
             let client = state
                 .clients
                 .create_with_keys(
@@ -241,6 +249,60 @@ pub async fn set_client_keys(
         let client = state
             .clients
             .set_keys(p.manager()?, &client_id, input)
+            .await?;
+        Ok(convert::client(client))
+    })
+    .await
+}
+
+/// A workload identity trust as the console's form has it: a preset (it
+/// only names the platform), the issuer or a pasted JWK Set, the audience,
+/// and condition rows (claim, value or `*` pattern; empty rows are skipped).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadFields {
+    pub preset: String,
+    pub issuer: String,
+    pub jwks: String,
+    pub audience: String,
+    pub claims: Vec<String>,
+    pub values: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl WorkloadFields {
+    fn input(&self) -> portcullis_core::workload_identity::TrustInput {
+        portcullis_core::workload_identity::TrustInput {
+            preset: self.preset.clone(),
+            issuer: self.issuer.clone(),
+            jwks: self.jwks.clone(),
+            audience: self.audience.clone(),
+            conditions: self
+                .claims
+                .iter()
+                .cloned()
+                .zip(self.values.iter().cloned())
+                .collect(),
+        }
+    }
+}
+
+/// Replaces a workload identity client's trust.
+#[server(endpoint = "client_set_workload")]
+pub async fn set_client_workload(
+    client_id: String,
+    #[server(default)] workload: WorkloadFields,
+) -> Result<ClientInfo, ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        let trust = workload.input();
+        let client = state
+            .clients
+            .set_keys(
+                p.manager()?,
+                &client_id,
+                portcullis_core::client_keys::KeysInput::Workload(&trust),
+            )
             .await?;
         Ok(convert::client(client))
     })

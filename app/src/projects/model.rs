@@ -99,6 +99,19 @@ pub struct ClientInfo {
     /// A key client whose keys are published at this URL.
     #[serde(default)]
     pub jwks_uri: Option<String>,
+    /// A workload identity client's trust, described.
+    #[serde(default)]
+    pub workload: Option<String>,
+    /// The workload that signed in last (sub, issuer, matched claims).
+    #[serde(default)]
+    pub last_workload: Option<String>,
+}
+
+impl ClientInfo {
+    /// A client without a secret: nothing to rotate.
+    pub fn holds_no_secret(&self) -> bool {
+        self.keys.is_some() || self.workload.is_some()
+    }
 }
 
 /// One public key of a key client.

@@ -131,6 +131,18 @@ pub struct Client {
     pub last_workload: Option<String>,
 }
 
+impl Client {
+    /// How it authenticates: `client_secret`, `private_key_jwt` or
+    /// `workload_identity`.
+    pub fn auth_method(&self) -> &'static str {
+        match (&self.workload, &self.keys) {
+            (Some(_), _) => store::clients::AUTH_WORKLOAD,
+            (None, Some(_)) => store::clients::AUTH_PRIVATE_KEY_JWT,
+            (None, None) => store::clients::AUTH_SECRET,
+        }
+    }
+}
+
 /// Tokens per scope set per token lifetime above which a client is told it
 /// does not reuse its tokens ("a few" allows several instances and restarts).
 pub const REUSE_TOKENS_PER_LIFETIME_MAX: u64 = 10;

@@ -1,5 +1,5 @@
-//! The platforms the console knows: their issuer, and the claims a partner
-//! usually pins. A preset only fills the form; the trust is what is stored.
+//! The platforms a trust can name (the console's presets fill its form;
+//! the trust is what is stored), and the issuers anyone can get tokens from.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,62 +17,6 @@ pub enum Preset {
     Spiffe,
     Custom,
 }
-
-/// A preset as the console offers it.
-pub struct PresetForm {
-    pub preset: Preset,
-    /// Filled in for the partner; empty where it is their own.
-    pub issuer: &'static str,
-    pub issuer_hint: &'static str,
-    /// Claim name and an example value, one condition row each.
-    pub conditions: &'static [(&'static str, &'static str)],
-}
-
-pub const FORMS: &[PresetForm] = &[
-    PresetForm {
-        preset: Preset::GithubActions,
-        issuer: GITHUB_ISSUER,
-        issuer_hint: "GitHub's issuer (GitHub Enterprise: add /<enterprise>)",
-        conditions: &[
-            ("repository", "acme/payments-sync"),
-            ("ref", "refs/heads/main"),
-            ("environment", "production"),
-            (
-                "job_workflow_ref",
-                "acme/payments-sync/.github/workflows/deploy.yml@refs/heads/main",
-            ),
-        ],
-    },
-    PresetForm {
-        preset: Preset::GitlabCi,
-        issuer: GITLAB_ISSUER,
-        issuer_hint: "gitlab.com, or your GitLab's URL",
-        conditions: &[
-            ("project_path", "acme/payments-sync"),
-            ("ref", "main"),
-            ("ref_type", "branch"),
-            ("environment", "production"),
-        ],
-    },
-    PresetForm {
-        preset: Preset::Kubernetes,
-        issuer: "",
-        issuer_hint: "the cluster's service-account issuer (kubectl get --raw /.well-known/openid-configuration), or paste its JWK Set (kubectl get --raw /openid/v1/jwks)",
-        conditions: &[("sub", "system:serviceaccount:payments:sync")],
-    },
-    PresetForm {
-        preset: Preset::Spiffe,
-        issuer: "",
-        issuer_hint: "your SPIRE OIDC discovery provider, or paste the trust bundle's JWK Set",
-        conditions: &[("sub", "spiffe://acme.example/ns/payments/sa/sync")],
-    },
-    PresetForm {
-        preset: Preset::Custom,
-        issuer: "",
-        issuer_hint: "an OpenID issuer URL, or paste a JWK Set",
-        conditions: &[("sub", "")],
-    },
-];
 
 impl Preset {
     pub fn parse(s: &str) -> Result<Self> {
@@ -109,13 +53,6 @@ impl Preset {
             Preset::Spiffe => "SPIFFE JWT-SVID",
             Preset::Custom => "Workload",
         }
-    }
-
-    pub fn form(self) -> &'static PresetForm {
-        FORMS
-            .iter()
-            .find(|f| f.preset == self)
-            .unwrap_or(&FORMS[FORMS.len() - 1])
     }
 }
 

@@ -139,11 +139,17 @@ fn no_rules() -> Value {
 }
 
 fn key_rules(v: &Vocabulary, exactly_one: bool) -> Value {
-    json!([
-        { "rule": if exactly_one { "exactly-one" } else { "at-most-one" }, "field": "public_keys", "other": "jwks_uri" },
-        { "rule": "public-key", "field": "public_keys" },
-        { "rule": "jwks-uri", "field": "jwks_uri", "private_targets": v.private_key_fetch },
-    ])
+    let mut rules = vec![
+        json!({ "rule": if exactly_one { "exactly-one" } else { "at-most-one" }, "field": "public_keys", "other": "jwks_uri" }),
+        json!({ "rule": "public-key", "field": "public_keys" }),
+        json!({ "rule": "jwks-uri", "field": "jwks_uri", "private_targets": v.private_key_fetch }),
+    ];
+    if !exactly_one {
+        rules.push(json!({ "rule": "at-most-one", "field": "public_keys", "other": "workload" }));
+        rules.push(json!({ "rule": "at-most-one", "field": "jwks_uri", "other": "workload" }));
+        rules.push(json!({ "rule": "workload", "field": "workload", "private_targets": v.private_key_fetch }));
+    }
+    Value::Array(rules)
 }
 
 fn endpoint_rules(v: &Vocabulary) -> Value {
@@ -176,10 +182,12 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/projects/{id}/archive", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}/rate-limit", summary: "Set the project's bucket", success: 200, returns: Some(project()),
              request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
-        Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys it authenticates with private_key_jwt (RFC 7523) and has no secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
+        Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys or jwks_uri it authenticates with private_key_jwt (RFC 7523), with workload it trusts a workload identity issuer; neither has a secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
              request: Some(body::<NewClient>(v, key_rules(v, false))) },
         Op { verb: "post", path: "/clients/{id}/keys", summary: "Replace a key client's public keys (one or two: add the new key beside the old, then remove the old); tokens already issued stay good. A secret client: 409", success: 200, returns: Some(client()),
              request: Some(body::<Keys>(v, key_rules(v, true))) },
+        Op { verb: "post", path: "/clients/{id}/workload", summary: "Replace a workload identity client's trust (issuer or JWK Set, audience, conditions); tokens already issued stay good. A secret or key client: 409", success: 200, returns: Some(client()),
+             request: Some(body::<Workload>(v, json!([{ "rule": "workload-trust", "field": "conditions", "private_targets": v.private_key_fetch }]))) },
         Op { verb: "post", path: "/clients/{id}/narrow", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
              request: Some(body::<Narrow>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/rotate", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },
@@ -228,6 +236,12 @@ fn example(verb: &str, path: &str) -> Option<Value> {
         ("post", "/clients/{id}/keys") => json!({ "public_keys": concat!(
             r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"2026-12","#,
             r#""x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#) }),
+        ("post", "/clients/{id}/workload") => json!({ "preset": "kubernetes",
+            "issuer": "https://kubernetes.default.svc.cluster.local",
+            "jwks": { "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "cluster-2026",
+                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }] },
+            "audience": "https://portcullis.example.com",
+            "conditions": { "sub": "system:serviceaccount:payments:sync" } }),
         ("post", "/webhooks") => json!({ "url": "https://hooks.example.com/portcullis",
             "events": ["client.revoked", "client.secret_reported"], "description": "Security on-call" }),
         ("post", "/webhooks/{id}") => json!({ "events": ["client.revoked"] }),

@@ -62,13 +62,31 @@ pub(crate) struct ClientAnswer {
     pub minted_last_hour: u64,
     /// Set when it mints far more tokens than its lifetime needs.
     pub reuse_warning: Option<String>,
-    /// `client_secret` (HTTP Basic or the body) or `private_key_jwt`.
-    #[schemars(extend("enum" = ["client_secret", "private_key_jwt"]))]
+    /// `client_secret` (HTTP Basic or the body), `private_key_jwt`, or
+    /// `workload_identity`.
+    #[schemars(extend("enum" = ["client_secret", "private_key_jwt", "workload_identity"]))]
     pub auth_method: &'static str,
     /// A private_key_jwt client's public keys (never a secret).
     pub public_keys: Option<Vec<KeyAnswer>>,
     /// A private_key_jwt client whose keys the partner publishes here.
     pub jwks_uri: Option<String>,
+    /// A workload identity client's trust.
+    pub workload: Option<WorkloadAnswer>,
+    /// The workload that signed in last: its `sub`, issuer and the claims
+    /// its conditions matched.
+    pub last_workload: Option<String>,
+}
+
+/// What a workload identity client trusts.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct WorkloadAnswer {
+    #[schemars(extend("enum" = ["github_actions", "gitlab_ci", "kubernetes", "spiffe", "custom"]))]
+    pub preset: &'static str,
+    pub issuer: String,
+    /// Static keys given instead of discovery (none: discovery).
+    pub jwks_keys: Vec<KeyAnswer>,
+    pub audience: String,
+    pub conditions: std::collections::BTreeMap<String, String>,
 }
 
 /// One public key of a private_key_jwt client.
@@ -96,10 +114,26 @@ impl From<&Client> for ClientAnswer {
             retire_at: c.retire_at,
             minted_last_hour: c.minted_last_hour,
             reuse_warning: c.reuse_warning.clone(),
-            auth_method: match c.keys {
-                Some(_) => "private_key_jwt",
-                None => "client_secret",
-            },
+            auth_method: c.auth_method(),
+            workload: c.workload.as_ref().map(|t| WorkloadAnswer {
+                preset: t.preset.as_str(),
+                issuer: t.issuer.clone(),
+                jwks_keys: t
+                    .static_keys()
+                    .and_then(Result::ok)
+                    .map(|k| k.summaries())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|k| KeyAnswer {
+                        kid: k.kid,
+                        alg: k.alg,
+                        thumbprint: k.thumbprint,
+                    })
+                    .collect(),
+                audience: t.audience.clone(),
+                conditions: t.conditions.clone(),
+            }),
+            last_workload: c.last_workload.clone(),
             jwks_uri: c.jwks_uri.clone(),
             public_keys: c.keys.as_ref().map(|keys| {
                 keys.iter()

@@ -87,12 +87,72 @@ pub(crate) struct NewClient {
     #[serde(default, deserialize_with = "some_value")]
     #[schemars(with = "String", length(min = 1, max = URL_MAX))]
     pub jwks_uri: Option<String>,
+    /// Instead: a workload identity trust; the client holds no secret and
+    /// no key.
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "Workload")]
+    pub workload: Option<Workload>,
 }
 
 impl NewClient {
-    /// The keys of a key client; `None` for a secret client.
+    /// The keys of a key client; `None` for a secret or workload client.
     pub fn keys(&self) -> Result<Option<KeysInput<'_>>, portcullis_core::Error> {
+        if self.workload.is_some() && (self.public_keys.is_some() || self.jwks_uri.is_some()) {
+            return Err(portcullis_core::Error::invalid(
+                "workload",
+                "Give public_keys, jwks_uri or workload: one of them.",
+            ));
+        }
         keys_of(self.public_keys.as_deref(), self.jwks_uri.as_deref())
+    }
+}
+
+/// A workload identity trust: the client holds no secret and no key; a
+/// workload signs in with its platform's token (GitHub Actions, GitLab
+/// CI, Kubernetes, SPIFFE) as the `client_assertion`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Workload {
+    /// Names the platform for people reading the trust; absent: custom.
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "String", extend("enum" = ["github_actions", "gitlab_ci", "kubernetes", "spiffe", "custom"]))]
+    pub preset: Option<String>,
+    /// The `iss` of the workload's tokens; their keys are found by OpenID
+    /// discovery under it (https, to a public address unless the operator
+    /// allows private ones). May be left out with `jwks`.
+    #[serde(default)]
+    #[schemars(length(max = 2000))]
+    pub issuer: String,
+    /// Instead of discovery: the issuer's JWK Set (a cluster without a
+    /// public issuer, a SPIFFE trust bundle).
+    #[serde(default, deserialize_with = "some_value")]
+    #[schemars(with = "std::collections::BTreeMap<String, serde_json::Value>")]
+    pub jwks: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The `aud` the workload asks its platform for.
+    #[schemars(length(min = 1, max = 256))]
+    pub audience: String,
+    /// Claim name → exact value or `*` pattern (`*` is any run of
+    /// characters); every one must match. At least one, at most ten.
+    pub conditions: std::collections::BTreeMap<String, String>,
+}
+
+impl Workload {
+    pub fn input(&self) -> portcullis_core::workload_identity::TrustInput {
+        portcullis_core::workload_identity::TrustInput {
+            preset: self.preset.clone().unwrap_or_default(),
+            issuer: self.issuer.clone(),
+            jwks: self
+                .jwks
+                .as_ref()
+                .map(|set| serde_json::Value::Object(set.clone()).to_string())
+                .unwrap_or_default(),
+            audience: self.audience.clone(),
+            conditions: self
+                .conditions
+                .iter()
+                .map(|(c, p)| (c.clone(), p.clone()))
+                .collect(),
+        }
     }
 }
 

@@ -383,6 +383,9 @@ async fn another_account_s_management_client_changes_nothing_here() {
             }
             ("POST", "/clients/{id}/narrow") => Some(json!({ "scopes": ["applications:read"] })),
             ("POST", "/clients/{id}/keys") => Some(json!({ "public_keys": ED25519_JWK })),
+            ("POST", "/clients/{id}/workload") => Some(json!({ "audience": "https://x.example",
+                "jwks": { "keys": [serde_json::from_str::<Value>(ED25519_JWK).unwrap()] },
+                "conditions": { "sub": "attacker" } })),
             ("POST", "/webhooks/{id}") => Some(json!({ "url": "https://attacker.example/x" })),
             ("POST", "/projects") => Some(json!({ "name": "Mine", "api_id": "partner" })),
             ("POST", "/webhooks") => {

@@ -2,11 +2,12 @@
 //! may take on it, and the panel those open. Each part is a component of
 //! its own, type-erased on the server (see `pages::boundary`).
 
-use leptos::either::EitherOf5;
+use leptos::either::{Either, EitherOf5};
 use leptos::prelude::*;
 
-use super::clients::ClientList;
+use super::clients::{ClientList, WorkloadAudience};
 use super::panels::{KeysPanel, MintPanel, NarrowPanel, RetirePanel};
+use super::workload::WorkloadPanel;
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{on_success, FormError};
 use crate::pages::widgets::{CopyButton, StatusBadge, When};
@@ -34,7 +35,8 @@ pub(super) fn ClientCard(
     let panel = RwSignal::new(None::<Panel>);
     let active = c.status == ClientStatus::Active;
     let temporary = c.expires_at.is_some();
-    let key_client = c.keys.is_some();
+    let key_client = c.holds_no_secret();
+    let workload_client = c.workload.is_some();
     let rotate = ServerAction::<RotateClient>::new();
     let keep = ServerAction::<KeepClient>::new();
     let delete = ServerAction::<DeleteClient>::new();
@@ -64,7 +66,7 @@ pub(super) fn ClientCard(
             <ClientFacts c can_manage keep />
             <FormError error=action_error />
             {(can_manage && active).then(|| view! {
-                <ClientActions client_id=id.clone() panel temporary key_client rotate />
+                <ClientActions client_id=id.clone() panel temporary key_client workload_client rotate />
             })}
             {(can_manage && !active).then(|| view! {
                 <div class="actions">
@@ -76,7 +78,7 @@ pub(super) fn ClientCard(
                         "Delete client"</button>
                 </div>
             })}
-            <OpenPanel panel client_id=id.clone() scopes groups recently_used />
+            <OpenPanel panel client_id=id.clone() scopes groups recently_used workload_client />
         </article>
     })
 }
@@ -112,6 +114,8 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
         reuse_warning,
         keys,
         jwks_uri,
+        workload,
+        last_workload,
         ..
     } = c;
     let keep_id = id.clone();
@@ -124,14 +128,17 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
                 {scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}
             </dd>
             <dt>"Signs in with"</dt>
-            <dd data-test-id="client-auth">{match (keys, jwks_uri) {
-                (None, _) => view! { "a secret" }.into_any(),
-                (Some(_), Some(url)) => view! {
+            <dd data-test-id="client-auth">{match (keys, jwks_uri, workload) {
+                (_, _, Some(trust)) => view! {
+                    "its platform's identity: " <span data-test-id="client-workload">{trust}</span>
+                }.into_any(),
+                (None, _, None) => view! { "a secret" }.into_any(),
+                (Some(_), Some(url), None) => view! {
                     "private_key_jwt: the JWK Set at " <code data-test-id="client-jwks-uri">{url}</code>
                 }.into_any(),
                 // One text, not a list of chips: a list here kept its old
                 // length when the card was rebuilt with fewer keys.
-                (Some(keys), None) => {
+                (Some(keys), None, None) => {
                     let named = keys
                         .iter()
                         .map(|k| format!("{} ({})", k.kid, k.alg))
@@ -149,7 +156,10 @@ fn ClientFacts(c: ClientInfo, can_manage: bool, keep: ServerAction<KeepClient>) 
                 }
             }}</dd>
             <dt>"Created"</dt><dd><When at=Some(created_at) /></dd>
-            <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at /></dd>
+            <dt>"Last used"</dt><dd data-test-id="last-used"><When at=last_used_at />
+                {last_workload.map(|w| view! {
+                    <br /><span class="muted" data-test-id="last-workload">{format!("by {w}")}</span>
+                })}</dd>
             <dt>"Tokens minted"</dt>
             <dd>
                 <strong data-test-id="minted-5m">{minted_last_5m}</strong>" in the last 5 minutes, "
@@ -180,6 +190,7 @@ fn ClientActions(
     panel: RwSignal<Option<Panel>>,
     temporary: bool,
     key_client: bool,
+    workload_client: bool,
     rotate: ServerAction<RotateClient>,
 ) -> impl IntoView {
     let toggle = move |p: Panel| {
@@ -194,7 +205,8 @@ fn ClientActions(
                 aria-expanded=expanded(Panel::Narrow) data-test-id="open-narrow">"Narrow scopes"</button>
             {key_client.then(|| view! {
                 <button type="button" class="button small" on:click=toggle(Panel::Keys)
-                    aria-expanded=expanded(Panel::Keys) data-test-id="open-keys">"Change keys"</button>
+                    aria-expanded=expanded(Panel::Keys) data-test-id="open-keys">
+                    {if workload_client { "Change trust" } else { "Change keys" }}</button>
             })}
             {(!temporary && !key_client).then(|| view! {
                 <button type="button" class="button small" data-test-id="rotate"
@@ -215,7 +227,9 @@ fn OpenPanel(
     scopes: Vec<String>,
     groups: Vec<ScopeGroup>,
     recently_used: Option<i64>,
+    workload_client: bool,
 ) -> impl IntoView {
+    let audience = expect_context::<WorkloadAudience>().0;
     erased_on_server(move || match panel.get() {
         Some(Panel::Narrow) => EitherOf5::A(view! {
             <NarrowPanel client_id=client_id.clone() scopes=scopes.clone() groups=groups.clone() />
@@ -226,7 +240,12 @@ fn OpenPanel(
         Some(Panel::Retire) => EitherOf5::C(view! {
             <RetirePanel client_id=client_id.clone() recently_used />
         }),
-        Some(Panel::Keys) => EitherOf5::D(view! { <KeysPanel client_id=client_id.clone() /> }),
+        Some(Panel::Keys) if workload_client => EitherOf5::D(Either::Left(view! {
+            <WorkloadPanel client_id=client_id.clone() audience=audience.get_value() />
+        })),
+        Some(Panel::Keys) => EitherOf5::D(Either::Right(
+            view! { <KeysPanel client_id=client_id.clone() /> },
+        )),
         None => EitherOf5::E(()),
     })
 }

@@ -6,11 +6,16 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::client_card::ClientCard;
+use super::workload::{WorkloadForm, WorkloadTrustFields};
 use crate::error::ConsoleError;
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
 use crate::projects::{get_project, ClientInfo, ClientStatus, CreateClient, NewClient, ScopeGroup};
+
+/// The audience a new workload trust asks for by default.
+#[derive(Clone, Copy)]
+pub(super) struct WorkloadAudience(pub(super) StoredValue<String>);
 
 /// The clients as last fetched, and how to fetch them again.
 #[derive(Clone, Copy)]
@@ -46,6 +51,9 @@ pub(super) fn ClientsSection(
     groups: Vec<ScopeGroup>,
     can_manage: bool,
     now: i64,
+    /// What a workload is told to ask its platform for by default: this
+    /// server's issuer identifier.
+    audience: String,
 ) -> impl IntoView {
     let list = ClientList {
         project_id: StoredValue::new(project_id.clone()),
@@ -57,6 +65,7 @@ pub(super) fn ClientsSection(
     // Outside the list, so a refresh cannot lose it.
     let new_secret = RwSignal::new(None::<NewClient>);
     provide_context(new_secret);
+    provide_context(WorkloadAudience(StoredValue::new(audience.clone())));
     let card_groups = groups.clone();
     erased_on_server(view! {
         {move || new_secret.get().map(|n| view! { <SecretPanel n new_secret /> })}
@@ -84,7 +93,7 @@ pub(super) fn ClientsSection(
                 }
             }}
         </section>
-        {can_manage.then(|| view! { <NewClientCard project_id groups new_secret /> })}
+        {can_manage.then(|| view! { <NewClientCard project_id groups new_secret audience /> })}
     })
 }
 
@@ -157,12 +166,15 @@ fn NewClientCard(
     project_id: String,
     groups: Vec<ScopeGroup>,
     new_secret: RwSignal<Option<NewClient>>,
+    audience: String,
 ) -> impl IntoView {
     let list = expect_context::<ClientList>();
+    let workload = WorkloadForm::new(audience);
     let name = RwSignal::new(DEFAULT_NAME.to_string());
     let lifetime = RwSignal::new(String::new());
     let selected = RwSignal::new(Vec::<String>::new());
-    // "secret", "key" (pasted) or "uri" (a JWK Set the partner hosts).
+    // "secret", "key" (pasted), "uri" (a JWK Set the partner hosts) or
+    // "workload" (a workload identity trust).
     let auth = RwSignal::new("secret");
     let public_keys = RwSignal::new(String::new());
     let jwks_uri = RwSignal::new(String::new());
@@ -193,6 +205,7 @@ fn NewClientCard(
                 "uri" => jwks_uri.get_untracked(),
                 _ => String::new(),
             },
+            workload: (auth.get_untracked() == "workload").then(|| workload.fields()),
         });
     };
     erased_on_server(view! {
@@ -230,7 +243,13 @@ fn NewClientCard(
                     <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "uri"
                         on:change=move |_| auth.set("uri") data-test-id="auth-jwks-uri" />
                         " Public keys the partner publishes at a URL (a JWK Set), rotated on their side"</label>
+                    <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "workload"
+                        on:change=move |_| auth.set("workload") data-test-id="auth-workload" />
+                        " Its platform's identity (GitHub Actions, GitLab CI, Kubernetes, SPIFFE): no secret and no key at all"</label>
                 </fieldset>
+                {move || (auth.get() == "workload").then(|| view! {
+                    <WorkloadTrustFields form=workload id_prefix="new-workload" />
+                })}
                 {move || (auth.get() == "uri").then(|| view! {
                     <div class="field">
                         <label for="jwks_uri">"JWK Set URL"</label>

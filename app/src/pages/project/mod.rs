@@ -10,6 +10,7 @@ mod clients;
 mod panels;
 mod rate_limit;
 mod settings;
+mod workload;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -79,6 +80,7 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
             groups=api.groups.clone()
             can_manage=live
             now
+            audience=token_endpoint.strip_suffix("/oauth/token").unwrap_or(&token_endpoint).to_owned()
         />
         <rate_limit::RateLimitCard
             id=project.id.clone()

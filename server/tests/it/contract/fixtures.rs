@@ -24,6 +24,7 @@ impl Fixtures {
                 (p, _) if p.starts_with("/projects/") => "project",
                 ("/clients/{id}/retire" | "/clients/{id}", _) => "client to retire",
                 ("/clients/{id}/keys", _) => "key client",
+                ("/clients/{id}/workload", _) => "workload client",
                 (p, _) if p.starts_with("/clients/") => "client",
                 _ => "endpoint",
             },
@@ -189,6 +190,14 @@ pub(super) async fn manage_fixtures(
     )
     .await;
     ids.insert("key client", id(&c["client"]));
+    let w = made(
+        Method::POST,
+        &format!("/projects/{}/clients", ids["retiring project"]),
+        json!({ "name": "workload client", "scopes": ["applications:read"],
+            "workload": super::values::workload_sample(0) }),
+    )
+    .await;
+    ids.insert("workload client", id(&w["client"]));
     let (_, log) = manage_call(
         &s.base,
         &token,

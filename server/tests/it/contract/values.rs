@@ -227,6 +227,22 @@ pub(super) fn public_key() -> BoxedStrategy<Value> {
     .boxed()
 }
 
+/// A workload trust the `workload` rule allows: static keys (nothing this
+/// test serves is an issuer the test server may discover), a Kubernetes-
+/// or SPIFFE-shaped condition. `n` varies it.
+pub(super) fn workload_sample(n: u32) -> Value {
+    let key: Value =
+        serde_json::from_str(if n.is_multiple_of(2) { ED25519 } else { P256 }).unwrap();
+    let (preset, sub) = match n % 3 {
+        0 => ("kubernetes", format!("system:serviceaccount:ns{n}:*")),
+        1 => ("spiffe", format!("spiffe://acme.example/ns/n{n}/sa/sync")),
+        _ => ("custom", format!("job-{n}")),
+    };
+    json!({ "preset": preset, "issuer": format!("https://issuer{n}.example.com"),
+        "jwks": { "keys": [key] }, "audience": "https://portcullis.example.com",
+        "conditions": { "sub": sub } })
+}
+
 /// Makes a generated body keep its `x-rules`.
 pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mut TestRunner) {
     for rule in rules(schema) {
@@ -265,6 +281,15 @@ pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mu
                 body[field] = sample(runner, &public_url());
             }
             "public-key" => body[field] = sample(runner, &public_key()),
+            "workload" => {
+                assert_eq!(rule["private_targets"], false, "the test server's setting");
+                body[field] = workload_sample(sample(runner, &(0u32..1000).boxed()));
+            }
+            // The whole body is the trust.
+            "workload-trust" => {
+                assert_eq!(rule["private_targets"], false, "the test server's setting");
+                *body = workload_sample(sample(runner, &(0u32..1000).boxed()));
+            }
             // No URL this test could serve is one the test server may
             // fetch (it allows public https only): go without.
             "jwks-uri" => {
@@ -321,8 +346,13 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
             "at-most-one" | "exactly-one" => {
                 let other = rule["other"].as_str().unwrap();
                 let mut both = good.clone();
-                both[field] = json!(ED25519);
-                both[other] = json!("https://keys.example.com/jwks.json");
+                let some = |name: &str| match name {
+                    "public_keys" => json!(ED25519),
+                    "workload" => workload_sample(7),
+                    _ => json!("https://keys.example.com/jwks.json"),
+                };
+                both[field] = some(field);
+                both[other] = some(other);
                 out.push((format!("both {field} and {other}"), both));
                 if rule["rule"] == "exactly-one" {
                     let mut neither = good.clone();
@@ -344,6 +374,70 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                     b[field] = json!(url);
                     b.as_object_mut().unwrap().remove("public_keys");
                     out.push((format!("{field}: {url}"), b));
+                }
+            }
+            "workload" | "workload-trust" => {
+                let whole = rule["rule"] == "workload-trust";
+                let trust = if whole {
+                    good.clone()
+                } else {
+                    good["workload"].clone()
+                };
+                let mut cases: Vec<(&str, Value)> = Vec::new();
+                let with_trust = |f: &dyn Fn(&mut Value)| {
+                    let mut t = trust.clone();
+                    f(&mut t);
+                    t
+                };
+                cases.push(("no condition", with_trust(&|t| t["conditions"] = json!({}))));
+                cases.push((
+                    "a condition of *",
+                    with_trust(&|t| t["conditions"] = json!({ "sub": "*" })),
+                ));
+                cases.push((
+                    "a bad claim name",
+                    with_trust(&|t| t["conditions"] = json!({ "s b": "x" })),
+                ));
+                cases.push((
+                    "neither issuer nor keys",
+                    with_trust(&|t| {
+                        t.as_object_mut().unwrap().remove("jwks");
+                        t["issuer"] = json!("");
+                    }),
+                ));
+                cases.push((
+                    "an issuer on a private address",
+                    with_trust(&|t| {
+                        t.as_object_mut().unwrap().remove("jwks");
+                        t["issuer"] = json!("https://10.0.0.7/issuer");
+                    }),
+                ));
+                cases.push((
+                    "a JWK Set without a usable key",
+                    with_trust(&|t| {
+                        t["jwks"] = json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] });
+                    }),
+                ));
+                cases.push((
+                    "GitHub without a repository",
+                    with_trust(&|t| {
+                        t["issuer"] = json!("https://token.actions.githubusercontent.com");
+                        t["conditions"] = json!({ "ref": "refs/heads/main" });
+                    }),
+                ));
+                cases.push((
+                    "an unknown preset",
+                    with_trust(&|t| t["preset"] = json!("jenkins")),
+                ));
+                for (what, t) in cases {
+                    let b = if whole {
+                        t
+                    } else {
+                        let mut b = good.clone();
+                        b["workload"] = t;
+                        b
+                    };
+                    out.push((format!("{field}: {what}"), b));
                 }
             }
             "public-key" => {
