@@ -259,6 +259,7 @@ pub async fn set_client_keys(
 /// only names the platform), the issuer or a pasted JWK Set, the audience,
 /// and condition rows (claim, value or `*` pattern; empty rows are skipped).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WorkloadFields {
     pub preset: String,
     pub issuer: String,

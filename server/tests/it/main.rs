@@ -40,3 +40,4 @@ mod signup;
 mod staff;
 mod team;
 mod webhooks;
+mod workload_identity;
