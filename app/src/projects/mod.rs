@@ -257,7 +257,8 @@ pub async fn set_client_keys(
 
 /// A workload identity trust as the console's form has it: a preset (it
 /// only names the platform), the issuer or a pasted JWK Set, the audience,
-/// and condition rows (claim, value or `*` pattern; empty rows are skipped).
+/// and condition rows (claim, value or `*` pattern; rows without a value
+/// are skipped).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct WorkloadFields {
@@ -277,11 +278,14 @@ impl WorkloadFields {
             issuer: self.issuer.clone(),
             jwks: self.jwks.clone(),
             audience: self.audience.clone(),
+            // A preset fills in claim names; a row left without a value
+            // is one the partner does not use.
             conditions: self
                 .claims
                 .iter()
                 .cloned()
                 .zip(self.values.iter().cloned())
+                .filter(|(_, value)| !value.trim().is_empty())
                 .collect(),
         }
     }

@@ -53,6 +53,9 @@ impl Clients {
         keys: Option<KeysInput<'_>>,
     ) -> Result<(Client, Option<ClientSecret>)> {
         let (manager, by) = (by, by.principal());
+        if let Some(input) = keys {
+            self.check_keys_input(input)?;
+        }
         let hours = match expires_in_hours.trim() {
             "" => None,
             h => Some(validate::number_in(

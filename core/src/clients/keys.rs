@@ -10,6 +10,20 @@ impl Clients {
     /// What a key client stores for `input`, checked: pasted keys are
     /// read, and a `jwks_uri` must be one the operator lets this server
     /// fetch and must answer a usable JWK Set now.
+    /// What can be judged of `input` without fetching anything or
+    /// reading the client: bad input is a 422 whatever the state.
+    pub(crate) fn check_keys_input(&self, input: KeysInput<'_>) -> Result<()> {
+        let targets = self.key_targets;
+        match input {
+            KeysInput::Pasted(text) => ClientKeys::parse(text).map(drop),
+            KeysInput::JwksUri(raw) => targets.check_url_for("jwks_uri", raw).map(drop),
+            KeysInput::Workload(trust) => WorkloadTrust::from_input(trust, |issuer| {
+                targets.check_url_for("workload_issuer", issuer)
+            })
+            .map(drop),
+        }
+    }
+
     pub(crate) async fn stored_keys(&self, input: KeysInput<'_>) -> Result<StoredKeys> {
         match input {
             KeysInput::Pasted(text) => Ok(StoredKeys {
@@ -66,10 +80,7 @@ impl Clients {
     ) -> Result<Client> {
         let (row, project) = self.client_to_change(by, client_id).await?;
         let by = by.principal();
-        if let KeysInput::Pasted(text) = input {
-            // Bad keys are a 422 whatever the client's state.
-            ClientKeys::parse(text)?;
-        }
+        self.check_keys_input(input)?;
         let wanted = match input {
             KeysInput::Workload(_) => store::clients::AUTH_WORKLOAD,
             _ => store::clients::AUTH_PRIVATE_KEY_JWT,

@@ -153,6 +153,20 @@ async fn enqueue_for(
                 .map(|k| k.summaries())
                 .unwrap_or_default();
             data["public_keys"] = json!(keys);
+            data["jwks_uri"] = json!(client.jwks_uri);
+            // A workload client's new trust: issuer, audience, conditions.
+            if let Some(trust) = client
+                .workload_trust
+                .as_deref()
+                .and_then(|t| crate::workload_identity::WorkloadTrust::from_stored(t).ok())
+            {
+                data["workload"] = json!({
+                    "preset": trust.preset.as_str(),
+                    "issuer": trust.issuer,
+                    "audience": trust.audience,
+                    "conditions": trust.conditions,
+                });
+            }
         }
         EventType::ClientRetired | EventType::ClientRevoked | EventType::ClientSecretReported => {
             data["reason"] = json!(client.disabled_reason);

@@ -20,12 +20,12 @@ pub enum Preset {
 
 impl Preset {
     pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s.trim() {
+        Ok(match s {
             "github_actions" => Preset::GithubActions,
             "gitlab_ci" => Preset::GitlabCi,
             "kubernetes" => Preset::Kubernetes,
             "spiffe" => Preset::Spiffe,
-            "custom" | "" => Preset::Custom,
+            "custom" => Preset::Custom,
             _ => {
                 return Err(Error::invalid(
                     "workload_preset",

@@ -139,7 +139,7 @@ pub(crate) struct Workload {
 impl Workload {
     pub fn input(&self) -> portcullis_core::workload_identity::TrustInput {
         portcullis_core::workload_identity::TrustInput {
-            preset: self.preset.clone().unwrap_or_default(),
+            preset: self.preset.clone().unwrap_or_else(|| "custom".into()),
             issuer: self.issuer.clone(),
             jwks: self
                 .jwks

@@ -272,7 +272,11 @@ async fn a_github_actions_workload_signs_in_with_its_platform_token_and_one_cond
     // The card names the workload that signed in last, and the audit log
     // has one row for it (not one per token).
     let (_, page) = s
-        .call(&owner.browser, "project", &[("id".to_owned(), project.clone())])
+        .call(
+            &owner.browser,
+            "project",
+            &[("id".to_owned(), project.clone())],
+        )
         .await;
     let card = page["clients"]
         .as_array()

@@ -105,8 +105,13 @@ fn SecretPanel(n: NewClient, new_secret: RwSignal<Option<NewClient>>) -> impl In
     let Some(secret) = n.client_secret.clone() else {
         return view! {
             <section class="card secret-panel" role="status" data-test-id="key-client-panel">
-                <h2>"Key client created: no secret to copy"</h2>
-                <p>"It signs in with its private key (private_key_jwt, RFC 7523): a JWT with iss and sub set to the client id, aud the issuer or the token endpoint, a unique jti and at most five minutes of life, sent as client_assertion. Portcullis never sees the private key."</p>
+                {if n.client.workload.is_some() { view! {
+                    <h2>"Workload client created: nothing to copy but its id"</h2>
+                    <p>"The workload sends its platform's token as client_assertion (client_assertion_type urn:ietf:params:oauth:client-assertion-type:jwt-bearer) together with this client_id. Ask the platform for a token with the audience you set."</p>
+                }.into_any() } else { view! {
+                    <h2>"Key client created: no secret to copy"</h2>
+                    <p>"It signs in with its private key (private_key_jwt, RFC 7523): a JWT with iss and sub set to the client id, aud the issuer or the token endpoint, a unique jti and at most five minutes of life, sent as client_assertion. Portcullis never sees the private key."</p>
+                }.into_any() }}
                 <dl class="details">
                     <dt>"Client id"</dt>
                     <dd><code data-test-id="new-client-id">{id.clone()}</code> " "

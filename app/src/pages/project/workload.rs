@@ -180,7 +180,7 @@ pub(super) fn WorkloadTrustFields(form: WorkloadForm, id_prefix: &'static str) -
                         data-test-id=format!("workload-value-{i}") />
                 </div>
             }).collect_view()}
-            <p class="hint">"Rows left empty are skipped. On GitHub or GitLab.com, name your repository or its owner: anyone can get a token from those issuers."</p>
+            <p class="hint">"Rows without a value are skipped. On GitHub or GitLab.com, name your repository or its owner: anyone can get a token from those issuers."</p>
         </fieldset>
     }
 }

@@ -194,7 +194,7 @@ pub(super) async fn manage_fixtures(
         Method::POST,
         &format!("/projects/{}/clients", ids["retiring project"]),
         json!({ "name": "workload client", "scopes": ["applications:read"],
-            "workload": super::values::workload_sample(0) }),
+            "expires_in_hours": 24, "workload": super::values::workload_sample(0) }),
     )
     .await;
     ids.insert("workload client", id(&w["client"]));

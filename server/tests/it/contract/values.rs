@@ -378,10 +378,19 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
             }
             "workload" | "workload-trust" => {
                 let whole = rule["rule"] == "workload-trust";
+                // Broken in a body that is otherwise a good workload client.
+                let mut base = good.clone();
+                if !whole {
+                    let b = base.as_object_mut().unwrap();
+                    b.remove("public_keys");
+                    b.remove("jwks_uri");
+                }
                 let trust = if whole {
                     good.clone()
                 } else {
-                    good["workload"].clone()
+                    good.get("workload")
+                        .cloned()
+                        .unwrap_or_else(|| workload_sample(3))
                 };
                 let mut cases: Vec<(&str, Value)> = Vec::new();
                 let with_trust = |f: &dyn Fn(&mut Value)| {
@@ -433,7 +442,7 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                     let b = if whole {
                         t
                     } else {
-                        let mut b = good.clone();
+                        let mut b = base.clone();
                         b["workload"] = t;
                         b
                     };
