@@ -22,6 +22,7 @@ pub const ACTIONS: &[&str] = &[
     "project.update",
     "project.archive",
     "project.rate_limit",
+    "project.keys_only",
     "client.create",
     "client.narrow",
     "client.rotate",

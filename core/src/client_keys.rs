@@ -157,7 +157,20 @@ impl ClientKeys {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| bad("Paste a JWK Set: {\"keys\": [...]}."))?;
-        let keys = signing_keys(list);
+        // A SPIFFE trust bundle marks its JWT-SVID keys `"use":
+        // "jwt-svid"` (SPIFFE Trust Domain and Bundle §4.2.2): signing
+        // keys, as `sig` is.
+        let list: Vec<Value> = list
+            .iter()
+            .map(|jwk| {
+                let mut jwk = jwk.clone();
+                if jwk.get("use").and_then(Value::as_str) == Some("jwt-svid") {
+                    jwk["use"] = Value::from("sig");
+                }
+                jwk
+            })
+            .collect();
+        let keys = signing_keys(&list);
         if keys.is_empty() {
             return Err(bad(
                 "That JWK Set holds no EC P-256, RSA (2048+) or Ed25519 signing key.",

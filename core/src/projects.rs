@@ -17,6 +17,8 @@ use crate::store;
 use crate::store::projects::ProjectRow;
 use crate::validate;
 
+mod keys_only;
+
 pub const PROJECT_NAME_MAX: usize = 80;
 pub const DESCRIPTION_MAX: usize = 500;
 pub const TOKEN_TTL_DEFAULT: i64 = 3600;
@@ -36,6 +38,8 @@ pub struct Project {
     pub created_at: Epoch,
     pub archived_at: Option<Epoch>,
     pub rate_limit: Limit,
+    /// Its clients hold no secrets and its tokens are DPoP-bound.
+    pub keys_only: bool,
 }
 
 impl From<ProjectRow> for Project {
@@ -52,6 +56,7 @@ impl From<ProjectRow> for Project {
                 per_sec: r.rate_per_sec,
                 burst: r.rate_burst,
             },
+            keys_only: r.keys_only != 0,
         }
     }
 }
@@ -60,6 +65,8 @@ impl From<ProjectRow> for Project {
 pub struct ProjectSummary {
     pub project: Project,
     pub live_clients: i64,
+    /// Live clients that still hold a secret.
+    pub secret_clients: i64,
 }
 
 /// The form fields of a project, as typed.
@@ -142,6 +149,7 @@ impl Projects {
             archived_at: None,
             rate_per_sec: ratelimit::DEFAULT_PER_SEC,
             rate_burst: ratelimit::DEFAULT_BURST,
+            keys_only: 0,
         };
         let mut tx = self.db.begin().await?;
         // Counted under the account's lock: two creations cannot both pass.
@@ -183,6 +191,7 @@ impl Projects {
 
     pub async fn list_projects(&self, by: &Principal) -> Result<Vec<ProjectSummary>> {
         let counts = store::clients::count_by_project(&self.db, &by.account_id).await?;
+        let secrets = store::clients::secrets_by_project(&self.db, &by.account_id).await?;
         Ok(store::projects::list(&self.db, &by.account_id)
             .await?
             .into_iter()
@@ -191,9 +200,14 @@ impl Projects {
                     .iter()
                     .find(|(id, _)| *id == row.id)
                     .map_or(0, |(_, n)| *n);
+                let secret_clients = secrets
+                    .iter()
+                    .find(|(id, _)| *id == row.id)
+                    .map_or(0, |(_, n)| *n);
                 ProjectSummary {
                     project: row.into(),
                     live_clients,
+                    secret_clients,
                 }
             })
             .collect())

@@ -43,11 +43,15 @@ pub struct Usage {
 /// node, for one audit row (not one per token).
 #[derive(Debug, Default)]
 struct Workloads {
-    last: Option<String>,
+    /// The last one to sign in, and when.
+    last: Option<(String, Epoch)>,
+    /// `last` is in the database.
     last_flushed: bool,
-    /// Hashes of the workloads audited by this node, oldest first.
+    /// Hashes of the workloads audited by this node, least recently seen
+    /// first.
     audited: Vec<u64>,
-    to_audit: Vec<String>,
+    /// New ones to audit, with when each signed in.
+    to_audit: Vec<(String, Epoch)>,
 }
 
 /// Distinct workloads remembered per client; an older one that signs in
@@ -77,30 +81,37 @@ impl Usage {
 
     /// A workload (described by [`crate::workload_identity::Workload::describe`])
     /// signed in as this client.
-    pub fn signed_in_as(&self, workload: String) {
+    pub fn signed_in_as(&self, workload: String, now: Epoch) {
         use std::hash::{BuildHasher, BuildHasherDefault};
         let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
             .hash_one(&workload);
         let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
-        if !w.audited.contains(&hash) {
-            if w.audited.len() == WORKLOADS_REMEMBERED {
-                w.audited.remove(0);
+        match w.audited.iter().position(|h| *h == hash) {
+            // Seen lately: now the most recently seen.
+            Some(i) => {
+                w.audited.remove(i);
+                w.audited.push(hash);
             }
-            w.audited.push(hash);
-            if w.to_audit.len() < WORKLOADS_REMEMBERED {
-                w.to_audit.push(workload.clone());
+            None => {
+                if w.audited.len() == WORKLOADS_REMEMBERED {
+                    w.audited.remove(0);
+                }
+                w.audited.push(hash);
+                if w.to_audit.len() < WORKLOADS_REMEMBERED {
+                    w.to_audit.push((workload.clone(), now));
+                }
             }
         }
-        if w.last.as_deref() != Some(workload.as_str()) {
-            w.last = Some(workload);
+        if w.last.as_ref().map(|(d, _)| d.as_str()) != Some(workload.as_str()) {
             w.last_flushed = false;
         }
+        w.last = Some((workload, now));
     }
 
     /// The workload that signed in last on this node, if any did.
     pub fn last_workload(&self) -> Option<String> {
         let w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
-        w.last.clone()
+        w.last.as_ref().map(|(d, _)| d.clone())
     }
 
     /// A token minted now for `scopes` (space-joined, as in the token).
@@ -211,6 +222,8 @@ pub struct ProjectEntry {
     pub token_ttl_secs: i64,
     pub archived: bool,
     pub rate_limit: Limit,
+    /// No secrets; every token DPoP-bound.
+    pub keys_only: bool,
 }
 
 /// Why a client cannot get tokens.
@@ -284,6 +297,7 @@ impl Registry {
                 per_sec: p.rate_per_sec,
                 burst: p.rate_burst,
             },
+            keys_only: p.keys_only != 0,
         };
         write(&self.projects).insert(p.id.clone(), Arc::new(entry));
     }
@@ -415,25 +429,24 @@ impl Registry {
         write(&self.revoked).retain(|_, exp| *exp > now);
     }
 
-    /// Writes "last used" times (and workloads) that moved since the last
-    /// flush, and one audit row per workload new to this node.
+    /// Writes "last used" times and the last workloads that moved since
+    /// the last flush, and one audit row per workload new to this node.
     pub async fn flush_usage(&self, db: &Db) -> Result<usize> {
-        type Row = (String, Epoch, Option<String>);
-        let mut rows: Vec<Row> = Vec::new();
-        let mut touched: Vec<(Epoch, Arc<Usage>)> = Vec::new();
-        let mut audits: Vec<(Arc<ClientEntry>, String)> = Vec::new();
+        let mut used: Vec<(String, Epoch, Arc<Usage>)> = Vec::new();
+        let mut workloads: Vec<(String, String, Arc<Usage>)> = Vec::new();
+        let mut audits: Vec<(Arc<ClientEntry>, String, Epoch)> = Vec::new();
         for c in read(&self.clients).values() {
             let at = c.usage.last_used.load(Ordering::Relaxed);
+            if at > c.usage.flushed.load(Ordering::Relaxed) {
+                used.push((c.id.clone(), at, c.usage.clone()));
+            }
             let mut w = c.usage.workloads.lock().unwrap_or_else(|p| p.into_inner());
-            audits.extend(w.to_audit.drain(..).map(|d| (c.clone(), d)));
-            let workload = (!w.last_flushed).then(|| w.last.clone()).flatten();
-            if at > c.usage.flushed.load(Ordering::Relaxed) || workload.is_some() {
-                w.last_flushed = true;
-                rows.push((c.id.clone(), at, workload));
-                touched.push((at, c.usage.clone()));
+            audits.extend(w.to_audit.drain(..).map(|(d, at)| (c.clone(), d, at)));
+            if let (Some((last, _)), false) = (&w.last, w.last_flushed) {
+                workloads.push((c.id.clone(), last.clone(), c.usage.clone()));
             }
         }
-        for (client, workload) in &audits {
+        for (client, workload, at) in &audits {
             let event = crate::audit::Event {
                 account_id: &client.account_id,
                 actor: crate::audit::Actor::Client {
@@ -447,17 +460,31 @@ impl Registry {
                 client_ip: None,
                 detail: format!("signed in as {workload}"),
             };
-            let at = client.usage.last_used().unwrap_or_default();
-            crate::audit::record_or_log(db, event, at).await;
+            crate::audit::record_or_log(db, event, *at).await;
         }
-        if rows.is_empty() {
-            return Ok(0);
+        if !used.is_empty() {
+            let rows: Vec<(String, Epoch)> =
+                used.iter().map(|(id, at, _)| (id.clone(), *at)).collect();
+            store::clients::record_last_used(db, &rows).await?;
+            for (_, at, usage) in &used {
+                usage.flushed.fetch_max(*at, Ordering::Relaxed);
+            }
         }
-        store::clients::record_last_used(db, &rows).await?;
-        for (at, usage) in &touched {
-            usage.flushed.fetch_max(*at, Ordering::Relaxed);
+        if !workloads.is_empty() {
+            let rows: Vec<(String, String)> = workloads
+                .iter()
+                .map(|(id, d, _)| (id.clone(), d.clone()))
+                .collect();
+            store::clients::record_last_workload(db, &rows).await?;
+            // Flushed, unless another workload signed in meanwhile.
+            for (_, written, usage) in &workloads {
+                let mut w = usage.workloads.lock().unwrap_or_else(|p| p.into_inner());
+                if w.last.as_ref().is_some_and(|(d, _)| d == written) {
+                    w.last_flushed = true;
+                }
+            }
         }
-        Ok(rows.len())
+        Ok(used.len() + workloads.len())
     }
 }
 
@@ -488,6 +515,7 @@ mod tests {
             archived_at: archived.then_some(5),
             rate_per_sec: 25,
             rate_burst: 50,
+            keys_only: 0,
         }
     }
 

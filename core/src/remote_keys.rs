@@ -57,6 +57,10 @@ pub struct RemoteKeys {
     issuers: Mutex<HashMap<String, Arc<IssuerSlot>>>,
 }
 
+/// URLs (and issuers) cached at most, beyond which those unused for an
+/// hour are forgotten.
+const CACHED_MAX: usize = 4096;
+
 /// A workload identity issuer's `jwks_uri` is found by discovery again
 /// after this long.
 pub const DISCOVERY_FRESH_FOR: Duration = Duration::from_secs(3600);
@@ -95,6 +99,12 @@ impl RemoteKeys {
     pub async fn issuer_keys(&self, issuer: &str, kid: Option<&str>) -> Option<Arc<ClientKeys>> {
         let slot = {
             let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
+            if !issuers.contains_key(issuer) && issuers.len() >= CACHED_MAX {
+                issuers.retain(|_, s| {
+                    let c = s.cached.lock().unwrap_or_else(|p| p.into_inner());
+                    c.2.is_some_and(|at| at.elapsed() < USABLE_FOR)
+                });
+            }
             issuers.entry(issuer.to_owned()).or_default().clone()
         };
         let fresh = |c: &(Option<String>, Option<Instant>, Option<Instant>)| {
@@ -150,14 +160,16 @@ impl RemoteKeys {
         match doc.get("issuer").and_then(|v| v.as_str()) {
             Some(named) if named == issuer => {}
             Some(named) => {
+                let named: String = named.chars().take(200).collect();
                 return Err(format!(
                     "its discovery document names the issuer {named:?}: use exactly that"
-                ))
+                ));
             }
             None => return Err(format!("{url} names no issuer")),
         }
         doc.get("jwks_uri")
             .and_then(|v| v.as_str())
+            .filter(|u| u.len() <= 2000)
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .map(str::to_owned)
             .ok_or_else(|| format!("{url} names no jwks_uri"))
@@ -173,6 +185,14 @@ impl RemoteKeys {
 
     fn slot(&self, url: &str) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if !slots.contains_key(url) && slots.len() >= CACHED_MAX {
+            // URLs come from tenants (and from issuers' discovery
+            // documents): forget the ones nobody used within the hour.
+            slots.retain(|_, s| {
+                let c = s.cached.lock().unwrap_or_else(|p| p.into_inner());
+                c.tried.is_some_and(|at| at.elapsed() < USABLE_FOR)
+            });
+        }
         slots.entry(url.to_owned()).or_default().clone()
     }
 

@@ -171,6 +171,11 @@ impl Issuer {
             Some(c) if secret_ok && c.keys.is_none() => {
                 let now = self.clock.now();
                 match self.registry.usable(&c, now) {
+                    // A secret made in a race with "keys only" stays unused.
+                    Ok(project) if project.keys_only => {
+                        tracing::info!(client_id, "refused a secret in a keys-only project");
+                        Err(Error::InvalidClient)
+                    }
                     Ok(_) => Ok(c),
                     Err(why) => {
                         tracing::info!(client_id, ?why, "refused a client that cannot be used");
@@ -207,6 +212,17 @@ impl Issuer {
             .client(id)
             .ok_or_else(|| refuse(&"unknown client"))?;
         if let Some(trust) = &client.workload {
+            // The platform token's sub names the workload, not the client:
+            // only a client_id says which client it is for.
+            if client_id.is_none() {
+                return Err(refuse(&"a workload client is named by client_id"));
+            }
+            // draft-ietf-oauth-spiffe-client-auth's type is for SVIDs.
+            if kind == AssertionKind::Spiffe && trust.preset != workload_identity::Preset::Spiffe {
+                return Err(refuse(
+                    &"a jwt-spiffe assertion for a trust that is not SPIFFE",
+                ));
+            }
             return self.authenticate_workload(&client, trust, assertion).await;
         }
         if kind == AssertionKind::Spiffe {
@@ -273,6 +289,11 @@ impl Issuer {
                 &discovered
             }
         };
+        // A trust stored before this server's issuer changed could name
+        // another audience: only tokens meant for this server count.
+        if !workload_identity::audience_names(&self.issuer, &trust.audience) {
+            return Err(refuse(&"the trust's audience does not name this server"));
+        }
         let now = self.clock.now();
         let workload =
             workload_identity::check(token, trust, keys, now).map_err(|why| refuse(&why))?;
@@ -281,7 +302,7 @@ impl Issuer {
         }
         let described = workload.describe();
         tracing::info!(client_id = %client.id, workload = %described, "workload signed in");
-        client.usage.signed_in_as(described);
+        client.usage.signed_in_as(described, now);
         Ok(client.clone())
     }
 
@@ -319,6 +340,12 @@ impl Issuer {
             .registry
             .usable(client, now)
             .map_err(|_| Error::InvalidClient)?;
+        if project.keys_only && jkt.is_none() {
+            // RFC 9449 §5.2's dpop_bound_access_tokens, for the project.
+            return Err(Error::Refused(
+                "This project is keys only: its tokens are DPoP-bound. Send a DPoP proof (RFC 9449) with the token request.".into(),
+            ));
+        }
         let scopes = parse_scope_request(requested, &client.scopes)?;
         let api = self.catalogue.api(&project.api_id).ok_or_else(|| {
             Error::Setup(format!(

@@ -288,6 +288,7 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
             archived_at: Some(1),
             rate_per_sec: 10,
             rate_burst: 20,
+            keys_only: 0,
         };
         store::projects::insert(&w.db, &row).await.unwrap();
     }

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hydrated, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 /** A CI platform's token issuer on loopback: OpenID discovery and its JWK
  *  Set, and GitHub Actions-shaped tokens signed RS256 with Node's crypto. */
@@ -92,4 +92,51 @@ test('a GitHub Actions trust set up with its preset: the job signs in with its p
   }
   // The refused trust's 422 is the one error expected.
   expect(problems.filter((p) => !p.includes('422'))).toEqual([]);
+});
+
+test('a project turned keys only: the secret that blocked it is named, then no secret can be made', async ({ page }) => {
+  const problems = watchForErrors(page);
+  await signUp(page, 'Keys Only Co', uniqueEmail('keysonly'));
+  await hydrated(page);
+  await newProject(page, 'Lender feed', 'api-partner');
+  const { id: secretId } = await newClient(page, ['applications:read']);
+
+  // The account's projects say which still hold secrets.
+  await page.goto('/projects');
+  await expect(page.getByTestId('secret-holders')).toContainText('1 live client in 1 project still holds a secret');
+  await expect(page.getByTestId('project-secrets')).toHaveText('1 client holds one');
+  await page.getByRole('link', { name: 'Lender feed' }).click();
+  await hydrated(page);
+
+  const card = page.getByTestId('keys-only-card');
+  await expect(card.getByTestId('keys-only-state')).toContainText('1 client of this project still holds a secret');
+  await card.getByTestId('toggle-keys-only').click();
+  await expect(card.getByTestId('form-error')).toContainText(secretId);
+
+  // Move to a key client, retire the secret one, then switch.
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const form = page.getByTestId('new-client-form');
+  await form.getByTestId('auth-key').check();
+  await form.getByTestId('public-keys').fill(JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid: 'feed-1' }));
+  await form.getByTestId('scope-applications:read').check();
+  await page.getByTestId('create-client').click();
+  await page.getByTestId('secret-done').click();
+  const old = page.locator(`[data-client-id="${secretId}"]`);
+  await old.getByTestId('open-retire').click();
+  await old.getByTestId('confirm-retire').click();
+  await expect(old.getByTestId('client-status')).toHaveText('Disabled');
+
+  await card.getByTestId('toggle-keys-only').click();
+  await expect(page.getByTestId('keys-only-badge')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('keys-only-card').getByTestId('keys-only-state')).toContainText('This project is keys only');
+  // The new-client form offers keys and workload identities only.
+  await expect(page.getByTestId('new-client-form').getByTestId('auth-secret')).toHaveCount(0);
+  await expect(page.getByTestId('new-client-form').getByTestId('auth-key')).toBeChecked();
+
+  await page.goto('/projects');
+  await expect(page.getByTestId('project-secrets')).toHaveText('Keys only');
+  await expect(page.getByTestId('secret-holders')).toHaveCount(0);
+  // The refused switch's 409 is the one error expected.
+  expect(problems.filter((p) => !p.includes('409'))).toEqual([]);
 });

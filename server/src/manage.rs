@@ -71,6 +71,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/projects/{id}", op("GET", "/projects/{id}", read_project, s).merge(op("POST", "/projects/{id}", update_project, s)))
         .route("/projects/{id}/archive", op("POST", "/projects/{id}/archive", archive_project, s))
         .route("/projects/{id}/rate-limit", op("POST", "/projects/{id}/rate-limit", rate_limit, s))
+        .route("/projects/{id}/keys-only", op("POST", "/projects/{id}/keys-only", keys_only, s))
         .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
         .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
         .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
@@ -201,7 +202,9 @@ pub(crate) mod bodies;
 mod webhooks;
 
 use answers::{ClientAnswer, ClientWithSecret, ProjectAnswer};
-use bodies::{Keys, Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire, Workload};
+use bodies::{
+    Keys, KeysOnly, Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire, Workload,
+};
 use portcullis_core::client_keys::KeysInput;
 
 /// Management requests and answers are small.
@@ -380,6 +383,19 @@ async fn archive_project(
     Path(id): Path<String>,
 ) -> Answer {
     let project = s.projects.archive_project(who(&b).manager()?, &id).await?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
+
+async fn keys_only(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<KeysOnly>,
+) -> Answer {
+    let project = s
+        .projects
+        .set_keys_only(who(&b).manager()?, &id, input.keys_only)
+        .await?;
     Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }
 

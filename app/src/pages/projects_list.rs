@@ -43,6 +43,20 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
         token_ttl_default,
     } = o;
     let empty = projects.is_empty();
+    // Which clients still hold secrets, so an owner can plan the move to
+    // keys (and keys-only projects).
+    let live = projects.iter().filter(|p| p.archived_at.is_none());
+    let (secrets, holding) = live.fold((0, 0), |(n, m), p| {
+        (n + p.secret_clients, m + i64::from(p.secret_clients > 0))
+    });
+    let secrets_notice = (secrets > 0).then(|| view! {
+        <p class="notice" role="status" data-test-id="secret-holders">{format!(
+            "{secrets} live client{} in {holding} project{} still hold{} a secret. Clients with a public key or a workload identity hold nothing that can leak; a keys-only project allows no secrets at all.",
+            if secrets == 1 { "" } else { "s" },
+            if holding == 1 { "" } else { "s" },
+            if secrets == 1 { "s" } else { "" },
+        )}</p>
+    });
     let table = (!empty).then(|| {
         view! {
             <section class="card">
@@ -52,6 +66,7 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
                             <th scope="col">"Project"</th>
                             <th scope="col">"API"</th>
                             <th scope="col">"Live clients"</th>
+                            <th scope="col">"Secrets"</th>
                             <th scope="col">"Token lifetime"</th>
                             <th scope="col">"Created"</th>
                         </tr>
@@ -68,6 +83,12 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
                                         </td>
                                         <td data-label="API">{p.api_name.clone()}</td>
                                         <td data-label="Live clients">{p.live_clients}</td>
+                                        <td data-label="Secrets" data-test-id="project-secrets">{match (p.keys_only, p.secret_clients) {
+                                            (true, _) => "Keys only".to_string(),
+                                            (false, 0) => "None".to_string(),
+                                            (false, 1) => "1 client holds one".to_string(),
+                                            (false, n) => format!("{n} clients hold one"),
+                                        }}</td>
                                         <td data-label="Token lifetime">{format::duration(p.token_ttl_secs)}</td>
                                         <td data-label="Created"><When at=Some(p.created_at) /></td>
                                     </tr>
@@ -86,6 +107,7 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
                 <p>"Create a project for each system that calls the API, so each gets its own narrow credential."</p>
             </section>
         })}
+        {secrets_notice}
         {table}
         {can_manage.then(|| {
             // The form needs each API's name, not its scope catalogue.

@@ -33,7 +33,12 @@ pub fn api(state: &AppState, api: &Api) -> ApiInfo {
     }
 }
 
-pub fn project(state: &AppState, p: Project, live_clients: i64) -> ProjectInfo {
+pub fn project(
+    state: &AppState,
+    p: Project,
+    live_clients: i64,
+    secret_clients: i64,
+) -> ProjectInfo {
     let api_name = state
         .catalogue
         .api(&p.api_id)
@@ -48,6 +53,8 @@ pub fn project(state: &AppState, p: Project, live_clients: i64) -> ProjectInfo {
         created_at: p.created_at,
         archived_at: p.archived_at,
         live_clients,
+        secret_clients,
+        keys_only: p.keys_only,
         rate_per_sec: p.rate_limit.per_sec,
         rate_burst: p.rate_limit.burst,
     }

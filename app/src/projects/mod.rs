@@ -20,7 +20,7 @@ pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
         Ok(ProjectsOverview {
             projects: projects
                 .into_iter()
-                .map(|s| convert::project(&state, s.project, s.live_clients))
+                .map(|s| convert::project(&state, s.project, s.live_clients, s.secret_clients))
                 .collect(),
             // Only owners make management clients: others are not offered it.
             apis: state
@@ -80,13 +80,18 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             .iter()
             .filter(|c| c.status == portcullis_core::clients::ClientStatus::Active)
             .count() as i64;
+        let secrets = clients
+            .iter()
+            .filter(|c| c.status == portcullis_core::clients::ClientStatus::Active)
+            .filter(|c| c.auth_method() == portcullis_core::store::clients::AUTH_SECRET)
+            .count() as i64;
         let api = state
             .catalogue
             .api(&project.api_id)
             .map(|a| convert::api(&state, a))
             .ok_or(ConsoleError::Internal)?;
         Ok(ProjectDetail {
-            project: convert::project(&state, project, live),
+            project: convert::project(&state, project, live, secrets),
             api,
             clients: clients.into_iter().map(convert::client).collect(),
             can_manage: p.role().can_manage_credentials(),
@@ -130,6 +135,24 @@ pub async fn update_project(
                     token_ttl_secs,
                 },
             )
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Turns "keys only" on (no secrets, DPoP-bound tokens) or off.
+#[server(endpoint = "project_keys_only")]
+pub async fn set_keys_only(
+    id: String,
+    #[server(default)] keys_only: bool,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    ssr::respond(async move {
+        let (state, p) = ssr::require_principal().await?;
+        state
+            .projects
+            .set_keys_only(p.manager()?, &id, keys_only)
             .await?;
         Ok(())
     })

@@ -39,6 +39,12 @@ pub struct ProjectInfo {
     pub live_clients: i64,
     pub rate_per_sec: i64,
     pub rate_burst: i64,
+    /// No secrets; every token DPoP-bound.
+    #[serde(default)]
+    pub keys_only: bool,
+    /// Live clients that still hold a secret.
+    #[serde(default)]
+    pub secret_clients: i64,
 }
 
 /// Requests of one minute against the project's bucket.

@@ -87,7 +87,7 @@ impl Clients {
         };
         let now = self.clock.now();
         let mut tx = self
-            .room_for_a_client(by, project_id, hours.is_some(), now)
+            .room_for_a_client(by, project_id, hours.is_some(), keys.is_none(), now)
             .await?;
         let (row, secret) = self.new_client_row(
             by,
@@ -142,6 +142,7 @@ impl Clients {
         by: &Principal,
         project_id: &str,
         temporary: bool,
+        with_secret: bool,
         now: Epoch,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.db.begin().await?;
@@ -156,6 +157,16 @@ impl Clients {
         if !store::projects::lock_live(&mut *tx, &by.account_id, project_id).await? {
             return Err(Error::conflict(
                 "This project is archived: it cannot get new clients.",
+            ));
+        }
+        // Read under the project's lock, so a secret client cannot slip in
+        // beside a "keys only" turned on meanwhile.
+        let keys_only = store::projects::get(&mut *tx, &by.account_id, project_id)
+            .await?
+            .is_some_and(|p| p.keys_only != 0);
+        if keys_only && with_secret {
+            return Err(Error::conflict(
+                "This project is keys only: its clients sign in with a public key or a workload identity, never a secret.",
             ));
         }
         let live = store::clients::list_for_project(&mut *tx, &by.account_id, project_id)
@@ -247,7 +258,9 @@ impl Clients {
                 "A workload identity client holds nothing to rotate: change its trust instead.",
             ));
         }
-        let mut tx = self.room_for_a_client(by, &project.id, false, now).await?;
+        let mut tx = self
+            .room_for_a_client(by, &project.id, false, true, now)
+            .await?;
         let name = format!(
             "{} (rotated {})",
             old.name.split(" (rotated").next().unwrap_or(&old.name),

@@ -17,10 +17,12 @@ impl Clients {
         match input {
             KeysInput::Pasted(text) => ClientKeys::parse(text).map(drop),
             KeysInput::JwksUri(raw) => targets.check_url_for("jwks_uri", raw).map(drop),
-            KeysInput::Workload(trust) => WorkloadTrust::from_input(trust, |issuer| {
-                targets.check_url_for("workload_issuer", issuer)
-            })
-            .map(drop),
+            KeysInput::Workload(trust) => {
+                WorkloadTrust::from_input(trust, self.issuer.issuer(), |issuer| {
+                    targets.check_url_for("workload_issuer", issuer)
+                })
+                .map(drop)
+            }
         }
     }
 
@@ -32,7 +34,7 @@ impl Clients {
             }),
             KeysInput::Workload(input) => {
                 let targets = self.key_targets;
-                let trust = WorkloadTrust::from_input(input, |issuer| {
+                let trust = WorkloadTrust::from_input(input, self.issuer.issuer(), |issuer| {
                     targets.check_url_for("workload_issuer", issuer)
                 })?;
                 if trust.jwks.is_none() {
@@ -106,9 +108,15 @@ impl Clients {
             && keys.jwks_uri == row.jwks_uri
             && keys.workload_trust == row.workload_trust
         {
-            return Err(Error::Conflict {
-                field: "public_keys",
-                message: "These are the keys the client already has.".into(),
+            return Err(match wanted {
+                store::clients::AUTH_WORKLOAD => Error::Conflict {
+                    field: "workload",
+                    message: "This is the trust the client already has.".into(),
+                },
+                _ => Error::Conflict {
+                    field: "public_keys",
+                    message: "These are the keys the client already has.".into(),
+                },
             });
         }
         let describe = |k: &StoredKeys| match (&k.public_keys, &k.jwks_uri, &k.workload_trust) {

@@ -159,6 +159,23 @@ pub async fn count_by_project<'e>(
     .await?)
 }
 
+/// Per project, the live clients (not retired or revoked) that hold a
+/// secret: what an owner moves to keys before a project goes keys only.
+pub async fn secrets_by_project<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "select project_id, count(*) from clients
+         where account_id = $1 and disabled_at is null and auth_method = $2
+         group by project_id",
+    )
+    .bind(account_id)
+    .bind(AUTH_SECRET)
+    .fetch_all(db)
+    .await?)
+}
+
 /// How many clients the account has, retired and expired ones included
 /// (every row is held in memory by each node and gate until deleted).
 pub async fn count<'e>(db: impl Executor<'e, Database = Any>, account_id: &str) -> Result<i64> {
@@ -216,18 +233,31 @@ pub async fn set_scopes<'e>(
 }
 
 /// Records coalesced "last used" times; never moves one backwards.
-pub async fn record_last_used(db: &Db, batch: &[(String, Epoch, Option<String>)]) -> Result<()> {
+pub async fn record_last_used(db: &Db, batch: &[(String, Epoch)]) -> Result<()> {
     let mut tx = db.begin().await?;
-    for (id, at, workload) in batch {
+    for (id, at) in batch {
         sqlx::query(
-            "update clients set last_used_at = $1, last_workload = coalesce($3, last_workload)
+            "update clients set last_used_at = $1
              where id = $2 and (last_used_at is null or last_used_at < $1)",
         )
         .bind(at)
         .bind(id)
-        .bind(workload)
         .execute(&mut *tx)
         .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The workloads that signed in last as these clients (on this node).
+pub async fn record_last_workload(db: &Db, batch: &[(String, String)]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    for (id, workload) in batch {
+        sqlx::query("update clients set last_workload = $1 where id = $2")
+            .bind(workload)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -17,10 +17,12 @@ pub struct ProjectRow {
     pub archived_at: Option<Epoch>,
     pub rate_per_sec: i64,
     pub rate_burst: i64,
+    /// 1: no secrets, DPoP-bound tokens (see migration 0022).
+    pub keys_only: i64,
 }
 
 const COLUMNS: &str = "id, account_id, name, description, api_id, token_ttl_secs, created_at, \
-                       archived_at, rate_per_sec, rate_burst";
+                       archived_at, rate_per_sec, rate_burst, keys_only";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -121,6 +123,31 @@ pub async fn update_settings<'e>(
     .bind(token_ttl_secs)
     .bind(account_id)
     .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Turns "keys only" on or off for a live project; on only while no live
+/// client of it holds a secret (checked in the same statement).
+pub async fn set_keys_only<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    on: bool,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update projects set keys_only = $1
+         where account_id = $2 and id = $3 and archived_at is null
+           and ($1 = 0 or not exists (
+               select 1 from clients c where c.project_id = projects.id
+                 and c.auth_method = $4 and c.disabled_at is null))",
+    )
+    .bind(i64::from(on))
+    .bind(account_id)
+    .bind(id)
+    .bind(crate::store::clients::AUTH_SECRET)
     .execute(db)
     .await?
     .rows_affected()

@@ -42,16 +42,17 @@ impl Workload {
             .matched
             .iter()
             .filter(|(c, _)| c != "sub")
-            .map(|(c, v)| format!("{c}={v}"))
+            .map(|(c, v)| format!("{c}={}", shown(v)))
             .collect::<Vec<_>>()
             .join(", ");
         let from = match self.issuer.as_str() {
             "" => String::new(),
-            iss => format!(" from {iss}"),
+            iss => format!(" from {}", shown(iss)),
         };
+        let sub = shown(&self.subject);
         match matched.as_str() {
-            "" => format!("sub {}{from}", self.subject),
-            m => format!("sub {}{from} ({m})", self.subject),
+            "" => format!("sub {sub}{from}"),
+            m => format!("sub {sub}{from} ({m})"),
         }
     }
 }
@@ -170,15 +171,33 @@ fn check_claims(
     })
 }
 
+/// Claim values longer than this match no condition (and cost no time).
+const VALUE_MAX: usize = 1024;
+
 /// A claim as conditions see it: a string as is, a number or boolean as
-/// its JSON text; anything else (absent, null, arrays, objects) matches
-/// nothing.
+/// its JSON text; anything else (absent, null, arrays, objects, text over
+/// [`VALUE_MAX`] bytes) matches nothing.
 fn claim_text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    let text = match v? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => return None,
+    };
+    (text.len() <= VALUE_MAX).then_some(text)
+}
+
+/// A claim value as logs and the audit log show it: no control
+/// characters, at most 200 characters.
+fn shown(value: &str) -> String {
+    let clean: String = value
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(200)
+        .collect();
+    match value.chars().count() > 200 {
+        true => format!("{clean}…"),
+        false => clean,
     }
 }
 

@@ -62,11 +62,13 @@ fn invalid(field: crate::error::Field, message: impl Into<String>) -> Error {
 }
 
 impl WorkloadTrust {
-    /// Checks what the partner wrote. `check_issuer` is the operator's
-    /// outbound rule for URLs this server fetches (the issuer's discovery
-    /// document); it is called only when discovery is used.
+    /// Checks what the partner wrote. `ours` is this server's issuer
+    /// identifier, which the audience must name; `check_issuer` is the
+    /// operator's outbound rule for URLs this server fetches (the issuer's
+    /// discovery document), called only when discovery is used.
     pub fn from_input(
         input: &TrustInput,
+        ours: &str,
         check_issuer: impl FnOnce(&str) -> Result<String>,
     ) -> Result<Self> {
         let preset = Preset::parse(&input.preset)?;
@@ -88,9 +90,25 @@ impl WorkloadTrust {
                     "Enter the issuer URL of the workload's tokens, or paste its JWK Set.",
                 ))
             }
+            // Only SPIFFE JWT-SVIDs may lack `iss`: a pasted set of another
+            // platform's keys (GitHub's are public) without an issuer
+            // would admit every token those keys sign.
+            (Some(_), true) if preset != Preset::Spiffe => {
+                return Err(invalid(
+                    "workload_issuer",
+                    "Enter the issuer of the workload's tokens (their iss); only SPIFFE JWT-SVIDs may go without one.",
+                ))
+            }
             // Discovery: the URL must be one this server may fetch. The
             // issuer is kept as typed: `iss` is compared exactly.
             (None, false) => {
+                // OpenID Connect Discovery 1.0 §4.3: no query or fragment.
+                if issuer.contains(['?', '#']) {
+                    return Err(invalid(
+                        "workload_issuer",
+                        "An issuer has no query or fragment.",
+                    ));
+                }
                 check_issuer(&issuer)?;
             }
             (Some(_), _) => {
@@ -107,6 +125,12 @@ impl WorkloadTrust {
             return Err(invalid(
                 "workload_audience",
                 format!("Enter the audience the workload asks its platform for (at most {AUDIENCE_MAX} characters)."),
+            ));
+        }
+        if !audience_names(ours, &audience) {
+            return Err(invalid(
+                "workload_audience",
+                format!("The audience must name this server: {ours}, or a path under it (such as {ours}/clients/…). A token for another audience may have been shown to another service."),
             ));
         }
         let mut conditions = BTreeMap::new();
@@ -144,9 +168,11 @@ impl WorkloadTrust {
     }
 
     /// A trust must name which workloads it admits: at least one condition
-    /// that is more than `*`, and on an issuer every stranger can get
-    /// tokens from (GitHub, GitLab.com) one that names the repository or
-    /// its owner, or any repository on that platform could sign in.
+    /// that is more than `*`. On an issuer every stranger can get tokens
+    /// from (GitHub, GitLab.com, …) it must name the owner: an id claim
+    /// exactly, or a path claim (or `sub`) whose text before any `*`
+    /// holds `owner/`; otherwise any repository whose owner's name merely
+    /// begins the same could sign in. A SPIFFE trust names a SPIFFE ID.
     fn check_pinned(&self) -> Result<()> {
         let narrowing = |pattern: &str| pattern.chars().any(|c| c != '*');
         if !self.conditions.values().any(|p| narrowing(p)) {
@@ -155,24 +181,51 @@ impl WorkloadTrust {
                 "Add at least one condition on the workload's claims (such as sub): without one, every workload of this issuer could sign in.",
             ));
         }
+        if self.preset == Preset::Spiffe
+            && !self
+                .conditions
+                .get("sub")
+                .is_some_and(|p| p.starts_with("spiffe://") && literal_prefix(p).len() > 9)
+        {
+            return Err(invalid(
+                "workload_conditions",
+                "A SPIFFE trust names the workload's SPIFFE ID: a sub condition such as spiffe://acme.example/ns/payments/sa/sync.",
+            ));
+        }
         if let Some(shared) = presets::shared_issuer(&self.issuer) {
-            let by_claim = shared.claims.iter().any(|claim| {
-                self.conditions
-                    .get(*claim)
-                    .is_some_and(|p| !p.starts_with('*'))
-            });
-            let by_sub = self.conditions.get("sub").is_some_and(|p| {
-                p.strip_prefix(shared.sub_prefix)
-                    .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('*'))
-            });
-            if !by_claim && !by_sub {
+            let exact = shared
+                .exact_claims
+                .iter()
+                .any(|c| self.conditions.get(*c).is_some_and(|p| !p.contains('*')));
+            let owned_path = |p: &str| {
+                let before = literal_prefix(p);
+                before.find('/').is_some_and(|i| i > 0)
+            };
+            let path = shared
+                .path_claims
+                .iter()
+                .any(|c| self.conditions.get(*c).is_some_and(|p| owned_path(p)));
+            let by_sub = !shared.sub_prefix.is_empty()
+                && self
+                    .conditions
+                    .get("sub")
+                    .is_some_and(|p| p.strip_prefix(shared.sub_prefix).is_some_and(owned_path));
+            if !exact && !path && !by_sub {
+                let mut named: Vec<String> = shared
+                    .exact_claims
+                    .iter()
+                    .map(|c| format!("{c} (exactly)"))
+                    .collect();
+                named.extend(shared.path_claims.iter().map(|c| format!("{c} (owner/…)")));
+                if !shared.sub_prefix.is_empty() {
+                    named.push(format!("sub ({}owner/…)", shared.sub_prefix));
+                }
                 return Err(invalid(
                     "workload_conditions",
                     format!(
-                        "Every {} user gets tokens from this issuer: add a condition on {} (or sub, {}owner/…) that starts with your own name, not with *.",
+                        "Every {} user gets tokens from this issuer: add a condition that names your own account on {}, not a prefix of it.",
                         shared.platform,
-                        shared.claims.join(" or "),
-                        shared.sub_prefix
+                        named.join(", ")
                     ),
                 ));
             }
@@ -243,6 +296,22 @@ fn check_condition(claim: &str, pattern: &str) -> Result<()> {
     Ok(())
 }
 
+/// Is `audience` this server's issuer identifier `ours`, or a path under
+/// it? (RFC 7523 §3 item 3: the audience identifies the server; a token
+/// meant for someone else must not work here.)
+pub fn audience_names(ours: &str, audience: &str) -> bool {
+    let ours = ours.trim_end_matches('/');
+    audience == ours
+        || audience
+            .strip_prefix(ours)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The text of `pattern` before its first `*`.
+fn literal_prefix(pattern: &str) -> &str {
+    pattern.split('*').next().unwrap_or_default()
+}
+
 /// Does `value` match `pattern`? `*` stands for any run of characters
 /// (none included); everything else is literal. Linear in practice: the
 /// classic greedy matcher with one backtrack point.
@@ -285,6 +354,8 @@ mod tests {
         }
     }
 
+    const OURS: &str = "https://portcullis.example";
+
     fn ok(u: &str) -> Result<String> {
         Ok(u.to_owned())
     }
@@ -320,14 +391,67 @@ mod tests {
     #[test]
     fn a_trust_must_name_its_workloads() {
         let github = "https://token.actions.githubusercontent.com";
-        let err = |i: &TrustInput| WorkloadTrust::from_input(i, ok).unwrap_err().to_string();
+        let err = |i: &TrustInput| {
+            WorkloadTrust::from_input(i, OURS, ok)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err(&input("https://k8s.example", &[])).contains("at least one condition"));
         assert!(err(&input("https://k8s.example", &[("sub", "**")])).contains("at least one"));
         assert!(err(&input(github, &[("ref", "refs/heads/main")])).contains("repository"));
-        assert!(err(&input(github, &[("repository", "*/api")])).contains("starts with"));
-        assert!(WorkloadTrust::from_input(&input(github, &[("repository", "acme/*")]), ok).is_ok());
-        assert!(err(&input(github, &[("sub", "repo:*")])).contains("starts with"));
-        assert!(WorkloadTrust::from_input(&input(github, &[("sub", "repo:acme/*")]), ok).is_ok());
+        assert!(err(&input(github, &[("repository", "*/api")])).contains("names your own"));
+        assert!(
+            WorkloadTrust::from_input(&input(github, &[("repository", "acme/*")]), OURS, ok)
+                .is_ok()
+        );
+        assert!(err(&input(github, &[("sub", "repo:*")])).contains("names your own"));
+        // A prefix of an owner's name is no owner: acme-evil begins so too.
+        for (claim, pattern) in [
+            ("repository", "acme*"),
+            ("repository_owner", "acme*"),
+            ("repository_id", "1*"),
+            ("sub", "repo:a*"),
+            ("job_workflow_ref", "*/x"),
+        ] {
+            assert!(
+                err(&input(github, &[(claim, pattern)])).contains("names your own"),
+                "{claim}={pattern}"
+            );
+        }
+        for (claim, pattern) in [
+            ("repository_owner", "acme"),
+            ("repository_id", "74"),
+            ("job_workflow_ref", "acme/ci/.github/workflows/*"),
+        ] {
+            assert!(
+                WorkloadTrust::from_input(&input(github, &[(claim, pattern)]), OURS, ok).is_ok(),
+                "{claim}={pattern}"
+            );
+        }
+        // The audience names this server, not another service.
+        let mut elsewhere = input("https://k8s.example", &[("sub", "a")]);
+        elsewhere.audience = "sts.amazonaws.com".into();
+        assert!(err(&elsewhere).contains("must name this server"));
+        elsewhere.audience = "https://portcullis.example.evil".into();
+        assert!(err(&elsewhere).contains("must name this server"));
+        elsewhere.audience = "https://portcullis.example/clients/pcl_1".into();
+        assert!(WorkloadTrust::from_input(&elsewhere, OURS, ok).is_ok());
+        // Pasted keys need an issuer, but for SPIFFE, which names an ID.
+        let key = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","use":"jwt-svid"}]}"#;
+        let mut pasted = input("", &[("sub", "spiffe://acme.example/sync")]);
+        pasted.jwks = key.into();
+        assert!(err(&pasted).contains("only SPIFFE"));
+        pasted.preset = "spiffe".into();
+        assert!(
+            WorkloadTrust::from_input(&pasted, OURS, ok).is_ok(),
+            "a SPIRE bundle's jwt-svid key"
+        );
+        pasted.conditions = vec![("sub".into(), "spiffe://*".into())];
+        assert!(err(&pasted).contains("SPIFFE ID"));
+        assert!(err(&input("https://k8s.example/?x=1", &[("sub", "a")])).contains("no query"));
+        assert!(
+            WorkloadTrust::from_input(&input(github, &[("sub", "repo:acme/*")]), OURS, ok).is_ok()
+        );
         assert!(err(&input(
             "https://k8s.example",
             &[("sub", "a"), (" sub", "b")]
@@ -340,7 +464,7 @@ mod tests {
         assert!(err(&no_aud).contains("audience"));
         let refused = |_: &str| Err(Error::invalid("workload_issuer", "Use an https:// URL."));
         assert!(
-            WorkloadTrust::from_input(&input("http://x", &[("sub", "a")]), refused).is_err(),
+            WorkloadTrust::from_input(&input("http://x", &[("sub", "a")]), OURS, refused).is_err(),
             "discovery URLs pass the outbound rule"
         );
     }
@@ -352,6 +476,7 @@ mod tests {
                 "https://k8s.example",
                 &[("sub", "system:serviceaccount:pay:api")],
             ),
+            OURS,
             ok,
         )
         .unwrap();

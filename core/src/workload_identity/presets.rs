@@ -59,37 +59,50 @@ impl Preset {
 /// An issuer that gives tokens to anyone with an account on its platform.
 pub(super) struct SharedIssuer {
     pub platform: &'static str,
-    /// Claims that name a repository or its owner there.
-    pub claims: &'static [&'static str],
-    /// How its `sub` begins before the repository's owner.
+    /// Claims naming an account or repository by id or exact name: pinned
+    /// only when matched exactly.
+    pub exact_claims: &'static [&'static str],
+    /// Claims of the form `owner/…`: pinned when the text before any `*`
+    /// holds the owner and its `/`.
+    pub path_claims: &'static [&'static str],
+    /// How its `sub` begins before an `owner/…` path (empty: no such sub).
     pub sub_prefix: &'static str,
 }
 
 pub(super) fn shared_issuer(issuer: &str) -> Option<SharedIssuer> {
     let issuer = issuer.trim_end_matches('/');
-    if issuer == GITHUB_ISSUER || issuer.starts_with(&format!("{GITHUB_ISSUER}/")) {
-        Some(SharedIssuer {
+    let github = issuer == GITHUB_ISSUER || issuer.starts_with(&format!("{GITHUB_ISSUER}/"));
+    Some(match issuer {
+        _ if github => SharedIssuer {
             platform: "GitHub",
-            claims: &[
-                "repository",
-                "repository_owner",
-                "repository_id",
-                "repository_owner_id",
-            ],
+            exact_claims: &["repository_owner", "repository_owner_id", "repository_id"],
+            path_claims: &["repository", "job_workflow_ref"],
             sub_prefix: "repo:",
-        })
-    } else if issuer == GITLAB_ISSUER {
-        Some(SharedIssuer {
+        },
+        GITLAB_ISSUER => SharedIssuer {
             platform: "GitLab.com",
-            claims: &[
-                "project_path",
-                "namespace_path",
-                "project_id",
-                "namespace_id",
-            ],
+            exact_claims: &["namespace_path", "namespace_id", "project_id"],
+            path_claims: &["project_path"],
             sub_prefix: "project_path:",
-        })
-    } else {
-        None
-    }
+        },
+        "https://accounts.google.com" | "accounts.google.com" => SharedIssuer {
+            platform: "Google",
+            exact_claims: &["sub", "email"],
+            path_claims: &[],
+            sub_prefix: "",
+        },
+        "https://app.terraform.io" => SharedIssuer {
+            platform: "HCP Terraform",
+            exact_claims: &["terraform_organization_id", "terraform_organization_name"],
+            path_claims: &[],
+            sub_prefix: "",
+        },
+        "https://agent.buildkite.com" => SharedIssuer {
+            platform: "Buildkite",
+            exact_claims: &["organization_id", "organization_slug"],
+            path_claims: &[],
+            sub_prefix: "",
+        },
+        _ => return None,
+    })
 }

@@ -25,7 +25,11 @@ pub const X_RULES: &str = "A request body's `x-rules` lists rules JSON Schema ca
     EC P-256 (ES256), RSA of 2048 to 8192 bits (RS256) or Ed25519 (EdDSA); never a private or \
     symmetric key), `at-most-one` / `exactly-one` (of the field and `other`), `jwks-uri` (a URL as \
     for `webhook-target`, with `private_targets` the operator's setting for key fetches, that \
-    answers a JWK Set with at least one such key when it is set). Breaking one is a 422 naming the field.";
+    answers a JWK Set with at least one such key when it is set), `workload` / `workload-trust` (the \
+    field, or the whole body, is a workload identity trust: an issuer this server may fetch from as for \
+    `jwks-uri`, or a JWK Set with such a key; an `audience` that is `audience` or starts with it and `/`; \
+    at least one condition that is more than `*`, and on GitHub's or GitLab.com's issuer one that names \
+    the repository's owner). Breaking one is a 422 naming the field.";
 
 /// The words of the account's world the request schemas use.
 pub struct Vocabulary {
@@ -35,6 +39,9 @@ pub struct Vocabulary {
     pub private_targets: bool,
     /// … and for key clients' `jwks_uri`.
     pub private_key_fetch: bool,
+    /// This server's issuer identifier: what a workload trust's audience
+    /// must name.
+    pub issuer: String,
 }
 
 impl Vocabulary {
@@ -42,12 +49,14 @@ impl Vocabulary {
         catalogue: &Catalogue,
         targets: webhooks::Targets,
         key_targets: webhooks::Targets,
+        issuer: &str,
     ) -> Self {
         Self {
             api_ids: catalogue.apis().iter().map(|a| a.id.clone()).collect(),
             scopes: catalogue.scope_names().map(str::to_owned).collect(),
             private_targets: targets == webhooks::Targets::AnyHttp,
             private_key_fetch: key_targets == webhooks::Targets::AnyHttp,
+            issuer: issuer.to_owned(),
         }
     }
 }
@@ -147,7 +156,7 @@ fn key_rules(v: &Vocabulary, exactly_one: bool) -> Value {
     if !exactly_one {
         rules.push(json!({ "rule": "at-most-one", "field": "public_keys", "other": "workload" }));
         rules.push(json!({ "rule": "at-most-one", "field": "jwks_uri", "other": "workload" }));
-        rules.push(json!({ "rule": "workload", "field": "workload", "private_targets": v.private_key_fetch }));
+        rules.push(json!({ "rule": "workload", "field": "workload", "private_targets": v.private_key_fetch, "audience": v.issuer }));
     }
     Value::Array(rules)
 }
@@ -182,12 +191,14 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/projects/{id}/archive", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
         Op { verb: "post", path: "/projects/{id}/rate-limit", summary: "Set the project's bucket", success: 200, returns: Some(project()),
              request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
+        Op { verb: "post", path: "/projects/{id}/keys-only", summary: "Keys only: no secret can be made in the project, secrets stop working and every token it mints is DPoP-bound (RFC 9449). Turning it on while a live client holds a secret: 409, naming them", success: 200, returns: Some(project()),
+             request: Some(body::<KeysOnly>(v, no_rules())) },
         Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys or jwks_uri it authenticates with private_key_jwt (RFC 7523), with workload it trusts a workload identity issuer; neither has a secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
              request: Some(body::<NewClient>(v, key_rules(v, false))) },
         Op { verb: "post", path: "/clients/{id}/keys", summary: "Replace a key client's public keys (one or two: add the new key beside the old, then remove the old); tokens already issued stay good. A secret client: 409", success: 200, returns: Some(client()),
              request: Some(body::<Keys>(v, key_rules(v, true))) },
         Op { verb: "post", path: "/clients/{id}/workload", summary: "Replace a workload identity client's trust (issuer or JWK Set, audience, conditions); tokens already issued stay good. A secret or key client: 409", success: 200, returns: Some(client()),
-             request: Some(body::<Workload>(v, json!([{ "rule": "workload-trust", "field": "conditions", "private_targets": v.private_key_fetch }]))) },
+             request: Some(body::<Workload>(v, json!([{ "rule": "workload-trust", "field": "conditions", "private_targets": v.private_key_fetch, "audience": v.issuer }]))) },
         Op { verb: "post", path: "/clients/{id}/narrow", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
              request: Some(body::<Narrow>(v, no_rules())) },
         Op { verb: "post", path: "/clients/{id}/rotate", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },
@@ -220,7 +231,7 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
 
 /// A request body that works, for the document's readers (and checked to
 /// work by the contract test).
-fn example(verb: &str, path: &str) -> Option<Value> {
+fn example(verb: &str, path: &str, v: &Vocabulary) -> Option<Value> {
     Some(match (verb, path) {
         ("post", "/projects") => {
             json!({ "name": "Nightly export", "api_id": "partner", "token_ttl_secs": 900 })
@@ -229,6 +240,7 @@ fn example(verb: &str, path: &str) -> Option<Value> {
             json!({ "description": "Exports decisions to the data warehouse at 02:00." })
         }
         ("post", "/projects/{id}/rate-limit") => json!({ "per_sec": 50, "burst": 100 }),
+        ("post", "/projects/{id}/keys-only") => json!({ "keys_only": true }),
         ("post", "/projects/{id}/clients") => {
             json!({ "name": "Load test", "scopes": ["applications:read"], "expires_in_hours": 24 })
         }
@@ -240,7 +252,7 @@ fn example(verb: &str, path: &str) -> Option<Value> {
             "issuer": "https://kubernetes.default.svc.cluster.local",
             "jwks": { "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "cluster-2026",
                 "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }] },
-            "audience": "https://portcullis.example.com",
+            "audience": v.issuer,
             "conditions": { "sub": "system:serviceaccount:payments:sync" } }),
         ("post", "/webhooks") => json!({ "url": "https://hooks.example.com/portcullis",
             "events": ["client.revoked", "client.secret_reported"], "description": "Security on-call" }),
@@ -336,7 +348,7 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
             "parameters": params, "responses": responses,
         });
         if let Some(mut r) = op.request {
-            if let Some(e) = example(op.verb, op.path) {
+            if let Some(e) = example(op.verb, op.path, v) {
                 r["content"]["application/json"]["example"] = e;
             }
             doc["requestBody"] = r;

@@ -66,6 +66,7 @@ pub fn routes(
             catalogue,
             manage_state.webhooks.targets(),
             manage_state.clients.key_targets(),
+            issuer.issuer(),
         ),
     )
     .to_string()

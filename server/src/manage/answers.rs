@@ -20,6 +20,8 @@ pub(crate) struct ProjectAnswer {
     pub archived_at: Option<i64>,
     pub rate_per_sec: i64,
     pub rate_burst: i64,
+    /// No secrets; every token DPoP-bound.
+    pub keys_only: bool,
     /// In lists and on creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_clients: Option<i64>,
@@ -40,6 +42,7 @@ impl ProjectAnswer {
             archived_at: p.archived_at,
             rate_per_sec: p.rate_limit.per_sec,
             rate_burst: p.rate_limit.burst,
+            keys_only: p.keys_only,
             live_clients,
             clients: None,
         }

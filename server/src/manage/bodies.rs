@@ -56,6 +56,14 @@ pub(crate) struct RateLimit {
     pub burst: i64,
 }
 
+/// "Keys only": no secrets in the project, every token DPoP-bound.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeysOnly {
+    /// On: refused (409) while a live client of the project holds a secret.
+    pub keys_only: bool,
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Narrow {

@@ -16,6 +16,7 @@ mod example_resource_server;
 mod gate_process;
 mod harness;
 mod headers;
+mod keys_only;
 mod listener;
 mod login;
 mod manage;

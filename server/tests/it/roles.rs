@@ -378,6 +378,7 @@ async fn another_account_s_management_client_changes_nothing_here() {
         let body = match (*method, *path) {
             ("POST", "/projects/{id}") => Some(json!({ "name": "Taken over" })),
             ("POST", "/projects/{id}/rate-limit") => Some(json!({ "per_sec": 1, "burst": 1 })),
+            ("POST", "/projects/{id}/keys-only") => Some(json!({ "keys_only": true })),
             ("POST", "/projects/{id}/clients") => {
                 Some(json!({ "name": "Mine", "scopes": ["applications:read"] }))
             }

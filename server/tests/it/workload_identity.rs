@@ -341,6 +341,8 @@ async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {
     let cluster = TestKey::es256(Some("cluster-1"));
     let cluster_jwks = json!({ "keys": [cluster.jwk] }).to_string();
     let k8s_issuer = "https://kubernetes.default.svc.cluster.local";
+    // A path under this server's issuer: the audience names it.
+    let aud = format!("{}/workloads", s.base);
     let (status, made) = workload_client(
         &s,
         &owner,
@@ -349,7 +351,7 @@ async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {
             ("preset", "kubernetes"),
             ("issuer", k8s_issuer),
             ("jwks", &cluster_jwks),
-            ("audience", "portcullis"),
+            ("audience", aud.as_str()),
         ],
         &[("sub", "system:serviceaccount:payments:*")],
     )
@@ -359,7 +361,7 @@ async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {
     let now = s.clock_now();
     // A projected service-account token (TokenRequest API), an hour long.
     let projected = |namespace: &str| {
-        json!({ "iss": k8s_issuer, "aud": ["portcullis"],
+        json!({ "iss": k8s_issuer, "aud": [aud],
             "sub": format!("system:serviceaccount:{namespace}:sync"),
             "kubernetes.io": { "namespace": namespace, "serviceaccount": { "name": "sync", "uid": "5e1f" },
                 "pod": { "name": "sync-7d9", "uid": "a3c0" } },
@@ -386,14 +388,19 @@ async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {
     // A SPIFFE JWT-SVID: no iss needed with a pasted trust bundle, sent
     // with draft-ietf-oauth-spiffe-client-auth's assertion type.
     let bundle = TestKey::es256(Some("spire-1"));
+    let mut svid_key = bundle.jwk.clone();
+    svid_key["use"] = json!("jwt-svid");
+    let bundle_json =
+        json!({ "spiffe_sequence": 7, "spiffe_refresh_hint": 300, "keys": [svid_key] }).to_string();
     let (status, made) = workload_client(
         &s,
         &owner,
         &project,
         &[
             ("preset", "spiffe"),
-            ("jwks", &json!({ "keys": [bundle.jwk] }).to_string()),
-            ("audience", "portcullis"),
+            // As SPIRE's trust bundle endpoint serves it.
+            ("jwks", &bundle_json),
+            ("audience", aud.as_str()),
         ],
         &[("sub", "spiffe://acme.example/ns/payments/sa/sync")],
     )
@@ -401,7 +408,7 @@ async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {
     assert_eq!(status, 200, "{made}");
     let spiffe_id = made["client"]["id"].as_str().unwrap().to_owned();
     let svid = bundle.sign(&json!({ "sub": "spiffe://acme.example/ns/payments/sa/sync",
-        "aud": ["portcullis"], "exp": now + 300, "iat": now }));
+        "aud": [aud], "exp": now + 300, "iat": now }));
     let post = |kind: &'static str, client: String, token: String| {
         let url = token_url.clone();
         async move {
@@ -425,9 +432,14 @@ async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {
     // The SVID of another workload of the trust domain is refused.
     let other = bundle.sign(
         &json!({ "sub": "spiffe://acme.example/ns/payments/sa/admin",
-        "aud": ["portcullis"], "exp": now + 300, "iat": now }),
+        "aud": [aud], "exp": now + 300, "iat": now }),
     );
     assert_eq!(post(JWT_SPIFFE, spiffe_id.clone(), other).await, 401);
+    // jwt-spiffe is for SPIFFE trusts only.
+    assert_eq!(
+        post(JWT_SPIFFE, id.clone(), cluster.sign(&projected("payments"))).await,
+        401
+    );
     // jwt-spiffe is for workload clients only.
     let signer = TestKey::es256(Some("k"));
     let keyed = s.create_project(&owner, "Keyed", "partner").await;

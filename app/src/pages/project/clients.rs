@@ -54,6 +54,8 @@ pub(super) fn ClientsSection(
     /// What a workload is told to ask its platform for by default: this
     /// server's issuer identifier.
     audience: String,
+    /// No secret may be made: the form offers keys and workloads only.
+    keys_only: bool,
 ) -> impl IntoView {
     let list = ClientList {
         project_id: StoredValue::new(project_id.clone()),
@@ -93,7 +95,7 @@ pub(super) fn ClientsSection(
                 }
             }}
         </section>
-        {can_manage.then(|| view! { <NewClientCard project_id groups new_secret audience /> })}
+        {can_manage.then(|| view! { <NewClientCard project_id groups new_secret audience keys_only /> })}
     })
 }
 
@@ -172,6 +174,7 @@ fn NewClientCard(
     groups: Vec<ScopeGroup>,
     new_secret: RwSignal<Option<NewClient>>,
     audience: String,
+    keys_only: bool,
 ) -> impl IntoView {
     let list = expect_context::<ClientList>();
     let workload = WorkloadForm::new(audience);
@@ -180,7 +183,7 @@ fn NewClientCard(
     let selected = RwSignal::new(Vec::<String>::new());
     // "secret", "key" (pasted), "uri" (a JWK Set the partner hosts) or
     // "workload" (a workload identity trust).
-    let auth = RwSignal::new("secret");
+    let auth = RwSignal::new(if keys_only { "key" } else { "secret" });
     let public_keys = RwSignal::new(String::new());
     let jwks_uri = RwSignal::new(String::new());
     let action = ServerAction::<CreateClient>::new();
@@ -239,9 +242,11 @@ fn NewClientCard(
                 </div>
                 <fieldset class="field">
                     <legend>"How it signs in"</legend>
+                    {(!keys_only).then(|| view! {
                     <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "secret"
                         on:change=move |_| auth.set("secret") data-test-id="auth-secret" />
                         " A secret, shown once"</label>
+                    })}
                     <label><input type="radio" name="client_auth" prop:checked=move || auth.get() == "key"
                         on:change=move |_| auth.set("key") data-test-id="auth-key" />
                         " A public key (private_key_jwt): nothing secret is stored here or sent over the wire"</label>

@@ -7,6 +7,7 @@
 
 mod client_card;
 mod clients;
+mod keys_only;
 mod panels;
 mod rate_limit;
 mod settings;
@@ -81,6 +82,7 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
             can_manage=live
             now
             audience=token_endpoint.strip_suffix("/oauth/token").unwrap_or(&token_endpoint).to_owned()
+            keys_only=project.keys_only
         />
         <rate_limit::RateLimitCard
             id=project.id.clone()
@@ -90,6 +92,10 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
             editable=live
         />
         <Connect project=project.clone() api token_endpoint example_scope />
+        {live.then(|| view! {
+            <keys_only::KeysOnlyCard id=project.id.clone() keys_only=project.keys_only
+                secret_clients=project.secret_clients />
+        })}
         {live.then(|| view! {
             <settings::SettingsCard id=project.id.clone() name=project.name.clone()
                 description=project.description.clone() ttl=project.token_ttl_secs />
@@ -112,6 +118,7 @@ fn Header(project: ProjectInfo, api_description: String) -> impl IntoView {
             <h1 data-test-id="page-title">
                 {project.name.clone()}
                 {project.archived_at.is_some().then(|| view! { " " <span class="badge muted">"Archived"</span> })}
+                {project.keys_only.then(|| view! { " " <span class="badge" data-test-id="keys-only-badge">"Keys only"</span> })}
             </h1>
             <p class="lede">{lede}</p>
         </header>

@@ -21,6 +21,8 @@ impl Fixtures {
             Some(p) => match (p, param) {
                 (_, "message_id") => "message",
                 ("/projects/{id}/archive", _) => "project to archive",
+                // A project none of whose clients holds a secret.
+                ("/projects/{id}/keys-only", _) => "keyless project",
                 (p, _) if p.starts_with("/projects/") => "project",
                 ("/clients/{id}/retire" | "/clients/{id}", _) => "client to retire",
                 ("/clients/{id}/keys", _) => "key client",
@@ -158,6 +160,7 @@ pub(super) async fn manage_fixtures(
         ("project", "Intake"),
         ("project to archive", "Old intake"),
         ("retiring project", "Retiring intake"),
+        ("keyless project", "Keyless intake"),
     ] {
         let p = made(
             Method::POST,
@@ -194,7 +197,7 @@ pub(super) async fn manage_fixtures(
         Method::POST,
         &format!("/projects/{}/clients", ids["retiring project"]),
         json!({ "name": "workload client", "scopes": ["applications:read"],
-            "expires_in_hours": 24, "workload": super::values::workload_sample(0) }),
+            "expires_in_hours": 24, "workload": super::values::workload_sample(0, &s.base) }),
     )
     .await;
     ids.insert("workload client", id(&w["client"]));

@@ -230,7 +230,7 @@ pub(super) fn public_key() -> BoxedStrategy<Value> {
 /// A workload trust the `workload` rule allows: static keys (nothing this
 /// test serves is an issuer the test server may discover), a Kubernetes-
 /// or SPIFFE-shaped condition. `n` varies it.
-pub(super) fn workload_sample(n: u32) -> Value {
+pub(super) fn workload_sample(n: u32, audience: &str) -> Value {
     let key: Value =
         serde_json::from_str(if n.is_multiple_of(2) { ED25519 } else { P256 }).unwrap();
     let (preset, sub) = match n % 3 {
@@ -239,7 +239,7 @@ pub(super) fn workload_sample(n: u32) -> Value {
         _ => ("custom", format!("job-{n}")),
     };
     json!({ "preset": preset, "issuer": format!("https://issuer{n}.example.com"),
-        "jwks": { "keys": [key] }, "audience": "https://portcullis.example.com",
+        "jwks": { "keys": [key] }, "audience": audience,
         "conditions": { "sub": sub } })
 }
 
@@ -283,12 +283,14 @@ pub(super) fn keep_rules(schema: &Value, body: &mut Value, now: i64, runner: &mu
             "public-key" => body[field] = sample(runner, &public_key()),
             "workload" => {
                 assert_eq!(rule["private_targets"], false, "the test server's setting");
-                body[field] = workload_sample(sample(runner, &(0u32..1000).boxed()));
+                let audience = rule["audience"].as_str().unwrap();
+                body[field] = workload_sample(sample(runner, &(0u32..1000).boxed()), audience);
             }
             // The whole body is the trust.
             "workload-trust" => {
                 assert_eq!(rule["private_targets"], false, "the test server's setting");
-                *body = workload_sample(sample(runner, &(0u32..1000).boxed()));
+                let audience = rule["audience"].as_str().unwrap();
+                *body = workload_sample(sample(runner, &(0u32..1000).boxed()), audience);
             }
             // No URL this test could serve is one the test server may
             // fetch (it allows public https only): go without.
@@ -346,9 +348,13 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
             "at-most-one" | "exactly-one" => {
                 let other = rule["other"].as_str().unwrap();
                 let mut both = good.clone();
+                let audience = rules(schema)
+                    .iter()
+                    .find_map(|r| r["audience"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 let some = |name: &str| match name {
                     "public_keys" => json!(ED25519),
-                    "workload" => workload_sample(7),
+                    "workload" => workload_sample(7, &audience),
                     _ => json!("https://keys.example.com/jwks.json"),
                 };
                 both[field] = some(field);
@@ -390,7 +396,7 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                 } else {
                     good.get("workload")
                         .cloned()
-                        .unwrap_or_else(|| workload_sample(3))
+                        .unwrap_or_else(|| workload_sample(3, rule["audience"].as_str().unwrap()))
                 };
                 let mut cases: Vec<(&str, Value)> = Vec::new();
                 let with_trust = |f: &dyn Fn(&mut Value)| {
@@ -432,6 +438,17 @@ pub(super) fn break_rules(schema: &Value, good: &Value, now: i64) -> Vec<(String
                     with_trust(&|t| {
                         t["issuer"] = json!("https://token.actions.githubusercontent.com");
                         t["conditions"] = json!({ "ref": "refs/heads/main" });
+                    }),
+                ));
+                cases.push((
+                    "the audience of another service",
+                    with_trust(&|t| t["audience"] = json!("sts.amazonaws.com")),
+                ));
+                cases.push((
+                    "a prefix of an owner's name on GitHub",
+                    with_trust(&|t| {
+                        t["issuer"] = json!("https://token.actions.githubusercontent.com");
+                        t["conditions"] = json!({ "repository": "acme*" });
                     }),
                 ));
                 cases.push((
