@@ -30,6 +30,7 @@ pub mod client_ip;
 pub mod client_keys;
 pub mod clients;
 pub mod db;
+pub mod dpop_nonce;
 pub mod error;
 pub mod feed;
 pub mod gate_feed;

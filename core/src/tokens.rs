@@ -8,6 +8,7 @@ use crate::catalogue::Catalogue;
 use crate::client_assertion;
 pub use crate::client_assertion::AssertionKind;
 use crate::clock::Clock;
+use crate::dpop_nonce::DpopNonces;
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
 use crate::ids::random_bytes;
@@ -47,6 +48,8 @@ pub struct Issuer {
     used_once: UsedOnce,
     /// Keys partners host at a `jwks_uri`.
     remote_keys: RemoteKeys,
+    /// Server-provided DPoP nonces, when the operator turned them on.
+    dpop_nonces: Option<DpopNonces>,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
@@ -66,6 +69,7 @@ impl Issuer {
         Self {
             used_once,
             remote_keys: RemoteKeys::default(),
+            dpop_nonces: None,
             issuer,
             keyring: feed.keyring().clone(),
             registry: feed.registry().clone(),
@@ -92,6 +96,17 @@ impl Issuer {
     pub fn with_key_fetcher(mut self, fetcher: Arc<dyn KeyFetcher>) -> Self {
         self.remote_keys = RemoteKeys::new(fetcher);
         self
+    }
+
+    /// Requires server-provided nonces in DPoP proofs at the token
+    /// endpoint (RFC 9449 §8).
+    pub fn with_dpop_nonces(mut self, on: bool) -> Self {
+        self.dpop_nonces = on.then(|| DpopNonces::new(&self.master));
+        self
+    }
+
+    pub fn dpop_nonces(&self) -> Option<&DpopNonces> {
+        self.dpop_nonces.as_ref()
     }
 
     pub fn remote_keys(&self) -> &RemoteKeys {

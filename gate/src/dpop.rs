@@ -37,6 +37,9 @@ pub struct Proof {
     pub jkt: String,
     pub jti: String,
     pub remember_until: Epoch,
+    /// The server-provided nonce it carries, if any (§8, §9): whoever gave
+    /// it out checks it.
+    pub nonce: Option<String>,
 }
 
 /// Why a proof is refused (`invalid_dpop_proof`); the description is
@@ -130,6 +133,9 @@ pub fn check(proof: &str, expect: &Expect<'_>) -> Result<Proof, BadProof> {
         jkt: key.thumbprint().to_owned(),
         jti: jti.to_owned(),
         remember_until: iat + PROOF_MAX_AGE_SECS,
+        nonce: text("nonce")
+            .filter(|n| !n.is_empty() && n.len() <= 256)
+            .map(str::to_owned),
     })
 }
 
@@ -324,6 +330,7 @@ mod tests {
             jkt: "k".into(),
             jti: jti.into(),
             remember_until: until,
+            nonce: None,
         };
         assert_eq!(seen.first_use(&p("a", 100), 50), Use::First);
         assert!(seen.contains(&p("a", 100), 60));

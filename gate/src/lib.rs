@@ -29,6 +29,8 @@ pub mod token;
 pub mod view;
 
 #[cfg(feature = "axum")]
+mod dpop_only;
+#[cfg(feature = "axum")]
 mod errors;
 #[cfg(feature = "axum")]
 pub mod forward_auth;
@@ -47,6 +49,8 @@ pub use gate::{
 };
 pub use token::{Claims, Rejected};
 
+#[cfg(feature = "axum")]
+pub use dpop_only::{dpop_only, DpopOnlyLayer, DpopOnlyService};
 #[cfg(feature = "axum")]
 pub use errors::Refusal;
 #[cfg(feature = "axum")]

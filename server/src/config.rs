@@ -158,6 +158,14 @@ pub struct Config {
           global = true)]
     pub key_fetch_private_targets: bool,
 
+    /// Require a nonce this cluster gave out in every DPoP proof at the
+    /// token endpoint (RFC 9449 §8): clients retry once with the
+    /// `DPoP-Nonce` it answers. Off by default.
+    #[arg(long, env = "PORTCULLIS_DPOP_NONCE", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(),
+          global = true)]
+    pub dpop_nonce: bool,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,
@@ -212,6 +220,7 @@ impl std::fmt::Debug for Config {
             .field("secret_report_keys", &self.secret_report_keys)
             .field("webhook_private_targets", &self.webhook_private_targets)
             .field("key_fetch_private_targets", &self.key_fetch_private_targets)
+            .field("dpop_nonce", &self.dpop_nonce)
             .field("site_root", &self.site_root)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)

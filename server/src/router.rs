@@ -135,6 +135,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             Arc::new(limiter),
         )
         .with_shared_limits(shared_limits.clone())
+        .with_dpop_nonces(config.dpop_nonce)
         .with_key_fetcher(Arc::new(
             crate::outbound::JwksFetcher::new(config.key_fetch_targets()).map_err(|e| {
                 portcullis_core::Error::Setup(format!("an HTTP client for JWK Sets: {e}"))

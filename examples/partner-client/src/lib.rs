@@ -15,6 +15,10 @@
 //! - With a key instead of a secret ([`TokenSource::with_private_key`]),
 //!   each attempt signs a fresh one-minute client assertion (RFC 7523
 //!   §2.2): a new `jti` every time, since the issuer takes each once.
+//! - With DPoP ([`TokenSource::with_dpop`], RFC 9449) the tokens are bound
+//!   to a P-256 key made when the source is, held in memory only: each
+//!   token request and each API call carries a fresh proof
+//!   ([`TokenSource::authorize`]), so a token copied from a log is useless.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,12 +65,78 @@ enum Credential {
     },
 }
 
+/// A DPoP key (RFC 9449 §4): made here, never stored or sent but as its
+/// public JWK in each proof's header.
+struct DpopKey {
+    signing: jsonwebtoken::EncodingKey,
+    public: jsonwebtoken::jwk::Jwk,
+}
+
+impl DpopKey {
+    fn generate() -> Result<Self, String> {
+        use base64::Engine;
+        use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| "cannot make a DPoP key".to_owned())?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .map_err(|_| "cannot read the DPoP key".to_owned())?;
+        // The uncompressed point: 0x04, x, y.
+        let point = pair.public_key().as_ref();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let public = serde_json::from_value(serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": b64.encode(&point[1..33]), "y": b64.encode(&point[33..]),
+        }))
+        .map_err(|e| e.to_string())?;
+        Ok(Self {
+            signing: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+            public,
+        })
+    }
+
+    /// A proof (§4.2) for `method` `url` (its query and fragment left out,
+    /// §4.3), with `ath` (§4.1) when it goes with an access token.
+    fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        nonce: Option<&str>,
+        now: u64,
+    ) -> Result<String, String> {
+        use base64::Engine;
+        let htu = url.split(['?', '#']).next().unwrap_or(url);
+        let jti: u128 = rand::thread_rng().gen();
+        let mut claims = serde_json::json!({
+            "htm": method, "htu": htu, "iat": now, "jti": format!("{jti:032x}"),
+        });
+        if let Some(n) = nonce {
+            claims["nonce"] = n.into();
+        }
+        if let Some(t) = token {
+            let hash = ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
+            claims["ath"] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(hash.as_ref())
+                .into();
+        }
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(self.public.clone());
+        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| e.to_string())
+    }
+}
+
 /// Access tokens for one client, cached per scope set.
 pub struct TokenSource {
     http: reqwest::Client,
     token_url: String,
     client_id: String,
     credential: Credential,
+    dpop: Option<DpopKey>,
+    /// The token endpoint's latest DPoP nonce (RFC 9449 §8), if it sends
+    /// them.
+    dpop_nonce: Mutex<Option<String>>,
     clock: Clock,
     max_attempts: u32,
     /// One slot per scope set; its lock is held while that set mints.
@@ -128,6 +198,8 @@ impl TokenSource {
             token_url: token_url.to_owned(),
             client_id: client_id.to_owned(),
             credential,
+            dpop: None,
+            dpop_nonce: Mutex::new(None),
             clock: Arc::new(SystemTime::now),
             max_attempts: 6,
             slots: Mutex::new(HashMap::new()),
@@ -139,6 +211,46 @@ impl TokenSource {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Binds every token to a DPoP key made now (RFC 9449): the token
+    /// endpoint answers `token_type: DPoP`, and calls go through
+    /// [`TokenSource::authorize`].
+    pub fn with_dpop(mut self) -> Result<Self, String> {
+        self.dpop = Some(DpopKey::generate()?);
+        Ok(self)
+    }
+
+    fn now_secs(&self) -> u64 {
+        (self.clock)()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// Puts `token` on a call to `method` `url`: `Authorization: Bearer`,
+    /// or with DPoP `Authorization: DPoP` and a fresh proof for this very
+    /// call (RFC 9449 §7.1).
+    pub fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        url: &str,
+        token: &str,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        match &self.dpop {
+            None => Ok(request.bearer_auth(token)),
+            Some(key) => {
+                let proof = key
+                    .proof(method, url, Some(token), None, self.now_secs())
+                    .map_err(|e| Error::Refused {
+                        status: 0,
+                        body: format!("cannot sign a DPoP proof: {e}"),
+                    })?;
+                Ok(request
+                    .header("authorization", format!("DPoP {token}"))
+                    .header("dpop", proof))
+            }
+        }
     }
 
     /// Tokens minted so far (each a successful call to the token endpoint).
@@ -205,8 +317,41 @@ impl TokenSource {
                     form.push(("client_assertion", assertion));
                 }
             }
+            if let Some(key) = &self.dpop {
+                let nonce = self
+                    .dpop_nonce
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let proof = key
+                    .proof(
+                        "POST",
+                        &self.token_url,
+                        None,
+                        nonce.as_deref(),
+                        self.now_secs(),
+                    )
+                    .map_err(|e| Error::Refused {
+                        status: 0,
+                        body: format!("cannot sign a DPoP proof: {e}"),
+                    })?;
+                request = request.header("dpop", proof);
+            }
             let sent = request.form(&form).send().await;
+            if let Ok(res) = &sent {
+                self.remember_nonce(res.headers());
+            }
             let wait = match sent {
+                // §8: the server wants its nonce in the proof; the nonce is
+                // remembered above, so the next attempt (now) carries it.
+                Ok(res)
+                    if res.status().as_u16() == 400
+                        && res.headers().contains_key("dpop-nonce")
+                        && self.dpop.is_some() =>
+                {
+                    last = "use_dpop_nonce".into();
+                    Duration::ZERO
+                }
                 Ok(res) if res.status().is_success() => {
                     let answer: TokenAnswer = res.json().await.map_err(|e| Error::GaveUp {
                         attempts: attempt,
@@ -238,7 +383,7 @@ impl TokenSource {
                     backoff(attempt)
                 }
             };
-            if attempt < self.max_attempts {
+            if attempt < self.max_attempts && !wait.is_zero() {
                 tokio::time::sleep(wait + jitter()).await;
             }
         }
@@ -246,6 +391,13 @@ impl TokenSource {
             attempts: self.max_attempts,
             last,
         })
+    }
+
+    /// Keeps the `DPoP-Nonce` an answer carries, for the next proof.
+    fn remember_nonce(&self, headers: &reqwest::header::HeaderMap) {
+        if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+            *self.dpop_nonce.lock().unwrap_or_else(|p| p.into_inner()) = Some(n.to_owned());
+        }
     }
 
     /// RFC 7523 §3: `iss` = `sub` = the client id, `aud` the token
@@ -256,9 +408,7 @@ impl TokenSource {
         alg: jsonwebtoken::Algorithm,
         kid: Option<String>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let now = (self.clock)()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = self.now_secs();
         let jti: u128 = rand::thread_rng().gen();
         let claims = serde_json::json!({
             "iss": self.client_id, "sub": self.client_id, "aud": self.token_url,

@@ -6,8 +6,9 @@
 //!   --api-url https://api.example.com/partner/v1/applications \
 //!   --scope applications:read --calls 100
 //!
-//! A key client gives its private key instead of a secret:
-//! PORTCULLIS_CLIENT_ID=pcl_… partner-client-example --private-key key.pem --key-alg ES256 …
+//! A key client gives its private key instead of a secret, and `--dpop`
+//! binds its tokens to a key made at start:
+//! PORTCULLIS_CLIENT_ID=pcl_… partner-client-example --private-key key.pem --key-alg ES256 --dpop …
 
 use clap::Parser;
 use partner_client_example::TokenSource;
@@ -41,6 +42,10 @@ struct Args {
     /// The kid the key was registered with, if any.
     #[arg(long)]
     key_id: Option<String>,
+    /// Bind the tokens to a DPoP key made at start (RFC 9449); every call
+    /// then carries a proof.
+    #[arg(long)]
+    dpop: bool,
 }
 
 #[tokio::main]
@@ -57,16 +62,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (None, Some(secret)) => TokenSource::new(&args.token_url, &args.client_id, secret),
         (None, None) => return Err("give a client secret or a private key".into()),
     };
+    let tokens = if args.dpop {
+        tokens.with_dpop()?
+    } else {
+        tokens
+    };
     let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
     let http = reqwest::Client::new();
     for _ in 0..args.calls {
         let token = tokens.token(&scopes).await?;
-        let status = http
-            .get(&args.api_url)
-            .bearer_auth(token)
-            .send()
-            .await?
-            .status();
+        let request = tokens.authorize(http.get(&args.api_url), "GET", &args.api_url, &token)?;
+        let status = request.send().await?.status();
         println!("{status}");
     }
     println!("{} calls, {} token(s) minted", args.calls, tokens.minted());

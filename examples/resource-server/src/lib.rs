@@ -1,5 +1,7 @@
 //! A small partner API protected by the Portcullis gate, as a partner's
-//! engineer would write one: two routes, each naming the scope it needs.
+//! engineer would write one: three routes, each naming the scope it needs;
+//! the one that moves money also takes only DPoP-bound tokens (RFC 9449),
+//! so a token copied from a log cannot call it.
 //! The gate follows a running Portcullis (its keys and its revocation feed)
 //! with a gate credential; a call without a good token, or without the
 //! route's scope, never reaches a handler.
@@ -11,7 +13,7 @@ use axum::handler::Handler;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use portcullis_gate::remote::{self, Credential, Following, Settings};
-use portcullis_gate::{scope, Bearer, Gate, OnStale};
+use portcullis_gate::{dpop_only, scope, Bearer, Gate, OnStale};
 use serde_json::{json, Value};
 
 /// How to reach Portcullis and where to listen.
@@ -30,6 +32,11 @@ pub struct Args {
     /// Its secret: from the environment only, never the command line.
     #[arg(skip)]
     pub gate_client_secret: String,
+    /// The URL clients call this service at (its scheme and host), behind
+    /// a proxy: what DPoP proofs must name. Without it, the request's
+    /// Host header is used.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The routes: the scope each needs sits on its own line.
@@ -42,6 +49,14 @@ pub fn app(gate: &Gate) -> Router {
         .route(
             "/orders",
             post(create_order.layer(scope("applications:write"))),
+        )
+        .route(
+            "/payouts",
+            post(
+                create_payout
+                    .layer(scope("applications:write"))
+                    .layer(dpop_only()),
+            ),
         )
         .layer(gate.layer())
 }
@@ -60,6 +75,15 @@ async fn create_order(
     )
 }
 
+async fn create_payout(
+    Extension(caller): Extension<Bearer>,
+) -> (axum::http::StatusCode, Json<Value>) {
+    (
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "paid_by": caller.client_id(), "key_bound": true })),
+    )
+}
+
 /// Follows Portcullis and serves until `shutdown` resolves.
 pub async fn serve(
     args: Args,
@@ -73,8 +97,12 @@ pub async fn serve(
         stale_after: Duration::from_secs(60),
         on_stale: OnStale::FailClosed,
     };
+    let builder = match &args.public_url {
+        Some(url) => Gate::builder().public_origin(url),
+        None => Gate::builder(),
+    };
     let (gate, _following): (Gate, Following) =
-        remote::follow(settings, Gate::builder()).map_err(|e| e.to_string())?;
+        remote::follow(settings, builder).map_err(|e| e.to_string())?;
     axum::serve(listener, app(&gate))
         .with_graceful_shutdown(shutdown)
         .await

@@ -22,6 +22,10 @@ pub enum OAuthError {
     /// RFC 9449 §5: the DPoP proof of a token request is not good.
     #[error("{0}")]
     InvalidDpopProof(String),
+    /// RFC 9449 §8: the proof lacks a nonce this server gave out lately;
+    /// the answer carries a fresh one in `DPoP-Nonce`.
+    #[error("send the DPoP proof again with this nonce (the DPoP-Nonce header)")]
+    UseDpopNonce { nonce: String },
     #[error("too many failed client authentications from this address; retry in {retry_after} s")]
     TooManyFailures { retry_after: u64 },
     #[error("this project's rate limit is {} requests per second with bursts of {}; retry in {} s", .0.limit.per_sec, .0.limit.burst, .0.retry_after_secs)]
@@ -44,6 +48,7 @@ impl OAuthError {
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce { .. } => "use_dpop_nonce",
             OAuthError::TooManyFailures { .. } | OAuthError::RateLimited(_) => "rate_limited",
             OAuthError::ServerError => "server_error",
         }
@@ -91,6 +96,11 @@ impl IntoResponse for OAuthError {
                 portcullis_gate::apply_rate_limit_headers(res.headers_mut(), d);
             }
             _ => {}
+        }
+        if let OAuthError::UseDpopNonce { nonce } = &self {
+            if let Ok(v) = HeaderValue::from_str(nonce) {
+                res.headers_mut().insert("dpop-nonce", v);
+            }
         }
         if let OAuthError::InvalidClient { via_header: true } = self {
             res.headers_mut().insert(

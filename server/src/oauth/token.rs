@@ -41,6 +41,19 @@ async fn issue(
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
     let ip = client_ip(state, headers, peer);
+    let proof = dpop_proof(state, headers)?;
+    let now = state.issuer.clock().now();
+    let nonces = state.issuer.dpop_nonces();
+    if let (Some(p), Some(nonces)) = (&proof, nonces) {
+        // §8: a proof without a nonce of ours (or with a stale one) is
+        // answered with one. Before client authentication, so a retry may
+        // send the same client assertion (its jti is not spent yet).
+        if !p.nonce.as_deref().is_some_and(|n| nonces.valid(n, now)) {
+            return Err(OAuthError::UseDpopNonce {
+                nonce: nonces.current(now),
+            });
+        }
+    }
     let (client, via_header) = authenticate(state, headers, &params, ip).await?;
     let domain = |e| OAuthError::from_domain(e, via_header);
     match params.require("grant_type")? {
@@ -56,7 +69,6 @@ async fn issue(
         .issuer
         .requested_scopes(&client, params.get("scope"))
         .map_err(domain)?;
-    let proof = dpop_proof(state, headers)?;
     if let Some(p) = &proof {
         if !state.issuer.first_proof_use(p).await.map_err(domain)? {
             return Err(OAuthError::InvalidDpopProof(
@@ -82,6 +94,12 @@ async fn issue(
     })
     .into_response();
     portcullis_gate::apply_rate_limit_headers(res.headers_mut(), &decision);
+    // §8.2: the nonce to use next, before this one goes stale.
+    if let (Some(_), Some(nonces)) = (&proof, nonces) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&nonces.current(now)) {
+            res.headers_mut().insert("dpop-nonce", v);
+        }
+    }
     Ok(no_store(res))
 }
 

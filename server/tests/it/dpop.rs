@@ -270,3 +270,82 @@ async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
         json!(["ES256", "RS256", "EdDSA"])
     );
 }
+
+/// A proof like [`proof`], carrying `nonce`.
+fn proof_with_nonce(key: &TestKey, url: &str, nonce: &str, iat: i64) -> String {
+    let mut header = Header::new(key.alg);
+    header.typ = Some("dpop+jwt".into());
+    let mut public = key.jwk.clone();
+    public.as_object_mut().unwrap().remove("kid");
+    header.jwk = Some(serde_json::from_value(public).unwrap());
+    let claims = json!({ "htm": "POST", "htu": url, "iat": iat, "nonce": nonce,
+        "jti": portcullis_core::ids::new_id("dpop") });
+    jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
+}
+
+/// RFC 9449 §8 with `PORTCULLIS_DPOP_NONCE`: a proof without the server's
+/// nonce is answered `use_dpop_nonce` with one; the retry carrying it gets
+/// the bound token and the next nonce; a made-up or stale nonce is refused
+/// the same way. The example partner client does the retry by itself.
+#[tokio::test]
+async fn with_server_nonces_a_proof_carries_a_nonce_the_cluster_gave_out() {
+    let s = TestServer::start_with(|c| c.dpop_nonce = true).await;
+    let (_, _, creds) = s
+        .partner_client("nonce@example.com", &["applications:read"])
+        .await;
+    let key = TestKey::es256(None);
+    let url = s.url("/oauth/token");
+    let ask = |dpop: String| {
+        let (url, creds) = (url.clone(), creds.clone());
+        async move {
+            let res = Client::new()
+                .post(&url)
+                .basic_auth(&creds.id, Some(&creds.secret))
+                .header("DPoP", dpop)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "applications:read"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let nonce = res
+                .headers()
+                .get("dpop-nonce")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (
+                res.status().as_u16(),
+                nonce,
+                res.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, nonce, body) = ask(proof(&key, "POST", &url, None, s.clock_now())).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("use_dpop_nonce")),
+        "{body}"
+    );
+    let nonce = nonce.expect("a DPoP-Nonce header");
+    let (status, next, body) = ask(proof_with_nonce(&key, &url, &nonce, s.clock_now())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    assert!(next.is_some(), "the nonce to use next");
+    for made_up in ["AAAAAAAAAAA", "", &nonce[..nonce.len() - 1]] {
+        let (status, _, body) = ask(proof_with_nonce(&key, &url, made_up, s.clock_now())).await;
+        assert_eq!(body["error"], "use_dpop_nonce", "{made_up:?}: {status}");
+    }
+    // The partner example retries with the nonce by itself.
+    let tokens = partner_client_example::TokenSource::new(&url, &creds.id, &creds.secret)
+        .with_dpop()
+        .unwrap();
+    let token = tokens.token(&["applications:read"]).await.unwrap();
+    let (_, claims) = decode_jwt(&token);
+    assert!(claims["cnf"]["jkt"].is_string(), "bound: {claims}");
+    assert_eq!(tokens.minted(), 1);
+    assert_eq!(tokens.attempts(), 2, "one use_dpop_nonce, one retry");
+    s.clock.advance(11 * 60);
+    let (_, fresh, body) = ask(proof_with_nonce(&key, &url, &nonce, s.clock_now())).await;
+    assert_eq!(body["error"], "use_dpop_nonce", "ten minutes on, stale");
+    assert_ne!(fresh.as_deref(), Some(nonce.as_str()));
+}

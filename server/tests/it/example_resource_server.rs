@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use partner_client_example::TokenSource;
 use resource_server_example::{serve, Args};
 
 use crate::gate_process::credential;
@@ -24,6 +25,7 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
         listen: listener.local_addr().unwrap(),
         gate_client_id: id,
         gate_client_secret: secret,
+        public_url: None,
     };
     tokio::spawn(serve(args, listener, std::future::pending()));
 
@@ -78,4 +80,71 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The route that moves money takes only DPoP-bound tokens: the partner
+/// example in DPoP mode gets through, a Bearer token of the same client
+/// and scope does not (RFC 9449 §7.1), and neither does the bound token
+/// sent as Bearer. The gate here is the library, fed from another process's
+/// point of view (the remote feed).
+#[tokio::test]
+async fn the_example_partner_in_dpop_mode_calls_the_dpop_only_route() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("example-dpop@example.com", &["applications:write"])
+        .await;
+    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
+    let (id, secret) = credential(&s, "partner").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let args = Args {
+        issuer: s.base.clone(),
+        listen: listener.local_addr().unwrap(),
+        gate_client_id: id,
+        gate_client_secret: secret,
+        public_url: None,
+    };
+    tokio::spawn(serve(args, listener, std::future::pending()));
+    let url = format!("{base}/payouts");
+    let http = reqwest::Client::new();
+
+    let tokens = TokenSource::new(&s.url("/oauth/token"), &creds.id, &creds.secret)
+        .with_dpop()
+        .unwrap();
+    let bound = tokens.token(&["applications:write"]).await.unwrap();
+    let start = Instant::now();
+    let res = loop {
+        let res = tokens
+            .authorize(http.post(&url), "POST", &url, &bound)
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+        if res.status() != 503 {
+            break res;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "never ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["paid_by"], creds.id.as_str());
+
+    // An unbound token of the same client and scope.
+    let plain = s.access_token(&creds, "applications:write").await;
+    let res = http.post(&url).bearer_auth(&plain).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    // It still works where DPoP is not required.
+    let res = http
+        .post(format!("{base}/orders"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // The bound token without its proof.
+    let res = http.post(&url).bearer_auth(&bound).send().await.unwrap();
+    assert_eq!(res.status(), 401);
 }
