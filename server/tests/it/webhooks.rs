@@ -220,10 +220,44 @@ async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["public_keys"].as_array().unwrap().len(), 2);
+    // A workload client (temporary: the project has two live clients
+    // already), then its trust moved to another service account.
+    let trust = |namespace: &str| {
+        json!({ "preset": "kubernetes", "issuer": "https://k8s.example",
+            "jwks": { "keys": [serde_json::from_str::<Value>(p256).unwrap()] },
+            "audience": c.public_url,
+            "conditions": { "sub": format!("system:serviceaccount:{namespace}:sync") } })
+    };
+    let (status, workload) = manage_call(
+        &base,
+        &token,
+        Method::POST,
+        &format!("/projects/{project}/clients"),
+        Some(json!({ "name": "Sync job", "scopes": ["applications:read"],
+            "expires_in_hours": 24, "workload": trust("payments") })),
+    )
+    .await;
+    assert_eq!(status, 201, "{workload}");
+    assert_eq!(workload["client"]["auth_method"], "workload_identity");
+    assert_eq!(workload["client_secret"], Value::Null);
+    let workload = workload["client"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = manage_call(
+        &base,
+        &token,
+        Method::POST,
+        &format!("/clients/{workload}/workload"),
+        Some(trust("billing")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["workload"]["conditions"]["sub"],
+        "system:serviceaccount:billing:sync"
+    );
 
     let expect = [
-        ("client.created", 3),
-        ("client.keys_changed", 1),
+        ("client.created", 4),
+        ("client.keys_changed", 2),
         ("client.rotated", 1),
         ("client.retired", 1),
         ("client.revoked", 1),
@@ -259,8 +293,21 @@ async fn lifecycle_events_reach_a_real_receiver_signed_as_standard_webhooks() {
         assert_eq!(got.headers["content-type"], "application/json");
         assert!(ids.insert(got.headers["webhook-id"].to_str().unwrap().to_owned()));
     }
-    let (_, changed) = &r.of_type("client.keys_changed")[0];
-    assert_eq!(changed["data"]["client_id"], keyed.as_str());
+    let changes = r.of_type("client.keys_changed");
+    let of = |id: &str| {
+        changes
+            .iter()
+            .map(|(_, c)| c)
+            .find(|c| c["data"]["client_id"] == id)
+            .unwrap_or_else(|| panic!("no client.keys_changed for {id}"))
+    };
+    let moved = of(&workload);
+    assert_eq!(
+        moved["data"]["workload"]["conditions"]["sub"], "system:serviceaccount:billing:sync",
+        "{moved}"
+    );
+    assert_eq!(moved["data"]["workload"]["preset"], "kubernetes");
+    let changed = of(&keyed);
     let kids: Vec<&Value> = changed["data"]["public_keys"]
         .as_array()
         .unwrap()
