@@ -8,7 +8,7 @@
 use portcullis_gate::jws::CompactJws;
 use serde_json::{Map, Value};
 
-use crate::client_keys::ClientKeys;
+use crate::client_keys::{ClientKeys, Unverified};
 use crate::clock::{Epoch, Secs};
 
 /// RFC 7523 §2.2's `client_assertion_type`.
@@ -111,19 +111,12 @@ pub fn check(
     audiences: &[&str],
     now: Epoch,
 ) -> Result<Asserted, Refusal> {
-    let jws = CompactJws::parse(assertion).map_err(|e| match e {
-        portcullis_gate::jws::BadJws::Critical => Refusal::Critical,
-        _ => Refusal::Malformed,
+    let claims = keys.verified_claims(assertion).map_err(|e| match e {
+        Unverified::Malformed => Refusal::Malformed,
+        Unverified::Critical => Refusal::Critical,
+        Unverified::Algorithm => Refusal::Algorithm,
+        Unverified::Signature => Refusal::Signature,
     })?;
-    let alg = jws.alg().map_err(|_| Refusal::Algorithm)?;
-    let mut candidates = keys.candidates(jws.header_str("kid"), alg).peekable();
-    if candidates.peek().is_none() {
-        return Err(Refusal::Algorithm);
-    }
-    if !candidates.any(|key| jws.verified_by(key)) {
-        return Err(Refusal::Signature);
-    }
-    let claims = jws.claims().map_err(|_| Refusal::Malformed)?;
     check_claims(&claims, client_id, audiences, now)
 }
 

@@ -5,8 +5,8 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use portcullis_gate::jws::{JwsAlg, PublicJwk};
-use serde_json::{json, Value};
+use portcullis_gate::jws::{BadJws, CompactJws, JwsAlg, PublicJwk};
+use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 
@@ -33,6 +33,19 @@ pub enum KeysInput<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientKeys {
     keys: Vec<PublicJwk>,
+}
+
+/// Why a JWS is not verified by a set of keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// Not a compact JWS with a JSON payload.
+    Malformed,
+    /// It has critical header parameters.
+    Critical,
+    /// No key of the set has its algorithm.
+    Algorithm,
+    /// No key of the set verifies the signature.
+    Signature,
 }
 
 /// One key as the console and the management API show it.
@@ -209,6 +222,28 @@ impl ClientKeys {
                 thumbprint: k.thumbprint().to_owned(),
             })
             .collect()
+    }
+
+    /// The claims of `token`, a compact JWS signed by one of these keys
+    /// with that key's own algorithm (the header cannot choose another;
+    /// `crit` is refused).
+    pub fn verified_claims(
+        &self,
+        token: &str,
+    ) -> std::result::Result<Map<String, Value>, Unverified> {
+        let jws = CompactJws::parse(token).map_err(|e| match e {
+            BadJws::Critical => Unverified::Critical,
+            _ => Unverified::Malformed,
+        })?;
+        let alg = jws.alg().map_err(|_| Unverified::Algorithm)?;
+        let mut candidates = self.candidates(jws.header_str("kid"), alg).peekable();
+        if candidates.peek().is_none() {
+            return Err(Unverified::Algorithm);
+        }
+        if !candidates.any(|key| jws.verified_by(key)) {
+            return Err(Unverified::Signature);
+        }
+        jws.claims().map_err(|_| Unverified::Malformed)
     }
 
     /// The keys that may have signed a JWS with this header: the one named

@@ -6,7 +6,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
@@ -14,7 +13,7 @@ use axum::response::Response;
 use tower::{Layer, Service};
 
 use crate::errors::Refusal;
-use crate::Bearer;
+use crate::layers::guarded;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
@@ -53,26 +52,12 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let refusal = match req.extensions().get::<Bearer>() {
-            Some(b) if b.claims.cnf.is_some() => None,
-            Some(b) => Some((
-                Refusal::Dpop {
-                    error: "invalid_token",
-                    why: "this route takes only DPoP-bound tokens: ask the token endpoint with a DPoP proof".into(),
-                },
-                b.realm.clone(),
-            )),
-            // Fail closed: the route is reached without the gate.
-            None => {
-                tracing::error!("DPoP-only route reached without the bearer gate");
-                Some((Refusal::NoCredentials, Arc::from("portcullis")))
-            }
-        };
-        if let Some((r, realm)) = refusal {
-            return Box::pin(std::future::ready(Ok(r.into_response_with_realm(&realm))));
-        }
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(req))
+        guarded(&mut self.inner, req, |b| {
+            b.claims.cnf.is_none().then(|| Refusal::Dpop {
+                error: "invalid_token",
+                why: "this route takes only DPoP-bound tokens: ask the token endpoint with a DPoP proof"
+                    .into(),
+            })
+        })
     }
 }

@@ -246,26 +246,36 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let refusal = match req.extensions().get::<Bearer>() {
-            Some(b) if b.has_scope(self.scope) => None,
-            Some(b) => Some((
-                Refusal::InsufficientScope(self.scope.to_owned()),
-                b.realm.clone(),
-            )),
-            None => {
-                // Fail closed: a route with a scope but no gate in front.
-                tracing::error!(
-                    scope = self.scope,
-                    "scoped route reached without the bearer gate"
-                );
-                Some((Refusal::NoCredentials, Arc::from("portcullis")))
-            }
-        };
-        if let Some((r, realm)) = refusal {
-            return Box::pin(std::future::ready(Ok(r.into_response_with_realm(&realm))));
-        }
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(req))
+        let scope = self.scope;
+        guarded(&mut self.inner, req, |b| {
+            (!b.has_scope(scope)).then(|| Refusal::InsufficientScope(scope.to_owned()))
+        })
     }
+}
+
+/// A route's own requirement of the admitted caller (a scope, a bound
+/// token): `check` says why the caller does not meet it, if it does not.
+/// A route reached without the [`GateLayer`] in front fails closed.
+pub(crate) fn guarded<S>(
+    inner: &mut S,
+    req: Request,
+    check: impl FnOnce(&Bearer) -> Option<Refusal>,
+) -> BoxFuture
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let refusal = match req.extensions().get::<Bearer>() {
+        Some(b) => check(b).map(|r| (r, b.realm.clone())),
+        None => {
+            tracing::error!(path = %req.uri().path(), "a guarded route reached without the bearer gate");
+            Some((Refusal::NoCredentials, Arc::from("portcullis")))
+        }
+    };
+    if let Some((r, realm)) = refusal {
+        return Box::pin(std::future::ready(Ok(r.into_response_with_realm(&realm))));
+    }
+    let clone = inner.clone();
+    let mut inner = std::mem::replace(inner, clone);
+    Box::pin(inner.call(req))
 }

@@ -10,11 +10,10 @@
 //! keeps a copied token from being worth much is its audience (this
 //! server alone accepts it), its short life, and the conditions.
 
-use portcullis_gate::jws::{BadJws, CompactJws};
 use serde_json::{Map, Value};
 
 use super::{matches, WorkloadTrust};
-use crate::client_keys::ClientKeys;
+use crate::client_keys::{ClientKeys, Unverified};
 use crate::clock::{Epoch, Secs};
 
 /// Platform tokens living longer than this are refused: a workload token
@@ -96,19 +95,12 @@ pub fn check(
     keys: &ClientKeys,
     now: Epoch,
 ) -> Result<Workload, Refusal> {
-    let jws = CompactJws::parse(token).map_err(|e| match e {
-        BadJws::Critical => Refusal::Critical,
-        _ => Refusal::Malformed,
+    let claims = keys.verified_claims(token).map_err(|e| match e {
+        Unverified::Malformed => Refusal::Malformed,
+        Unverified::Critical => Refusal::Critical,
+        Unverified::Algorithm => Refusal::Algorithm,
+        Unverified::Signature => Refusal::Signature,
     })?;
-    let alg = jws.alg().map_err(|_| Refusal::Algorithm)?;
-    let mut candidates = keys.candidates(jws.header_str("kid"), alg).peekable();
-    if candidates.peek().is_none() {
-        return Err(Refusal::Algorithm);
-    }
-    if !candidates.any(|key| jws.verified_by(key)) {
-        return Err(Refusal::Signature);
-    }
-    let claims = jws.claims().map_err(|_| Refusal::Malformed)?;
     check_claims(&claims, trust, now)
 }
 

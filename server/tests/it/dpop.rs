@@ -20,18 +20,23 @@ pub(crate) fn proof(
     token: Option<&str>,
     iat: i64,
 ) -> String {
-    let mut header = Header::new(key.alg);
-    header.typ = Some("dpop+jwt".into());
-    let mut public = key.jwk.clone();
-    public.as_object_mut().unwrap().remove("kid");
-    header.jwk = Some(serde_json::from_value(public).unwrap());
     let mut claims = json!({ "htm": method, "htu": url, "iat": iat,
         "jti": portcullis_core::ids::new_id("dpop") });
     if let Some(t) = token {
         let hash = ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
         claims["ath"] = json!(B64URL.encode(hash));
     }
-    jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
+    sign_proof(key, &claims)
+}
+
+/// `claims` as a DPoP proof: `typ` dpop+jwt, the public key in `jwk`.
+fn sign_proof(key: &TestKey, claims: &Value) -> String {
+    let mut header = Header::new(key.alg);
+    header.typ = Some("dpop+jwt".into());
+    let mut public = key.jwk.clone();
+    public.as_object_mut().unwrap().remove("kid");
+    header.jwk = Some(serde_json::from_value(public).unwrap());
+    jsonwebtoken::encode(&header, claims, &key.signing).unwrap()
 }
 
 /// RFC 7638 §3 for an EC key, written out here (not the product's code).
@@ -273,14 +278,9 @@ async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
 
 /// A proof like [`proof`], carrying `nonce`.
 fn proof_with_nonce(key: &TestKey, url: &str, nonce: &str, iat: i64) -> String {
-    let mut header = Header::new(key.alg);
-    header.typ = Some("dpop+jwt".into());
-    let mut public = key.jwk.clone();
-    public.as_object_mut().unwrap().remove("kid");
-    header.jwk = Some(serde_json::from_value(public).unwrap());
     let claims = json!({ "htm": "POST", "htu": url, "iat": iat, "nonce": nonce,
         "jti": portcullis_core::ids::new_id("dpop") });
-    jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
+    sign_proof(key, &claims)
 }
 
 /// RFC 9449 §8 with `PORTCULLIS_DPOP_NONCE`: a proof without the server's

@@ -10,14 +10,10 @@ use resource_server_example::{serve, Args};
 use crate::gate_process::credential;
 use crate::harness::TestServer;
 
-#[tokio::test]
-async fn the_example_resource_server_enforces_scopes_and_revocation() {
-    let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("example@example.com", &["applications:read"])
-        .await;
-    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
-    let (id, secret) = credential(&s, "partner").await;
+/// The example resource server following `s` with a gate credential of
+/// its own; its base URL.
+async fn start_example(s: &TestServer) -> String {
+    let (id, secret) = credential(s, "partner").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let args = Args {
@@ -28,6 +24,17 @@ async fn the_example_resource_server_enforces_scopes_and_revocation() {
         public_url: None,
     };
     tokio::spawn(serve(args, listener, std::future::pending()));
+    base
+}
+
+#[tokio::test]
+async fn the_example_resource_server_enforces_scopes_and_revocation() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("example@example.com", &["applications:read"])
+        .await;
+    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
+    let base = start_example(&s).await;
 
     let http = reqwest::Client::new();
     let token = s.access_token(&creds, "applications:read").await;
@@ -94,17 +101,7 @@ async fn the_example_partner_in_dpop_mode_calls_the_dpop_only_route() {
         .partner_client("example-dpop@example.com", &["applications:write"])
         .await;
     s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
-    let (id, secret) = credential(&s, "partner").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let args = Args {
-        issuer: s.base.clone(),
-        listen: listener.local_addr().unwrap(),
-        gate_client_id: id,
-        gate_client_secret: secret,
-        public_url: None,
-    };
-    tokio::spawn(serve(args, listener, std::future::pending()));
+    let base = start_example(&s).await;
     let url = format!("{base}/payouts");
     let http = reqwest::Client::new();
 
