@@ -6,11 +6,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-CARGO_LEPTOS_VERSION := 0.3.10
-# cargo-leptos needs a wasm-bindgen CLI of exactly the version in Cargo.lock.
+# The wasm-bindgen CLI must be exactly the version in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 # Debian's binaryen (108) produces a wasm that breaks hydration: use npm's.
 BINARYEN_VERSION := 123.0.0
+# Minifies the bundle's JS glue and the style sheet (scripts/build-site).
+ESBUILD_VERSION := 0.28.2
 TOOLS := $(CURDIR)/.tools
 
 # Optional local settings (see .env.sample), passed to the server.
@@ -56,18 +57,13 @@ define apt_install
 	fi
 endef
 
-# cargo-leptos builds a vendored OpenSSL: it needs a C compiler and perl.
+# A C compiler for the crates that build C (ring, SQLite).
 rust-deps:
 	$(call apt_install,cc,build-essential)
-	$(call apt_install,perl,perl)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' \
 	  || rustup target add wasm32-unknown-unknown
-	@if ! cargo leptos --version 2>/dev/null | grep -q ' $(CARGO_LEPTOS_VERSION)$$'; then \
-	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (once; about 7 minutes)"; \
-	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --debug; \
-	fi
 	@if ! wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)$$'; then \
 	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (once; about 3 minutes)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
@@ -81,6 +77,11 @@ release-deps: rust-deps node-deps
 	  echo "Installing binaryen $(BINARYEN_VERSION) (wasm-opt) from npm"; \
 	  mkdir -p $(TOOLS); \
 	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); \
+	fi
+	@if ! esbuild --version 2>/dev/null | grep -qx '$(ESBUILD_VERSION)'; then \
+	  echo "Installing esbuild $(ESBUILD_VERSION) from npm"; \
+	  mkdir -p $(TOOLS); \
+	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent esbuild@$(ESBUILD_VERSION); \
 	fi
 
 # Reinstalled whenever the lock file changes. Playwright is pinned to 1.61,
@@ -132,18 +133,18 @@ deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 
 # --------------------------------------------------------------------- run --
 
-# cargo-leptos regenerates the wasm bundle on every call (seconds of work),
-# so the release build is skipped while no source has changed. Every crate
+# scripts/build-site regenerates the wasm bundle on every call (seconds of
+# work), so the release build is skipped while no source has changed. Every crate
 # the served binary or bundle is built from is listed: one left out would
 # let `make test` exercise a stale release build.
 SOURCES := $(shell find calendar core gate reference-apis/src app frontend server/src style migrations public -type f 2>/dev/null) \
            reference-apis/Cargo.toml server/Cargo.toml \
-           Cargo.toml Cargo.lock .cargo/config.toml
+           Cargo.toml Cargo.lock .cargo/config.toml scripts/build-site
 RELEASE_STAMP := target/site/.release-build
 
 $(RELEASE_STAMP): $(SOURCES) | release-deps
 	$(call say,Building the release server and console bundle)
-	cargo leptos build --release
+	scripts/build-site
 	@touch $@
 
 build-release: release-deps $(RELEASE_STAMP)

@@ -73,6 +73,9 @@ struct Args {
     /// Only the verified-token cache bench (no server; seconds).
     #[arg(long)]
     cache_only: bool,
+    /// Only the CPU per token and per gated request (SQLite, one process).
+    #[arg(long)]
+    token_cpu_only: bool,
     /// The release binary the nodes run.
     #[arg(long, default_value = "target/release/portcullis")]
     binary: String,
@@ -168,6 +171,9 @@ fn main() -> ExitCode {
         eprintln!("bench: {e}");
         return ExitCode::FAILURE;
     }
+    if args.token_cpu_only {
+        return ExitCode::SUCCESS;
+    }
     if args.audit_rows > 0 {
         if let Err(e) = servers.block_on(audit::run(servers.db(), args.audit_rows)) {
             eprintln!("bench: audit log: {e}");
@@ -190,6 +196,10 @@ fn main() -> ExitCode {
 async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     let addr = servers.gated.to_string();
     http::wait_ready(&addr, Duration::from_secs(60)).await?;
+    let slice = Duration::from_secs((args.seconds / 3).max(2));
+    if args.token_cpu_only {
+        return token_cpu::run(&addr, args.connections, ROUNDS, slice).await;
+    }
     page_weight::report(&addr).await?;
     let creds = http::provision(&addr, "applications:read applications:write").await?;
     let token = http::access_token(&addr, &creds, "applications:read applications:write").await?;
@@ -217,7 +227,6 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     // Gated and ungated alternate in rounds, so drift in the machine's load
     // hits both alike; the medians of the rounds are compared.
     let rounds = ROUNDS;
-    let slice = Duration::from_secs((args.seconds / 3).max(2));
     let mut gated = Vec::new();
     let mut bare = Vec::new();
     for round in 1..=rounds {

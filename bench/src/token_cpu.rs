@@ -5,9 +5,14 @@
 //! than one signature verification's worth of CPU over a secret client.
 //!
 //! Server CPU is every thread of this process but the load generator's
-//! (`/proc/self/task/*/schedstat`, nanoseconds on a CPU); the two kinds
-//! alternate in rounds so drift hits both alike.
+//! (`/proc/self/task/*/schedstat`, nanoseconds on a CPU); the kinds
+//! alternate in rounds so drift hits both alike. Assertions and proofs
+//! are signed before each slice ([`Presigned`]): signing them on the fly
+//! would make the one-thread load generator the bottleneck, and a server
+//! offered half the load spends more CPU per request on waking up, which
+//! is not what the binding costs.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -116,12 +121,14 @@ pub async fn run(
     );
     let mut keyed_spec = RequestSpec::post("/oauth/token", "", "");
     let signer = key.clone();
-    keyed_spec.next_body = Some(Rc::new(move || assertion_body(&signer, &keyed, &audience)));
+    let assertions = Presigned::new(move || assertion_body(&signer, &keyed, &audience));
+    keyed_spec.next_body = Some(assertions.taker());
     // The DPoP client key (another key than the assertion's).
     let dpop_key = Rc::new(es256_key()?);
     let mut dpop_token_spec = secret_spec.clone();
     let (k, url) = (dpop_key.clone(), token_url.clone());
-    dpop_token_spec.next_dpop = Some(Rc::new(move || dpop_proof(&k, "POST", &url, None)));
+    let token_proofs = Presigned::new(move || dpop_proof(&k, "POST", &url, None));
+    dpop_token_spec.next_dpop = Some(token_proofs.taker());
 
     println!(
         "\n{:<34} {:>10} {:>12} {:>10} {:>10} {:>11}",
@@ -130,9 +137,17 @@ pub async fn run(
     let tok = measure(
         addr,
         &[
-            ("client_secret_basic", &secret_spec),
-            ("private_key_jwt", &keyed_spec),
-            ("client_secret_basic + DPoP", &dpop_token_spec),
+            ("client_secret_basic", &secret_spec, None),
+            (
+                "private_key_jwt",
+                &keyed_spec,
+                Some(&assertions as &dyn Fill),
+            ),
+            (
+                "client_secret_basic + DPoP",
+                &dpop_token_spec,
+                Some(&token_proofs as &dyn Fill),
+            ),
         ],
         connections,
         rounds,
@@ -140,8 +155,21 @@ pub async fn run(
     )
     .await?;
     let (s, k, d) = (tok[0], tok[1], tok[2]);
+    // The whole proof check (parse, key, verification, claims), alone.
+    let sample = dpop_proof(&dpop_key, "POST", &token_url, None);
+    let check_us = cost_us(|| {
+        let expect = portcullis_gate::dpop::Expect {
+            method: "POST",
+            url: &token_url,
+            access_token: None,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        };
+        let _ = portcullis_gate::dpop::check(&sample, &expect);
+    })?;
     println!(
-        "one ES256 signature: {sign_us:.1} µs, one verification: {verify_us:.1} µs (this thread, this run)"
+        "one ES256 signature: {sign_us:.1} µs, one verification: {verify_us:.1} µs, one whole DPoP proof check: {check_us:.1} µs (this thread, this run)"
     );
     println!(
         "median CPU per token: secret {s:.1} µs = {:.2}× a signature; private_key_jwt {k:.1} µs = {:.2}× (+{:.1} µs = {:.2}× a verification); DPoP-bound {d:.1} µs = {:.2}× (+{:.1} µs = {:.2}× a verification)",
@@ -166,14 +194,18 @@ pub async fn run(
     let bearer_spec = RequestSpec::get(read, &format!("Bearer {bearer}"));
     let mut dpop_spec = RequestSpec::get(read, &format!("DPoP {bound}"));
     let (k, url, t) = (dpop_key.clone(), format!("{origin}{read}"), bound.clone());
-    dpop_spec.next_dpop = Some(Rc::new(move || dpop_proof(&k, "GET", &url, Some(&t))));
+    let read_proofs = Presigned::new(move || dpop_proof(&k, "GET", &url, Some(&t)));
+    dpop_spec.next_dpop = Some(read_proofs.taker());
     println!(
         "\n{:<34} {:>10} {:>12} {:>10} {:>10} {:>11}",
         "gated read, by token kind", "requests", "req/s", "p50 ms", "p99 ms", "CPU µs/req"
     );
     let gate = measure(
         addr,
-        &[("Bearer", &bearer_spec), ("DPoP-bound", &dpop_spec)],
+        &[
+            ("Bearer", &bearer_spec, None),
+            ("DPoP-bound", &dpop_spec, Some(&read_proofs as &dyn Fill)),
+        ],
         connections,
         rounds,
         slice,
@@ -194,14 +226,20 @@ pub async fn run(
 /// of each.
 async fn measure(
     addr: &str,
-    specs: &[(&str, &RequestSpec)],
+    specs: &[(&str, &RequestSpec, Option<&dyn Fill>)],
     connections: usize,
     rounds: usize,
     slice: Duration,
 ) -> Result<Vec<f64>, String> {
     let mut cpu = vec![Vec::new(); specs.len()];
+    let mut sent = vec![20_000; specs.len()];
     for round in 1..=rounds {
-        for (i, (name, spec)) in specs.iter().enumerate() {
+        for (i, (name, spec, presigned)) in specs.iter().enumerate() {
+            if let Some(p) = presigned {
+                // Half again what the last slice sent, so none is signed
+                // while the clock runs.
+                p.fill((sent[i] * 3 / 2).clamp(20_000, 150_000));
+            }
             let before = server_ns()?;
             let report = load::run(addr, spec, connections, Duration::ZERO, slice).await?;
             let used = server_ns()?.saturating_sub(before);
@@ -209,6 +247,7 @@ async fn measure(
                 return Err(format!("{name}: {} requests failed", report.errors));
             }
             let per = used as f64 / 1_000.0 / report.requests.max(1) as f64;
+            sent[i] = report.requests as usize;
             println!(
                 "{:<34} {:>10} {:>12.0} {:>10.2} {:>10.2} {:>11.1}",
                 format!("{name} (round {round})"),
@@ -222,6 +261,47 @@ async fn measure(
         }
     }
     Ok(cpu.iter_mut().map(|c| load::median(c)).collect())
+}
+
+/// Something to sign ahead of a slice.
+trait Fill {
+    /// Signs `n` fresh ones.
+    fn fill(&self, n: usize);
+}
+
+/// Values signed ahead of a slice; one is made on the spot only if the
+/// pool runs dry.
+struct Presigned<T> {
+    pool: Rc<RefCell<Vec<T>>>,
+    make: Rc<dyn Fn() -> T>,
+}
+
+impl<T: 'static> Presigned<T> {
+    fn new(make: impl Fn() -> T + 'static) -> Self {
+        Self {
+            pool: Rc::default(),
+            make: Rc::new(make),
+        }
+    }
+
+    fn taker(&self) -> Rc<dyn Fn() -> T> {
+        let (pool, make) = (self.pool.clone(), self.make.clone());
+        Rc::new(move || {
+            let next = pool.borrow_mut().pop();
+            next.unwrap_or_else(|| make())
+        })
+    }
+}
+
+impl<T> Fill for Presigned<T> {
+    fn fill(&self, n: usize) {
+        let mut pool = self.pool.borrow_mut();
+        // Leftovers of an earlier slice may be too old by now.
+        pool.clear();
+        while pool.len() < n {
+            pool.push((self.make)());
+        }
+    }
 }
 
 /// A DPoP proof (RFC 9449 §4.2) by `key` for `method` `url`.

@@ -123,15 +123,7 @@ impl SharedLimits {
     /// True the first time `key` is set within `ttl_secs` (`SET NX EX`):
     /// a value used once on every node that shares this Redis.
     pub async fn first_use(&self, key: &str, ttl_secs: i64) -> RedisResult<bool> {
-        let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{}:once:{key}", self.prefix))
-            .arg(1)
-            .arg("NX")
-            .arg("EX")
-            .arg(ttl_secs.max(1));
-        let set: Option<String> = bounded(cmd.query_async(&mut conn)).await?;
-        Ok(set.is_some())
+        self.buckets.first_use(key, ttl_secs).await
     }
 
     /// Forgets `key`'s failures (a correct password for an email).

@@ -50,6 +50,8 @@ pub struct Issuer {
     remote_keys: RemoteKeys,
     /// Server-provided DPoP nonces, when the operator turned them on.
     dpop_nonces: Option<DpopNonces>,
+    /// Whether the in-process gates want nonces of their own (RFC 9449 §9).
+    gate_dpop_nonces: bool,
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
@@ -70,6 +72,7 @@ impl Issuer {
             used_once,
             remote_keys: RemoteKeys::default(),
             dpop_nonces: None,
+            gate_dpop_nonces: false,
             issuer,
             keyring: feed.keyring().clone(),
             registry: feed.registry().clone(),
@@ -101,12 +104,26 @@ impl Issuer {
     /// Requires server-provided nonces in DPoP proofs at the token
     /// endpoint (RFC 9449 §8).
     pub fn with_dpop_nonces(mut self, on: bool) -> Self {
-        self.dpop_nonces = on.then(|| DpopNonces::new(&self.master));
+        self.dpop_nonces = on.then(|| crate::dpop_nonce::for_token_endpoint(&self.master));
         self
     }
 
     pub fn dpop_nonces(&self) -> Option<&DpopNonces> {
         self.dpop_nonces.as_ref()
+    }
+
+    /// The in-process gates want nonces of their own when `on`.
+    pub fn with_gate_dpop_nonces(mut self, on: bool) -> Self {
+        self.gate_dpop_nonces = on;
+        self
+    }
+
+    /// The nonces the in-process gate of `api` requires, when the operator
+    /// turned gate nonces on (RFC 9449 §9; a key of its own, see
+    /// [`crate::dpop_nonce::for_gate`]).
+    pub fn gate_dpop_nonces(&self, api: &str) -> Option<DpopNonces> {
+        self.gate_dpop_nonces
+            .then(|| crate::dpop_nonce::for_gate(&self.master, api))
     }
 
     pub fn remote_keys(&self) -> &RemoteKeys {

@@ -21,6 +21,8 @@ pub enum Refusal {
     /// RFC 9449 §7.1: a DPoP-bound token without a good proof, or sent
     /// under the wrong scheme; answered with a `DPoP` challenge.
     Dpop { error: &'static str, why: String },
+    /// RFC 9449 §9: retry with this nonce (sent as `DPoP-Nonce`).
+    UseDpopNonce(String),
 }
 
 fn quoted(s: &str) -> String {
@@ -80,6 +82,17 @@ impl Refusal {
                 ),
                 json!({ "error": error, "error_description": why }),
             ),
+            Refusal::UseDpopNonce(_) => {
+                let why = "this resource server requires a nonce in the DPoP proof: use the one in the DPoP-Nonce header";
+                (
+                    StatusCode::UNAUTHORIZED,
+                    format!(
+                        "DPoP algs=\"{}\", error=\"use_dpop_nonce\", error_description=\"{why}\"",
+                        crate::dpop::algs()
+                    ),
+                    json!({ "error": "use_dpop_nonce", "error_description": why }),
+                )
+            }
             Refusal::Unavailable(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 String::new(),
@@ -93,6 +106,11 @@ impl Refusal {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         } else if let Ok(v) = HeaderValue::from_str(&challenge) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let Refusal::UseDpopNonce(nonce) = &self {
+            if let Ok(v) = HeaderValue::from_str(nonce) {
+                res.headers_mut().insert("dpop-nonce", v);
+            }
         }
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

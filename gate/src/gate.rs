@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::cache::VerifiedTokens;
 use crate::clock::{Clock, Secs, SystemClock};
+use crate::dpop_nonce::DpopNonces;
 use crate::events::Event;
 use crate::limits::{Decision, RateLimiter};
 use crate::token::{self, Claims, KeySet, Rejected};
@@ -49,6 +50,9 @@ pub enum Refused {
     /// RFC 9449: a bound token without a good proof by its key, or a
     /// proof with an unbound token (`error` is the challenge's code).
     Dpop { error: &'static str, why: String },
+    /// RFC 9449 §9: the proof lacks a nonce this gate gave out lately;
+    /// the client retries with this one (`use_dpop_nonce`).
+    UseDpopNonce(String),
 }
 
 /// A DPoP proof sent with a call, and the call it must be for.
@@ -109,6 +113,8 @@ struct Inner {
     public_origin: Option<String>,
     /// DPoP proofs seen within their window (RFC 9449 §11.1).
     seen_proofs: crate::dpop::SeenProofs,
+    /// Set: every proof must carry one of these (RFC 9449 §9).
+    dpop_nonces: Option<DpopNonces>,
 }
 
 /// A bearer gate for one API. Cheap to clone; every clone is the same gate.
@@ -128,6 +134,7 @@ pub struct GateBuilder {
     on_stale: OnStale,
     stale_after: Option<Duration>,
     public_origin: Option<String>,
+    dpop_nonces: Option<DpopNonces>,
 }
 
 /// The default bound after which a gate that lost its feed fails closed.
@@ -148,6 +155,7 @@ impl Default for GateBuilder {
             on_stale: OnStale::FailClosed,
             stale_after: Some(DEFAULT_STALE_AFTER),
             public_origin: None,
+            dpop_nonces: None,
         }
     }
 }
@@ -213,6 +221,15 @@ impl GateBuilder {
         self
     }
 
+    /// Require a nonce this gate gave out in every DPoP proof (RFC 9449
+    /// §9): a proof without a current one is answered `use_dpop_nonce`
+    /// with the nonce to use. Replicas that share the nonces' secret take
+    /// each other's.
+    pub fn dpop_nonces(mut self, nonces: DpopNonces) -> Self {
+        self.dpop_nonces = Some(nonces);
+        self
+    }
+
     /// The feed is in this process: it cannot be lost.
     pub fn in_process(mut self) -> Self {
         self.stale_after = None;
@@ -245,6 +262,7 @@ impl GateBuilder {
                 ready: std::sync::atomic::AtomicBool::new(false),
                 public_origin: self.public_origin,
                 seen_proofs: crate::dpop::SeenProofs::default(),
+                dpop_nonces: self.dpop_nonces,
             }),
         }
     }
@@ -480,7 +498,15 @@ impl Gate {
             _ => None,
         };
         if let Some(proof) = proof {
-            match self.inner.seen_proofs.first_use(&proof, now) {
+            let seen = match self.inner.seen_proofs.first_use(&proof, now) {
+                // RFC 9449 §11.1 across replicas: gates sharing Redis
+                // take each proof once between them.
+                crate::dpop::Use::First if !self.first_use_shared(&proof, now).await => {
+                    crate::dpop::Use::Replayed
+                }
+                seen => seen,
+            };
+            match seen {
                 crate::dpop::Use::First => {}
                 crate::dpop::Use::Replayed => {
                     return Err(dpop_refused(
@@ -497,6 +523,20 @@ impl Gate {
             }
         }
         Ok(Admitted { claims, decision })
+    }
+
+    /// False when another gate or node sharing this gate's Redis took
+    /// the proof first (see [`RateLimiter::first_use_shared`]).
+    async fn first_use_shared(&self, proof: &crate::dpop::Proof, now: crate::clock::Epoch) -> bool {
+        let Some(limiter) = &self.inner.limiter else {
+            return true;
+        };
+        // A minute more than the proof's window: a replica whose clock
+        // runs behind still finds it.
+        let ttl = (proof.remember_until - now).max(1) + 60;
+        limiter
+            .first_use_shared(&proof.shared_key(), ttl, now)
+            .await
     }
 
     /// The token's binding (RFC 9449 §7.1): none and no proof, or a proof
@@ -530,6 +570,11 @@ impl Gate {
                 let proof = check(req.proof, &expect).map_err(bad)?;
                 if proof.jkt != cnf.jkt {
                     return Err(bad(BadProof::Binding));
+                }
+                if let Some(nonces) = &self.inner.dpop_nonces {
+                    if !proof.nonce.as_deref().is_some_and(|n| nonces.valid(n, now)) {
+                        return Err(Refused::UseDpopNonce(nonces.current(now)));
+                    }
                 }
                 if self.inner.seen_proofs.contains(&proof, now) {
                     return Err(bad(BadProof::Replayed));

@@ -135,6 +135,7 @@ impl Gate {
             Refused::Token(r) => refuse(Refusal::InvalidToken(r.describe().into())),
             Refused::Unavailable(why) => refuse(Refusal::Unavailable(why)),
             Refused::Dpop { error, why } => refuse(Refusal::Dpop { error, why }),
+            Refused::UseDpopNonce(nonce) => refuse(Refusal::UseDpopNonce(nonce)),
             Refused::Limited(d) => ratelimit_headers::too_many(&d),
         })
     }

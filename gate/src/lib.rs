@@ -21,6 +21,7 @@
 pub mod cache;
 pub mod clock;
 pub mod dpop;
+pub mod dpop_nonce;
 pub mod events;
 mod gate;
 pub mod jws;

@@ -166,6 +166,15 @@ pub struct Config {
           global = true)]
     pub dpop_nonce: bool,
 
+    /// Require a nonce in every DPoP proof at the gates (RFC 9449 §9): the
+    /// in-process gates of `serve` (a key per API from the master key) and
+    /// `portcullis gate` (a key from its credential's secret, so replicas
+    /// with one credential take each other's nonces). Off by default.
+    #[arg(long, env = "PORTCULLIS_GATE_DPOP_NONCE", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(),
+          global = true)]
+    pub gate_dpop_nonce: bool,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,
@@ -221,6 +230,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_private_targets", &self.webhook_private_targets)
             .field("key_fetch_private_targets", &self.key_fetch_private_targets)
             .field("dpop_nonce", &self.dpop_nonce)
+            .field("gate_dpop_nonce", &self.gate_dpop_nonce)
             .field("site_root", &self.site_root)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)

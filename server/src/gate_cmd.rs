@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use portcullis_gate::dpop_nonce::DpopNonces;
 use portcullis_gate::forward_auth::{self, Routes};
 use portcullis_gate::limits::{RateLimiter, SharedBuckets};
 use portcullis_gate::remote::{self, Credential, Settings};
@@ -68,6 +69,7 @@ pub struct GateArgs {
 pub async fn run(
     args: &GateArgs,
     redis_url: Option<&str>,
+    dpop_nonce: bool,
     limits: crate::listen::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
@@ -76,6 +78,8 @@ pub async fn run(
             "set GATE_CLIENT_SECRET to the gate credential's secret (shown once by `portcullis gates add`)".into(),
         )
     })?;
+    // Keyed from the credential's secret, which only its replicas hold.
+    let nonces = dpop_nonce.then(|| DpopNonces::new(secret.as_bytes(), "gate-dpop-nonce"));
     let routes = Routes::load(&args.routes).map_err(|e| StartupError::Config(e.to_string()))?;
     let limiter = match redis_url.filter(|u| !u.is_empty()) {
         Some(url) => {
@@ -100,6 +104,9 @@ pub async fn run(
         },
     };
     let mut builder = Gate::builder().limiter(Arc::new(limiter));
+    if let Some(nonces) = nonces {
+        builder = builder.dpop_nonces(nonces);
+    }
     if let Some(url) = &args.public_url {
         builder = builder.public_origin(url.origin().ascii_serialization().as_str());
     }

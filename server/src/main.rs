@@ -141,6 +141,7 @@ fn main() -> ExitCode {
                 gate_cmd::run(
                     &args,
                     cli.config.redis_url.as_deref(),
+                    cli.config.gate_dpop_nonce,
                     cli.config.listen_limits(),
                     shutdown_signal(),
                 )

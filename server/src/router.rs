@@ -63,7 +63,8 @@ pub struct Built {
 /// Console forms are small; a larger body is refused (413) before it is read.
 const API_BODY_LIMIT: usize = 64 * 1024;
 
-/// The name cargo-leptos gives the wasm, js and css under `pkg/`.
+/// The name of the wasm, js and css under `pkg/` (scripts/build-site;
+/// `LEPTOS_OUTPUT_NAME` in .cargo/config.toml).
 const OUTPUT_NAME: &str = "portcullis";
 
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
@@ -136,6 +137,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         )
         .with_shared_limits(shared_limits.clone())
         .with_dpop_nonces(config.dpop_nonce)
+        .with_gate_dpop_nonces(config.gate_dpop_nonce)
         .with_key_fetcher(Arc::new(
             crate::outbound::JwksFetcher::new(config.key_fetch_targets()).map_err(|e| {
                 portcullis_core::Error::Setup(format!("an HTTP client for JWK Sets: {e}"))

@@ -101,6 +101,9 @@ pub struct RateLimiter {
     /// When Redis last failed (epoch seconds), to warn once a minute.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     warned_at: AtomicI64,
+    /// The same, for the shared memory of DPoP proofs.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    proofs_warned_at: AtomicI64,
     /// Projects refused since the last [`RateLimiter::take_limited`], each
     /// at most once a minute (so a flood costs one push a minute).
     limited: Mutex<Vec<(String, Epoch)>>,
@@ -158,6 +161,7 @@ impl RateLimiter {
             shared: None,
             nodes: AtomicU32::new(1),
             warned_at: AtomicI64::new(0),
+            proofs_warned_at: AtomicI64::new(0),
             limited: Mutex::default(),
         }
     }
@@ -198,6 +202,33 @@ impl RateLimiter {
         let mut d = self.charge_local(project_id, share, now, epoch);
         d.limit = limit;
         d
+    }
+
+    /// With Redis: true the first time `key` is seen by any node or gate
+    /// sharing it within `ttl_secs` (a DPoP proof's `jti`, RFC 9449 §11.1,
+    /// across gate replicas). Without Redis, or while it cannot be reached,
+    /// true: the caller's own memory, already checked, decides, as the
+    /// buckets fall back to this process's share.
+    pub async fn first_use_shared(&self, key: &str, ttl_secs: i64, epoch: Epoch) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            match shared.buckets.first_use(key, ttl_secs).await {
+                Ok(first) => return first,
+                Err(e) => {
+                    let last = self.proofs_warned_at.load(Ordering::Relaxed);
+                    if last + 60 <= epoch
+                        && self
+                            .proofs_warned_at
+                            .compare_exchange(last, epoch, Ordering::Relaxed, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        tracing::error!(error = %e, "Redis is unreachable: DPoP proofs are remembered by this process only");
+                    }
+                }
+            }
+        }
+        let _ = (key, ttl_secs, epoch);
+        true
     }
 
     #[cfg(feature = "redis")]

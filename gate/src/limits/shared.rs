@@ -122,6 +122,28 @@ impl SharedBuckets {
     }
 }
 
+impl SharedBuckets {
+    /// True the first time `key` is set within `ttl_secs` (`SET NX EX`):
+    /// a value used once on every node and gate that shares this Redis.
+    pub async fn first_use(&self, key: &str, ttl_secs: i64) -> RedisResult<bool> {
+        let Some(prefix) = self.prefix.get() else {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::ClientError,
+                "the issuer of the shared values is not known yet",
+            )));
+        };
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{prefix}:once:{key}"))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl_secs.max(1));
+        let set: Option<String> = bounded(cmd.query_async(&mut conn)).await?;
+        Ok(set.is_some())
+    }
+}
+
 /// Requests leased from the shared bucket, spent from memory: the fast path
 /// is one atomic decrement; only a refill takes the lock and calls Redis.
 #[derive(Default)]
@@ -164,7 +186,7 @@ fn shared_decision(limit: Limit, grant: Option<Grant>, allowed: bool) -> Decisio
 
 /// A limiter's shared side: the buckets and this process's leases.
 pub(super) struct Shared {
-    buckets: Arc<SharedBuckets>,
+    pub(super) buckets: Arc<SharedBuckets>,
     leases: RwLock<HashMap<String, Arc<Lease>>>,
     /// The zero of the leases' clocks.
     base: Instant,

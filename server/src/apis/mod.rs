@@ -31,13 +31,16 @@ pub fn routes(
     // The same gate an outside service runs, fed from this process's own
     // change feed instead of over HTTP.
     let gate_for = |api: &portcullis_core::catalogue::Api| {
-        let gate = Gate::builder()
+        let mut builder = Gate::builder()
             .public_origin(endpoints)
             .expect(issuer.issuer(), issuer.audience(&api.base_path))
             .clock(clock.clone())
             .limiter(issuer.limiter().clone())
-            .in_process()
-            .build();
+            .in_process();
+        if let Some(nonces) = issuer.gate_dpop_nonces(&api.id) {
+            builder = builder.dpop_nonces(nonces);
+        }
+        let gate = builder.build();
         gate_feed.attach_gate(&api.id, gate.clone());
         gate
     };

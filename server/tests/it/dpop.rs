@@ -20,11 +20,26 @@ pub(crate) fn proof(
     token: Option<&str>,
     iat: i64,
 ) -> String {
+    proof_with(key, method, url, token, None, iat)
+}
+
+/// [`proof`], carrying a server's `nonce` if given (§8, §9).
+pub(crate) fn proof_with(
+    key: &TestKey,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    nonce: Option<&str>,
+    iat: i64,
+) -> String {
     let mut claims = json!({ "htm": method, "htu": url, "iat": iat,
         "jti": portcullis_core::ids::new_id("dpop") });
     if let Some(t) = token {
         let hash = ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
         claims["ath"] = json!(B64URL.encode(hash));
+    }
+    if let Some(n) = nonce {
+        claims["nonce"] = json!(n);
     }
     sign_proof(key, &claims)
 }
@@ -278,9 +293,7 @@ async fn the_token_endpoint_refuses_a_bad_proof_and_a_replayed_one() {
 
 /// A proof like [`proof`], carrying `nonce`.
 fn proof_with_nonce(key: &TestKey, url: &str, nonce: &str, iat: i64) -> String {
-    let claims = json!({ "htm": "POST", "htu": url, "iat": iat, "nonce": nonce,
-        "jti": portcullis_core::ids::new_id("dpop") });
-    sign_proof(key, &claims)
+    proof_with(key, "POST", url, None, Some(nonce), iat)
 }
 
 /// RFC 9449 §8 with `PORTCULLIS_DPOP_NONCE`: a proof without the server's
@@ -348,4 +361,156 @@ async fn with_server_nonces_a_proof_carries_a_nonce_the_cluster_gave_out() {
     let (_, fresh, body) = ask(proof_with_nonce(&key, &url, &nonce, s.clock_now())).await;
     assert_eq!(body["error"], "use_dpop_nonce", "ten minutes on, stale");
     assert_ne!(fresh.as_deref(), Some(nonce.as_str()));
+}
+
+/// RFC 9449 §11.1 across gate replicas: nodes sharing Redis take a proof
+/// once between them, so a proof copied off one node's traffic is refused
+/// by the next node the load balancer picks.
+#[tokio::test]
+async fn with_redis_a_proof_is_good_once_across_the_gates_of_every_node() {
+    let (Ok(_), true) = (
+        std::env::var(crate::cluster::REDIS_ENV),
+        crate::harness::on_postgres(),
+    ) else {
+        return; // The SQLite pass has no Redis; the PostgreSQL pass does.
+    };
+    let admin = std::env::var(crate::harness::POSTGRES_ENV).unwrap();
+    let c = crate::cluster::Cluster::start(&admin, 2, true).await;
+    let owner = c.owner(0, "replicas@example.com").await;
+    let project = c.project(0, &owner, "Bound").await;
+    let creds = c.client(0, &owner, &project, &["applications:read"]).await;
+    let key = TestKey::es256(None);
+    let now = || portcullis_core::Clock::now(&portcullis_core::SystemClock);
+    let token_url = format!("{}/oauth/token", c.public_url);
+    let res = Client::new()
+        .post(c.url(0, "/oauth/token"))
+        .basic_auth(&creds.id, Some(&creds.secret))
+        .header("DPoP", proof(&key, "POST", &token_url, None, now()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "applications:read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    let token = body["access_token"]
+        .as_str()
+        .expect("a bound token")
+        .to_owned();
+    let read = format!("{}/partner/v1/applications", c.public_url);
+    let get = |node: usize, dpop: String| {
+        let (url, token) = (c.url(node, "/partner/v1/applications"), token.clone());
+        async move {
+            let res = Client::new()
+                .get(url)
+                .header("authorization", format!("DPoP {token}"))
+                .header("DPoP", dpop)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Node 1 learns of the client from the change feed.
+    crate::cluster::within(
+        std::time::Duration::from_secs(5),
+        "node 1 admits the token",
+        || {
+            let fresh = proof(&key, "GET", &read, Some(&token), now());
+            let call = get(1, fresh);
+            async move { call.await.0 == 200 }
+        },
+    )
+    .await;
+    let once = proof(&key, "GET", &read, Some(&token), now());
+    let (status, body) = get(0, once.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(1, once.clone()).await;
+    assert_eq!(status, 401, "replayed on node 1: {body}");
+    assert_eq!(get(0, once).await.0, 401, "and on node 0");
+    let fresh = proof(&key, "GET", &read, Some(&token), now());
+    assert_eq!(get(1, fresh).await.0, 200, "a fresh proof passes");
+}
+
+/// RFC 9449 §9 with `PORTCULLIS_GATE_DPOP_NONCE`: the in-process gate wants a
+/// nonce of its own in each proof (the token endpoint's is not one of
+/// them); a proof without it is answered `401 use_dpop_nonce` with the
+/// nonce in `DPoP-Nonce`, and the retry carrying it passes.
+#[tokio::test]
+async fn with_server_nonces_the_gate_asks_for_a_nonce_of_its_own() {
+    let s = TestServer::start_with(|c| {
+        c.dpop_nonce = true;
+        c.gate_dpop_nonce = true;
+    })
+    .await;
+    let (_, _, creds) = s
+        .partner_client("gate-nonce@example.com", &["applications:read"])
+        .await;
+    let key = TestKey::es256(None);
+    let token_url = s.url("/oauth/token");
+    let mint = |nonce: Option<String>| {
+        let dpop = proof_with(
+            &key,
+            "POST",
+            &token_url,
+            None,
+            nonce.as_deref(),
+            s.clock_now(),
+        );
+        Client::new()
+            .post(&token_url)
+            .basic_auth(&creds.id, Some(&creds.secret))
+            .header("DPoP", dpop)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "applications:read"),
+            ])
+            .send()
+    };
+    let first = mint(None).await.unwrap();
+    let endpoint_nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let body: Value = mint(Some(endpoint_nonce.clone()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"]
+        .as_str()
+        .expect("a bound token")
+        .to_owned();
+
+    let url = s.url("/partner/v1/applications");
+    let send = |nonce: Option<&str>| {
+        let dpop = proof_with(&key, "GET", &url, Some(&token), nonce, s.clock_now());
+        Client::new()
+            .get(&url)
+            .header("authorization", format!("DPoP {token}"))
+            .header("DPoP", dpop)
+            .send()
+    };
+    let mut gate_nonce = None;
+    for (what, nonce) in [
+        ("no nonce", None),
+        ("the token endpoint's nonce", Some(endpoint_nonce.as_str())),
+        ("a made-up nonce", Some("AAAAAAAAAAAAAAAAAAAA")),
+    ] {
+        let res = send(nonce).await.unwrap();
+        assert_eq!(res.status(), 401, "{what}");
+        let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with("DPoP ") && challenge.contains(r#"error="use_dpop_nonce""#),
+            "{what}: {challenge}"
+        );
+        let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        assert_ne!(nonce, endpoint_nonce, "a nonce of the gate's own");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "use_dpop_nonce", "{what}");
+        gate_nonce = Some(nonce);
+    }
+    let gate_nonce = gate_nonce.unwrap();
+    let res = send(Some(&gate_nonce)).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }

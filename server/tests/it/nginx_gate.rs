@@ -265,3 +265,69 @@ async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
         );
     }
 }
+
+/// `portcullis gate --gate-dpop-nonce` behind nginx (RFC 9449 §9): the proxy
+/// passes the gate's `use_dpop_nonce` answer on with its `DPoP-Nonce`
+/// header, and the retry carrying that nonce reaches the upstream.
+#[tokio::test]
+async fn nginx_passes_the_gates_dpop_nonce_on() {
+    use crate::dpop::{bound_token, proof_with};
+    let s = TestServer::start().await;
+    let (_, _, creds) = s
+        .partner_client("nginx-nonce@example.com", &["applications:read"])
+        .await;
+    let gate = GateProcess::start(
+        &s,
+        &s.base,
+        &credential(&s, "partner").await,
+        &["--gate-dpop-nonce=true"],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_nginx, base) = start_nginx(dir.path(), &gate.base, &upstream().await).await;
+    let key = crate::private_key_jwt::TestKey::es256(None);
+    let (status, body) = bound_token(&s, &creds, &key).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let url = format!("{base}/partner/v1/applications");
+    let send = |nonce: Option<String>| {
+        let dpop = proof_with(
+            &key,
+            "GET",
+            &url,
+            Some(&token),
+            nonce.as_deref(),
+            s.clock_now(),
+        );
+        Client::new()
+            .get(&url)
+            .header("authorization", format!("DPoP {token}"))
+            .header("DPoP", dpop)
+            .send()
+    };
+    // The gate learns of the client from the feed first.
+    let start = Instant::now();
+    let nonce = loop {
+        let res = send(None).await.unwrap();
+        if let Some(n) = res.headers().get("dpop-nonce") {
+            assert_eq!(res.status(), 401);
+            let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+            assert!(
+                challenge.contains(r#"error="use_dpop_nonce""#),
+                "{challenge}"
+            );
+            break n.to_str().unwrap().to_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never asked for a nonce"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let res = send(Some(nonce)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("dpop-nonce").is_none(),
+        "only on refusals"
+    );
+}
