@@ -73,7 +73,8 @@ struct Args {
     /// Only the verified-token cache bench (no server; seconds).
     #[arg(long)]
     cache_only: bool,
-    /// Only the CPU per token and per gated request (SQLite, one process).
+    /// Only the CPU per token and per gated request (SQLite, one process;
+    /// with --redis, used-once values go to that Redis, as on a cluster).
     #[arg(long)]
     token_cpu_only: bool,
     /// The release binary the nodes run.
@@ -149,7 +150,11 @@ fn main() -> ExitCode {
     if args.cache_only {
         return ExitCode::SUCCESS;
     }
-    let servers = match server::start(&args.site_root, &server::Storage::default()) {
+    let storage = server::Storage {
+        database_url: None,
+        redis_url: args.redis.clone().filter(|_| args.token_cpu_only),
+    };
+    let servers = match server::start(&args.site_root, &storage) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bench: cannot start the server: {e}");
