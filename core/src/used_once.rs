@@ -66,18 +66,10 @@ impl UsedOnce {
     ) -> Result<bool> {
         // Hashed: fixed length whatever the client sent, and no separator
         // games between owner and value.
-        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
-        for part in [kind, owner, value] {
-            h.update(&(part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
-        let key = hex::encode(h.finish());
-        // A minute more than the value's life: a node whose clock runs
-        // behind still finds it (as the database rows are pruned late).
-        let ttl = (expires_at - now).max(1) + 60;
+        let key = hex::encode(portcullis_gate::limits::once_digest(&[kind, owner, value]));
         if let Some(shared) = &self.shared {
             return shared
-                .first_use(&key, ttl)
+                .first_use(&key, expires_at - now)
                 .await
                 .map_err(|e| Error::Internal(format!("Redis: {e}")));
         }

@@ -42,20 +42,6 @@ pub struct Proof {
     pub nonce: Option<String>,
 }
 
-impl Proof {
-    /// The proof's name where gates share what they saw (Redis): fixed
-    /// length, and no separator games between key and `jti`.
-    pub fn shared_key(&self) -> String {
-        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
-        h.update(b"gate-dpop-proof");
-        for part in [&self.jkt, &self.jti] {
-            h.update(&(part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
-        B64URL.encode(h.finish())
-    }
-}
-
 /// Why a proof is refused (`invalid_dpop_proof`); the description is
 /// safe to send back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

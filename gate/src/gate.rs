@@ -531,11 +531,12 @@ impl Gate {
         let Some(limiter) = &self.inner.limiter else {
             return true;
         };
-        // A minute more than the proof's window: a replica whose clock
-        // runs behind still finds it.
-        let ttl = (proof.remember_until - now).max(1) + 60;
+        let key = || {
+            let digest = crate::limits::once_digest(&["gate-dpop-proof", &proof.jkt, &proof.jti]);
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest)
+        };
         limiter
-            .first_use_shared(&proof.shared_key(), ttl, now)
+            .first_use_shared(key, proof.remember_until - now, now)
             .await
     }
 

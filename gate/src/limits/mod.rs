@@ -143,6 +143,21 @@ pub(crate) fn entry<T>(
         .clone()
 }
 
+/// The name of a value used once (a client assertion's or a DPoP proof's
+/// `jti`, with what it belongs to): SHA-256 of the parts, each prefixed
+/// with its length, so the name has a fixed length whatever the client
+/// sent and no separator can be forged between parts.
+pub fn once_digest(parts: &[&str]) -> [u8; 32] {
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in parts {
+        h.update(&(part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let mut out = [0; 32];
+    out.copy_from_slice(h.finish().as_ref());
+    out
+}
+
 pub(crate) fn ceil_secs(d: Duration) -> i64 {
     let s = d.as_secs() as i64;
     if d.subsec_nanos() > 0 {
@@ -208,11 +223,17 @@ impl RateLimiter {
     /// sharing it within `ttl_secs` (a DPoP proof's `jti`, RFC 9449 §11.1,
     /// across gate replicas). Without Redis, or while it cannot be reached,
     /// true: the caller's own memory, already checked, decides, as the
-    /// buckets fall back to this process's share.
-    pub async fn first_use_shared(&self, key: &str, ttl_secs: i64, epoch: Epoch) -> bool {
+    /// buckets fall back to this process's share. `key` is made only when
+    /// Redis is there to ask.
+    pub async fn first_use_shared(
+        &self,
+        key: impl FnOnce() -> String,
+        ttl_secs: i64,
+        epoch: Epoch,
+    ) -> bool {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            match shared.buckets.first_use(key, ttl_secs).await {
+            match shared.buckets.first_use(&key(), ttl_secs).await {
                 Ok(first) => return first,
                 Err(e) => {
                     let last = self.proofs_warned_at.load(Ordering::Relaxed);
@@ -227,6 +248,7 @@ impl RateLimiter {
                 }
             }
         }
+        #[cfg(not(feature = "redis"))]
         let _ = (key, ttl_secs, epoch);
         true
     }

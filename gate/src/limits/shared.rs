@@ -125,6 +125,8 @@ impl SharedBuckets {
 impl SharedBuckets {
     /// True the first time `key` is set within `ttl_secs` (`SET NX EX`):
     /// a value used once on every node and gate that shares this Redis.
+    /// Kept a minute longer, so a node whose clock runs behind still
+    /// finds it (as the database's rows are pruned a minute late).
     pub async fn first_use(&self, key: &str, ttl_secs: i64) -> RedisResult<bool> {
         let Some(prefix) = self.prefix.get() else {
             return Err(redis::RedisError::from((
@@ -138,7 +140,7 @@ impl SharedBuckets {
             .arg(1)
             .arg("NX")
             .arg("EX")
-            .arg(ttl_secs.max(1));
+            .arg(ttl_secs.max(1) + 60);
         let set: Option<String> = bounded(cmd.query_async(&mut conn)).await?;
         Ok(set.is_some())
     }

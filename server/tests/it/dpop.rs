@@ -70,19 +70,32 @@ fn thumbprint(jwk: &Value) -> String {
 
 pub(crate) async fn bound_token(s: &TestServer, creds: &Creds, key: &TestKey) -> (u16, Value) {
     let url = s.url("/oauth/token");
-    let res = Client::new()
-        .post(&url)
+    let res = ask_bound(&url, &url, creds, key, None, s.clock_now()).await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+/// A token request for `applications:read` sent to `post_to`, with a
+/// proof naming `htu` (the issuer's token endpoint) and `nonce` if given.
+async fn ask_bound(
+    post_to: &str,
+    htu: &str,
+    creds: &Creds,
+    key: &TestKey,
+    nonce: Option<&str>,
+    iat: i64,
+) -> reqwest::Response {
+    Client::new()
+        .post(post_to)
         .basic_auth(&creds.id, Some(&creds.secret))
-        .header("DPoP", proof(key, "POST", &url, None, s.clock_now()))
+        .header("DPoP", proof_with(key, "POST", htu, None, nonce, iat))
         .form(&[
             ("grant_type", "client_credentials"),
             ("scope", "applications:read"),
         ])
         .send()
         .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
+        .unwrap()
 }
 
 async fn call(
@@ -91,8 +104,19 @@ async fn call(
     token: &str,
     dpop: Option<String>,
 ) -> (u16, String, Value) {
+    call_at(&s.url("/partner/v1/applications"), scheme, token, dpop).await
+}
+
+/// `GET url` with `token` under `scheme` and the proof if given: status,
+/// `WWW-Authenticate` and body.
+async fn call_at(
+    url: &str,
+    scheme: &str,
+    token: &str,
+    dpop: Option<String>,
+) -> (u16, String, Value) {
     let mut req = Client::new()
-        .get(s.url("/partner/v1/applications"))
+        .get(url)
         .header("authorization", format!("{scheme} {token}"));
     if let Some(p) = dpop {
         req = req.header("DPoP", p);
@@ -382,17 +406,15 @@ async fn with_redis_a_proof_is_good_once_across_the_gates_of_every_node() {
     let key = TestKey::es256(None);
     let now = || portcullis_core::Clock::now(&portcullis_core::SystemClock);
     let token_url = format!("{}/oauth/token", c.public_url);
-    let res = Client::new()
-        .post(c.url(0, "/oauth/token"))
-        .basic_auth(&creds.id, Some(&creds.secret))
-        .header("DPoP", proof(&key, "POST", &token_url, None, now()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "applications:read"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = ask_bound(
+        &c.url(0, "/oauth/token"),
+        &token_url,
+        &creds,
+        &key,
+        None,
+        now(),
+    )
+    .await;
     let body: Value = res.json().await.unwrap();
     let token = body["access_token"]
         .as_str()
@@ -402,15 +424,8 @@ async fn with_redis_a_proof_is_good_once_across_the_gates_of_every_node() {
     let get = |node: usize, dpop: String| {
         let (url, token) = (c.url(node, "/partner/v1/applications"), token.clone());
         async move {
-            let res = Client::new()
-                .get(url)
-                .header("authorization", format!("DPoP {token}"))
-                .header("DPoP", dpop)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            let (status, _, body) = call_at(&url, "DPoP", &token, Some(dpop)).await;
+            (status, body)
         }
     };
     // Node 1 learns of the client from the change feed.
@@ -451,29 +466,14 @@ async fn with_server_nonces_the_gate_asks_for_a_nonce_of_its_own() {
     let key = TestKey::es256(None);
     let token_url = s.url("/oauth/token");
     let mint = |nonce: Option<String>| {
-        let dpop = proof_with(
-            &key,
-            "POST",
-            &token_url,
-            None,
-            nonce.as_deref(),
-            s.clock_now(),
-        );
-        Client::new()
-            .post(&token_url)
-            .basic_auth(&creds.id, Some(&creds.secret))
-            .header("DPoP", dpop)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("scope", "applications:read"),
-            ])
-            .send()
+        let (token_url, creds, key) = (&token_url, &creds, &key);
+        let iat = s.clock_now();
+        async move { ask_bound(token_url, token_url, creds, key, nonce.as_deref(), iat).await }
     };
-    let first = mint(None).await.unwrap();
+    let first = mint(None).await;
     let endpoint_nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
     let body: Value = mint(Some(endpoint_nonce.clone()))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -201,22 +201,50 @@ async fn nginx_auth_request_enforces_scope_revocation_and_the_bucket() {
     }
 }
 
+/// A DPoP-bound token and Debian's nginx in front of a `portcullis gate`
+/// run with `gate_args`: what the DPoP tests through nginx share.
+struct BoundBehindNginx {
+    s: TestServer,
+    _gate: GateProcess,
+    _nginx: Nginx,
+    _dir: tempfile::TempDir,
+    /// nginx's origin.
+    base: String,
+    key: crate::private_key_jwt::TestKey,
+    token: String,
+}
+
+impl BoundBehindNginx {
+    async fn start(email: &str, gate_args: &[&str]) -> Self {
+        let s = TestServer::start().await;
+        let (_, _, creds) = s.partner_client(email, &["applications:read"]).await;
+        let gate =
+            GateProcess::start(&s, &s.base, &credential(&s, "partner").await, gate_args).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (nginx, base) = start_nginx(dir.path(), &gate.base, &upstream().await).await;
+        let key = crate::private_key_jwt::TestKey::es256(None);
+        let (status, body) = crate::dpop::bound_token(&s, &creds, &key).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        Self {
+            s,
+            _gate: gate,
+            _nginx: nginx,
+            _dir: dir,
+            base,
+            key,
+            token,
+        }
+    }
+}
+
 /// DPoP through nginx: the proxy passes the Authorization and DPoP headers
 /// and the URL the client called; the gate checks the proof against it.
 #[tokio::test]
 async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
-    use crate::dpop::{bound_token, proof};
-    let s = TestServer::start().await;
-    let (_, _, creds) = s
-        .partner_client("nginx-dpop@example.com", &["applications:read"])
-        .await;
-    let gate = GateProcess::start(&s, &s.base, &credential(&s, "partner").await, &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_nginx, base) = start_nginx(dir.path(), &gate.base, &upstream().await).await;
-    let key = crate::private_key_jwt::TestKey::es256(None);
-    let (status, body) = bound_token(&s, &creds, &key).await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_owned();
+    use crate::dpop::proof;
+    let b = BoundBehindNginx::start("nginx-dpop@example.com", &[]).await;
+    let (s, base, key, token) = (&b.s, b.base.as_str(), &b.key, b.token.as_str());
     let url = format!("{base}/partner/v1/applications");
     let send = |scheme: &str, dpop: Option<String>| {
         let mut req = Client::new()
@@ -227,7 +255,7 @@ async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
         }
         req.send()
     };
-    let fresh = || proof(&key, "GET", &url, Some(&token), s.clock_now());
+    let fresh = || proof(key, "GET", &url, Some(token), s.clock_now());
     // The gate learns of the client from the feed first.
     let start = Instant::now();
     while send("DPoP", Some(fresh())).await.unwrap().status() != 200 {
@@ -246,10 +274,10 @@ async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
             "for another path",
             "DPoP",
             Some(proof(
-                &key,
+                key,
                 "GET",
                 &format!("{base}/partner/v1/decisions"),
-                Some(&token),
+                Some(token),
                 s.clock_now(),
             )),
         ),
@@ -271,31 +299,16 @@ async fn nginx_passes_dpop_and_the_gate_checks_the_proof() {
 /// header, and the retry carrying that nonce reaches the upstream.
 #[tokio::test]
 async fn nginx_passes_the_gates_dpop_nonce_on() {
-    use crate::dpop::{bound_token, proof_with};
-    let s = TestServer::start().await;
-    let (_, _, creds) = s
-        .partner_client("nginx-nonce@example.com", &["applications:read"])
-        .await;
-    let gate = GateProcess::start(
-        &s,
-        &s.base,
-        &credential(&s, "partner").await,
-        &["--gate-dpop-nonce=true"],
-    )
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_nginx, base) = start_nginx(dir.path(), &gate.base, &upstream().await).await;
-    let key = crate::private_key_jwt::TestKey::es256(None);
-    let (status, body) = bound_token(&s, &creds, &key).await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_owned();
+    use crate::dpop::proof_with;
+    let b = BoundBehindNginx::start("nginx-nonce@example.com", &["--gate-dpop-nonce=true"]).await;
+    let (s, base, key, token) = (&b.s, b.base.as_str(), &b.key, b.token.as_str());
     let url = format!("{base}/partner/v1/applications");
     let send = |nonce: Option<String>| {
         let dpop = proof_with(
-            &key,
+            key,
             "GET",
             &url,
-            Some(&token),
+            Some(token),
             nonce.as_deref(),
             s.clock_now(),
         );
