@@ -1,5 +1,7 @@
 //! The load loop: each connection sends the same request back to back on
-//! one keep-alive HTTP/1.1 connection and records each latency.
+//! one keep-alive HTTP/1.1 connection and records each latency; or, paced,
+//! at a fixed total rate (to compare the CPU two kinds of request cost at
+//! the same load, where neither saturates the machine).
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -103,13 +105,29 @@ pub async fn run(
     warmup: Duration,
     measure: Duration,
 ) -> Result<Report, String> {
+    run_paced(addr, spec, connections, warmup, measure, None).await
+}
+
+/// [`run`], with the connections together sending at most `rate`
+/// requests a second (each on its own schedule, staggered), if given.
+pub async fn run_paced(
+    addr: &str,
+    spec: &RequestSpec,
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+    rate: Option<f64>,
+) -> Result<Report, String> {
     let started = Instant::now();
     let window = Rc::new((started + warmup, started + warmup + measure));
     let local = tokio::task::LocalSet::new();
     let mut handles = Vec::new();
-    for _ in 0..connections {
+    let every = rate.map(|r| Duration::from_secs_f64(connections as f64 / r.max(1.0)));
+    for i in 0..connections {
         let (addr, spec, window) = (addr.to_owned(), spec.clone(), window.clone());
-        handles.push(local.spawn_local(async move { connection(&addr, &spec, *window).await }));
+        let pace = every.map(|every| (started + every * i as u32 / connections as u32, every));
+        handles
+            .push(local.spawn_local(async move { connection(&addr, &spec, *window, pace).await }));
     }
     let results = local
         .run_until(async move {
@@ -140,6 +158,7 @@ async fn connection(
     addr: &str,
     spec: &RequestSpec,
     (from, until): (Instant, Instant),
+    mut pace: Option<(Instant, Duration)>,
 ) -> Result<(Vec<u32>, usize), String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
@@ -152,6 +171,10 @@ async fn connection(
     let mut latencies = Vec::with_capacity(100_000);
     let mut errors = 0;
     loop {
+        if let Some((next, every)) = pace.as_mut() {
+            tokio::time::sleep_until((*next).into()).await;
+            *next += *every;
+        }
         let t0 = Instant::now();
         if t0 >= until {
             break;

@@ -129,6 +129,9 @@ async fn connect_sqlite(url: &str) -> Result<Db> {
     Ok(AnyPoolOptions::new()
         // An in-memory database exists once per connection.
         .max_connections(if in_memory { 1 } else { 8 })
+        // A connection to a local file cannot go stale: no ping (a round
+        // trip to the connection's thread) before every query.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(

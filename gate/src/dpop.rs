@@ -5,7 +5,7 @@
 //! (method, URL and a hash of the token), so a token copied out of a log is
 //! worthless without the private key.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -157,19 +157,40 @@ fn same_url(htu: &str, expected: &str) -> bool {
 }
 
 /// Proof `jti`s seen in the last [`PROOF_MAX_AGE_SECS`], per key: a proof
-/// is good once. Bounded: expired entries are dropped (at most once a
-/// second when full), and when every entry is still live a new proof is
-/// refused for now rather than a live one forgotten (that would let it be
-/// replayed).
+/// is good once. Each proof is remembered as 16 bytes of the digest of
+/// (key, `jti`) until its window ends, and forgotten in the order it came
+/// (a queue), a little at every use: no sweep of the whole set and no
+/// two strings a proof. Bounded: when every entry is still live a new
+/// proof is refused for now rather than a live one forgotten (that would
+/// let it be replayed).
 pub struct SeenProofs {
     seen: Mutex<Seen>,
     capacity: usize,
 }
 
+type ProofId = [u8; 16];
+
 #[derive(Default)]
 struct Seen {
-    until: HashMap<(String, String), Epoch>,
-    pruned_at: Epoch,
+    until: HashMap<ProofId, Epoch>,
+    /// What `until` holds, oldest first. Windows are about as long for
+    /// every proof, so the front is (nearly) the first to end; one that
+    /// ends earlier than the front waits for it, at most a window longer.
+    arrived: VecDeque<(ProofId, Epoch)>,
+}
+
+impl Seen {
+    fn forget_ended(&mut self, now: Epoch) {
+        while let Some(&(id, until)) = self.arrived.front() {
+            if until >= now {
+                break;
+            }
+            self.arrived.pop_front();
+            if self.until.get(&id) == Some(&until) {
+                self.until.remove(&id);
+            }
+        }
+    }
 }
 
 /// What [`SeenProofs::first_use`] found.
@@ -195,33 +216,33 @@ impl SeenProofs {
         }
     }
 
-    fn key(proof: &Proof) -> (String, String) {
-        (proof.jkt.clone(), proof.jti.clone())
+    fn id(proof: &Proof) -> ProofId {
+        let digest = crate::limits::once_digest(&["seen-proof", &proof.jkt, &proof.jti]);
+        let mut id = ProofId::default();
+        id.copy_from_slice(&digest[..16]);
+        id
     }
 
     /// True when this proof was seen and is still in its window.
     pub fn contains(&self, proof: &Proof, now: Epoch) -> bool {
+        let id = Self::id(proof);
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.until
-            .get(&Self::key(proof))
-            .is_some_and(|until| *until >= now)
+        seen.until.get(&id).is_some_and(|until| *until >= now)
     }
 
     /// Records the proof; [`Use::First`] only the first time.
     pub fn first_use(&self, proof: &Proof, now: Epoch) -> Use {
+        let id = Self::id(proof);
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let key = Self::key(proof);
-        if seen.until.get(&key).is_some_and(|until| *until >= now) {
+        seen.forget_ended(now);
+        if seen.until.get(&id).is_some_and(|until| *until >= now) {
             return Use::Replayed;
-        }
-        if seen.until.len() >= self.capacity && seen.pruned_at < now {
-            seen.until.retain(|_, until| *until >= now);
-            seen.pruned_at = now;
         }
         if seen.until.len() >= self.capacity {
             return Use::Full;
         }
-        seen.until.insert(key, proof.remember_until);
+        seen.until.insert(id, proof.remember_until);
+        seen.arrived.push_back((id, proof.remember_until));
         Use::First
     }
 }
@@ -342,5 +363,27 @@ mod tests {
         assert_eq!(seen.first_use(&p("a", 100), 60), Use::Replayed);
         // Once a's window is over, it makes room.
         assert_eq!(seen.first_use(&p("d", 103), 101), Use::First);
+    }
+
+    #[test]
+    fn proofs_are_forgotten_as_their_windows_end_whatever_order_they_came_in() {
+        let seen = SeenProofs::with_capacity(10);
+        let p = |jti: &str, until| Proof {
+            jkt: "k".into(),
+            jti: jti.into(),
+            remember_until: until,
+            nonce: None,
+        };
+        // "late" ends after "early" but came first.
+        assert_eq!(seen.first_use(&p("late", 200), 100), Use::First);
+        assert_eq!(seen.first_use(&p("early", 150), 100), Use::First);
+        // Live ones stay refused, however they are queued.
+        assert_eq!(seen.first_use(&p("early", 150), 150), Use::Replayed);
+        assert_eq!(seen.first_use(&p("late", 200), 199), Use::Replayed);
+        // After its window a jti is forgotten: a new proof may take it.
+        assert_eq!(seen.first_use(&p("early", 260), 201), Use::First);
+        assert_eq!(seen.first_use(&p("early", 260), 201), Use::Replayed);
+        let held = seen.seen.lock().unwrap();
+        assert_eq!((held.until.len(), held.arrived.len()), (1, 1));
     }
 }
