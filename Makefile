@@ -152,8 +152,8 @@ build-release: release-deps $(RELEASE_STAMP)
 run: build-release
 	$(call say,Migrating the database)
 	./target/release/portcullis migrate
-	$(call say,Serving the console on http://$${PORTCULLIS_ADDR:-127.0.0.1:3000} (Ctrl-C stops))
-	exec ./target/release/portcullis serve
+	$(call say,Serving the console on http://$${PORTCULLIS_ADDR:-127.0.0.1:3000}; metrics on http://$${PORTCULLIS_METRICS_ADDR:-127.0.0.1:9464}/metrics (Ctrl-C stops))
+	PORTCULLIS_METRICS_ADDR=$${PORTCULLIS_METRICS_ADDR:-127.0.0.1:9464} exec ./target/release/portcullis serve
 
 # -------------------------------------------------------------------- test --
 

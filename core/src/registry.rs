@@ -366,6 +366,11 @@ impl Registry {
         clients.insert(c.id.clone(), Arc::new(entry));
     }
 
+    /// Clients held (the metrics scrape).
+    pub fn client_count(&self) -> usize {
+        read(&self.clients).len()
+    }
+
     pub fn client(&self, id: &str) -> Option<Arc<ClientEntry>> {
         read(&self.clients).get(id).cloned()
     }

@@ -30,6 +30,20 @@ fn quoted(s: &str) -> String {
 }
 
 impl Refusal {
+    /// The decision's `result` label (see [`crate::metrics`]).
+    pub fn outcome(&self) -> crate::metrics::Outcome {
+        use crate::metrics::Outcome;
+        match self {
+            Refusal::InsufficientScope(_) => Outcome::Forbidden,
+            Refusal::Unavailable(_) => Outcome::Unavailable,
+            Refusal::NoCredentials
+            | Refusal::Malformed(_)
+            | Refusal::InvalidToken(_)
+            | Refusal::Dpop { .. }
+            | Refusal::UseDpopNonce(_) => Outcome::Unauthorized,
+        }
+    }
+
     pub fn into_response_with_realm(self, realm: &str) -> Response {
         let realm = quoted(realm);
         let (status, challenge, body) = match &self {

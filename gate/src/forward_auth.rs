@@ -19,6 +19,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde::Deserialize;
 
 use crate::errors::Refusal;
+use crate::metrics::Outcome;
 use crate::{ratelimit_headers, Gate};
 
 pub const CLIENT_ID_HEADER: &str = "x-portcullis-client-id";
@@ -199,7 +200,12 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
         Ok(a) => a,
         Err(refused) => return refused,
     };
-    let Some(scope) = s.routes.scope_for(&method, uri.path()) else {
+    let scope = s.routes.scope_for(&method, uri.path());
+    s.gate.count(match &scope {
+        Some(scope) if admitted.claims.has_scope(scope) => Outcome::Allowed,
+        _ => Outcome::Forbidden,
+    });
+    let Some(scope) = scope else {
         // Fail closed: a route nobody described is open to no token.
         let mut res = (
             StatusCode::FORBIDDEN,

@@ -55,6 +55,20 @@ pub enum Refused {
     UseDpopNonce(String),
 }
 
+impl Refused {
+    /// The decision's `result` label.
+    pub fn outcome(&self) -> crate::metrics::Outcome {
+        use crate::metrics::Outcome;
+        match self {
+            Refused::Token(_) | Refused::Dpop { .. } | Refused::UseDpopNonce(_) => {
+                Outcome::Unauthorized
+            }
+            Refused::Unavailable(_) => Outcome::Unavailable,
+            Refused::Limited(_) => Outcome::RateLimited,
+        }
+    }
+}
+
 /// A DPoP proof sent with a call, and the call it must be for.
 #[derive(Debug, Clone, Copy)]
 pub struct ProofRequest<'a> {
@@ -115,6 +129,7 @@ struct Inner {
     seen_proofs: crate::dpop::SeenProofs,
     /// Set: every proof must carry one of these (RFC 9449 §9).
     dpop_nonces: Option<DpopNonces>,
+    decisions: crate::metrics::Decisions,
 }
 
 /// A bearer gate for one API. Cheap to clone; every clone is the same gate.
@@ -135,6 +150,7 @@ pub struct GateBuilder {
     stale_after: Option<Duration>,
     public_origin: Option<String>,
     dpop_nonces: Option<DpopNonces>,
+    metrics_labels: Vec<(&'static str, String)>,
 }
 
 /// The default bound after which a gate that lost its feed fails closed.
@@ -156,6 +172,7 @@ impl Default for GateBuilder {
             stale_after: Some(DEFAULT_STALE_AFTER),
             public_origin: None,
             dpop_nonces: None,
+            metrics_labels: Vec::new(),
         }
     }
 }
@@ -230,6 +247,14 @@ impl GateBuilder {
         self
     }
 
+    /// A label the gate's decision counter carries (see
+    /// [`crate::metrics`]): `("api", id)`, or `("gate", credential id)`.
+    /// Bounded values only: never a client, token or address.
+    pub fn metrics_label(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.metrics_labels.push((name, value.into()));
+        self
+    }
+
     /// The feed is in this process: it cannot be lost.
     pub fn in_process(mut self) -> Self {
         self.stale_after = None;
@@ -263,6 +288,7 @@ impl GateBuilder {
                 public_origin: self.public_origin,
                 seen_proofs: crate::dpop::SeenProofs::default(),
                 dpop_nonces: self.dpop_nonces,
+                decisions: crate::metrics::Decisions::new(&self.metrics_labels),
             }),
         }
     }
@@ -420,7 +446,7 @@ impl Gate {
     /// token as sent; a DPoP-bound token is refused here (it needs
     /// [`Gate::admit_dpop`]).
     pub async fn admit(&self, token: &str) -> Result<Admitted, Refused> {
-        self.admit_checked(token, None).await
+        self.counted(self.admit_checked(token, None).await)
     }
 
     /// [`Gate::admit`] for `Authorization: DPoP` (RFC 9449 §7.1): the
@@ -432,7 +458,23 @@ impl Gate {
         token: &str,
         proof: ProofRequest<'_>,
     ) -> Result<Admitted, Refused> {
-        self.admit_checked(token, Some(proof)).await
+        self.counted(self.admit_checked(token, Some(proof)).await)
+    }
+
+    /// Counts a decision in `portcullis_gate_decisions_total` (see
+    /// [`crate::metrics`]). [`Gate::admit`] counts its refusals itself;
+    /// whoever checks the route's scope after it counts the rest:
+    /// [`Outcome::Allowed`](crate::metrics::Outcome) or `Forbidden` (the
+    /// layers and the forward-auth service do).
+    pub fn count(&self, outcome: crate::metrics::Outcome) {
+        self.inner.decisions.count(outcome);
+    }
+
+    fn counted(&self, admitted: Result<Admitted, Refused>) -> Result<Admitted, Refused> {
+        if let Err(why) = &admitted {
+            self.count(why.outcome());
+        }
+        admitted
     }
 
     async fn admit_checked(

@@ -14,6 +14,7 @@ use tower::{Layer, Service};
 
 use crate::errors::Refusal;
 use crate::gate::Refused;
+use crate::metrics::Outcome;
 use crate::ratelimit_headers;
 use crate::{Bearer, Gate};
 
@@ -117,11 +118,16 @@ impl Gate {
         uri: &http::Uri,
     ) -> Result<crate::Admitted, Response> {
         let refuse = |r: Refusal| r.into_response_with_realm(self.realm());
-        let (scheme, token) = access_token(headers, uri).map_err(refuse)?;
+        // Refused before `admit` (which counts its own): counted here.
+        let unheard = |r: Refusal| {
+            self.count(r.outcome());
+            refuse(r)
+        };
+        let (scheme, token) = access_token(headers, uri).map_err(unheard)?;
         let admitted = match scheme {
             Scheme::Bearer => self.admit(token).await,
             Scheme::Dpop => {
-                let proof = single_proof(headers).map_err(refuse)?;
+                let proof = single_proof(headers).map_err(unheard)?;
                 let url = self.request_url(headers, uri);
                 let request = crate::ProofRequest {
                     proof,
@@ -190,6 +196,12 @@ where
                         realm: gate.realm().clone(),
                     });
                     let mut res = inner.call(req).await?;
+                    // A guard behind (scope, binding) says if it refused.
+                    gate.count(
+                        res.extensions()
+                            .get::<GuardRefused>()
+                            .map_or(Outcome::Allowed, |g| g.0),
+                    );
                     if let Some(d) = admitted.decision {
                         ratelimit_headers::apply(res.headers_mut(), &d);
                     }
@@ -254,6 +266,11 @@ where
     }
 }
 
+/// Set on the answer of a guard that refused an admitted caller, so the
+/// [`GateService`] in front counts the call as that, not as allowed.
+#[derive(Clone, Copy)]
+struct GuardRefused(Outcome);
+
 /// A route's own requirement of the admitted caller (a scope, a bound
 /// token): `check` says why the caller does not meet it, if it does not.
 /// A route reached without the [`GateLayer`] in front fails closed.
@@ -274,7 +291,10 @@ where
         }
     };
     if let Some((r, realm)) = refusal {
-        return Box::pin(std::future::ready(Ok(r.into_response_with_realm(&realm))));
+        let outcome = r.outcome();
+        let mut res = r.into_response_with_realm(&realm);
+        res.extensions_mut().insert(GuardRefused(outcome));
+        return Box::pin(std::future::ready(Ok(res)));
     }
     let clone = inner.clone();
     let mut inner = std::mem::replace(inner, clone);

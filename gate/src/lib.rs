@@ -26,6 +26,7 @@ pub mod events;
 mod gate;
 pub mod jws;
 pub mod limits;
+pub mod metrics;
 pub mod token;
 pub mod view;
 

@@ -175,6 +175,17 @@ pub struct Config {
           global = true)]
     pub gate_dpop_nonce: bool,
 
+    /// Where Prometheus scrapes `GET /metrics` (e.g. 127.0.0.1:9464), on
+    /// a listener of its own, never the public port; `off` (the default)
+    /// serves none. `make run` serves it on 127.0.0.1:9464.
+    #[arg(
+        long,
+        env = "PORTCULLIS_METRICS_ADDR",
+        default_value = "off",
+        global = true
+    )]
+    pub metrics_addr: MetricsAddr,
+
     /// Folder with the built console assets (pkg/ with wasm, js, css).
     #[arg(
         long,
@@ -375,5 +386,23 @@ mod tests {
             assert!(!printed.contains(secret), "{printed}");
         }
         assert!(printed.contains("<set>"), "{printed}");
+    }
+}
+
+/// `PORTCULLIS_METRICS_ADDR`: an address to listen on, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<std::net::SocketAddr>);
+
+impl std::str::FromStr for MetricsAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "off" | "" => Ok(MetricsAddr(None)),
+            addr => addr
+                .parse()
+                .map(|a| MetricsAddr(Some(a)))
+                .map_err(|_| format!("{addr:?} is not an address to listen on (host:port) or off")),
+        }
     }
 }

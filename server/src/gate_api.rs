@@ -173,6 +173,7 @@ struct Cursor {
     checked: tokio::time::Instant,
     /// Held while the connection lasts.
     _slot: FeedSlot,
+    _following: crate::metrics::Following,
 }
 
 fn sse_of(seq: i64, event: &Event) -> SseEvent {
@@ -191,12 +192,14 @@ fn events(
     after: Option<i64>,
     slot: FeedSlot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    let following = crate::metrics::Following::new(&credential.api_id);
     let cursor = Cursor {
         s,
         credential,
         after,
         pending: Default::default(),
         checked: tokio::time::Instant::now(),
+        _following: following,
         _slot: slot,
     };
     stream::unfold(cursor, |mut c| async move {

@@ -63,11 +63,18 @@ pub struct GateArgs {
     /// the proxy's X-Forwarded-Proto and X-Forwarded-Host headers.
     #[arg(long, env = "PORTCULLIS_GATE_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
+
+    /// Where Prometheus scrapes this gate's `GET /metrics` (its decisions,
+    /// labelled with the gate credential's id), on a listener of its own.
+    /// Unset: PORTCULLIS_METRICS_ADDR, else none.
+    #[arg(long, env = "PORTCULLIS_GATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the forward-auth service until Ctrl-C or SIGTERM.
 pub async fn run(
     args: &GateArgs,
+    metrics_addr: Option<SocketAddr>,
     redis_url: Option<&str>,
     dpop_nonce: bool,
     limits: crate::listen::Limits,
@@ -103,7 +110,14 @@ pub async fn run(
             Stale::Introspect => OnStale::Introspect,
         },
     };
-    let mut builder = Gate::builder().limiter(Arc::new(limiter));
+    // Before the gate makes its counter handles.
+    let metrics = match args.metrics_listen.or(metrics_addr) {
+        Some(addr) => Some((addr, crate::metrics::install()?)),
+        None => None,
+    };
+    let mut builder = Gate::builder()
+        .limiter(Arc::new(limiter))
+        .metrics_label("gate", &args.client_id);
     if let Some(nonces) = nonces {
         builder = builder.dpop_nonces(nonces);
     }
@@ -112,6 +126,15 @@ pub async fn run(
     }
     let (gate, _following) =
         remote::follow(settings, builder).map_err(|e| StartupError::Config(e.to_string()))?;
+    if let Some((addr, handle)) = metrics {
+        // Its own shutdown: the process ends with the main listener.
+        crate::metrics::serve(
+            addr,
+            crate::metrics::router(handle, None),
+            std::future::pending(),
+        )
+        .await?;
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(
         "Portcullis gate on http://{} ({} routes) following {}",

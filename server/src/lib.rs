@@ -10,6 +10,7 @@ pub mod gate_bounds;
 pub mod gate_cmd;
 pub mod listen;
 pub mod manage;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod outbound;

@@ -140,6 +140,7 @@ fn main() -> ExitCode {
             Command::Gate(args) => {
                 gate_cmd::run(
                     &args,
+                    cli.config.metrics_addr.0,
                     cli.config.redis_url.as_deref(),
                     cli.config.gate_dpop_nonce,
                     cli.config.listen_limits(),
@@ -159,7 +160,16 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: &Config) -> Result<(), StartupError> {
+    // Before anything makes a counter handle (build makes them).
+    let metrics = match config.metrics_addr.0 {
+        Some(addr) => Some((addr, portcullis_server::metrics::install()?)),
+        None => None,
+    };
     let built = build(config, Arc::new(SystemClock)).await?;
+    if let Some((addr, handle)) = metrics {
+        let router = portcullis_server::metrics::router(handle, Some(built.vitals.clone()));
+        portcullis_server::metrics::serve(addr, router, shutdown_signal()).await?;
+    }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(
         "Portcullis console on {} (database {})",

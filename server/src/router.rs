@@ -57,6 +57,8 @@ pub struct Built {
     pub gate_feed: Arc<GateFeed>,
     /// Applies the change feed; runs while the server does.
     pub feed_task: tokio::task::JoinHandle<()>,
+    /// What the metrics scrape reads (see [`crate::metrics`]).
+    pub vitals: Arc<crate::metrics::Vitals>,
     pub background: Background,
 }
 
@@ -99,6 +101,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let applied = store::changes::latest(&db).await?;
     let keyring = Arc::new(Keyring::open(db.clone(), master.clone(), &algs, now).await?);
     let registry = Arc::new(Registry::load(&db, now).await?);
+    let registry_for_metrics = registry.clone();
     let feed = Arc::new(Feed::new(
         db.clone(),
         registry.clone(),
@@ -280,7 +283,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(crate::readyz::readyz).with_state(readiness))
+        .route(
+            "/readyz",
+            get(crate::readyz::readyz).with_state(readiness.clone()),
+        )
         .merge(oauth::routes(
             issuer.clone(),
             &catalogue,
@@ -298,7 +304,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             feed: gate_feed.clone(),
             db: db.clone(),
             trusted_proxies: config.trusted_proxies.clone().into(),
-            failures: client_failures,
+            failures: client_failures.clone(),
             bounds: Default::default(),
         }))
         .merge(apis::routes(
@@ -329,8 +335,15 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             request_id::assign,
         ));
 
+    let vitals = Arc::new(crate::metrics::Vitals {
+        db: db.clone(),
+        readiness,
+        registry: registry_for_metrics,
+        client_failures,
+    });
     Ok(Built {
         router,
+        vitals,
         db,
         issuer,
         projects: projects_handle,

@@ -96,6 +96,7 @@ async fn deliver(outbox: Arc<Outbox>, client: reqwest::Client, targets: Targets)
                         let (client, outbox) = (client.clone(), outbox.clone());
                         sending.spawn(async move {
                             let outcome = attempt(&client, targets, &send).await;
+                            crate::metrics::webhook_delivery(&outcome);
                             if let Err(e) = outbox.settle(&send, &outcome).await {
                                 tracing::warn!(error = %e, message_id = %send.message_id, "could not record a webhook attempt; it will be made again");
                             }

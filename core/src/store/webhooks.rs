@@ -120,6 +120,17 @@ pub async fn count_endpoints<'e>(
     Ok(n)
 }
 
+/// Outbox messages by status, across accounts (the metrics scrape).
+pub async fn count_by_status<'e>(
+    db: impl Executor<'e, Database = Any>,
+) -> Result<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query_as("select status, count(*) from webhook_messages group by status")
+            .fetch_all(db)
+            .await?,
+    )
+}
+
 pub async fn endpoint<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,

@@ -41,7 +41,8 @@ struct Body<'a> {
 }
 
 impl OAuthError {
-    fn code(&self) -> &'static str {
+    /// The OAuth error code (RFC 6749 §5.2, RFC 9449 §5 and §8).
+    pub fn code(&self) -> &'static str {
         match self {
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidClient { .. } => "invalid_client",

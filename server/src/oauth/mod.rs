@@ -37,6 +37,7 @@ pub struct OAuthState {
     pub assertion_audiences: Arc<[String]>,
     /// The token endpoint's URL: what a DPoP proof's `htu` must name.
     pub token_endpoint: Arc<str>,
+    pub metrics: Arc<crate::metrics::TokenMetrics>,
 }
 
 pub fn routes(
@@ -52,6 +53,9 @@ pub fn routes(
         format!("{endpoints}/oauth/token"),
     ]);
     let state = OAuthState {
+        metrics: Arc::new(crate::metrics::TokenMetrics::new(
+            catalogue.apis().iter().map(|a| a.id.as_str()),
+        )),
         token_endpoint: format!("{endpoints}/oauth/token").into(),
         assertion_audiences,
         issuer,

@@ -27,17 +27,29 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match issue(&state, &headers, peer, &body).await {
-        Ok(res) => res,
-        Err(e) => e.into_response(),
-    }
+    let started = std::time::Instant::now();
+    let mut api = None;
+    let (res, result) = match issue(&state, &headers, peer, &body, &mut api).await {
+        Ok(res) => (res, "issued"),
+        Err(e) => {
+            let code = e.code();
+            (e.into_response(), code)
+        }
+    };
+    state
+        .metrics
+        .record(api.as_ref().map(|p| p.api_id.as_str()), result, started);
+    res
 }
 
+/// `api`: set to the client's project once the client is known (its API
+/// is the metrics' label).
 async fn issue(
     state: &OAuthState,
     headers: &HeaderMap,
     peer: SocketAddr,
     body: &[u8],
+    api: &mut Option<std::sync::Arc<portcullis_core::registry::ProjectEntry>>,
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(headers, body)?;
     let ip = client_ip(state, headers, peer);
@@ -55,6 +67,7 @@ async fn issue(
         }
     }
     let (client, via_header) = authenticate(state, headers, &params, ip).await?;
+    *api = state.issuer.registry().project(&client.project_id);
     let domain = |e| OAuthError::from_domain(e, via_header);
     match params.require("grant_type")? {
         "client_credentials" => {}

@@ -18,6 +18,8 @@ pub const REDIS_ENV: &str = "PORTCULLIS_TEST_REDIS";
 
 pub struct Node {
     pub base: String,
+    /// Its metrics listener (`PORTCULLIS_METRICS_ADDR`), as a URL.
+    pub metrics: String,
     child: Child,
     addr: String,
 }
@@ -118,15 +120,18 @@ impl Cluster {
     }
 
     async fn spawn(&self, addr: &str) -> Node {
+        let metrics = free_addr();
         let child = self
             .command(&["serve"])
             .env("PORTCULLIS_ADDR", addr)
+            .env("PORTCULLIS_METRICS_ADDR", &metrics)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let node = Node {
             base: format!("http://{addr}"),
+            metrics: format!("http://{metrics}/metrics"),
             child,
             addr: addr.to_owned(),
         };

@@ -20,6 +20,7 @@ mod keys_only;
 mod listener;
 mod login;
 mod manage;
+mod metrics;
 mod nginx_gate;
 mod nodes;
 mod oauth_discovery;
