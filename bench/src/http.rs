@@ -196,6 +196,19 @@ pub async fn request(
     Ok((status, headers, body))
 }
 
+/// GET `path` as text.
+pub async fn get_text(addr: &str, path: &str) -> Result<String, String> {
+    let req = Request::get(path)
+        .header("host", addr)
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let (status, _, body) = request(addr, req).await?;
+    if !status.is_success() {
+        return Err(format!("{path}: {status}"));
+    }
+    String::from_utf8(body.to_vec()).map_err(|e| e.to_string())
+}
+
 /// GET `path` as JSON.
 pub async fn get_json(addr: &str, path: &str) -> Result<serde_json::Value, String> {
     let req = Request::get(path)

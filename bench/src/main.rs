@@ -10,7 +10,9 @@
 //!    throughput and CPU per request fed over HTTP vs in-process
 //!    (`remote_gate.rs`);
 //! 5. first, without a server: the gate's verified-token cache past its
-//!    bound (`token_cache.rs`).
+//!    bound (`token_cache.rs`);
+//! 6. tokens and gated reads on two release nodes, with and without
+//!    metrics (`metrics_cost.rs`).
 //!
 //! The load generator is one thread with keep-alive connections; the server
 //! runtime has the machine's cores. Run by `make bench`.
@@ -20,6 +22,7 @@ mod backends;
 mod flood;
 mod http;
 mod load;
+mod metrics_cost;
 mod nodes;
 mod page_weight;
 mod remote_gate;
@@ -77,6 +80,9 @@ struct Args {
     /// with --redis, used-once values go to that Redis, as on a cluster).
     #[arg(long)]
     token_cpu_only: bool,
+    /// Only the metrics on/off comparison (two release nodes).
+    #[arg(long)]
+    metrics_only: bool,
     /// The release binary the nodes run.
     #[arg(long, default_value = "target/release/portcullis")]
     binary: String,
@@ -176,7 +182,7 @@ fn main() -> ExitCode {
         eprintln!("bench: {e}");
         return ExitCode::FAILURE;
     }
-    if args.token_cpu_only {
+    if args.token_cpu_only || args.metrics_only {
         return ExitCode::SUCCESS;
     }
     if args.audit_rows > 0 {
@@ -204,6 +210,9 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     let slice = Duration::from_secs((args.seconds / 3).max(2));
     if args.token_cpu_only {
         return token_cpu::run(&addr, args.connections, ROUNDS, slice).await;
+    }
+    if args.metrics_only {
+        return metrics_cost::compare(&args.binary, args.connections, ROUNDS, slice).await;
     }
     page_weight::report(&addr).await?;
     let creds = http::provision(&addr, "applications:read applications:write").await?;
@@ -275,6 +284,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
         if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
     );
     token_cpu::run(&addr, args.connections, rounds, slice).await?;
+    metrics_cost::compare(&args.binary, args.connections, rounds, slice).await?;
     if args.flood_addresses > 0 {
         flood::run(&addr, &creds, args.flood_addresses).await?;
     }

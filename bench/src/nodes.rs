@@ -15,9 +15,28 @@ use hyper::Request;
 use crate::http::{self, Console, Creds};
 use crate::load;
 
-struct Node {
-    addr: String,
+pub(crate) struct Node {
+    pub addr: String,
     child: Child,
+}
+
+impl Node {
+    /// Nanoseconds the node's threads have run (`schedstat`).
+    pub fn cpu_ns(&self) -> Result<u64, String> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let mut total = 0;
+        for task in std::fs::read_dir(&tasks).map_err(|e| format!("{tasks}: {e}"))? {
+            let path = task.map_err(|e| e.to_string())?.path().join("schedstat");
+            // A thread that ended meanwhile is not counted.
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            total += text
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Ok(total)
+    }
 }
 
 impl Drop for Node {
@@ -27,7 +46,41 @@ impl Drop for Node {
     }
 }
 
-fn free_addr() -> Result<String, String> {
+/// A release node (`binary serve`) on `database_url`, answering.
+pub(crate) async fn spawn(
+    binary: &str,
+    database_url: &str,
+    public: &str,
+    master: &str,
+    site: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Result<Node, String> {
+    let addr = free_addr()?;
+    // No public URL: the node's own address.
+    let public = if public.is_empty() {
+        format!("http://{addr}")
+    } else {
+        public.to_owned()
+    };
+    let child = Command::new(binary)
+        .arg("serve")
+        .env("PORTCULLIS_ADDR", &addr)
+        .env("DATABASE_URL", database_url)
+        .env("PORTCULLIS_MASTER_KEY", master)
+        .env("PORTCULLIS_PUBLIC_URL", public)
+        .env("PORTCULLIS_SCOPES", "scopes.toml")
+        .env("LEPTOS_SITE_ROOT", site)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {binary}: {e}"))?;
+    let node = Node { addr, child };
+    http::wait_ready(&node.addr, Duration::from_secs(60)).await?;
+    Ok(node)
+}
+
+pub(crate) fn free_addr() -> Result<String, String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.to_string())
 }
@@ -62,21 +115,7 @@ pub async fn propagation(binary: &str, database_url: &str, changes: usize) -> Re
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut nodes = Vec::new();
     for _ in 0..3 {
-        let addr = free_addr()?;
-        let child = Command::new(binary)
-            .arg("serve")
-            .env("PORTCULLIS_ADDR", &addr)
-            .env("DATABASE_URL", database_url)
-            .env("PORTCULLIS_MASTER_KEY", &master)
-            .env("PORTCULLIS_PUBLIC_URL", public)
-            .env("PORTCULLIS_SCOPES", "scopes.toml")
-            .env("LEPTOS_SITE_ROOT", dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {binary}: {e}"))?;
-        let node = Node { addr, child };
-        http::wait_ready(&node.addr, Duration::from_secs(60)).await?;
+        let node = spawn(binary, database_url, public, &master, dir.path(), &[]).await?;
         nodes.push(node);
     }
     let (a, b, c) = (&nodes[0].addr, &nodes[1].addr, &nodes[2].addr);
