@@ -32,7 +32,7 @@ APT_UPDATED := $(TOOLS)/.apt-updated
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help run test bench deps rust-deps node-deps e2e-deps release-deps build-release \
+.PHONY: help run test bench page-weight deps rust-deps node-deps e2e-deps release-deps build-release \
         pg-deps oauth-libs-deps fmt-check clippy gate-standalone unit unit-postgres e2e clean
 
 help:
@@ -195,6 +195,11 @@ unit-postgres: rust-deps pg-deps oauth-libs-deps
 	redis=$$(scripts/redis-tmp start "$$dir/redis"); \
 	PORTCULLIS_TEST_POSTGRES=$$url PORTCULLIS_TEST_REDIS=$$redis cargo test -p portcullis-server --test it
 
+# README.md's page-weight table is the built bundle's (scripts/page-weight).
+page-weight: build-release
+	$(call say,Page weight: README.md against the built bundle)
+	scripts/page-weight --check
+
 # The browser tests run against the release server and bundle: exactly what
 # `make run` serves, so a release-only build failure fails the tests too.
 e2e: e2e-deps build-release
@@ -206,7 +211,7 @@ e2e: e2e-deps build-release
 
 # The release build comes before the slower test suites: a build that would
 # break `make run` fails here first.
-test: fmt-check clippy gate-standalone build-release unit unit-postgres e2e
+test: fmt-check clippy gate-standalone build-release page-weight unit unit-postgres e2e
 	$(call say,All checks passed)
 
 # ------------------------------------------------------------------- bench --
