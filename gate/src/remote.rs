@@ -21,6 +21,10 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const LIMITED_PATH: &str = "/gate/v1/limited";
 /// How often those reports go: one request per period at most.
 const LIMITED_EVERY: Duration = Duration::from_secs(5);
+/// Where a gate tells the issuer the feed position it has applied, so its
+/// operators can see it is current.
+pub const POSITION_PATH: &str = "/gate/v1/position";
+const POSITION_EVERY: Duration = Duration::from_secs(2);
 
 /// A connection silent for this long is dropped and opened again (the
 /// issuer sends a keep-alive every second).
@@ -165,7 +169,10 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
         .upstream(issuer.clone())
         .when_stale(settings.stale_after, settings.on_stale)
         .build();
-    let mut tasks = vec![tokio::spawn(run(gate.clone(), issuer.clone()))];
+    let mut tasks = vec![
+        tokio::spawn(run(gate.clone(), issuer.clone())),
+        tokio::spawn(report_position(gate.clone(), issuer.clone())),
+    ];
     if let Some(limiter) = gate.limiter().cloned() {
         tasks.push(tokio::spawn(report_limited(limiter, issuer)));
     }
@@ -212,6 +219,37 @@ async fn report_limited(limiter: Arc<crate::limits::RateLimiter>, issuer: Arc<Is
                 tracing::warn!(status = %res.status(), "the issuer could not take a rate-limited report; will retry")
             }
             Err(e) => tracing::debug!(error = %e, "cannot report rate-limited projects yet"),
+        }
+    }
+}
+
+/// Tells the issuer every few seconds which feed position this gate has
+/// applied (once it has read a snapshot). Best effort: a lost report is
+/// followed by the next.
+async fn report_position(gate: Gate, issuer: Arc<Issuer>) {
+    let mut tick = tokio::time::interval(POSITION_EVERY);
+    loop {
+        tick.tick().await;
+        if !gate.is_ready() {
+            continue;
+        }
+        let sent = issuer
+            .http
+            .post(format!("{}{POSITION_PATH}", issuer.base))
+            .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
+            .json(&serde_json::json!({
+                "position": gate.position(),
+                "version": env!("CARGO_PKG_VERSION"),
+            }))
+            .timeout(POSITION_EVERY)
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status().is_success() => {}
+            Ok(res) => {
+                tracing::debug!(status = %res.status(), "the issuer did not take a position report")
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot report the feed position yet"),
         }
     }
 }

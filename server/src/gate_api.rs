@@ -3,7 +3,9 @@
 //! `POST /gate/v1/introspect`, for a gate whose feed is lost and that is set
 //! to ask about each token rather than fail closed, and
 //! `POST /gate/v1/limited`, where a gate reports the projects its buckets
-//! refused (for `project.rate_limited` webhooks). All take a gate
+//! refused (for `project.rate_limited` webhooks), and
+//! `POST /gate/v1/position`, where a gate says which feed position it has
+//! applied (see [`crate::gate_positions`]). All take a gate
 //! credential with HTTP Basic, behind the token endpoint's per-address
 //! guard.
 
@@ -45,6 +47,7 @@ pub struct GateApiState {
     pub trusted_proxies: Arc<[IpAddr]>,
     pub failures: Arc<LoginThrottle>,
     pub bounds: GateBounds,
+    pub positions: Arc<crate::gate_positions::GatePositions>,
 }
 
 pub fn routes(state: GateApiState) -> Router {
@@ -52,6 +55,7 @@ pub fn routes(state: GateApiState) -> Router {
         .route("/gate/v1/feed", get(feed))
         .route("/gate/v1/introspect", post(introspect))
         .route("/gate/v1/limited", post(limited))
+        .route(portcullis_gate::remote::POSITION_PATH, post(position))
         .with_state(state)
 }
 
@@ -374,4 +378,49 @@ async fn limited(
             )
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct PositionReport {
+    position: i64,
+    #[serde(default)]
+    version: String,
+}
+
+/// `POST /gate/v1/position`: `{"position": n, "version": "…"}`, the feed
+/// position the gate has applied; `204`.
+async fn position(
+    State(s): State<GateApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let credential = match authenticate(&s, &headers, peer).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let report: PositionReport = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("expected {{\"position\": n, \"version\": \"…\"}}: {e}"),
+            )
+        }
+    };
+    let forwarded = app::ssr::forwarded_for(&headers);
+    let ip = portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &s.trusted_proxies);
+    s.positions.report(
+        crate::gate_positions::Report {
+            gate: &credential.id,
+            api_id: &credential.api_id,
+            peer: ip,
+            version: &report.version,
+            position: report.position,
+        },
+        s.feed.position(),
+        s.issuer.clock().now(),
+    );
+    StatusCode::NO_CONTENT.into_response()
 }

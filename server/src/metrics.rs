@@ -32,6 +32,8 @@ pub const TOKEN_REQUESTS: &str = "portcullis_token_requests_total";
 pub const TOKEN_DURATION: &str = "portcullis_token_request_duration_seconds";
 pub const WEBHOOK_DELIVERIES: &str = "portcullis_webhook_deliveries_total";
 pub const REMOTE_GATES: &str = "portcullis_remote_gates";
+const GATE_LAG: &str = "portcullis_remote_gate_lag_seconds";
+const GATE_LAG_CHANGES: &str = "portcullis_remote_gate_lag_changes";
 const FEED_LAG: &str = "portcullis_feed_lag_seconds";
 const READY: &str = "portcullis_ready";
 const OUTBOX: &str = "portcullis_webhook_outbox_messages";
@@ -174,6 +176,8 @@ pub struct Vitals {
     pub readiness: Arc<Readiness>,
     pub registry: Arc<Registry>,
     pub client_failures: Arc<LoginThrottle>,
+    pub gate_positions: Arc<crate::gate_positions::GatePositions>,
+    pub clock: Arc<dyn portcullis_core::Clock>,
 }
 
 impl Vitals {
@@ -182,6 +186,12 @@ impl Vitals {
         metrics::gauge!(READY).set(f64::from(u8::from(report.ready)));
         if let Some(lag) = report.feed_lag_secs {
             metrics::gauge!(FEED_LAG).set(lag as f64);
+        }
+        let now = self.clock.now();
+        for g in self.gate_positions.all() {
+            metrics::gauge!(GATE_LAG, "gate" => g.gate.clone()).set(g.lag_secs(now) as f64);
+            metrics::gauge!(GATE_LAG_CHANGES, "gate" => g.gate.clone())
+                .set(g.changes_behind as f64);
         }
         metrics::gauge!(REGISTRY_CLIENTS).set(self.registry.client_count() as f64);
         metrics::gauge!(THROTTLED).set(self.client_failures.len() as f64);

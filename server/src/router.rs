@@ -200,6 +200,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let clients_handle = clients.clone();
     let clients_for_reports = clients.clone();
     let clock_for_apis = clock.clone();
+    let clock_for_metrics = clock.clone();
 
     let hasher = PasswordHasher::new(config.hash_concurrency as usize)?;
     let accounts = Accounts::new(
@@ -281,6 +282,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     .await?
     .with_state(state);
 
+    let gate_positions = Arc::new(crate::gate_positions::GatePositions::default());
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -306,6 +308,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             trusted_proxies: config.trusted_proxies.clone().into(),
             failures: client_failures.clone(),
             bounds: Default::default(),
+            positions: gate_positions.clone(),
         }))
         .merge(apis::routes(
             issuer.clone(),
@@ -340,6 +343,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         readiness,
         registry: registry_for_metrics,
         client_failures,
+        gate_positions,
+        clock: clock_for_metrics,
     });
     Ok(Built {
         router,

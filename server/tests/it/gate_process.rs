@@ -58,10 +58,20 @@ impl GateProcess {
     pub async fn start(
         server: &TestServer,
         issuer_url: &str,
+        credential: &(String, String),
+        args: &[&str],
+    ) -> Self {
+        Self::start_in(server.dir.path(), issuer_url, credential, args).await
+    }
+
+    /// [`GateProcess::start`] with its routes file in `dir`.
+    pub async fn start_in(
+        dir: &std::path::Path,
+        issuer_url: &str,
         (id, secret): &(String, String),
         args: &[&str],
     ) -> Self {
-        let routes = server.dir.path().join(format!("routes-{}.toml", id));
+        let routes = dir.join(format!("routes-{}.toml", id));
         std::fs::write(&routes, ROUTES).unwrap();
         let addr = free_addr();
         let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
@@ -89,6 +99,12 @@ impl GateProcess {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         gate
+    }
+
+    /// Stops the process (as a crash would).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Asks the gate about `method path` with `token`, as nginx does.

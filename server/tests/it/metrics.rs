@@ -187,6 +187,49 @@ async fn a_node_counts_tokens_and_gate_decisions_on_its_own_listener() {
     })
     .await;
 
+    // A `portcullis gate` reports the position it applied: its lag is 0
+    // while it keeps up, follows a change, and grows once it goes silent.
+    let dir = tempfile::tempdir().unwrap();
+    let (gid, gsecret) = (line("GATE_CLIENT_ID"), line("GATE_CLIENT_SECRET"));
+    let mut gate = GateProcess::start_in(
+        dir.path(),
+        &cluster.nodes[0].base,
+        &(gid.clone(), gsecret),
+        &[],
+    )
+    .await;
+    let lag = |seconds: f64, changes: f64| {
+        let (url, gid) = (cluster.nodes[0].metrics.clone(), gid.clone());
+        async move {
+            let (_, m) = scrape(&url).await;
+            let g = [("gate", gid.as_str())];
+            value(&m, "portcullis_remote_gate_lag_changes", &g) == Some(changes)
+                && value(&m, "portcullis_remote_gate_lag_seconds", &g).is_some_and(|s| s >= seconds)
+        }
+    };
+    within(
+        Duration::from_secs(10),
+        "the gate reported, current",
+        || lag(0.0, 0.0),
+    )
+    .await;
+    cluster
+        .client(0, &owner, &project, &["applications:read"])
+        .await;
+    within(
+        Duration::from_secs(10),
+        "the gate caught up with a change",
+        || lag(0.0, 0.0),
+    )
+    .await;
+    gate.stop();
+    within(
+        Duration::from_secs(25),
+        "a silent gate shows as behind",
+        || lag(11.0, 0.0),
+    )
+    .await;
+
     // The public port does not serve them (a visitor is sent to log in).
     let public = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
