@@ -37,6 +37,7 @@ const GATE_LAG_CHANGES: &str = "portcullis_remote_gate_lag_changes";
 const FEED_LAG: &str = "portcullis_feed_lag_seconds";
 const READY: &str = "portcullis_ready";
 const OUTBOX: &str = "portcullis_webhook_outbox_messages";
+const OUTBOX_AGE: &str = "portcullis_webhook_outbox_oldest_pending_seconds";
 const THROTTLED: &str = "portcullis_throttled_addresses";
 const REGISTRY_CLIENTS: &str = "portcullis_registry_clients";
 const POOL: &str = "portcullis_db_pool_connections";
@@ -69,6 +70,10 @@ fn describe() {
     );
     describe_histogram!(TOKEN_DURATION, Unit::Seconds, "Time to answer /oauth/token");
     describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts by result");
+    // Shown at 0 before the first delivery, so dashboards find them.
+    for result in ["delivered", "rejected", "unreachable"] {
+        metrics::counter!(WEBHOOK_DELIVERIES, "result" => result).absolute(0);
+    }
     describe_gauge!(
         REMOTE_GATES,
         "Gates in other processes following this node's feed, by API"
@@ -82,6 +87,11 @@ fn describe() {
     describe_gauge!(
         OUTBOX,
         "Webhook messages by state (pending, delivered, failed)"
+    );
+    describe_gauge!(
+        OUTBOX_AGE,
+        Unit::Seconds,
+        "Age of the oldest webhook message not yet delivered (0: none pending)"
     );
     describe_gauge!(THROTTLED, "Client addresses the per-address guard holds");
     describe_gauge!(
@@ -199,16 +209,19 @@ impl Vitals {
         let size = self.db.size() as usize;
         metrics::gauge!(POOL, "state" => "idle").set(idle as f64);
         metrics::gauge!(POOL, "state" => "in_use").set(size.saturating_sub(idle) as f64);
-        let counts = tokio::time::timeout(
-            Duration::from_secs(2),
-            store::webhooks::count_by_status(&self.db),
-        )
+        let outbox = tokio::time::timeout(Duration::from_secs(2), async {
+            let counts = store::webhooks::count_by_status(&self.db).await?;
+            let oldest = store::webhooks::oldest_pending(&self.db).await?;
+            Ok::<_, portcullis_core::Error>((counts, oldest))
+        })
         .await;
-        if let Ok(Ok(counts)) = counts {
+        if let Ok(Ok((counts, oldest))) = outbox {
             for state in ["pending", "delivered", "failed"] {
                 let n = counts.iter().find(|(s, _)| s == state).map_or(0, |c| c.1);
                 metrics::gauge!(OUTBOX, "state" => state).set(n as f64);
             }
+            let age = oldest.map_or(0, |at| (now - at).max(0));
+            metrics::gauge!(OUTBOX_AGE).set(age as f64);
         }
     }
 }

@@ -131,6 +131,16 @@ pub async fn count_by_status<'e>(
     )
 }
 
+/// When the oldest message still pending was made, if any (the metrics
+/// scrape: how far behind delivery is).
+pub async fn oldest_pending<'e>(db: impl Executor<'e, Database = Any>) -> Result<Option<Epoch>> {
+    let (at,): (Option<Epoch>,) =
+        sqlx::query_as("select min(created_at) from webhook_messages where status = 'pending'")
+            .fetch_one(db)
+            .await?;
+    Ok(at)
+}
+
 pub async fn endpoint<'e>(
     db: impl Executor<'e, Database = Any>,
     account_id: &str,

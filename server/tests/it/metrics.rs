@@ -230,6 +230,31 @@ async fn a_node_counts_tokens_and_gate_decisions_on_its_own_listener() {
     )
     .await;
 
+    // The dashboard and the alerts query only what a node serves.
+    let (text, _) = scrape(&cluster.nodes[0].metrics).await;
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/grafana");
+    let mut queried = std::collections::BTreeSet::new();
+    for file in ["portcullis.json", "alerts.yml"] {
+        let source = std::fs::read_to_string(format!("{examples}/{file}")).unwrap();
+        for (at, _) in source.match_indices("portcullis_") {
+            let name: String = source[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            queried.insert(name);
+        }
+    }
+    assert!(queried.len() >= 12, "{queried:?}");
+    for name in &queried {
+        let served = text
+            .lines()
+            .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")));
+        assert!(
+            served,
+            "examples/grafana queries {name}, which /metrics does not serve"
+        );
+    }
+
     // The public port does not serve them (a visitor is sent to log in).
     let public = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
