@@ -86,6 +86,23 @@ mod tests {
         assert_eq!(base62(&u32::MAX.to_be_bytes(), 6).len(), 6);
     }
 
+    /// Pinned: scanners depend on this format. Computed apart from this
+    /// code (Python's `zlib.crc32` and its own base62) for the bytes 0..32.
+    #[test]
+    fn a_known_secret_is_exactly_this() {
+        let raw: Vec<u8> = (0u8..32).collect();
+        let body = format!("pcs_{}", base62(&raw, RANDOM_CHARS));
+        let secret = body.clone() + &checksum(&body);
+        assert_eq!(
+            secret,
+            "pcs_003aUlTJC7tjlCTQj2uNU3MFagCXG9LRKRcwGkBIDlf29JcKQ"
+        );
+        assert!(checksum_ok(&secret));
+        assert!(regex::Regex::new(SCANNER_PATTERN)
+            .unwrap()
+            .is_match(&secret));
+    }
+
     #[test]
     fn secrets_carry_a_checksum_scanners_can_trust() {
         let scanner = regex::Regex::new(SCANNER_PATTERN).unwrap();

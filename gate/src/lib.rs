@@ -3,11 +3,36 @@
 //! and its gate feed (revoked token ids, the standing of clients and
 //! projects, bucket settings, key changes).
 //!
-//! ```text
-//! let gate = portcullis_gate::remote::follow(settings).await?; // or Gate::builder()…build()
-//! let api = Router::new()
-//!     .route("/applications", get(list.layer(scope("applications:read"))))
+//! ```no_run
+//! # #[cfg(all(feature = "axum", feature = "remote"))]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! use axum::routing::get;
+//! use axum::Router;
+//! use portcullis_gate::remote::{self, Credential, Settings};
+//! use portcullis_gate::{scope, Bearer, Gate, OnStale};
+//!
+//! async fn list(bearer: axum::Extension<Bearer>) -> String {
+//!     format!("applications of project {}", bearer.claims.project_id)
+//! }
+//!
+//! let settings = Settings {
+//!     issuer_url: "https://auth.example.com".into(),
+//!     // `portcullis gates add --api partner --name …` prints these.
+//!     credential: Credential::new("gate_…", std::env::var("GATE_CLIENT_SECRET")?),
+//!     stale_after: Duration::from_secs(60),
+//!     on_stale: OnStale::FailClosed,
+//! };
+//! // Keep `following` as long as the gate is used: dropping it stops the feed.
+//! let (gate, following) =
+//!     remote::follow(settings, Gate::builder().metrics_label("api", "partner"))?;
+//! let api: Router = Router::new()
+//!     .route("/applications", get(list).layer(scope("applications:read")))
 //!     .layer(gate.layer());
+//! # let _ = (api, following);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! [`GateLayer`] reads `Authorization: Bearer`, checks the token (signature

@@ -268,9 +268,21 @@ async fn run(gate: Gate, issuer: Arc<Issuer>) {
             gate.prune();
             pruned = tokio::time::Instant::now();
         }
-        tokio::time::sleep(wait).await;
+        tokio::time::sleep(jittered(wait)).await;
         wait = (wait * 2).min(RETRY_MAX);
     }
+}
+
+/// Between half and all of `wait`, at random: after an issuer restart,
+/// its many gates do not all reconnect in the same instant.
+fn jittered(wait: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
+        return wait;
+    }
+    let f = f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX);
+    wait.mul_f64(0.5 + f / 2.0)
 }
 
 /// One connection to the feed, until it ends or falls silent.
@@ -302,7 +314,7 @@ async fn read_feed(gate: &Gate, issuer: &Issuer) -> Result<(), String> {
             Ok(Ok(Some(bytes))) => bytes,
         };
         gate.touch();
-        for sse in parser.push(&chunk) {
+        for sse in parser.push(&chunk).map_err(|e| e.to_string())? {
             let Some(seq) = sse.id.as_deref().and_then(|i| i.parse::<i64>().ok()) else {
                 continue;
             };
@@ -324,53 +336,99 @@ pub struct Sse {
     pub data: String,
 }
 
-/// Splits a `text/event-stream` body into events, chunk by chunk.
-#[derive(Default)]
+/// The largest event the feed may send (a snapshot of every client of an
+/// API is the largest): past it the connection is dropped, not the memory.
+pub const MAX_EVENT_BYTES: usize = 256 << 20;
+
+/// Splits a `text/event-stream` body into events, chunk by chunk. Kept
+/// here rather than taken from a crate: it is small, each byte is looked at
+/// once (a long snapshot arriving in many chunks is not rescanned from its
+/// start), and it is bounded by [`MAX_EVENT_BYTES`].
 pub struct SseParser {
     pending: Vec<u8>,
+    /// `pending` before this holds no blank line.
+    scanned: usize,
+    max: usize,
 }
 
-impl SseParser {
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<Sse> {
-        self.pending.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        while let Some(end) = find_blank_line(&self.pending) {
-            let block: Vec<u8> = self.pending.drain(..end.0).collect();
-            self.pending.drain(..end.1 - end.0);
-            let text = String::from_utf8_lossy(&block);
-            let mut sse = Sse::default();
-            let mut data = Vec::new();
-            for line in text.lines() {
-                if line.starts_with(':') {
-                    continue;
-                }
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "id" => sse.id = Some(value.to_owned()),
-                    "event" => sse.event = value.to_owned(),
-                    "data" => data.push(value),
-                    _ => {}
-                }
-            }
-            if !data.is_empty() {
-                sse.data = data.join("\n");
-                out.push(sse);
-            }
-        }
-        out
+impl Default for SseParser {
+    fn default() -> Self {
+        Self::with_max(MAX_EVENT_BYTES)
     }
 }
 
-/// The end of the first event block: (where it ends, where the next starts).
-fn find_blank_line(buf: &[u8]) -> Option<(usize, usize)> {
-    for i in 0..buf.len() {
-        if buf[i..].starts_with(b"\n\n") {
-            return Some((i, i + 2));
+/// An event longer than the parser's bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a feed event over {0} bytes")]
+pub struct EventTooLarge(pub usize);
+
+impl SseParser {
+    /// A parser that refuses events over `max` bytes.
+    pub fn with_max(max: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            scanned: 0,
+            max,
         }
-        if buf[i..].starts_with(b"\r\n\r\n") {
-            return Some((i, i + 4));
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<Sse>, EventTooLarge> {
+        self.pending.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        let mut start = 0;
+        while let Some((end, next)) = find_blank_line(&self.pending, self.scanned.max(start)) {
+            if let Some(sse) = parse_block(&self.pending[start..end]) {
+                out.push(sse);
+            }
+            start = next;
         }
+        self.pending.drain(..start);
+        self.scanned = self.pending.len();
+        if self.pending.len() > self.max {
+            return Err(EventTooLarge(self.max));
+        }
+        Ok(out)
+    }
+}
+
+fn parse_block(block: &[u8]) -> Option<Sse> {
+    let text = String::from_utf8_lossy(block);
+    let mut sse = Sse::default();
+    let mut data = Vec::new();
+    for line in text.lines() {
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => sse.id = Some(value.to_owned()),
+            "event" => sse.event = value.to_owned(),
+            "data" => data.push(value),
+            _ => {}
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    sse.data = data.join("\n");
+    Some(sse)
+}
+
+/// The first event block's end at or after `from`: (where it ends, where
+/// the next starts). A blank line ends at a `\n`, so only newlines from
+/// `from` on are looked at (with the bytes just before them).
+fn find_blank_line(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
+    while let Some(off) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + off;
+        if nl >= 1 && buf[nl - 1] == b'\n' {
+            return Some((nl - 1, nl + 1));
+        }
+        if nl >= 3 && &buf[nl - 3..=nl] == b"\r\n\r\n" {
+            return Some((nl - 3, nl + 1));
+        }
+        i = nl + 1;
     }
     None
 }
@@ -380,10 +438,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reconnect_waits_are_spread_between_half_and_all_of_the_back_off() {
+        let waits: Vec<Duration> = (0..200).map(|_| jittered(RETRY_MAX)).collect();
+        assert!(waits.iter().all(|w| *w >= RETRY_MAX / 2 && *w <= RETRY_MAX));
+        let (lo, hi) = (waits.iter().min().unwrap(), waits.iter().max().unwrap());
+        assert!(*hi - *lo > RETRY_MAX / 4, "spread out, not in step");
+    }
+
+    #[test]
     fn events_are_split_across_chunks_and_comments_skipped() {
         let mut p = SseParser::default();
-        assert!(p.push(b": keep-alive\n\nid: 7\nevent: rev").is_empty());
-        let got = p.push(b"oked\ndata: {\"a\":\ndata: 1}\n\nid: 8\r\ndata: x\r\n\r\n");
+        assert!(p
+            .push(b": keep-alive\n\nid: 7\nevent: rev")
+            .unwrap()
+            .is_empty());
+        let got = p
+            .push(b"oked\ndata: {\"a\":\ndata: 1}\n\nid: 8\r\ndata: x\r\n\r\n")
+            .unwrap();
         assert_eq!(
             got,
             vec![
@@ -398,6 +469,37 @@ mod tests {
                     data: "x".into()
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn a_long_event_in_many_chunks_is_read_once_and_a_too_long_one_refused() {
+        let mut p = SseParser::default();
+        // A 1 MiB event, one byte at a time after its first line, then a
+        // blank line split between chunks.
+        assert!(p.push(b"id: 9\ndata: ").unwrap().is_empty());
+        for _ in 0..(1 << 20) {
+            assert!(p.push(b"x").unwrap().is_empty());
+        }
+        assert!(p.push(b"\n").unwrap().is_empty());
+        let got = p.push(b"\n").unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].id.as_deref(), got[0].data.len()),
+            (Some("9"), 1 << 20)
+        );
+        // Past the bound: an error, not unbounded memory.
+        let mut p = SseParser::with_max(1000);
+        p.push(b"id: 1\ndata: ").unwrap();
+        p.push(&[b'x'; 900]).unwrap();
+        assert_eq!(p.push(&[b'x'; 100]), Err(EventTooLarge(1000)));
+        // Events up to the bound still pass.
+        let mut p = SseParser::with_max(1000);
+        assert_eq!(
+            p.push(&[b"data: ", &[b'y'; 900][..], b"\n\n"].concat())
+                .unwrap()
+                .len(),
+            1
         );
     }
 

@@ -144,6 +144,19 @@ impl VerifyingKey {
             .and_then(Value::as_str)
             .and_then(Alg::parse)
             .ok_or_else(|| bad("no ES256 or RS256 alg"))?;
+        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+        // RFC 7518 §6: the key's type (and curve) must be the algorithm's;
+        // RFC 7517 §4.2: a key published for encryption does not sign.
+        let typed = match alg {
+            Alg::ES256 => text("kty") == Some("EC") && text("crv") == Some("P-256"),
+            Alg::RS256 => text("kty") == Some("RSA"),
+        };
+        if !typed {
+            return Err(bad("a kty or crv that is not the alg's"));
+        }
+        if text("use").is_some_and(|u| u != "sig") {
+            return Err(bad("a key not for signatures"));
+        }
         let public = match alg {
             Alg::ES256 => {
                 let mut point = vec![4u8];
@@ -228,6 +241,7 @@ pub fn verify(token: &str, keys: &KeySet, issuer: &str) -> Result<Claims, Reject
         alg: String,
         typ: Option<String>,
         kid: Option<String>,
+        crit: Option<Value>,
     }
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
@@ -239,6 +253,10 @@ pub fn verify(token: &str, keys: &KeySet, issuer: &str) -> Result<Claims, Reject
     let header: Header = serde_json::from_slice(&decode(h)?).map_err(|_| Rejected::Malformed)?;
     if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
         return Err(Rejected::BadSignature);
+    }
+    // RFC 7515 §4.1.11: we understand no extension, so none may be critical.
+    if header.crit.is_some() {
+        return Err(Rejected::Malformed);
     }
     let kid = header.kid.ok_or(Rejected::BadSignature)?;
     let key = keys.get(&kid).ok_or(Rejected::UnknownKey)?;
@@ -330,6 +348,19 @@ mod tests {
         assert!(
             !c.has_scope("decisions"),
             "scopes match whole, never by prefix"
+        );
+    }
+
+    #[test]
+    fn a_critical_header_is_refused() {
+        let (pair, jwk) = key("k1");
+        let set = keys(json!({ "keys": [jwk] }));
+        let mut h = header("k1");
+        h["crit"] = json!(["exp"]);
+        h["exp"] = json!(1);
+        assert_eq!(
+            verify(&sign(&pair, &h, &claims()), &set, ISSUER).err(),
+            Some(Rejected::Malformed)
         );
     }
 
@@ -431,6 +462,17 @@ mod tests {
             { "kty": "EC", "alg": "ES256", "x": "AA", "y": "AA" },
         ] }));
         assert_eq!(set.len(), 1);
+        // The key's type, curve and use must fit its algorithm.
+        let (_, good) = key("k2");
+        for (member, value) in [("kty", "RSA"), ("crv", "P-384"), ("use", "enc")] {
+            let mut bad = good.clone();
+            bad[member] = json!(value);
+            assert!(VerifyingKey::from_jwk(&bad).is_err(), "{member}: {value}");
+        }
+        let mut no_crv = good.clone();
+        no_crv.as_object_mut().unwrap().remove("crv");
+        assert!(VerifyingKey::from_jwk(&no_crv).is_err());
+        assert!(VerifyingKey::from_jwk(&good).is_ok());
         assert!(set.get("k1").is_some_and(|k| k.alg == Alg::ES256));
         assert!(KeySet::from_jwks(&json!({ "key": [] })).is_err());
         assert!(keys(json!({ "keys": [] })).is_empty());
