@@ -112,6 +112,7 @@ impl Gates {
 
     /// The live credential with this id and secret. Unknown id, wrong
     /// secret and a revoked credential all give the same `InvalidClient`.
+    #[tracing::instrument(level = "debug", skip_all, fields(gate = %id))]
     pub async fn authenticate(&self, id: &str, secret: &str) -> Result<GateCredential> {
         let row = store::by_id(&self.db, id).await?;
         let mut hash = self.decoy_hash;

@@ -66,6 +66,7 @@ impl Clients {
     /// Revokes a client at once (token endpoint and gate); the account's
     /// owners see "Revoked by support: <reason>", and the account's audit
     /// log records the staff member.
+    #[tracing::instrument(skip_all, fields(client_id = %client_id))]
     pub async fn support_revoke(
         &self,
         by: Support<'_>,

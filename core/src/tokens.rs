@@ -194,6 +194,8 @@ impl Issuer {
 
     /// Checks a client's id and secret. Unknown id, wrong secret and a
     /// client that may not get tokens all give the same `InvalidClient`.
+    // Spans on the hot path are at debug level: off unless asked for.
+    #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client_id))]
     pub fn authenticate(&self, client_id: &str, secret: &str) -> Result<Arc<ClientEntry>> {
         let client = self.registry.client(client_id);
         let hash = client.as_ref().map_or(&self.decoy_hash, |c| &c.secret_hash);
@@ -224,6 +226,7 @@ impl Issuer {
     /// by one of its keys, is meant for one of `audiences`, and carries a
     /// `jti` seen for the first time on any node. Every refusal is the same
     /// `InvalidClient` as a wrong secret; the log says why.
+    #[tracing::instrument(level = "debug", skip_all, fields(client_id = ?client_id, kind = ?kind))]
     pub async fn authenticate_assertion(
         &self,
         client_id: Option<&str>,
@@ -361,6 +364,7 @@ impl Issuer {
 
     /// [`Issuer::mint`], bound to the DPoP key with this RFC 7638
     /// thumbprint when one is given (RFC 9449 §6.1: `cnf.jkt`).
+    #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.id, bound = jkt.is_some()))]
     pub fn mint_bound(
         &self,
         client: &ClientEntry,

@@ -39,6 +39,7 @@ fn http_client(targets: Targets) -> reqwest::Result<reqwest::Client> {
 
 /// Makes one attempt. IP-literal hosts skip the resolver, so they are
 /// checked here.
+#[tracing::instrument(skip_all, fields(message_id = %send.message_id, account_id = %send.account_id))]
 async fn attempt(client: &reqwest::Client, targets: Targets, send: &Send) -> Outcome {
     if !crate::outbound::literal_allowed(targets, &send.url) {
         return Outcome::Unreachable("the address is not one this server may send to".into());
