@@ -68,6 +68,11 @@ pub enum RemoteError {
 /// The issuer's HTTP endpoints, as a gate uses them.
 struct Issuer {
     http: reqwest::Client,
+    /// The feed's own client, keeping no idle connection: each (re)connect
+    /// opens a new one, never a pooled connection a report or a key fetch
+    /// left behind (which may be half-dead after the network trouble that
+    /// dropped the feed, or routed as something else).
+    feed_http: reqwest::Client,
     base: String,
     credential: Credential,
 }
@@ -78,13 +83,22 @@ impl Issuer {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RemoteError::BadIssuerUrl(base));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| RemoteError::Client(e.to_string()))?;
+        let client = |pooled: bool| {
+            let builder = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .tcp_nodelay(true);
+            let builder = if pooled {
+                builder
+            } else {
+                builder.pool_max_idle_per_host(0)
+            };
+            builder
+                .build()
+                .map_err(|e| RemoteError::Client(e.to_string()))
+        };
         Ok(Self {
-            http,
+            http: client(true)?,
+            feed_http: client(false)?,
             base,
             credential,
         })
@@ -288,7 +302,7 @@ fn jittered(wait: Duration) -> Duration {
 /// One connection to the feed, until it ends or falls silent.
 async fn read_feed(gate: &Gate, issuer: &Issuer) -> Result<(), String> {
     let mut req = issuer
-        .http
+        .feed_http
         .get(format!("{}{FEED_PATH}", issuer.base))
         .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
         .header("accept", "text/event-stream");
