@@ -211,15 +211,7 @@ pub async fn get_text(addr: &str, path: &str) -> Result<String, String> {
 
 /// GET `path` as JSON.
 pub async fn get_json(addr: &str, path: &str) -> Result<serde_json::Value, String> {
-    let req = Request::get(path)
-        .header("host", addr)
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| e.to_string())?;
-    let (status, _, body) = request(addr, req).await?;
-    if !status.is_success() {
-        return Err(format!("{path}: {status}"));
-    }
-    serde_json::from_slice(&body).map_err(|e| e.to_string())
+    serde_json::from_str(&get_text(addr, path).await?).map_err(|e| e.to_string())
 }
 
 pub async fn access_token(addr: &str, creds: &Creds, scope: &str) -> Result<String, String> {

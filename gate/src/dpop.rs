@@ -344,15 +344,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_proof_is_good_once_and_a_full_memory_refuses_rather_than_forgets() {
-        let seen = SeenProofs::with_capacity(3);
-        let p = |jti: &str, until| Proof {
+    /// A checked proof by key "k" with `jti`, remembered until `until`.
+    fn seen_proof(jti: &str, until: Epoch) -> Proof {
+        Proof {
             jkt: "k".into(),
             jti: jti.into(),
             remember_until: until,
             nonce: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_proof_is_good_once_and_a_full_memory_refuses_rather_than_forgets() {
+        let seen = SeenProofs::with_capacity(3);
+        let p = seen_proof;
         assert_eq!(seen.first_use(&p("a", 100), 50), Use::First);
         assert!(seen.contains(&p("a", 100), 60));
         assert_eq!(seen.first_use(&p("a", 100), 60), Use::Replayed);
@@ -368,12 +373,7 @@ mod tests {
     #[test]
     fn proofs_are_forgotten_as_their_windows_end_whatever_order_they_came_in() {
         let seen = SeenProofs::with_capacity(10);
-        let p = |jti: &str, until| Proof {
-            jkt: "k".into(),
-            jti: jti.into(),
-            remember_until: until,
-            nonce: None,
-        };
+        let p = seen_proof;
         // "late" ends after "early" but came first.
         assert_eq!(seen.first_use(&p("late", 200), 100), Use::First);
         assert_eq!(seen.first_use(&p("early", 150), 100), Use::First);

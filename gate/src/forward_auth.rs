@@ -200,13 +200,9 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
         Ok(a) => a,
         Err(refused) => return refused,
     };
-    let scope = s.routes.scope_for(&method, uri.path());
-    s.gate.count(match &scope {
-        Some(scope) if admitted.claims.has_scope(scope) => Outcome::Allowed,
-        _ => Outcome::Forbidden,
-    });
-    let Some(scope) = scope else {
+    let Some(scope) = s.routes.scope_for(&method, uri.path()) else {
         // Fail closed: a route nobody described is open to no token.
+        s.gate.count(Outcome::Forbidden);
         let mut res = (
             StatusCode::FORBIDDEN,
             axum::Json(serde_json::json!({
@@ -221,6 +217,7 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
         return res;
     };
     if !admitted.claims.has_scope(&scope) {
+        s.gate.count(Outcome::Forbidden);
         let mut res =
             Refusal::InsufficientScope(scope.to_string()).into_response_with_realm(s.gate.realm());
         if let Some(d) = &admitted.decision {
@@ -228,6 +225,7 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
         }
         return res;
     }
+    s.gate.count(Outcome::Allowed);
     let mut res = StatusCode::OK.into_response();
     let h = res.headers_mut();
     let c = &admitted.claims;

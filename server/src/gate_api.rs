@@ -83,6 +83,32 @@ fn refuse(status: StatusCode, error: &str, description: &str) -> Response {
     res
 }
 
+/// The caller's address, through the trusted proxies.
+fn client_ip(s: &GateApiState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    let forwarded = app::ssr::forwarded_for(headers);
+    portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &s.trusted_proxies)
+}
+
+/// A gate's JSON report (`expected` describes its shape for the error),
+/// with the credential that sent it.
+async fn authenticated_report<T: serde::de::DeserializeOwned>(
+    s: &GateApiState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    body: &[u8],
+    expected: &str,
+) -> Result<(GateCredential, T), Response> {
+    let credential = authenticate(s, headers, peer).await?;
+    let report = serde_json::from_slice(body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("expected {expected}: {e}"),
+        )
+    })?;
+    Ok((credential, report))
+}
+
 /// The gate credential of a request, counted against the caller's address
 /// when it fails.
 async fn authenticate(
@@ -90,8 +116,7 @@ async fn authenticate(
     headers: &HeaderMap,
     peer: SocketAddr,
 ) -> Result<GateCredential, Response> {
-    let forwarded = app::ssr::forwarded_for(headers);
-    let ip = portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &s.trusted_proxies);
+    let ip = client_ip(s, headers, peer);
     let now = s.issuer.clock().now();
     if let Err(retry) = s.failures.check_ip(ip, now) {
         return Err(too_many(
@@ -325,20 +350,12 @@ async fn limited(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let credential = match authenticate(&s, &headers, peer).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let report: LimitedReport = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &format!("expected {{\"limited\": [{{\"project_id\", \"at\"}}]}}: {e}"),
-            )
-        }
-    };
+    let expected = r#"{"limited": [{"project_id", "at"}]}"#;
+    let (credential, report): (_, LimitedReport) =
+        match authenticated_report(&s, &headers, peer, &body, expected).await {
+            Ok(r) => r,
+            Err(res) => return res,
+        };
     if report.limited.len() > portcullis_core::webhooks::outbox::GATE_REPORT_MAX {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -395,27 +412,17 @@ async fn position(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let credential = match authenticate(&s, &headers, peer).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let report: PositionReport = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &format!("expected {{\"position\": n, \"version\": \"…\"}}: {e}"),
-            )
-        }
-    };
-    let forwarded = app::ssr::forwarded_for(&headers);
-    let ip = portcullis_core::client_ip::resolve(peer.ip(), &forwarded, &s.trusted_proxies);
+    let expected = r#"{"position": n, "version": "…"}"#;
+    let (credential, report): (_, PositionReport) =
+        match authenticated_report(&s, &headers, peer, &body, expected).await {
+            Ok(r) => r,
+            Err(res) => return res,
+        };
     s.positions.report(
         crate::gate_positions::Report {
             gate: &credential.id,
             api_id: &credential.api_id,
-            peer: ip,
+            peer: client_ip(&s, &headers, peer),
             version: &report.version,
             position: report.position,
         },

@@ -36,6 +36,8 @@ pub fn free_addr() -> String {
 
 pub struct GateProcess {
     pub base: String,
+    /// Its gate credential's id.
+    pub id: String,
     child: Child,
 }
 
@@ -91,6 +93,7 @@ impl GateProcess {
             .unwrap();
         let gate = GateProcess {
             base: format!("http://{addr}"),
+            id: id.clone(),
             child,
         };
         let deadline = Instant::now() + Duration::from_secs(30);

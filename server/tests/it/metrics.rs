@@ -10,8 +10,9 @@ use prometheus_parse::{Sample, Scrape, Value};
 use reqwest::Client;
 
 use crate::cluster::{within, Cluster};
-use crate::gate_process::{credential, free_addr, GateProcess};
+use crate::gate_process::{free_addr, GateProcess};
 use crate::harness::TestServer;
+use crate::remote_gate::behind_a_gate;
 
 const READ: &str = "/partner/v1/applications";
 
@@ -271,16 +272,12 @@ async fn a_node_counts_tokens_and_gate_decisions_on_its_own_listener() {
 #[tokio::test]
 async fn a_gate_process_counts_its_decisions_under_its_credential() {
     let s = TestServer::start().await;
-    let (owner, project, creds) = s
-        .partner_client("gm@example.com", &["applications:read"])
-        .await;
-    s.set_rate_limit(&owner, &project, 10_000, 10_000).await;
-    let gate_credential = credential(&s, "partner").await;
     let metrics = free_addr();
-    let gate = GateProcess::start(
+    let (_, _, creds, gate) = behind_a_gate(
         &s,
+        "gm@example.com",
+        &["applications:read"],
         &s.base,
-        &gate_credential,
         &["--metrics-listen", &metrics],
     )
     .await;
@@ -288,7 +285,7 @@ async fn a_gate_process_counts_its_decisions_under_its_credential() {
     gate.until(&token, "GET", READ, 200, Duration::from_secs(10))
         .await;
     let (_, before) = scrape(&format!("http://{metrics}/metrics")).await;
-    let labels = |result| [("gate", gate_credential.0.as_str()), ("result", result)];
+    let labels = |result| [("gate", gate.id.as_str()), ("result", result)];
     let allowed = value(
         &before,
         "portcullis_gate_decisions_total",

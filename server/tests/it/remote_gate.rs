@@ -15,7 +15,7 @@ const DECISION: &str = "/partner/v1/applications/app_1/decision";
 
 /// An account with a Partner API client holding `scopes` (with a bucket
 /// too big to be what is tested) and a gate process following `issuer_url`.
-async fn behind_a_gate(
+pub(crate) async fn behind_a_gate(
     s: &TestServer,
     email: &str,
     scopes: &[&str],
