@@ -143,6 +143,15 @@ pub fn check(proof: &str, expect: &Expect<'_>) -> Result<Proof, BadProof> {
 /// normalization of RFC 3986 §6.2.2 and §6.2.3 that `url` performs
 /// (case of scheme and host, default port, percent-encoding, dot segments).
 fn same_url(htu: &str, expected: &str) -> bool {
+    // The usual proof names the URL exactly as the request was made: equal
+    // text is an equal URL without parsing both (a quarter of a proof
+    // check's work besides the signature, `make bench` profiles).
+    fn bare(s: &str) -> &str {
+        s.split(['?', '#']).next().unwrap_or(s)
+    }
+    if bare(htu) == bare(expected) {
+        return true;
+    }
     let strip = |s: &str| {
         url::Url::parse(s).ok().map(|mut u| {
             u.set_query(None);
