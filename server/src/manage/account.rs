@@ -1,0 +1,65 @@
+//! `/manage/v1/audit` and `/manage/v1/members`: the account's records.
+
+use super::*;
+
+/// Each present parameter must be what the document says (an empty `from`
+/// is an error here, where the console's form sends one for "any").
+#[derive(Deserialize)]
+pub(super) struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    project_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+}
+
+pub(super) async fn audit_log(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Params(q): Params<AuditQuery>,
+) -> Answer {
+    let by = who(&b);
+    let filter = Filter::new(
+        q.actor.as_deref(),
+        q.action.as_deref(),
+        q.project_id.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+    )?;
+    let cursor = q.before.as_deref().map(Cursor::decode).transpose()?;
+    let page = audit::search(
+        s.projects.db(),
+        by.account_id(),
+        &filter,
+        cursor.as_ref(),
+        50,
+    )
+    .await?;
+    let entries: Vec<Value> = page
+        .entries
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "at": e.at, "actor_kind": e.actor_kind, "actor": e.actor_label,
+                "action": e.action, "target_kind": e.target_kind, "target_id": e.target_id,
+                "project_id": e.project_id, "client_ip": e.client_ip, "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries, "next": page.next.map(|c| c.encode()) })).into_response())
+}
+
+pub(super) async fn members(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+) -> Answer {
+    let list: Vec<Value> = s
+        .accounts
+        .members(&who(&b))
+        .await?
+        .into_iter()
+        .map(|m| json!({ "user_id": m.user_id, "email": m.email, "role": m.role, "joined_at": m.joined_at }))
+        .collect();
+    Ok(Json(json!({ "members": list })).into_response())
+}

@@ -1,0 +1,123 @@
+//! `/manage/v1/projects`: the project operations.
+
+use super::*;
+
+pub(super) async fn list_projects(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+) -> Answer {
+    let list = s.projects.list_projects(&who(&b)).await?;
+    let projects: Vec<ProjectAnswer> = list
+        .iter()
+        .map(|p| ProjectAnswer::new(&p.project, Some(p.live_clients)))
+        .collect();
+    Ok(Json(json!({ "projects": projects })).into_response())
+}
+
+pub(super) async fn read_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    let by = who(&b);
+    let project = s.projects.project(&by, &id).await?;
+    let clients = s.clients.list(&by, &id).await?;
+    let mut answer = ProjectAnswer::new(&project, None);
+    answer.clients = Some(clients.iter().map(ClientAnswer::from).collect());
+    Ok(Json(answer).into_response())
+}
+
+pub(super) async fn create_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Body(input): Body<NewProject>,
+) -> Answer {
+    let project = s
+        .projects
+        .create_project(
+            who(&b).manager()?,
+            ProjectInput {
+                name: input.name,
+                description: input.description,
+                api_id: input.api_id,
+                token_ttl_secs: input
+                    .token_ttl_secs
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ProjectAnswer::new(&project, Some(0))),
+    )
+        .into_response())
+}
+
+pub(super) async fn update_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<ProjectChange>,
+) -> Answer {
+    let by = who(&b);
+    let now = s.projects.project(&by, &id).await?;
+    let project = s
+        .projects
+        .update_project(
+            by.manager()?,
+            &id,
+            ProjectInput {
+                name: input.name.unwrap_or(now.name),
+                description: input.description.unwrap_or(now.description),
+                api_id: now.api_id,
+                token_ttl_secs: input
+                    .token_ttl_secs
+                    .unwrap_or(now.token_ttl_secs)
+                    .to_string(),
+            },
+        )
+        .await?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
+
+pub(super) async fn archive_project(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+) -> Answer {
+    let project = s.projects.archive_project(who(&b).manager()?, &id).await?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
+
+pub(super) async fn keys_only(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<KeysOnly>,
+) -> Answer {
+    let project = s
+        .projects
+        .set_keys_only(who(&b).manager()?, &id, input.keys_only)
+        .await?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
+
+pub(super) async fn rate_limit(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<RateLimit>,
+) -> Answer {
+    let project = s
+        .projects
+        .set_rate_limit(
+            who(&b).manager()?,
+            &id,
+            &input.per_sec.to_string(),
+            &input.burst.to_string(),
+        )
+        .await
+        .map_err(|e| named(e, &[("rate_per_sec", "per_sec"), ("rate_burst", "burst")]))?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
