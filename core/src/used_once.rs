@@ -28,8 +28,8 @@ use crate::error::{Error, Result};
 use crate::shared_limits::SharedLimits;
 use crate::store;
 
-/// Values one statement inserts at most (two parameters each, well under
-/// SQLite's and PostgreSQL's parameter limits).
+/// Values one statement inserts at most (on PostgreSQL two parameters
+/// each, well under its parameter limit; SQLite binds one JSON array).
 const GROUP: usize = 256;
 
 pub struct UsedOnce {
@@ -113,14 +113,18 @@ impl UsedOnce {
 /// The group writer: everything queued while the previous statement ran
 /// goes in the next one. Ends when the [`UsedOnce`] is dropped.
 ///
-/// It keeps one connection of the pool for itself: on SQLite a connection
-/// drops its page cache whenever another one wrote, so a writer that
-/// took any pooled connection re-read the table's pages and re-prepared
-/// its statement on most groups (`make bench` profiles: a third of its
-/// time). The connection goes back when the pool closes (shutdown waits
-/// for it) and is replaced after an error.
+/// On a SQLite file it keeps one connection of the pool for itself: a
+/// connection drops its page cache whenever another one wrote, so a writer
+/// that took any pooled connection re-read pages it had just written and
+/// re-prepared its statement on most groups (`make bench` profiles: a
+/// third of its time); on its own connection only others' writes clear
+/// that cache. The connection goes back when the pool closes (shutdown
+/// waits for it) and is replaced after an error. An in-memory database
+/// (one connection) and PostgreSQL (whose pool checks a connection's
+/// health before lending it) take one from the pool for each group.
 async fn write_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<Pending>) {
     let backend = Backend::of(&db);
+    let keep = backend == Backend::Sqlite && db.options().get_max_connections() > 1;
     let closed = db.close_event();
     tokio::pin!(closed);
     let mut conn: Option<PoolConnection<Any>> = None;
@@ -131,7 +135,8 @@ async fn write_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<Pending>) {
                 if n == 0 {
                     break;
                 }
-                write_group(&db, backend, &mut conn, std::mem::take(&mut group)).await;
+                let kept = keep.then_some(&mut conn);
+                write_group(&db, backend, kept, std::mem::take(&mut group)).await;
             }
             () = &mut closed, if conn.is_some() => conn = None,
         }
@@ -141,7 +146,7 @@ async fn write_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<Pending>) {
 async fn write_group(
     db: &Db,
     backend: Backend,
-    conn: &mut Option<PoolConnection<Any>>,
+    kept: Option<&mut Option<PoolConnection<Any>>>,
     group: Vec<Pending>,
 ) {
     // The same value twice in one group: the first is the one that counts.
@@ -158,13 +163,9 @@ async fn write_group(
         .iter()
         .map(|p| (p.key.as_str(), p.expires_at))
         .collect();
-    let inserted = match conn {
-        Some(c) => Ok(c),
-        None => db.acquire().await.map(|c| conn.insert(c)),
-    };
-    let inserted = match inserted {
-        Ok(c) => store::used_once::insert_new(&mut **c, backend, &rows).await,
-        Err(e) => Err(e.into()),
+    let inserted = match kept {
+        None => store::used_once::insert_new(db, backend, &rows).await,
+        Some(conn) => insert_on_kept(db, backend, conn, &rows).await,
     };
     let failed = match inserted {
         Ok(inserted) => {
@@ -175,11 +176,6 @@ async fn write_group(
             None
         }
         Err(e) => {
-            // The connection may be what failed: the next group takes
-            // another, and this one is closed rather than pooled again.
-            if let Some(mut c) = conn.take() {
-                c.close_on_drop();
-            }
             let why = format!("used-once values could not be recorded: {e}");
             tracing::warn!(error = %why);
             for p in firsts {
@@ -196,6 +192,29 @@ async fn write_group(
             .map_or(Ok(false), |why| Err(Error::Internal(why)));
         let _ = p.answer.send(answer);
     }
+}
+
+/// [`store::used_once::insert_new`] on the writer's own connection,
+/// taken on first use. After an error the connection (it may be what
+/// failed) is closed rather than pooled again, and the next group takes
+/// another.
+async fn insert_on_kept(
+    db: &Db,
+    backend: Backend,
+    conn: &mut Option<PoolConnection<Any>>,
+    rows: &[(&str, Epoch)],
+) -> Result<HashSet<String>> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(db.acquire().await?),
+    };
+    let inserted = store::used_once::insert_new(&mut **c, backend, rows).await;
+    if inserted.is_err() {
+        if let Some(mut c) = conn.take() {
+            c.close_on_drop();
+        }
+    }
+    inserted
 }
 
 #[cfg(test)]
@@ -280,6 +299,28 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), db.close())
             .await
             .expect("the pool closed");
+    }
+
+    /// An in-memory database has one connection: the writer borrows it
+    /// for each group and leaves it for every other query.
+    #[tokio::test]
+    async fn an_in_memory_database_keeps_its_only_connection_free() {
+        let url = format!(
+            "sqlite:file:{}?mode=memory&cache=shared",
+            crate::ids::new_id("mem")
+        );
+        let db = crate::db::connect(&url).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let once = UsedOnce::new(db.clone(), None);
+        assert!(once.first_use("t", "c", "v", 10, 0).await.unwrap());
+        let other = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            sqlx::query("select count(*) from used_once").fetch_one(&db),
+        )
+        .await
+        .expect("the connection was free");
+        assert!(other.is_ok());
+        assert!(!once.first_use("t", "c", "v", 10, 0).await.unwrap());
     }
 
     #[tokio::test]

@@ -26,7 +26,8 @@ pub fn row_key(expires_at: Epoch, digest: &str) -> String {
 }
 
 /// The start of the row keys of values that expire at `at`: every key
-/// below it expired before.
+/// below it expired before (expiries are minutes from now, so always
+/// twelve digits).
 fn expiry_prefix(at: Epoch) -> String {
     format!("{:012}", at.max(0))
 }
