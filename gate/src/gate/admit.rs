@@ -1,7 +1,13 @@
 //! Admission: every check of one call, in the order of the module
 //! comment, then the bucket; DPoP binding and the JWKS refetch.
 
-use super::*;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::token::{self, Claims, Rejected};
+
+use super::{dpop_refused, Admitted, Gate, OnStale, ProofRequest, Refused, KEY_REFETCH_EVERY};
 
 impl Gate {
     /// Every check of one call, then the bucket. `token` is the bearer

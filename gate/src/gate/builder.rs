@@ -1,6 +1,15 @@
 //! [`GateBuilder`]: a gate's settings, and the gate it builds.
 
-use super::*;
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::cache::VerifiedTokens;
+use crate::clock::{Clock, Secs, SystemClock};
+use crate::dpop_nonce::DpopNonces;
+use crate::limits::RateLimiter;
+
+use super::{Expect, Gate, Inner, OnStale, Upstream};
 
 /// Settings of a [`Gate`]; [`GateBuilder::build`] makes it.
 pub struct GateBuilder {

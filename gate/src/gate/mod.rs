@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cache::VerifiedTokens;
-use crate::clock::{Clock, Secs, SystemClock};
+use crate::clock::{Clock, Secs};
 use crate::dpop_nonce::DpopNonces;
 use crate::events::Event;
 use crate::limits::{Decision, RateLimiter};
-use crate::token::{self, Claims, KeySet, Rejected};
+use crate::token::{Claims, KeySet, Rejected};
 
 mod admit;
 mod builder;

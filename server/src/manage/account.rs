@@ -1,6 +1,15 @@
 //! `/manage/v1/audit` and `/manage/v1/members`: the account's records.
 
-use super::*;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use portcullis_core::audit::{self, Cursor, Filter};
+use portcullis_gate::Bearer;
+use portcullis_reference_apis::Params;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{who, Answer, ManageState};
 
 /// Each present parameter must be what the document says (an empty `from`
 /// is an error here, where the console's form sends one for "any").

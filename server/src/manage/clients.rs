@@ -1,7 +1,18 @@
 //! `/manage/v1/projects/{id}/clients` and `/manage/v1/clients`: the
 //! client operations.
 
-use super::*;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use portcullis_core::client_keys::KeysInput;
+use portcullis_core::Error;
+use portcullis_gate::Bearer;
+use portcullis_reference_apis::Body;
+
+use super::answers::{ClientAnswer, ClientWithSecret};
+use super::bodies::{Keys, Narrow, NewClient, Retire, Workload};
+use super::{named, who, Answer, ManageError, ManageState, BODY_MAX};
 
 pub(super) async fn narrow_client(
     State(s): State<ManageState>,

@@ -1,7 +1,11 @@
 //! How the management API answers a refusal: one JSON shape, the
 //! domain's errors mapped to statuses once.
 
-use super::*;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_core::Error;
+use serde_json::json;
 
 pub(super) fn refuse(
     status: StatusCode,

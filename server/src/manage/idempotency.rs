@@ -1,7 +1,12 @@
 //! `Idempotency-Key` on management writes: the first success is kept
 //! and sent again for the same key and request.
 
-use super::*;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portcullis_gate::Bearer;
+
+use super::{refuse, ManageError, ManageState, BODY_MAX};
 
 /// Writes with an `Idempotency-Key` header: the first success is kept and
 /// sent again for the same key and request (see `portcullis_core::idempotency`).

@@ -6,18 +6,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use axum::{Extension, Json, Router};
-use portcullis_core::audit::{self, Cursor, Filter};
-use portcullis_core::projects::ProjectInput;
-use portcullis_core::{access, manage, Accounts, Clients, Error, Principal, Projects};
+use axum::Router;
+use portcullis_core::{access, manage, Accounts, Clients, Principal, Projects};
 use portcullis_gate::{scope, Bearer, Gate};
-use portcullis_reference_apis::{Body, Params};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 #[derive(Clone)]
 pub struct ManageState {
@@ -115,12 +108,6 @@ use projects::{
     archive_project, create_project, keys_only, list_projects, rate_limit, read_project,
     update_project,
 };
-
-use answers::{ClientAnswer, ClientWithSecret, ProjectAnswer};
-use bodies::{
-    Keys, KeysOnly, Narrow, NewClient, NewProject, ProjectChange, RateLimit, Retire, Workload,
-};
-use portcullis_core::client_keys::KeysInput;
 
 /// Management requests and answers are small.
 const BODY_MAX: usize = 256 * 1024;

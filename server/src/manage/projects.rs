@@ -1,6 +1,17 @@
 //! `/manage/v1/projects`: the project operations.
 
-use super::*;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use portcullis_core::projects::ProjectInput;
+use portcullis_gate::Bearer;
+use portcullis_reference_apis::Body;
+use serde_json::json;
+
+use super::answers::{ClientAnswer, ProjectAnswer};
+use super::bodies::{KeysOnly, NewProject, ProjectChange, RateLimit};
+use super::{named, who, Answer, ManageState};
 
 pub(super) async fn list_projects(
     State(s): State<ManageState>,
