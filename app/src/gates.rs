@@ -18,11 +18,31 @@ pub struct GateCredentialInfo {
     pub revoked_at: Option<i64>,
 }
 
+/// A gate process that reported its feed position in the last day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateConnectionInfo {
+    pub gate_id: String,
+    pub gate_name: String,
+    pub instance: String,
+    pub api_name: String,
+    pub peer: String,
+    pub version: String,
+    pub position: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub changes_behind: i64,
+    pub lag_secs: i64,
+    pub connected: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatesView {
     pub credentials: Vec<GateCredentialInfo>,
     /// (id, name) of each API in the scope catalogue.
     pub apis: Vec<(String, String)>,
+    /// Gate processes heard from in the last day, from any node.
+    #[serde(default)]
+    pub connections: Vec<GateConnectionInfo>,
 }
 
 /// A new credential, with the secret shown this once (`Debug` leaves it out).
@@ -46,7 +66,7 @@ impl std::fmt::Debug for NewGateCredential {
 pub async fn staff_gates() -> Result<GatesView, ConsoleError> {
     use crate::ssr;
     ssr::respond(async move {
-        let (state, _) = ssr::require_staff().await?;
+        let (state, staff) = ssr::require_staff().await?;
         let api_name = |id: &str| {
             state
                 .catalogue
@@ -74,7 +94,31 @@ pub async fn staff_gates() -> Result<GatesView, ConsoleError> {
             .iter()
             .map(|a| (a.id.clone(), a.name.clone()))
             .collect();
-        Ok(GatesView { credentials, apis })
+        let connections = state
+            .reach
+            .connections(staff.support()?)
+            .await?
+            .into_iter()
+            .map(|c| GateConnectionInfo {
+                api_name: api_name(&c.api_id),
+                gate_id: c.gate_id,
+                gate_name: c.gate_name,
+                instance: c.instance,
+                peer: c.peer,
+                version: c.version,
+                position: c.position,
+                first_seen: c.first_seen,
+                last_seen: c.last_seen,
+                changes_behind: c.changes_behind,
+                lag_secs: c.lag_secs,
+                connected: c.connected,
+            })
+            .collect();
+        Ok(GatesView {
+            credentials,
+            apis,
+            connections,
+        })
     })
     .await
 }

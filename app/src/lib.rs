@@ -13,6 +13,7 @@ pub mod format;
 pub mod gates;
 pub mod pages;
 pub mod projects;
+pub mod reach;
 pub mod redacted;
 pub mod security;
 pub mod support;

@@ -95,6 +95,7 @@ mod tests {
                         jwks_uri: None,
                         workload: None,
                         last_workload: None,
+                        cut_off: None,
                     },
                     client_secret: Some(secret.into())
                 }

@@ -20,6 +20,9 @@ pub struct FoundClientInfo {
     pub account_name: String,
     pub project_id: String,
     pub project_name: String,
+    /// Its newest cut-off in the last day, gate by gate.
+    #[serde(default)]
+    pub cut_off: Option<crate::reach::CutOffInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,31 +84,37 @@ pub async fn staff_search(
             .clients
             .support_search(staff.support()?, &query)
             .await?;
-        Ok(found
-            .into_iter()
-            .map(|f| {
-                let c = f.client;
-                let last_used_at = state
-                    .issuer
-                    .registry()
-                    .client(&c.client_id)
-                    .and_then(|e| e.usage.last_used())
-                    .max(c.last_used_at);
-                FoundClientInfo {
-                    scopes: portcullis_core::registry::split_scopes(&c.scopes),
-                    status: f.status.into(),
-                    client_id: c.client_id,
-                    client_name: c.client_name,
-                    disabled_reason: c.disabled_reason,
-                    created_at: c.created_at,
-                    last_used_at,
-                    account_id: c.account_id,
-                    account_name: c.account_name,
-                    project_id: c.project_id,
-                    project_name: c.project_name,
-                }
-            })
-            .collect())
+        let mut infos = Vec::with_capacity(found.len());
+        for f in found {
+            let c = f.client;
+            let last_used_at = state
+                .issuer
+                .registry()
+                .client(&c.client_id)
+                .and_then(|e| e.usage.last_used())
+                .max(c.last_used_at);
+            let cut_off = crate::reach::cut_off(
+                &state,
+                crate::reach::Asker::Staff(staff.support()?, &c.account_id),
+                &c.client_id,
+            )
+            .await?;
+            infos.push(FoundClientInfo {
+                scopes: portcullis_core::registry::split_scopes(&c.scopes),
+                status: f.status.into(),
+                client_id: c.client_id,
+                client_name: c.client_name,
+                disabled_reason: c.disabled_reason,
+                created_at: c.created_at,
+                last_used_at,
+                account_id: c.account_id,
+                account_name: c.account_name,
+                project_id: c.project_id,
+                project_name: c.project_name,
+                cut_off,
+            });
+        }
+        Ok(infos)
     })
     .await
 }

@@ -73,9 +73,28 @@ impl Feed {
         event: crate::audit::Event<'_>,
         change: (ChangeKind, &str),
     ) -> Result<()> {
-        crate::webhooks::outbox::record_and_tell(&mut tx, event, change.1, self.clock.now())
+        let now = self.clock.now();
+        let (kind, target) = change;
+        let cut_off = event
+            .project_id
+            .filter(|_| kind == ChangeKind::Client)
+            .map(|p| (event.action, event.account_id.to_owned(), p.to_owned()));
+        crate::webhooks::outbox::record_and_tell(&mut tx, event, target, now).await?;
+        let seq = store::changes::append(&mut tx, kind.as_str(), target, now).await?;
+        if let Some((action, account_id, project_id)) = cut_off {
+            crate::gate_reach::record_cut_off(
+                &mut tx,
+                seq,
+                action,
+                &account_id,
+                &project_id,
+                target,
+            )
             .await?;
-        self.commit(tx, &[change]).await
+        }
+        tx.commit().await?;
+        self.apply_committed().await;
+        Ok(())
     }
 
     /// `applied` is the newest `seq` that the registry and keyring already
@@ -147,10 +166,15 @@ impl Feed {
     ) -> Result<()> {
         record(&mut tx, changes, self.clock.now()).await?;
         tx.commit().await?;
+        self.apply_committed().await;
+        Ok(())
+    }
+
+    /// Applies what this node just committed before its writer answers.
+    async fn apply_committed(&self) {
         if let Err(e) = self.catch_up().await {
             tracing::warn!(error = %e, "a committed change is not applied here yet; the feed retries");
         }
-        Ok(())
     }
 
     /// Applies every committed change after the last applied one, in order.

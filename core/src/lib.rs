@@ -34,6 +34,7 @@ pub mod dpop_nonce;
 pub mod error;
 pub mod feed;
 pub mod gate_feed;
+pub mod gate_reach;
 pub mod gates;
 pub mod idempotency;
 pub mod ids;

@@ -344,3 +344,69 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
         CLIENTS_PER_ACCOUNT_MAX
     );
 }
+
+#[tokio::test]
+async fn a_retirement_shows_when_each_connected_gate_applied_it() {
+    use portcullis_core::gate_reach::{GateReach, Reached, Report};
+    let w = world().await;
+    let id = w.create("").await.unwrap();
+    let reach = GateReach::new(w.db.clone(), w.clock.clone());
+    fn report<'a>(gate: &'a str, position: i64, applied: &'a [(i64, u64)]) -> Report<'a> {
+        Report {
+            gate_id: gate,
+            api_id: "partner",
+            instance: "i1",
+            peer: [10, 0, 0, 7].into(),
+            version: "0.1.0",
+            position,
+            applied,
+        }
+    }
+    let start = store::changes::latest(&w.db).await.unwrap();
+    reach
+        .report(report("gate_a", start, &[]), start)
+        .await
+        .unwrap();
+    reach
+        .report(report("gate_b", start, &[]), start)
+        .await
+        .unwrap();
+    assert!(reach.reach(&w.by, &id).await.unwrap().is_none());
+
+    w.clients
+        .retire(w.by.manager().unwrap(), &id, None)
+        .await
+        .unwrap();
+    let seq = store::changes::latest(&w.db).await.unwrap();
+    let cut = reach.reach(&w.by, &id).await.unwrap().unwrap();
+    assert_eq!(cut.action, "client.retire");
+    let states = |c: &portcullis_core::gate_reach::CutOffReach| {
+        c.gates.iter().map(|g| g.reached).collect::<Vec<_>>()
+    };
+    assert_eq!(states(&cut), [Reached::Pending, Reached::Pending]);
+    // Another account learns nothing of it.
+    let other = manage::principal(&claims("pcl_other", "acc_2"), None);
+    assert!(reach.reach(&other, &id).await.unwrap().is_none());
+
+    // gate_a applied it 0.3 s before its report; gate_b falls silent.
+    let applied = [(seq, 300)];
+    reach
+        .report(report("gate_a", seq, &applied), seq)
+        .await
+        .unwrap();
+    let cut = reach.reach(&w.by, &id).await.unwrap().unwrap();
+    assert!(matches!(cut.gates[0].reached, Reached::Applied(Some(ms)) if ms < 5_000));
+    assert_eq!(cut.gates[1].reached, Reached::Pending);
+    assert_eq!(cut.applied(), 1);
+    w.clock.advance(11);
+    reach.report(report("gate_a", seq, &[]), seq).await.unwrap();
+    let cut = reach.reach(&w.by, &id).await.unwrap().unwrap();
+    assert_eq!(cut.gates[1].reached, Reached::Gone);
+
+    // A report that names no process the product could store is refused.
+    let bad = Report {
+        instance: "not an id",
+        ..report("gate_a", seq, &[])
+    };
+    assert!(reach.report(bad, seq).await.is_err());
+}

@@ -100,8 +100,13 @@ impl Background {
         }));
         tasks.push(every(REVOKED_PRUNE, {
             let (db, issuer, clock) = (db.clone(), issuer.clone(), clock.clone());
+            let reach = Arc::new(portcullis_core::gate_reach::GateReach::new(
+                db.clone(),
+                clock.clone(),
+            ));
             move || {
                 let (db, issuer, now) = (db.clone(), issuer.clone(), clock.now());
+                let reach = reach.clone();
                 async move {
                     issuer.registry().prune_revoked(now);
                     if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
@@ -117,6 +122,9 @@ impl Background {
                     let before = now - portcullis_core::feed::RETENTION_SECS;
                     if let Err(e) = store::changes::prune(&db, before).await {
                         tracing::warn!(error = %e, "could not prune the change feed");
+                    }
+                    if let Err(e) = reach.prune().await {
+                        tracing::warn!(error = %e, "could not forget gates gone for a day");
                     }
                 }
             }

@@ -48,6 +48,7 @@ pub struct GateApiState {
     pub failures: Arc<LoginThrottle>,
     pub bounds: GateBounds,
     pub positions: Arc<crate::gate_positions::GatePositions>,
+    pub reach: Arc<portcullis_core::gate_reach::GateReach>,
 }
 
 pub fn routes(state: GateApiState) -> Router {
@@ -402,32 +403,71 @@ struct PositionReport {
     position: i64,
     #[serde(default)]
     version: String,
+    #[serde(default)]
+    instance: String,
+    /// Positions applied since the last report, each with how many
+    /// milliseconds before this report.
+    #[serde(default)]
+    applied: Vec<(i64, u64)>,
 }
 
-/// `POST /gate/v1/position`: `{"position": n, "version": "…"}`, the feed
-/// position the gate has applied; `204`.
+/// `POST /gate/v1/position`: `{"position": n, "version": "…", "instance":
+/// "…", "applied": [[position, ms_ago], …]}`, the feed position the gate
+/// process has applied and when it applied each since its last report;
+/// `204`. Kept in the database, so staff see every gate from any node
+/// (see [`portcullis_core::gate_reach`]).
 async fn position(
     State(s): State<GateApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let expected = r#"{"position": n, "version": "…"}"#;
+    let expected = r#"{"position": n, "version": "…", "instance": "…", "applied": [[n, ms], …]}"#;
     let (credential, report): (_, PositionReport) =
         match authenticated_report(&s, &headers, peer, &body, expected).await {
             Ok(r) => r,
             Err(res) => return res,
         };
+    let peer = client_ip(&s, &headers, peer);
+    let node_position = s.feed.position();
     s.positions.report(
         crate::gate_positions::Report {
             gate: &credential.id,
             api_id: &credential.api_id,
-            peer: client_ip(&s, &headers, peer),
+            peer,
             version: &report.version,
             position: report.position,
         },
-        s.feed.position(),
+        node_position,
         s.issuer.clock().now(),
     );
-    StatusCode::NO_CONTENT.into_response()
+    let recorded = s
+        .reach
+        .report(
+            portcullis_core::gate_reach::Report {
+                gate_id: &credential.id,
+                api_id: &credential.api_id,
+                instance: &report.instance,
+                peer,
+                version: &report.version,
+                position: report.position,
+                applied: &report.applied,
+            },
+            node_position,
+        )
+        .await;
+    match recorded {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(portcullis_core::Error::Invalid { message, .. }) => {
+            refuse(StatusCode::BAD_REQUEST, "invalid_request", &message)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a gate's position report");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server cannot take the report now",
+            )
+        }
+    }
 }

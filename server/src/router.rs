@@ -15,6 +15,7 @@ use portcullis_core::catalogue::SigningAlg;
 use portcullis_core::db::Backend;
 use portcullis_core::feed::Feed;
 use portcullis_core::gate_feed::GateFeed;
+use portcullis_core::gate_reach::GateReach;
 use portcullis_core::gates::Gates;
 use portcullis_core::keyring::Keyring;
 use portcullis_core::password::PasswordHasher;
@@ -154,6 +155,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         catalogue.clone(),
         clock.clone(),
     ));
+    let reach = Arc::new(GateReach::new(db.clone(), clock.clone()));
     let projects = Arc::new(Projects::new(
         feed.clone(),
         catalogue.clone(),
@@ -234,6 +236,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         issuer: issuer.clone(),
         catalogue: catalogue.clone(),
         gates: gates.clone(),
+        reach: reach.clone(),
         webhooks,
         public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
@@ -309,6 +312,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             failures: client_failures.clone(),
             bounds: Default::default(),
             positions: gate_positions.clone(),
+            reach,
         }))
         .merge(apis::routes(
             issuer.clone(),

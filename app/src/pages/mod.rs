@@ -4,6 +4,7 @@ mod audit_page;
 mod auth_forms;
 mod boundary;
 mod console;
+mod cut_off;
 mod form;
 mod gate_credentials;
 mod project;

@@ -11,6 +11,7 @@ use server_fn::ServerFn;
 
 use super::boundary::erased_on_server;
 use super::console::LogOutButton;
+use super::cut_off::CutOffReach;
 use super::form::{last_error, on_success, submit_to, FormError};
 use super::gate_credentials::GateCredentials;
 use super::reload::reload_page;
@@ -105,6 +106,7 @@ fn FoundCard(c: FoundClientInfo) -> impl IntoView {
                 <StatusBadge status=c.status />
             </header>
             {c.disabled_reason.clone().map(|r| view! { <p class="notice bad">{r}</p> })}
+            {c.cut_off.clone().map(|c| view! { <CutOffReach c /> })}
             <dl class="details">
                 <dt>"Client id"</dt><dd><code>{c.client_id.clone()}</code></dd>
                 <dt>"Account"</dt><dd>{c.account_name.clone()}" "<code class="muted">{c.account_id.clone()}</code></dd>

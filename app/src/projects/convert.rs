@@ -77,6 +77,7 @@ pub fn client(c: Client) -> ClientInfo {
         jwks_uri: c.jwks_uri,
         workload: c.workload.map(|t| t.describe()),
         last_workload: c.last_workload,
+        cut_off: None,
         keys: c.keys.map(|keys| {
             keys.into_iter()
                 .map(|k| KeyInfo {

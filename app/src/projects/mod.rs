@@ -90,10 +90,17 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             .api(&project.api_id)
             .map(|a| convert::api(&state, a))
             .ok_or(ConsoleError::Internal)?;
+        let mut infos = Vec::with_capacity(clients.len());
+        for c in clients {
+            let mut info = convert::client(c);
+            info.cut_off =
+                crate::reach::cut_off(&state, crate::reach::Asker::Member(&p), &info.id).await?;
+            infos.push(info);
+        }
         Ok(ProjectDetail {
             project: convert::project(&state, project, live, secrets),
             api,
-            clients: clients.into_iter().map(convert::client).collect(),
+            clients: infos,
             can_manage: p.role().can_manage_credentials(),
             token_endpoint: format!("{}/oauth/token", state.public_base),
             now: state.accounts.clock().now(),

@@ -111,6 +111,9 @@ pub struct ClientInfo {
     /// The workload that signed in last (sub, issuer, matched claims).
     #[serde(default)]
     pub last_workload: Option<String>,
+    /// Its newest cut-off in the last day, and how far it has reached.
+    #[serde(default)]
+    pub cut_off: Option<crate::reach::CutOffInfo>,
 }
 
 impl ClientInfo {

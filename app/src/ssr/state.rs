@@ -25,6 +25,9 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     /// Gate credentials (staff make them for resource-server gates).
     pub gates: Arc<portcullis_core::gates::Gates>,
+    /// Where each gate in another process is in the feed, and when each
+    /// applied each client cut-off.
+    pub reach: Arc<portcullis_core::gate_reach::GateReach>,
     /// Webhook endpoints and their delivery logs.
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
     /// The public base URL, no trailing slash (for showing endpoints).

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod changes;
 pub mod clients;
 pub mod gate_credentials;
+pub mod gate_reach;
 pub mod idempotency;
 pub mod nodes;
 pub mod password_resets;

@@ -14,6 +14,7 @@ mod csrf;
 mod dpop;
 mod example_resource_server;
 mod gate_process;
+mod gate_reach;
 mod harness;
 mod headers;
 mod keys_only;

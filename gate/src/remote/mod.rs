@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::events::Event;
 use crate::gate::{BoxFuture, Gate, GateBuilder, OnStale, Upstream};
 
+mod reports;
+
 /// The feed path, relative to the issuer's base URL.
 pub const FEED_PATH: &str = "/gate/v1/feed";
 pub const INTROSPECT_PATH: &str = "/gate/v1/introspect";
@@ -183,96 +185,26 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
         .upstream(issuer.clone())
         .when_stale(settings.stale_after, settings.on_stale)
         .build();
+    let applied = Arc::new(reports::AppliedLog::default());
     let mut tasks = vec![
-        tokio::spawn(run(gate.clone(), issuer.clone())),
-        tokio::spawn(report_position(gate.clone(), issuer.clone())),
+        tokio::spawn(run(gate.clone(), issuer.clone(), applied.clone())),
+        tokio::spawn(reports::report_position(
+            gate.clone(),
+            issuer.clone(),
+            applied,
+        )),
     ];
     if let Some(limiter) = gate.limiter().cloned() {
-        tasks.push(tokio::spawn(report_limited(limiter, issuer)));
+        tasks.push(tokio::spawn(reports::report_limited(limiter, issuer)));
     }
     Ok((gate, Following { tasks }))
 }
 
-/// Tells the issuer, in one request every few seconds, which projects this
-/// gate's buckets refused (each at most once a minute). What cannot be told
-/// now is told with the next report.
-async fn report_limited(limiter: Arc<crate::limits::RateLimiter>, issuer: Arc<Issuer>) {
-    let mut pending: Vec<(String, i64)> = Vec::new();
-    let mut tick = tokio::time::interval(LIMITED_EVERY);
-    loop {
-        tick.tick().await;
-        pending.extend(limiter.take_limited());
-        if pending.is_empty() {
-            continue;
-        }
-        // A long outage keeps the newest few hundred.
-        let excess = pending.len().saturating_sub(500);
-        pending.drain(..excess);
-        let body = serde_json::json!({
-            "limited": pending.iter().map(|(p, at)| serde_json::json!({ "project_id": p, "at": at })).collect::<Vec<_>>(),
-        });
-        let sent = issuer
-            .http
-            .post(format!("{}{LIMITED_PATH}", issuer.base))
-            .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
-            .json(&body)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await;
-        match sent {
-            Ok(res) if res.status().is_success() => pending.clear(),
-            // The issuer bounds reports per credential: told next time.
-            Ok(res) if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                tracing::debug!("the issuer asked for fewer rate-limited reports; will retry")
-            }
-            Ok(res) if res.status().is_client_error() => {
-                tracing::warn!(status = %res.status(), "the issuer refused a rate-limited report; dropped");
-                pending.clear();
-            }
-            Ok(res) => {
-                tracing::warn!(status = %res.status(), "the issuer could not take a rate-limited report; will retry")
-            }
-            Err(e) => tracing::debug!(error = %e, "cannot report rate-limited projects yet"),
-        }
-    }
-}
-
-/// Tells the issuer every few seconds which feed position this gate has
-/// applied (once it has read a snapshot). Best effort: a lost report is
-/// followed by the next.
-async fn report_position(gate: Gate, issuer: Arc<Issuer>) {
-    let mut tick = tokio::time::interval(POSITION_EVERY);
-    loop {
-        tick.tick().await;
-        if !gate.is_ready() {
-            continue;
-        }
-        let sent = issuer
-            .http
-            .post(format!("{}{POSITION_PATH}", issuer.base))
-            .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
-            .json(&serde_json::json!({
-                "position": gate.position(),
-                "version": env!("CARGO_PKG_VERSION"),
-            }))
-            .timeout(POSITION_EVERY)
-            .send()
-            .await;
-        match sent {
-            Ok(res) if res.status().is_success() => {}
-            Ok(res) => {
-                tracing::debug!(status = %res.status(), "the issuer did not take a position report")
-            }
-            Err(e) => tracing::debug!(error = %e, "cannot report the feed position yet"),
-        }
-    }
-}
-
-async fn run(gate: Gate, issuer: Arc<Issuer>) {
+async fn run(gate: Gate, issuer: Arc<Issuer>, applied: Arc<reports::AppliedLog>) {
     let mut wait = RETRY_MIN;
     let mut pruned = tokio::time::Instant::now();
     loop {
-        match read_feed(&gate, &issuer).await {
+        match read_feed(&gate, &issuer, &applied).await {
             Ok(()) => wait = RETRY_MIN,
             Err(e) => {
                 tracing::warn!(error = %e, position = gate.position(), "gate feed interrupted; reconnecting");
@@ -300,7 +232,11 @@ fn jittered(wait: Duration) -> Duration {
 }
 
 /// One connection to the feed, until it ends or falls silent.
-async fn read_feed(gate: &Gate, issuer: &Issuer) -> Result<(), String> {
+async fn read_feed(
+    gate: &Gate,
+    issuer: &Issuer,
+    applied: &reports::AppliedLog,
+) -> Result<(), String> {
     let mut req = issuer
         .feed_http
         .get(format!("{}{FEED_PATH}", issuer.base))
@@ -333,7 +269,10 @@ async fn read_feed(gate: &Gate, issuer: &Issuer) -> Result<(), String> {
                 continue;
             };
             match serde_json::from_str::<Event>(&sse.data) {
-                Ok(event) => gate.apply(seq, &event),
+                Ok(event) => {
+                    gate.apply(seq, &event);
+                    applied.push(seq);
+                }
                 // A newer issuer may send events this gate does not know:
                 // they are not about anything it checks.
                 Err(e) => tracing::debug!(error = %e, event = sse.event, "skipped a feed event"),
