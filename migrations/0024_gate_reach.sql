@@ -21,6 +21,7 @@ create table gate_connections (
 );
 
 create index gate_connections_api on gate_connections (api_id, last_seen);
+create index gate_connections_last_seen on gate_connections (last_seen);
 
 -- A change that cuts a client off, written in the change's transaction
 -- with its feed position.
@@ -36,6 +37,7 @@ create table cut_offs (
 
 create index cut_offs_client on cut_offs (account_id, client_id, seq);
 create index cut_offs_api on cut_offs (api_id, seq);
+create index cut_offs_at on cut_offs (account_id, at_ms);
 
 create table cut_off_applied (
     seq bigint not null,

@@ -12,6 +12,8 @@ pub enum ReachState {
     Applied(Option<i64>),
     Pending,
     Gone,
+    /// Went silent, and came back as a new process past it.
+    Restarted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +42,7 @@ impl CutOffInfo {
             .iter()
             .filter_map(|g| match g.state {
                 ReachState::Applied(ms) => Some(ms),
+                ReachState::Restarted => Some(None),
                 _ => None,
             })
             .collect();
@@ -89,6 +92,7 @@ impl ReachState {
             Self::Applied(None) => "applied".into(),
             Self::Pending => "not yet".into(),
             Self::Gone => "went away first".into(),
+            Self::Restarted => "restarted, and started past it".into(),
         }
     }
 }
@@ -140,6 +144,7 @@ pub async fn cut_off(
                 Reached::Applied(ms) => ReachState::Applied(ms),
                 Reached::Pending => ReachState::Pending,
                 Reached::Gone => ReachState::Gone,
+                Reached::Restarted => ReachState::Restarted,
             },
         })
         .collect();

@@ -82,15 +82,15 @@ impl Feed {
         crate::webhooks::outbox::record_and_tell(&mut tx, event, target, now).await?;
         let seq = store::changes::append(&mut tx, kind.as_str(), target, now).await?;
         if let Some((action, account_id, project_id)) = cut_off {
-            crate::gate_reach::record_cut_off(
-                &mut tx,
+            let change = crate::gate_reach::ClientChange {
                 seq,
                 action,
-                &account_id,
-                &project_id,
-                target,
-            )
-            .await?;
+                account_id: &account_id,
+                project_id: &project_id,
+                client_id: target,
+                at_ms: self.clock.now_ms(),
+            };
+            crate::gate_reach::record_cut_off(&mut tx, change).await?;
         }
         tx.commit().await?;
         self.apply_committed().await;

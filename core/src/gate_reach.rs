@@ -5,16 +5,19 @@
 //!
 //! A gate reports, every few seconds to whichever node it follows, the
 //! position it has applied and the positions it applied since its last
-//! report, each with how many milliseconds ago (so no two machines' clocks
-//! are compared). The node writes the report to the database, so every
-//! node shows every gate. A change that cuts a client off (a revocation, a
-//! retirement, a narrowing) is written with its feed position in its own
-//! transaction ([`record_cut_off`]); a report that moves a gate past that
-//! position records when the gate applied it.
+//! report, each with how many milliseconds ago (so the gate's clock is
+//! never compared with a node's). The node writes the report to the
+//! database, so every node shows every gate. A change that cuts a client
+//! off (a revocation, a retirement, a narrowing) is written with its feed
+//! position in its own transaction ([`record_cut_off`]); a report that
+//! moves a gate past that position records when the gate applied it. The
+//! figure compares the clocks of the node that committed the cut-off and
+//! the node that took the report: nodes sharing a database are expected to
+//! keep their clocks in step (NTP), as their sessions and tokens already
+//! require.
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::access::Support;
 use crate::clock::{Clock, Epoch, Secs};
@@ -31,25 +34,22 @@ pub const FORGET_AFTER_SECS: Secs = 86_400;
 pub const APPLIED_MAX: usize = 1024;
 const VERSION_MAX: usize = 64;
 const INSTANCE_MAX: usize = 64;
+/// Gate processes one credential may run at once (replicas). Past this a
+/// new one is refused: a runaway or leaked credential cannot fill the
+/// table with made-up instances.
+pub const INSTANCES_PER_GATE_MAX: i64 = 16;
+/// Gate processes listed at most.
+pub const LISTED_MAX: i64 = 1000;
 
-/// Audited client changes that cut a client off at the gates. A scheduled
-/// retirement or an expiry is not among them: gates know those times in
-/// advance.
+/// Audited client changes that cut a client off at the gates. Expiry is
+/// not among them (nothing changes then: gates knew the time); a scheduled
+/// retirement is, as the change that made the client's state final.
 pub const CUT_OFF_ACTIONS: &[&str] = &[
     "client.retire",
     "client.revoke",
     "client.narrow",
     "client.secret_reported",
 ];
-
-/// Milliseconds since the epoch, from the system clock (cut-offs are timed
-/// in them; the seconds of [`Clock`] are too coarse for a one-second
-/// promise).
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// One report from a gate process.
 #[derive(Debug, Clone)]
@@ -123,6 +123,9 @@ pub enum Reached {
     Pending,
     /// Went silent before it reported the cut-off applied.
     Gone,
+    /// Went silent first, and came back as a new process (its snapshot
+    /// held the cut-off).
+    Restarted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +151,7 @@ impl CutOffReach {
     pub fn applied(&self) -> usize {
         self.gates
             .iter()
-            .filter(|g| matches!(g.reached, Reached::Applied(_)))
+            .filter(|g| matches!(g.reached, Reached::Applied(_) | Reached::Restarted))
             .count()
     }
 
@@ -176,18 +179,32 @@ pub fn applied_at(applied: &[(i64, u64)], seq: i64, report_ms: i64) -> i64 {
         })
 }
 
-/// Records, in the transaction of the change at `seq`, that it cut
-/// `client_id` of `project_id` off, when `action` is such a change. The
-/// project's API is read in that transaction, not from this node's view
-/// (which may not have the project yet).
+/// One audited change to a client, as [`record_cut_off`] reads it.
+pub(crate) struct ClientChange<'a> {
+    pub seq: i64,
+    pub action: &'a str,
+    pub account_id: &'a str,
+    pub project_id: &'a str,
+    pub client_id: &'a str,
+    pub at_ms: i64,
+}
+
+/// Records, in the transaction of the change, that it cut the client off,
+/// when its action is such a change. The project's API is read in that
+/// transaction, not from this node's view (which may not have the project
+/// yet).
 pub(crate) async fn record_cut_off(
     conn: &mut sqlx::AnyConnection,
-    seq: i64,
-    action: &str,
-    account_id: &str,
-    project_id: &str,
-    client_id: &str,
+    change: ClientChange<'_>,
 ) -> Result<()> {
+    let ClientChange {
+        seq,
+        action,
+        account_id,
+        project_id,
+        client_id,
+        at_ms,
+    } = change;
     if !CUT_OFF_ACTIONS.contains(&action) {
         return Ok(());
     }
@@ -202,7 +219,7 @@ pub(crate) async fn record_cut_off(
             account_id: account_id.to_owned(),
             client_id: client_id.to_owned(),
             action: action.to_owned(),
-            at_ms: now_ms(),
+            at_ms,
         },
     )
     .await
@@ -232,10 +249,22 @@ impl GateReach {
                 "At most 64 letters, digits, '-' or '_'.",
             ));
         }
-        let (now, now_ms) = (self.clock.now(), now_ms());
+        if report.position < 0 {
+            return Err(Error::invalid("position", "A feed position is 0 or more."));
+        }
+        let (now, now_ms) = (self.clock.now(), self.clock.now_ms());
         let behind = (node_position - report.position).max(0);
         let mut tx = self.db.begin().await?;
         let before = store::position(&mut tx, report.gate_id, instance).await?;
+        if before.is_none()
+            && store::live_instances(&mut tx, report.gate_id, now - SILENT_AFTER_SECS).await?
+                >= INSTANCES_PER_GATE_MAX
+        {
+            return Err(Error::invalid(
+                "instance",
+                "This gate credential already has as many processes as it may run at once.",
+            ));
+        }
         let behind_since = match before {
             _ if behind == 0 => None,
             Some((_, Some(since))) => Some(since),
@@ -260,7 +289,8 @@ impl GateReach {
         // A first report says nothing of what came before it: the gate
         // started from a snapshot that already held every earlier cut-off.
         if let Some((previous, _)) = before.filter(|(p, _)| *p < report.position) {
-            let applied = &report.applied[..report.applied.len().min(APPLIED_MAX)];
+            let newest = report.applied.len().saturating_sub(APPLIED_MAX);
+            let applied = &report.applied[newest..];
             for seq in
                 store::cut_offs_between(&mut tx, report.api_id, previous, report.position).await?
             {
@@ -276,10 +306,24 @@ impl GateReach {
     /// those gone. For staff.
     pub async fn connections(&self, _by: Support<'_>) -> Result<Vec<GateConnection>> {
         let now = self.clock.now();
-        Ok(store::connections_since(&self.db, now - FORGET_AFTER_SECS)
+        Ok(
+            store::connections_since(&self.db, now - FORGET_AFTER_SECS, LISTED_MAX)
+                .await?
+                .into_iter()
+                .map(|row| GateConnection::of(row, now))
+                .collect(),
+        )
+    }
+
+    /// The caller's account's clients with a cut-off in the last day.
+    pub async fn cut_off_clients(
+        &self,
+        by: &Principal,
+    ) -> Result<std::collections::HashSet<String>> {
+        let since = self.clock.now_ms() - FORGET_AFTER_SECS * 1000;
+        Ok(store::cut_off_clients(&self.db, by.account_id(), since)
             .await?
             .into_iter()
-            .map(|row| GateConnection::of(row, now))
             .collect())
     }
 
@@ -309,6 +353,9 @@ impl GateReach {
             store::connections_of_api_between(&self.db, &cut.api_id, at - SILENT_AFTER_SECS, at)
                 .await?;
         let applied = store::applied_of(&self.db, cut.seq).await?;
+        // A gate process that went silent, then a new one with its
+        // credential that started from a snapshot past the cut-off.
+        let restarted = store::restarted_past(&self.db, &cut.api_id, at, cut.seq).await?;
         let gates = connected
             .into_iter()
             .map(|row| {
@@ -320,7 +367,13 @@ impl GateReach {
                 let reached = match done {
                     Some(ms) => Reached::Applied(Some(ms)),
                     None if c.position >= cut.seq => Reached::Applied(None),
-                    None if now - c.last_seen > SILENT_AFTER_SECS => Reached::Gone,
+                    None if now - c.last_seen > SILENT_AFTER_SECS => {
+                        if restarted.contains(&c.gate_id) {
+                            Reached::Restarted
+                        } else {
+                            Reached::Gone
+                        }
+                    }
                     None => Reached::Pending,
                 };
                 GateReached {
@@ -342,7 +395,11 @@ impl GateReach {
     /// Forgets gates gone a day and cut-offs a day old.
     pub async fn prune(&self) -> Result<()> {
         let before = self.clock.now() - FORGET_AFTER_SECS;
-        store::prune(&self.db, before, now_ms() - FORGET_AFTER_SECS * 1000).await
+        let before_ms = self.clock.now_ms() - FORGET_AFTER_SECS * 1000;
+        let mut tx = self.db.begin().await?;
+        store::prune(&mut tx, before, before_ms).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

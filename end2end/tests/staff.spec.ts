@@ -1,4 +1,7 @@
 import { expect, test } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hydrated, newClient, newProject, signUp, staffSignIn, uniqueEmail, watchForErrors } from './helpers';
 
 test('support staff revoke a client with a reason, and the owner sees it', async ({ browser, page, request }) => {
@@ -70,5 +73,67 @@ test('support staff make a gate credential, see its secret once, and revoke it',
   await staff.locator(`[data-gate-id="${id}"]`).getByTestId('gate-revoke').click();
   await expect(staff.locator(`[data-gate-id="${id}"]`).getByTestId('gate-state')).toContainText('Revoked');
   expect((await ask()).status()).toBe(401);
+  expect(problems).toEqual([]);
+});
+
+test('staff see a gate process following the feed, and when it applied a revocation', async ({ browser, page, baseURL }) => {
+  // An owner with a client.
+  await signUp(page, 'Reached Ltd', uniqueEmail('reached'));
+  await hydrated(page);
+  await newProject(page, 'Settlements', 'api-partner');
+  const { id } = await newClient(page, ['applications:read']);
+
+  // Staff make a gate credential and start `portcullis gate` with it.
+  const { staff } = await staffSignIn(browser, 'reach');
+  const problems = watchForErrors(staff);
+  const section = staff.getByTestId('gate-credentials');
+  await section.getByTestId('gate-api').selectOption('partner');
+  await section.getByTestId('gate-name').fill('settlements envoy');
+  await section.getByTestId('gate-create').click();
+  const env = (await section.getByTestId('gate-env').textContent())!;
+  const gateId = /GATE_CLIENT_ID=(\S+)/.exec(env)![1];
+  const routes = join(process.env.E2E_DATA_DIR!, `routes-${gateId}.toml`);
+  writeFileSync(routes, '[[route]]\nmethod = "GET"\npath = "/partner/v1/applications"\nscope = "applications:read"\n');
+  const gate = spawn(process.env.E2E_BIN!, ['gate', '--issuer', baseURL!, '--listen', '127.0.0.1:0', '--routes', routes], {
+    env: {
+      ...process.env,
+      GATE_CLIENT_ID: gateId,
+      GATE_CLIENT_SECRET: /GATE_CLIENT_SECRET=(\S+)/.exec(env)![1],
+      RUST_LOG: 'error',
+    },
+    stdio: 'ignore',
+  });
+  try {
+    // It reports every 2 s; the table is read when the page loads.
+    const row = staff.locator(`[data-test-id="gate-connection"][data-gate-id="${gateId}"]`);
+    await expect(async () => {
+      await staff.reload();
+      await expect(row).toHaveAttribute('data-connected', 'true', { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
+    await expect(row).toContainText('settlements envoy');
+    await expect(row).toContainText('127.0.0.1');
+    await expect(row.getByTestId('gate-lag')).toHaveText('0 changes, 0 s');
+
+    // Staff revoke the client; the owner's card says when the gate applied it.
+    await staff.getByTestId('staff-query').fill(id);
+    await staff.getByTestId('staff-search-submit').click();
+    await hydrated(staff);
+    const card = staff.getByTestId('found-client');
+    await card.getByTestId('revoke-reason').fill('Token seen in a proxy log');
+    await card.getByTestId('revoke').click();
+    await expect(card.getByTestId('client-status')).toHaveText('Disabled');
+    const summary = page.locator(`[data-client-id="${id}"]`).getByTestId('cut-off-summary');
+    await expect(async () => {
+      await page.reload();
+      await expect(summary).toContainText('Applied by every connected gate of Partner API (1 gate)', { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
+    // The account sees its gates numbered; staff see them by name.
+    await expect(page.locator(`[data-client-id="${id}"]`).getByTestId('cut-off-gate')).toContainText('Gate 1: applied');
+    await staff.reload();
+    await hydrated(staff);
+    await expect(staff.getByTestId('found-client').getByTestId('cut-off-gate')).toContainText('settlements envoy at 127.0.0.1: applied');
+  } finally {
+    gate.kill();
+  }
   expect(problems).toEqual([]);
 });

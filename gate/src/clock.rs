@@ -12,6 +12,12 @@ pub type Secs = i64;
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Epoch;
+
+    /// Milliseconds since the Unix epoch, for what is timed finer than a
+    /// second (how fast a revocation reached each gate).
+    fn now_ms(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -23,6 +29,12 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as Epoch)
             .unwrap_or(0)
+    }
+
+    fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
     }
 }
 

@@ -259,9 +259,21 @@ fn events(
                     c.pending.push_back(sse);
                 }
                 Next::Events(events, last) => {
+                    let moved = c.after.is_some_and(|after| last > after);
                     c.after = Some(last);
+                    let told = events.last().map(|(seq, _)| *seq);
                     c.pending
                         .extend(events.iter().map(|(seq, e)| sse_of(*seq, e)));
+                    // The feed moved on with nothing (more) for this API:
+                    // say so, or the gate would look behind to its operators.
+                    if moved && told != Some(last) {
+                        c.pending.push_back(
+                            SseEvent::default()
+                                .id(last.to_string())
+                                .event(portcullis_gate::remote::POSITION_EVENT)
+                                .data("{}"),
+                        );
+                    }
                 }
             }
         }
@@ -428,19 +440,12 @@ async fn position(
             Ok(r) => r,
             Err(res) => return res,
         };
+    let now = s.issuer.clock().now();
+    if let Err(wait) = s.bounds.position(&credential.id, now) {
+        return too_many("too many position reports from this gate credential", wait);
+    }
     let peer = client_ip(&s, &headers, peer);
     let node_position = s.feed.position();
-    s.positions.report(
-        crate::gate_positions::Report {
-            gate: &credential.id,
-            api_id: &credential.api_id,
-            peer,
-            version: &report.version,
-            position: report.position,
-        },
-        node_position,
-        s.issuer.clock().now(),
-    );
     let recorded = s
         .reach
         .report(
@@ -457,7 +462,20 @@ async fn position(
         )
         .await;
     match recorded {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => {
+            s.positions.report(
+                crate::gate_positions::Report {
+                    gate: &credential.id,
+                    api_id: &credential.api_id,
+                    peer,
+                    version: &report.version,
+                    position: report.position,
+                },
+                node_position,
+                now,
+            );
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(portcullis_core::Error::Invalid { message, .. }) => {
             refuse(StatusCode::BAD_REQUEST, "invalid_request", &message)
         }

@@ -17,6 +17,9 @@ pub const FEEDS_PER_CREDENTIAL_MAX: usize = 16;
 pub const REPORTS_PER_MINUTE_MAX: u32 = 30;
 /// Projects one credential may name a minute, all reports together.
 pub const PROJECTS_PER_MINUTE_MAX: usize = 1_000;
+/// Position reports one credential may send a minute: one every 2 s from
+/// each of as many processes as may follow the feed, and some to spare.
+pub const POSITIONS_PER_MINUTE_MAX: u32 = 40 * FEEDS_PER_CREDENTIAL_MAX as u32;
 
 #[derive(Default)]
 struct Window {
@@ -29,6 +32,7 @@ struct Window {
 pub struct GateBounds {
     feeds: Arc<Mutex<HashMap<String, usize>>>,
     reports: Arc<Mutex<HashMap<String, Window>>>,
+    positions: Arc<Mutex<HashMap<String, Window>>>,
 }
 
 /// A feed connection's place; given back when the connection ends.
@@ -64,21 +68,23 @@ impl GateBounds {
         })
     }
 
+    /// Counts a position report; `Err(seconds)` to wait when it is one too
+    /// many this minute (each is a database write).
+    pub fn position(&self, credential: &str, now: Epoch) -> Result<(), u64> {
+        let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+        let w = window(&mut positions, credential, now);
+        if w.reports >= POSITIONS_PER_MINUTE_MAX {
+            return Err((w.started + 60 - now).max(1) as u64);
+        }
+        w.reports += 1;
+        Ok(())
+    }
+
     /// Counts a report naming `projects` projects; `Err(seconds)` to wait
     /// when it is one too many this minute (nothing is counted then).
     pub fn report(&self, credential: &str, projects: usize, now: Epoch) -> Result<(), u64> {
         let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget the finished windows of other credentials now and then.
-        if reports.len() > 10_000 {
-            reports.retain(|_, w| now - w.started < 60);
-        }
-        let w = reports.entry(credential.to_owned()).or_default();
-        if now - w.started >= 60 {
-            *w = Window {
-                started: now,
-                ..Window::default()
-            };
-        }
+        let w = window(&mut reports, credential, now);
         if w.reports >= REPORTS_PER_MINUTE_MAX || w.projects + projects > PROJECTS_PER_MINUTE_MAX {
             return Err((w.started + 60 - now).max(1) as u64);
         }
@@ -86,6 +92,29 @@ impl GateBounds {
         w.projects += projects;
         Ok(())
     }
+}
+
+/// `credential`'s window for this minute.
+fn window<'a>(
+    windows: &'a mut HashMap<String, Window>,
+    credential: &str,
+    now: Epoch,
+) -> &'a mut Window {
+    {
+        let reports = &mut *windows;
+        // Forget the finished windows of other credentials now and then.
+        if reports.len() > 10_000 {
+            reports.retain(|_, w| now - w.started < 60);
+        }
+    }
+    let w = windows.entry(credential.to_owned()).or_default();
+    if now - w.started >= 60 {
+        *w = Window {
+            started: now,
+            ..Window::default()
+        };
+    }
+    w
 }
 
 #[cfg(test)]
@@ -114,5 +143,11 @@ mod tests {
         assert!(b.report("gte_1", 1, 1_060).is_ok(), "a new minute");
         assert!(b.report("gte_2", PROJECTS_PER_MINUTE_MAX, 1_060).is_ok());
         assert!(b.report("gte_2", 1, 1_061).is_err(), "projects count too");
+        // Position reports have a window of their own.
+        for _ in 0..POSITIONS_PER_MINUTE_MAX {
+            b.position("gte_1", 1_061).unwrap();
+        }
+        assert_eq!(b.position("gte_1", 1_062), Err(59));
+        assert!(b.report("gte_1", 1, 1_062).is_ok());
     }
 }

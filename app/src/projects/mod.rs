@@ -90,11 +90,15 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             .api(&project.api_id)
             .map(|a| convert::api(&state, a))
             .ok_or(ConsoleError::Internal)?;
+        // Most clients were never cut off: one query finds those that were.
+        let cut_off = state.reach.cut_off_clients(&p).await?;
         let mut infos = Vec::with_capacity(clients.len());
         for c in clients {
             let mut info = convert::client(c);
-            info.cut_off =
-                crate::reach::cut_off(&state, crate::reach::Asker::Member(&p), &info.id).await?;
+            if cut_off.contains(&info.id) {
+                let by = crate::reach::Asker::Member(&p);
+                info.cut_off = crate::reach::cut_off(&state, by, &info.id).await?;
+            }
             infos.push(info);
         }
         Ok(ProjectDetail {

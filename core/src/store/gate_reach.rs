@@ -57,7 +57,22 @@ pub async fn position(
     .await?)
 }
 
+/// How many processes of `gate_id` were heard from since `since`.
+pub async fn live_instances(conn: &mut AnyConnection, gate_id: &str, since: Epoch) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from gate_connections where gate_id = $1 and last_seen >= $2",
+    )
+    .bind(gate_id)
+    .bind(since)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
 /// Writes `row` over the connection's last report (its `first_seen` kept).
+/// A report overtaken by a newer one (both in flight to two nodes) does
+/// not move the position back, unless the process has been silent a while
+/// (it then started over from an older node's snapshot).
 pub async fn put(conn: &mut AnyConnection, row: &GateConnectionRow) -> Result<()> {
     sqlx::query(
         "insert into gate_connections (gate_id, instance, api_id, peer, version, position,
@@ -66,7 +81,9 @@ pub async fn put(conn: &mut AnyConnection, row: &GateConnectionRow) -> Result<()
          on conflict (gate_id, instance) do update set
              api_id = excluded.api_id, peer = excluded.peer, version = excluded.version,
              position = excluded.position, changes_behind = excluded.changes_behind,
-             behind_since = excluded.behind_since, last_seen = excluded.last_seen",
+             behind_since = excluded.behind_since, last_seen = excluded.last_seen
+         where gate_connections.position <= excluded.position
+            or gate_connections.last_seen + 10 < excluded.last_seen",
     )
     .bind(&row.gate_id)
     .bind(&row.instance)
@@ -87,13 +104,16 @@ pub async fn put(conn: &mut AnyConnection, row: &GateConnectionRow) -> Result<()
 pub async fn connections_since<'e>(
     db: impl Executor<'e, Database = Any>,
     since: Epoch,
+    limit: i64,
 ) -> Result<Vec<NamedConnectionRow>> {
     Ok(sqlx::query_as(&format!(
         "select {CONNECTION}, coalesce(g.name, c.gate_id) as gate_name
          from gate_connections c left join gate_credentials g on g.id = c.gate_id
-         where c.last_seen >= $1 order by c.api_id, gate_name, c.first_seen, c.instance"
+         where c.last_seen >= $1 order by c.api_id, gate_name, c.first_seen, c.instance
+         limit $2"
     ))
     .bind(since)
+    .bind(limit)
     .fetch_all(db)
     .await?)
 }
@@ -109,13 +129,50 @@ pub async fn connections_of_api_between<'e>(
         "select {CONNECTION}, coalesce(g.name, c.gate_id) as gate_name
          from gate_connections c left join gate_credentials g on g.id = c.gate_id
          where c.api_id = $1 and c.last_seen >= $2 and c.first_seen <= $3
-         order by gate_name, c.first_seen, c.instance"
+         order by gate_name, c.first_seen, c.instance limit $4"
     ))
     .bind(api_id)
     .bind(from)
     .bind(to)
+    .bind(crate::gate_reach::LISTED_MAX)
     .fetch_all(db)
     .await?)
+}
+
+/// The credentials of `api_id` with a process that started after `after`
+/// at a position at or past `seq`.
+pub async fn restarted_past<'e>(
+    db: impl Executor<'e, Database = Any>,
+    api_id: &str,
+    after: Epoch,
+    seq: i64,
+) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select distinct gate_id from gate_connections
+         where api_id = $1 and first_seen > $2 and position >= $3",
+    )
+    .bind(api_id)
+    .bind(after)
+    .bind(seq)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(g,)| g).collect())
+}
+
+/// The newest cut-off of each of `account_id`'s clients since `since_ms`.
+pub async fn cut_off_clients<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    since_ms: i64,
+) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select distinct client_id from cut_offs where account_id = $1 and at_ms >= $2",
+    )
+    .bind(account_id)
+    .bind(since_ms)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
 }
 
 /// Records a cut-off in the change's own transaction.
@@ -206,21 +263,22 @@ pub async fn applied_of<'e>(
 }
 
 /// Forgets gate processes silent since `before` and cut-offs made before
-/// `before_ms`, with what was applied of them.
-pub async fn prune(db: &crate::db::Db, before: Epoch, before_ms: i64) -> Result<()> {
+/// `before_ms`, with what was applied of them (in one transaction: no
+/// applied row outlives its cut-off).
+pub async fn prune(conn: &mut AnyConnection, before: Epoch, before_ms: i64) -> Result<()> {
     sqlx::query("delete from gate_connections where last_seen < $1")
         .bind(before)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     sqlx::query(
         "delete from cut_off_applied where seq in (select seq from cut_offs where at_ms < $1)",
     )
     .bind(before_ms)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     sqlx::query("delete from cut_offs where at_ms < $1")
         .bind(before_ms)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

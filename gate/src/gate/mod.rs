@@ -250,6 +250,12 @@ impl Gate {
         self.touch();
     }
 
+    /// The feed has moved on to `seq` with nothing for this gate's API.
+    pub fn advance(&self, seq: i64) {
+        self.inner.position.fetch_max(seq, Ordering::AcqRel);
+        self.touch();
+    }
+
     fn set_keys(&self, jwks: &Value) {
         match KeySet::from_jwks(jwks) {
             Ok(keys) => {

@@ -16,6 +16,9 @@ mod reports;
 
 /// The feed path, relative to the issuer's base URL.
 pub const FEED_PATH: &str = "/gate/v1/feed";
+/// A feed event with no data: the feed has moved to its id with nothing
+/// for this gate's API on the way.
+pub const POSITION_EVENT: &str = "position";
 pub const INTROSPECT_PATH: &str = "/gate/v1/introspect";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Where a gate tells the issuer which projects' buckets refused requests
@@ -268,6 +271,12 @@ async fn read_feed(
             let Some(seq) = sse.id.as_deref().and_then(|i| i.parse::<i64>().ok()) else {
                 continue;
             };
+            // Nothing for this API up to `seq`: resume from there, and tell
+            // the issuer this gate is current.
+            if sse.event == POSITION_EVENT {
+                gate.advance(seq);
+                continue;
+            }
             match serde_json::from_str::<Event>(&sse.data) {
                 Ok(event) => {
                     gate.apply(seq, &event);

@@ -15,32 +15,45 @@ const APPLIED_KEEP: usize = 1024;
 /// The feed positions this gate applied since its last report, each with
 /// when. The issuer learns from them when each revocation took effect here,
 /// in milliseconds, without comparing two machines' clocks: each is sent as
-/// "this long before the report".
+/// "this long before the report". Entries are numbered, so those applied
+/// while a report is on its way stay for the next one (positions alone may
+/// go back, after a snapshot from a node that is behind).
 #[derive(Default)]
-pub(super) struct AppliedLog(Mutex<VecDeque<(i64, Instant)>>);
+pub(super) struct AppliedLog(Mutex<Log>);
+
+#[derive(Default)]
+struct Log {
+    entries: VecDeque<(u64, i64, Instant)>,
+    next: u64,
+}
 
 impl AppliedLog {
     pub(super) fn push(&self, seq: i64) {
         let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if log.len() == APPLIED_KEEP {
-            log.pop_front();
+        if log.entries.len() == APPLIED_KEEP {
+            log.entries.pop_front();
         }
-        log.push_back((seq, Instant::now()));
+        let n = log.next;
+        log.next += 1;
+        log.entries.push_back((n, seq, Instant::now()));
     }
 
-    /// Everything logged, as (position, milliseconds ago); the log is kept
-    /// until [`AppliedLog::forget_through`] says it was told.
-    fn read(&self) -> Vec<(i64, u64)> {
+    /// Everything logged, as (position, milliseconds ago), and the number
+    /// to pass to [`AppliedLog::forget_through`] once it was told.
+    fn read(&self) -> (Vec<(i64, u64)>, Option<u64>) {
         let log = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        log.iter()
-            .map(|(seq, at)| (*seq, at.elapsed().as_millis() as u64))
-            .collect()
+        let told = log
+            .entries
+            .iter()
+            .map(|(_, seq, at)| (*seq, at.elapsed().as_millis() as u64))
+            .collect();
+        (told, log.entries.back().map(|(n, ..)| *n))
     }
 
-    fn forget_through(&self, seq: i64) {
+    fn forget_through(&self, n: u64) {
         let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        while log.front().is_some_and(|(s, _)| *s <= seq) {
-            log.pop_front();
+        while log.entries.front().is_some_and(|(m, ..)| *m <= n) {
+            log.entries.pop_front();
         }
     }
 }
@@ -58,7 +71,7 @@ pub(super) async fn report_position(gate: Gate, issuer: Arc<Issuer>, applied: Ar
         if !gate.is_ready() {
             continue;
         }
-        let told = applied.read();
+        let (told, through) = applied.read();
         let sent = issuer
             .http
             .post(format!("{}{POSITION_PATH}", issuer.base))
@@ -74,8 +87,8 @@ pub(super) async fn report_position(gate: Gate, issuer: Arc<Issuer>, applied: Ar
             .await;
         match sent {
             Ok(res) if res.status().is_success() => {
-                if let Some((last, _)) = told.last() {
-                    applied.forget_through(*last);
+                if let Some(n) = through {
+                    applied.forget_through(n);
                 }
             }
             Ok(res) => {
@@ -151,16 +164,14 @@ mod tests {
         for seq in 1..=(APPLIED_KEEP as i64 + 5) {
             log.push(seq);
         }
-        let read = log.read();
+        let (read, through) = log.read();
         assert_eq!(read.len(), APPLIED_KEEP);
         assert_eq!(read[0].0, 6);
-        // Applied while the report was on its way: kept for the next one.
-        log.forget_through(APPLIED_KEEP as i64);
-        log.push(APPLIED_KEEP as i64 + 6);
-        let left: Vec<i64> = log.read().iter().map(|(s, _)| *s).collect();
-        assert_eq!(
-            left,
-            (APPLIED_KEEP as i64 + 1..=APPLIED_KEEP as i64 + 6).collect::<Vec<_>>()
-        );
+        // Applied while the report was on its way, at a lower position
+        // (a snapshot from a node behind): kept for the next report.
+        log.push(3);
+        log.forget_through(through.unwrap());
+        let (left, _) = log.read();
+        assert_eq!(left.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [3]);
     }
 }

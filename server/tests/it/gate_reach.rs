@@ -53,8 +53,27 @@ async fn staff_see_every_gate_and_when_each_applied_a_revocation() {
     assert!(c["position"].as_i64().unwrap() > 0, "{c}");
     assert_eq!(c["instance"].as_str().unwrap().len(), 16);
 
-    // Staff revoke a client on node 1; the gate follows node 0.
+    // Changes to another API's clients move the feed past the gate with
+    // nothing for it: it is told so, and stays current.
     let owner = cluster.owner(0, "reach@example.com").await;
+    let (status, body) = cluster
+        .call(
+            0,
+            &owner,
+            "project_create",
+            &[("name", "Elsewhere"), ("api_id", "caas"), ("description", "")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let newest = |c: &Value| c["position"].as_i64().unwrap();
+    let before = newest(&c);
+    within(Duration::from_secs(15), "the gate current past it", || async {
+        let c = connections().await[0].clone();
+        newest(&c) > before && c["changes_behind"] == 0 && c["lag_secs"] == 0
+    })
+    .await;
+
+    // Staff revoke a client on node 1; the gate follows node 0.
     let project = cluster.project(0, &owner, "Reached").await;
     let creds = cluster
         .client(0, &owner, &project, &["applications:read"])
