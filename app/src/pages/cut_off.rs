@@ -1,5 +1,6 @@
-//! A client's newest cut-off, as far as it has reached: one sentence and,
-//! when gates in other processes were connected, one line per gate.
+//! A client's newest cut-off as staff see it: one sentence, and one line
+//! per gate (rendered on the server only; the account's client card shows
+//! the sentence alone).
 
 use leptos::prelude::*;
 

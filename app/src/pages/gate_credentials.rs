@@ -12,8 +12,7 @@ use super::form::{last_error, on_success, submit_to, FormError};
 use super::widgets::{CopyButton, When};
 use crate::error::ConsoleError;
 use crate::gates::{
-    staff_gates, GateConnectionInfo, GateCredentialInfo, GatesView, NewGateCredential,
-    StaffGateCreate, StaffGateRevoke,
+    staff_gates, GateCredentialInfo, GatesView, NewGateCredential, StaffGateCreate, StaffGateRevoke,
 };
 
 #[island]
@@ -45,7 +44,6 @@ pub fn GateCredentials() -> impl IntoView {
                 Some(Err(e)) => EitherOf3::B(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
                 Some(Ok(v)) => EitherOf3::C(view! {
                     <CredentialTable credentials=v.credentials.clone() revoke />
-                    <ConnectionTable connections=v.connections.clone() />
                     <form action=StaffGateCreate::url() method="post" on:submit=submit_to(create)
                         class="inline-form" data-test-id="gate-create-form">
                         <FormError error=create_error />
@@ -106,52 +104,6 @@ fn CredentialTable(
             </tbody>
         </table>
     })
-}
-
-/// Every gate process heard from in the last day, from whichever node it
-/// follows: where it is in the feed, and how far behind.
-#[component]
-fn ConnectionTable(connections: Vec<GateConnectionInfo>) -> impl IntoView {
-    let body = if connections.is_empty() {
-        Either::Left(view! {
-            <p class="muted" data-test-id="gate-connections-none">"No gate in another process has reported in the last day."</p>
-        })
-    } else {
-        Either::Right(view! {
-            <table class="table stack" data-test-id="gate-connections">
-                <thead><tr>
-                    <th scope="col">"Gate"</th><th scope="col">"API"</th><th scope="col">"Address"</th>
-                    <th scope="col">"Since"</th><th scope="col">"Version"</th><th scope="col">"Position"</th>
-                    <th scope="col">"Lag"</th>
-                </tr></thead>
-                <tbody>
-                    {connections.into_iter().map(|c| {
-                        let lag = if c.connected {
-                            format!("{} changes, {} s", c.changes_behind, c.lag_secs)
-                        } else {
-                            format!("gone {} s", c.lag_secs)
-                        };
-                        view! {
-                            <tr data-test-id="gate-connection" data-gate-id=c.gate_id
-                                data-connected=c.connected.to_string()>
-                                <td data-label="Gate">{c.gate_name}" "<code class="muted">{c.instance}</code></td>
-                                <td data-label="API">{c.api_name}</td>
-                                <td data-label="Address"><code>{c.peer}</code></td>
-                                <td data-label="Since"><When at=Some(c.first_seen) /></td>
-                                <td data-label="Version">{c.version}</td>
-                                <td data-label="Position" data-test-id="gate-position">{c.position}</td>
-                                <td data-label="Lag" data-test-id="gate-lag">{lag}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        })
-    };
-    view! {
-        <h3>"Gates following the feed"</h3>
-        {body}
-    }
 }
 
 /// The one time a gate credential's secret is shown.

@@ -7,6 +7,7 @@ mod console;
 mod cut_off;
 mod form;
 mod gate_credentials;
+mod gate_processes;
 mod project;
 mod projects_list;
 mod reload;

@@ -14,6 +14,7 @@ use super::console::LogOutButton;
 use super::cut_off::CutOffReach;
 use super::form::{last_error, on_success, submit_to, FormError};
 use super::gate_credentials::GateCredentials;
+use super::gate_processes::GateConnections;
 use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
 use crate::audit::AuditPage;
@@ -74,6 +75,7 @@ pub fn StaffPage() -> impl IntoView {
                     </form>
                 </section>
                 <GateCredentials />
+                <GateConnections />
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match results.await {

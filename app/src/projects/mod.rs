@@ -97,7 +97,9 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             let mut info = convert::client(c);
             if cut_off.contains(&info.id) {
                 let by = crate::reach::Asker::Member(&p);
-                info.cut_off = crate::reach::cut_off(&state, by, &info.id).await?;
+                info.cut_off = crate::reach::cut_off(&state, by, &info.id)
+                    .await?
+                    .map(|c| c.summary());
             }
             infos.push(info);
         }

@@ -111,9 +111,10 @@ pub struct ClientInfo {
     /// The workload that signed in last (sub, issuer, matched claims).
     #[serde(default)]
     pub last_workload: Option<String>,
-    /// Its newest cut-off in the last day, and how far it has reached.
+    /// How far its newest cut-off in the last day has reached, in one
+    /// sentence (made on the server: the bundle carries no more of it).
     #[serde(default)]
-    pub cut_off: Option<crate::reach::CutOffInfo>,
+    pub cut_off: Option<String>,
 }
 
 impl ClientInfo {

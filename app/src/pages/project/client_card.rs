@@ -9,7 +9,6 @@ use super::clients::{ClientList, WorkloadAudience};
 use super::panels::{KeysPanel, MintPanel, NarrowPanel, RetirePanel};
 use super::workload::WorkloadPanel;
 use crate::pages::boundary::erased_on_server;
-use crate::pages::cut_off::CutOffReach;
 use crate::pages::form::{on_success, FormError};
 use crate::pages::widgets::{CopyButton, StatusBadge, When};
 use crate::projects::{
@@ -64,7 +63,9 @@ pub(super) fn ClientCard(
         <article class="client" data-test-id="client" data-client-id=id.clone()>
             <ClientHead name=c.name.clone() status=c.status temporary
                 disabled_reason=c.disabled_reason.clone() />
-            {c.cut_off.clone().map(|c| view! { <CutOffReach c /> })}
+            {c.cut_off.clone().map(|summary| view! {
+                <p class="notice" data-test-id="cut-off-summary">{summary}</p>
+            })}
             <ClientFacts c can_manage keep />
             <FormError error=action_error />
             {(can_manage && active).then(|| view! {
