@@ -364,7 +364,7 @@ impl Issuer {
 
     /// [`Issuer::mint`], bound to the DPoP key with this RFC 7638
     /// thumbprint when one is given (RFC 9449 §6.1: `cnf.jkt`).
-    #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.id, bound = jkt.is_some()))]
+    #[tracing::instrument(name = "mint", level = "debug", skip_all, fields(client_id = %client.id, bound = jkt.is_some()))]
     pub fn mint_bound(
         &self,
         client: &ClientEntry,

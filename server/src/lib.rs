@@ -18,6 +18,7 @@ pub mod outbound;
 pub mod readyz;
 pub mod router;
 pub mod sessions;
+pub mod traces;
 pub mod webhook_delivery;
 
 pub use config::Config;

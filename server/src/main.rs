@@ -104,20 +104,7 @@ enum KeysCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter =
-        EnvFilter::try_new(&cli.config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    match cli.config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
-        // One object a line; the spans it was written in (the request's
-        // first: its id, method and path) on every line.
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
-            .with_env_filter(filter)
-            .init(),
-    }
+    let traces = init_telemetry(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -150,6 +137,12 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Sends the spans still waiting in the batch.
+    if let Some(provider) = traces {
+        if let Err(e) = provider.shutdown() {
+            eprintln!("portcullis: the last traces were not sent: {e}");
+        }
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -157,6 +150,58 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs (text or JSON, filtered by `RUST_LOG`) and, when an OTLP endpoint
+/// is set, traces of this product's spans (the domain's are at debug, to
+/// cost nothing in logs) and its events at info and above, whatever the
+/// log filter. Returns the trace provider to flush at exit.
+fn init_telemetry(cli: &Cli) -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
+    let filter =
+        EnvFilter::try_new(&cli.config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = match cli.config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        // One object a line; the spans it was written in (the request's
+        // first: its id, method and path) on every line.
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .boxed(),
+    };
+    let service = match cli.command {
+        Some(Command::Gate(_)) => "portcullis-gate",
+        _ => "portcullis",
+    };
+    let provider = if portcullis_server::traces::wanted() {
+        portcullis_server::traces::provider(service)
+            .map_err(|e| eprintln!("portcullis: traces are off: {e}"))
+            .ok()
+    } else {
+        None
+    };
+    let traces = provider.as_ref().map(|p| {
+        portcullis_server::traces::layer(p).with_filter(tracing_subscriber::filter::filter_fn(
+            |m| {
+                let ours = m.target().starts_with("portcullis") || m.target().starts_with("app");
+                let level = if m.is_span() {
+                    tracing::Level::DEBUG
+                } else {
+                    tracing::Level::INFO
+                };
+                ours && *m.level() <= level
+            },
+        ))
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(traces)
+        .init();
+    provider
 }
 
 async fn serve(config: &Config) -> Result<(), StartupError> {

@@ -59,6 +59,7 @@ pub async fn assign(State(trusted): State<Trusted>, mut req: Request, next: Next
         method = %req.method(),
         path = %req.uri().path(),
     );
+    crate::traces::continue_trace(&span, req.headers());
     let mut res = next.run(req).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HEADER, v);

@@ -40,6 +40,8 @@ pub struct Cluster {
     redis_url: Option<String>,
     master_key: String,
     dir: TempDir,
+    /// More environment for every node.
+    env: Vec<(String, String)>,
 }
 
 fn free_addr() -> String {
@@ -51,18 +53,40 @@ impl Cluster {
     /// `n` nodes on a new database of the test cluster, each answering.
     pub async fn start(admin_url: &str, n: usize, redis: bool) -> Self {
         let database_url = crate::harness::new_postgres_database(admin_url).await;
-        Self::start_on(database_url, tempfile::tempdir().unwrap(), n, redis).await
+        Self::start_on(
+            database_url,
+            tempfile::tempdir().unwrap(),
+            n,
+            redis,
+            Vec::new(),
+        )
+        .await
     }
 
     /// `n` nodes on the backend under test: a new PostgreSQL database in
     /// the PostgreSQL pass, else one SQLite file the processes share.
     pub async fn start_on_test_backend(n: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = crate::harness::database_url(&dir).await;
-        Self::start_on(database_url, dir, n, false).await
+        Self::start_on_test_backend_with(n, &[]).await
     }
 
-    async fn start_on(database_url: String, dir: TempDir, n: usize, redis: bool) -> Self {
+    /// [`Cluster::start_on_test_backend`], each node with `env` too.
+    pub async fn start_on_test_backend_with(n: usize, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = crate::harness::database_url(&dir).await;
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start_on(database_url, dir, n, false, env).await
+    }
+
+    async fn start_on(
+        database_url: String,
+        dir: TempDir,
+        n: usize,
+        redis: bool,
+        env: Vec<(String, String)>,
+    ) -> Self {
         let redis_url = if redis {
             Some(std::env::var(REDIS_ENV).expect("PORTCULLIS_TEST_REDIS is set"))
         } else {
@@ -78,6 +102,7 @@ impl Cluster {
             redis_url,
             master_key: hex::encode(portcullis_core::ids::random_bytes::<32>()),
             dir,
+            env,
         };
         // The first node migrates and makes the signing keys; the others
         // start on that, as a rolling deployment would.
@@ -112,10 +137,13 @@ impl Cluster {
             .env_remove("no_proxy")
             .env_remove("PORTCULLIS_MASTER_KEY_FILE")
             .env_remove("PORTCULLIS_ISSUER")
-            .env_remove("PORTCULLIS_REDIS_URL");
+            .env_remove("PORTCULLIS_REDIS_URL")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         if let Some(url) = &self.redis_url {
             cmd.env("PORTCULLIS_REDIS_URL", url);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -42,5 +42,6 @@ mod sessions;
 mod signup;
 mod staff;
 mod team;
+mod traces;
 mod webhooks;
 mod workload_identity;
