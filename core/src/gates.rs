@@ -112,9 +112,13 @@ impl Gates {
 
     /// The live credential with this id and secret. Unknown id, wrong
     /// secret and a revoked credential all give the same `InvalidClient`.
-    #[tracing::instrument(level = "debug", skip_all, fields(gate = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(gate = tracing::field::Empty))]
     pub async fn authenticate(&self, id: &str, secret: &str) -> Result<GateCredential> {
         let row = store::by_id(&self.db, id).await?;
+        // Recorded once it names a credential (it may be anything).
+        if row.is_some() {
+            tracing::Span::current().record("gate", id);
+        }
         let mut hash = self.decoy_hash;
         if let Some(r) = &row {
             if hex::decode_to_slice(&r.secret_hash, &mut hash).is_err() {

@@ -194,10 +194,15 @@ impl Issuer {
 
     /// Checks a client's id and secret. Unknown id, wrong secret and a
     /// client that may not get tokens all give the same `InvalidClient`.
-    // Spans on the hot path are at debug level: off unless asked for.
-    #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client_id))]
+    // Spans on the hot path are at debug level: off in logs unless asked
+    // for. The id is recorded once it names a client: what a caller sends
+    // may be a secret in the wrong field.
+    #[tracing::instrument(level = "debug", skip_all, fields(client_id = tracing::field::Empty))]
     pub fn authenticate(&self, client_id: &str, secret: &str) -> Result<Arc<ClientEntry>> {
         let client = self.registry.client(client_id);
+        if client.is_some() {
+            tracing::Span::current().record("client_id", client_id);
+        }
         let hash = client.as_ref().map_or(&self.decoy_hash, |c| &c.secret_hash);
         let secret_ok = self.master.verify_secret(secret, hash);
         match client {
@@ -226,7 +231,7 @@ impl Issuer {
     /// by one of its keys, is meant for one of `audiences`, and carries a
     /// `jti` seen for the first time on any node. Every refusal is the same
     /// `InvalidClient` as a wrong secret; the log says why.
-    #[tracing::instrument(level = "debug", skip_all, fields(client_id = ?client_id, kind = ?kind))]
+    #[tracing::instrument(level = "debug", skip_all, fields(client_id = tracing::field::Empty, kind = ?kind))]
     pub async fn authenticate_assertion(
         &self,
         client_id: Option<&str>,
@@ -242,10 +247,12 @@ impl Issuer {
             tracing::info!(client_id = id, %why, "client assertion refused");
             Error::InvalidClient
         };
-        let client = self
-            .registry
-            .client(id)
-            .ok_or_else(|| refuse(&"unknown client"))?;
+        let Some(client) = self.registry.client(id) else {
+            // Not its id: it names no client and may be anything.
+            tracing::info!("client assertion refused: unknown client");
+            return Err(Error::InvalidClient);
+        };
+        tracing::Span::current().record("client_id", id);
         if let Some(trust) = &client.workload {
             // The platform token's sub names the workload, not the client:
             // only a client_id says which client it is for.

@@ -184,23 +184,27 @@ fn init_telemetry(cli: &Cli) -> Option<opentelemetry_sdk::trace::SdkTracerProvid
     } else {
         None
     };
-    let traces = provider.as_ref().map(|p| {
-        portcullis_server::traces::layer(p).with_filter(tracing_subscriber::filter::filter_fn(
-            |m| {
-                let ours = m.target().starts_with("portcullis") || m.target().starts_with("app");
+    let logs = tracing_subscriber::registry().with(logs.with_filter(filter));
+    // Two branches, not an optional layer: an absent layer would still
+    // change how often the log filter is asked.
+    match &provider {
+        Some(p) => {
+            let ours = tracing_subscriber::filter::filter_fn(|m| {
+                let t = m.target();
+                let ours = t.starts_with("portcullis") || t == "app" || t.starts_with("app::");
                 let level = if m.is_span() {
                     tracing::Level::DEBUG
                 } else {
                     tracing::Level::INFO
                 };
                 ours && *m.level() <= level
-            },
-        ))
-    });
-    tracing_subscriber::registry()
-        .with(logs.with_filter(filter))
-        .with(traces)
-        .init();
+            })
+            .with_max_level_hint(tracing::level_filters::LevelFilter::DEBUG);
+            logs.with(portcullis_server::traces::layer(p).with_filter(ours))
+                .init()
+        }
+        None => logs.init(),
+    }
     provider
 }
 

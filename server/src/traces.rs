@@ -2,9 +2,10 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
 //! is set: every `tracing` span (a request, minting, client
 //! authentication, a staff revocation, a webhook delivery, a gate
-//! credential's use) becomes an OpenTelemetry span, and a request's W3C
-//! `traceparent` makes it part of the caller's trace. The exporter's own
-//! `OTEL_*` settings apply (endpoint, headers, timeout, batch delay).
+//! credential's use) becomes an OpenTelemetry span, and the W3C
+//! `traceparent` of a request from a trusted proxy makes it part of the
+//! caller's trace. The exporter's own `OTEL_*` settings apply (endpoint,
+//! headers, timeout, batch delay, sampler).
 //!
 //! The spans are sent from the SDK's batch thread with a blocking client of
 //! the reqwest the product already uses: the OTLP crate's own client would
@@ -34,8 +35,17 @@ pub fn wanted() -> bool {
 /// process exits), and the layer that feeds it from `tracing`.
 pub fn provider(service: &'static str) -> Result<SdkTracerProvider, String> {
     use opentelemetry_otlp::WithHttpConfig as _;
+    // The exporter's own timeout bounds its retries; each request's is
+    // this client's, from the same settings (milliseconds; 10 s unset).
+    let timeout_ms = [
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.trim().parse::<u64>().ok())
+    .unwrap_or(10_000);
     let client = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_millis(timeout_ms))
         .build()
         .map_err(|e| format!("an HTTP client for OTLP: {e}"))?;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -67,12 +77,16 @@ where
 }
 
 /// Makes `span` a child of the trace named in `headers`' `traceparent`
-/// (W3C Trace Context), if there is one. Nothing happens with traces off.
+/// (W3C Trace Context), if there is one. Call it for requests from a
+/// trusted proxy only: the parent's "sampled" flag decides whether the
+/// request is traced, which is not a caller's to choose. Nothing happens
+/// with traces off.
 pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
     let parent = opentelemetry::global::get_text_map_propagator(|p| {
         p.extract(&opentelemetry_http::HeaderExtractor(headers))
     });
-    // Refused only when the span is disabled: then there is nothing to do.
+    // An error says there is nothing to join: traces off, the span
+    // disabled, or already started.
     let _ = span.set_parent(parent);
 }
 

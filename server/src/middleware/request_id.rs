@@ -1,7 +1,8 @@
 //! Every request gets an id: the one a trusted proxy sent in `X-Request-Id`
 //! (when it is a short run of visible characters), else a new one. It is on
 //! the request's log span, so every line written while serving it carries
-//! it, and it is echoed in the answer for the caller's bug report.
+//! it, and it is echoed in the answer for the caller's bug report. A
+//! trusted proxy's W3C `traceparent` is followed the same way.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,7 +60,9 @@ pub async fn assign(State(trusted): State<Trusted>, mut req: Request, next: Next
         method = %req.method(),
         path = %req.uri().path(),
     );
-    crate::traces::continue_trace(&span, req.headers());
+    if from_proxy {
+        crate::traces::continue_trace(&span, req.headers());
+    }
     let mut res = next.run(req).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HEADER, v);

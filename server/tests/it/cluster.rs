@@ -140,6 +140,12 @@ impl Cluster {
             .env_remove("PORTCULLIS_REDIS_URL")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        // Nor the rest of a developer's OpenTelemetry settings.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OTEL_") {
+                cmd.env_remove(key);
+            }
+        }
         if let Some(url) = &self.redis_url {
             cmd.env("PORTCULLIS_REDIS_URL", url);
         }

@@ -2,8 +2,9 @@
 //! types (`opentelemetry-proto`, decoded with `prost`): a node with
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` set sends its spans over OTLP/HTTP to a
 //! receiver in this test; a token request that carried a W3C `traceparent`
-//! is part of the caller's trace, with client authentication and minting
-//! as its children; no secret or token is in any span.
+//! through a trusted proxy is part of the caller's trace, with client
+//! authentication and minting as its children; no secret or token is in
+//! any span, even a secret sent where the client id goes.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,6 +79,8 @@ async fn a_token_request_joins_the_callers_trace_over_otlp() {
             // The nodes are given a proxy that refuses every connection
             // (see `Cluster`); the exporter follows the usual variables.
             ("NO_PROXY", "127.0.0.1"),
+            // A trace is joined from a trusted proxy only.
+            ("PORTCULLIS_TRUSTED_PROXIES", "127.0.0.1"),
         ],
     )
     .await;
@@ -86,6 +89,16 @@ async fn a_token_request_joins_the_callers_trace_over_otlp() {
     let creds = cluster
         .client(0, &owner, &project, &["applications:read"])
         .await;
+    // First a caller that swapped its id and secret: refused, and the
+    // secret it sent as an id is in no span.
+    let swapped = reqwest::Client::new()
+        .post(cluster.url(0, "/oauth/token"))
+        .basic_auth(&creds.secret, Some(&creds.id))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(swapped.status(), 401);
     let res = reqwest::Client::new()
         .post(cluster.url(0, "/oauth/token"))
         .header("traceparent", format!("00-{TRACE}-{CALLER_SPAN}-01"))
@@ -110,7 +123,10 @@ async fn a_token_request_joins_the_callers_trace_over_otlp() {
             .collect::<Vec<_>>()
     };
     within(Duration::from_secs(15), "the spans arrived", || {
-        let found = in_trace().iter().any(|(_, s)| s.name == "mint");
+        let spans = in_trace();
+        let found = ["request", "authenticate", "mint"]
+            .iter()
+            .all(|name| spans.iter().any(|(_, s)| s.name == *name));
         async move { found }
     })
     .await;
