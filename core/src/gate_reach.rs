@@ -349,9 +349,9 @@ impl GateReach {
         };
         let now = self.clock.now();
         let at = cut.at_ms.div_euclid(1000);
+        let window = (at - SILENT_AFTER_SECS, at);
         let connected =
-            store::connections_of_api_between(&self.db, &cut.api_id, at - SILENT_AFTER_SECS, at)
-                .await?;
+            store::connections_of_api_between(&self.db, &cut.api_id, window, LISTED_MAX).await?;
         let applied = store::applied_of(&self.db, cut.seq).await?;
         // A gate process that went silent, then a new one with its
         // credential that started from a snapshot past the cut-off.

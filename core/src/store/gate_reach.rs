@@ -118,12 +118,13 @@ pub async fn connections_since<'e>(
     .await?)
 }
 
-/// `api_id`'s gate processes that were heard from between `from` and `to`.
+/// `api_id`'s gate processes that were heard from between `from` and `to`
+/// (at most `limit`).
 pub async fn connections_of_api_between<'e>(
     db: impl Executor<'e, Database = Any>,
     api_id: &str,
-    from: Epoch,
-    to: Epoch,
+    (from, to): (Epoch, Epoch),
+    limit: i64,
 ) -> Result<Vec<NamedConnectionRow>> {
     Ok(sqlx::query_as(&format!(
         "select {CONNECTION}, coalesce(g.name, c.gate_id) as gate_name
@@ -134,7 +135,7 @@ pub async fn connections_of_api_between<'e>(
     .bind(api_id)
     .bind(from)
     .bind(to)
-    .bind(crate::gate_reach::LISTED_MAX)
+    .bind(limit)
     .fetch_all(db)
     .await?)
 }
