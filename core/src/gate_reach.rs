@@ -315,6 +315,25 @@ impl GateReach {
         )
     }
 
+    /// Each gate credential's lag as its newest-heard process reports it
+    /// (a restarted process replaces the old one, as a replica that took
+    /// over would): for the operators' metrics, which carry credential ids
+    /// and nothing of any account.
+    pub async fn lag_by_gate(&self) -> Result<Vec<GateConnection>> {
+        let now = self.clock.now();
+        let mut newest: std::collections::HashMap<String, GateConnection> = Default::default();
+        for row in store::connections_since(&self.db, now - FORGET_AFTER_SECS, LISTED_MAX).await? {
+            let c = GateConnection::of(row, now);
+            match newest.get(&c.gate_id) {
+                Some(seen) if seen.last_seen >= c.last_seen => {}
+                _ => {
+                    newest.insert(c.gate_id.clone(), c);
+                }
+            }
+        }
+        Ok(newest.into_values().collect())
+    }
+
     /// The caller's account's clients with a cut-off in the last day.
     pub async fn cut_off_clients(
         &self,

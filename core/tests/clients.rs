@@ -410,3 +410,49 @@ async fn a_retirement_shows_when_each_connected_gate_applied_it() {
     };
     assert!(reach.report(bad, seq).await.is_err());
 }
+
+#[tokio::test]
+async fn a_gate_behind_counts_from_when_it_fell_behind_and_a_silent_one_by_its_silence() {
+    use portcullis_core::gate_reach::{GateReach, Report};
+    let w = world().await;
+    let reach = GateReach::new(w.db.clone(), w.clock.clone());
+    let report = |position| Report {
+        gate_id: "gate_1",
+        api_id: "partner",
+        instance: "i1",
+        peer: [10, 0, 0, 7].into(),
+        version: "0.1.0",
+        position,
+        applied: &[],
+    };
+    let lag = || async {
+        let all = reach.lag_by_gate().await.unwrap();
+        (all[0].changes_behind, all[0].lag_secs)
+    };
+    reach.report(report(10), 10).await.unwrap();
+    assert_eq!(lag().await, (0, 0));
+    // Behind from now on, and still two seconds later: behind since now.
+    reach.report(report(10), 12).await.unwrap();
+    w.clock.advance(2);
+    reach.report(report(11), 12).await.unwrap();
+    w.clock.advance(1);
+    assert_eq!(lag().await, (1, 3));
+    // Caught up.
+    reach.report(report(12), 12).await.unwrap();
+    assert_eq!(lag().await, (0, 0));
+    // Then silent: its silence is its lag.
+    w.clock.advance(30);
+    assert_eq!(lag().await, (0, 30));
+    // A new process of the same credential speaks for it.
+    reach
+        .report(
+            Report {
+                instance: "i2",
+                ..report(12)
+            },
+            12,
+        )
+        .await
+        .unwrap();
+    assert_eq!(lag().await, (0, 0));
+}

@@ -100,12 +100,9 @@ fn window<'a>(
     credential: &str,
     now: Epoch,
 ) -> &'a mut Window {
-    {
-        let reports = &mut *windows;
-        // Forget the finished windows of other credentials now and then.
-        if reports.len() > 10_000 {
-            reports.retain(|_, w| now - w.started < 60);
-        }
+    // Forget the finished windows of other credentials now and then.
+    if windows.len() > 10_000 {
+        windows.retain(|_, w| now - w.started < 60);
     }
     let w = windows.entry(credential.to_owned()).or_default();
     if now - w.started >= 60 {

@@ -8,7 +8,6 @@ pub mod error;
 pub mod gate_api;
 pub mod gate_bounds;
 pub mod gate_cmd;
-pub mod gate_positions;
 pub mod listen;
 pub mod manage;
 pub mod metrics;

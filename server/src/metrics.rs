@@ -186,7 +186,7 @@ pub struct Vitals {
     pub readiness: Arc<Readiness>,
     pub registry: Arc<Registry>,
     pub client_failures: Arc<LoginThrottle>,
-    pub gate_positions: Arc<crate::gate_positions::GatePositions>,
+    pub reach: Arc<portcullis_core::gate_reach::GateReach>,
     pub clock: Arc<dyn portcullis_core::Clock>,
 }
 
@@ -198,10 +198,14 @@ impl Vitals {
             metrics::gauge!(FEED_LAG).set(lag as f64);
         }
         let now = self.clock.now();
-        for g in self.gate_positions.all() {
-            metrics::gauge!(GATE_LAG, "gate" => g.gate.clone()).set(g.lag_secs(now) as f64);
-            metrics::gauge!(GATE_LAG_CHANGES, "gate" => g.gate.clone())
-                .set(g.changes_behind as f64);
+        // From the database: every node tells of every gate, whichever
+        // node took its reports.
+        let lags = tokio::time::timeout(Duration::from_secs(2), self.reach.lag_by_gate()).await;
+        if let Ok(Ok(lags)) = lags {
+            for g in lags {
+                metrics::gauge!(GATE_LAG, "gate" => g.gate_id.clone()).set(g.lag_secs as f64);
+                metrics::gauge!(GATE_LAG_CHANGES, "gate" => g.gate_id).set(g.changes_behind as f64);
+            }
         }
         metrics::gauge!(REGISTRY_CLIENTS).set(self.registry.client_count() as f64);
         metrics::gauge!(THROTTLED).set(self.client_failures.len() as f64);

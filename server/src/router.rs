@@ -285,7 +285,6 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     .await?
     .with_state(state);
 
-    let gate_positions = Arc::new(crate::gate_positions::GatePositions::default());
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -311,8 +310,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             trusted_proxies: config.trusted_proxies.clone().into(),
             failures: client_failures.clone(),
             bounds: Default::default(),
-            positions: gate_positions.clone(),
-            reach,
+            reach: reach.clone(),
         }))
         .merge(apis::routes(
             issuer.clone(),
@@ -347,7 +345,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         readiness,
         registry: registry_for_metrics,
         client_failures,
-        gate_positions,
+        reach,
         clock: clock_for_metrics,
     });
     Ok(Built {

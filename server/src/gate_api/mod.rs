@@ -5,7 +5,7 @@
 //! `POST /gate/v1/limited`, where a gate reports the projects its buckets
 //! refused (for `project.rate_limited` webhooks), and
 //! `POST /gate/v1/position`, where a gate says which feed position it has
-//! applied (see [`crate::gate_positions`]). All take a gate
+//! applied (see [`portcullis_core::gate_reach`]). All take a gate
 //! credential with HTTP Basic, behind the token endpoint's per-address
 //! guard.
 
@@ -49,7 +49,6 @@ pub struct GateApiState {
     pub trusted_proxies: Arc<[IpAddr]>,
     pub failures: Arc<LoginThrottle>,
     pub bounds: GateBounds,
-    pub positions: Arc<crate::gate_positions::GatePositions>,
     pub reach: Arc<portcullis_core::gate_reach::GateReach>,
 }
 

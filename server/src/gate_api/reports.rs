@@ -152,20 +152,7 @@ pub(super) async fn position(
         )
         .await;
     match recorded {
-        Ok(()) => {
-            s.positions.report(
-                crate::gate_positions::Report {
-                    gate: &credential.id,
-                    api_id: &credential.api_id,
-                    peer,
-                    version: &report.version,
-                    position: report.position,
-                },
-                node_position,
-                now,
-            );
-            StatusCode::NO_CONTENT.into_response()
-        }
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(portcullis_core::Error::Invalid { message, .. }) => {
             refuse(StatusCode::BAD_REQUEST, "invalid_request", &message)
         }
