@@ -243,14 +243,15 @@ impl LoginThrottle {
         }
     }
 
-    /// The token endpoint's guard: recorded here at once, and in Redis
-    /// off the request's path.
-    pub fn record_ip_failure_everywhere(self: &Arc<Self>, ip: IpAddr, now: Epoch) {
+    /// The token endpoint's guard: a failed authentication, counted here
+    /// and in Redis before the refusal is sent. Only failures pay the
+    /// round trip (checks read memory); in return the node whose failure
+    /// set the shared lock holds it before the caller can send another
+    /// guess, and every other node learns of it at its next failure, so
+    /// N nodes allow at most N - 1 guesses past the limit, however busy.
+    pub async fn record_ip_failure_everywhere(&self, ip: IpAddr, now: Epoch) {
         self.record_ip_failure(ip, now);
-        if self.shared.is_some() {
-            let this = self.clone();
-            tokio::spawn(async move { this.fail_shared(Key::Ip(address_key(ip)), now).await });
-        }
+        self.fail_shared(Key::Ip(address_key(ip)), now).await;
     }
 
     async fn fail_shared(&self, key: Key, now: Epoch) {

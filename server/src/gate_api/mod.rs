@@ -123,7 +123,7 @@ async fn authenticate(
     match s.gates.authenticate(&id, &secret).await {
         Ok(c) => Ok(c),
         Err(portcullis_core::Error::InvalidClient) => {
-            s.failures.record_ip_failure_everywhere(ip, now);
+            s.failures.record_ip_failure_everywhere(ip, now).await;
             Err(unauthorized())
         }
         Err(e) => {

@@ -57,7 +57,7 @@ pub async fn authenticate(
     match checked {
         Ok(client) => Ok((client, via_header)),
         Err(e @ portcullis_core::Error::InvalidClient) => {
-            state.failures.record_ip_failure_everywhere(ip, now);
+            state.failures.record_ip_failure_everywhere(ip, now).await;
             Err(OAuthError::from_domain(e, via_header))
         }
         Err(e) => Err(OAuthError::from_domain(e, via_header)),

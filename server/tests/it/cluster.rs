@@ -163,7 +163,7 @@ impl Cluster {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let node = Node {
+        let mut node = Node {
             base: format!("http://{addr}"),
             metrics: format!("http://{metrics}/metrics"),
             child,
@@ -176,7 +176,14 @@ impl Cluster {
                     return node;
                 }
             }
-            assert!(Instant::now() < deadline, "node {addr} did not start");
+            // Its own error is on stderr above; say which node it was.
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!("node {addr} exited while starting: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {addr} did not answer /healthz within 60 s"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
