@@ -137,7 +137,7 @@ deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 # work), so the release build is skipped while no source has changed. Every crate
 # the served binary or bundle is built from is listed: one left out would
 # let `make test` exercise a stale release build.
-SOURCES := $(shell find calendar core gate reference-apis/src app frontend server/src style migrations public -type f 2>/dev/null) \
+SOURCES := $(shell find calendar core gate reference-apis/src app frontend server/src style migrations public tools -type f 2>/dev/null) \
            reference-apis/Cargo.toml server/Cargo.toml \
            Cargo.toml Cargo.lock .cargo/config.toml scripts/build-site
 RELEASE_STAMP := target/site/.release-build

@@ -36,6 +36,10 @@ use leptos_router::{path, SsrMode};
 /// the island script; has no `<`, `>` or `&`, so it is safe as inline HTML.
 const IDLE_DEADLINE: &str = "(function(){var r=window.requestIdleCallback;if(r){window.requestIdleCallback=function(c,o){return r.call(window,c,Object.assign({timeout:1000},o||{}))}}})()";
 
+/// The module that loads lazy islands' files, as tools/wasm-split names it
+/// (its `LINK_NAME`).
+const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -46,6 +50,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <script nonce=leptos::nonce::use_nonce() inner_html=IDLE_DEADLINE></script>
                 <HydrationScripts options islands=true />
+                // The glue imports the lazy-island loader: fetch it beside
+                // the glue, not after it.
+                <link rel="modulepreload" href=format!("/pkg/{SPLIT_LOADER}") />
                 <MetaTags />
             </head>
             <body>
@@ -59,7 +66,70 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// readiness signal for people's tools and for the browser tests.
 pub const HYDRATED_MARK: &str = "data-hydrated";
 
-/// Hydrates every island on the page, then sets [`HYDRATED_MARK`].
+/// Every island calls this first, with its own name. In the browser the
+/// page gets [`HYDRATED_MARK`] once each of its islands has hydrated: a
+/// lazy island (`#[island(lazy)]`) hydrates only after its own wasm has
+/// arrived, so no fixed moment after the main bundle's start is late
+/// enough. On the server a lazy island's files are named in the page for
+/// preloading. A test in this crate checks that every island makes the
+/// call with its name.
+pub fn island_hydrated(component: &'static str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = component;
+        hydration_mark::island_ran();
+    }
+    #[cfg(feature = "ssr")]
+    ssr::lazy_islands::preload(component);
+}
+
+#[cfg(feature = "hydrate")]
+mod hydration_mark {
+    use leptos::prelude::{document, set_timeout};
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    thread_local! {
+        static EXPECTED: Cell<u32> = const { Cell::new(0) };
+        static DONE: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Before any island runs: how many the page has.
+    pub fn start() {
+        let islands = document()
+            .get_elements_by_tag_name("leptos-island")
+            .length();
+        EXPECTED.set(islands);
+        if islands == 0 {
+            mark();
+        }
+    }
+
+    /// An island's component ran; its view hydrates right after, in the
+    /// same task, so the count moves in the next one.
+    pub fn island_ran() {
+        set_timeout(
+            || {
+                let done = DONE.get() + 1;
+                DONE.set(done);
+                // `>=`: an island drawn inside another runs twice.
+                if done >= EXPECTED.get() {
+                    mark();
+                }
+            },
+            Duration::ZERO,
+        );
+    }
+
+    fn mark() {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute(super::HYDRATED_MARK, "true");
+        }
+    }
+}
+
+/// Hydrates every island on the page; [`island_hydrated`] sets
+/// [`HYDRATED_MARK`] when the last one is done.
 #[cfg(feature = "hydrate")]
 pub fn hydrate_islands() {
     // A server function that answers with a redirect sends the browser
@@ -67,17 +137,8 @@ pub fn hydrate_islands() {
     let _ = server_fn::redirect::set_redirect_hook(|to: &str| {
         let _ = window().location().set_href(to);
     });
+    hydration_mark::start();
     leptos::mount::hydrate_islands();
-    // The island script hydrates the islands right after this returns, in
-    // one run of microtasks; a zero timeout runs after all of them.
-    set_timeout(
-        || {
-            if let Some(body) = document().body() {
-                let _ = body.set_attribute(HYDRATED_MARK, "true");
-            }
-        },
-        std::time::Duration::ZERO,
-    );
 }
 
 #[component]

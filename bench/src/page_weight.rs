@@ -1,7 +1,9 @@
 //! What a browser downloads to open the console: the page, then the island
-//! bundle (JavaScript glue and WebAssembly) it names. Every console page
-//! names the same bundle, so the log-in page, a visitor's first, stands for
-//! all. Budget: 350 KB of gzip-compressed wasm + JS.
+//! bundle (JavaScript glue and WebAssembly) it names and the modules that
+//! glue imports. Every console page starts with the same bundle, so the
+//! log-in page, a visitor's first, stands for all; a page with lazy islands
+//! then loads their code (`scripts/page-weight` lists each island's).
+//! Budget: 350 KB of gzip-compressed wasm + JS.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -59,13 +61,41 @@ fn linked_assets(html: &str) -> Vec<String> {
     found
 }
 
+/// The modules a (minified) script imports statically from beside it, as
+/// `/pkg/…` paths: `import{…}from"./x.js"`. A browser fetches them before
+/// the script runs.
+fn static_imports(js: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sep in ["from\"./", "from \"./"] {
+        for part in js.split(sep).skip(1) {
+            let name = part.split('"').next().unwrap_or_default();
+            let path = format!("/pkg/{name}");
+            if name.ends_with(".js") && !name.contains('/') && !found.contains(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 pub async fn report(addr: &str) -> Result<(), String> {
     let (html_len, html) = fetch(addr, "/login", true).await?;
     let html = String::from_utf8_lossy(&html);
-    let assets = linked_assets(&html);
+    let mut assets = linked_assets(&html);
     let mut bundle = Vec::new();
     let mut other = Vec::new();
-    for path in assets {
+    let mut next = 0;
+    while next < assets.len() {
+        let path = assets[next].clone();
+        next += 1;
+        if path.ends_with(".js") {
+            let (_, js) = fetch(addr, &path, false).await?;
+            for import in static_imports(&String::from_utf8_lossy(&js)) {
+                if !assets.contains(&import) {
+                    assets.push(import);
+                }
+            }
+        }
         let t = transfer(addr, &path).await?;
         if path.ends_with(".wasm") || path.ends_with(".js") {
             bundle.push(t);
@@ -95,7 +125,16 @@ pub async fn report(addr: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::linked_assets;
+    use super::{linked_assets, static_imports};
+
+    #[test]
+    fn follows_the_glue_s_static_imports() {
+        let js = r#"import{initSync as a}from"./portcullis.js";import*as b from "./__wasm_split.__.js";import("./lazy.js");from"../up.js""#;
+        assert_eq!(
+            static_imports(js),
+            ["/pkg/portcullis.js", "/pkg/__wasm_split.__.js"]
+        );
+    }
 
     #[test]
     fn finds_each_linked_asset_once() {

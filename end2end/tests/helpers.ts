@@ -49,10 +49,15 @@ export async function signUpOnly(page: Page, account: string, email: string, pas
   await expect(page.getByTestId('auth-notice')).toContainText('log in with the email and password you chose');
 }
 
-/** Signs up, then logs in (sign-up itself starts no session). */
+/** Signs up, then logs in (sign-up itself starts no session), and waits
+ *  on the projects page until it is live: leaving a page while a lazy
+ *  island's code is still arriving aborts that download, which Chromium
+ *  reports as an error. */
 export async function signUp(page: Page, account: string, email: string, password = PASSWORD) {
   await signUpOnly(page, account, email, password);
   await logIn(page, email, password);
+  await expect(page).toHaveURL(/\/projects$/);
+  await hydrated(page);
 }
 
 function base32Decode(text: string): Buffer {

@@ -256,6 +256,13 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        // The bundle, with conditional requests (a 304 for an unchanged
+        // file: the files go out `no-cache`, see security_headers). Leptos's
+        // file handler would pass on only Accept-Encoding.
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(config.site_root.join("pkg")),
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

@@ -72,6 +72,7 @@ pub fn LoginPage() -> impl IntoView {
 /// browser follows.
 #[island]
 fn LoginForm(next: String) -> impl IntoView {
+    crate::island_hydrated("LoginForm");
     let action = ServerAction::<LogIn>::new();
     let error = last_error(action);
     erased_on_server(view! {
@@ -103,6 +104,7 @@ pub fn SignupPage() -> impl IntoView {
 
 #[island]
 fn SignupForm() -> impl IntoView {
+    crate::island_hydrated("SignupForm");
     let action = ServerAction::<SignUp>::new();
     let error = last_error(action);
     erased_on_server(view! {
@@ -153,6 +155,7 @@ pub fn CodePage() -> impl IntoView {
 
 #[island]
 fn CodeForm() -> impl IntoView {
+    crate::island_hydrated("CodeForm");
     let action = ServerAction::<LogInCode>::new();
     let error = last_error(action);
     erased_on_server(view! {
@@ -179,6 +182,7 @@ pub fn ResetPage() -> impl IntoView {
 /// whose password it sets, and takes the new one.
 #[island]
 fn ResetForm() -> impl IntoView {
+    crate::island_hydrated("ResetForm");
     use leptos::either::EitherOf3;
     use leptos::task::spawn_local;
     let token = RwSignal::new(String::new());

@@ -105,6 +105,7 @@ fn AccountBar(me: CurrentUser) -> impl IntoView {
 /// Ends the session; the server's answer sends the browser to log-in.
 #[island]
 pub fn LogOutButton() -> impl IntoView {
+    crate::island_hydrated("LogOutButton");
     let logout = ServerAction::<LogOut>::new();
     erased_on_server(view! {
         <form action=LogOut::url() method="post" on:submit=submit_to(logout)>

@@ -15,8 +15,9 @@ use crate::gates::{
     staff_gates, GateCredentialInfo, GatesView, NewGateCredential, StaffGateCreate, StaffGateRevoke,
 };
 
-#[island]
+#[island(lazy)]
 pub fn GateCredentials() -> impl IntoView {
+    crate::island_hydrated("GateCredentials");
     let view_data = RwSignal::new(None::<Result<GatesView, ConsoleError>>);
     let refresh = move || spawn_local(async move { view_data.set(Some(staff_gates().await)) });
     // Fetched in the browser once the island is alive (effects never run

@@ -119,8 +119,9 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
 
 /// The new-project form. The server answers a success with a redirect to
 /// the new project's page.
-#[island]
+#[island(lazy)]
 fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
+    crate::island_hydrated("NewProjectForm");
     let action = ServerAction::<CreateProject>::new();
     let error = last_error(action);
     let invalid = move |field: &'static str| {

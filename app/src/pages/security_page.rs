@@ -66,8 +66,9 @@ fn SecurityLoader() -> impl IntoView {
 
 /// The whole page's interactive part; fetched again after each change,
 /// while codes shown once stay on screen.
-#[island]
+#[island(lazy)]
 fn SecuritySection(v: SecurityView) -> impl IntoView {
+    crate::island_hydrated("SecuritySection");
     let data = RwSignal::new(v);
     let codes = RwSignal::new(None::<Vec<String>>);
     let refresh = move || {

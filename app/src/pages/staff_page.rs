@@ -125,8 +125,9 @@ fn FoundCard(c: FoundClientInfo) -> impl IntoView {
 }
 
 /// Revokes the client; the page is then loaded again to show it disabled.
-#[island]
+#[island(lazy)]
 fn RevokeForm(client_id: String) -> impl IntoView {
+    crate::island_hydrated("RevokeForm");
     let revoke = ServerAction::<StaffRevoke>::new();
     let error = last_error(revoke);
     on_success(revoke, |_| reload_page());
@@ -147,8 +148,9 @@ fn RevokeForm(client_id: String) -> impl IntoView {
 }
 
 /// An account's audit log, opened on demand, a page at a time.
-#[island]
+#[island(lazy)]
 fn AccountLog(account_id: String) -> impl IntoView {
+    crate::island_hydrated("AccountLog");
     let open = RwSignal::new(false);
     // Fetched in the browser only, when opened: nothing here for the server
     // to wait for while it renders the page.

@@ -36,8 +36,9 @@ pub fn TeamPage() -> impl IntoView {
 
 /// Members and invitations, fetched again after each change; a new
 /// invitation link stays on screen (it is shown once) while they refresh.
-#[island]
+#[island(lazy)]
 fn TeamSection(t: TeamView) -> impl IntoView {
+    crate::island_hydrated("TeamSection");
     let data = RwSignal::new(t);
     let fresh = RwSignal::new(None::<NewInvite>);
     let fresh_reset = RwSignal::new(None::<NewReset>);
@@ -200,6 +201,7 @@ pub fn JoinPage() -> impl IntoView {
 /// and takes the new member's email and password.
 #[island]
 fn JoinForm() -> impl IntoView {
+    crate::island_hydrated("JoinForm");
     // The token is in the fragment, which only the browser sees. The
     // preview is fetched once the page runs; until then the page says so.
     let token = RwSignal::new(String::new());

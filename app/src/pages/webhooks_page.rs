@@ -28,8 +28,9 @@ pub fn WebhooksPage() -> impl IntoView {
     })
 }
 
-#[island]
+#[island(lazy)]
 fn WebhooksSection() -> impl IntoView {
+    crate::island_hydrated("WebhooksSection");
     let data = RwSignal::new(None::<Result<WebhooksView, ConsoleError>>);
     let refresh = move || spawn_local(async move { data.set(Some(webhooks().await)) });
     Effect::new(move |_| refresh());

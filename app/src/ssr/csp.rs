@@ -18,10 +18,12 @@ pub fn page_csp(nonce: &str) -> String {
     )
 }
 
-/// Context for rendering a page: the shared state, and the page's CSP header
-/// built from this render's nonce.
+/// Context for rendering a page: the shared state, the lazy islands' files
+/// named for preloading, and the page's CSP header built from this
+/// render's nonce.
 pub fn provide_page_context(state: AppState) {
     provide_context(state);
+    provide_context(super::lazy_islands::Preloaded::default());
     if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<ResponseOptions>()) {
         if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
             res.insert_header(header::CONTENT_SECURITY_POLICY, value);

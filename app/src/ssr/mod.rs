@@ -3,6 +3,7 @@
 
 mod csp;
 mod error_map;
+pub mod lazy_islands;
 mod session;
 mod state;
 

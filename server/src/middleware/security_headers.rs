@@ -39,9 +39,11 @@ pub async fn apply(State(cfg): State<SecurityHeaders>, req: Request, next: Next)
         );
     }
     // Console pages and API answers hold account data: never cache them.
-    if !is_asset {
-        h.entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-store"));
-    }
+    // The bundle's files may be kept but are checked on each use (a 304
+    // when unchanged): a build reuses chunk names, and a browser must not
+    // pair a cached chunk with a new main module.
+    let policy = if is_asset { "no-cache" } else { "no-store" };
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(policy));
     res
 }

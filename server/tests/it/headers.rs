@@ -101,7 +101,17 @@ async fn static_assets_are_compressed_and_pages_are_not() {
 
     let plain = b.get(s.url("/pkg/portcullis.js")).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
+    // Kept, but checked on each use: unchanged, it costs a 304.
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    let modified = plain.headers()["last-modified"].clone();
     assert_eq!(plain.text().await.unwrap(), js);
+    let again = b
+        .get(s.url("/pkg/portcullis.js"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
 
     s.sign_up_and_log_in(&b, "Acme", "ada@example.com").await;
     for path in ["/login", "/projects", "/settings"] {

@@ -44,7 +44,7 @@ impl ClientList {
     }
 }
 
-#[island]
+#[island(lazy)]
 pub(super) fn ClientsSection(
     project_id: String,
     clients: Vec<ClientInfo>,
@@ -57,6 +57,7 @@ pub(super) fn ClientsSection(
     /// No secret may be made: the form offers keys and workloads only.
     keys_only: bool,
 ) -> impl IntoView {
+    crate::island_hydrated("ClientsSection");
     let list = ClientList {
         project_id: StoredValue::new(project_id.clone()),
         clients: RwSignal::new(clients),

@@ -9,8 +9,9 @@ use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::reload::reload_page;
 use crate::projects::SetKeysOnly;
 
-#[island]
+#[island(lazy)]
 pub(super) fn KeysOnlyCard(id: String, keys_only: bool, secret_clients: i64) -> impl IntoView {
+    crate::island_hydrated("KeysOnlyCard");
     let action = ServerAction::<SetKeysOnly>::new();
     let error = last_error(action);
     on_success(action, |_| reload_page());

@@ -50,8 +50,9 @@ pub(super) fn RateLimitCard(
     .into_any()
 }
 
-#[island]
+#[island(lazy)]
 fn RateLimitForm(id: String, per_sec: i64, burst: i64) -> impl IntoView {
+    crate::island_hydrated("RateLimitForm");
     let action = ServerAction::<SetRateLimit>::new();
     let error = last_error(action);
     on_success(action, |_| reload_page());

@@ -11,13 +11,14 @@ use crate::pages::form::{on_success, submit_to, FormError};
 use crate::pages::reload::reload_page;
 use crate::projects::{ArchiveProject, UpdateProject};
 
-#[island]
+#[island(lazy)]
 pub(super) fn SettingsCard(
     id: String,
     name: String,
     description: String,
     ttl: i64,
 ) -> impl IntoView {
+    crate::island_hydrated("SettingsCard");
     let update = ServerAction::<UpdateProject>::new();
     let archive = ServerAction::<ArchiveProject>::new();
     let confirming = RwSignal::new(false);
