@@ -2,6 +2,8 @@
 //! domain module. It may use the database, errors, the clock, ids and the
 //! shared shapes of `model`; the domain calls it, never the reverse.
 
+#![allow(clippy::expect_used)]
+
 use std::path::Path;
 
 /// What storage may reach of this crate.
