@@ -1,0 +1,166 @@
+//! A client's use, kept in memory on the hot path: "last used" (written
+//! to the database in batches by [`super::Registry::flush_usage`]), the
+//! workloads that signed in as it, and tokens minted per minute over the
+//! last hour.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use crate::clock::Epoch;
+
+/// Minutes of per-client mint counts kept in memory.
+const MINT_MINUTES: usize = 60;
+
+/// "Last used", coalesced: set in memory on every token, written to the
+/// database in batches by [`Registry::flush_usage`]; and tokens minted per
+/// minute over the last hour (memory only), so a rotation shows traffic
+/// moving from the old client to the new.
+#[derive(Debug)]
+pub struct Usage {
+    pub(super) last_used: AtomicI64,
+    pub(super) flushed: AtomicI64,
+    /// Per slot: (epoch minute << 32) | count, updated without a lock.
+    minted: [AtomicU64; MINT_MINUTES],
+    /// The scope sets minted for lately (hash, last minute), to tell a
+    /// client with many scope sets from one that does not reuse tokens.
+    scope_sets: std::sync::Mutex<Vec<(u64, i64)>>,
+    /// Workload identity clients: who signed in.
+    pub(super) workloads: std::sync::Mutex<Workloads>,
+}
+
+/// The workloads that signed in as a client, as [`Registry::flush_usage`]
+/// needs them: the last one (for "last used"), and each one new to this
+/// node, for one audit row (not one per token).
+#[derive(Debug, Default)]
+pub(super) struct Workloads {
+    /// The last one to sign in, and when.
+    pub(super) last: Option<(String, Epoch)>,
+    /// `last` is in the database.
+    pub(super) last_flushed: bool,
+    /// Hashes of the workloads audited by this node, least recently seen
+    /// first.
+    pub(super) audited: Vec<u64>,
+    /// New ones to audit, with when each signed in.
+    pub(super) to_audit: Vec<(String, Epoch)>,
+}
+
+/// Distinct workloads remembered per client; an older one that signs in
+/// again after this many others is audited again.
+const WORKLOADS_REMEMBERED: usize = 32;
+
+/// Scope sets remembered per client; more are counted as this many.
+const SCOPE_SETS_MAX: usize = 32;
+
+impl Default for Usage {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl Usage {
+    pub(super) fn new(stored: Option<Epoch>) -> Self {
+        let at = stored.unwrap_or(0);
+        Self {
+            last_used: AtomicI64::new(at),
+            flushed: AtomicI64::new(at),
+            minted: std::array::from_fn(|_| AtomicU64::new(0)),
+            scope_sets: std::sync::Mutex::new(Vec::new()),
+            workloads: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A workload (described by [`crate::workload_identity::Workload::describe`])
+    /// signed in as this client.
+    pub fn signed_in_as(&self, workload: String, now: Epoch) {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(&workload);
+        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        match w.audited.iter().position(|h| *h == hash) {
+            // Seen lately: now the most recently seen.
+            Some(i) => {
+                w.audited.remove(i);
+                w.audited.push(hash);
+            }
+            None => {
+                if w.audited.len() == WORKLOADS_REMEMBERED {
+                    w.audited.remove(0);
+                }
+                w.audited.push(hash);
+                if w.to_audit.len() < WORKLOADS_REMEMBERED {
+                    w.to_audit.push((workload.clone(), now));
+                }
+            }
+        }
+        if w.last.as_ref().map(|(d, _)| d.as_str()) != Some(workload.as_str()) {
+            w.last_flushed = false;
+        }
+        w.last = Some((workload, now));
+    }
+
+    /// The workload that signed in last on this node, if any did.
+    pub fn last_workload(&self) -> Option<String> {
+        let w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        w.last.as_ref().map(|(d, _)| d.clone())
+    }
+
+    /// A token minted now for `scopes` (space-joined, as in the token).
+    pub fn minted(&self, now: Epoch, scopes: &str) {
+        self.touch(now);
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(scopes);
+        let minute = now / 60;
+        let mut sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = sets.iter_mut().find(|(h, _)| *h == hash) {
+            entry.1 = minute;
+        } else if sets.len() < SCOPE_SETS_MAX {
+            sets.push((hash, minute));
+        } else if let Some(oldest) = sets.iter_mut().min_by_key(|(_, m)| *m) {
+            // Full: the longest-unused set makes room.
+            *oldest = (hash, minute);
+        }
+    }
+
+    /// Distinct scope sets minted for in the last hour.
+    pub fn scope_sets_in_last_hour(&self, now: Epoch) -> usize {
+        let this = now / 60;
+        let sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
+        sets.iter().filter(|(_, m)| *m > this - 60).count()
+    }
+
+    pub fn touch(&self, now: Epoch) {
+        self.last_used.fetch_max(now, Ordering::Relaxed);
+        let minute = (now / 60) as u64 & 0xFFFF_FFFF;
+        let slot = &self.minted[(minute as usize) % MINT_MINUTES];
+        let mut cur = slot.load(Ordering::Relaxed);
+        loop {
+            let next = if cur >> 32 == minute {
+                cur + 1
+            } else {
+                (minute << 32) | 1
+            };
+            match slot.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// Tokens minted in the last `minutes` minutes (this one included).
+    pub fn minted_in_last(&self, minutes: i64, now: Epoch) -> u64 {
+        let this = now / 60;
+        self.minted
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|v| {
+                let m = (v >> 32) as i64;
+                m > this - minutes && m <= this
+            })
+            .map(|v| v & 0xFFFF_FFFF)
+            .sum()
+    }
+
+    pub fn last_used(&self) -> Option<Epoch> {
+        Some(self.last_used.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+}
