@@ -47,7 +47,6 @@ pub(crate) fn proof_with(
 }
 
 /// `claims` as a DPoP proof: `typ` dpop+jwt, the public key in `jwk`.
-
 fn sign_proof(key: &TestKey, claims: &Value) -> String {
     let mut header = Header::new(key.alg);
     header.typ = Some("dpop+jwt".into());
