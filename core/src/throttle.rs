@@ -27,15 +27,18 @@ pub struct ThrottlePolicy {
 impl Default for ThrottlePolicy {
     fn default() -> Self {
         Self {
+            // Failures are forgotten only after an hour without one, longer
+            // than the longest lock: waiting out a lock buys one guess and
+            // another lock, not a fresh allowance.
             per_email: Policy {
                 free_failures: 5,
                 max_lock_secs: 15 * 60,
-                reset_secs: 15 * 60,
+                reset_secs: 60 * 60,
             },
             per_ip: Policy {
                 free_failures: 20,
                 max_lock_secs: 15 * 60,
-                reset_secs: 15 * 60,
+                reset_secs: 60 * 60,
             },
         }
     }
@@ -246,12 +249,20 @@ impl LoginThrottle {
     /// The token endpoint's guard: a failed authentication, counted here
     /// and in Redis before the refusal is sent. Only failures pay the
     /// round trip (checks read memory); in return the node whose failure
-    /// set the shared lock holds it before the caller can send another
-    /// guess, and every other node learns of it at its next failure, so
-    /// N nodes allow at most N - 1 guesses past the limit, however busy.
-    pub async fn record_ip_failure_everywhere(&self, ip: IpAddr, now: Epoch) {
+    /// set the shared lock holds it before the caller hears the answer,
+    /// and every other node learns of it at its next failure: for a caller
+    /// that waits for each answer, N nodes allow at most N - 1 guesses
+    /// past the limit, however busy. (Guesses sent together all pass the
+    /// memory check first, as on one node.) The count runs as a task of
+    /// its own, so a caller that hangs up cannot cancel it half-way.
+    pub async fn record_ip_failure_everywhere(self: &Arc<Self>, ip: IpAddr, now: Epoch) {
         self.record_ip_failure(ip, now);
-        self.fail_shared(Key::Ip(address_key(ip)), now).await;
+        if self.shared.is_some() {
+            let this = self.clone();
+            let counted =
+                tokio::spawn(async move { this.fail_shared(Key::Ip(address_key(ip)), now).await });
+            let _ = counted.await;
+        }
     }
 
     async fn fail_shared(&self, key: Key, now: Epoch) {
@@ -262,8 +273,19 @@ impl LoginThrottle {
         {
             Ok(lock) if lock > 0 => {
                 // Mirror the shared lock so checks here need no round trip.
-                if let Some(e) = self.shard(&key).get_mut(&key) {
-                    e.locked_until = e.locked_until.max(now + lock);
+                // Seconds here are whole and `now` was read before the
+                // round trip: one more second, so the mirror never ends
+                // before Redis's lock does. An entry evicted meanwhile is
+                // made again while the shard has room.
+                let until = now + lock + 1;
+                let mut entries = self.shard(&key);
+                if entries.len() < PER_SHARD || entries.contains_key(&key) {
+                    let entry = entries.entry(key).or_insert(Entry {
+                        failures: 0,
+                        last_failure: now,
+                        locked_until: 0,
+                    });
+                    entry.locked_until = entry.locked_until.max(until);
                 }
             }
             Ok(_) => {}

@@ -11,6 +11,9 @@ test('an owner invites a viewer, who joins and cannot create a client; removal s
 
   await page.getByRole('link', { name: 'Team' }).click();
   await expect(page.getByTestId('page-title')).toHaveText('Team');
+  // The team section is a lazy island: a choice made before it hydrates
+  // is reset to its default when it does.
+  await hydrated(page);
   await page.getByTestId('invite-role').selectOption('viewer');
   await page.getByTestId('create-invite').click();
   const link = (await page.getByTestId('invite-link').textContent())!.trim();

@@ -4,8 +4,6 @@
 //! The secret is sealed with the master key; recovery codes are kept only
 //! as keyed hashes.
 
-mod required;
-
 use data_encoding::BASE32_NOPAD;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +14,8 @@ use crate::ids::random_bytes;
 use crate::secret::Password;
 use crate::store;
 use crate::totp;
+
+mod required;
 
 pub const RECOVERY_CODES: usize = 10;
 /// One limit per user for every code check (the log-in's code step, the

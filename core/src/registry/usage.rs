@@ -11,7 +11,7 @@ use crate::clock::Epoch;
 const MINT_MINUTES: usize = 60;
 
 /// "Last used", coalesced: set in memory on every token, written to the
-/// database in batches by [`Registry::flush_usage`]; and tokens minted per
+/// database in batches by [`super::Registry::flush_usage`]; and tokens minted per
 /// minute over the last hour (memory only), so a rotation shows traffic
 /// moving from the old client to the new.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub struct Usage {
     pub(super) workloads: std::sync::Mutex<Workloads>,
 }
 
-/// The workloads that signed in as a client, as [`Registry::flush_usage`]
+/// The workloads that signed in as a client, as [`super::Registry::flush_usage`]
 /// needs them: the last one (for "last used"), and each one new to this
 /// node, for one audit row (not one per token).
 #[derive(Debug, Default)]
@@ -38,7 +38,7 @@ pub(super) struct Workloads {
     pub(super) last_flushed: bool,
     /// Hashes of the workloads audited by this node, least recently seen
     /// first.
-    pub(super) audited: Vec<u64>,
+    audited: Vec<u64>,
     /// New ones to audit, with when each signed in.
     pub(super) to_audit: Vec<(String, Epoch)>,
 }

@@ -1,8 +1,8 @@
 //! Who must have a second factor: an owner's account-wide requirement, and
 //! the command line's reset for a support staff member who lost it.
 
-use super::super::Accounts;
 use crate::access::Owner;
+use crate::accounts::Accounts;
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::store;

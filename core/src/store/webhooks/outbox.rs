@@ -1,7 +1,8 @@
 //! The webhook outbox: messages written in the same transaction as the
 //! change they report, then leased, sent and settled by the deliverer.
 //! Every query made for a caller takes the account id; the deliverer's
-//! (`due`, `lease`, `settle`) read across accounts.
+//! (`due`, `lease`, `settle`, `prune`) and the metrics scrape's
+//! (`count_by_status`, `oldest_pending`) read across accounts.
 
 use crate::clock::{Epoch, Secs};
 use crate::error::Result;

@@ -1,7 +1,8 @@
 //! DPoP (RFC 9449) over real HTTP: proofs built with `jsonwebtoken` (which
 //! the product does not use for its checks), a token bound at the token
 //! endpoint (`cnf.jkt`, RFC 7638), and the in-process gate of the reference
-//! APIs refusing every way the binding can be broken.
+//! APIs refusing every way the binding can be broken. Nonces and proofs
+//! across several nodes are in `cluster`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;

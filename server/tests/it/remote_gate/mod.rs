@@ -1,7 +1,8 @@
 //! A gate in another process (`portcullis gate`, forward-auth) enforces
 //! scopes, revocation and the project's bucket, learns of a revocation
 //! within a second, and fails closed (or introspects) when it loses the
-//! issuer's feed.
+//! issuer's feed. What a gate credential may read and ask is in
+//! `credentials`.
 
 use std::time::Duration;
 
