@@ -9,16 +9,22 @@ use crate::staff::staff_browser;
 const TRIES: usize = 40;
 
 /// Each refused try counts against this address at the token endpoint;
-/// let the per-address guard forget them before it locks us out.
+/// let the per-address guard forget them (after an hour without one)
+/// before it locks us out.
 fn forget_failures(s: &TestServer, i: usize) {
     if i % 15 == 14 {
-        s.clock.advance(16 * 60);
+        s.clock.advance(61 * 60);
     }
+}
+
+/// A server whose sessions outlast the hours `forget_failures` skips.
+async fn server() -> TestServer {
+    TestServer::start_with(|c| c.session_idle_minutes = 6 * 60).await
 }
 
 #[tokio::test]
 async fn a_client_revoked_while_being_narrowed_never_mints_again() {
-    let s = TestServer::start().await;
+    let s = server().await;
     let (owner, project, _) = s
         .partner_client("race@example.com", &["applications:read"])
         .await;
@@ -56,7 +62,7 @@ async fn a_client_revoked_while_being_narrowed_never_mints_again() {
 
 #[tokio::test]
 async fn a_project_archived_while_being_renamed_stays_archived() {
-    let s = TestServer::start().await;
+    let s = server().await;
     let owner = s.owner("arch@example.com").await;
     for i in 0..TRIES {
         let project = s
@@ -96,7 +102,7 @@ async fn a_project_archived_while_being_renamed_stays_archived() {
 /// the change does not happen, in the database or in memory.
 #[tokio::test]
 async fn a_change_whose_audit_row_fails_does_not_happen() {
-    let s = TestServer::start().await;
+    let s = server().await;
     let trigger = if crate::harness::on_postgres() {
         vec![
             "create function refuse_narrow_audit() returns trigger language plpgsql as $$
@@ -153,7 +159,7 @@ async fn a_change_whose_audit_row_fails_does_not_happen() {
 
 #[tokio::test]
 async fn racing_creations_never_pass_the_live_client_cap() {
-    let s = TestServer::start().await;
+    let s = server().await;
     let (owner, project, _) = s
         .partner_client("cap@example.com", &["applications:read"])
         .await;
@@ -180,7 +186,7 @@ async fn racing_creations_never_pass_the_live_client_cap() {
 
 #[tokio::test]
 async fn two_owners_removing_each_other_leave_one_owner() {
-    let s = TestServer::start().await;
+    let s = server().await;
     for i in 0..10 {
         let first = s.owner(&format!("first{i}@example.com")).await;
         let (status, inv) = s
@@ -252,7 +258,7 @@ async fn two_owners_removing_each_other_leave_one_owner() {
 
 #[tokio::test]
 async fn racing_splits_never_exceed_their_transaction() {
-    let s = TestServer::start().await;
+    let s = server().await;
     let owner = s.owner("splits@example.com").await;
     let (project, creds) = s
         .api_client(
@@ -320,7 +326,7 @@ async fn racing_splits_never_exceed_their_transaction() {
 
 #[tokio::test]
 async fn a_retirement_cancelled_after_it_was_found_due_does_not_happen() {
-    let s = TestServer::start().await;
+    let s = server().await;
     let (owner, _, creds) = s
         .partner_client("keep@example.com", &["applications:read"])
         .await;
