@@ -9,7 +9,6 @@ mod usage;
 pub use usage::Usage;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use crate::client_keys::ClientKeys;
@@ -287,14 +286,13 @@ impl Registry {
         let mut workloads: Vec<(String, String, Arc<Usage>)> = Vec::new();
         let mut audits: Vec<(Arc<ClientEntry>, String, Epoch)> = Vec::new();
         for c in read(&self.clients).values() {
-            let at = c.usage.last_used.load(Ordering::Relaxed);
-            if at > c.usage.flushed.load(Ordering::Relaxed) {
+            if let Some(at) = c.usage.unflushed_use() {
                 used.push((c.id.clone(), at, c.usage.clone()));
             }
-            let mut w = c.usage.workloads.lock().unwrap_or_else(|p| p.into_inner());
-            audits.extend(w.to_audit.drain(..).map(|(d, at)| (c.clone(), d, at)));
-            if let (Some((last, _)), false) = (&w.last, w.last_flushed) {
-                workloads.push((c.id.clone(), last.clone(), c.usage.clone()));
+            let (to_audit, last) = c.usage.take_workload_news();
+            audits.extend(to_audit.into_iter().map(|(d, at)| (c.clone(), d, at)));
+            if let Some(last) = last {
+                workloads.push((c.id.clone(), last, c.usage.clone()));
             }
         }
         for (client, workload, at) in &audits {
@@ -318,7 +316,7 @@ impl Registry {
                 used.iter().map(|(id, at, _)| (id.clone(), *at)).collect();
             store::clients::record_last_used(db, &rows).await?;
             for (_, at, usage) in &used {
-                usage.flushed.fetch_max(*at, Ordering::Relaxed);
+                usage.use_flushed(*at);
             }
         }
         if !workloads.is_empty() {
@@ -327,12 +325,8 @@ impl Registry {
                 .map(|(id, d, _)| (id.clone(), d.clone()))
                 .collect();
             store::clients::record_last_workload(db, &rows).await?;
-            // Flushed, unless another workload signed in meanwhile.
             for (_, written, usage) in &workloads {
-                let mut w = usage.workloads.lock().unwrap_or_else(|p| p.into_inner());
-                if w.last.as_ref().is_some_and(|(d, _)| d == written) {
-                    w.last_flushed = true;
-                }
+                usage.workload_flushed(written);
             }
         }
         Ok(used.len() + workloads.len())

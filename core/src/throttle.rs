@@ -57,6 +57,17 @@ struct Entry {
     locked_until: Epoch,
 }
 
+impl Entry {
+    /// A key seen for the first time at `now`.
+    fn fresh(now: Epoch) -> Self {
+        Self {
+            failures: 0,
+            last_failure: now,
+            locked_until: 0,
+        }
+    }
+}
+
 /// The keys live in this many maps, each behind its own lock, so a flood
 /// of failures from many addresses does not serialise every check.
 const SHARDS: usize = 64;
@@ -280,11 +291,7 @@ impl LoginThrottle {
                 let until = now + lock + 1;
                 let mut entries = self.shard(&key);
                 if entries.len() < PER_SHARD || entries.contains_key(&key) {
-                    let entry = entries.entry(key).or_insert(Entry {
-                        failures: 0,
-                        last_failure: now,
-                        locked_until: 0,
-                    });
+                    let entry = entries.entry(key).or_insert(Entry::fresh(now));
                     entry.locked_until = entry.locked_until.max(until);
                 }
             }
@@ -414,11 +421,7 @@ impl LoginThrottle {
                 return;
             }
         }
-        let entry = entries.entry(key).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-            locked_until: 0,
-        });
+        let entry = entries.entry(key).or_insert(Entry::fresh(now));
         if now - entry.last_failure >= policy.reset_secs {
             entry.failures = 0;
         }

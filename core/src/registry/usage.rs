@@ -16,31 +16,31 @@ const MINT_MINUTES: usize = 60;
 /// moving from the old client to the new.
 #[derive(Debug)]
 pub struct Usage {
-    pub(super) last_used: AtomicI64,
-    pub(super) flushed: AtomicI64,
+    last_used: AtomicI64,
+    flushed: AtomicI64,
     /// Per slot: (epoch minute << 32) | count, updated without a lock.
     minted: [AtomicU64; MINT_MINUTES],
     /// The scope sets minted for lately (hash, last minute), to tell a
     /// client with many scope sets from one that does not reuse tokens.
     scope_sets: std::sync::Mutex<Vec<(u64, i64)>>,
     /// Workload identity clients: who signed in.
-    pub(super) workloads: std::sync::Mutex<Workloads>,
+    workloads: std::sync::Mutex<Workloads>,
 }
 
 /// The workloads that signed in as a client, as [`super::Registry::flush_usage`]
 /// needs them: the last one (for "last used"), and each one new to this
 /// node, for one audit row (not one per token).
 #[derive(Debug, Default)]
-pub(super) struct Workloads {
+struct Workloads {
     /// The last one to sign in, and when.
-    pub(super) last: Option<(String, Epoch)>,
+    last: Option<(String, Epoch)>,
     /// `last` is in the database.
-    pub(super) last_flushed: bool,
+    last_flushed: bool,
     /// Hashes of the workloads audited by this node, least recently seen
     /// first.
     audited: Vec<u64>,
     /// New ones to audit, with when each signed in.
-    pub(super) to_audit: Vec<(String, Epoch)>,
+    to_audit: Vec<(String, Epoch)>,
 }
 
 /// Distinct workloads remembered per client; an older one that signs in
@@ -162,5 +162,37 @@ impl Usage {
 
     pub fn last_used(&self) -> Option<Epoch> {
         Some(self.last_used.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+
+    /// For the flush: the last use not yet in the database, if any.
+    pub(super) fn unflushed_use(&self) -> Option<Epoch> {
+        let at = self.last_used.load(Ordering::Relaxed);
+        (at > self.flushed.load(Ordering::Relaxed)).then_some(at)
+    }
+
+    /// The flush wrote `at` as the last use.
+    pub(super) fn use_flushed(&self, at: Epoch) {
+        self.flushed.fetch_max(at, Ordering::Relaxed);
+    }
+
+    /// For the flush: the workloads new to this node (to audit, taken),
+    /// and the last workload if the database does not have it yet.
+    pub(super) fn take_workload_news(&self) -> (Vec<(String, Epoch)>, Option<String>) {
+        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        let to_audit = std::mem::take(&mut w.to_audit);
+        let last = match (&w.last, w.last_flushed) {
+            (Some((last, _)), false) => Some(last.clone()),
+            _ => None,
+        };
+        (to_audit, last)
+    }
+
+    /// The flush wrote `written` as the last workload: flushed, unless
+    /// another workload signed in meanwhile.
+    pub(super) fn workload_flushed(&self, written: &str) {
+        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        if w.last.as_ref().is_some_and(|(d, _)| d == written) {
+            w.last_flushed = true;
+        }
     }
 }
