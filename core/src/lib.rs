@@ -59,6 +59,7 @@ pub mod team;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod usage_totals;
 pub mod used_once;
 pub mod validate;
 pub mod webhooks;

@@ -21,6 +21,7 @@ use crate::remote_keys::{KeyFetcher, RemoteKeys};
 use crate::shared_limits::SharedLimits;
 use crate::store;
 use crate::used_once::UsedOnce;
+use portcullis_gate::usage::{Event as UsageEvent, Tally};
 
 use portcullis_gate::cache::VerifiedTokens;
 /// The claims of every access token we mint, why a token is refused, and
@@ -55,6 +56,9 @@ pub struct Issuer {
     /// Compared against when the client id is unknown, so that an unknown id
     /// and a wrong secret cost the same.
     decoy_hash: [u8; 32],
+    /// This node's use not yet in the database (see [`crate::usage_totals`]);
+    /// the in-process gates count into it too.
+    usage: Arc<Tally>,
 }
 
 impl Issuer {
@@ -83,7 +87,14 @@ impl Issuer {
             limiter,
             verified: VerifiedTokens::default(),
             decoy_hash,
+            usage: Arc::new(Tally::new()),
         }
+    }
+
+    /// This node's use not yet written (tokens here, calls at its
+    /// in-process gates): [`crate::usage_totals::UsageTotals`] writes it.
+    pub fn usage(&self) -> &Arc<Tally> {
+        &self.usage
     }
 
     /// Shares the once-only values (assertion `jti`s) through Redis, as
@@ -150,11 +161,16 @@ impl Issuer {
 
     /// Charges the client's project for one token request.
     pub async fn charge_client(&self, client: &ClientEntry) -> Result<Decision> {
+        let now = self.clock.now();
         let project = self
             .registry
-            .usable(client, self.clock.now())
+            .usable(client, now)
             .map_err(|_| Error::InvalidClient)?;
-        Ok(self.charge(&project).await)
+        let decision = self.charge(&project).await;
+        if !decision.allowed {
+            self.usage.count(&project.id, "", UsageEvent::Limited, now);
+        }
+        Ok(decision)
     }
 
     /// The scopes a token request asks for, checked against the client's.
@@ -270,6 +286,8 @@ impl Issuer {
             .map_err(|e| Error::Crypto(format!("claims to JSON: {e}")))?;
         let access_token = key.sign(&json)?;
         client.usage.minted(now, &claims.scope);
+        self.usage
+            .count(&client.project_id, &client.id, UsageEvent::Minted, now);
         Ok(Minted {
             access_token,
             expires_in: exp - now,

@@ -202,7 +202,7 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
     };
     let Some(scope) = s.routes.scope_for(&method, uri.path()) else {
         // Fail closed: a route nobody described is open to no token.
-        s.gate.count(Outcome::Forbidden);
+        s.gate.settle(&admitted, Outcome::Forbidden);
         let mut res = (
             StatusCode::FORBIDDEN,
             axum::Json(serde_json::json!({
@@ -217,7 +217,7 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
         return res;
     };
     if !admitted.claims.has_scope(&scope) {
-        s.gate.count(Outcome::Forbidden);
+        s.gate.settle(&admitted, Outcome::Forbidden);
         let mut res =
             Refusal::InsufficientScope(scope.to_string()).into_response_with_realm(s.gate.realm());
         if let Some(d) = &admitted.decision {
@@ -225,7 +225,7 @@ async fn check(State(s): State<Service>, req: Request) -> Response {
         }
         return res;
     }
-    s.gate.count(Outcome::Allowed);
+    s.gate.settle(&admitted, Outcome::Allowed);
     let mut res = StatusCode::OK.into_response();
     let h = res.headers_mut();
     let c = &admitted.claims;

@@ -192,12 +192,13 @@ where
                 Err(refused) => Ok(refused),
                 Ok(admitted) => {
                     req.extensions_mut().insert(Bearer {
-                        claims: admitted.claims,
+                        claims: admitted.claims.clone(),
                         realm: gate.realm().clone(),
                     });
                     let mut res = inner.call(req).await?;
                     // A guard behind (scope, binding) says if it refused.
-                    gate.count(
+                    gate.settle(
+                        &admitted,
                         res.extensions()
                             .get::<GuardRefused>()
                             .map_or(Outcome::Allowed, |g| g.0),

@@ -53,6 +53,7 @@ pub mod jws;
 pub mod limits;
 pub mod metrics;
 pub mod token;
+pub mod usage;
 pub mod view;
 
 #[cfg(feature = "axum")]

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::throttle::LoginThrottle;
+use portcullis_core::usage_totals::UsageTotals;
 use portcullis_core::{store, Clients, Clock, Db, Issuer};
 use tokio::task::JoinHandle;
 
 const USAGE_FLUSH: Duration = Duration::from_secs(10);
+/// How often a node writes its counts to the cluster's usage totals.
+const USAGE_TOTALS_FLUSH: Duration = Duration::from_secs(5);
 const RETIREMENT_CHECK: Duration = Duration::from_secs(5);
 const KEY_RELOAD: Duration = Duration::from_secs(60);
 const REVOKED_PRUNE: Duration = Duration::from_secs(600);
@@ -23,6 +26,7 @@ pub struct Background {
     db: Db,
     node_id: String,
     issuer: Arc<Issuer>,
+    usage: Arc<UsageTotals>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -33,6 +37,7 @@ impl Background {
         clients: Arc<Clients>,
         clock: Arc<dyn Clock>,
         client_failures: Arc<LoginThrottle>,
+        usage: Arc<UsageTotals>,
     ) -> Self {
         let mut tasks = Vec::new();
         let node_id = portcullis_core::ids::new_id("node");
@@ -80,6 +85,17 @@ impl Background {
                 }
             }
         }));
+        tasks.push(every(USAGE_TOTALS_FLUSH, {
+            let usage = usage.clone();
+            move || {
+                let usage = usage.clone();
+                async move {
+                    if let Err(e) = usage.flush().await {
+                        tracing::warn!(error = %e, "could not add this node's use to the totals; will retry");
+                    }
+                }
+            }
+        }));
         tasks.push(every(KEY_RELOAD, {
             let (issuer, clock) = (issuer.clone(), clock.clone());
             move || {
@@ -99,15 +115,19 @@ impl Background {
             }
         }));
         tasks.push(every(REVOKED_PRUNE, {
-            let (db, issuer, clock) = (db.clone(), issuer.clone(), clock.clone());
+            let (db, issuer, clock, usage) =
+                (db.clone(), issuer.clone(), clock.clone(), usage.clone());
             let reach = Arc::new(portcullis_core::gate_reach::GateReach::new(
                 db.clone(),
                 clock.clone(),
             ));
             move || {
                 let (db, issuer, now) = (db.clone(), issuer.clone(), clock.now());
-                let reach = reach.clone();
+                let (reach, usage) = (reach.clone(), usage.clone());
                 async move {
+                    if let Err(e) = usage.prune(now).await {
+                        tracing::warn!(error = %e, "could not forget old usage totals");
+                    }
                     issuer.registry().prune_revoked(now);
                     if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
                         tracing::warn!(error = %e, "could not prune expired revocations");
@@ -133,6 +153,7 @@ impl Background {
             db,
             node_id,
             issuer,
+            usage,
             tasks,
         }
     }
@@ -149,6 +170,9 @@ impl Background {
         }
         if let Err(e) = store::nodes::leave(&self.db, &self.node_id).await {
             tracing::warn!(error = %e, "could not record this node's leaving");
+        }
+        if let Err(e) = self.usage.flush().await {
+            tracing::warn!(error = %e, "could not add this node's use to the totals at shutdown");
         }
         match self.issuer.registry().flush_usage(&self.db).await {
             Ok(n) => tracing::debug!(clients = n, "last-used times recorded at shutdown"),

@@ -20,6 +20,11 @@ pub const PROJECTS_PER_MINUTE_MAX: usize = 1_000;
 /// Position reports one credential may send a minute: one every 2 s from
 /// each of as many processes as may follow the feed, and some to spare.
 pub const POSITIONS_PER_MINUTE_MAX: u32 = 40 * FEEDS_PER_CREDENTIAL_MAX as u32;
+/// Usage reports one credential may send a minute: one every 5 s from
+/// each process, and some to spare.
+pub const USAGE_REPORTS_PER_MINUTE_MAX: u32 = 20 * FEEDS_PER_CREDENTIAL_MAX as u32;
+/// Usage rows one credential may send a minute, all reports together.
+pub const USAGE_ROWS_PER_MINUTE_MAX: usize = 50_000;
 
 #[derive(Default)]
 struct Window {
@@ -33,6 +38,7 @@ pub struct GateBounds {
     feeds: Arc<Mutex<HashMap<String, usize>>>,
     reports: Arc<Mutex<HashMap<String, Window>>>,
     positions: Arc<Mutex<HashMap<String, Window>>>,
+    usage: Arc<Mutex<HashMap<String, Window>>>,
 }
 
 /// A feed connection's place; given back when the connection ends.
@@ -90,6 +96,23 @@ impl GateBounds {
         }
         w.reports += 1;
         w.projects += projects;
+        Ok(())
+    }
+}
+
+impl GateBounds {
+    /// Counts a usage report of `rows` rows; `Err(seconds)` to wait when it
+    /// is one too many this minute (nothing is counted then).
+    pub fn usage(&self, credential: &str, rows: usize, now: Epoch) -> Result<(), u64> {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let w = window(&mut usage, credential, now);
+        if w.reports >= USAGE_REPORTS_PER_MINUTE_MAX
+            || w.projects + rows > USAGE_ROWS_PER_MINUTE_MAX
+        {
+            return Err((w.started + 60 - now).max(1) as u64);
+        }
+        w.reports += 1;
+        w.projects += rows;
         Ok(())
     }
 }

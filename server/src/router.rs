@@ -42,6 +42,7 @@ use crate::middleware::request_id;
 use crate::middleware::security_headers::{self, SecurityHeaders};
 use crate::oauth;
 use crate::sessions;
+use portcullis_core::usage_totals::UsageTotals;
 
 /// The app, ready to serve, the database it opened and the housekeeping
 /// running beside it (stop it after serving to flush what is in memory).
@@ -60,6 +61,8 @@ pub struct Built {
     pub feed_task: tokio::task::JoinHandle<()>,
     /// What the metrics scrape reads (see [`crate::metrics`]).
     pub vitals: Arc<crate::metrics::Vitals>,
+    /// Use summed over the cluster; the background flushes this node's.
+    pub usage: Arc<UsageTotals>,
     pub background: Background,
 }
 
@@ -178,12 +181,19 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         ThrottlePolicy::default(),
         shared_limits.clone(),
     ));
+    let usage = Arc::new(UsageTotals::new(
+        db.clone(),
+        issuer.usage().clone(),
+        feed.registry().clone(),
+        clock.clone(),
+    ));
     let mut background = Background::start(
         db.clone(),
         issuer.clone(),
         clients.clone(),
         clock.clone(),
         client_failures.clone(),
+        usage.clone(),
     );
     let webhooks = Arc::new(Webhooks::new(
         db.clone(),
@@ -226,6 +236,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clients: clients.clone(),
         accounts: accounts.clone(),
         webhooks: webhooks.clone(),
+        usage: usage.clone(),
         request_timeout_secs: config.request_timeout_secs as i64,
     };
     let state = AppState {
@@ -238,6 +249,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         gates: gates.clone(),
         reach: reach.clone(),
         webhooks,
+        usage: usage.clone(),
         public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,
@@ -318,6 +330,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             failures: client_failures.clone(),
             bounds: Default::default(),
             reach: reach.clone(),
+            usage: usage.clone(),
         }))
         .merge(apis::routes(
             issuer.clone(),
@@ -366,6 +379,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         gates,
         gate_feed,
         feed_task,
+        usage,
         background,
     })
 }

@@ -112,3 +112,21 @@ pub fn test_token(m: Minted) -> TestToken {
         access_token: m.access_token,
     }
 }
+
+/// The last hour's use, a minute each (minutes with nothing included), oldest
+/// first.
+pub(super) fn last_hour(u: &portcullis_core::usage_totals::ProjectUsage) -> Vec<MinuteTraffic> {
+    let by_minute: std::collections::HashMap<i64, &portcullis_core::usage_totals::Counts> =
+        u.series.iter().map(|(m, c)| (*m, c)).collect();
+    (u.from..=u.to)
+        .map(|minute| {
+            let c = by_minute.get(&minute).copied().copied().unwrap_or_default();
+            MinuteTraffic {
+                at: minute * 60,
+                allowed: c.minted + c.gated,
+                limited: c.limited,
+                refused: c.refused,
+            }
+        })
+        .collect()
+}

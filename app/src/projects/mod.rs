@@ -110,16 +110,12 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             can_manage: p.role().can_manage_credentials(),
             token_endpoint: format!("{}/oauth/token", state.public_base),
             now: state.accounts.clock().now(),
-            traffic: state
-                .issuer
-                .traffic(&id)
-                .into_iter()
-                .map(|m| MinuteTraffic {
-                    at: m.minute * 60,
-                    allowed: m.allowed,
-                    limited: m.limited,
-                })
-                .collect(),
+            traffic: convert::last_hour(
+                &state
+                    .usage
+                    .project_last(&p, &id, portcullis_core::usage_totals::Span::Minute, 60)
+                    .await?,
+            ),
         })
     })
     .await

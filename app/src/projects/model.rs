@@ -47,13 +47,17 @@ pub struct ProjectInfo {
     pub secret_clients: i64,
 }
 
-/// Requests of one minute against the project's bucket.
+/// One minute of the project's use on every node and gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MinuteTraffic {
     /// Epoch seconds at the start of the minute.
     pub at: i64,
+    /// Tokens minted and calls let through.
     pub allowed: u64,
+    /// Refused by the bucket (429).
     pub limited: u64,
+    /// Calls refused with one of the project's tokens (401, 403).
+    pub refused: u64,
 }
 
 /// Whether a client can get tokens, and if not why: what the browser

@@ -30,6 +30,8 @@ pub struct AppState {
     pub reach: Arc<portcullis_core::gate_reach::GateReach>,
     /// Webhook endpoints and their delivery logs.
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
+    /// Use summed over the cluster.
+    pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
     /// The public base URL, no trailing slash (for showing endpoints).
     pub public_base: Arc<str>,
     pub sessions: SessionPolicy,

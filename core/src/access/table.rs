@@ -182,6 +182,7 @@ pub const MANAGE: &[(&str, &str, &str)] = &[
     ("POST", "/projects/{id}/archive", "manage:projects:write"),
     ("POST", "/projects/{id}/rate-limit", "manage:projects:write"),
     ("POST", "/projects/{id}/keys-only", "manage:projects:write"),
+    ("GET", "/projects/{id}/usage", "manage:projects:read"),
     ("POST", "/projects/{id}/clients", "manage:clients:write"),
     ("POST", "/clients/{id}/narrow", "manage:clients:write"),
     ("POST", "/clients/{id}/keys", "manage:clients:write"),

@@ -2,6 +2,7 @@
 //! project's caps) and a rotation's successor.
 
 use super::*;
+use crate::usage_totals::RecentMints;
 use crate::workload_identity::WorkloadTrust;
 
 impl Clients {
@@ -131,7 +132,10 @@ impl Clients {
             .await?;
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
-        Ok((self.client_view(row, false, 3600, now), secret))
+        Ok((
+            self.client_view(row, false, 3600, RecentMints::default(), now),
+            secret,
+        ))
     }
 
     /// A transaction holding the project's lock, if it is live and has room
@@ -294,6 +298,9 @@ impl Clients {
             )
             .await?;
         tracing::info!(successor = %row.id, "client rotation started");
-        Ok((self.client_view(row, false, 3600, now), secret))
+        Ok((
+            self.client_view(row, false, 3600, RecentMints::default(), now),
+            secret,
+        ))
     }
 }

@@ -171,12 +171,7 @@ impl Clients {
         .await?;
         tracing::info!("client keys changed");
         let row = self.client_row(by, client_id).await?;
-        Ok(self.client_view(
-            row,
-            project.archived_at.is_some(),
-            project.token_ttl_secs,
-            self.clock.now(),
-        ))
+        self.view_of(&by.account_id, row, &project).await
     }
 }
 

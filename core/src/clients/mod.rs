@@ -20,6 +20,7 @@ use crate::store;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
 use crate::tokens::{Issuer, Minted};
+use crate::usage_totals::RecentMints;
 use crate::validate;
 use crate::webhooks::Targets;
 use crate::workload_identity::WorkloadTrust;
@@ -262,11 +263,51 @@ impl Clients {
         audit::record_or_log(&self.db, event, self.clock.now()).await;
     }
 
+    /// Tokens each client of the project minted lately, on every node.
+    async fn recent_mints(
+        &self,
+        account_id: &str,
+        project_id: &str,
+        now: Epoch,
+    ) -> Result<std::collections::HashMap<String, RecentMints>> {
+        crate::usage_totals::recent_mints(
+            &self.db,
+            self.issuer.usage(),
+            account_id,
+            project_id,
+            now,
+        )
+        .await
+    }
+
+    /// One client as [`Clients::list`] shows it.
+    async fn view_of(
+        &self,
+        account_id: &str,
+        row: ClientRow,
+        project: &ProjectRow,
+    ) -> Result<Client> {
+        let now = self.clock.now();
+        let recent = self
+            .recent_mints(account_id, &row.project_id, now)
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        Ok(self.client_view(
+            row,
+            project.archived_at.is_some(),
+            project.token_ttl_secs,
+            recent,
+            now,
+        ))
+    }
+
     fn client_view(
         &self,
         row: ClientRow,
         project_archived: bool,
         token_ttl_secs: i64,
+        recent: RecentMints,
         now: Epoch,
     ) -> Client {
         let usage = self.registry.client(&row.id).map(|c| c.usage.clone());
@@ -275,7 +316,6 @@ impl Clients {
             .as_ref()
             .and_then(|u| u.last_used())
             .max(row.last_used_at);
-        let minted = |minutes| usage.as_ref().map_or(0, |u| u.minted_in_last(minutes, now));
         let status = ClientStatus::of(row.disabled_at, row.expires_at, project_archived, now);
         let keys = match (&row.public_keys, &row.jwks_uri) {
             (Some(json), _) => Some(
@@ -309,10 +349,14 @@ impl Clients {
             disabled_reason: row.disabled_reason,
             expires_at: row.expires_at,
             retire_at: row.retire_at,
-            minted_last_5m: minted(5),
-            minted_last_hour: minted(60),
+            minted_last_5m: recent.last_5m,
+            minted_last_hour: recent.last_hour,
             reuse_warning: usage.as_ref().and_then(|u| {
-                reuse_warning(minted(60), u.scope_sets_in_last_hour(now), token_ttl_secs)
+                reuse_warning(
+                    recent.last_hour,
+                    u.scope_sets_in_last_hour(now),
+                    token_ttl_secs,
+                )
             }),
         }
     }
@@ -320,15 +364,18 @@ impl Clients {
     pub async fn list(&self, by: &Principal, project_id: &str) -> Result<Vec<Client>> {
         let project = self.project_row(by, project_id).await?;
         let now = self.clock.now();
+        let recent = self.recent_mints(&by.account_id, project_id, now).await?;
         Ok(
             store::clients::list_for_project(&self.db, &by.account_id, project_id)
                 .await?
                 .into_iter()
                 .map(|row| {
+                    let mints = recent.get(&row.id).copied().unwrap_or_default();
                     self.client_view(
                         row,
                         project.archived_at.is_some(),
                         project.token_ttl_secs,
+                        mints,
                         now,
                     )
                 })

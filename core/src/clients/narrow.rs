@@ -63,12 +63,7 @@ impl Clients {
         .await?;
         tracing::info!(from = %row.scopes, to = %scopes, "client narrowed");
         let row = self.client_row(by, client_id).await?;
-        Ok(self.client_view(
-            row,
-            project.archived_at.is_some(),
-            project.token_ttl_secs,
-            self.clock.now(),
-        ))
+        self.view_of(&by.account_id, row, &project).await
     }
 
     /// A token for trying the API from the console: the token endpoint's own

@@ -77,12 +77,7 @@ impl Clients {
         }
         let row = self.client_row(by, client_id).await?;
         let project = self.project_row(by, &row.project_id).await?;
-        Ok(self.client_view(
-            row,
-            project.archived_at.is_some(),
-            project.token_ttl_secs,
-            now,
-        ))
+        self.view_of(&by.account_id, row, &project).await
     }
 
     /// Cancels a scheduled retirement.

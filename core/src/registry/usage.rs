@@ -1,25 +1,19 @@
 //! A client's use, kept in memory on the hot path: "last used" (written
 //! to the database in batches by [`super::Registry::flush_usage`]), the
-//! workloads that signed in as it, and tokens minted per minute over the
-//! last hour.
+//! workloads that signed in as it, and the scope sets it minted for. Its
+//! tokens per minute are counted for the whole cluster, not here (see
+//! [`crate::usage_totals`]).
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::clock::Epoch;
 
-/// Minutes of per-client mint counts kept in memory.
-const MINT_MINUTES: usize = 60;
-
 /// "Last used", coalesced: set in memory on every token, written to the
-/// database in batches by [`super::Registry::flush_usage`]; and tokens minted per
-/// minute over the last hour (memory only), so a rotation shows traffic
-/// moving from the old client to the new.
+/// database in batches by [`super::Registry::flush_usage`].
 #[derive(Debug)]
 pub struct Usage {
     last_used: AtomicI64,
     flushed: AtomicI64,
-    /// Per slot: (epoch minute << 32) | count, updated without a lock.
-    minted: [AtomicU64; MINT_MINUTES],
     /// The scope sets minted for lately (hash, last minute), to tell a
     /// client with many scope sets from one that does not reuse tokens.
     scope_sets: std::sync::Mutex<Vec<(u64, i64)>>,
@@ -62,7 +56,6 @@ impl Usage {
         Self {
             last_used: AtomicI64::new(at),
             flushed: AtomicI64::new(at),
-            minted: std::array::from_fn(|_| AtomicU64::new(0)),
             scope_sets: std::sync::Mutex::new(Vec::new()),
             workloads: std::sync::Mutex::default(),
         }
@@ -130,34 +123,6 @@ impl Usage {
 
     pub fn touch(&self, now: Epoch) {
         self.last_used.fetch_max(now, Ordering::Relaxed);
-        let minute = (now / 60) as u64 & 0xFFFF_FFFF;
-        let slot = &self.minted[(minute as usize) % MINT_MINUTES];
-        let mut cur = slot.load(Ordering::Relaxed);
-        loop {
-            let next = if cur >> 32 == minute {
-                cur + 1
-            } else {
-                (minute << 32) | 1
-            };
-            match slot.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(seen) => cur = seen,
-            }
-        }
-    }
-
-    /// Tokens minted in the last `minutes` minutes (this one included).
-    pub fn minted_in_last(&self, minutes: i64, now: Epoch) -> u64 {
-        let this = now / 60;
-        self.minted
-            .iter()
-            .map(|s| s.load(Ordering::Relaxed))
-            .filter(|v| {
-                let m = (v >> 32) as i64;
-                m > this - minutes && m <= this
-            })
-            .map(|v| v & 0xFFFF_FFFF)
-            .sum()
     }
 
     pub fn last_used(&self) -> Option<Epoch> {

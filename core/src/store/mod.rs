@@ -17,6 +17,7 @@ pub mod second_factor;
 pub mod signing_keys;
 pub mod staff;
 pub mod team;
+pub mod usage;
 pub mod used_once;
 pub mod users;
 pub mod webhooks;

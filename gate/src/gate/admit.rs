@@ -31,11 +31,29 @@ impl Gate {
 
     /// Counts a decision in `portcullis_gate_decisions_total` (see
     /// [`crate::metrics`]). [`Gate::admit`] counts its refusals itself;
-    /// whoever checks the route's scope after it counts the rest:
-    /// [`Outcome::Allowed`](crate::metrics::Outcome) or `Forbidden` (the
-    /// layers and the forward-auth service do).
+    /// whoever checks the route's scope after it counts the rest with
+    /// [`Gate::settle`].
     pub fn count(&self, outcome: crate::metrics::Outcome) {
         self.inner.decisions.count(outcome);
+    }
+
+    /// How an admitted call ended once the route's own checks ran:
+    /// [`Outcome::Allowed`](crate::metrics::Outcome) or `Forbidden` (the
+    /// layers and the forward-auth service call this). Counted in the
+    /// metrics and, for the token's project, in the usage tally.
+    pub fn settle(&self, admitted: &Admitted, outcome: crate::metrics::Outcome) {
+        self.count(outcome);
+        let event = match outcome {
+            crate::metrics::Outcome::Allowed => crate::usage::Event::Gated,
+            _ => crate::usage::Event::Refused,
+        };
+        self.tally(&admitted.claims.project_id, event);
+    }
+
+    fn tally(&self, project_id: &str, event: crate::usage::Event) {
+        if let Some(t) = &self.inner.usage {
+            t.count(project_id, "", event, self.inner.clock.now());
+        }
     }
 
     fn counted(&self, admitted: Result<Admitted, Refused>) -> Result<Admitted, Refused> {
@@ -72,17 +90,47 @@ impl Gate {
             }
         };
         let claims = self.verify(token, &expect.issuer).await?;
+        // From here the token names its project: a refusal counts for it.
+        let decided = self
+            .admit_verified(&claims, token, dpop, introspect, expect)
+            .await;
+        match decided {
+            Ok(decision) => Ok(Admitted { claims, decision }),
+            Err(why) => {
+                let event = match why {
+                    Refused::Limited(_) => Some(crate::usage::Event::Limited),
+                    Refused::Unavailable(_) => None,
+                    _ => Some(crate::usage::Event::Refused),
+                };
+                if let Some(event) = event {
+                    self.tally(&claims.project_id, event);
+                }
+                Err(why)
+            }
+        }
+    }
+
+    /// The checks after the signature: time, audience, binding, standing,
+    /// then the bucket and the proof's first use.
+    async fn admit_verified(
+        &self,
+        claims: &Claims,
+        token: &str,
+        dpop: Option<ProofRequest<'_>>,
+        introspect: Option<Arc<dyn super::Upstream>>,
+        expect: &super::Expect,
+    ) -> Result<Option<crate::limits::Decision>, Refused> {
         let now = self.inner.clock.now();
-        token::check_time(&claims, now, self.inner.exp_leeway).map_err(Refused::Token)?;
+        token::check_time(claims, now, self.inner.exp_leeway).map_err(Refused::Token)?;
         if claims.aud != expect.audience {
             return Err(Refused::Token(Rejected::WrongAudience));
         }
-        let proof = self.binding(&claims, token, dpop, now)?;
+        let proof = self.binding(claims, token, dpop, now)?;
         let project = match introspect {
             None => Some(
                 self.inner
                     .view
-                    .standing(&claims, now)
+                    .standing(claims, now)
                     .map_err(Refused::Token)?,
             ),
             Some(up) => match up.introspect(token).await {
@@ -132,7 +180,7 @@ impl Gate {
                 }
             }
         }
-        Ok(Admitted { claims, decision })
+        Ok(decision)
     }
 
     /// False when another gate or node sharing this gate's Redis took

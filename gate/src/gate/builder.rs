@@ -24,6 +24,7 @@ pub struct GateBuilder {
     public_origin: Option<String>,
     dpop_nonces: Option<DpopNonces>,
     metrics_labels: Vec<(&'static str, String)>,
+    usage: Option<Arc<crate::usage::Tally>>,
 }
 
 /// The default bound after which a gate that lost its feed fails closed.
@@ -46,6 +47,7 @@ impl Default for GateBuilder {
             public_origin: None,
             dpop_nonces: None,
             metrics_labels: Vec::new(),
+            usage: None,
         }
     }
 }
@@ -128,6 +130,15 @@ impl GateBuilder {
         self
     }
 
+    /// Counts each decision with a project (let through, refused, rate
+    /// limited) in `tally`, for the issuer's usage totals (see
+    /// [`crate::usage`]). A gate following a feed from another process
+    /// gets one, reported to the issuer, from [`Gate::follow`](crate::Gate).
+    pub fn usage(mut self, tally: Arc<crate::usage::Tally>) -> Self {
+        self.usage = Some(tally);
+        self
+    }
+
     /// The feed is in this process: it cannot be lost.
     pub fn in_process(mut self) -> Self {
         self.stale_after = None;
@@ -162,6 +173,7 @@ impl GateBuilder {
                 seen_proofs: crate::dpop::SeenProofs::default(),
                 dpop_nonces: self.dpop_nonces,
                 decisions: crate::metrics::Decisions::new(&self.metrics_labels),
+                usage: self.usage,
             }),
         }
     }

@@ -137,6 +137,7 @@ struct Inner {
     /// Set: every proof must carry one of these (RFC 9449 §9).
     dpop_nonces: Option<DpopNonces>,
     decisions: crate::metrics::Decisions,
+    usage: Option<Arc<crate::usage::Tally>>,
 }
 
 /// A bearer gate for one API. Cheap to clone; every clone is the same gate.

@@ -30,6 +30,12 @@ const LIMITED_EVERY: Duration = Duration::from_secs(5);
 /// operators can see it is current.
 pub const POSITION_PATH: &str = "/gate/v1/position";
 const POSITION_EVERY: Duration = Duration::from_secs(2);
+/// Where a gate reports the calls it let through, refused and rate
+/// limited per project and minute (see [`crate::usage`]).
+pub const USAGE_PATH: &str = "/gate/v1/usage";
+const USAGE_EVERY: Duration = Duration::from_secs(5);
+/// Most rows one usage report carries (the issuer refuses more).
+pub const USAGE_REPORT_MAX: usize = crate::usage::REPORT_MAX_ROWS;
 
 /// A connection silent for this long is dropped and opened again (the
 /// issuer sends a keep-alive every second).
@@ -184,7 +190,9 @@ impl Drop for Following {
 /// answers 503 until the first snapshot has arrived.
 pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Following), RemoteError> {
     let issuer = Arc::new(Issuer::new(&settings.issuer_url, settings.credential)?);
+    let tally = Arc::new(crate::usage::Tally::new());
     let gate = builder
+        .usage(tally.clone())
         .upstream(issuer.clone())
         .when_stale(settings.stale_after, settings.on_stale)
         .build();
@@ -196,6 +204,7 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
             issuer.clone(),
             applied,
         )),
+        tokio::spawn(reports::report_usage(tally, issuer.clone())),
     ];
     if let Some(limiter) = gate.limiter().cloned() {
         tasks.push(tokio::spawn(reports::report_limited(limiter, issuer)));

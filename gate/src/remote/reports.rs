@@ -1,11 +1,15 @@
 //! What a remote gate tells its issuer: the feed positions it has applied
-//! (and when), and the projects whose buckets refused requests.
+//! (and when), the projects whose buckets refused requests, and its calls
+//! per project and minute.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Issuer, LIMITED_EVERY, LIMITED_PATH, POSITION_EVERY, POSITION_PATH};
+use super::{
+    Issuer, LIMITED_EVERY, LIMITED_PATH, POSITION_EVERY, POSITION_PATH, USAGE_EVERY, USAGE_PATH,
+    USAGE_REPORT_MAX,
+};
 use crate::gate::Gate;
 
 /// Applied positions kept for the next report: a gate far behind, or one
@@ -150,6 +154,60 @@ pub(super) async fn report_limited(limiter: Arc<crate::limits::RateLimiter>, iss
                 tracing::warn!(status = %res.status(), "the issuer could not take a rate-limited report; will retry")
             }
             Err(e) => tracing::debug!(error = %e, "cannot report rate-limited projects yet"),
+        }
+    }
+}
+
+/// Tells the issuer every few seconds what this gate let through, refused
+/// and rate limited per project and minute. Each report has an id of its
+/// own and is sent again, unchanged, until the issuer takes it: the issuer
+/// counts a report id once, so a report whose answer was lost is not
+/// counted twice. What is counted meanwhile goes in the next report.
+pub(super) async fn report_usage(tally: Arc<crate::usage::Tally>, issuer: Arc<Issuer>) {
+    let instance = instance_id();
+    let mut sent_reports = 0u64;
+    let mut pending: Option<(String, Vec<crate::usage::Row>)> = None;
+    let mut tick = tokio::time::interval(USAGE_EVERY);
+    loop {
+        tick.tick().await;
+        if pending.is_none() {
+            let mut rows = tally.take();
+            if rows.is_empty() {
+                continue;
+            }
+            if rows.len() > USAGE_REPORT_MAX {
+                // The rest go in the next reports.
+                let rest = rows.split_off(USAGE_REPORT_MAX);
+                use crate::clock::Clock;
+                tally.put_back(rest, crate::clock::SystemClock.now() / 60 - 60);
+            }
+            sent_reports += 1;
+            pending = Some((format!("{instance}-{sent_reports}"), rows));
+        }
+        let Some((id, rows)) = &pending else {
+            continue;
+        };
+        let sent = issuer
+            .http
+            .post(format!("{}{USAGE_PATH}", issuer.base))
+            .basic_auth(&issuer.credential.id, Some(&issuer.credential.secret))
+            .json(&serde_json::json!({ "report": id, "rows": rows }))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status().is_success() => pending = None,
+            Ok(res) if res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                tracing::debug!("the issuer asked for fewer usage reports; will retry")
+            }
+            Ok(res) if res.status().is_client_error() => {
+                tracing::warn!(status = %res.status(), "the issuer refused a usage report; dropped");
+                pending = None;
+            }
+            Ok(res) => {
+                tracing::warn!(status = %res.status(), "the issuer could not take a usage report; will retry")
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot report usage yet"),
         }
     }
 }

@@ -36,6 +36,7 @@ pub fn routes(
             .expect(issuer.issuer(), issuer.audience(&api.base_path))
             .clock(clock.clone())
             .limiter(issuer.limiter().clone())
+            .usage(issuer.usage().clone())
             .metrics_label("api", &api.id)
             .in_process();
         if let Some(nonces) = issuer.gate_dpop_nonces(&api.id) {

@@ -5,7 +5,9 @@
 //! `POST /gate/v1/limited`, where a gate reports the projects its buckets
 //! refused (for `project.rate_limited` webhooks), and
 //! `POST /gate/v1/position`, where a gate says which feed position it has
-//! applied (see [`portcullis_core::gate_reach`]). All take a gate
+//! applied (see [`portcullis_core::gate_reach`]), and
+//! `POST /gate/v1/usage`, where a gate reports its calls per project and
+//! minute (see [`portcullis_core::usage_totals`]). All take a gate
 //! credential with HTTP Basic, behind the token endpoint's per-address
 //! guard.
 
@@ -50,6 +52,7 @@ pub struct GateApiState {
     pub failures: Arc<LoginThrottle>,
     pub bounds: GateBounds,
     pub reach: Arc<portcullis_core::gate_reach::GateReach>,
+    pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
 }
 
 pub fn routes(state: GateApiState) -> Router {
@@ -61,6 +64,7 @@ pub fn routes(state: GateApiState) -> Router {
             portcullis_gate::remote::POSITION_PATH,
             post(reports::position),
         )
+        .route(portcullis_gate::remote::USAGE_PATH, post(reports::usage))
         .with_state(state)
 }
 

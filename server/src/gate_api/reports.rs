@@ -1,7 +1,8 @@
 //! What gates report: the projects their buckets refused
-//! (`POST /gate/v1/limited`, for `project.rate_limited` webhooks) and the
+//! (`POST /gate/v1/limited`, for `project.rate_limited` webhooks), the
 //! feed position they have applied (`POST /gate/v1/position`, see
-//! [`portcullis_core::gate_reach`]).
+//! [`portcullis_core::gate_reach`]) and their calls per project and minute
+//! (`POST /gate/v1/usage`, see [`portcullis_core::usage_totals`]).
 
 use std::net::SocketAddr;
 
@@ -158,6 +159,57 @@ pub(super) async fn position(
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot record a gate's position report");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server cannot take the report now",
+            )
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageReport {
+    report: String,
+    rows: Vec<portcullis_gate::usage::Row>,
+}
+
+/// `POST /gate/v1/usage`: `{"report": "<id>", "rows": [{"project_id",
+/// "minute", "gated", "refused", "limited"}]}`; `204`, also for a report
+/// id counted before (the gate sent it again after losing the answer).
+pub(super) async fn usage(
+    State(s): State<GateApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let expected =
+        r#"{"report": "…", "rows": [{"project_id", "minute", "gated", "refused", "limited"}]}"#;
+    let (credential, report): (_, UsageReport) =
+        match authenticated_report(&s, &headers, peer, &body, expected).await {
+            Ok(r) => r,
+            Err(res) => return res,
+        };
+    let now = s.issuer.clock().now();
+    if let Err(wait) = s.bounds.usage(&credential.id, report.rows.len(), now) {
+        tracing::warn!(gate = %credential.id, "a gate credential reports usage too often");
+        return too_many(
+            "too many usage reports from this gate credential this minute",
+            wait,
+        );
+    }
+    match s
+        .usage
+        .gate_report(&credential.api_id, &report.report, report.rows)
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(portcullis_core::Error::Invalid { message, .. }) => {
+            refuse(StatusCode::BAD_REQUEST, "invalid_request", &message)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a gate's usage report");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

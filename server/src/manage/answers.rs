@@ -259,3 +259,86 @@ impl From<&Delivery> for DeliveryAnswer {
         }
     }
 }
+
+/// A project's use, summed over every node and gate.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct UsageAnswer {
+    pub project_id: String,
+    /// `minute`: the last 48 hours; `hour`: the last 30 days.
+    #[schemars(extend("enum" = ["minute", "hour"]))]
+    pub span: &'static str,
+    /// The range's first bucket (epoch seconds).
+    pub from: i64,
+    /// The current bucket (epoch seconds), still filling.
+    pub to: i64,
+    pub totals: UsageCounts,
+    /// Buckets with any use, oldest first.
+    pub series: Vec<UsagePoint>,
+    /// Tokens minted per client over the range, most first.
+    pub clients: Vec<ClientMinted>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct UsageCounts {
+    /// Tokens minted.
+    pub minted: u64,
+    /// Calls the gates let through.
+    pub gated: u64,
+    /// Calls the gates refused (401, 403) with a token of the project.
+    pub refused: u64,
+    /// Requests the project's bucket refused (429).
+    pub limited: u64,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct UsagePoint {
+    /// The bucket's start (epoch seconds).
+    pub at: i64,
+    #[serde(flatten)]
+    pub counts: UsageCounts,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ClientMinted {
+    pub client_id: String,
+    pub minted: u64,
+}
+
+impl UsageAnswer {
+    pub fn new(project_id: &str, u: &portcullis_core::usage_totals::ProjectUsage) -> Self {
+        use portcullis_core::usage_totals::Span;
+        let (span, secs) = match u.span {
+            Span::Minute => ("minute", 60),
+            Span::Hour => ("hour", 3600),
+        };
+        let counts = |c: &portcullis_gate::usage::Counts| UsageCounts {
+            minted: c.minted,
+            gated: c.gated,
+            refused: c.refused,
+            limited: c.limited,
+        };
+        Self {
+            project_id: project_id.to_owned(),
+            span,
+            from: u.from * secs,
+            to: u.to * secs,
+            totals: counts(&u.totals),
+            series: u
+                .series
+                .iter()
+                .map(|(at, c)| UsagePoint {
+                    at: at * secs,
+                    counts: counts(c),
+                })
+                .collect(),
+            clients: u
+                .clients
+                .iter()
+                .map(|(id, minted)| ClientMinted {
+                    client_id: id.clone(),
+                    minted: *minted,
+                })
+                .collect(),
+        }
+    }
+}

@@ -18,6 +18,7 @@ pub struct ManageState {
     pub clients: Arc<Clients>,
     pub accounts: Arc<Accounts>,
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
+    pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
     /// How long a request may run: an unsettled idempotency key is free
     /// again a little after it.
     pub request_timeout_secs: i64,
@@ -65,6 +66,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/projects/{id}/archive", op("POST", "/projects/{id}/archive", archive_project, s))
         .route("/projects/{id}/rate-limit", op("POST", "/projects/{id}/rate-limit", rate_limit, s))
         .route("/projects/{id}/keys-only", op("POST", "/projects/{id}/keys-only", keys_only, s))
+        .route("/projects/{id}/usage", op("GET", "/projects/{id}/usage", usage, s))
         .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
         .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
         .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
@@ -106,7 +108,7 @@ pub(super) use errors::{Answer, ManageError};
 use idempotency::idempotent;
 use projects::{
     archive_project, create_project, keys_only, list_projects, rate_limit, read_project,
-    update_project,
+    update_project, usage,
 };
 
 /// Management requests and answers are small.

@@ -9,7 +9,7 @@ use portcullis_gate::Bearer;
 use portcullis_reference_apis::Body;
 use serde_json::json;
 
-use super::answers::{ClientAnswer, ProjectAnswer};
+use super::answers::{ClientAnswer, ProjectAnswer, UsageAnswer};
 use super::bodies::{KeysOnly, NewProject, ProjectChange, RateLimit};
 use super::{named, who, Answer, ManageState};
 
@@ -131,4 +131,30 @@ pub(super) async fn rate_limit(
         .await
         .map_err(|e| named(e, &[("rate_per_sec", "per_sec"), ("rate_burst", "burst")]))?;
     Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UsageQuery {
+    span: Option<String>,
+}
+
+/// `GET /projects/{id}/usage[?span=minute|hour]`: the project's use on
+/// every node and gate, per minute for 48 hours or per hour for 30 days.
+pub(super) async fn usage(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    portcullis_reference_apis::Params(q): portcullis_reference_apis::Params<UsageQuery>,
+) -> Answer {
+    use portcullis_core::usage_totals::Span;
+    let span = match q.span.as_deref() {
+        None | Some("minute") => Span::Minute,
+        Some("hour") => Span::Hour,
+        Some(_) => {
+            return Err(portcullis_core::Error::invalid("span", "minute or hour").into());
+        }
+    };
+    let usage = s.usage.project(&who(&b), &id, span).await?;
+    Ok(Json(UsageAnswer::new(&id, &usage)).into_response())
 }

@@ -21,6 +21,8 @@ pub struct TestServer {
     pub gates: Arc<portcullis_core::gates::Gates>,
     /// The change feed: `catch_up` waits for what is committed to be applied.
     pub feed: Arc<portcullis_core::feed::Feed>,
+    /// Background work is stopped: tests flush use themselves.
+    pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
     pub dir: TempDir,
 }
 
@@ -115,6 +117,7 @@ impl TestServer {
             clients: built.clients,
             gates: built.gates,
             feed: built.feed,
+            usage: built.usage,
             dir,
         }
     }

@@ -43,5 +43,6 @@ mod signup;
 mod staff;
 mod team;
 mod traces;
+mod usage;
 mod webhooks;
 mod workload_identity;

@@ -1,4 +1,5 @@
-//! The project's bucket: its setting, the last hour's traffic as a chart,
+//! The project's bucket: its setting, the last hour's traffic on every
+//! node and gate as a chart,
 //! and (for those who may change it) the form, an island that reloads the
 //! page after a change.
 
@@ -21,6 +22,7 @@ pub(super) fn RateLimitCard(
     let here = format!("/projects/{id}");
     let allowed: u64 = traffic.iter().map(|m| m.allowed).sum();
     let limited: u64 = traffic.iter().map(|m| m.limited).sum();
+    let refused: u64 = traffic.iter().map(|m| m.refused).sum();
     view! {
         <section class="card">
             <div class="card-head">
@@ -42,7 +44,8 @@ pub(super) fn RateLimitCard(
             <p class="traffic-totals">
                 "Last hour: "
                 <span class="legend allowed"></span><strong data-test-id="traffic-allowed">{allowed}</strong>" allowed, "
-                <span class="legend limited"></span><strong data-test-id="traffic-limited">{limited}</strong>" limited"
+                <span class="legend limited"></span><strong data-test-id="traffic-limited">{limited}</strong>" limited; "
+                <strong data-test-id="traffic-refused">{refused}</strong>" calls refused (401 or 403). Every node and gate counts, adding its counts every few seconds."
             </p>
             {editable.then(|| view! { <RateLimitForm id per_sec burst /> })}
         </section>

@@ -186,8 +186,17 @@ async fn every_bad_assertion_is_the_wrong_secrets_401_and_counts_toward_the_addr
         .unwrap();
     assert_eq!(res.status(), 400);
     // Nothing but the one good assertion minted a token.
-    let usage = s.issuer.registry().client(&id).unwrap().usage.clone();
-    assert_eq!(usage.minted_in_last(5, s.clock_now()), 1);
+    let entry = s.issuer.registry().client(&id).unwrap();
+    let recent = portcullis_core::usage_totals::recent_mints(
+        &s.db,
+        s.issuer.usage(),
+        &entry.account_id,
+        &entry.project_id,
+        s.clock_now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(recent[&id].last_5m, 1);
     // Those failures counted toward this address's guard: a few more and
     // even a good assertion waits.
     let mut limited = false;
