@@ -91,6 +91,8 @@ mod tests {
                         minted_last_5m: 0,
                         minted_last_hour: 0,
                         reuse_warning: None,
+                        ends_soon: None,
+                        dormant_notice: None,
                         keys: None,
                         jwks_uri: None,
                         workload: None,

@@ -39,6 +39,7 @@ pub mod gates;
 pub mod idempotency;
 pub mod ids;
 pub mod keyring;
+pub mod lifecycle;
 pub mod manage;
 pub mod master_key;
 pub mod model;

@@ -40,6 +40,9 @@ pub struct Project {
     pub rate_limit: Limit,
     /// Its clients hold no secrets and its tokens are DPoP-bound.
     pub keys_only: bool,
+    /// Clients unused this many days are retired; `None` follows the
+    /// account, 0 never (see [`crate::lifecycle`]).
+    pub dormant_after_days: Option<i64>,
 }
 
 impl From<ProjectRow> for Project {
@@ -57,6 +60,7 @@ impl From<ProjectRow> for Project {
                 burst: r.rate_burst,
             },
             keys_only: r.keys_only != 0,
+            dormant_after_days: r.dormant_after_days,
         }
     }
 }
@@ -150,6 +154,7 @@ impl Projects {
             rate_per_sec: ratelimit::DEFAULT_PER_SEC,
             rate_burst: ratelimit::DEFAULT_BURST,
             keys_only: 0,
+            dormant_after_days: None,
         };
         let mut tx = self.db.begin().await?;
         // Counted under the account's lock: two creations cannot both pass.

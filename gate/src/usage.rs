@@ -81,7 +81,9 @@ type Batch = HashMap<i64, HashMap<Box<str>, HashMap<Box<str>, Counts>>>;
 pub struct Tally {
     pending: Mutex<Batch>,
     /// Taken by [`Tally::take_to_write`] and not yet written: still
-    /// counted by [`Tally::pending_for`], so a reader never misses them.
+    /// counted by [`Tally::pending_for`]. (A reader that reads the stored
+    /// totals in the instant a write commits may count that write twice or
+    /// not at all, until its next read.)
     in_flight: Mutex<Vec<Row>>,
 }
 
@@ -140,9 +142,22 @@ impl Tally {
     /// meanwhile.
     pub fn take_to_write(&self) -> Vec<Row> {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        // A write that never said how it ended (cancelled, say, at
+        // shutdown): its rows go with this one rather than being lost.
+        let left = std::mem::take(&mut *in_flight);
+        if !left.is_empty() {
+            self.merge(left, i64::MIN);
+        }
         let rows = self.take();
         in_flight.clone_from(&rows);
         rows
+    }
+
+    /// Forgets counts of minutes before `oldest_minute` (whoever they were
+    /// for would no longer take them).
+    pub fn forget_before(&self, oldest_minute: i64) {
+        let mut batch = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        batch.retain(|m, _| *m >= oldest_minute);
     }
 
     /// The rows of the last [`Tally::take_to_write`] are written.
@@ -158,8 +173,12 @@ impl Tally {
     /// oldest rather than growing without end).
     pub fn put_back(&self, rows: Vec<Row>, oldest_minute: i64) {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        let mut batch = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         in_flight.clear();
+        self.merge(rows, oldest_minute);
+    }
+
+    fn merge(&self, rows: Vec<Row>, oldest_minute: i64) {
+        let mut batch = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         batch.retain(|m, _| *m >= oldest_minute);
         for row in rows.into_iter().filter(|r| r.minute >= oldest_minute) {
             batch
@@ -257,6 +276,29 @@ mod tests {
         let seen: u64 = t.pending_for("p").iter().map(|r| r.counts.minted).sum();
         assert_eq!(seen, 1, "put back once, not also in flight");
         drop(rows);
+    }
+
+    #[test]
+    fn a_write_that_never_ended_goes_with_the_next_and_old_minutes_go() {
+        let t = Tally::new();
+        t.count("p", "c", Event::Minted, 60);
+        let _lost = t.take_to_write();
+        t.count("p", "c", Event::Minted, 60);
+        t.count("p", "c", Event::Minted, 6000);
+        let rows = t.take_to_write();
+        let minted: u64 = rows
+            .iter()
+            .filter(|r| r.minute == 1)
+            .map(|r| r.counts.minted)
+            .sum();
+        assert_eq!(minted, 2, "the cancelled write's row is not lost");
+        t.written();
+        t.count("p", "", Event::Gated, 60);
+        t.count("p", "", Event::Gated, 6000);
+        t.forget_before(100);
+        let left = t.take();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].minute, 100);
     }
 
     #[test]

@@ -15,6 +15,8 @@ const USAGE_FLUSH: Duration = Duration::from_secs(10);
 /// How often a node writes its counts to the cluster's usage totals.
 const USAGE_TOTALS_FLUSH: Duration = Duration::from_secs(5);
 const RETIREMENT_CHECK: Duration = Duration::from_secs(5);
+/// Warnings before ends and dormant clients: days-scale, checked each minute.
+const LIFECYCLE_CHECK: Duration = Duration::from_secs(60);
 const KEY_RELOAD: Duration = Duration::from_secs(60);
 const REVOKED_PRUNE: Duration = Duration::from_secs(600);
 const THROTTLE_SWEEP: Duration = Duration::from_secs(60);
@@ -38,6 +40,7 @@ impl Background {
         clock: Arc<dyn Clock>,
         client_failures: Arc<LoginThrottle>,
         usage: Arc<UsageTotals>,
+        lifecycle: Arc<portcullis_core::lifecycle::Lifecycle>,
     ) -> Self {
         let mut tasks = Vec::new();
         let node_id = portcullis_core::ids::new_id("node");
@@ -82,6 +85,21 @@ impl Background {
                     if let Err(e) = issuer.registry().flush_usage(&db).await {
                         tracing::warn!(error = %e, "could not record last-used times; will retry");
                     }
+                }
+            }
+        }));
+        tasks.push(every(LIFECYCLE_CHECK, move || {
+            let lifecycle = lifecycle.clone();
+            async move {
+                match lifecycle.sweep().await {
+                    Ok(s) if s == Default::default() => {}
+                    Ok(s) => tracing::info!(
+                        expiring = s.expiring,
+                        dormant = s.dormant,
+                        retired = s.retired,
+                        "lifecycle warnings sent and dormant clients retired"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "could not run the lifecycle checks; will retry"),
                 }
             }
         }));

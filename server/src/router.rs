@@ -42,6 +42,7 @@ use crate::middleware::request_id;
 use crate::middleware::security_headers::{self, SecurityHeaders};
 use crate::oauth;
 use crate::sessions;
+use portcullis_core::lifecycle::Lifecycle;
 use portcullis_core::usage_totals::UsageTotals;
 
 /// The app, ready to serve, the database it opened and the housekeeping
@@ -63,6 +64,8 @@ pub struct Built {
     pub vitals: Arc<crate::metrics::Vitals>,
     /// Use summed over the cluster; the background flushes this node's.
     pub usage: Arc<UsageTotals>,
+    /// Warnings before ends, dormant clients; the background sweeps.
+    pub lifecycle: Arc<Lifecycle>,
     pub background: Background,
 }
 
@@ -187,6 +190,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         feed.registry().clone(),
         clock.clone(),
     ));
+    let lifecycle = Arc::new(Lifecycle::new(db.clone(), feed.clone(), clock.clone()));
     let mut background = Background::start(
         db.clone(),
         issuer.clone(),
@@ -194,6 +198,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clock.clone(),
         client_failures.clone(),
         usage.clone(),
+        lifecycle.clone(),
     );
     let webhooks = Arc::new(Webhooks::new(
         db.clone(),
@@ -237,6 +242,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         accounts: accounts.clone(),
         webhooks: webhooks.clone(),
         usage: usage.clone(),
+        lifecycle: lifecycle.clone(),
         request_timeout_secs: config.request_timeout_secs as i64,
     };
     let state = AppState {
@@ -250,6 +256,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         reach: reach.clone(),
         webhooks,
         usage: usage.clone(),
+        lifecycle: lifecycle.clone(),
         public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,
@@ -380,6 +387,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         gate_feed,
         feed_task,
         usage,
+        lifecycle,
         background,
     })
 }

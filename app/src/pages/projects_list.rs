@@ -10,7 +10,9 @@ use super::form::{last_error, submit_to, FormError};
 use super::widgets::When;
 use crate::error::ConsoleError;
 use crate::format;
-use crate::projects::{list_projects, ApiInfo, CreateProject, ProjectsOverview};
+use crate::projects::{
+    list_projects, ApiInfo, CreateProject, EndingInfo, ProjectsOverview, SetAccountDormancy,
+};
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
@@ -41,7 +43,20 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
         apis,
         can_manage,
         token_ttl_default,
+        ending_this_week,
+        account_dormancy,
+        is_owner,
     } = o;
+    // Each project's soonest end this week, for its badge.
+    let soonest = |project_id: &str| {
+        ending_this_week
+            .iter()
+            .find(|e| e.project_id == project_id)
+            .map(|e| e.when.clone())
+    };
+    let badges: Vec<Option<String>> = projects.iter().map(|p| soonest(&p.id)).collect();
+    let ending = (!ending_this_week.is_empty())
+        .then(|| view! { <EndingThisWeek list=ending_this_week.clone() /> });
     let empty = projects.is_empty();
     // Which clients still hold secrets, so an owner can plan the move to
     // keys (and keys-only projects).
@@ -74,12 +89,14 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
                     <tbody>
                         {projects
                             .into_iter()
-                            .map(|p| {
+                            .zip(badges)
+                            .map(|(p, badge)| {
                                 view! {
                                     <tr class:archived=p.archived_at.is_some()>
                                         <td data-label="Project">
                                             <A href=format!("/projects/{}", p.id)>{p.name.clone()}</A>
                                             {p.archived_at.map(|_| view! { " " <span class="badge muted">"Archived"</span> })}
+                                            {badge.map(|b| view! { " " <span class="badge warn" data-test-id="project-ending">{format!("A client: {}", b.to_lowercase())}</span> })}
                                         </td>
                                         <td data-label="API">{p.api_name.clone()}</td>
                                         <td data-label="Live clients">{p.live_clients}</td>
@@ -108,7 +125,9 @@ fn Overview(o: ProjectsOverview) -> impl IntoView {
             </section>
         })}
         {secrets_notice}
+        {ending}
         {table}
+        {is_owner.then(|| view! { <AccountDormancy days=account_dormancy /> })}
         {can_manage.then(|| {
             // The form needs each API's name, not its scope catalogue.
             let apis = apis.into_iter().map(|a| ApiInfo { groups: Vec::new(), ..a }).collect();
@@ -182,4 +201,85 @@ fn NewProjectForm(apis: Vec<ApiInfo>, token_ttl_default: i64) -> impl IntoView {
             </form>
         </section>
     })
+}
+
+/// What expires or is retired this week, across the account's projects.
+#[component]
+fn EndingThisWeek(list: Vec<EndingInfo>) -> impl IntoView {
+    view! {
+        <section class="card" data-test-id="ending-this-week">
+            <h2>"Ending this week"</h2>
+            <ul class="plain">
+                {list.into_iter().map(|e| view! {
+                    <li data-test-id="ending-client">
+                        <A href=format!("/projects/{}", e.project_id)>{e.project_name}</A>
+                        ": " <strong>{e.client_name}</strong> " " <span class="badge warn">{e.when}</span>
+                        " (" <When at=Some(e.at) /> ")"
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+/// The account-wide rule for unused clients (owners). A plain form: the
+/// server answers with a redirect back here, no island needed.
+#[component]
+fn AccountDormancy(days: Option<i64>) -> impl IntoView {
+    view! {
+        <section class="card" data-test-id="account-dormancy">
+            <h2>"Unused clients"</h2>
+            <p class="hint">
+                "Retire clients nobody has used for a while. Seven days before, owners get a client.dormant webhook and the client's card says when; using the client cancels it. A project can choose otherwise on its own page."
+            </p>
+            <form method="post" action=SetAccountDormancy::url()>
+                <label for="account-dormancy">"Retire clients unused for"</label>
+                <DormancySelect id="account-dormancy" days follows=None />
+                <button type="submit" class="button small" data-test-id="account-dormancy-save">"Save"</button>
+            </form>
+        </section>
+    }
+}
+
+/// The choices: never, 30, 60 or 90 days; for a project also "as the
+/// account" (`follows`: what the account's setting is).
+#[component]
+pub(crate) fn DormancySelect(
+    id: &'static str,
+    days: Option<i64>,
+    follows: Option<Option<i64>>,
+) -> impl IntoView {
+    let never = if follows.is_some() { "0" } else { "" };
+    let describe = |d: Option<i64>| match d {
+        None | Some(0) => "never".to_owned(),
+        Some(d) => format!("{d} days"),
+    };
+    let mut options: Vec<(String, String, bool)> = Vec::new();
+    if let Some(account) = follows {
+        options.push((
+            String::new(),
+            format!("As the account ({})", describe(account)),
+            days.is_none(),
+        ));
+    }
+    options.push((
+        never.to_owned(),
+        "Never".to_owned(),
+        days == Some(0) || (follows.is_none() && days.is_none()),
+    ));
+    for d in portcullis_choices() {
+        options.push((d.to_string(), format!("{d} days"), days == Some(d)));
+    }
+    view! {
+        <select id=id name="dormant_after_days" data-test-id=id>
+            {options.into_iter().map(|(value, label, selected)| view! {
+                <option value=value selected=selected>{label}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// 30, 60 and 90 days (the server checks the same list).
+fn portcullis_choices() -> [i64; 3] {
+    [30, 60, 90]
 }

@@ -57,6 +57,7 @@ pub fn project(
         keys_only: p.keys_only,
         rate_per_sec: p.rate_limit.per_sec,
         rate_burst: p.rate_limit.burst,
+        dormant_after_days: p.dormant_after_days,
     }
 }
 
@@ -74,6 +75,8 @@ pub fn client(c: Client) -> ClientInfo {
         minted_last_5m: c.minted_last_5m,
         minted_last_hour: c.minted_last_hour,
         reuse_warning: c.reuse_warning,
+        ends_soon: c.ends_soon,
+        dormant_notice: c.dormant_notice,
         jwks_uri: c.jwks_uri,
         workload: c.workload.map(|t| t.describe()),
         last_workload: c.last_workload,
@@ -129,4 +132,34 @@ pub(super) fn last_hour(u: &portcullis_core::usage_totals::ProjectUsage) -> Vec<
             }
         })
         .collect()
+}
+
+/// Clients ending soon, soonest first, with their projects' names.
+pub(super) fn ending(
+    list: Vec<portcullis_core::store::lifecycle::Ending>,
+    names: &std::collections::HashMap<String, String>,
+    now: i64,
+) -> Vec<EndingInfo> {
+    use portcullis_core::lifecycle::{days_phrase, days_until};
+    let mut out: Vec<EndingInfo> = list
+        .into_iter()
+        .filter_map(|e| {
+            let (at, retires) = e.end()?;
+            let when = days_phrase(days_until(at, now));
+            Some(EndingInfo {
+                when: if retires {
+                    format!("Retires {when}")
+                } else {
+                    format!("Expires {when}")
+                },
+                client_id: e.id,
+                client_name: e.name,
+                project_name: names.get(&e.project_id).cloned().unwrap_or_default(),
+                project_id: e.project_id,
+                at,
+            })
+        })
+        .collect();
+    out.sort_by_key(|e| e.at);
+    out
 }

@@ -10,6 +10,8 @@ pub use model::*;
 
 #[cfg(feature = "ssr")]
 mod convert;
+mod dormancy;
+pub use dormancy::*;
 
 #[server(endpoint = "projects")]
 pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
@@ -17,6 +19,10 @@ pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let projects = state.projects.list_projects(&p).await?;
+        let names: std::collections::HashMap<String, String> = projects
+            .iter()
+            .map(|s| (s.project.id.clone(), s.project.name.clone()))
+            .collect();
         Ok(ProjectsOverview {
             projects: projects
                 .into_iter()
@@ -35,6 +41,13 @@ pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
                 .collect(),
             can_manage: p.role().can_manage_credentials(),
             token_ttl_default: portcullis_core::projects::TOKEN_TTL_DEFAULT,
+            ending_this_week: convert::ending(
+                state.lifecycle.ending_soon(&p, 7).await?,
+                &names,
+                state.accounts.clock().now(),
+            ),
+            account_dormancy: state.lifecycle.account(p.account_id()).await?,
+            is_owner: p.role() == portcullis_core::Role::Owner,
         })
     })
     .await
@@ -116,6 +129,7 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
                     .project_last(&p, &id, portcullis_core::usage_totals::Span::Minute, 60)
                     .await?,
             ),
+            account_dormancy: state.lifecycle.account(p.account_id()).await?,
         })
     })
     .await

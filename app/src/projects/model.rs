@@ -45,6 +45,10 @@ pub struct ProjectInfo {
     /// Live clients that still hold a secret.
     #[serde(default)]
     pub secret_clients: i64,
+    /// Clients unused this many days are retired; `None`: as the account;
+    /// 0: never.
+    #[serde(default)]
+    pub dormant_after_days: Option<i64>,
 }
 
 /// One minute of the project's use on every node and gate.
@@ -103,6 +107,12 @@ pub struct ClientInfo {
     /// "This integration does not reuse its tokens", when it does not.
     #[serde(default)]
     pub reuse_warning: Option<String>,
+    /// "Expires in 3 days", "Retires tomorrow".
+    #[serde(default)]
+    pub ends_soon: Option<String>,
+    /// Due to be retired as unused, unless used.
+    #[serde(default)]
+    pub dormant_notice: Option<String>,
     /// A private_key_jwt client's public keys; `None`: it has a secret.
     #[serde(default)]
     pub keys: Option<Vec<KeyInfo>>,
@@ -142,6 +152,23 @@ pub struct ProjectsOverview {
     pub apis: Vec<ApiInfo>,
     pub can_manage: bool,
     pub token_ttl_default: i64,
+    /// Clients that expire or are retired within seven days, soonest first.
+    pub ending_this_week: Vec<EndingInfo>,
+    /// The account's dormancy setting (days; `None`: never).
+    pub account_dormancy: Option<i64>,
+    pub is_owner: bool,
+}
+
+/// A client about to expire or be retired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndingInfo {
+    pub client_id: String,
+    pub client_name: String,
+    pub project_id: String,
+    pub project_name: String,
+    /// "Expires in 3 days", "Retires tomorrow".
+    pub when: String,
+    pub at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +182,8 @@ pub struct ProjectDetail {
     pub now: i64,
     /// The last hour, oldest minute first.
     pub traffic: Vec<MinuteTraffic>,
+    /// The account's rule for unused clients (days; `None`: never).
+    pub account_dormancy: Option<i64>,
 }
 
 /// A client just created: its secret is in this answer and nowhere else

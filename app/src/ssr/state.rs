@@ -32,6 +32,8 @@ pub struct AppState {
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
     /// Use summed over the cluster.
     pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
+    /// Dormancy settings (the sweeps run in the background).
+    pub lifecycle: Arc<portcullis_core::lifecycle::Lifecycle>,
     /// The public base URL, no trailing slash (for showing endpoints).
     pub public_base: Arc<str>,
     pub sessions: SessionPolicy,

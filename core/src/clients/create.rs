@@ -133,7 +133,7 @@ impl Clients {
         tracing::Span::current().record("client_id", row.id.as_str());
         tracing::info!(scopes = %row.scopes, expires_at = ?row.expires_at, "client created");
         Ok((
-            self.client_view(row, false, 3600, RecentMints::default(), now),
+            self.client_view(row, false, 3600, RecentMints::default(), None, now),
             secret,
         ))
     }
@@ -299,7 +299,7 @@ impl Clients {
             .await?;
         tracing::info!(successor = %row.id, "client rotation started");
         Ok((
-            self.client_view(row, false, 3600, RecentMints::default(), now),
+            self.client_view(row, false, 3600, RecentMints::default(), None, now),
             secret,
         ))
     }

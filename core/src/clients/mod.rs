@@ -122,6 +122,10 @@ pub struct Client {
     /// Set when the client mints far more tokens than its scope sets and
     /// the token lifetime need: it does not reuse its tokens.
     pub reuse_warning: Option<String>,
+    /// "Expires in 3 days", "Retires tomorrow": within 30 days.
+    pub ends_soon: Option<String>,
+    /// Unused long enough to be retired: when, unless it is used.
+    pub dormant_notice: Option<String>,
     /// A `private_key_jwt` client's public keys; `None` for a secret client.
     pub keys: Option<Vec<KeySummary>>,
     /// A `private_key_jwt` client whose keys the partner hosts here.
@@ -263,126 +267,6 @@ impl Clients {
         audit::record_or_log(&self.db, event, self.clock.now()).await;
     }
 
-    /// Tokens each client of the project minted lately, on every node.
-    async fn recent_mints(
-        &self,
-        account_id: &str,
-        project_id: &str,
-        now: Epoch,
-    ) -> Result<std::collections::HashMap<String, RecentMints>> {
-        crate::usage_totals::recent_mints(
-            &self.db,
-            self.issuer.usage(),
-            account_id,
-            project_id,
-            now,
-        )
-        .await
-    }
-
-    /// One client as [`Clients::list`] shows it.
-    async fn view_of(
-        &self,
-        account_id: &str,
-        row: ClientRow,
-        project: &ProjectRow,
-    ) -> Result<Client> {
-        let now = self.clock.now();
-        let recent = self
-            .recent_mints(account_id, &row.project_id, now)
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
-        Ok(self.client_view(
-            row,
-            project.archived_at.is_some(),
-            project.token_ttl_secs,
-            recent,
-            now,
-        ))
-    }
-
-    fn client_view(
-        &self,
-        row: ClientRow,
-        project_archived: bool,
-        token_ttl_secs: i64,
-        recent: RecentMints,
-        now: Epoch,
-    ) -> Client {
-        let usage = self.registry.client(&row.id).map(|c| c.usage.clone());
-        // Memory is ahead of the database between flushes.
-        let last_used_at = usage
-            .as_ref()
-            .and_then(|u| u.last_used())
-            .max(row.last_used_at);
-        let status = ClientStatus::of(row.disabled_at, row.expires_at, project_archived, now);
-        let keys = match (&row.public_keys, &row.jwks_uri) {
-            (Some(json), _) => Some(
-                ClientKeys::from_stored(json)
-                    .map(|k| k.summaries())
-                    .unwrap_or_default(),
-            ),
-            (None, Some(_)) => Some(Vec::new()),
-            (None, None) => None,
-        };
-        let workload = row
-            .workload_trust
-            .as_deref()
-            .and_then(|json| WorkloadTrust::from_stored(json).ok());
-        let last_workload = usage
-            .as_ref()
-            .and_then(|u| u.last_workload())
-            .or_else(|| row.last_workload.clone());
-        Client {
-            keys,
-            workload,
-            last_workload,
-            jwks_uri: row.jwks_uri.clone(),
-            scopes: split_scopes(&row.scopes),
-            id: row.id,
-            project_id: row.project_id,
-            name: row.name,
-            created_at: row.created_at,
-            last_used_at,
-            status,
-            disabled_reason: row.disabled_reason,
-            expires_at: row.expires_at,
-            retire_at: row.retire_at,
-            minted_last_5m: recent.last_5m,
-            minted_last_hour: recent.last_hour,
-            reuse_warning: usage.as_ref().and_then(|u| {
-                reuse_warning(
-                    recent.last_hour,
-                    u.scope_sets_in_last_hour(now),
-                    token_ttl_secs,
-                )
-            }),
-        }
-    }
-
-    pub async fn list(&self, by: &Principal, project_id: &str) -> Result<Vec<Client>> {
-        let project = self.project_row(by, project_id).await?;
-        let now = self.clock.now();
-        let recent = self.recent_mints(&by.account_id, project_id, now).await?;
-        Ok(
-            store::clients::list_for_project(&self.db, &by.account_id, project_id)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    let mints = recent.get(&row.id).copied().unwrap_or_default();
-                    self.client_view(
-                        row,
-                        project.archived_at.is_some(),
-                        project.token_ttl_secs,
-                        mints,
-                        now,
-                    )
-                })
-                .collect(),
-        )
-    }
-
     /// Checks a scope selection against the project's API; sorted, unique.
     fn checked_scopes(&self, api_id: &str, scopes: &[String]) -> Result<Vec<String>> {
         let api = self
@@ -443,7 +327,9 @@ impl Clients {
 mod create;
 mod keys;
 mod narrow;
+mod notices;
 mod retire;
+mod view;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ fn project(archived: bool) -> ProjectRow {
         rate_per_sec: 25,
         rate_burst: 50,
         keys_only: 0,
+        dormant_after_days: None,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod gate_credentials;
 pub mod gate_reach;
 pub mod idempotency;
+pub mod lifecycle;
 pub mod nodes;
 pub mod password_resets;
 pub mod projects;

@@ -19,10 +19,12 @@ pub struct ProjectRow {
     pub rate_burst: i64,
     /// 1: no secrets, DPoP-bound tokens (see migration 0022).
     pub keys_only: i64,
+    /// Retire clients unused this many days; null: as the account; 0: never.
+    pub dormant_after_days: Option<i64>,
 }
 
 const COLUMNS: &str = "id, account_id, name, description, api_id, token_ttl_secs, created_at, \
-                       archived_at, rate_per_sec, rate_burst, keys_only";
+                       archived_at, rate_per_sec, rate_burst, keys_only, dormant_after_days";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,

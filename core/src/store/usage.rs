@@ -41,19 +41,37 @@ fn n(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Adds `rows` to the minute and hour totals.
+/// Adds `rows` to the minute and hour totals: every minute row, then
+/// every hour row, each summed per key and in key order, so that two
+/// writers (nodes, gate reports) lock rows in the same order and never
+/// wait on each other in a cycle (PostgreSQL would abort one).
 pub async fn add(tx: &mut sqlx::Transaction<'_, Any>, rows: &[Added<'_>]) -> Result<()> {
+    use std::collections::BTreeMap;
+    let mut minutes: BTreeMap<(&str, &str, i64), (&str, Counts)> = BTreeMap::new();
+    let mut hours: BTreeMap<(&str, &str, i64), (&str, Counts)> = BTreeMap::new();
     for r in rows {
-        for (sql, bucket) in [(ADD_MINUTE, r.minute), (ADD_HOUR, r.minute.div_euclid(60))] {
+        for (table, bucket) in [
+            (&mut minutes, r.minute),
+            (&mut hours, r.minute.div_euclid(60)),
+        ] {
+            table
+                .entry((r.project_id, r.client_id, bucket))
+                .or_insert((r.account_id, Counts::default()))
+                .1
+                .add(&r.counts);
+        }
+    }
+    for (sql, table) in [(ADD_MINUTE, &minutes), (ADD_HOUR, &hours)] {
+        for ((project_id, client_id, bucket), (account_id, c)) in table {
             sqlx::query(sql)
-                .bind(r.account_id)
-                .bind(r.project_id)
-                .bind(r.client_id)
-                .bind(bucket)
-                .bind(n(r.counts.minted))
-                .bind(n(r.counts.gated))
-                .bind(n(r.counts.refused))
-                .bind(n(r.counts.limited))
+                .bind(*account_id)
+                .bind(*project_id)
+                .bind(*client_id)
+                .bind(*bucket)
+                .bind(n(c.minted))
+                .bind(n(c.gated))
+                .bind(n(c.refused))
+                .bind(n(c.limited))
                 .execute(&mut **tx)
                 .await?;
         }

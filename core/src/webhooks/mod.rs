@@ -39,18 +39,22 @@ pub enum EventType {
     ClientRetired,
     ClientRevoked,
     ClientExpired,
+    ClientExpiring,
+    ClientDormant,
     ClientSecretReported,
     ProjectRateLimited,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::ClientCreated,
         EventType::ClientRotated,
         EventType::ClientKeysChanged,
         EventType::ClientRetired,
         EventType::ClientRevoked,
         EventType::ClientExpired,
+        EventType::ClientExpiring,
+        EventType::ClientDormant,
         EventType::ClientSecretReported,
         EventType::ProjectRateLimited,
     ];
@@ -63,6 +67,8 @@ impl EventType {
             Self::ClientRetired => "client.retired",
             Self::ClientRevoked => "client.revoked",
             Self::ClientExpired => "client.expired",
+            Self::ClientExpiring => "client.expiring",
+            Self::ClientDormant => "client.dormant",
             Self::ClientSecretReported => "client.secret_reported",
             Self::ProjectRateLimited => "project.rate_limited",
         }
@@ -77,6 +83,12 @@ impl EventType {
             Self::ClientRetired => "a client was retired (now or as scheduled)",
             Self::ClientRevoked => "support revoked a client (with the reason)",
             Self::ClientExpired => "a temporary client expired",
+            Self::ClientExpiring => {
+                "a client expires or is retired as scheduled in 30, 7 or 1 days"
+            }
+            Self::ClientDormant => {
+                "a client unused for long is retired in 7 days unless it is used"
+            }
             Self::ClientSecretReported => "a client's secret was reported leaked",
             Self::ProjectRateLimited => {
                 "a project's rate limit refused requests (at most once a minute)"
@@ -97,6 +109,8 @@ impl EventType {
             "client.retire" => Self::ClientRetired,
             "client.revoke" => Self::ClientRevoked,
             "client.expire" => Self::ClientExpired,
+            "client.expiring" => Self::ClientExpiring,
+            "client.dormant" => Self::ClientDormant,
             "client.secret_reported" => Self::ClientSecretReported,
             _ => return None,
         })

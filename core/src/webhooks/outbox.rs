@@ -145,6 +145,29 @@ async fn enqueue_for(
     });
     match kind {
         EventType::ClientRotated => data["successor_client_id"] = json!(changed),
+        EventType::ClientExpiring => {
+            let ending = store::lifecycle::Ending {
+                id: client.id.clone(),
+                account_id: client.account_id.clone(),
+                project_id: client.project_id.clone(),
+                name: client.name.clone(),
+                expires_at: client.expires_at,
+                retire_at: client.retire_at,
+            };
+            if let Some((end, retires)) = ending.end() {
+                data["ends"] = json!(if retires { "retires" } else { "expires" });
+                data["ends_at"] = json!(crate::calendar::rfc3339(end));
+                data["days_left"] = json!((end - now + 86_399) / 86_400);
+            }
+        }
+        EventType::ClientDormant => {
+            let since = client.last_used_at.unwrap_or(client.created_at);
+            data["unused_since"] = json!(crate::calendar::rfc3339(since));
+            data["never_used"] = json!(client.last_used_at.is_none());
+            data["retires_at"] = json!(crate::calendar::rfc3339(
+                now + store::lifecycle::DORMANT_NOTICE_DAYS * 86_400
+            ));
+        }
         EventType::ClientKeysChanged => {
             let keys = client
                 .public_keys

@@ -97,9 +97,14 @@ impl Gate {
         match decided {
             Ok(decision) => Ok(Admitted { claims, decision }),
             Err(why) => {
+                // Not counted: the gate's own trouble, a nonce challenge
+                // (part of a DPoP client's normal exchange) and a token for
+                // another API (the project is not this API's).
                 let event = match why {
                     Refused::Limited(_) => Some(crate::usage::Event::Limited),
-                    Refused::Unavailable(_) => None,
+                    Refused::Unavailable(_)
+                    | Refused::UseDpopNonce(_)
+                    | Refused::Token(Rejected::WrongAudience) => None,
                     _ => Some(crate::usage::Event::Refused),
                 };
                 if let Some(event) = event {

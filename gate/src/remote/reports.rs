@@ -170,6 +170,19 @@ pub(super) async fn report_usage(tally: Arc<crate::usage::Tally>, issuer: Arc<Is
     let mut tick = tokio::time::interval(USAGE_EVERY);
     loop {
         tick.tick().await;
+        // The issuer takes the last hour's minutes only: while it cannot
+        // be reached, older counts go rather than pile up.
+        let oldest = {
+            use crate::clock::Clock;
+            crate::clock::SystemClock.now() / 60 - 60
+        };
+        tally.forget_before(oldest);
+        if let Some((_, rows)) = &mut pending {
+            rows.retain(|r| r.minute >= oldest);
+            if rows.is_empty() {
+                pending = None;
+            }
+        }
         if pending.is_none() {
             let mut rows = tally.take();
             if rows.is_empty() {
@@ -178,8 +191,7 @@ pub(super) async fn report_usage(tally: Arc<crate::usage::Tally>, issuer: Arc<Is
             if rows.len() > USAGE_REPORT_MAX {
                 // The rest go in the next reports.
                 let rest = rows.split_off(USAGE_REPORT_MAX);
-                use crate::clock::Clock;
-                tally.put_back(rest, crate::clock::SystemClock.now() / 60 - 60);
+                tally.put_back(rest, oldest);
             }
             sent_reports += 1;
             pending = Some((format!("{instance}-{sent_reports}"), rows));

@@ -22,6 +22,9 @@ pub(crate) struct ProjectAnswer {
     pub rate_burst: i64,
     /// No secrets; every token DPoP-bound.
     pub keys_only: bool,
+    /// Clients unused this many days are retired; 0: never; null: as the
+    /// account's setting.
+    pub dormant_after_days: Option<i64>,
     /// In lists and on creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_clients: Option<i64>,
@@ -43,6 +46,7 @@ impl ProjectAnswer {
             rate_per_sec: p.rate_limit.per_sec,
             rate_burst: p.rate_limit.burst,
             keys_only: p.keys_only,
+            dormant_after_days: p.dormant_after_days,
             live_clients,
             clients: None,
         }

@@ -57,6 +57,17 @@ pub(crate) struct RateLimit {
 }
 
 /// "Keys only": no secrets in the project, every token DPoP-bound.
+/// Retiring the project's unused clients.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Dormancy {
+    /// Days without use after which a client is retired (a `client.dormant`
+    /// warning goes out seven days before); 0: never; null or left out: as
+    /// the account's setting.
+    #[schemars(extend("enum" = [0, 30, 60, 90, null]))]
+    pub dormant_after_days: Option<i64>,
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeysOnly {

@@ -19,6 +19,7 @@ pub struct ManageState {
     pub accounts: Arc<Accounts>,
     pub webhooks: Arc<portcullis_core::webhooks::Webhooks>,
     pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
+    pub lifecycle: Arc<portcullis_core::lifecycle::Lifecycle>,
     /// How long a request may run: an unsettled idempotency key is free
     /// again a little after it.
     pub request_timeout_secs: i64,
@@ -67,6 +68,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/projects/{id}/rate-limit", op("POST", "/projects/{id}/rate-limit", rate_limit, s))
         .route("/projects/{id}/keys-only", op("POST", "/projects/{id}/keys-only", keys_only, s))
         .route("/projects/{id}/usage", op("GET", "/projects/{id}/usage", usage, s))
+        .route("/projects/{id}/dormancy", op("POST", "/projects/{id}/dormancy", dormancy, s))
         .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
         .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
         .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
@@ -107,7 +109,7 @@ use errors::{named, refuse};
 pub(super) use errors::{Answer, ManageError};
 use idempotency::idempotent;
 use projects::{
-    archive_project, create_project, keys_only, list_projects, rate_limit, read_project,
+    archive_project, create_project, dormancy, keys_only, list_projects, rate_limit, read_project,
     update_project, usage,
 };
 

@@ -10,7 +10,7 @@ use portcullis_reference_apis::Body;
 use serde_json::json;
 
 use super::answers::{ClientAnswer, ProjectAnswer, UsageAnswer};
-use super::bodies::{KeysOnly, NewProject, ProjectChange, RateLimit};
+use super::bodies::{Dormancy, KeysOnly, NewProject, ProjectChange, RateLimit};
 use super::{named, who, Answer, ManageState};
 
 pub(super) async fn list_projects(
@@ -157,4 +157,20 @@ pub(super) async fn usage(
     };
     let usage = s.usage.project(&who(&b), &id, span).await?;
     Ok(Json(UsageAnswer::new(&id, &usage)).into_response())
+}
+
+/// `POST /projects/{id}/dormancy`: when the project's unused clients are
+/// retired; answers the project.
+pub(super) async fn dormancy(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<Dormancy>,
+) -> Answer {
+    let by = who(&b);
+    s.lifecycle
+        .set_project(by.manager()?, &id, input.dormant_after_days)
+        .await?;
+    let project = s.projects.project(&by, &id).await?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }

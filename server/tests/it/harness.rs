@@ -23,6 +23,8 @@ pub struct TestServer {
     pub feed: Arc<portcullis_core::feed::Feed>,
     /// Background work is stopped: tests flush use themselves.
     pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
+    /// … and run the lifecycle sweeps themselves.
+    pub lifecycle: Arc<portcullis_core::lifecycle::Lifecycle>,
     pub dir: TempDir,
 }
 
@@ -118,6 +120,7 @@ impl TestServer {
             gates: built.gates,
             feed: built.feed,
             usage: built.usage,
+            lifecycle: built.lifecycle,
             dir,
         }
     }

@@ -62,7 +62,10 @@ pub(super) fn ClientCard(
     erased_on_server(view! {
         <article class="client" data-test-id="client" data-client-id=id.clone()>
             <ClientHead name=c.name.clone() status=c.status temporary
-                disabled_reason=c.disabled_reason.clone() />
+                disabled_reason=c.disabled_reason.clone() ends_soon=c.ends_soon.clone() />
+            {c.dormant_notice.clone().map(|n| view! {
+                <p class="notice" role="status" data-test-id="dormant-notice">{n}</p>
+            })}
             {c.cut_off.clone().map(|summary| view! {
                 <p class="notice" data-test-id="cut-off-summary">{summary}</p>
             })}
@@ -92,12 +95,14 @@ fn ClientHead(
     status: ClientStatus,
     temporary: bool,
     disabled_reason: Option<String>,
+    ends_soon: Option<String>,
 ) -> impl IntoView {
     erased_on_server(view! {
         <header class="client-head">
             <h3>{name}</h3>
             <StatusBadge status />
             {temporary.then(|| view! { <span class="badge">"Temporary"</span> })}
+            {ends_soon.map(|e| view! { <span class="badge warn" data-test-id="ends-soon">{e}</span> })}
         </header>
         {disabled_reason.map(|r| view! { <p class="notice bad">{r}</p> })}
     })

@@ -7,6 +7,7 @@
 
 mod client_card;
 mod clients;
+mod dormancy;
 mod keys_only;
 mod panels;
 mod rate_limit;
@@ -66,6 +67,7 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
         token_endpoint,
         traffic,
         now,
+        account_dormancy,
     } = d;
     let live = project.archived_at.is_none() && can_manage;
     let example_scope = clients
@@ -96,6 +98,8 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
             <keys_only::KeysOnlyCard id=project.id.clone() keys_only=project.keys_only
                 secret_clients=project.secret_clients />
         })}
+        <dormancy::DormancyCard id=project.id.clone() days=project.dormant_after_days
+            account=account_dormancy editable=live />
         {live.then(|| view! {
             <settings::SettingsCard id=project.id.clone() name=project.name.clone()
                 description=project.description.clone() ttl=project.token_ttl_secs />

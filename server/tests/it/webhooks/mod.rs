@@ -16,13 +16,15 @@ use serde_json::{json, Value};
 use crate::cluster::{within, Cluster};
 use crate::harness::{manage_call, Creds, TestServer};
 
-const ALL_EVENTS: [&str; 8] = [
+const ALL_EVENTS: [&str; 10] = [
     "client.created",
     "client.rotated",
     "client.keys_changed",
     "client.retired",
     "client.revoked",
     "client.expired",
+    "client.expiring",
+    "client.dormant",
     "client.secret_reported",
     "project.rate_limited",
 ];
@@ -179,4 +181,5 @@ async fn one_created_event(s: &TestServer, email: &str) -> (String, String, Cred
 
 mod console;
 mod delivery;
+mod lifecycle;
 mod outbox;
