@@ -42,11 +42,10 @@ pub struct Lifecycle {
     clock: Arc<dyn Clock>,
 }
 
-/// "in 3 days", "tomorrow", "today".
+/// "in 3 days", "within a day" (from [`days_until`], rounded up).
 pub fn days_phrase(days: i64) -> String {
     match days {
-        i64::MIN..=0 => "today".into(),
-        1 => "tomorrow".into(),
+        i64::MIN..=1 => "within a day".into(),
         n => format!("in {n} days"),
     }
 }

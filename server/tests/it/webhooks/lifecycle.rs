@@ -77,7 +77,7 @@ async fn an_ending_client_is_announced_30_7_and_1_days_before_once_each() {
     assert_eq!(s.lifecycle.sweep().await.unwrap().expiring, 0);
     assert_eq!(audit_count(&s, "client.expiring").await, 3);
     let page = project_page(&s, &owner, &project).await;
-    assert_eq!(card(&page, &id)["ends_soon"], "Expires tomorrow");
+    assert_eq!(card(&page, &id)["ends_soon"], "Expires within a day");
 
     let events: Vec<Value> = outbox_rows(&s)
         .await
@@ -99,7 +99,7 @@ async fn an_ending_client_is_announced_30_7_and_1_days_before_once_each() {
     let ending = list["ending_this_week"].as_array().unwrap();
     assert_eq!(ending.len(), 1, "{list}");
     assert_eq!(ending[0]["client_id"], id.as_str());
-    assert_eq!(ending[0]["when"], "Expires tomorrow");
+    assert_eq!(ending[0]["when"], "Expires within a day");
     // Past its end: nothing more to warn of.
     s.clock.advance(DAY);
     assert_eq!(s.lifecycle.sweep().await.unwrap().expiring, 0);
