@@ -24,6 +24,7 @@ pub const ACTIONS: &[&str] = &[
     "project.rate_limit",
     "project.keys_only",
     "project.dormancy",
+    "project.quota",
     "client.create",
     "client.narrow",
     "client.rotate",

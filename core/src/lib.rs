@@ -46,6 +46,7 @@ pub mod model;
 pub mod password;
 pub mod password_reset;
 pub mod projects;
+pub mod quotas;
 pub mod readiness;
 pub mod registry;
 pub mod remote_keys;

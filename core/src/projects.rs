@@ -18,6 +18,8 @@ use crate::store::projects::ProjectRow;
 use crate::validate;
 
 mod keys_only;
+mod quota;
+pub use quota::DAILY_TOKEN_QUOTA_MAX;
 
 pub const PROJECT_NAME_MAX: usize = 80;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -43,6 +45,8 @@ pub struct Project {
     /// Clients unused this many days are retired; `None` follows the
     /// account, 0 never (see [`crate::lifecycle`]).
     pub dormant_after_days: Option<i64>,
+    /// Tokens a UTC day on all nodes together (see [`crate::quotas`]).
+    pub daily_token_quota: Option<i64>,
 }
 
 impl From<ProjectRow> for Project {
@@ -61,6 +65,7 @@ impl From<ProjectRow> for Project {
             },
             keys_only: r.keys_only != 0,
             dormant_after_days: r.dormant_after_days,
+            daily_token_quota: r.daily_token_quota,
         }
     }
 }
@@ -155,6 +160,7 @@ impl Projects {
             rate_burst: ratelimit::DEFAULT_BURST,
             keys_only: 0,
             dormant_after_days: None,
+            daily_token_quota: None,
         };
         let mut tx = self.db.begin().await?;
         // Counted under the account's lock: two creations cannot both pass.

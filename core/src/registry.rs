@@ -69,6 +69,8 @@ pub struct ProjectEntry {
     pub rate_limit: Limit,
     /// No secrets; every token DPoP-bound.
     pub keys_only: bool,
+    /// Tokens a UTC day on all nodes together.
+    pub daily_token_quota: Option<i64>,
 }
 
 /// Why a client cannot get tokens.
@@ -143,6 +145,7 @@ impl Registry {
                 burst: p.rate_burst,
             },
             keys_only: p.keys_only != 0,
+            daily_token_quota: p.daily_token_quota,
         };
         write(&self.projects).insert(p.id.clone(), Arc::new(entry));
     }

@@ -59,6 +59,8 @@ pub struct Issuer {
     /// This node's use not yet in the database (see [`crate::usage_totals`]);
     /// the in-process gates count into it too.
     usage: Arc<Tally>,
+    /// Daily token quotas: this node's leases of the day's tokens.
+    quotas: crate::quotas::Quotas,
 }
 
 impl Issuer {
@@ -72,6 +74,7 @@ impl Issuer {
     ) -> Self {
         let decoy_hash = master.secret_hash("portcullis-decoy");
         let used_once = UsedOnce::new(feed.db().clone(), None);
+        let quotas = crate::quotas::Quotas::new(feed.db().clone(), clock.clone());
         Self {
             used_once,
             remote_keys: RemoteKeys::default(),
@@ -88,6 +91,7 @@ impl Issuer {
             verified: VerifiedTokens::default(),
             decoy_hash,
             usage: Arc::new(Tally::new()),
+            quotas,
         }
     }
 
@@ -157,6 +161,31 @@ impl Issuer {
     /// in-process gate.
     pub fn limiter(&self) -> &Arc<RateLimiter> {
         &self.limiter
+    }
+
+    /// One token of the client's project's daily quota, if it has one;
+    /// `Some` when the day's quota is used up (a refusal, counted as a 429
+    /// in the usage totals).
+    pub async fn take_quota(
+        &self,
+        client: &ClientEntry,
+    ) -> Result<Option<crate::quotas::Exhausted>> {
+        let now = self.clock.now();
+        let project = self
+            .registry
+            .usable(client, now)
+            .map_err(|_| Error::InvalidClient)?;
+        let Some(quota) = project.daily_token_quota else {
+            return Ok(None);
+        };
+        let exhausted = self
+            .quotas
+            .take(&project.account_id, &project.id, quota)
+            .await?;
+        if exhausted.is_some() {
+            self.usage.count(&project.id, "", UsageEvent::Limited, now);
+        }
+        Ok(exhausted)
     }
 
     /// Charges the client's project for one token request.

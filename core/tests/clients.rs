@@ -290,6 +290,7 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
             rate_burst: 20,
             keys_only: 0,
             dormant_after_days: None,
+            daily_token_quota: None,
         };
         store::projects::insert(&w.db, &row).await.unwrap();
     }

@@ -58,6 +58,7 @@ pub fn project(
         rate_per_sec: p.rate_limit.per_sec,
         rate_burst: p.rate_limit.burst,
         dormant_after_days: p.dormant_after_days,
+        daily_token_quota: p.daily_token_quota,
     }
 }
 
@@ -162,4 +163,20 @@ pub(super) fn ending(
         .collect();
     out.sort_by_key(|e| e.at);
     out
+}
+
+/// Tokens the project minted since 00:00 UTC, on every node.
+pub(super) async fn tokens_today(
+    state: &AppState,
+    p: &portcullis_core::Principal,
+    project_id: &str,
+) -> Result<u64, crate::error::ConsoleError> {
+    use portcullis_core::usage_totals::Span;
+    let now = state.accounts.clock().now();
+    let hours = now.rem_euclid(86_400) / 3600 + 1;
+    let usage = state
+        .usage
+        .project_last(p, project_id, Span::Hour, hours)
+        .await?;
+    Ok(usage.totals.minted)
 }

@@ -11,7 +11,9 @@ pub use model::*;
 #[cfg(feature = "ssr")]
 mod convert;
 mod dormancy;
+mod quota;
 pub use dormancy::*;
+pub use quota::*;
 
 #[server(endpoint = "projects")]
 pub async fn list_projects() -> Result<ProjectsOverview, ConsoleError> {
@@ -130,6 +132,7 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
                     .await?,
             ),
             account_dormancy: state.lifecycle.account(p.account_id()).await?,
+            tokens_today: convert::tokens_today(&state, &p, &id).await?,
         })
     })
     .await

@@ -49,6 +49,9 @@ pub struct ProjectInfo {
     /// 0: never.
     #[serde(default)]
     pub dormant_after_days: Option<i64>,
+    /// Tokens a UTC day on all nodes together.
+    #[serde(default)]
+    pub daily_token_quota: Option<i64>,
 }
 
 /// One minute of the project's use on every node and gate.
@@ -184,6 +187,8 @@ pub struct ProjectDetail {
     pub traffic: Vec<MinuteTraffic>,
     /// The account's rule for unused clients (days; `None`: never).
     pub account_dormancy: Option<i64>,
+    /// Tokens the project minted today (UTC), on every node.
+    pub tokens_today: u64,
 }
 
 /// A client just created: its secret is in this answer and nowhere else

@@ -14,6 +14,7 @@ fn project(archived: bool) -> ProjectRow {
         rate_burst: 50,
         keys_only: 0,
         dormant_after_days: None,
+        daily_token_quota: None,
     }
 }
 

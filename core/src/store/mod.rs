@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod nodes;
 pub mod password_resets;
 pub mod projects;
+pub mod quotas;
 pub mod revoked_tokens;
 pub mod second_factor;
 pub mod signing_keys;

@@ -21,10 +21,12 @@ pub struct ProjectRow {
     pub keys_only: i64,
     /// Retire clients unused this many days; null: as the account; 0: never.
     pub dormant_after_days: Option<i64>,
+    /// Tokens a UTC day on all nodes together; null: no quota.
+    pub daily_token_quota: Option<i64>,
 }
 
 const COLUMNS: &str = "id, account_id, name, description, api_id, token_ttl_secs, created_at, \
-                       archived_at, rate_per_sec, rate_burst, keys_only, dormant_after_days";
+                       archived_at, rate_per_sec, rate_burst, keys_only, dormant_after_days, daily_token_quota";
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -43,10 +43,12 @@ pub enum EventType {
     ClientDormant,
     ClientSecretReported,
     ProjectRateLimited,
+    ProjectQuotaWarning,
+    ProjectQuotaExhausted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 12] = [
         EventType::ClientCreated,
         EventType::ClientRotated,
         EventType::ClientKeysChanged,
@@ -57,6 +59,8 @@ impl EventType {
         EventType::ClientDormant,
         EventType::ClientSecretReported,
         EventType::ProjectRateLimited,
+        EventType::ProjectQuotaWarning,
+        EventType::ProjectQuotaExhausted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +75,8 @@ impl EventType {
             Self::ClientDormant => "client.dormant",
             Self::ClientSecretReported => "client.secret_reported",
             Self::ProjectRateLimited => "project.rate_limited",
+            Self::ProjectQuotaWarning => "project.quota_warning",
+            Self::ProjectQuotaExhausted => "project.quota_exhausted",
         }
     }
 
@@ -92,6 +98,10 @@ impl EventType {
             Self::ClientSecretReported => "a client's secret was reported leaked",
             Self::ProjectRateLimited => {
                 "a project's rate limit refused requests (at most once a minute)"
+            }
+            Self::ProjectQuotaWarning => "a project has minted 80 % of its daily token quota",
+            Self::ProjectQuotaExhausted => {
+                "a project's daily token quota is used up (token requests get 429 until 00:00 UTC)"
             }
         }
     }

@@ -199,6 +199,22 @@ async fn enqueue_for(
     enqueue(conn, &endpoints, e.account_id, kind, data, now).await
 }
 
+/// Writes an event about the account (not about one client) to each of
+/// its endpoints that takes it, in the caller's transaction.
+pub(crate) async fn tell_account(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    kind: EventType,
+    data: Value,
+    now: Epoch,
+) -> Result<()> {
+    let endpoints = store::webhooks::subscribed(&mut *conn, account_id, kind.as_str()).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    enqueue(conn, &endpoints, account_id, kind, data, now).await
+}
+
 /// Tells each project's owners that its bucket refused requests, at most
 /// once a minute per project across all nodes. Returns how many told.
 pub async fn rate_limited(db: &Db, seen: &[(String, Epoch)], now: Epoch) -> Result<usize> {

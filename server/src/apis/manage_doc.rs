@@ -194,6 +194,8 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "post", path: "/projects/{id}/keys-only", summary: "Keys only: no secret can be made in the project, secrets stop working and every token it mints is DPoP-bound (RFC 9449). Turning it on while a live client holds a secret: 409, naming them", success: 200, returns: Some(project()),
              request: Some(body::<KeysOnly>(v, no_rules())) },
         Op { verb: "get", path: "/projects/{id}/usage", summary: "The project's use on every node and gate: tokens minted (per client too), calls let through, refused and rate limited; `span=minute` (the default: the last 48 hours) or `span=hour` (the last 30 days). A node adds its counts every few seconds", request: None, success: 200, returns: Some(answer::<UsageAnswer>()) },
+        Op { verb: "post", path: "/projects/{id}/quota", summary: "Set the project's daily token quota (UTC days, all nodes together; null: none). Past it, /oauth/token answers 429 `quota_exceeded` with Retry-After to 00:00 UTC; `project.quota_warning` at 80 %, `project.quota_exhausted` at the first refusal", success: 200, returns: Some(project()),
+             request: Some(body::<Quota>(v, no_rules())) },
         Op { verb: "post", path: "/projects/{id}/dormancy", summary: "Retire the project's clients unused for 30, 60 or 90 days (0: never; null: as the account's setting). Seven days before, `client.dormant`; a use in between cancels it; the retirement's reason is \"unused for N days\"", success: 200, returns: Some(project()),
              request: Some(body::<Dormancy>(v, no_rules())) },
         Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys or jwks_uri it authenticates with private_key_jwt (RFC 7523), with workload it trusts a workload identity issuer; neither has a secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
@@ -245,6 +247,7 @@ fn example(verb: &str, path: &str, v: &Vocabulary) -> Option<Value> {
         ("post", "/projects/{id}/rate-limit") => json!({ "per_sec": 50, "burst": 100 }),
         ("post", "/projects/{id}/keys-only") => json!({ "keys_only": true }),
         ("post", "/projects/{id}/dormancy") => json!({ "dormant_after_days": 90 }),
+        ("post", "/projects/{id}/quota") => json!({ "daily_token_quota": 50000 }),
         ("post", "/projects/{id}/clients") => {
             json!({ "name": "Load test", "scopes": ["applications:read"], "expires_in_hours": 24 })
         }

@@ -25,6 +25,8 @@ pub(crate) struct ProjectAnswer {
     /// Clients unused this many days are retired; 0: never; null: as the
     /// account's setting.
     pub dormant_after_days: Option<i64>,
+    /// Tokens a UTC day on all nodes together; null: no quota.
+    pub daily_token_quota: Option<i64>,
     /// In lists and on creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_clients: Option<i64>,
@@ -47,6 +49,7 @@ impl ProjectAnswer {
             rate_burst: p.rate_limit.burst,
             keys_only: p.keys_only,
             dormant_after_days: p.dormant_after_days,
+            daily_token_quota: p.daily_token_quota,
             live_clients,
             clients: None,
         }

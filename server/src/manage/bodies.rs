@@ -57,6 +57,16 @@ pub(crate) struct RateLimit {
 }
 
 /// "Keys only": no secrets in the project, every token DPoP-bound.
+/// The project's daily token quota.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Quota {
+    /// Tokens a UTC day on all nodes together (past it, `/oauth/token`
+    /// answers 429 until 00:00 UTC); null or left out: no quota.
+    #[schemars(range(min = 1, max = 100_000_000))]
+    pub daily_token_quota: Option<i64>,
+}
+
 /// Retiring the project's unused clients.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -69,6 +69,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/projects/{id}/keys-only", op("POST", "/projects/{id}/keys-only", keys_only, s))
         .route("/projects/{id}/usage", op("GET", "/projects/{id}/usage", usage, s))
         .route("/projects/{id}/dormancy", op("POST", "/projects/{id}/dormancy", dormancy, s))
+        .route("/projects/{id}/quota", op("POST", "/projects/{id}/quota", quota, s))
         .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
         .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
         .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
@@ -109,8 +110,8 @@ use errors::{named, refuse};
 pub(super) use errors::{Answer, ManageError};
 use idempotency::idempotent;
 use projects::{
-    archive_project, create_project, dormancy, keys_only, list_projects, rate_limit, read_project,
-    update_project, usage,
+    archive_project, create_project, dormancy, keys_only, list_projects, quota, rate_limit,
+    read_project, update_project, usage,
 };
 
 /// Management requests and answers are small.

@@ -10,7 +10,7 @@ use portcullis_reference_apis::Body;
 use serde_json::json;
 
 use super::answers::{ClientAnswer, ProjectAnswer, UsageAnswer};
-use super::bodies::{Dormancy, KeysOnly, NewProject, ProjectChange, RateLimit};
+use super::bodies::{Dormancy, KeysOnly, NewProject, ProjectChange, Quota, RateLimit};
 use super::{named, who, Answer, ManageState};
 
 pub(super) async fn list_projects(
@@ -172,5 +172,20 @@ pub(super) async fn dormancy(
         .set_project(by.manager()?, &id, input.dormant_after_days)
         .await?;
     let project = s.projects.project(&by, &id).await?;
+    Ok(Json(ProjectAnswer::new(&project, None)).into_response())
+}
+
+/// `POST /projects/{id}/quota`: sets or removes the daily token quota;
+/// answers the project.
+pub(super) async fn quota(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Path(id): Path<String>,
+    Body(input): Body<Quota>,
+) -> Answer {
+    let project = s
+        .projects
+        .set_quota(who(&b).manager()?, &id, input.daily_token_quota)
+        .await?;
     Ok(Json(ProjectAnswer::new(&project, None)).into_response())
 }

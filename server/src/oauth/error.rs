@@ -28,6 +28,8 @@ pub enum OAuthError {
     UseDpopNonce { nonce: String },
     #[error("too many failed client authentications from this address; retry in {retry_after} s")]
     TooManyFailures { retry_after: u64 },
+    #[error("this project's daily token quota of {} tokens is used up for today (UTC); retry in {} s", .0.quota, .0.retry_after)]
+    QuotaExhausted(portcullis_core::quotas::Exhausted),
     #[error("this project's rate limit is {} requests per second with bursts of {}; retry in {} s", .0.limit.per_sec, .0.limit.burst, .0.retry_after_secs)]
     RateLimited(Decision),
     #[error("the server could not complete the request")]
@@ -51,6 +53,7 @@ impl OAuthError {
             OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
             OAuthError::UseDpopNonce { .. } => "use_dpop_nonce",
             OAuthError::TooManyFailures { .. } | OAuthError::RateLimited(_) => "rate_limited",
+            OAuthError::QuotaExhausted(_) => "quota_exceeded",
             OAuthError::ServerError => "server_error",
         }
     }
@@ -75,9 +78,9 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match self {
             OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
-            OAuthError::TooManyFailures { .. } | OAuthError::RateLimited(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            OAuthError::TooManyFailures { .. }
+            | OAuthError::RateLimited(_)
+            | OAuthError::QuotaExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -95,6 +98,11 @@ impl IntoResponse for OAuthError {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(d.retry_after_secs));
                 portcullis_gate::apply_rate_limit_headers(res.headers_mut(), d);
+            }
+            // To the next UTC day.
+            OAuthError::QuotaExhausted(q) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(q.retry_after.max(1)));
             }
             _ => {}
         }

@@ -93,6 +93,9 @@ async fn issue(
     if !decision.allowed {
         return Err(OAuthError::RateLimited(decision));
     }
+    if let Some(exhausted) = state.issuer.take_quota(&client).await.map_err(domain)? {
+        return Err(OAuthError::QuotaExhausted(exhausted));
+    }
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let minted = state
         .issuer

@@ -32,6 +32,7 @@ mod pages;
 mod partner_client;
 mod private_key_jwt;
 mod projects;
+mod quotas;
 mod races;
 mod readiness;
 mod remote_gate;

@@ -102,7 +102,7 @@ fn every_served_console_function_is_in_the_role_table() {
 async fn state_of(s: &TestServer, account: &str) -> Vec<String> {
     let mut out = Vec::new();
     for q in [
-        "select id || ':' || name || ':' || token_ttl_secs || ':' || rate_per_sec || ':' || coalesce(archived_at, 0) || ':' || coalesce(dormant_after_days, -1) from projects where account_id = $1 order by id",
+        "select id || ':' || name || ':' || token_ttl_secs || ':' || rate_per_sec || ':' || coalesce(archived_at, 0) || ':' || coalesce(dormant_after_days, -1) || ':' || coalesce(daily_token_quota, -1) from projects where account_id = $1 order by id",
         "select cast(coalesce(dormant_after_days, -1) as text) from accounts where id = $1",
         "select id || ':' || scopes || ':' || coalesce(disabled_at, 0) || ':' || coalesce(retire_at, 0) from clients where account_id = $1 order by id",
         "select id || ':' || url || ':' || events || ':' || coalesce(disabled_at, 0) from webhook_endpoints where account_id = $1 order by id",
@@ -381,6 +381,7 @@ async fn another_account_s_management_client_changes_nothing_here() {
             ("POST", "/projects/{id}/rate-limit") => Some(json!({ "per_sec": 1, "burst": 1 })),
             ("POST", "/projects/{id}/keys-only") => Some(json!({ "keys_only": true })),
             ("POST", "/projects/{id}/dormancy") => Some(json!({ "dormant_after_days": 30 })),
+            ("POST", "/projects/{id}/quota") => Some(json!({ "daily_token_quota": 1 })),
             ("POST", "/projects/{id}/clients") => {
                 Some(json!({ "name": "Mine", "scopes": ["applications:read"] }))
             }

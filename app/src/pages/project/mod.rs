@@ -10,6 +10,7 @@ mod clients;
 mod dormancy;
 mod keys_only;
 mod panels;
+mod quota;
 mod rate_limit;
 mod settings;
 mod workload;
@@ -68,6 +69,7 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
         traffic,
         now,
         account_dormancy,
+        tokens_today,
     } = d;
     let live = project.archived_at.is_none() && can_manage;
     let example_scope = clients
@@ -98,6 +100,8 @@ fn Detail(d: ProjectDetail) -> impl IntoView {
             <keys_only::KeysOnlyCard id=project.id.clone() keys_only=project.keys_only
                 secret_clients=project.secret_clients />
         })}
+        <quota::QuotaCard id=project.id.clone() quota=project.daily_token_quota tokens_today
+            editable=live />
         <dormancy::DormancyCard id=project.id.clone() days=project.dormant_after_days
             account=account_dormancy editable=live />
         {live.then(|| view! {

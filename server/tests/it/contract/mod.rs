@@ -363,7 +363,7 @@ async fn every_api_answers_exactly_as_its_document_says() {
     );
     assert_eq!(
         ops.iter().filter(|op| op.management).count(),
-        28,
+        29,
         "every management operation is documented"
     );
     let cx = Ctx {

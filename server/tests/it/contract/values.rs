@@ -48,6 +48,15 @@ pub(super) fn valid(schema: &Value) -> BoxedStrategy<Value> {
     if let Some(e) = schema.get("enum").and_then(Value::as_array) {
         return proptest::sample::select(e.clone()).boxed();
     }
+    // A nullable value (`"type": [T, "null"]`): null, or a valid T.
+    if let Some(types) = schema["type"].as_array() {
+        let other: Vec<&Value> = types.iter().filter(|t| *t != "null").collect();
+        if types.len() == 2 && other.len() == 1 {
+            let mut inner = schema.clone();
+            inner["type"] = other[0].clone();
+            return prop_oneof![Just(Value::Null), valid(&inner)].boxed();
+        }
+    }
     match schema["type"].as_str() {
         Some("object") => object(schema),
         Some("string") => string(schema),

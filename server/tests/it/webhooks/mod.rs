@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::cluster::{within, Cluster};
 use crate::harness::{manage_call, Creds, TestServer};
 
-const ALL_EVENTS: [&str; 10] = [
+const ALL_EVENTS: [&str; 12] = [
     "client.created",
     "client.rotated",
     "client.keys_changed",
@@ -27,6 +27,8 @@ const ALL_EVENTS: [&str; 10] = [
     "client.dormant",
     "client.secret_reported",
     "project.rate_limited",
+    "project.quota_warning",
+    "project.quota_exhausted",
 ];
 const MANAGE: &str = "manage:webhooks:read manage:webhooks:write manage:clients:write";
 

@@ -1,0 +1,111 @@
+//! Daily token quotas (see [`crate::quotas`]): tokens granted to nodes per
+//! project and UTC day, and the day's warnings already sent.
+
+use sqlx::{Any, Executor, Row};
+
+use crate::clock::Epoch;
+use crate::db::Db;
+use crate::error::Result;
+
+/// Tokens already granted for `project_id` on `day` (epoch days).
+pub async fn granted(db: &Db, project_id: &str, day: i64) -> Result<i64> {
+    let row =
+        sqlx::query("select granted from token_quota_days where project_id = $1 and day = $2")
+            .bind(project_id)
+            .bind(day)
+            .fetch_optional(db)
+            .await?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => 0,
+    })
+}
+
+/// Grants `n` more tokens if the day's total stays within `quota` and no
+/// one else granted meanwhile (`seen` is what the caller read); false
+/// otherwise (read again and retry).
+pub async fn grant(db: &Db, project_id: &str, day: i64, seen: i64, n: i64) -> Result<bool> {
+    let done = if seen == 0 {
+        sqlx::query(
+            "insert into token_quota_days (project_id, day, granted) values ($1, $2, $3)
+             on conflict (project_id, day) do nothing",
+        )
+        .bind(project_id)
+        .bind(day)
+        .bind(n)
+        .execute(db)
+        .await?
+        .rows_affected()
+    } else {
+        sqlx::query(
+            "update token_quota_days set granted = granted + $3
+             where project_id = $1 and day = $2 and granted = $4",
+        )
+        .bind(project_id)
+        .bind(day)
+        .bind(n)
+        .bind(seen)
+        .execute(db)
+        .await?
+        .rows_affected()
+    };
+    Ok(done == 1)
+}
+
+/// Records the day's `kind` warning for a project; false if sent before.
+pub async fn note<'e>(
+    db: impl Executor<'e, Database = Any>,
+    project_id: &str,
+    day: i64,
+    kind: &str,
+    now: Epoch,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "insert into token_quota_notices (project_id, day, kind, sent_at) values ($1, $2, $3, $4)
+         on conflict (project_id, day, kind) do nothing",
+    )
+    .bind(project_id)
+    .bind(day)
+    .bind(kind)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Sets a live project's quota (`None`: no quota).
+pub async fn set<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    project_id: &str,
+    quota: Option<i64>,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "update projects set daily_token_quota = $1
+         where account_id = $2 and id = $3 and archived_at is null",
+    )
+    .bind(quota)
+    .bind(account_id)
+    .bind(project_id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Forgets days before `day`.
+pub async fn prune(db: &Db, day: i64) -> Result<u64> {
+    let mut gone = 0;
+    for sql in [
+        "delete from token_quota_days where day < $1",
+        "delete from token_quota_notices where day < $1",
+    ] {
+        gone += sqlx::query(sql)
+            .bind(day)
+            .execute(db)
+            .await?
+            .rows_affected();
+    }
+    Ok(gone)
+}
