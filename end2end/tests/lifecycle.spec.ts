@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
-test('an owner retires unused clients account-wide, a project says never, and what ends this week shows', async ({
+test('an owner retires unused clients account-wide, a project says never and sets a daily quota, and what ends this week shows', async ({
   page,
 }) => {
   const problems = watchForErrors(page);
@@ -27,6 +27,14 @@ test('an owner retires unused clients account-wide, a project says never, and wh
   await expect(page.getByTestId('project-dormancy').getByTestId('dormancy-rule')).toHaveText(
     'Unused clients are never retired.',
   );
+  await hydrated(page);
+
+  // A daily token quota, with today's use (every node's).
+  await expect(page.getByTestId('quota-used')).toHaveText('No daily quota. 0 tokens minted today (UTC).');
+  await page.getByTestId('daily-token-quota').fill('100');
+  await page.getByTestId('quota-save').click();
+  await expect(page.getByTestId('quota-used')).toHaveText('0 of 100 tokens minted today (UTC).');
+  await expect(page.getByTestId('daily-token-quota')).toHaveValue('100');
   await hydrated(page);
 
   // A one-day client: a badge on its card, and the account's home lists it.
