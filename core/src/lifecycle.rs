@@ -9,7 +9,8 @@
 //!   seven days gets `client.dormant`; seven days later, still unused, it
 //!   is retired with the reason "unused for N days" (`client.retired`).
 //!   A use in between cancels it: the warning counted from the old last
-//!   use no longer applies. "Last used" is the cluster's: every node
+//!   use no longer applies; so does a change of the rule (its warnings are
+//!   forgotten, and the new rule warns afresh before it retires). "Last used" is the cluster's: every node
 //!   writes its own every few seconds.
 
 use std::sync::Arc;
@@ -82,27 +83,40 @@ impl Lifecycle {
         let now = self.clock.now();
         let mut swept = Swept::default();
         let horizon = now + EXPIRY_WARNING_DAYS[EXPIRY_WARNING_DAYS.len() - 1] * DAY;
+        // One client's trouble is logged and the others go on.
+        let logged = |client_id: &str, r: Result<bool>| match r {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, client_id, "lifecycle check failed for a client; will retry");
+                false
+            }
+        };
         for c in store::lifecycle::ending(&self.db, None, now, horizon).await? {
-            if self.warn_ending(&c, now).await? {
+            if logged(&c.id, self.warn_ending(&c, now).await) {
                 swept.expiring += 1;
             }
         }
         for u in store::lifecycle::unused(&self.db, now).await? {
-            match store::lifecycle::noted_at(&self.db, &u.id, "dormant", u.since).await? {
-                None => {
-                    if self.warn_dormant(&u, now).await? {
+            let noted =
+                store::lifecycle::noted_at(&self.db, &u.id, "dormant", u.since, u.after_days).await;
+            match noted {
+                Err(e) => {
+                    logged(&u.id, Err(e));
+                }
+                Ok(None) => {
+                    if logged(&u.id, self.warn_dormant(&u, now).await) {
                         swept.dormant += 1;
                     }
                 }
-                Some(sent)
+                Ok(Some(sent))
                     if sent <= now - DORMANT_NOTICE_DAYS * DAY
                         && u.since <= now - u.after_days * DAY =>
                 {
-                    if self.retire_dormant(&u, now).await? {
+                    if logged(&u.id, self.retire_dormant(&u, now).await) {
                         swept.retired += 1;
                     }
                 }
-                Some(_) => {}
+                Ok(Some(_)) => {}
             }
         }
         store::lifecycle::prune(&self.db, now - NOTICES_KEPT_SECS).await?;
@@ -207,6 +221,8 @@ impl Lifecycle {
         {
             return Err(Error::NotFound);
         }
+        store::lifecycle::forget_dormant_warnings(&mut *tx, &by.account_id, Some(project_id))
+            .await?;
         let detail = match days {
             None => "unused clients: as the account".to_owned(),
             Some(0) => "unused clients: never retired".to_owned(),
@@ -230,6 +246,7 @@ impl Lifecycle {
         let by = by.principal();
         let mut tx = self.db.begin().await?;
         store::lifecycle::set_account_dormancy(&mut *tx, &by.account_id, days).await?;
+        store::lifecycle::forget_dormant_warnings(&mut *tx, &by.account_id, None).await?;
         let detail = match days {
             None => "unused clients: never retired".to_owned(),
             Some(d) => format!(

@@ -24,6 +24,9 @@ const DAY: i64 = 86_400;
 const LEASE_MAX: i64 = 50;
 /// Attempts at taking a lease while other nodes take theirs.
 const ATTEMPTS: usize = 20;
+/// A node that found the day's quota used up refuses from memory for this
+/// long before asking the database again.
+const EXHAUSTED_RECHECK_SECS: i64 = 5;
 
 /// The day's quota is used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +40,22 @@ pub struct Exhausted {
 struct Lease {
     day: i64,
     left: i64,
+    /// When the database last said the day's quota was used up.
+    exhausted_at: Option<Epoch>,
+}
+
+enum Leased {
+    Token,
+    Exhausted,
+    Empty,
 }
 
 pub struct Quotas {
     db: Db,
     clock: Arc<dyn Clock>,
     leases: Mutex<HashMap<String, Lease>>,
+    /// One lease fetch at a time per project.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Quotas {
@@ -51,6 +64,7 @@ impl Quotas {
             db,
             clock,
             leases: Mutex::default(),
+            fetching: Mutex::default(),
         }
     }
 
@@ -64,13 +78,31 @@ impl Quotas {
     ) -> Result<Option<Exhausted>> {
         let now = self.clock.now();
         let day = now.div_euclid(DAY);
-        if self.take_leased(project_id, day) {
-            return Ok(None);
+        let exhausted = || {
+            Some(Exhausted {
+                quota,
+                retry_after: (day + 1) * DAY - now,
+            })
+        };
+        match self.take_leased(project_id, day, now) {
+            Leased::Token => return Ok(None),
+            Leased::Exhausted => return Ok(exhausted()),
+            Leased::Empty => {}
+        }
+        // One request per project asks the database; the others wait for
+        // it and then take from the lease it brought.
+        let gate = self.fetching(project_id);
+        let _turn = gate.lock().await;
+        match self.take_leased(project_id, day, now) {
+            Leased::Token => return Ok(None),
+            Leased::Exhausted => return Ok(exhausted()),
+            Leased::Empty => {}
         }
         for _ in 0..ATTEMPTS {
             let granted = store::quotas::granted(&self.db, project_id, day).await?;
             let remaining = quota - granted;
             if remaining <= 0 {
+                self.mark_exhausted(project_id, day, now);
                 self.tell(
                     account_id,
                     project_id,
@@ -81,15 +113,12 @@ impl Quotas {
                     now,
                 )
                 .await;
-                return Ok(Some(Exhausted {
-                    quota,
-                    retry_after: (day + 1) * DAY - now,
-                }));
+                return Ok(exhausted());
             }
             // A few at a time while plenty is left; one by one at the end,
             // so tokens leased to a node that goes quiet cannot strand much.
             let n = (remaining / 8).clamp(1, LEASE_MAX);
-            if store::quotas::grant(&self.db, project_id, day, granted, n).await? {
+            if store::quotas::grant(&self.db, project_id, day, n, quota).await? {
                 let warn_at = (quota * 8 + 9) / 10;
                 if granted < warn_at && granted + n >= warn_at {
                     self.tell(
@@ -106,20 +135,55 @@ impl Quotas {
                 self.add_lease(project_id, day, n - 1);
                 return Ok(None);
             }
+            // Another node took some meanwhile: read again.
         }
         Err(Error::Internal(
             "the daily token quota is contended; retry".into(),
         ))
     }
 
-    fn take_leased(&self, project_id: &str, day: i64) -> bool {
+    /// The lock that lets one request per project fetch a lease.
+    fn fetching(&self, project_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.fetching.lock().unwrap_or_else(|p| p.into_inner());
+        if gates.len() > 10_000 {
+            // Forget the locks nobody holds.
+            gates.retain(|_, g| Arc::strong_count(g) > 1);
+        }
+        gates.entry(project_id.to_owned()).or_default().clone()
+    }
+
+    fn mark_exhausted(&self, project_id: &str, day: i64, now: Epoch) {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        let l = leases.entry(project_id.to_owned()).or_insert(Lease {
+            day,
+            left: 0,
+            exhausted_at: None,
+        });
+        *l = Lease {
+            day,
+            left: 0,
+            exhausted_at: Some(now),
+        };
+    }
+
+    fn take_leased(&self, project_id: &str, day: i64, now: Epoch) -> Leased {
         let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
         match leases.get_mut(project_id) {
             Some(l) if l.day == day && l.left > 0 => {
                 l.left -= 1;
-                true
+                Leased::Token
             }
-            _ => false,
+            // Used up lately: refused from memory, so a client retrying in
+            // a loop costs no database work (asked again now and then, in
+            // case the quota was raised).
+            Some(l)
+                if l.day == day
+                    && l.exhausted_at
+                        .is_some_and(|at| now - at < EXHAUSTED_RECHECK_SECS) =>
+            {
+                Leased::Exhausted
+            }
+            _ => Leased::Empty,
         }
     }
 
@@ -127,12 +191,19 @@ impl Quotas {
         let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
         // Yesterday's leases are of no use.
         leases.retain(|_, l| l.day >= day);
-        let l = leases
-            .entry(project_id.to_owned())
-            .or_insert(Lease { day, left: 0 });
+        let l = leases.entry(project_id.to_owned()).or_insert(Lease {
+            day,
+            left: 0,
+            exhausted_at: None,
+        });
         if l.day != day {
-            *l = Lease { day, left: 0 };
+            *l = Lease {
+                day,
+                left: 0,
+                exhausted_at: None,
+            };
         }
+        l.exhausted_at = None;
         l.left += n;
     }
 

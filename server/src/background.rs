@@ -146,6 +146,10 @@ impl Background {
                     if let Err(e) = usage.prune(now).await {
                         tracing::warn!(error = %e, "could not forget old usage totals");
                     }
+                    // Yesterday's quota days are of no use past today.
+                    if let Err(e) = store::quotas::prune(&db, now.div_euclid(86_400) - 1).await {
+                        tracing::warn!(error = %e, "could not forget old daily token quota days");
+                    }
                     issuer.registry().prune_revoked(now);
                     if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
                         tracing::warn!(error = %e, "could not prune expired revocations");

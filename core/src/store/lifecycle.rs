@@ -155,19 +155,22 @@ pub async fn note<'e>(
         == 1)
 }
 
-/// When the warning about `basis` was sent, if it was.
+/// When the warning about `basis` (for a rule of `days`) was sent, if it was.
 pub async fn noted_at<'e>(
     db: impl Executor<'e, Database = Any>,
     client_id: &str,
     kind: &str,
     basis: Epoch,
+    days: i64,
 ) -> Result<Option<Epoch>> {
     let row = sqlx::query(
-        "select min(sent_at) from client_notices where client_id = $1 and kind = $2 and basis = $3",
+        "select min(sent_at) from client_notices
+         where client_id = $1 and kind = $2 and basis = $3 and days = $4",
     )
     .bind(client_id)
     .bind(kind)
     .bind(basis)
+    .bind(days)
     .fetch_one(db)
     .await?;
     Ok(row.try_get(0)?)
@@ -194,6 +197,25 @@ pub async fn dormant_notices<'e>(
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()
+}
+
+/// Forgets the dormancy warnings of the account's clients (of one project,
+/// or all): the rule they announced changed, so a new warning must come
+/// before any retirement under the new one.
+pub async fn forget_dormant_warnings<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    project_id: Option<&str>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "delete from client_notices where kind = 'dormant' and client_id in
+           (select id from clients where account_id = $1 and ($2 = '' or project_id = $2))",
+    )
+    .bind(account_id)
+    .bind(project_id.unwrap_or(""))
+    .execute(db)
+    .await?
+    .rows_affected())
 }
 
 /// Forgets warnings sent before `before` (the ends they warned of are

@@ -21,34 +21,24 @@ pub async fn granted(db: &Db, project_id: &str, day: i64) -> Result<i64> {
     })
 }
 
-/// Grants `n` more tokens if the day's total stays within `quota` and no
-/// one else granted meanwhile (`seen` is what the caller read); false
-/// otherwise (read again and retry).
-pub async fn grant(db: &Db, project_id: &str, day: i64, seen: i64, n: i64) -> Result<bool> {
-    let done = if seen == 0 {
-        sqlx::query(
-            "insert into token_quota_days (project_id, day, granted) values ($1, $2, $3)
-             on conflict (project_id, day) do nothing",
-        )
-        .bind(project_id)
-        .bind(day)
-        .bind(n)
-        .execute(db)
-        .await?
-        .rows_affected()
-    } else {
-        sqlx::query(
-            "update token_quota_days set granted = granted + $3
-             where project_id = $1 and day = $2 and granted = $4",
-        )
-        .bind(project_id)
-        .bind(day)
-        .bind(n)
-        .bind(seen)
-        .execute(db)
-        .await?
-        .rows_affected()
-    };
+/// Grants `n` more tokens if the day's total stays within `quota`, in one
+/// statement (whoever else grants meanwhile); false if it would not.
+pub async fn grant(db: &Db, project_id: &str, day: i64, n: i64, quota: i64) -> Result<bool> {
+    if n > quota {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+        "insert into token_quota_days (project_id, day, granted) values ($1, $2, $3)
+         on conflict (project_id, day) do update set granted = token_quota_days.granted + excluded.granted
+         where token_quota_days.granted + excluded.granted <= $4",
+    )
+    .bind(project_id)
+    .bind(day)
+    .bind(n)
+    .bind(quota)
+    .execute(db)
+    .await?
+    .rows_affected();
     Ok(done == 1)
 }
 

@@ -56,7 +56,6 @@ pub(crate) struct RateLimit {
     pub burst: i64,
 }
 
-/// "Keys only": no secrets in the project, every token DPoP-bound.
 /// The project's daily token quota.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +77,7 @@ pub(crate) struct Dormancy {
     pub dormant_after_days: Option<i64>,
 }
 
+/// "Keys only": no secrets in the project, every token DPoP-bound.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeysOnly {

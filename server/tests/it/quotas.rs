@@ -105,15 +105,23 @@ async fn past_the_day_s_quota_tokens_wait_for_the_next_utc_day() {
     }
 }
 
-/// Two nodes share one quota: however the requests are spread, exactly the
-/// quota's tokens are minted.
+/// Two nodes share one quota: however the requests are spread, at once or
+/// in turn, exactly the quota's tokens are minted.
 #[tokio::test]
 async fn two_nodes_mint_exactly_the_quota_between_them() {
     let cluster = Cluster::start_on_test_backend(2).await;
     let owner = cluster.owner(0, "shared-quota@example.com").await;
     let project = cluster.project(0, &owner, "Shared").await;
-    let form = [("id", project.as_str()), ("daily_token_quota", "10")];
+    let form = [("id", project.as_str()), ("daily_token_quota", "120")];
     let (status, body) = cluster.call(0, &owner, "project_quota", &form).await;
+    assert_eq!(status, 200, "{body}");
+    // A bucket that refuses nothing here: only the quota counts.
+    let limit = [
+        ("id", project.as_str()),
+        ("rate_per_sec", "10000"),
+        ("rate_burst", "10000"),
+    ];
+    let (status, body) = cluster.call(0, &owner, "project_rate_limit", &limit).await;
     assert_eq!(status, 200, "{body}");
     // The client comes after the quota in the change feed: a node that
     // knows it knows the quota.
@@ -124,14 +132,45 @@ async fn two_nodes_mint_exactly_the_quota_between_them() {
         cluster.token(1, &creds, "").await.status() != 401
     })
     .await;
-    let mut minted = 0;
-    for i in 0..30 {
+    let minted = |statuses: Vec<u16>| {
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 429),
+            "{statuses:?}"
+        );
+        statuses.iter().filter(|s| **s == 200).count()
+    };
+    // 150 at once, over both nodes (leases of 15 at first, then fewer) ...
+    let at_once = futures_util::future::join_all((0..150).map(|i| {
+        let (cluster, creds) = (&cluster, &creds);
+        async move {
+            cluster
+                .token(i % 2, creds, "applications:read")
+                .await
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    let mut total = minted(at_once);
+    // ... then in turn until both nodes refuse (what one node still held
+    // in its lease it hands out now), past the 5 s in which a node that
+    // found the quota used up refuses from memory.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut refused_in_a_row = 0;
+    for i in 0..200 {
         let res = cluster.token(i % 2, &creds, "applications:read").await;
-        match res.status().as_u16() {
-            200 => minted += 1,
-            429 => {}
-            other => panic!("{other}"),
+        if res.status() == 429 {
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"], "quota_exceeded", "{body}");
+            refused_in_a_row += 1;
+            if refused_in_a_row == 4 {
+                break;
+            }
+        } else {
+            assert_eq!(res.status(), 200);
+            refused_in_a_row = 0;
+            total += 1;
         }
     }
-    assert_eq!(minted, 10);
+    assert_eq!(total, 120);
 }

@@ -15,8 +15,8 @@ const DAY: i64 = 86_400;
 /// A server whose console sessions outlast the weeks the clock moves.
 async fn server() -> TestServer {
     TestServer::start_with(|c| {
-        c.session_idle_minutes = 90 * 24 * 60;
-        c.session_absolute_hours = 90 * 24;
+        c.session_idle_minutes = 200 * 24 * 60;
+        c.session_absolute_hours = 200 * 24;
     })
     .await
 }
@@ -265,4 +265,42 @@ async fn the_management_api_sets_a_project_s_rule() {
     let (status, body) = manage_call(&s.base, &token, Method::POST, &path, Some(json!({}))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["dormant_after_days"].is_null(), "{body}");
+}
+
+#[tokio::test]
+async fn a_changed_rule_warns_afresh_before_it_retires() {
+    let s = server().await;
+    let owner = s.owner("rule-change@example.com").await;
+    let project = s.create_project(&owner, "Changing", "partner").await;
+    let client = s
+        .create_client(&owner, &project, &["applications:read"])
+        .await;
+    let rule = |days: &'static str| {
+        let (s, owner, project) = (&s, &owner, project.clone());
+        async move {
+            let form = [("id", project.as_str()), ("dormant_after_days", days)];
+            let (status, body) = s.call(&owner.browser, "project_dormancy", &form).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    rule("30").await;
+    s.clock.advance(24 * DAY);
+    assert_eq!(s.lifecycle.sweep().await.unwrap().dormant, 1);
+    // The rule grows to 90 days: the 30-day warning no longer stands.
+    rule("90").await;
+    let page = project_page(&s, &owner, &project).await;
+    assert!(card(&page, &client.id)["dormant_notice"].is_null());
+    s.clock.advance(10 * DAY);
+    assert_eq!(s.lifecycle.sweep().await.unwrap(), Default::default());
+    // 83 days unused: warned under the new rule; retired only at 90.
+    s.clock.advance(49 * DAY + 1);
+    let swept = s.lifecycle.sweep().await.unwrap();
+    assert_eq!((swept.dormant, swept.retired), (1, 0), "{swept:?}");
+    s.clock.advance(7 * DAY);
+    assert_eq!(s.lifecycle.sweep().await.unwrap().retired, 1);
+    let page = project_page(&s, &owner, &project).await;
+    assert_eq!(
+        card(&page, &client.id)["disabled_reason"],
+        "unused for 90 days"
+    );
 }
