@@ -178,10 +178,21 @@ impl Issuer {
         let Some(quota) = project.daily_token_quota else {
             return Ok(None);
         };
-        let exhausted = self
+        // Without the database the quota cannot be counted: the token is
+        // minted anyway (logged), as the token endpoint keeps working from
+        // memory when the database is down; a quota is a budget, not a
+        // security boundary.
+        let exhausted = match self
             .quotas
             .take(&project.account_id, &project.id, quota)
-            .await?;
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, project_id = %project.id, "daily token quota not counted: minting anyway");
+                None
+            }
+        };
         if exhausted.is_some() {
             self.usage.count(&project.id, "", UsageEvent::Limited, now);
         }

@@ -54,7 +54,7 @@ test('an owner registers a webhook, sees its secret once, reads the delivery log
     await page.getByTestId('webhook-url-input').fill(r.url);
     // Every event is ticked at first; this endpoint wants new clients only.
     const events = page.getByTestId('webhook-event');
-    await expect(events).toHaveCount(8);
+    await expect(events).toHaveCount(12);
     for (const box of await events.all()) {
       if ((await box.getAttribute('value')) !== 'client.created') await box.uncheck();
     }

@@ -174,3 +174,19 @@ async fn two_nodes_mint_exactly_the_quota_between_them() {
     }
     assert_eq!(total, 120);
 }
+
+/// Without its database a node still mints (the token endpoint works from
+/// memory); the quota is simply not counted meanwhile.
+#[tokio::test]
+async fn without_the_database_tokens_are_minted_uncounted() {
+    let s = TestServer::start().await;
+    let (owner, project, creds) = s
+        .partner_client("quota-down@example.com", &["applications:read"])
+        .await;
+    let form = [("id", project.as_str()), ("daily_token_quota", "1")];
+    assert_eq!(s.call(&owner.browser, "project_quota", &form).await.0, 200);
+    s.db.close().await;
+    for _ in 0..3 {
+        s.access_token(&creds, "applications:read").await;
+    }
+}
