@@ -394,3 +394,18 @@ where
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// Waits until node `node` knows the client (the change feed took it
+/// there), asking its token endpoint a few times a second: each "unknown"
+/// answer counts as a failed authentication from this address, so asking
+/// faster would lock the address out (20 failures).
+pub async fn client_known(cluster: &Cluster, node: usize, creds: &Creds) {
+    for _ in 0..15 {
+        // An empty scope is refused before the bucket: nothing is minted.
+        if cluster.token(node, creds, "").await.status() != 401 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("node {node} did not learn of the client within 4 s");
+}
