@@ -51,6 +51,17 @@ pub fn days_phrase(days: i64) -> String {
     }
 }
 
+/// "Expires in 3 days" / "Retires within a day": what a badge says of an
+/// end (`retires`: a scheduled retirement, not an expiry).
+pub fn ends_phrase(end: Epoch, retires: bool, now: Epoch) -> String {
+    let when = days_phrase(days_until(end, now));
+    if retires {
+        format!("Retires {when}")
+    } else {
+        format!("Expires {when}")
+    }
+}
+
 /// Whole days from `now` until `end`, rounded up.
 pub fn days_until(end: Epoch, now: Epoch) -> i64 {
     (end - now + DAY - 1).div_euclid(DAY)
@@ -216,8 +227,14 @@ impl Lifecycle {
         // Management clients are the owners' to retire.
         manager.owner_of(&project.api_id)?;
         let mut tx = self.db.begin().await?;
-        if !store::lifecycle::set_project_dormancy(&mut *tx, &by.account_id, project_id, days)
-            .await?
+        if !store::projects::set(
+            &mut *tx,
+            &by.account_id,
+            project_id,
+            store::projects::Setting::DormantAfterDays,
+            days,
+        )
+        .await?
         {
             return Err(Error::NotFound);
         }

@@ -154,16 +154,12 @@ impl Quotas {
 
     fn mark_exhausted(&self, project_id: &str, day: i64, now: Epoch) {
         let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
-        let l = leases.entry(project_id.to_owned()).or_insert(Lease {
-            day,
-            left: 0,
-            exhausted_at: None,
-        });
-        *l = Lease {
+        let spent = Lease {
             day,
             left: 0,
             exhausted_at: Some(now),
         };
+        leases.insert(project_id.to_owned(), spent);
     }
 
     fn take_leased(&self, project_id: &str, day: i64, now: Epoch) -> Leased {

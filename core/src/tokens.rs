@@ -15,7 +15,7 @@ use crate::feed::{ChangeKind, Feed};
 use crate::ids::random_bytes;
 use crate::keyring::Keyring;
 use crate::master_key::MasterKey;
-use crate::ratelimit::{Decision, MinuteTally, RateLimiter};
+use crate::ratelimit::{Decision, RateLimiter};
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
 use crate::remote_keys::{KeyFetcher, RemoteKeys};
 use crate::shared_limits::SharedLimits;
@@ -220,11 +220,6 @@ impl Issuer {
         requested: Option<&str>,
     ) -> Result<Vec<String>> {
         parse_scope_request(requested, &client.scopes)
-    }
-
-    /// The project's allowed/limited requests per minute, last hour.
-    pub fn traffic(&self, project_id: &str) -> Vec<MinuteTally> {
-        self.limiter.history(project_id, self.clock.now())
     }
 
     pub fn issuer(&self) -> &str {

@@ -156,7 +156,9 @@ impl UsageTotals {
             ));
         }
         let this_minute = self.clock.now() / 60;
-        let kept: Vec<Row> = rows
+        // Rows naming the same project and minute are summed as they are
+        // written (`store::usage::add`).
+        let rows: Vec<Row> = rows
             .into_iter()
             .filter(|r| {
                 (this_minute - GATE_REPORT_MINUTES..=this_minute + 1).contains(&r.minute)
@@ -176,15 +178,6 @@ impl UsageTotals {
                 ..r
             })
             .collect();
-        // Rows naming the same project and minute are added up first.
-        let mut merged: HashMap<(String, i64), Row> = HashMap::new();
-        for r in kept {
-            merged
-                .entry((r.project_id.clone(), r.minute))
-                .and_modify(|m| m.counts.add(&r.counts))
-                .or_insert(r);
-        }
-        let rows: Vec<Row> = merged.into_values().collect();
         self.add(&rows, Some(report_id)).await
     }
 

@@ -141,18 +141,12 @@ pub(super) fn ending(
     names: &std::collections::HashMap<String, String>,
     now: i64,
 ) -> Vec<EndingInfo> {
-    use portcullis_core::lifecycle::{days_phrase, days_until};
     let mut out: Vec<EndingInfo> = list
         .into_iter()
         .filter_map(|e| {
             let (at, retires) = e.end()?;
-            let when = days_phrase(days_until(at, now));
             Some(EndingInfo {
-                when: if retires {
-                    format!("Retires {when}")
-                } else {
-                    format!("Expires {when}")
-                },
+                when: portcullis_core::lifecycle::ends_phrase(at, retires, now),
                 client_id: e.id,
                 client_name: e.name,
                 project_name: names.get(&e.project_id).cloned().unwrap_or_default(),

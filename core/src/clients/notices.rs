@@ -17,8 +17,8 @@ pub(super) fn warned_for(warned: &[(String, Epoch, Epoch)], row: &ClientRow) -> 
         .min()
 }
 
-/// "Expires in 3 days" / "Retires tomorrow" for a live client whose end is
-/// within 30 days.
+/// "Expires in 3 days" / "Retires within a day" for a live client whose
+/// end is within 30 days.
 pub(super) fn ends_soon(
     expires_at: Option<Epoch>,
     retire_at: Option<Epoch>,
@@ -28,22 +28,9 @@ pub(super) fn ends_soon(
     if disabled_at.is_some() {
         return None;
     }
-    let ending = store::lifecycle::Ending {
-        id: String::new(),
-        account_id: String::new(),
-        project_id: String::new(),
-        name: String::new(),
-        expires_at,
-        retire_at,
-    };
-    let (end, retires) = ending.end()?;
+    let (end, retires) = store::lifecycle::first_end(expires_at, retire_at)?;
     if end <= now || end - now > 30 * 86_400 {
         return None;
     }
-    let when = crate::lifecycle::days_phrase(crate::lifecycle::days_until(end, now));
-    Some(if retires {
-        format!("Retires {when}")
-    } else {
-        format!("Expires {when}")
-    })
+    Some(crate::lifecycle::ends_phrase(end, retires, now))
 }

@@ -28,7 +28,15 @@ impl Projects {
             return Err(Error::conflict("Archived projects cannot be changed."));
         }
         let mut tx = self.db.begin().await?;
-        if !store::quotas::set(&mut *tx, &by.account_id, id, quota).await? {
+        if !store::projects::set(
+            &mut *tx,
+            &by.account_id,
+            id,
+            store::projects::Setting::DailyTokenQuota,
+            quota,
+        )
+        .await?
+        {
             return Err(self.changed_meanwhile(by, id).await);
         }
         let detail = match quota {

@@ -32,12 +32,18 @@ pub struct Ending {
 impl Ending {
     /// The end that comes first, and whether it is a retirement.
     pub fn end(&self) -> Option<(Epoch, bool)> {
-        match (self.expires_at, self.retire_at) {
-            (Some(e), Some(r)) if r < e => Some((r, true)),
-            (Some(e), _) => Some((e, false)),
-            (None, Some(r)) => Some((r, true)),
-            (None, None) => None,
-        }
+        first_end(self.expires_at, self.retire_at)
+    }
+}
+
+/// Of a client's expiry and scheduled retirement, the one that comes
+/// first, and whether it is the retirement.
+pub fn first_end(expires_at: Option<Epoch>, retire_at: Option<Epoch>) -> Option<(Epoch, bool)> {
+    match (expires_at, retire_at) {
+        (Some(e), Some(r)) if r < e => Some((r, true)),
+        (Some(e), _) => Some((e, false)),
+        (None, Some(r)) => Some((r, true)),
+        (None, None) => None,
     }
 }
 
@@ -226,26 +232,6 @@ pub async fn prune<'e>(db: impl Executor<'e, Database = Any>, before: Epoch) -> 
         .execute(db)
         .await?
         .rows_affected())
-}
-
-/// Sets a project's dormancy (null: as the account; 0: never).
-pub async fn set_project_dormancy<'e>(
-    db: impl Executor<'e, Database = Any>,
-    account_id: &str,
-    project_id: &str,
-    days: Option<i64>,
-) -> Result<bool> {
-    Ok(sqlx::query(
-        "update projects set dormant_after_days = $1
-         where account_id = $2 and id = $3 and archived_at is null",
-    )
-    .bind(days)
-    .bind(account_id)
-    .bind(project_id)
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1)
 }
 
 /// Sets the account's dormancy (null: never).

@@ -218,3 +218,38 @@ pub async fn set_rate_limit<'e>(
     .rows_affected()
         == 1)
 }
+
+/// A live project's setting that may be unset (null), by column.
+#[derive(Debug, Clone, Copy)]
+pub enum Setting {
+    /// Days unused before a client is retired; null: as the account; 0: never.
+    DormantAfterDays,
+    /// Tokens a UTC day; null: no quota.
+    DailyTokenQuota,
+}
+
+/// Sets one of a live project's [`Setting`]s; false if the project is
+/// unknown to the account or archived.
+pub async fn set<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: &str,
+    id: &str,
+    setting: Setting,
+    value: Option<i64>,
+) -> Result<bool> {
+    let column = match setting {
+        Setting::DormantAfterDays => "dormant_after_days",
+        Setting::DailyTokenQuota => "daily_token_quota",
+    };
+    Ok(sqlx::query(&format!(
+        "update projects set {column} = $1
+         where account_id = $2 and id = $3 and archived_at is null"
+    ))
+    .bind(value)
+    .bind(account_id)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -64,26 +64,6 @@ pub async fn note<'e>(
         == 1)
 }
 
-/// Sets a live project's quota (`None`: no quota).
-pub async fn set<'e>(
-    db: impl Executor<'e, Database = Any>,
-    account_id: &str,
-    project_id: &str,
-    quota: Option<i64>,
-) -> Result<bool> {
-    Ok(sqlx::query(
-        "update projects set daily_token_quota = $1
-         where account_id = $2 and id = $3 and archived_at is null",
-    )
-    .bind(quota)
-    .bind(account_id)
-    .bind(project_id)
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1)
-}
-
 /// Forgets days before `day`.
 pub async fn prune(db: &Db, day: i64) -> Result<u64> {
     let mut gone = 0;

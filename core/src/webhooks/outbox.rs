@@ -146,18 +146,12 @@ async fn enqueue_for(
     match kind {
         EventType::ClientRotated => data["successor_client_id"] = json!(changed),
         EventType::ClientExpiring => {
-            let ending = store::lifecycle::Ending {
-                id: client.id.clone(),
-                account_id: client.account_id.clone(),
-                project_id: client.project_id.clone(),
-                name: client.name.clone(),
-                expires_at: client.expires_at,
-                retire_at: client.retire_at,
-            };
-            if let Some((end, retires)) = ending.end() {
+            if let Some((end, retires)) =
+                store::lifecycle::first_end(client.expires_at, client.retire_at)
+            {
                 data["ends"] = json!(if retires { "retires" } else { "expires" });
                 data["ends_at"] = json!(crate::calendar::rfc3339(end));
-                data["days_left"] = json!((end - now + 86_399) / 86_400);
+                data["days_left"] = json!(crate::lifecycle::days_until(end, now));
             }
         }
         EventType::ClientDormant => {
