@@ -80,6 +80,9 @@ struct Args {
     /// with --redis, used-once values go to that Redis, as on a cluster).
     #[arg(long)]
     token_cpu_only: bool,
+    /// Only the audit log at scale: its queries and its export (SQLite).
+    #[arg(long)]
+    audit_only: bool,
     /// Only the metrics on/off comparison (two release nodes).
     #[arg(long)]
     metrics_only: bool,
@@ -178,9 +181,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = runtime.block_on(run(&args, &servers)) {
-        eprintln!("bench: {e}");
-        return ExitCode::FAILURE;
+    if !args.audit_only {
+        if let Err(e) = runtime.block_on(run(&args, &servers)) {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     if args.token_cpu_only || args.metrics_only {
         return ExitCode::SUCCESS;
@@ -192,6 +197,9 @@ fn main() -> ExitCode {
         }
     }
     drop(servers);
+    if args.audit_only {
+        return ExitCode::SUCCESS;
+    }
     if let Some(admin) = &args.postgres {
         if let Err(e) = postgres_benches(&args, admin) {
             eprintln!("bench: PostgreSQL: {e}");

@@ -285,6 +285,16 @@ pub async fn record_or_log(db: &Db, e: Event<'_>, now: Epoch) {
     let _ = record(db, e, now).await;
 }
 
+/// A filter's action is one the log records.
+pub fn check_action(filter: &Filter) -> Result<()> {
+    match &filter.action {
+        Some(a) if !ACTIONS.contains(&a.as_str()) => {
+            Err(Error::invalid("action", "Choose an action from the list."))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// One page of an account's log, newest first.
 pub async fn search(
     db: &Db,
@@ -293,11 +303,7 @@ pub async fn search(
     before: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page> {
-    if let Some(a) = &filter.action {
-        if !ACTIONS.contains(&a.as_str()) {
-            return Err(Error::invalid("action", "Choose an action from the list."));
-        }
-    }
+    check_action(filter)?;
     let limit = limit.clamp(1, PAGE_MAX);
     let mut entries = store::page(db, account_id, filter, before, limit + 1).await?;
     let next = if entries.len() as i64 > limit {

@@ -32,6 +32,7 @@ pub mod clients;
 pub mod db;
 pub mod dpop_nonce;
 pub mod error;
+pub mod evidence;
 pub mod feed;
 pub mod gate_feed;
 pub mod gate_reach;

@@ -98,6 +98,11 @@ pub struct Projects {
 }
 
 impl Projects {
+    /// The server's clock: what "now" is for a file's heading.
+    pub fn now(&self) -> Epoch {
+        self.clock.now()
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }

@@ -5,6 +5,7 @@ pub mod apis;
 pub mod background;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod gate_api;
 pub mod gate_bounds;
 pub mod gate_cmd;

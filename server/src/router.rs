@@ -270,6 +270,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         move || provide_page_context(state.clone())
     };
     let console = Router::new()
+        // Downloads: behind the role table as the server functions are.
+        .route("/api/audit_export", get(crate::evidence::console_audit))
+        .route("/api/usage_export", get(crate::evidence::console_usage))
         // Also mounts every server function at /api/<name>, with this context.
         .leptos_routes_with_context(&state, generate_route_list(App), page_context.clone(), {
             let options = leptos_options.clone();

@@ -70,6 +70,20 @@ fn AuditView(
         q.push(format!("before={}", urlencode::query_value(&cursor)));
         format!("/audit?{}", q.join("&"))
     });
+    // The downloads take the filters as they are, without the page.
+    let export = move |what: &str, format: &str| {
+        let mut q = vec![format!("format={format}")];
+        if what == "audit" {
+            q.extend(
+                FILTERS
+                    .iter()
+                    .map(|k| (k, current(k)))
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!("{k}={}", urlencode::query_value(&v))),
+            );
+        }
+        format!("/api/{what}_export?{}", q.join("&"))
+    };
     let paged = !current("before").is_empty();
     let empty = entries.is_empty();
     view! {
@@ -148,6 +162,20 @@ fn AuditView(
                 {paged.then(|| view! { <A href="/audit" attr:class="button small">"Newest"</A> })}
                 {older.map(|href| view! { <A href=href attr:class="button small" attr:data-test-id="older">"Older entries"</A> })}
             </div>
+        </section>
+        <section class="card" data-test-id="evidence">
+            <h2>"Evidence for auditors"</h2>
+            <p class="muted">"Each file names your account, the dates it covers and when it was made; its last line says it is complete."</p>
+            <p>
+                "The log as filtered above, every page: "
+                <a href=export("audit", "csv") download data-test-id="export-audit-csv">"CSV"</a>" · "
+                <a href=export("audit", "json") download data-test-id="export-audit-json">"JSON"</a>
+            </p>
+            <p>
+                "Tokens minted per client and calls per project, each day of the last 30: "
+                <a href=export("usage", "csv") download data-test-id="export-usage-csv">"CSV"</a>" · "
+                <a href=export("usage", "json") download data-test-id="export-usage-json">"JSON"</a>
+            </p>
         </section>
     }
     .into_any()

@@ -175,6 +175,13 @@ pub const CONSOLE: &[(&str, Allow)] = &[
     ("staff_gate_revoke", Staff),
 ];
 
+/// Every console path under `/api/` that is not a server function: a
+/// download (`GET`, streamed). Checked at the same edge as [`CONSOLE`].
+pub const CONSOLE_DOWNLOADS: &[(&str, Allow)] = &[
+    ("audit_export", Members(Viewer)),
+    ("usage_export", Members(Viewer)),
+];
+
 /// Every management operation: method, path under `/manage/v1`, and the
 /// scope its token must carry.
 pub const MANAGE: &[(&str, &str, &str)] = &[
@@ -197,6 +204,8 @@ pub const MANAGE: &[(&str, &str, &str)] = &[
     ("POST", "/clients/{id}/keep", "manage:clients:write"),
     ("DELETE", "/clients/{id}", "manage:clients:delete"),
     ("GET", "/audit", "manage:audit:read"),
+    ("GET", "/audit/export", "manage:audit:read"),
+    ("GET", "/usage/export", "manage:projects:read"),
     ("GET", "/members", "manage:members:read"),
     ("GET", "/webhooks", "manage:webhooks:read"),
     ("POST", "/webhooks", "manage:webhooks:write"),
@@ -213,9 +222,14 @@ pub const MANAGE: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Who may call the console function `name`; `None` if it is not listed.
+/// Who may call the console function or download `name`; `None` if it
+/// is not listed.
 pub fn console(name: &str) -> Option<Allow> {
-    CONSOLE.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+    CONSOLE
+        .iter()
+        .chain(CONSOLE_DOWNLOADS)
+        .find(|(n, _)| *n == name)
+        .map(|(_, a)| *a)
 }
 
 /// The scope the management operation needs; `None` if it is not listed.
@@ -232,7 +246,11 @@ mod tests {
 
     #[test]
     fn names_are_listed_once_and_scopes_are_the_catalogue_s() {
-        let mut names: Vec<&str> = CONSOLE.iter().map(|(n, _)| *n).collect();
+        let mut names: Vec<&str> = CONSOLE
+            .iter()
+            .chain(CONSOLE_DOWNLOADS)
+            .map(|(n, _)| *n)
+            .collect();
         names.sort();
         let before = names.len();
         names.dedup();

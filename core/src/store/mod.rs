@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod clients;
+pub mod evidence;
 pub mod gate_credentials;
 pub mod gate_reach;
 pub mod idempotency;

@@ -213,6 +213,10 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
         Op { verb: "delete", path: "/clients/{id}", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
         Op { verb: "get", path: "/audit", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["entries", "next"], "properties": { "entries": { "type": "array" }, "next": nullable("string") } })) },
+        Op { verb: "get", path: "/audit/export", summary: "Evidence for auditors: the audit log as filtered (the filters of /audit), newest first, as one streamed file: `format=json` (the default) or `format=csv` (`#` lines give the account, the range and when it was made; the last line is `# complete: N rows`). Entries written while it is made are not in it", request: None, success: 200,
+             returns: Some(evidence_file(&["id", "at", "actor_kind", "actor", "action", "target_kind", "target_id", "project_id", "client_ip", "detail"])) },
+        Op { verb: "get", path: "/usage/export", summary: "Evidence for auditors: each day's tokens minted per client and calls let through, refused and rate limited per project (`client_id` null), summed over every node and gate, oldest day first, as one streamed file (`format=json` or `csv`, as /audit/export). `from` and `to` are UTC dates within the last 30 days (by default all of them)", request: None, success: 200,
+             returns: Some(evidence_file(&["day", "project_id", "project_name", "client_id", "client_name", "tokens_minted", "calls_allowed", "calls_refused", "rate_limited"])) },
         Op { verb: "get", path: "/members", summary: "The account's members", request: None, success: 200,
              returns: Some(json!({ "type": "object", "required": ["members"], "properties": { "members": { "type": "array", "items": {
                  "type": "object", "required": ["user_id", "email", "role", "joined_at"], "properties": {
@@ -232,6 +236,21 @@ fn ops(v: &Vocabulary) -> Vec<Op> {
              returns: Some(json!({ "type": "object", "required": ["deliveries", "next"], "properties": { "deliveries": { "type": "array", "items": answer::<DeliveryAnswer>() }, "next": nullable("string") } })) },
         Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(answer::<DeliveryAnswer>()) },
     ]
+}
+
+/// An evidence file's JSON form: whose it is, the dates it covers, when
+/// it was made, its rows (objects with `columns`), their count, and
+/// `complete` (absent from a download cut short).
+fn evidence_file(columns: &[&str]) -> Value {
+    json!({ "type": "object", "required": ["kind", "account", "range", "generated_at", "entries", "count", "complete"],
+        "properties": {
+            "kind": { "enum": ["audit_log", "daily_usage"] },
+            "account": { "type": "object", "required": ["id", "name"], "properties": { "id": { "type": "string" }, "name": { "type": "string" } } },
+            "range": { "type": "object", "required": ["from", "to"], "properties": { "from": nullable("string"), "to": nullable("string") } },
+            "generated_at": { "type": "string", "format": "date-time" },
+            "entries": { "type": "array", "items": { "type": "object", "required": columns } },
+            "count": { "type": "integer", "minimum": 0 },
+            "complete": { "const": true } } })
 }
 
 /// A request body that works, for the document's readers (and checked to
@@ -292,7 +311,18 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
         if op.path == "/webhooks/{id}/deliveries" {
             params.push(json!({ "name": "before", "in": "query", "required": false, "description": "the `next` of the previous page", "schema": cursor }));
         }
-        if op.path == "/audit" {
+        if op.path.ends_with("/export") {
+            params.push(json!({ "name": "format", "in": "query", "required": false, "description": "json (the default) or csv", "schema": { "enum": ["json", "csv"] } }));
+        }
+        if op.path == "/usage/export" {
+            for (name, description) in [
+                ("from", "UTC, within the last 30 days"),
+                ("to", "UTC, inclusive, today at the latest"),
+            ] {
+                params.push(json!({ "name": name, "in": "query", "required": false, "description": description, "schema": date_schema() }));
+            }
+        }
+        if op.path == "/audit" || op.path == "/audit/export" {
             let line = line_schema(FILTER_MAX);
             for (name, description, schema) in [
                 ("actor", "an email or management client label", &line),
@@ -306,6 +336,9 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
                 ("to", "UTC, inclusive", &date_schema()),
                 ("before", "the `next` of the previous page", &cursor),
             ] {
+                if name == "before" && op.path != "/audit" {
+                    continue;
+                }
                 params.push(json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema }));
             }
         }
@@ -313,6 +346,8 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
         responses.insert(
             op.success.to_string(),
             match &op.returns {
+                Some(schema) if op.path.ends_with("/export") => json!({ "description": "the file, as an attachment",
+                    "content": { "application/json": { "schema": schema }, "text/csv": { "schema": { "type": "string" } } } }),
                 Some(schema) => json!({ "description": "success", "content": { "application/json": { "schema": schema } } }),
                 None => json!({ "description": "done; no body" }),
             },

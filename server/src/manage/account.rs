@@ -1,15 +1,18 @@
-//! `/manage/v1/audit` and `/manage/v1/members`: the account's records.
+//! `/manage/v1/audit`, `/members` and the evidence files: the account's
+//! records.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::audit::{self, Cursor, Filter};
+use portcullis_core::evidence::{self, Format};
 use portcullis_gate::Bearer;
 use portcullis_reference_apis::Params;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{who, Answer, ManageState};
+use crate::evidence::{download, AuditExportQuery, UsageExportQuery};
 
 /// Each present parameter must be what the document says (an empty `from`
 /// is an error here, where the console's form sends one for "any").
@@ -57,6 +60,45 @@ pub(super) async fn audit_log(
         })
         .collect();
     Ok(Json(json!({ "entries": entries, "next": page.next.map(|c| c.encode()) })).into_response())
+}
+
+/// `GET /audit/export`: the log as filtered, streamed as CSV or JSON.
+pub(super) async fn audit_export(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Params(q): Params<AuditExportQuery>,
+) -> Answer {
+    let filter = Filter::new(
+        q.actor.as_deref(),
+        q.action.as_deref(),
+        q.project_id.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+    )?;
+    let format = Format::parse(q.format.as_deref())?;
+    let db = s.projects.db();
+    let export = evidence::audit_log(db, &who(&b), filter, format, s.projects.now()).await?;
+    Ok(download(export))
+}
+
+/// `GET /usage/export`: daily use per client, streamed as CSV or JSON.
+pub(super) async fn usage_export(
+    State(s): State<ManageState>,
+    Extension(b): Extension<Bearer>,
+    Params(q): Params<UsageExportQuery>,
+) -> Answer {
+    let format = Format::parse(q.format.as_deref())?;
+    let (db, now) = (s.projects.db(), s.projects.now());
+    let export = evidence::daily_usage(
+        db,
+        &who(&b),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        format,
+        now,
+    )
+    .await?;
+    Ok(download(export))
 }
 
 pub(super) async fn members(

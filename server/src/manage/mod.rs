@@ -79,6 +79,8 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
         .route("/clients/{id}/retire", op("POST", "/clients/{id}/retire", retire_client, s))
         .route("/clients/{id}/keep", op("POST", "/clients/{id}/keep", keep_client, s))
         .route("/audit", op("GET", "/audit", audit_log, s))
+        .route("/audit/export", op("GET", "/audit/export", audit_export, s))
+        .route("/usage/export", op("GET", "/usage/export", usage_export, s))
         .route("/members", op("GET", "/members", members, s))
         .route("/webhooks", op("GET", "/webhooks", webhooks::list, s).merge(op("POST", "/webhooks", webhooks::create, s)))
         .route("/webhooks/{id}", op("GET", "/webhooks/{id}", webhooks::read, s).merge(op("POST", "/webhooks/{id}", webhooks::update, s)).merge(op("DELETE", "/webhooks/{id}", webhooks::delete, s)))
@@ -101,7 +103,7 @@ mod idempotency;
 mod projects;
 mod webhooks;
 
-use account::{audit_log, members};
+use account::{audit_export, audit_log, members, usage_export};
 use clients::{
     create_client, delete_client, keep_client, narrow_client, retire_client, rotate_client,
     set_client_keys, set_client_workload,

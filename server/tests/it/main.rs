@@ -12,6 +12,7 @@ mod cluster;
 mod contract;
 mod csrf;
 mod dpop;
+mod evidence;
 mod example_resource_server;
 mod gate_process;
 mod gate_reach;

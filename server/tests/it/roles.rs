@@ -5,7 +5,7 @@
 //! account's ids, changes nothing here; and a function the server serves
 //! but the table does not list fails this test.
 
-use portcullis_core::access::table::{Allow, CONSOLE, MANAGE};
+use portcullis_core::access::table::{Allow, CONSOLE, CONSOLE_DOWNLOADS, MANAGE};
 use portcullis_core::Role;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -50,6 +50,14 @@ fn may_call(allow: Allow, who: Who) -> bool {
         Allow::Staff => who == Staff,
         Allow::Client(_) => false,
     }
+}
+
+/// A console download (`GET`): its status and, for a refusal, its JSON.
+async fn download(browser: &Client, url: &str) -> (u16, Value) {
+    let res = browser.get(url).send().await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, body)
 }
 
 /// The answer kinds that mean "refused by who you are".
@@ -161,6 +169,16 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
     let mut entries: Vec<&(&str, Allow)> = CONSOLE.iter().collect();
     entries.sort_by_key(|(n, _)| *n == "logout");
     for (who, browser) in &callers {
+        // Downloads first: the functions end with `logout`.
+        for (name, allow) in CONSOLE_DOWNLOADS {
+            let (status, body) = download(browser, &s.url(&format!("/api/{name}"))).await;
+            assert_eq!(
+                !refused(status, &body),
+                may_call(*allow, *who),
+                "{name} as {who:?}: {status} {body} (the table says {allow:?})"
+            );
+            checked += 1;
+        }
         for (name, allow) in &entries {
             let (status, body) = s.call(browser, name, &form).await;
             let expected = may_call(*allow, *who);
@@ -194,7 +212,16 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
         );
         checked += 1;
     }
-    assert_eq!(checked, CONSOLE.len() * 7);
+    for (name, allow) in CONSOLE_DOWNLOADS {
+        let (status, body) = download(&staff, &s.url(&format!("/api/{name}"))).await;
+        assert_eq!(
+            !refused(status, &body),
+            may_call(*allow, Who::Staff),
+            "{name} as staff: {status} {body}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, (CONSOLE.len() + CONSOLE_DOWNLOADS.len()) * 7);
 }
 
 /// An account (owner@a.example) with a Partner API project, a client and a

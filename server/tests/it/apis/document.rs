@@ -39,7 +39,7 @@ async fn the_openapi_document_names_each_operations_scope() {
         19,
         "every reference operation is documented"
     );
-    assert_eq!(count("/manage/v1/"), 29, "and every management operation");
+    assert_eq!(count("/manage/v1/"), 31, "and every management operation");
     let scopes = doc["components"]["securitySchemes"]["portcullis"]["flows"]["clientCredentials"]
         ["scopes"]
         .as_object()
