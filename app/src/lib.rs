@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod format;
 pub mod gates;
+pub mod live;
 pub mod pages;
 pub mod projects;
 pub mod reach;

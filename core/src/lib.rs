@@ -46,6 +46,7 @@ pub mod master_key;
 pub mod model;
 pub mod password;
 pub mod password_reset;
+pub mod project_live;
 pub mod projects;
 pub mod quotas;
 pub mod readiness;

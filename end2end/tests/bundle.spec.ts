@@ -45,7 +45,7 @@ test('the log-in page loads no lazy island; a console page fetches the islands i
 
   seen.length = 0;
   await newProject(page, 'Lazy project', 'api-partner');
-  for (const island of ['clients_section', 'settings_card', 'rate_limit_form', 'keys_only_card']) {
+  for (const island of ['clients_section', 'live_traffic', 'settings_card', 'rate_limit_form', 'keys_only_card']) {
     expect(seen.some((f) => islandFile(island).test(f)), island).toBe(true);
   }
   expect(seen.some((f) => islandFile('webhooks_section').test(f))).toBe(false);

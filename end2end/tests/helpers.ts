@@ -4,6 +4,10 @@ import { createHmac } from 'node:crypto';
 
 export const PASSWORD = 'correct horse battery staple';
 
+/** How long a page may take to show use made elsewhere: every node writes
+ * its counts every 5 s and an open page's stream compares them every 5 s. */
+export const LIVE = 20_000;
+
 let counter = 0;
 /** A fresh address per test, so tests never share an account. */
 export function uniqueEmail(tag: string): string {

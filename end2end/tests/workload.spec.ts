@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
+import { LIVE, hydrated, newClient, newProject, signUp, uniqueEmail, watchForErrors } from './helpers';
 
 /** A CI platform's token issuer on loopback: OpenID discovery and its JWK
  *  Set, and GitHub Actions-shaped tokens signed RS256 with Node's crypto. */
@@ -85,8 +85,9 @@ test('a GitHub Actions trust set up with its preset: the job signs in with its p
     expect((await mint('refs/heads/feature')).status()).toBe(401);
 
     // The card names the workload that signed in.
-    await page.getByTestId('refresh-clients').click();
-    await expect(card.getByTestId('last-workload')).toContainText('repo:acme/payments-sync:ref:refs/heads/main');
+    await expect(card.getByTestId('last-workload')).toContainText('repo:acme/payments-sync:ref:refs/heads/main', {
+      timeout: LIVE,
+    });
   } finally {
     ci.close();
   }

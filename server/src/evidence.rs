@@ -65,7 +65,7 @@ pub struct UsageExportQuery {
     pub to: Option<String>,
 }
 
-fn refuse(e: ConsoleError) -> Response {
+pub(crate) fn refuse(e: ConsoleError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = (status, app::error::to_json(&e)).into_response();
     res.headers_mut().insert(

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod outbound;
+pub mod project_live;
 pub mod readyz;
 pub mod router;
 pub mod sessions;

@@ -245,6 +245,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         lifecycle: lifecycle.clone(),
         request_timeout_secs: config.request_timeout_secs as i64,
     };
+    let live = portcullis_core::project_live::ProjectLive::attach_to(&feed);
     let state = AppState {
         leptos_options: leptos_options.clone(),
         accounts: accounts.clone(),
@@ -257,6 +258,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         webhooks,
         usage: usage.clone(),
         lifecycle: lifecycle.clone(),
+        live,
         public_base: public_url.as_str().trim_end_matches('/').into(),
         sessions: SessionPolicy {
             idle_secs: i64::from(config.session_idle_minutes) * 60,
@@ -273,6 +275,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         // Downloads: behind the role table as the server functions are.
         .route("/api/audit_export", get(crate::evidence::console_audit))
         .route("/api/usage_export", get(crate::evidence::console_usage))
+        .route("/api/project_live", get(crate::project_live::stream))
         // Also mounts every server function at /api/<name>, with this context.
         .leptos_routes_with_context(&state, generate_route_list(App), page_context.clone(), {
             let options = leptos_options.clone();

@@ -10,7 +10,7 @@ mod state;
 pub use csp::{page_csp, provide_page_context};
 pub use error_map::respond;
 pub use session::{
-    clear_pending_log_in, current_principal, current_staff, end_session,
+    clear_pending_log_in, current_principal, current_quietly, current_staff, end_session,
     keep_after_password_change, keep_pending_log_in, pending_log_in, start_pending_log_in,
     start_session, start_staff_session, SessionRecord,
 };

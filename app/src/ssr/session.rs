@@ -83,11 +83,13 @@ pub async fn start_staff_session(
     Ok(())
 }
 
-/// The live session record after the time limits, touching `last_seen`;
-/// `None` (and the session ended) when it has timed out.
+/// The live session record after the time limits, touching `last_seen`
+/// when `touch` (a request that is activity); `None` (and the session
+/// ended) when it has timed out.
 async fn live_record(
     session: &Session,
     state: &AppState,
+    touch: bool,
 ) -> Result<Option<SessionRecord>, ConsoleError> {
     let Some(mut record) = session.get::<SessionRecord>(KEY).await? else {
         return Ok(None);
@@ -99,7 +101,7 @@ async fn live_record(
         end_session(session).await?;
         return Ok(None);
     }
-    if record.last_seen != now {
+    if touch && record.last_seen != now {
         record.last_seen = now;
         session.insert(KEY, record.clone()).await?;
     }
@@ -112,7 +114,27 @@ pub async fn current_staff(
     session: &Session,
     state: &AppState,
 ) -> Result<Option<Staff>, ConsoleError> {
-    match live_record(session, state).await? {
+    staff_of(session, state, true).await
+}
+
+/// [`current_staff`] and [`current_principal`] for a request that is not
+/// activity (a live stream opening again): the idle timer is not renewed.
+pub async fn current_quietly(
+    session: &Session,
+    state: &AppState,
+) -> Result<(Option<Staff>, Option<Principal>), ConsoleError> {
+    if let Some(staff) = staff_of(session, state, false).await? {
+        return Ok((Some(staff), None));
+    }
+    Ok((None, principal_of(session, state, false).await?))
+}
+
+async fn staff_of(
+    session: &Session,
+    state: &AppState,
+    touch: bool,
+) -> Result<Option<Staff>, ConsoleError> {
+    match live_record(session, state, touch).await? {
         Some(r) if r.staff => match state.accounts.staff(&r.user_id).await? {
             Some(s) if s.session_epoch() == r.epoch => Ok(Some(s)),
             _ => {
@@ -136,7 +158,15 @@ pub async fn current_principal(
     session: &Session,
     state: &AppState,
 ) -> Result<Option<Principal>, ConsoleError> {
-    let Some(record) = live_record(session, state).await? else {
+    principal_of(session, state, true).await
+}
+
+async fn principal_of(
+    session: &Session,
+    state: &AppState,
+    touch: bool,
+) -> Result<Option<Principal>, ConsoleError> {
+    let Some(record) = live_record(session, state, touch).await? else {
         return Ok(None);
     };
     // Account pages and functions refuse staff sessions.

@@ -34,6 +34,8 @@ pub struct AppState {
     pub usage: Arc<portcullis_core::usage_totals::UsageTotals>,
     /// Dormancy settings (the sweeps run in the background).
     pub lifecycle: Arc<portcullis_core::lifecycle::Lifecycle>,
+    /// What open project pages hear of changes.
+    pub live: Arc<portcullis_core::project_live::ProjectLive>,
     /// The public base URL, no trailing slash (for showing endpoints).
     pub public_base: Arc<str>,
     pub sessions: SessionPolicy,

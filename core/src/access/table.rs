@@ -176,11 +176,19 @@ pub const CONSOLE: &[(&str, Allow)] = &[
 ];
 
 /// Every console path under `/api/` that is not a server function: a
-/// download (`GET`, streamed). Checked at the same edge as [`CONSOLE`].
-pub const CONSOLE_DOWNLOADS: &[(&str, Allow)] = &[
+/// `GET` that streams, a download or a page's live events. Checked at the
+/// same edge as [`CONSOLE`].
+pub const CONSOLE_STREAMS: &[(&str, Allow)] = &[
     ("audit_export", Members(Viewer)),
     ("usage_export", Members(Viewer)),
+    // Not activity: opening it does not renew the session's idle timer.
+    ("project_live", Members(Viewer)),
 ];
+
+/// Whether `name` is a live stream, whose requests are not activity.
+pub fn is_stream(name: &str) -> bool {
+    name == "project_live"
+}
 
 /// Every management operation: method, path under `/manage/v1`, and the
 /// scope its token must carry.
@@ -227,7 +235,7 @@ pub const MANAGE: &[(&str, &str, &str)] = &[
 pub fn console(name: &str) -> Option<Allow> {
     CONSOLE
         .iter()
-        .chain(CONSOLE_DOWNLOADS)
+        .chain(CONSOLE_STREAMS)
         .find(|(n, _)| *n == name)
         .map(|(_, a)| *a)
 }
@@ -248,7 +256,7 @@ mod tests {
     fn names_are_listed_once_and_scopes_are_the_catalogue_s() {
         let mut names: Vec<&str> = CONSOLE
             .iter()
-            .chain(CONSOLE_DOWNLOADS)
+            .chain(CONSOLE_STREAMS)
             .map(|(n, _)| *n)
             .collect();
         names.sort();

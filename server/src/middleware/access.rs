@@ -12,7 +12,9 @@ use portcullis_core::access::table::{self, Caller};
 use tower_sessions::Session;
 
 use app::error::ConsoleError;
-use app::ssr::{current_principal, current_staff, pending_log_in, AppState, Resolved};
+use app::ssr::{
+    current_principal, current_quietly, current_staff, pending_log_in, AppState, Resolved,
+};
 
 fn refuse(e: ConsoleError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -37,7 +39,7 @@ pub async fn guard(
     let Some(allow) = table::console(name) else {
         return refuse(ConsoleError::NotFound);
     };
-    let resolved = match resolve(&session, &state).await {
+    let resolved = match resolve(&session, &state, !table::is_stream(name)).await {
         Ok(r) => r,
         Err(e) => return refuse(e),
     };
@@ -57,8 +59,21 @@ pub async fn guard(
 }
 
 /// Who the session is: staff, a member, or a visitor (perhaps halfway
-/// through a log-in).
-async fn resolve(session: &Session, state: &AppState) -> Result<Resolved, ConsoleError> {
+/// through a log-in). `activity`: whether this request renews the idle
+/// timer (a live stream's does not).
+async fn resolve(
+    session: &Session,
+    state: &AppState,
+    activity: bool,
+) -> Result<Resolved, ConsoleError> {
+    if !activity {
+        let (staff, principal) = current_quietly(session, state).await?;
+        return Ok(Resolved {
+            staff,
+            principal,
+            pending_log_in: false,
+        });
+    }
     if let Some(staff) = current_staff(session, state).await? {
         return Ok(Resolved {
             staff: Some(staff),

@@ -5,7 +5,7 @@
 //! account's ids, changes nothing here; and a function the server serves
 //! but the table does not list fails this test.
 
-use portcullis_core::access::table::{Allow, CONSOLE, CONSOLE_DOWNLOADS, MANAGE};
+use portcullis_core::access::table::{Allow, CONSOLE, CONSOLE_STREAMS, MANAGE};
 use portcullis_core::Role;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -170,7 +170,7 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
     entries.sort_by_key(|(n, _)| *n == "logout");
     for (who, browser) in &callers {
         // Downloads first: the functions end with `logout`.
-        for (name, allow) in CONSOLE_DOWNLOADS {
+        for (name, allow) in CONSOLE_STREAMS {
             let (status, body) = download(browser, &s.url(&format!("/api/{name}"))).await;
             assert_eq!(
                 !refused(status, &body),
@@ -212,7 +212,7 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
         );
         checked += 1;
     }
-    for (name, allow) in CONSOLE_DOWNLOADS {
+    for (name, allow) in CONSOLE_STREAMS {
         let (status, body) = download(&staff, &s.url(&format!("/api/{name}"))).await;
         assert_eq!(
             !refused(status, &body),
@@ -221,7 +221,7 @@ async fn every_console_function_answers_each_kind_of_caller_as_the_table_says() 
         );
         checked += 1;
     }
-    assert_eq!(checked, (CONSOLE.len() + CONSOLE_DOWNLOADS.len()) * 7);
+    assert_eq!(checked, (CONSOLE.len() + CONSOLE_STREAMS.len()) * 7);
 }
 
 /// An account (owner@a.example) with a Partner API project, a client and a

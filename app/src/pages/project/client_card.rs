@@ -33,6 +33,10 @@ pub(super) fn ClientCard(
     let list = expect_context::<ClientList>();
     let new_secret = expect_context::<RwSignal<Option<NewClient>>>();
     let panel = RwSignal::new(None::<Panel>);
+    {
+        let id = c.id.clone();
+        Effect::new(move |_| list.panel_open(&id, panel.get().is_some()));
+    }
     let active = c.status == ClientStatus::Active;
     let temporary = c.expires_at.is_some();
     let key_client = c.holds_no_secret();

@@ -25,9 +25,36 @@ pub(super) struct ClientList {
     /// The server's clock at the last fetch, for "used recently" warnings.
     now: RwSignal<i64>,
     error: RwSignal<Option<ConsoleError>>,
+    /// The card whose panel is open: a change heard meanwhile waits for it
+    /// to close, so a refresh never closes a form being filled in.
+    open_panel: RwSignal<Option<String>>,
+    stale: StoredValue<bool>,
 }
 
 impl ClientList {
+    /// Something changed elsewhere: fetch now, or once the open panel
+    /// closes.
+    fn heard(self) {
+        if self.open_panel.get_untracked().is_some() {
+            self.stale.set_value(true);
+        } else {
+            self.refresh();
+        }
+    }
+
+    /// `client_id`'s card opened (`true`) or closed a panel.
+    pub(super) fn panel_open(self, client_id: &str, open: bool) {
+        if open {
+            self.open_panel.set(Some(client_id.to_owned()));
+        } else if self.open_panel.get_untracked().as_deref() == Some(client_id) {
+            self.open_panel.set(None);
+            if self.stale.get_value() {
+                self.stale.set_value(false);
+                self.refresh();
+            }
+        }
+    }
+
     /// Fetches the project again and shows its clients as they are now.
     pub(super) fn refresh(self) {
         let id = self.project_id.get_value();
@@ -63,8 +90,15 @@ pub(super) fn ClientsSection(
         clients: RwSignal::new(clients),
         now: RwSignal::new(now),
         error: RwSignal::new(None),
+        open_panel: RwSignal::new(None),
+        stale: StoredValue::new(false),
     };
     provide_context(list);
+    // A client changed on any node, or its tokens moved: shown without a
+    // reload.
+    crate::live::listen(&project_id, &["clients", "usage", "project"], move || {
+        list.heard()
+    });
     // Outside the list, so a refresh cannot lose it.
     let new_secret = RwSignal::new(None::<NewClient>);
     provide_context(new_secret);
@@ -75,8 +109,7 @@ pub(super) fn ClientsSection(
         <section class="card">
             <div class="card-head">
                 <h2>"Clients"</h2>
-                <button type="button" class="button small" on:click=move |_| list.refresh()
-                    data-test-id="refresh-clients">"Refresh"</button>
+                <span class="hint" data-test-id="clients-live">"Changes made anywhere show here as they happen."</span>
             </div>
             <FormError error=list.error.into() />
             {move || {

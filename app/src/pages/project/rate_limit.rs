@@ -1,5 +1,5 @@
 //! The project's bucket: its setting, the last hour's traffic on every
-//! node and gate as a chart,
+//! node and gate as a chart that follows changes while the page is open,
 //! and (for those who may change it) the form, an island that reloads the
 //! page after a change.
 
@@ -19,17 +19,10 @@ pub(super) fn RateLimitCard(
     traffic: Vec<MinuteTraffic>,
     editable: bool,
 ) -> impl IntoView {
-    let here = format!("/projects/{id}");
-    let allowed: u64 = traffic.iter().map(|m| m.allowed).sum();
-    let limited: u64 = traffic.iter().map(|m| m.limited).sum();
-    let refused: u64 = traffic.iter().map(|m| m.refused).sum();
     view! {
         <section class="card">
             <div class="card-head">
                 <h2>"Rate limit"</h2>
-                // The chart is drawn on the server: loading the page again
-                // redraws it.
-                <a class="button small" href=here data-test-id="refresh-traffic">"Refresh"</a>
             </div>
             <p class="hint">
                 "One bucket for this project: its token requests and every API call made with its tokens. "
@@ -40,13 +33,7 @@ pub(super) fn RateLimitCard(
                 {if per_sec == 1 { " request per second, bursts of " } else { " requests per second, bursts of " }}
                 <strong>{burst}</strong>
             </p>
-            <TrafficChart traffic />
-            <p class="traffic-totals">
-                "Last hour: "
-                <span class="legend allowed"></span><strong data-test-id="traffic-allowed">{allowed}</strong>" allowed, "
-                <span class="legend limited"></span><strong data-test-id="traffic-limited">{limited}</strong>" limited; "
-                <strong data-test-id="traffic-refused">{refused}</strong>" calls refused (401 or 403). Every node and gate counts, adding its counts every few seconds."
-            </p>
+            <LiveTraffic project_id=id.clone() traffic />
             {editable.then(|| view! { <RateLimitForm id per_sec burst /> })}
         </section>
     }
@@ -80,8 +67,42 @@ fn RateLimitForm(id: String, per_sec: i64, burst: i64) -> impl IntoView {
     })
 }
 
-/// Allowed and limited requests per minute over the last hour, as bars
-/// drawn on the server; each bar names its numbers on hover.
+/// The last hour's traffic as a chart and totals, drawn again when the
+/// project's use moves on any node (the page's live stream).
+#[island(lazy)]
+fn LiveTraffic(project_id: String, traffic: Vec<MinuteTraffic>) -> impl IntoView {
+    crate::island_hydrated("LiveTraffic");
+    let traffic = RwSignal::new(traffic);
+    let id = StoredValue::new(project_id.clone());
+    crate::live::listen(&project_id, &["usage", "project"], move || {
+        leptos::task::spawn_local(async move {
+            // A failed fetch keeps what is shown; the next change tries again.
+            if let Ok(d) = crate::projects::get_project(id.get_value()).await {
+                traffic.set(d.traffic);
+            }
+        });
+    });
+    erased_on_server(view! {
+        {move || {
+            let traffic = traffic.get();
+            let allowed: u64 = traffic.iter().map(|m| m.allowed).sum();
+            let limited: u64 = traffic.iter().map(|m| m.limited).sum();
+            let refused: u64 = traffic.iter().map(|m| m.refused).sum();
+            view! {
+                <TrafficChart traffic />
+                <p class="traffic-totals">
+                    "Last hour: "
+                    <span class="legend allowed"></span><strong data-test-id="traffic-allowed">{allowed}</strong>" allowed, "
+                    <span class="legend limited"></span><strong data-test-id="traffic-limited">{limited}</strong>" limited; "
+                    <strong data-test-id="traffic-refused">{refused}</strong>" calls refused (401 or 403). Every node and gate counts, adding its counts every few seconds; this chart follows them while the page is open."
+                </p>
+            }
+        }}
+    })
+}
+
+/// Allowed and limited requests per minute over the last hour, as bars;
+/// each bar names its numbers on hover.
 #[component]
 fn TrafficChart(traffic: Vec<MinuteTraffic>) -> impl IntoView {
     const W: f64 = 600.0;
