@@ -32,6 +32,7 @@ mod observability;
 mod pages;
 mod partner_client;
 mod private_key_jwt;
+mod project_live;
 mod projects;
 mod quotas;
 mod races;
