@@ -1,8 +1,14 @@
 //! An open project page follows changes made anywhere (`/api/project_live`,
 //! server-sent events through the change feed): one `EventSource` per
-//! page, shared by every island that listens. The browser opens it again
-//! by itself when the server ends a stream (every few minutes, to check
-//! the session afresh); a refusal (signed out) ends it for good.
+//! page, shared by every island that listens.
+//!
+//! The server ends each stream every few minutes and the browser opens it
+//! again by itself; a stream that opens again (after that, or after a
+//! network error) counts as `project`, since changes may have passed
+//! meanwhile. A stream the server refused (too many tabs, a restart, a
+//! proxy's 502) is not opened again by the browser: this module tries again
+//! with a growing wait, after a quiet fetch shows the session still holds
+//! (signed out, it stops).
 
 /// Calls `on` when the project's stream names one of `events` (`clients`,
 /// `usage`, `project`). On the server: nothing.
@@ -15,43 +21,129 @@ pub fn listen(project_id: &str, events: &[&'static str], on: impl Fn() + 'static
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
+    use std::time::Duration;
 
+    use leptos::prelude::set_timeout;
     use leptos::wasm_bindgen::closure::Closure;
     use leptos::wasm_bindgen::JsCast;
-    use leptos::web_sys::{EventSource, MessageEvent};
+    use leptos::web_sys::{Event, EventSource};
+
+    use crate::error::ConsoleError;
+
+    type Listeners = Rc<RefCell<Vec<(&'static str, Rc<dyn Fn()>)>>>;
+
+    /// The page's stream and who listens to it.
+    #[derive(Clone)]
+    struct Page {
+        project_id: Rc<str>,
+        listeners: Listeners,
+        /// Streams opened so far (the first is no news).
+        opens: Rc<Cell<u32>>,
+        /// The wait before trying a refused stream again.
+        wait: Rc<Cell<Duration>>,
+    }
+
+    const FIRST_WAIT: Duration = Duration::from_secs(5);
+    const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
     thread_local! {
-        /// The page's stream, by project.
-        static OPEN: RefCell<Option<(String, EventSource)>> = const { RefCell::new(None) };
+        static PAGE: RefCell<Option<Page>> = const { RefCell::new(None) };
     }
 
     pub fn listen(project_id: &str, events: &[&'static str], on: impl Fn() + 'static) {
-        let Some(source) = OPEN.with(|open| {
-            let mut open = open.borrow_mut();
-            match &*open {
-                Some((p, s)) if p == project_id => Some(s.clone()),
+        let page = PAGE.with(|page| {
+            let mut page = page.borrow_mut();
+            match &*page {
+                Some(p) if &*p.project_id == project_id => p.clone(),
                 _ => {
-                    let url = format!(
-                        "/api/project_live?id={}",
-                        crate::urlencode::query_value(project_id)
-                    );
-                    let s = EventSource::new(&url).ok()?;
-                    *open = Some((project_id.to_owned(), s.clone()));
-                    Some(s)
+                    let p = Page {
+                        project_id: project_id.into(),
+                        listeners: Listeners::default(),
+                        opens: Rc::default(),
+                        wait: Rc::new(Cell::new(FIRST_WAIT)),
+                    };
+                    *page = Some(p.clone());
+                    open(p.clone());
+                    p
                 }
             }
-        }) else {
+        });
+        let on: Rc<dyn Fn()> = Rc::new(on);
+        let mut listeners = page.listeners.borrow_mut();
+        listeners.extend(events.iter().map(|e| (*e, on.clone())));
+    }
+
+    fn tell(page: &Page, event: &str) {
+        // Copied out first: a listener may itself listen.
+        let heard: Vec<Rc<dyn Fn()>> = page
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|(e, _)| *e == event)
+            .map(|(_, on)| on.clone())
+            .collect();
+        for on in heard {
+            on();
+        }
+    }
+
+    fn open(page: Page) {
+        let url = format!(
+            "/api/project_live?id={}",
+            crate::urlencode::query_value(&page.project_id)
+        );
+        let Ok(source) = EventSource::new(&url) else {
             return;
         };
-        let on = Rc::new(on);
-        for name in events {
-            let on = on.clone();
-            let heard = Closure::<dyn Fn(MessageEvent)>::new(move |_: MessageEvent| on());
-            let _ = source.add_event_listener_with_callback(name, heard.as_ref().unchecked_ref());
-            // Lives as long as the page, as the stream does.
-            heard.forget();
+        for name in ["clients", "usage", "project"] {
+            let page = page.clone();
+            on(&source, name, move || tell(&page, name));
         }
+        // The browser's own `open`, at each (re)connection.
+        {
+            let page = page.clone();
+            on(&source, "open", move || {
+                page.wait.set(FIRST_WAIT);
+                let opens = page.opens.get() + 1;
+                page.opens.set(opens);
+                if opens > 1 {
+                    tell(&page, "project");
+                }
+            });
+        }
+        let closed = source.clone();
+        on(&source, "error", move || {
+            // Still connecting: the browser tries again by itself.
+            if closed.ready_state() == EventSource::CLOSED {
+                retry_later(page.clone());
+            }
+        });
+    }
+
+    fn retry_later(page: Page) {
+        let wait = page.wait.get();
+        page.wait.set((wait * 2).min(LONGEST_WAIT));
+        set_timeout(
+            move || {
+                leptos::task::spawn_local(async move {
+                    let id = page.project_id.to_string();
+                    match crate::projects::project_refresh(id).await {
+                        // Signed out, or the project gone: stop.
+                        Err(ConsoleError::Unauthenticated | ConsoleError::NotFound) => {}
+                        _ => open(page),
+                    }
+                });
+            },
+            wait,
+        );
+    }
+
+    fn on(source: &EventSource, name: &str, f: impl Fn() + 'static) {
+        let heard = Closure::<dyn Fn(Event)>::new(move |_: Event| f());
+        let _ = source.add_event_listener_with_callback(name, heard.as_ref().unchecked_ref());
+        // Lives as long as the page, as the stream does.
+        heard.forget();
     }
 }

@@ -15,7 +15,8 @@ use crate::changes::ChangeKind;
 use crate::feed::{Applied, Feed};
 use crate::registry::Registry;
 
-/// Streams open on one node; past it, a page gets 503 and tries again.
+/// Streams open on one node; past it, a page gets 503 and its script tries
+/// again later.
 pub const STREAMS_MAX: usize = 256;
 /// Streams open for one person (a few tabs).
 pub const STREAMS_PER_USER_MAX: usize = 4;

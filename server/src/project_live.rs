@@ -10,7 +10,9 @@
 //! the session without renewing it), and each stream ends after a few
 //! minutes: the browser's `EventSource` opens it again, and the session is
 //! checked afresh, so an idle, expired or signed-out session stops
-//! hearing within minutes and is never kept alive by an open tab.
+//! hearing within minutes and is never kept alive by an open tab (the
+//! fetches the events set off are quiet too: `project_refresh`). A member
+//! removed, or whose password changed, stops hearing within 30 s.
 
 use std::time::Duration;
 
@@ -32,8 +34,17 @@ use app::ssr::{AppState, Resolved};
 
 /// How often a stream compares the project's usage totals.
 const USAGE_EVERY: Duration = Duration::from_secs(5);
-/// How long one stream lasts before the browser opens it again.
-const STREAM_LIFE: Duration = Duration::from_secs(300);
+/// How long one stream lasts before the browser opens it again: about
+/// five minutes, spread so that streams opened together do not all come
+/// back together.
+fn stream_life() -> Duration {
+    let [a, b] = portcullis_core::ids::random_bytes::<2>();
+    Duration::from_secs(270) + Duration::from_millis(u64::from(u16::from_le_bytes([a, b])) % 60_000)
+}
+/// Every this many usage compares, the stream checks that its person is
+/// still a member under the same sign-in (removed, or a password changed:
+/// it ends).
+const MEMBER_CHECK_EVERY: u32 = 6;
 /// What the browser waits before opening it again.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -61,6 +72,7 @@ struct Live {
     usage: Seen,
     tick: Interval,
     ends: Instant,
+    ticks: u32,
     opened: bool,
     _slot: StreamSlot,
 }
@@ -114,11 +126,28 @@ async fn open(
         changes,
         usage: seen(usage),
         tick,
-        ends: Instant::now() + STREAM_LIFE,
+        ends: Instant::now() + stream_life(),
+        ticks: 0,
         opened: false,
         state,
         _slot: slot,
     })
+}
+
+/// The person is still a member of the account, under the sign-in the
+/// stream opened with. A failed read keeps the stream (the next check
+/// tries again).
+async fn still_member(l: &Live) -> bool {
+    match l
+        .state
+        .accounts
+        .principal(l.by.user_id(), l.by.account_id())
+        .await
+    {
+        Ok(Some(p)) => p.session_epoch() == l.by.session_epoch(),
+        Ok(None) => false,
+        Err(_) => true,
+    }
 }
 
 fn events(live: Live) -> impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>> {
@@ -126,7 +155,7 @@ fn events(live: Live) -> impl futures_util::Stream<Item = Result<Event, std::con
         if !l.opened {
             l.opened = true;
             let hello = Event::default()
-                .event("open")
+                .event("ready")
                 .retry(RETRY)
                 .data(&l.project_id);
             return Some((Ok(hello), l));
@@ -143,6 +172,10 @@ fn events(live: Live) -> impl futures_util::Stream<Item = Result<Event, std::con
                     Err(RecvError::Closed) => return None,
                 },
                 _ = l.tick.tick() => {
+                    l.ticks += 1;
+                    if l.ticks % MEMBER_CHECK_EVERY == 0 && !still_member(&l).await {
+                        return None;
+                    }
                     let now = l.state.usage.project_last(&l.by, &l.project_id, Span::Minute, 60).await;
                     match now.map(seen) {
                         Ok(s) if s != l.usage => {

@@ -86,8 +86,21 @@ pub async fn create_project(
 
 #[server(endpoint = "project")]
 pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
+    crate::ssr::respond(project_detail(id)).await
+}
+
+/// [`get_project`] for a page following changes (`crate::live`): the same
+/// answer, but the role-table edge does not count it as activity, so an
+/// open tab that nobody looks at does not keep its session alive.
+#[server(endpoint = "project_refresh")]
+pub async fn project_refresh(id: String) -> Result<ProjectDetail, ConsoleError> {
+    crate::ssr::respond(project_detail(id)).await
+}
+
+#[cfg(feature = "ssr")]
+async fn project_detail(id: String) -> Result<ProjectDetail, ConsoleError> {
     use crate::ssr;
-    ssr::respond(async move {
+    {
         let (state, p) = ssr::require_principal().await?;
         let project = state.projects.project(&p, &id).await?;
         let clients = state.clients.list(&p, &id).await?;
@@ -134,8 +147,7 @@ pub async fn get_project(id: String) -> Result<ProjectDetail, ConsoleError> {
             account_dormancy: state.lifecycle.account(p.account_id()).await?,
             tokens_today: convert::tokens_today(&state, &p, &id).await?,
         })
-    })
-    .await
+    }
 }
 
 #[server(endpoint = "project_update")]

@@ -69,7 +69,7 @@ pub struct MinuteTraffic {
 
 /// Whether a client can get tokens, and if not why: what the browser
 /// shows and branches on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientStatus {
     Active,
@@ -93,7 +93,8 @@ impl From<portcullis_core::clients::ClientStatus> for ClientStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Hash: the project page keys its cards by what they show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClientInfo {
     pub id: String,
     pub name: String,
@@ -142,7 +143,7 @@ impl ClientInfo {
 }
 
 /// One public key of a key client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyInfo {
     pub kid: String,
     pub alg: String,

@@ -131,6 +131,8 @@ pub const CONSOLE: &[(&str, Allow)] = &[
     // Reading the account.
     ("projects", Members(Viewer)),
     ("project", Members(Viewer)),
+    // The same read, for a page following changes: not activity.
+    ("project_refresh", Members(Viewer)),
     ("audit", Members(Viewer)),
     ("team", Members(Viewer)),
     ("webhooks", Members(Viewer)),
@@ -185,9 +187,11 @@ pub const CONSOLE_STREAMS: &[(&str, Allow)] = &[
     ("project_live", Members(Viewer)),
 ];
 
-/// Whether `name` is a live stream, whose requests are not activity.
-pub fn is_stream(name: &str) -> bool {
-    name == "project_live"
+/// Whether a call of `name` is a page following changes (its live stream,
+/// or a fetch the stream set off) rather than a person's activity: it does
+/// not renew the session's idle timer.
+pub fn is_quiet(name: &str) -> bool {
+    matches!(name, "project_live" | "project_refresh")
 }
 
 /// Every management operation: method, path under `/manage/v1`, and the

@@ -248,9 +248,9 @@ impl Export {
         let generated = calendar::rfc3339(self.generated_at);
         match self.format {
             Format::Csv => {
-                let line = |s: &str| s.replace(|c: char| c.is_control(), " ");
+                let line = write::heading_text;
                 out.push_str(&format!(
-                    "# Portcullis {}\r\n# account: {} ({})\r\n# range: {} to {} (UTC, inclusive)\r\n# generated_at: {generated}\r\n",
+                    "# Portcullis {}\r\n# account: {} ({})\r\n# range: {} to {} (UTC days, both included)\r\n# generated_at: {generated}\r\n",
                     self.kind().replace('_', " "),
                     self.account_id,
                     line(&self.account_name),

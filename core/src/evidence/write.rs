@@ -51,6 +51,13 @@ fn csv_text(out: &mut String, t: &str) {
     }
 }
 
+/// Tenant text (an account name) for a `#` heading line: one cell, with
+/// no separator or quote a spreadsheet would split the line on, so the
+/// line stays a single cell that starts with `#` and never a formula.
+pub fn heading_text(s: &str) -> String {
+    s.replace(|c: char| c.is_control() || c == ',' || c == '"', " ")
+}
+
 /// Appends `cells` as one JSON object named by `columns`, in their order.
 pub fn json_row(out: &mut String, columns: &[&str], cells: &[Cell<'_>]) {
     out.push('{');
@@ -108,6 +115,15 @@ mod tests {
         }
         // A number is written as a number, not defused.
         assert_eq!(row(&[Cell::Int(-5)]), "-5\r\n");
+    }
+
+    #[test]
+    fn a_heading_line_stays_one_cell() {
+        let name = heading_text("x,=HYPERLINK(\"http://evil\",\"open\")\nmore");
+        assert!(!name.contains([',', '"', '\n']), "{name}");
+        let line = format!("# account: acc_1 ({name})");
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), 1);
     }
 
     #[test]

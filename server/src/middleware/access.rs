@@ -39,7 +39,7 @@ pub async fn guard(
     let Some(allow) = table::console(name) else {
         return refuse(ConsoleError::NotFound);
     };
-    let resolved = match resolve(&session, &state, !table::is_stream(name)).await {
+    let resolved = match resolve(&session, &state, !table::is_quiet(name)).await {
         Ok(r) => r,
         Err(e) => return refuse(e),
     };

@@ -119,7 +119,7 @@ async fn the_audit_log_exports_whole_and_filtered_as_csv_and_json() {
     );
     assert_eq!(
         comments[2],
-        "# range: the first entry to generated_at (UTC, inclusive)"
+        "# range: the first entry to generated_at (UTC days, both included)"
     );
     assert!(
         comments[3].starts_with("# generated_at: 20"),

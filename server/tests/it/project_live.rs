@@ -54,7 +54,7 @@ async fn an_open_page_hears_its_clients_its_project_and_its_usage() {
         .await;
     let viewer = s.member(&owner, "viewer", "viewer@example.com").await;
     let mut events = open(&s, &viewer, &project).await.unwrap();
-    assert_eq!(next(&mut events, 5).await, "open");
+    assert_eq!(next(&mut events, 5).await, "ready");
 
     // Another account's changes are not heard here.
     let (other, theirs, their_client) = s
@@ -68,6 +68,12 @@ async fn an_open_page_hears_its_clients_its_project_and_its_usage() {
         )
         .await;
     assert_eq!(status, 200);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), events.next())
+            .await
+            .is_err(),
+        "another account's change is not heard"
+    );
     // This project's client retired by someone else: heard at once.
     let (status, body) = s
         .call(
@@ -126,10 +132,19 @@ async fn a_person_holds_a_few_streams_and_a_stream_is_not_activity() {
     drop(reopened);
     drop(open_ones);
 
-    // Streams opening again and again do not keep an idle session alive.
+    // Streams opening again and again, and the fetches their events set
+    // off, do not keep an idle session alive.
     s.clock.advance(4 * 60);
     for _ in 0..3 {
         let _ = open(&s, &owner.browser, &project).await;
+        let (status, body) = s
+            .call(
+                &owner.browser,
+                "project_refresh",
+                &[("id", project.as_str())],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
     }
     s.clock.advance(60);
     assert_eq!(s.me(&owner.browser).await.0, 401, "idle for five minutes");

@@ -33,10 +33,6 @@ pub(super) fn ClientCard(
     let list = expect_context::<ClientList>();
     let new_secret = expect_context::<RwSignal<Option<NewClient>>>();
     let panel = RwSignal::new(None::<Panel>);
-    {
-        let id = c.id.clone();
-        Effect::new(move |_| list.panel_open(&id, panel.get().is_some()));
-    }
     let active = c.status == ClientStatus::Active;
     let temporary = c.expires_at.is_some();
     let key_client = c.holds_no_secret();
@@ -50,6 +46,20 @@ pub(super) fn ClientCard(
     });
     on_success(keep, move |_| list.refresh());
     on_success(delete, move |_| list.refresh());
+    // While a panel is open or an action runs, changes heard elsewhere
+    // wait (see `ClientList::set_busy`); a card that goes is not busy.
+    {
+        let id = c.id.clone();
+        Effect::new(move |_| {
+            let busy = panel.get().is_some()
+                || rotate.pending().get()
+                || keep.pending().get()
+                || delete.pending().get();
+            list.set_busy(&id, busy);
+        });
+        let id = c.id.clone();
+        on_cleanup(move || list.set_busy(&id, false));
+    }
     let action_error = Signal::derive(move || {
         rotate
             .value()

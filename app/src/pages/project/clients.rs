@@ -11,7 +11,9 @@ use crate::error::ConsoleError;
 use crate::pages::boundary::erased_on_server;
 use crate::pages::form::{last_error, on_success, FormError};
 use crate::pages::widgets::{CopyButton, ScopeChecklist};
-use crate::projects::{get_project, ClientInfo, ClientStatus, CreateClient, NewClient, ScopeGroup};
+use crate::projects::{
+    get_project, project_refresh, ClientInfo, ClientStatus, CreateClient, NewClient, ScopeGroup,
+};
 
 /// The audience a new workload trust asks for by default.
 #[derive(Clone, Copy)]
@@ -25,41 +27,55 @@ pub(super) struct ClientList {
     /// The server's clock at the last fetch, for "used recently" warnings.
     now: RwSignal<i64>,
     error: RwSignal<Option<ConsoleError>>,
-    /// The card whose panel is open: a change heard meanwhile waits for it
-    /// to close, so a refresh never closes a form being filled in.
-    open_panel: RwSignal<Option<String>>,
+    /// Cards with a panel open or an action under way: a change heard
+    /// meanwhile waits for the last of them, so a refresh never closes a
+    /// form being filled in or drops a rotation's one-time secret.
+    busy: RwSignal<Vec<String>>,
     stale: StoredValue<bool>,
 }
 
 impl ClientList {
-    /// Something changed elsewhere: fetch now, or once the open panel
-    /// closes.
+    /// Something changed elsewhere: fetch now (quietly: not activity), or
+    /// once no card is busy.
     fn heard(self) {
-        if self.open_panel.get_untracked().is_some() {
-            self.stale.set_value(true);
+        if self.busy.with_untracked(|b| b.is_empty()) {
+            self.fetch(true);
         } else {
-            self.refresh();
+            self.stale.set_value(true);
         }
     }
 
-    /// `client_id`'s card opened (`true`) or closed a panel.
-    pub(super) fn panel_open(self, client_id: &str, open: bool) {
-        if open {
-            self.open_panel.set(Some(client_id.to_owned()));
-        } else if self.open_panel.get_untracked().as_deref() == Some(client_id) {
-            self.open_panel.set(None);
-            if self.stale.get_value() {
+    /// `client_id`'s card is busy (a panel open, an action under way) or
+    /// no longer.
+    pub(super) fn set_busy(self, client_id: &str, busy: bool) {
+        let was = self
+            .busy
+            .with_untracked(|b| b.iter().any(|id| id == client_id));
+        if busy && !was {
+            self.busy.update(|b| b.push(client_id.to_owned()));
+        } else if !busy && was {
+            self.busy.update(|b| b.retain(|id| id != client_id));
+            if self.busy.with_untracked(|b| b.is_empty()) && self.stale.get_value() {
                 self.stale.set_value(false);
-                self.refresh();
+                self.fetch(true);
             }
         }
     }
 
     /// Fetches the project again and shows its clients as they are now.
     pub(super) fn refresh(self) {
+        self.fetch(false);
+    }
+
+    fn fetch(self, quiet: bool) {
         let id = self.project_id.get_value();
         spawn_local(async move {
-            match get_project(id).await {
+            let fetched = if quiet {
+                project_refresh(id).await
+            } else {
+                get_project(id).await
+            };
+            match fetched {
                 Ok(d) => {
                     self.error.set(None);
                     self.now.set(d.now);
@@ -90,7 +106,7 @@ pub(super) fn ClientsSection(
         clients: RwSignal::new(clients),
         now: RwSignal::new(now),
         error: RwSignal::new(None),
-        open_panel: RwSignal::new(None),
+        busy: RwSignal::new(Vec::new()),
         stale: StoredValue::new(false),
     };
     provide_context(list);
@@ -114,20 +130,20 @@ pub(super) fn ClientsSection(
             <FormError error=list.error.into() />
             {move || {
                 let clients = list.clients.get();
-                let now = list.now.get();
-                let groups = card_groups.clone();
                 view! {
                     {clients.is_empty().then(|| view! {
                         <p class="muted" data-test-id="no-clients">"No clients yet. Create one below with only the scopes this integration needs."</p>
                     })}
                     {rotation_notice(&clients)}
-                    <div class="clients">
-                        {clients.into_iter().map(|c| view! {
-                            <ClientCard c groups=groups.clone() can_manage now />
-                        }).collect_view()}
-                    </div>
                 }
             }}
+            // Keyed by what a card shows: a card whose client did not
+            // change is kept as it is (its focus, its messages).
+            <div class="clients">
+                <For each=move || list.clients.get() key=|c| c.clone() let:c>
+                    <ClientCard c groups=card_groups.clone() can_manage now=list.now.get_untracked() />
+                </For>
+            </div>
         </section>
         {can_manage.then(|| view! { <NewClientCard project_id groups new_secret audience keys_only /> })}
     })

@@ -77,7 +77,8 @@ fn LiveTraffic(project_id: String, traffic: Vec<MinuteTraffic>) -> impl IntoView
     crate::live::listen(&project_id, &["usage", "project"], move || {
         leptos::task::spawn_local(async move {
             // A failed fetch keeps what is shown; the next change tries again.
-            if let Ok(d) = crate::projects::get_project(id.get_value()).await {
+            // Quietly: a page following changes is not activity.
+            if let Ok(d) = crate::projects::project_refresh(id.get_value()).await {
                 traffic.set(d.traffic);
             }
         });
