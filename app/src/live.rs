@@ -3,9 +3,9 @@
 //! page, shared by every island that listens.
 //!
 //! The server ends each stream every few minutes and the browser opens it
-//! again by itself; a stream that opens again (after that, or after a
-//! network error) counts as `project`, since changes may have passed
-//! meanwhile. A stream the server refused (too many tabs, a restart, a
+//! again by itself; each time a stream opens (the first time too: the page
+//! was drawn a moment before) counts as `project`, since changes may have
+//! passed meanwhile. A stream the server refused (too many tabs, a restart, a
 //! proxy's 502) is not opened again by the browser: this module tries again
 //! with a growing wait, after a quiet fetch shows the session still holds
 //! (signed out, it stops).
@@ -39,8 +39,6 @@ mod browser {
     struct Page {
         project_id: Rc<str>,
         listeners: Listeners,
-        /// Streams opened so far (the first is no news).
-        opens: Rc<Cell<u32>>,
         /// The wait before trying a refused stream again.
         wait: Rc<Cell<Duration>>,
     }
@@ -61,7 +59,6 @@ mod browser {
                     let p = Page {
                         project_id: project_id.into(),
                         listeners: Listeners::default(),
-                        opens: Rc::default(),
                         wait: Rc::new(Cell::new(FIRST_WAIT)),
                     };
                     *page = Some(p.clone());
@@ -101,16 +98,14 @@ mod browser {
             let page = page.clone();
             on(&source, name, move || tell(&page, name));
         }
-        // The browser's own `open`, at each (re)connection.
+        // The browser's own `open`, at each (re)connection: what changed
+        // since the page was drawn, or while the stream was away, was not
+        // heard, so the page fetches once.
         {
             let page = page.clone();
             on(&source, "open", move || {
                 page.wait.set(FIRST_WAIT);
-                let opens = page.opens.get() + 1;
-                page.opens.set(opens);
-                if opens > 1 {
-                    tell(&page, "project");
-                }
+                tell(&page, "project");
             });
         }
         let closed = source.clone();
