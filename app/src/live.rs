@@ -41,6 +41,8 @@ mod browser {
         listeners: Listeners,
         /// The wait before trying a refused stream again.
         wait: Rc<Cell<Duration>>,
+        /// The stream has opened (and told its listeners so) at least once.
+        opened: Rc<Cell<bool>>,
     }
 
     const FIRST_WAIT: Duration = Duration::from_secs(5);
@@ -60,6 +62,7 @@ mod browser {
                         project_id: project_id.into(),
                         listeners: Listeners::default(),
                         wait: Rc::new(Cell::new(FIRST_WAIT)),
+                        opened: Rc::default(),
                     };
                     *page = Some(p.clone());
                     open(p.clone());
@@ -68,8 +71,14 @@ mod browser {
             }
         });
         let on: Rc<dyn Fn()> = Rc::new(on);
-        let mut listeners = page.listeners.borrow_mut();
-        listeners.extend(events.iter().map(|e| (*e, on.clone())));
+        page.listeners
+            .borrow_mut()
+            .extend(events.iter().map(|e| (*e, on.clone())));
+        // An island that hydrates after the stream opened missed that
+        // `project`: it fetches now.
+        if page.opened.get() && events.contains(&"project") {
+            on();
+        }
     }
 
     fn tell(page: &Page, event: &str) {
@@ -105,6 +114,7 @@ mod browser {
             let page = page.clone();
             on(&source, "open", move || {
                 page.wait.set(FIRST_WAIT);
+                page.opened.set(true);
                 tell(&page, "project");
             });
         }
