@@ -181,11 +181,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !args.audit_only {
-        if let Err(e) = runtime.block_on(run(&args, &servers)) {
-            eprintln!("bench: {e}");
-            return ExitCode::FAILURE;
-        }
+    let measured = if args.audit_only {
+        // The audit rows need an account: the load benches make one.
+        let addr = servers.gated.to_string();
+        runtime.block_on(async {
+            http::wait_ready(&addr, Duration::from_secs(60)).await?;
+            http::provision(&addr, "applications:read")
+                .await
+                .map(|_| ())
+        })
+    } else {
+        runtime.block_on(run(&args, &servers))
+    };
+    if let Err(e) = measured {
+        eprintln!("bench: {e}");
+        return ExitCode::FAILURE;
     }
     if args.token_cpu_only || args.metrics_only {
         return ExitCode::SUCCESS;
