@@ -135,8 +135,14 @@ mod browser {
                 leptos::task::spawn_local(async move {
                     let id = page.project_id.to_string();
                     match crate::projects::project_refresh(id).await {
-                        // Signed out, or the project gone: stop.
-                        Err(ConsoleError::Unauthenticated | ConsoleError::NotFound) => {}
+                        // Signed out, the project gone, or no longer
+                        // allowed to see it: stop.
+                        Err(
+                            ConsoleError::Unauthenticated
+                            | ConsoleError::NotFound
+                            | ConsoleError::Forbidden
+                            | ConsoleError::SecondFactorRequired,
+                        ) => {}
                         _ => open(page),
                     }
                 });

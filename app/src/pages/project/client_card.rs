@@ -5,7 +5,7 @@
 use leptos::either::{Either, EitherOf5};
 use leptos::prelude::*;
 
-use super::clients::{ClientList, WorkloadAudience};
+use super::clients::{Busy, ClientList, WorkloadAudience};
 use super::panels::{KeysPanel, MintPanel, NarrowPanel, RetirePanel};
 use super::workload::WorkloadPanel;
 use crate::pages::boundary::erased_on_server;
@@ -51,14 +51,16 @@ pub(super) fn ClientCard(
     {
         let id = c.id.clone();
         Effect::new(move |_| {
-            let busy = panel.get().is_some()
-                || rotate.pending().get()
-                || keep.pending().get()
-                || delete.pending().get();
+            let acting = rotate.pending().get() || keep.pending().get() || delete.pending().get();
+            let busy = if acting {
+                Some(Busy::Acting)
+            } else {
+                panel.get().map(|_| Busy::Editing)
+            };
             list.set_busy(&id, busy);
         });
         let id = c.id.clone();
-        on_cleanup(move || list.set_busy(&id, false));
+        on_cleanup(move || list.set_busy(&id, None));
     }
     let action_error = Signal::derive(move || {
         rotate

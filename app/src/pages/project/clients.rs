@@ -27,63 +27,111 @@ pub(super) struct ClientList {
     /// The server's clock at the last fetch, for "used recently" warnings.
     now: RwSignal<i64>,
     error: RwSignal<Option<ConsoleError>>,
-    /// Cards with a panel open or an action under way: a change heard
-    /// meanwhile waits for the last of them, so a refresh never closes a
-    /// form being filled in or drops a rotation's one-time secret.
-    busy: RwSignal<Vec<String>>,
+    /// Cards with a panel open, or an action under way: a change heard
+    /// meanwhile waits for the last of them, and a list fetched meanwhile
+    /// keeps such a card as it is shown (a card redrawn would close a form
+    /// being filled in, or drop the rotation whose one-time secret is on
+    /// its way).
+    busy: RwSignal<Vec<(String, Busy)>>,
     stale: StoredValue<bool>,
+    /// The newest fetch: an older answer arriving later is dropped.
+    fetches: StoredValue<u64>,
+}
+
+/// Why a card is busy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Busy {
+    /// A panel is open (kept through a change heard elsewhere; redrawn
+    /// after the person's own change, which it shows).
+    Editing,
+    /// Rotate, keep or delete is under way (kept through any fetch).
+    Acting,
 }
 
 impl ClientList {
     /// Something changed elsewhere: fetch now (quietly: not activity), or
     /// once no card is busy.
     fn heard(self) {
-        if self.busy.with_untracked(|b| b.is_empty()) {
+        if self.busy.with_untracked(Vec::is_empty) {
             self.fetch(true);
         } else {
             self.stale.set_value(true);
         }
     }
 
-    /// `client_id`'s card is busy (a panel open, an action under way) or
-    /// no longer.
-    pub(super) fn set_busy(self, client_id: &str, busy: bool) {
-        let was = self
+    /// `client_id`'s card is busy so (or, `None`, no longer).
+    pub(super) fn set_busy(self, client_id: &str, busy: Option<Busy>) {
+        let now = self
             .busy
-            .with_untracked(|b| b.iter().any(|id| id == client_id));
-        if busy && !was {
-            self.busy.update(|b| b.push(client_id.to_owned()));
-        } else if !busy && was {
-            self.busy.update(|b| b.retain(|id| id != client_id));
-            if self.busy.with_untracked(|b| b.is_empty()) && self.stale.get_value() {
-                self.stale.set_value(false);
-                self.fetch(true);
+            .with_untracked(|b| b.iter().find(|(id, _)| id == client_id).map(|(_, k)| *k));
+        if now == busy {
+            return;
+        }
+        self.busy.update(|b| {
+            b.retain(|(id, _)| id != client_id);
+            if let Some(k) = busy {
+                b.push((client_id.to_owned(), k));
             }
+        });
+        if self.busy.with_untracked(Vec::is_empty) && self.stale.get_value() {
+            self.stale.set_value(false);
+            self.fetch(true);
         }
     }
 
-    /// Fetches the project again and shows its clients as they are now.
+    /// Fetches the project again and shows its clients as they are now:
+    /// after the person's own change.
     pub(super) fn refresh(self) {
         self.fetch(false);
     }
 
+    /// `quiet`: for a change heard elsewhere (not activity; busy cards of
+    /// either kind kept). Otherwise only cards with an action under way
+    /// are kept.
     fn fetch(self, quiet: bool) {
         let id = self.project_id.get_value();
+        self.fetches.update_value(|n| *n += 1);
+        let this_one = self.fetches.get_value();
         spawn_local(async move {
             let fetched = if quiet {
                 project_refresh(id).await
             } else {
                 get_project(id).await
             };
+            if self.fetches.get_value() != this_one {
+                return;
+            }
             match fetched {
                 Ok(d) => {
+                    let mut clients = d.clients;
+                    let kept = self.keep_busy(&mut clients, quiet);
+                    if kept {
+                        self.stale.set_value(true);
+                    }
                     self.error.set(None);
                     self.now.set(d.now);
-                    self.clients.set(d.clients);
+                    self.clients.set(clients);
                 }
                 Err(e) => self.error.set(Some(e)),
             }
         });
+    }
+
+    /// Puts back the busy cards as shown; whether any was.
+    fn keep_busy(self, clients: &mut [ClientInfo], quiet: bool) -> bool {
+        let busy = self.busy.get_untracked();
+        let shown = self.clients.get_untracked();
+        let mut kept = false;
+        for c in clients.iter_mut() {
+            let keep = busy
+                .iter()
+                .any(|(id, k)| *id == c.id && (quiet || *k == Busy::Acting));
+            if let Some(old) = shown.iter().find(|o| o.id == c.id).filter(|_| keep) {
+                kept |= old != c;
+                *c = old.clone();
+            }
+        }
+        kept
     }
 }
 
@@ -108,6 +156,7 @@ pub(super) fn ClientsSection(
         error: RwSignal::new(None),
         busy: RwSignal::new(Vec::new()),
         stale: StoredValue::new(false),
+        fetches: StoredValue::new(0),
     };
     provide_context(list);
     // A client changed on any node, or its tokens moved: shown without a
