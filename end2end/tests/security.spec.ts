@@ -34,6 +34,9 @@ test('a second factor: set up from a QR code, then needed at log-in', async ({ p
   await page.getByLabel('Code').fill(codes[0]);
   await page.getByTestId('submit').click();
   await expect(page).toHaveURL(/\/projects$/);
+  // Leaving while the page's lazy islands load aborts their fetch, which
+  // the loader reports as an error: let them arrive first.
+  await hydrated(page);
   await page.goto('/security');
   await expect(page.getByTestId('second-factor-state')).toContainText('9 unused recovery codes');
   // New recovery codes take the password and a code from the app (the
