@@ -11,13 +11,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use http::{header, HeaderValue, StatusCode};
+use http::{header, HeaderValue};
 use portcullis_core::audit::Filter;
 use portcullis_core::evidence::{self, Export, Format};
 use serde::Deserialize;
 
 use app::error::ConsoleError;
 use app::ssr::{AppState, Resolved};
+use portcullis_core::model::Principal;
+
+use crate::middleware::access::refuse;
 
 /// The file as a streamed attachment.
 pub fn download(export: Export) -> Response {
@@ -56,6 +59,23 @@ pub struct AuditExportQuery {
     pub to: Option<String>,
 }
 
+impl AuditExportQuery {
+    /// The log's filter, each parameter read by `read` (as given, or a
+    /// blank as "any").
+    pub fn filter(
+        &self,
+        read: impl Fn(&Option<String>) -> Option<&str>,
+    ) -> portcullis_core::Result<Filter> {
+        Filter::new(
+            read(&self.actor),
+            read(&self.action),
+            read(&self.project_id),
+            read(&self.from),
+            read(&self.to),
+        )
+    }
+}
+
 /// The usage export's parameters: a range of UTC dates, and `format`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,16 +83,6 @@ pub struct UsageExportQuery {
     pub format: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-}
-
-pub(crate) fn refuse(e: ConsoleError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = (status, app::error::to_json(&e)).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    res
 }
 
 fn unreadable(e: QueryRejection) -> ConsoleError {
@@ -90,32 +100,38 @@ fn typed(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// A console download: its parameters read, its caller a member (the
+/// role table let them through), then the file `make` opens, streamed.
+async fn console_download<Q, F, Fut>(
+    who: Resolved,
+    q: Result<Query<Q>, QueryRejection>,
+    make: F,
+) -> Response
+where
+    F: FnOnce(Principal, Q) -> Fut,
+    Fut: std::future::Future<Output = Result<Export, ConsoleError>>,
+{
+    let made = async {
+        let Query(q) = q.map_err(unreadable)?;
+        let p = who.principal.ok_or(ConsoleError::Unauthenticated)?;
+        make(p, q).await
+    };
+    made.await.map_or_else(refuse, download)
+}
+
 /// `GET /api/audit_export`: the console's download of the log as filtered.
 pub async fn console_audit(
     State(state): State<AppState>,
     Extension(who): Extension<Resolved>,
     q: Result<Query<AuditExportQuery>, QueryRejection>,
 ) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return refuse(unreadable(e)),
-    };
-    let made = async {
-        let p = who.principal.ok_or(ConsoleError::Unauthenticated)?;
-        let filter = Filter::new(
-            typed(&q.actor),
-            typed(&q.action),
-            typed(&q.project_id),
-            typed(&q.from),
-            typed(&q.to),
-        )?;
+    console_download(who, q, |p, q| async move {
+        let filter = q.filter(typed)?;
         let format = Format::parse(typed(&q.format))?;
-        let db = state.projects.db();
-        Ok::<_, ConsoleError>(
-            evidence::audit_log(db, &p, filter, format, state.projects.now()).await?,
-        )
-    };
-    made.await.map_or_else(refuse, download)
+        let (db, now) = (state.projects.db(), state.projects.now());
+        Ok(evidence::audit_log(db, &p, filter, format, now).await?)
+    })
+    .await
 }
 
 /// `GET /api/usage_export`: the console's download of daily use.
@@ -124,18 +140,10 @@ pub async fn console_usage(
     Extension(who): Extension<Resolved>,
     q: Result<Query<UsageExportQuery>, QueryRejection>,
 ) -> Response {
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => return refuse(unreadable(e)),
-    };
-    let made = async {
-        let p = who.principal.ok_or(ConsoleError::Unauthenticated)?;
+    console_download(who, q, |p, q| async move {
         let format = Format::parse(typed(&q.format))?;
-        let db = state.projects.db();
-        let now = state.projects.now();
-        Ok::<_, ConsoleError>(
-            evidence::daily_usage(db, &p, typed(&q.from), typed(&q.to), format, now).await?,
-        )
-    };
-    made.await.map_or_else(refuse, download)
+        let (db, now) = (state.projects.db(), state.projects.now());
+        Ok(evidence::daily_usage(db, &p, typed(&q.from), typed(&q.to), format, now).await?)
+    })
+    .await
 }

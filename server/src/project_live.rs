@@ -86,7 +86,7 @@ pub async fn stream(
         Ok(live) => Sse::new(events(live))
             .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
             .into_response(),
-        Err(e) => crate::evidence::refuse(e),
+        Err(e) => crate::middleware::access::refuse(e),
     }
 }
 

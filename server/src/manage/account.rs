@@ -68,13 +68,8 @@ pub(super) async fn audit_export(
     Extension(b): Extension<Bearer>,
     Params(q): Params<AuditExportQuery>,
 ) -> Answer {
-    let filter = Filter::new(
-        q.actor.as_deref(),
-        q.action.as_deref(),
-        q.project_id.as_deref(),
-        q.from.as_deref(),
-        q.to.as_deref(),
-    )?;
+    // Each present parameter as it is (an empty one is an error here).
+    let filter = q.filter(Option::as_deref)?;
     let format = Format::parse(q.format.as_deref())?;
     let db = s.projects.db();
     let export = evidence::audit_log(db, &who(&b), filter, format, s.projects.now()).await?;

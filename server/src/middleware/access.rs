@@ -16,7 +16,9 @@ use app::ssr::{
     current_principal, current_quietly, current_staff, pending_log_in, AppState, Resolved,
 };
 
-fn refuse(e: ConsoleError) -> Response {
+/// A console refusal as a server function answers it (status and JSON):
+/// for the edge, and for the console paths that are not server functions.
+pub(crate) fn refuse(e: ConsoleError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = app::error::to_json(&e);
     let mut res = (status, body).into_response();
