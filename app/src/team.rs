@@ -88,7 +88,9 @@ pub async fn invite(#[server(default)] role: String) -> Result<NewInvite, Consol
     use crate::ssr;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        let (invite, token) = state.accounts.invite(p.owner()?, &role).await?;
+        let by = p.owner()?;
+        let role = portcullis_core::validate::role("role", &role)?;
+        let (invite, token) = state.accounts.invite(by, role).await?;
         Ok(NewInvite {
             // The token rides in the fragment: browsers never send it to a
             // server, so it stays out of logs and Referer headers.

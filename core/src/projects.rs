@@ -78,14 +78,31 @@ pub struct ProjectSummary {
     pub secret_clients: i64,
 }
 
-/// The form fields of a project, as typed.
+/// A project to create. Each edge (console form, management API) parses
+/// its own text; the rules (lengths, ranges) are checked here, once.
 #[derive(Debug, Clone, Default)]
-pub struct ProjectInput {
+pub struct NewProject {
     pub name: String,
     pub description: String,
     pub api_id: String,
-    /// Empty means the default lifetime.
-    pub token_ttl_secs: String,
+    /// Seconds a token lives; `None`: [`TOKEN_TTL_DEFAULT`].
+    pub token_ttl_secs: Option<i64>,
+}
+
+/// A change to a project's settings: what is `None` stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// For tokens minted from now on.
+    pub token_ttl_secs: Option<i64>,
+}
+
+/// A change checked against the rules, before the project is read.
+struct CheckedChange {
+    name: Option<String>,
+    description: Option<String>,
+    token_ttl_secs: Option<i64>,
 }
 
 /// An account's projects: create, list, rename, set the bucket, archive.
@@ -120,21 +137,24 @@ impl Projects {
         &self.catalogue
     }
 
-    fn settings(&self, input: &ProjectInput) -> Result<(String, String, i64)> {
-        let name = validate::name("name", &input.name, PROJECT_NAME_MAX, "a project name")?;
-        let description =
-            validate::description("description", &input.description, DESCRIPTION_MAX)?;
-        let ttl = if input.token_ttl_secs.trim().is_empty() {
-            TOKEN_TTL_DEFAULT
-        } else {
-            validate::number_in(
-                "token_ttl_secs",
-                &input.token_ttl_secs,
-                TOKEN_TTL_RANGE,
-                "seconds",
-            )?
-        };
-        Ok((name, description, ttl))
+    fn check(change: ProjectChange) -> Result<CheckedChange> {
+        let name = change
+            .name
+            .map(|n| validate::name("name", &n, PROJECT_NAME_MAX, "a project name"))
+            .transpose()?;
+        let description = change
+            .description
+            .map(|d| validate::description("description", &d, DESCRIPTION_MAX))
+            .transpose()?;
+        let token_ttl_secs = change
+            .token_ttl_secs
+            .map(|t| validate::in_range("token_ttl_secs", t, TOKEN_TTL_RANGE, "seconds"))
+            .transpose()?;
+        Ok(CheckedChange {
+            name,
+            description,
+            token_ttl_secs,
+        })
     }
 
     fn name_taken(name: &str) -> Error {
@@ -145,9 +165,16 @@ impl Projects {
     }
 
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id))]
-    pub async fn create_project(&self, by: Manager<'_>, input: ProjectInput) -> Result<Project> {
+    pub async fn create_project(&self, by: Manager<'_>, input: NewProject) -> Result<Project> {
         let (manager, by) = (by, by.principal());
-        let (name, description, token_ttl_secs) = self.settings(&input)?;
+        let checked = Self::check(ProjectChange {
+            name: Some(input.name),
+            description: Some(input.description),
+            token_ttl_secs: input.token_ttl_secs,
+        })?;
+        let name = checked.name.unwrap_or_default();
+        let description = checked.description.unwrap_or_default();
+        let token_ttl_secs = checked.token_ttl_secs.unwrap_or(TOKEN_TTL_DEFAULT);
         let api = self.catalogue.api(input.api_id.trim()).ok_or_else(|| {
             Error::invalid("api_id", "Choose the API this project's tokens are for.")
         })?;
@@ -239,23 +266,36 @@ impl Projects {
         Ok(self.project_row(by, id).await?.into())
     }
 
-    /// Renames, re-describes or changes the token lifetime (new tokens only).
-    /// The API of a project is fixed: its clients' scopes belong to it.
+    /// Renames, re-describes or changes the token lifetime (new tokens only);
+    /// what `change` leaves out stays. Read, merged and written in one
+    /// transaction under the project's lock, so two partial changes at once
+    /// both land. The API of a project is fixed: its clients' scopes belong
+    /// to it.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
     pub async fn update_project(
         &self,
         by: Manager<'_>,
         id: &str,
-        input: ProjectInput,
+        change: ProjectChange,
     ) -> Result<Project> {
         let (manager, by) = (by, by.principal());
-        let (name, description, ttl) = self.settings(&input)?;
+        let change = Self::check(change)?;
         let row = self.project_row(by, id).await?;
         manager.owner_of(&row.api_id)?;
         if row.archived_at.is_some() {
             return Err(Error::conflict("Archived projects cannot be changed."));
         }
         let mut tx = self.db.begin().await?;
+        if !store::projects::lock_live(&mut *tx, &by.account_id, id).await? {
+            // Archived (or gone) since it was read.
+            return Err(self.changed_meanwhile(by, id).await);
+        }
+        let now = store::projects::get(&mut *tx, &by.account_id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let name = change.name.unwrap_or(now.name);
+        let description = change.description.unwrap_or(now.description);
+        let ttl = change.token_ttl_secs.unwrap_or(now.token_ttl_secs);
         let updated = store::projects::update_settings(
             &mut *tx,
             &by.account_id,
@@ -273,7 +313,6 @@ impl Projects {
             }
         })?;
         if !updated {
-            // Archived (or gone) since it was read: the guard kept it so.
             return Err(self.changed_meanwhile(by, id).await);
         }
         self.feed
@@ -327,21 +366,20 @@ impl Projects {
 
     /// Sets the project's bucket; it applies to the next request.
     #[tracing::instrument(skip_all, fields(account_id = %by.account_id, project_id = %id))]
-    pub async fn set_rate_limit(
-        &self,
-        by: Manager<'_>,
-        id: &str,
-        per_sec: &str,
-        burst: &str,
-    ) -> Result<Project> {
+    pub async fn set_rate_limit(&self, by: Manager<'_>, id: &str, limit: Limit) -> Result<Project> {
         let (manager, by) = (by, by.principal());
-        let per_sec = validate::number_in(
+        let per_sec = validate::in_range(
             "rate_per_sec",
-            per_sec,
+            limit.per_sec,
             ratelimit::LIMIT_RANGE,
             "requests per second",
         )?;
-        let burst = validate::number_in("rate_burst", burst, ratelimit::LIMIT_RANGE, "requests")?;
+        let burst = validate::in_range(
+            "rate_burst",
+            limit.burst,
+            ratelimit::LIMIT_RANGE,
+            "requests",
+        )?;
         if burst < per_sec {
             return Err(Error::invalid(
                 "rate_burst",

@@ -58,10 +58,8 @@ impl Accounts {
 
     /// A new invitation for `role`; the token (for the link) is returned
     /// once and only its hash is kept.
-    pub async fn invite(&self, by: Owner<'_>, role: &str) -> Result<(Invite, String)> {
+    pub async fn invite(&self, by: Owner<'_>, role: Role) -> Result<(Invite, String)> {
         let by = by.principal();
-        let role = Role::parse(role.trim())
-            .ok_or_else(|| Error::invalid("role", "Choose owner, developer or viewer."))?;
         let token = new_link_token();
         let now = self.clock().now();
         // Counted under the account's lock: two invitations cannot both

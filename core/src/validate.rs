@@ -167,6 +167,12 @@ pub fn description(field: Field, raw: &str, max: usize) -> Result<String> {
     })
 }
 
+/// A member's role as a form names it.
+pub fn role(field: Field, raw: &str) -> Result<crate::model::Role> {
+    crate::model::Role::parse(raw.trim())
+        .ok_or_else(|| Error::invalid(field, "Choose owner, developer or viewer."))
+}
+
 /// A whole number within `range`, as typed in a form.
 pub fn number_in(
     field: Field,
@@ -174,20 +180,50 @@ pub fn number_in(
     range: std::ops::RangeInclusive<i64>,
     unit: &str,
 ) -> Result<i64> {
-    raw.trim()
+    let n = raw
+        .trim()
         .parse::<i64>()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!(
-                    "Enter a whole number of {unit} from {} to {}.",
-                    range.start(),
-                    range.end()
-                ),
-            )
-        })
+        .map_err(|_| out_of_range(field, &range, unit))?;
+    in_range(field, n, range, unit)
+}
+
+/// [`number_in`] for a form field that may be left empty (`None`).
+pub fn optional_number_in(
+    field: Field,
+    raw: &str,
+    range: std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<Option<i64>> {
+    match raw.trim() {
+        "" => Ok(None),
+        typed => number_in(field, typed, range, unit).map(Some),
+    }
+}
+
+/// `n` if it is in `range`; else the same words as [`number_in`], so a
+/// number typed in a form and one sent as JSON are refused alike.
+pub fn in_range(
+    field: Field,
+    n: i64,
+    range: std::ops::RangeInclusive<i64>,
+    unit: &str,
+) -> Result<i64> {
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(out_of_range(field, &range, unit))
+    }
+}
+
+fn out_of_range(field: Field, range: &std::ops::RangeInclusive<i64>, unit: &str) -> Error {
+    Error::invalid(
+        field,
+        format!(
+            "Enter a whole number of {unit} from {} to {}.",
+            range.start(),
+            range.end()
+        ),
+    )
 }
 
 #[cfg(test)]

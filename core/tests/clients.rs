@@ -15,7 +15,7 @@ use portcullis_core::clients::{
 use portcullis_core::feed::Feed;
 use portcullis_core::keyring::Keyring;
 use portcullis_core::master_key::MasterKey;
-use portcullis_core::projects::ProjectInput;
+use portcullis_core::projects::NewProject;
 use portcullis_core::ratelimit::RateLimiter;
 use portcullis_core::registry::Registry;
 use portcullis_core::{
@@ -73,10 +73,10 @@ async fn world() -> World {
     let projects = Projects::new(feed.clone(), catalogue.clone(), clock.clone());
     let clients = Clients::new(feed, registry, catalogue, issuer, master, clock.clone());
     let by = manage::principal(&claims("pcl_pipeline", "acc_1"), None);
-    let input = ProjectInput {
+    let input = NewProject {
         name: "Loan intake".into(),
         api_id: "partner".into(),
-        ..ProjectInput::default()
+        ..NewProject::default()
     };
     let project = projects
         .create_project(by.manager().unwrap(), input)
@@ -94,7 +94,7 @@ async fn world() -> World {
 }
 
 impl World {
-    async fn create(&self, hours: &str) -> Result<String, Error> {
+    async fn create(&self, hours: Option<i64>) -> Result<String, Error> {
         let scopes = ["applications:read".to_owned()];
         let made = self
             .clients
@@ -120,25 +120,28 @@ async fn a_project_holds_two_live_clients_and_its_temporary_ones_apart() {
     let w = world().await;
     let mut live = Vec::new();
     for _ in 0..LIVE_CLIENTS_PER_PROJECT_MAX {
-        live.push(w.create("").await.unwrap());
+        live.push(w.create(None).await.unwrap());
     }
-    assert!(matches!(w.create("").await, Err(Error::StateConflict(_))));
+    assert!(matches!(w.create(None).await, Err(Error::StateConflict(_))));
     // Temporary clients have their own cap, beside the long-lived ones.
     for _ in 0..TEMPORARY_CLIENTS_PER_PROJECT_MAX {
-        w.create("24").await.unwrap();
+        w.create(Some(24)).await.unwrap();
     }
-    assert!(matches!(w.create("24").await, Err(Error::StateConflict(_))));
+    assert!(matches!(
+        w.create(Some(24)).await,
+        Err(Error::StateConflict(_))
+    ));
     // Retiring one makes room again.
     w.clients
         .retire(w.by.manager().unwrap(), &live[0], None)
         .await
         .unwrap();
     assert_eq!(w.status(&live[0]).await, ClientStatus::Disabled);
-    w.create("").await.unwrap();
+    w.create(None).await.unwrap();
     // Out of range lifetimes are the field's fault.
-    for bad in ["0", "721", "soon"] {
+    for bad in [0, 721, -1] {
         assert!(matches!(
-            w.create(bad).await,
+            w.create(Some(bad)).await,
             Err(Error::Invalid {
                 field: "expires_in_hours",
                 ..
@@ -150,7 +153,7 @@ async fn a_project_holds_two_live_clients_and_its_temporary_ones_apart() {
 #[tokio::test]
 async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
     let w = world().await;
-    let id = w.create("").await.unwrap();
+    let id = w.create(None).await.unwrap();
     let now = w.clock.now();
     let too_far = now + 90 * 86_400 + 1;
     assert!(matches!(
@@ -179,7 +182,7 @@ async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
     assert_eq!(w.clients.retire_due().await.unwrap(), 1);
     assert_eq!(w.status(&id).await, ClientStatus::Disabled);
     // A time in the past means now.
-    let other = w.create("").await.unwrap();
+    let other = w.create(None).await.unwrap();
     let retired = w
         .clients
         .retire(w.by.manager().unwrap(), &other, Some(0))
@@ -191,8 +194,8 @@ async fn retirement_is_now_or_within_90_days_and_happens_when_due() {
 #[tokio::test]
 async fn a_retired_client_refuses_every_change_but_deletion() {
     let w = world().await;
-    let id = w.create("").await.unwrap();
-    let live = w.create("").await.unwrap();
+    let id = w.create(None).await.unwrap();
+    let live = w.create(None).await.unwrap();
     assert!(matches!(
         w.clients.delete(w.by.manager().unwrap(), &live).await,
         Err(Error::StateConflict(_))
@@ -229,7 +232,7 @@ async fn a_retired_client_refuses_every_change_but_deletion() {
 #[tokio::test]
 async fn another_account_finds_nothing() {
     let w = world().await;
-    let id = w.create("").await.unwrap();
+    let id = w.create(None).await.unwrap();
     let stranger = manage::principal(&claims("pcl_other", "acc_2"), None);
     assert!(matches!(
         w.clients.list(&stranger, &w.project).await,
@@ -294,10 +297,10 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
         };
         store::projects::insert(&w.db, &row).await.unwrap();
     }
-    let input = ProjectInput {
+    let input = NewProject {
         name: "One too many".into(),
         api_id: "partner".into(),
-        ..ProjectInput::default()
+        ..NewProject::default()
     };
     match w
         .projects
@@ -337,7 +340,7 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
         store::clients::insert(&mut *tx, &row, None).await.unwrap();
     }
     tx.commit().await.unwrap();
-    match w.create("").await {
+    match w.create(None).await {
         Err(Error::StateConflict(m)) => assert!(m.contains("at most 5000 clients"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -351,7 +354,7 @@ async fn an_account_holds_at_most_its_caps_of_projects_and_clients() {
 async fn a_retirement_shows_when_each_connected_gate_applied_it() {
     use portcullis_core::gate_reach::{GateReach, Reached, Report};
     let w = world().await;
-    let id = w.create("").await.unwrap();
+    let id = w.create(None).await.unwrap();
     let reach = GateReach::new(w.db.clone(), w.clock.clone());
     fn report<'a>(gate: &'a str, position: i64, applied: &'a [(i64, u64)]) -> Report<'a> {
         Report {

@@ -63,14 +63,16 @@ pub async fn create_project(
     #[server(default)] token_ttl_secs: String,
 ) -> Result<String, ConsoleError> {
     use crate::ssr;
-    use portcullis_core::projects::ProjectInput;
+    use portcullis_core::projects::NewProject;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
+        let by = p.manager()?;
+        let token_ttl_secs = optional_ttl(&token_ttl_secs)?;
         let project = state
             .projects
             .create_project(
-                p.manager()?,
-                ProjectInput {
+                by,
+                NewProject {
                     name,
                     description,
                     api_id,
@@ -158,19 +160,21 @@ pub async fn update_project(
     #[server(default)] token_ttl_secs: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
-    use portcullis_core::projects::ProjectInput;
+    use portcullis_core::projects::{ProjectChange, TOKEN_TTL_DEFAULT};
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
+        let by = p.manager()?;
+        // The form holds every field; an empty lifetime is the default.
+        let token_ttl_secs = optional_ttl(&token_ttl_secs)?.unwrap_or(TOKEN_TTL_DEFAULT);
         state
             .projects
             .update_project(
-                p.manager()?,
+                by,
                 &id,
-                ProjectInput {
-                    name,
-                    description,
-                    api_id: String::new(),
-                    token_ttl_secs,
+                ProjectChange {
+                    name: Some(name),
+                    description: Some(description),
+                    token_ttl_secs: Some(token_ttl_secs),
                 },
             )
             .await?;
@@ -204,12 +208,21 @@ pub async fn set_rate_limit(
     #[server(default)] rate_burst: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
+    use portcullis_core::ratelimit::{Limit, LIMIT_RANGE};
+    use portcullis_core::validate::number_in;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
-        state
-            .projects
-            .set_rate_limit(p.manager()?, &id, &rate_per_sec, &rate_burst)
-            .await?;
+        let by = p.manager()?;
+        let limit = Limit {
+            per_sec: number_in(
+                "rate_per_sec",
+                &rate_per_sec,
+                LIMIT_RANGE,
+                "requests per second",
+            )?,
+            burst: number_in("rate_burst", &rate_burst, LIMIT_RANGE, "requests")?,
+        };
+        state.projects.set_rate_limit(by, &id, limit).await?;
         Ok(())
     })
     .await
@@ -247,6 +260,12 @@ pub async fn create_client(
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;
         let by = p.manager()?;
+        let expires_in_hours = portcullis_core::validate::optional_number_in(
+            "expires_in_hours",
+            &expires_in_hours,
+            portcullis_core::clients::TEMPORARY_HOURS,
+            "hours",
+        )?;
         let trust = workload.as_ref().map(WorkloadFields::input);
         let keys = match &trust {
             Some(t) => Some(portcullis_core::client_keys::KeysInput::Workload(t)),
@@ -260,7 +279,7 @@ pub async fn create_client(
                     &project_id,
                     &client_name,
                     &scopes,
-                    &expires_in_hours,
+                    expires_in_hours,
                     input,
                 )
                 .await?;
@@ -271,7 +290,7 @@ pub async fn create_client(
         }
         let (client, secret) = state
             .clients
-            .create(by, &project_id, &client_name, &scopes, &expires_in_hours)
+            .create(by, &project_id, &client_name, &scopes, expires_in_hours)
             .await?;
         Ok(NewClient {
             client: convert::client(client),
@@ -279,6 +298,13 @@ pub async fn create_client(
         })
     })
     .await
+}
+
+/// A token lifetime as the project form holds it: empty is the default.
+#[cfg(feature = "ssr")]
+fn optional_ttl(raw: &str) -> Result<Option<i64>, portcullis_core::Error> {
+    use portcullis_core::projects::TOKEN_TTL_RANGE;
+    portcullis_core::validate::optional_number_in("token_ttl_secs", raw, TOKEN_TTL_RANGE, "seconds")
 }
 
 /// The keys a form gave: a URL if one is typed, else the pasted keys.

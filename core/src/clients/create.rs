@@ -15,7 +15,7 @@ impl Clients {
         project_id: &str,
         name: &str,
         scopes: &[String],
-        expires_in_hours: &str,
+        expires_in_hours: Option<i64>,
     ) -> Result<(Client, ClientSecret)> {
         let (client, secret) = self
             .create_client(by, project_id, name, scopes, expires_in_hours, None)
@@ -35,7 +35,7 @@ impl Clients {
         project_id: &str,
         name: &str,
         scopes: &[String],
-        expires_in_hours: &str,
+        expires_in_hours: Option<i64>,
         input: KeysInput<'_>,
     ) -> Result<Client> {
         let (client, _) = self
@@ -50,22 +50,16 @@ impl Clients {
         project_id: &str,
         name: &str,
         scopes: &[String],
-        expires_in_hours: &str,
+        expires_in_hours: Option<i64>,
         keys: Option<KeysInput<'_>>,
     ) -> Result<(Client, Option<ClientSecret>)> {
         let (manager, by) = (by, by.principal());
         if let Some(input) = keys {
             self.check_keys_input(input)?;
         }
-        let hours = match expires_in_hours.trim() {
-            "" => None,
-            h => Some(validate::number_in(
-                "expires_in_hours",
-                h,
-                TEMPORARY_HOURS,
-                "hours",
-            )?),
-        };
+        let hours = expires_in_hours
+            .map(|h| validate::in_range("expires_in_hours", h, TEMPORARY_HOURS, "hours"))
+            .transpose()?;
         let project = self.project_row(by, project_id).await?;
         manager.owner_for_management(&project.api_id)?;
         if project.archived_at.is_some() {

@@ -6,7 +6,6 @@
 //! honours them.
 
 use portcullis_core::audit::{CURSOR_PATTERN, FILTER_MAX};
-use portcullis_core::clients::RETIRE_WITHIN_SECS;
 use portcullis_core::validate::line_schema;
 use portcullis_core::webhooks;
 use portcullis_core::Catalogue;
@@ -61,11 +60,11 @@ impl Vocabulary {
     }
 }
 
-fn error(description: &str) -> Value {
+pub(crate) fn error(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
-fn nullable(t: &str) -> Value {
+pub(crate) fn nullable(t: &str) -> Value {
     json!({ "type": [t, "null"] })
 }
 
@@ -82,7 +81,7 @@ const EVENT_TYPES: [&str; 8] = [
 
 /// An answer's schema, derived from the type the handler sends
 /// (`crate::manage::answers`), with the event types filled in.
-fn answer<T: schemars::JsonSchema>() -> Value {
+pub(crate) fn answer<T: schemars::JsonSchema>() -> Value {
     let mut schema = answer_schema::<T>();
     with_event_types(&mut schema);
     schema
@@ -109,7 +108,7 @@ fn with_event_types(v: &mut Value) {
 /// A request body derived from the type its handler reads
 /// (`crate::manage::bodies`), with the catalogue's words filled in and the
 /// `x-rules` JSON Schema cannot state.
-fn body<T: schemars::JsonSchema>(v: &Vocabulary, rules: Value) -> Value {
+pub(crate) fn body<T: schemars::JsonSchema>(v: &Vocabulary, rules: Value) -> Value {
     let mut schema = request_schema::<T>();
     let props = &mut schema["properties"];
     if props.get("api_id").is_some() {
@@ -138,16 +137,16 @@ fn body<T: schemars::JsonSchema>(v: &Vocabulary, rules: Value) -> Value {
 }
 
 /// A body that may be left out.
-fn optional(mut request: Value) -> Value {
+pub(crate) fn optional(mut request: Value) -> Value {
     request["required"] = json!(false);
     request
 }
 
-fn no_rules() -> Value {
+pub(crate) fn no_rules() -> Value {
     json!([])
 }
 
-fn key_rules(v: &Vocabulary, exactly_one: bool) -> Value {
+pub(crate) fn key_rules(v: &Vocabulary, exactly_one: bool) -> Value {
     let mut rules = vec![
         json!({ "rule": if exactly_one { "exactly-one" } else { "at-most-one" }, "field": "public_keys", "other": "jwks_uri" }),
         json!({ "rule": "public-key", "field": "public_keys" }),
@@ -161,87 +160,14 @@ fn key_rules(v: &Vocabulary, exactly_one: bool) -> Value {
     Value::Array(rules)
 }
 
-fn endpoint_rules(v: &Vocabulary) -> Value {
+pub(crate) fn endpoint_rules(v: &Vocabulary) -> Value {
     json!([{ "rule": "webhook-target", "field": "url", "private_targets": v.private_targets }])
-}
-
-struct Op {
-    verb: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    request: Option<Value>,
-    success: u16,
-    returns: Option<Value>,
-}
-
-fn ops(v: &Vocabulary) -> Vec<Op> {
-    use crate::manage::answers::*;
-    use crate::manage::bodies::*;
-    let project = answer::<ProjectAnswer>;
-    let client = answer::<ClientAnswer>;
-    let endpoint = answer::<EndpointAnswer>;
-    vec![
-        Op { verb: "get", path: "/projects", summary: "The account's projects", request: None, success: 200,
-             returns: Some(json!({ "type": "object", "required": ["projects"], "properties": { "projects": { "type": "array", "items": project() } } })) },
-        Op { verb: "post", path: "/projects", summary: "Create a project", success: 201, returns: Some(project()),
-             request: Some(body::<NewProject>(v, no_rules())) },
-        Op { verb: "get", path: "/projects/{id}", summary: "A project with its clients (never secrets)", request: None, success: 200, returns: Some(project()) },
-        Op { verb: "post", path: "/projects/{id}", summary: "Rename, describe, or change the token lifetime (new tokens only); a field left out stays as it is", success: 200, returns: Some(project()),
-             request: Some(body::<ProjectChange>(v, no_rules())) },
-        Op { verb: "post", path: "/projects/{id}/archive", summary: "Archive: its clients stop getting tokens and its tokens stop passing at once", request: None, success: 200, returns: Some(project()) },
-        Op { verb: "post", path: "/projects/{id}/rate-limit", summary: "Set the project's bucket", success: 200, returns: Some(project()),
-             request: Some(body::<RateLimit>(v, json!([{ "rule": "not-below", "field": "burst", "other": "per_sec" }]))) },
-        Op { verb: "post", path: "/projects/{id}/keys-only", summary: "Keys only: no secret can be made in the project, secrets stop working and every token it mints is DPoP-bound (RFC 9449). Turning it on while a live client holds a secret: 409, naming them", success: 200, returns: Some(project()),
-             request: Some(body::<KeysOnly>(v, no_rules())) },
-        Op { verb: "get", path: "/projects/{id}/usage", summary: "The project's use on every node and gate: tokens minted (per client too), calls let through, refused and rate limited; `span=minute` (the default: the last 48 hours) or `span=hour` (the last 30 days). A node adds its counts every few seconds", request: None, success: 200, returns: Some(answer::<UsageAnswer>()) },
-        Op { verb: "post", path: "/projects/{id}/quota", summary: "Set the project's daily token quota (UTC days, all nodes together; null: none). Past it, /oauth/token answers 429 `quota_exceeded` with Retry-After to 00:00 UTC; `project.quota_warning` at 80 %, `project.quota_exhausted` at the first refusal", success: 200, returns: Some(project()),
-             request: Some(body::<Quota>(v, no_rules())) },
-        Op { verb: "post", path: "/projects/{id}/dormancy", summary: "Retire the project's clients unused for 30, 60 or 90 days (0: never; null: as the account's setting). Seven days before, `client.dormant`; a use in between cancels it; the retirement's reason is \"unused for N days\"", success: 200, returns: Some(project()),
-             request: Some(body::<Dormancy>(v, no_rules())) },
-        Op { verb: "post", path: "/projects/{id}/clients", summary: "Create a client (temporary with expires_in_hours); its secret is in this answer only. With public_keys or jwks_uri it authenticates with private_key_jwt (RFC 7523), with workload it trusts a workload identity issuer; neither has a secret. Scopes of another API than the project's: 409", success: 201, returns: Some(answer::<ClientWithSecret>()),
-             request: Some(body::<NewClient>(v, key_rules(v, false))) },
-        Op { verb: "post", path: "/clients/{id}/keys", summary: "Replace a key client's public keys (one or two: add the new key beside the old, then remove the old); tokens already issued stay good. A secret client: 409", success: 200, returns: Some(client()),
-             request: Some(body::<Keys>(v, key_rules(v, true))) },
-        Op { verb: "post", path: "/clients/{id}/workload", summary: "Replace a workload identity client's trust (issuer or JWK Set, audience, conditions); tokens already issued stay good. A secret or key client: 409", success: 200, returns: Some(client()),
-             request: Some(body::<Workload>(v, json!([{ "rule": "workload-trust", "field": "conditions", "private_targets": v.private_key_fetch, "audience": v.issuer }]))) },
-        Op { verb: "post", path: "/clients/{id}/narrow", summary: "Narrow a client's scopes; a scope it lacks, or no change: 409", success: 200, returns: Some(client()),
-             request: Some(body::<Narrow>(v, no_rules())) },
-        Op { verb: "post", path: "/clients/{id}/rotate", summary: "Start a rotation: a successor with the same scopes, its secret in this answer only", request: None, success: 201, returns: Some(answer::<ClientWithSecret>()) },
-        Op { verb: "post", path: "/clients/{id}/retire", summary: "Retire now (no body) or at a time", success: 200, returns: Some(client()),
-             request: Some(optional(body::<Retire>(v, json!([{ "rule": "within-secs-of-now", "field": "at", "secs": RETIRE_WITHIN_SECS }])))) },
-        Op { verb: "post", path: "/clients/{id}/keep", summary: "Cancel a scheduled retirement", request: None, success: 204, returns: None },
-        Op { verb: "delete", path: "/clients/{id}", summary: "Delete a retired or expired client", request: None, success: 204, returns: None },
-        Op { verb: "get", path: "/audit", summary: "The audit log, newest first; filters as in the console; `before` continues from `next`", request: None, success: 200,
-             returns: Some(json!({ "type": "object", "required": ["entries", "next"], "properties": { "entries": { "type": "array" }, "next": nullable("string") } })) },
-        Op { verb: "get", path: "/audit/export", summary: "Evidence for auditors: the audit log as filtered (the filters of /audit), newest first, as one streamed file: `format=json` (the default) or `format=csv` (`#` lines give the account, the range and when it was made; the last line is `# complete: N rows`). Entries written while it is made are not in it", request: None, success: 200,
-             returns: Some(evidence_file(&["id", "at", "actor_kind", "actor", "action", "target_kind", "target_id", "project_id", "client_ip", "detail"])) },
-        Op { verb: "get", path: "/usage/export", summary: "Evidence for auditors: each day's tokens minted per client and calls let through, refused and rate limited per project (`client_id` null), summed over every node and gate, oldest day first, as one streamed file (`format=json` or `csv`, as /audit/export). `from` and `to` are UTC dates within the last 30 days (by default all of them)", request: None, success: 200,
-             returns: Some(evidence_file(&["day", "project_id", "project_name", "client_id", "client_name", "tokens_minted", "calls_allowed", "calls_refused", "rate_limited"])) },
-        Op { verb: "get", path: "/members", summary: "The account's members", request: None, success: 200,
-             returns: Some(json!({ "type": "object", "required": ["members"], "properties": { "members": { "type": "array", "items": {
-                 "type": "object", "required": ["user_id", "email", "role", "joined_at"], "properties": {
-                     "user_id": { "type": "string" }, "email": { "type": "string" }, "role": { "enum": ["owner", "developer", "viewer"] }, "joined_at": { "type": "integer" } } } } } })) },
-        Op { verb: "get", path: "/webhooks", summary: "The account's webhook endpoints", request: None, success: 200,
-             returns: Some(json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } })) },
-        Op { verb: "post", path: "/webhooks", summary: "Register an endpoint; its signing secret (whsec_…) is in this answer only", success: 201,
-             request: Some(body::<EndpointBody>(v, endpoint_rules(v))),
-             returns: Some(answer::<EndpointWithSecret>()) },
-        Op { verb: "get", path: "/webhooks/{id}", summary: "One endpoint", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "post", path: "/webhooks/{id}", summary: "Change an endpoint's URL, events and description (its secret stays); a field left out stays as it is", success: 200,
-             request: Some(body::<EndpointChange>(v, endpoint_rules(v))), returns: Some(endpoint()) },
-        Op { verb: "delete", path: "/webhooks/{id}", summary: "Delete an endpoint and its delivery log", request: None, success: 204, returns: None },
-        Op { verb: "post", path: "/webhooks/{id}/enable", summary: "Turn an endpoint on again; its pending retries resume", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "post", path: "/webhooks/{id}/disable", summary: "Turn an endpoint off; events meanwhile are not kept for it", request: None, success: 200, returns: Some(endpoint()) },
-        Op { verb: "get", path: "/webhooks/{id}/deliveries", summary: "The endpoint's delivery log, newest first (30 days); `before` continues from `next`", request: None, success: 200,
-             returns: Some(json!({ "type": "object", "required": ["deliveries", "next"], "properties": { "deliveries": { "type": "array", "items": answer::<DeliveryAnswer>() }, "next": nullable("string") } })) },
-        Op { verb: "post", path: "/webhooks/{id}/deliveries/{message_id}/resend", summary: "Send a delivery again now, with 24 fresh hours of retries", request: None, success: 200, returns: Some(answer::<DeliveryAnswer>()) },
-    ]
 }
 
 /// An evidence file's JSON form: whose it is, the dates it covers, when
 /// it was made, its rows (objects with `columns`), their count, and
 /// `complete` (absent from a download cut short).
-fn evidence_file(columns: &[&str]) -> Value {
+pub(crate) fn evidence_file(columns: &[&str]) -> Value {
     json!({ "type": "object", "required": ["kind", "account", "range", "generated_at", "entries", "count", "complete"],
         "properties": {
             "kind": { "enum": ["audit_log", "daily_usage"] },
@@ -291,10 +217,11 @@ fn example(verb: &str, path: &str, v: &Vocabulary) -> Option<Value> {
 pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
     let mut paths = Map::new();
     let cursor = json!({ "type": "string", "pattern": CURSOR_PATTERN });
-    for op in ops(v) {
+    for op in crate::manage::operations::operations() {
+        let verb = op.method.to_ascii_lowercase();
         // The role table says which scope; an operation missing from it
         // needs one no token has.
-        let scope = portcullis_core::access::table::manage_scope(op.verb, op.path)
+        let scope = portcullis_core::access::table::manage_scope(op.method, op.path)
             .unwrap_or("manage:(not in the role table)");
         let mut params = Vec::new();
         for id in ["id", "message_id"] {
@@ -303,7 +230,7 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
                     "schema": { "type": "string", "minLength": 1 } }));
             }
         }
-        if op.verb == "post" {
+        if verb == "post" {
             params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "the first success for this key and request is kept 24 h and sent again (Idempotent-Replayed: true)",
                 "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" } }));
@@ -345,7 +272,7 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
         let mut responses = Map::new();
         responses.insert(
             op.success.to_string(),
-            match &op.returns {
+            match op.returns.map(|schema| schema()) {
                 Some(schema) if op.path.ends_with("/export") => json!({ "description": "the file, as an attachment",
                     "content": { "application/json": { "schema": schema }, "text/csv": { "schema": { "type": "string" } } } }),
                 Some(schema) => json!({ "description": "success", "content": { "application/json": { "schema": schema } } }),
@@ -372,7 +299,7 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
         if op.path.contains('{') {
             responses.insert("404".into(), error("no such item in this account"));
         }
-        if op.verb != "get" {
+        if verb != "get" {
             responses.insert("409".into(), error("conflicts with the state of the account or item (a name taken, a retired client, an archived or full project, a turned-off endpoint), or a request with this Idempotency-Key is still running"));
         }
         responses.insert(
@@ -384,20 +311,20 @@ pub fn paths(base_path: &str, v: &Vocabulary) -> Map<String, Value> {
             error("the management project's rate limit is exhausted; see Retry-After"),
         );
         let mut doc = json!({
-            "operationId": format!("manage_{}_{}", op.verb, op.path.trim_matches('/').replace(['/', '{', '}', '-'], "_")),
+            "operationId": format!("manage_{}_{}", verb, op.path.trim_matches('/').replace(['/', '{', '}', '-'], "_")),
             "summary": op.summary, "tags": ["Management API"],
             "security": [{ "portcullis": [scope] }], "x-required-scope": scope, "x-management": true,
             "parameters": params, "responses": responses,
         });
-        if let Some(mut r) = op.request {
-            if let Some(e) = example(op.verb, op.path, v) {
+        if let Some(mut r) = op.request.map(|request| request(v)) {
+            if let Some(e) = example(&verb, op.path, v) {
                 r["content"]["application/json"]["example"] = e;
             }
             doc["requestBody"] = r;
         }
         let full = format!("{base_path}{}", op.path);
         let entry = paths.entry(full).or_insert_with(|| json!({}));
-        entry[op.verb] = doc;
+        entry[verb] = doc;
     }
     paths
 }

@@ -2,7 +2,7 @@
 //! `scopes.toml`, each behind its own gate fed from this process's change
 //! feed, and the OpenAPI document describing them and the OAuth endpoints.
 
-mod manage_doc;
+pub(crate) mod manage_doc;
 mod openapi;
 
 use std::sync::Arc;

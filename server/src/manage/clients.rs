@@ -78,10 +78,7 @@ pub(super) async fn create_client(
     Path(project_id): Path<String>,
     Body(input): Body<NewClient>,
 ) -> Answer {
-    let hours = input
-        .expires_in_hours
-        .map(|h| h.to_string())
-        .unwrap_or_default();
+    let hours = input.expires_in_hours;
     let caller = who(&b);
     let by = caller.manager()?;
     let trust = input.workload.as_ref().map(Workload::input);
@@ -92,12 +89,12 @@ pub(super) async fn create_client(
     let answer = match keys {
         Some(keys) => s
             .clients
-            .create_with_keys(by, &project_id, &input.name, &input.scopes, &hours, keys)
+            .create_with_keys(by, &project_id, &input.name, &input.scopes, hours, keys)
             .await
             .map(|client| ClientWithSecret::without_secret(&client)),
         None => s
             .clients
-            .create(by, &project_id, &input.name, &input.scopes, &hours)
+            .create(by, &project_id, &input.name, &input.scopes, hours)
             .await
             .map(|(client, secret)| ClientWithSecret::new(&client, &secret)),
     }

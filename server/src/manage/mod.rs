@@ -55,41 +55,25 @@ where
     }
 }
 
-/// The routes, behind `gate`, to be nested at `/manage/v1`. Who may call
-/// each is [`access::table::MANAGE`].
-// One operation per line: path, then each verb with its handler.
-#[rustfmt::skip]
+/// The routes, behind `gate`, to be nested at `/manage/v1`: every entry
+/// of [`operations`]. Who may call each is [`access::table::MANAGE`].
 pub fn router(gate: &Gate, state: ManageState) -> Router {
-    let s = &state;
-    Router::new()
-        .route("/projects", op("GET", "/projects", list_projects, s).merge(op("POST", "/projects", create_project, s)))
-        .route("/projects/{id}", op("GET", "/projects/{id}", read_project, s).merge(op("POST", "/projects/{id}", update_project, s)))
-        .route("/projects/{id}/archive", op("POST", "/projects/{id}/archive", archive_project, s))
-        .route("/projects/{id}/rate-limit", op("POST", "/projects/{id}/rate-limit", rate_limit, s))
-        .route("/projects/{id}/keys-only", op("POST", "/projects/{id}/keys-only", keys_only, s))
-        .route("/projects/{id}/usage", op("GET", "/projects/{id}/usage", usage, s))
-        .route("/projects/{id}/dormancy", op("POST", "/projects/{id}/dormancy", dormancy, s))
-        .route("/projects/{id}/quota", op("POST", "/projects/{id}/quota", quota, s))
-        .route("/projects/{id}/clients", op("POST", "/projects/{id}/clients", create_client, s))
-        .route("/clients/{id}", op("DELETE", "/clients/{id}", delete_client, s))
-        .route("/clients/{id}/narrow", op("POST", "/clients/{id}/narrow", narrow_client, s))
-        .route("/clients/{id}/keys", op("POST", "/clients/{id}/keys", set_client_keys, s))
-        .route("/clients/{id}/workload", op("POST", "/clients/{id}/workload", set_client_workload, s))
-        .route("/clients/{id}/rotate", op("POST", "/clients/{id}/rotate", rotate_client, s))
-        .route("/clients/{id}/retire", op("POST", "/clients/{id}/retire", retire_client, s))
-        .route("/clients/{id}/keep", op("POST", "/clients/{id}/keep", keep_client, s))
-        .route("/audit", op("GET", "/audit", audit_log, s))
-        .route("/audit/export", op("GET", "/audit/export", audit_export, s))
-        .route("/usage/export", op("GET", "/usage/export", usage_export, s))
-        .route("/members", op("GET", "/members", members, s))
-        .route("/webhooks", op("GET", "/webhooks", webhooks::list, s).merge(op("POST", "/webhooks", webhooks::create, s)))
-        .route("/webhooks/{id}", op("GET", "/webhooks/{id}", webhooks::read, s).merge(op("POST", "/webhooks/{id}", webhooks::update, s)).merge(op("DELETE", "/webhooks/{id}", webhooks::delete, s)))
-        .route("/webhooks/{id}/enable", op("POST", "/webhooks/{id}/enable", webhooks::enable, s))
-        .route("/webhooks/{id}/disable", op("POST", "/webhooks/{id}/disable", webhooks::disable, s))
-        .route("/webhooks/{id}/deliveries", op("GET", "/webhooks/{id}/deliveries", webhooks::deliveries, s))
-        .route("/webhooks/{id}/deliveries/{message_id}/resend", op("POST", "/webhooks/{id}/deliveries/{message_id}/resend", webhooks::resend, s))
-        .fallback(|| async { refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json", None) })
-        .layer(axum::middleware::from_fn(portcullis_reference_apis::only_possible_ids))
+    operations::operations()
+        .iter()
+        .fold(Router::new(), |router, o| {
+            router.route(o.path, (o.route)(&state))
+        })
+        .fallback(|| async {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /openapi.json",
+                None,
+            )
+        })
+        .layer(axum::middleware::from_fn(
+            portcullis_reference_apis::only_possible_ids,
+        ))
         .layer(gate.layer())
         .with_state(state)
 }
@@ -100,21 +84,13 @@ pub(crate) mod bodies;
 mod clients;
 mod errors;
 mod idempotency;
+pub(crate) mod operations;
 mod projects;
 mod webhooks;
 
-use account::{audit_export, audit_log, members, usage_export};
-use clients::{
-    create_client, delete_client, keep_client, narrow_client, retire_client, rotate_client,
-    set_client_keys, set_client_workload,
-};
 use errors::{named, refuse};
 pub(super) use errors::{Answer, ManageError};
 use idempotency::idempotent;
-use projects::{
-    archive_project, create_project, dormancy, keys_only, list_projects, quota, rate_limit,
-    read_project, update_project, usage,
-};
 
 /// Management requests and answers are small.
 const BODY_MAX: usize = 256 * 1024;

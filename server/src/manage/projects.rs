@@ -4,7 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use portcullis_core::projects::ProjectInput;
+use portcullis_core::projects;
+use portcullis_core::ratelimit::Limit;
 use portcullis_gate::Bearer;
 use portcullis_reference_apis::Body;
 use serde_json::json;
@@ -47,14 +48,11 @@ pub(super) async fn create_project(
         .projects
         .create_project(
             who(&b).manager()?,
-            ProjectInput {
+            projects::NewProject {
                 name: input.name,
                 description: input.description,
                 api_id: input.api_id,
-                token_ttl_secs: input
-                    .token_ttl_secs
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
+                token_ttl_secs: input.token_ttl_secs,
             },
         )
         .await?;
@@ -71,21 +69,15 @@ pub(super) async fn update_project(
     Path(id): Path<String>,
     Body(input): Body<ProjectChange>,
 ) -> Answer {
-    let by = who(&b);
-    let now = s.projects.project(&by, &id).await?;
     let project = s
         .projects
         .update_project(
-            by.manager()?,
+            who(&b).manager()?,
             &id,
-            ProjectInput {
-                name: input.name.unwrap_or(now.name),
-                description: input.description.unwrap_or(now.description),
-                api_id: now.api_id,
-                token_ttl_secs: input
-                    .token_ttl_secs
-                    .unwrap_or(now.token_ttl_secs)
-                    .to_string(),
+            projects::ProjectChange {
+                name: input.name,
+                description: input.description,
+                token_ttl_secs: input.token_ttl_secs,
             },
         )
         .await?;
@@ -125,8 +117,10 @@ pub(super) async fn rate_limit(
         .set_rate_limit(
             who(&b).manager()?,
             &id,
-            &input.per_sec.to_string(),
-            &input.burst.to_string(),
+            Limit {
+                per_sec: input.per_sec,
+                burst: input.burst,
+            },
         )
         .await
         .map_err(|e| named(e, &[("rate_per_sec", "per_sec"), ("rate_burst", "burst")]))?;

@@ -98,6 +98,60 @@ async fn a_project_archived_while_being_renamed_stays_archived() {
     }
 }
 
+/// Two partial changes of one project at once (the management API sends
+/// only what changes) both land: the project is read, merged and written
+/// under its lock, so neither writes back a value the other replaced.
+#[tokio::test]
+async fn two_partial_project_changes_at_once_both_land() {
+    use crate::manage::{call, ALL};
+    use reqwest::Method;
+    use serde_json::json;
+    let s = server().await;
+    let owner = s.owner("partial@example.com").await;
+    let scopes: Vec<&str> = ALL.split(' ').collect();
+    let (pipeline, mc) = s
+        .api_client(&owner, "Deploy pipeline", "manage", &scopes)
+        .await;
+    s.set_rate_limit(&owner, &pipeline, 10_000, 10_000).await;
+    let token = s.access_token(&mc, ALL).await;
+    for i in 0..TRIES {
+        let (status, project) = call(
+            &s,
+            &token,
+            Method::POST,
+            "/projects",
+            Some(json!({ "name": format!("Partial {i}"), "api_id": "partner" })),
+        )
+        .await;
+        assert_eq!(status, 201, "{project}");
+        let path = format!("/projects/{}", project["id"].as_str().unwrap());
+        let name = format!("Renamed {i}");
+        let ttl = 600 + i as i64;
+        let rename = call(
+            &s,
+            &token,
+            Method::POST,
+            &path,
+            Some(json!({ "name": name })),
+        );
+        let relive = call(
+            &s,
+            &token,
+            Method::POST,
+            &path,
+            Some(json!({ "token_ttl_secs": ttl })),
+        );
+        let ((renamed, a), (relived, b)) = tokio::join!(rename, relive);
+        assert_eq!((renamed, relived), (200, 200), "try {i}: {a} {b}");
+        let (_, now) = call(&s, &token, Method::GET, &path, None).await;
+        assert_eq!(
+            (now["name"].as_str(), now["token_ttl_secs"].as_i64()),
+            (Some(name.as_str()), Some(ttl)),
+            "try {i}: one change was lost"
+        );
+    }
+}
+
 /// A change and its audit row commit together: when the audit write fails,
 /// the change does not happen, in the database or in memory.
 #[tokio::test]

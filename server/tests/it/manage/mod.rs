@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-const ALL: &str = "manage:projects:read manage:projects:write manage:clients:write \
+pub(crate) const ALL: &str = "manage:projects:read manage:projects:write manage:clients:write \
                    manage:clients:delete manage:audit:read manage:members:read";
 
-async fn call(
+pub(crate) async fn call(
     s: &TestServer,
     token: &str,
     method: Method,
