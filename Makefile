@@ -227,7 +227,7 @@ bench: build-release pg-deps
 	trap 'scripts/pg-cluster stop "$$dir/cluster"; scripts/redis-tmp stop "$$dir/redis"; rm -rf "$$dir"' EXIT; \
 	PORTCULLIS_BENCH_POSTGRES=$$(scripts/pg-cluster start "$$dir/cluster") \
 	PORTCULLIS_BENCH_REDIS=$$(scripts/redis-tmp start "$$dir/redis") \
-	./target/release/portcullis-bench
+	./target/release/portcullis-bench --write-readme
 
 clean:
 	cargo clean

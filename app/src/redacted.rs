@@ -35,7 +35,7 @@ impl std::fmt::Debug for Redacted {
 mod tests {
     use super::*;
     use crate::auth::{LogIn, SignUp};
-    use crate::gates::NewGateCredential;
+    use crate::gate_credentials::NewGateCredential;
     use crate::projects::{NewClient, TestToken};
     use crate::team::Join;
 

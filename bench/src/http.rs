@@ -196,6 +196,26 @@ pub async fn request(
     Ok((status, headers, body))
 }
 
+/// One request on a fresh connection, answered 200: the body as it
+/// arrives (an event stream).
+pub async fn stream(
+    addr: &str,
+    req: Request<http_body_util::Empty<Bytes>>,
+) -> Result<hyper::body::Incoming, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+    if res.status() != hyper::StatusCode::OK {
+        return Err(format!("{} answered {}", addr, res.status()));
+    }
+    Ok(res.into_body())
+}
+
 /// GET `path` as text.
 pub async fn get_text(addr: &str, path: &str) -> Result<String, String> {
     let req = Request::get(path)

@@ -12,7 +12,11 @@
 //! 5. first, without a server: the gate's verified-token cache past its
 //!    bound (`token_cache.rs`);
 //! 6. tokens and gated reads on two release nodes, with and without
-//!    metrics (`metrics_cost.rs`).
+//!    metrics (`metrics_cost.rs`);
+//! 7. a release node's memory per client with 200,000 clients, and a
+//!    remote gate's snapshot of them (`scale.rs`).
+//!
+//! `--write-readme` puts the figures into README.md (`readme.rs`).
 //!
 //! The load generator is one thread with keep-alive connections; the server
 //! runtime has the machine's cores. Run by `make bench`.
@@ -25,7 +29,9 @@ mod load;
 mod metrics_cost;
 mod nodes;
 mod page_weight;
+mod readme;
 mod remote_gate;
+mod scale;
 mod server;
 mod token_cache;
 mod token_cpu;
@@ -86,6 +92,17 @@ struct Args {
     /// Only the metrics on/off comparison (two release nodes).
     #[arg(long)]
     metrics_only: bool,
+    /// Clients written into a release node's database for the memory per
+    /// client and the gate snapshot (0 skips it).
+    #[arg(long, default_value_t = 200_000)]
+    scale_clients: usize,
+    /// Only the clients-at-scale bench (a release node; `--binary`).
+    #[arg(long)]
+    scale_only: bool,
+    /// Write what this run measured into README.md's generated sections
+    /// (`make bench` does; see `readme.rs`).
+    #[arg(long)]
+    write_readme: bool,
     /// The release binary the nodes run.
     #[arg(long, default_value = "target/release/portcullis")]
     binary: String,
@@ -153,11 +170,44 @@ on PostgreSQL:"
     Ok(())
 }
 
+/// Success: README.md gets this run's sections when asked.
+fn done(args: &Args) -> ExitCode {
+    if args.write_readme {
+        if let Err(e) = readme::write("README.md") {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The clients-at-scale bench, on a runtime of its own.
+fn scale(args: &Args) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(scale::run(
+        &args.binary,
+        &args.site_root,
+        args.scale_clients,
+        args.connections,
+        args.seconds,
+    ))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.scale_only {
+        if let Err(e) = scale(&args) {
+            eprintln!("bench: clients at scale: {e}");
+            return ExitCode::FAILURE;
+        }
+        return done(&args);
+    }
     token_cache::report();
     if args.cache_only {
-        return ExitCode::SUCCESS;
+        return done(&args);
     }
     let storage = server::Storage {
         database_url: None,
@@ -198,7 +248,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if args.token_cpu_only || args.metrics_only {
-        return ExitCode::SUCCESS;
+        return done(&args);
     }
     if args.audit_rows > 0 {
         if let Err(e) = servers.block_on(audit::run(servers.db(), args.audit_rows)) {
@@ -208,7 +258,13 @@ fn main() -> ExitCode {
     }
     drop(servers);
     if args.audit_only {
-        return ExitCode::SUCCESS;
+        return done(&args);
+    }
+    if args.scale_clients > 0 {
+        if let Err(e) = scale(&args) {
+            eprintln!("bench: clients at scale: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     if let Some(admin) = &args.postgres {
         if let Err(e) = postgres_benches(&args, admin) {
@@ -219,7 +275,35 @@ fn main() -> ExitCode {
         println!("
 (no PORTCULLIS_BENCH_POSTGRES: the PostgreSQL and multi-node benches were skipped; `make bench` sets it)");
     }
-    ExitCode::SUCCESS
+    done(&args)
+}
+
+/// One kind of request's rounds: medians of rate and latency.
+#[derive(Default)]
+struct Rounds {
+    rates: Vec<f64>,
+    p50s: Vec<f64>,
+    p99s: Vec<f64>,
+}
+
+impl Rounds {
+    fn add(&mut self, report: &load::Report) {
+        self.rates.push(report.rate());
+        self.p50s.push(report.percentile_ms(0.50));
+        self.p99s.push(report.percentile_ms(0.99));
+    }
+
+    fn rate(&mut self) -> f64 {
+        load::median(&mut self.rates)
+    }
+
+    fn p50(&mut self) -> f64 {
+        load::median(&mut self.p50s)
+    }
+
+    fn p99(&mut self) -> f64 {
+        load::median(&mut self.p99s)
+    }
 }
 
 async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
@@ -259,8 +343,7 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     // Gated and ungated alternate in rounds, so drift in the machine's load
     // hits both alike; the medians of the rounds are compared.
     let rounds = ROUNDS;
-    let mut gated = Vec::new();
-    let mut bare = Vec::new();
+    let (mut gated, mut bare) = (Rounds::default(), Rounds::default());
     for round in 1..=rounds {
         for (name, target, spec, rates) in [
             ("gated read", &gated_addr, &gated_spec, &mut gated),
@@ -278,13 +361,33 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
             if report.errors > 0 {
                 return Err(format!("{name}: {} requests failed", report.errors));
             }
-            rates.push(report.rate());
+            rates.add(&report);
         }
     }
     if tokens.errors > 0 {
         return Err(format!("token endpoint: {} requests failed", tokens.errors));
     }
-    let (g, b) = (load::median(&mut gated), load::median(&mut bare));
+    let (g, b) = (gated.rate(), bare.rate());
+    readme::record(
+        "throughput",
+        format!(
+            "| benchmark | req/s | p50 | p99 |\n|---|---|---|---|\n\
+             | `/oauth/token`, ES256 | {} | {:.2} ms | {:.2} ms |\n\
+             | gated read (median of {rounds} rounds) | {} | {:.2} ms | {:.2} ms |\n\
+             | same read, gate removed (median of {rounds} rounds) | {} | {:.2} ms | {:.2} ms |\n\n\
+             The gate costs {:.0} % of the ungated throughput in this run.",
+            readme::thousands(tokens.rate()),
+            tokens.percentile_ms(0.50),
+            tokens.percentile_ms(0.99),
+            readme::thousands(g),
+            gated.p50(),
+            gated.p99(),
+            readme::thousands(b),
+            bare.p50(),
+            bare.p99(),
+            (1.0 - g / b) * 100.0,
+        ),
+    );
     println!("\nmedian of {rounds} rounds: gated {g:.0} req/s, ungated {b:.0} req/s");
     println!(
         "gate cost: gated/ungated = {:.2} ({:.1}% of the ungated throughput)",

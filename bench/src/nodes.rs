@@ -21,6 +21,10 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Nanoseconds the node's threads have run (`schedstat`).
     pub fn cpu_ns(&self) -> Result<u64, String> {
         let tasks = format!("/proc/{}/task", self.child.id());

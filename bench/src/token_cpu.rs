@@ -197,6 +197,7 @@ pub async fn run(
     // back to back it is also how much less busy a slower kind keeps the
     // runtime (more wake-ups per request).
     let (s, k, d) = (even[0].cpu, even[1].cpu, even[2].cpu);
+    let (token_rate, token_cpu) = (rate, [s, k, d]);
     println!(
         "target at equal load: each adds <= one verification: private_key_jwt {}, DPoP {}",
         if k - s <= verify_us { "met" } else { "MISSED" },
@@ -240,6 +241,32 @@ pub async fn run(
         } else {
             "MISSED"
         }
+    );
+    let (b, p) = (even[0].cpu, even[1].cpu);
+    let row = |what: &str, load: f64, cpu: f64, base: Option<f64>| {
+        let added = base.map_or("".into(), |base| {
+            format!("+{:.1} µs = {:.2}×", cpu - base, (cpu - base) / verify_us)
+        });
+        format!(
+            "| {what} | {} | {cpu:.1} µs | {:.2}× | {added} |\n",
+            crate::readme::thousands(load),
+            cpu / sign_us
+        )
+    };
+    crate::readme::record(
+        "token-cpu",
+        format!(
+            "| request | at req/s | server CPU per request (median) | × one ES256 signature | added, × one verification |\n\
+             |---|---|---|---|---|\n{}{}{}{}{}\n\
+             One ES256 signature {sign_us:.1} µs, one verification {verify_us:.1} µs, one whole DPoP proof \
+             check (parse, key, verification, claims) {check_us:.1} µs, each on the load generator's \
+             thread in the same run.",
+            row("`/oauth/token`, `client_secret_basic`", token_rate, token_cpu[0], None),
+            row("`/oauth/token`, `private_key_jwt` (ES256)", token_rate, token_cpu[1], Some(token_cpu[0])),
+            row("`/oauth/token`, secret + DPoP proof (ES256)", token_rate, token_cpu[2], Some(token_cpu[0])),
+            row("gated read, Bearer", rate, b, None),
+            row("gated read, DPoP-bound (ES256)", rate, p, Some(b)),
+        ),
     );
     Ok(())
 }

@@ -1,6 +1,9 @@
-//! Human passwords: argon2id at OWASP ASVS 5 strength, run off the async
-//! runtime and capped in concurrency so a burst of log-ins cannot starve it.
+//! Human passwords: the clear text (a type that never reaches a log line
+//! or an error message), hashed with argon2id at OWASP ASVS 5 strength, run
+//! off the async runtime and capped in concurrency so a burst of log-ins
+//! cannot starve it.
 
+use std::fmt;
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -9,7 +12,27 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
-use crate::secret::Password;
+
+/// A human password in clear, alive only between the request and the hasher.
+/// `Debug` prints only the type name, so `?password` in a span is harmless.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(clear: impl Into<String>) -> Self {
+        Self(clear.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
 
 /// 19 MiB, two passes, one lane: the ASVS 5 minimum for argon2id.
 pub const MEMORY_KIB: u32 = 19 * 1024;
@@ -133,6 +156,12 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let p = Password::new("correct horse battery staple");
+        assert_eq!(format!("{p:?}"), "Password(..)");
+    }
 
     #[tokio::test]
     async fn hash_is_argon2id_with_asvs_parameters_and_verifies() {

@@ -11,8 +11,8 @@ use crate::clock::{Epoch, Secs};
 use crate::error::{Error, Result};
 use crate::ids::{link_token_hash, new_id, new_link_token};
 use crate::password;
+use crate::password::Password;
 use crate::second_factor::Person;
-use crate::secret::Password;
 use crate::store;
 
 /// How long a reset link works.

@@ -12,7 +12,7 @@ use crate::db::{is_unique_violation, Db};
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
 use crate::ids::new_id;
-use crate::ratelimit::{self, Limit};
+use crate::limits::{self, Limit};
 use crate::store;
 use crate::store::projects::ProjectRow;
 use crate::validate;
@@ -188,8 +188,8 @@ impl Projects {
             token_ttl_secs,
             created_at: self.clock.now(),
             archived_at: None,
-            rate_per_sec: ratelimit::DEFAULT_PER_SEC,
-            rate_burst: ratelimit::DEFAULT_BURST,
+            rate_per_sec: limits::DEFAULT_PER_SEC,
+            rate_burst: limits::DEFAULT_BURST,
             keys_only: 0,
             dormant_after_days: None,
             daily_token_quota: None,
@@ -371,15 +371,10 @@ impl Projects {
         let per_sec = validate::in_range(
             "rate_per_sec",
             limit.per_sec,
-            ratelimit::LIMIT_RANGE,
+            limits::LIMIT_RANGE,
             "requests per second",
         )?;
-        let burst = validate::in_range(
-            "rate_burst",
-            limit.burst,
-            ratelimit::LIMIT_RANGE,
-            "requests",
-        )?;
+        let burst = validate::in_range("rate_burst", limit.burst, limits::LIMIT_RANGE, "requests")?;
         if burst < per_sec {
             return Err(Error::invalid(
                 "rate_burst",

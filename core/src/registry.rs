@@ -15,7 +15,7 @@ use crate::client_keys::ClientKeys;
 use crate::clock::Epoch;
 use crate::db::Db;
 use crate::error::Result;
-use crate::ratelimit::Limit;
+use crate::limits::Limit;
 use crate::store;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;

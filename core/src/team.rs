@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::feed::{self, ChangeKind};
 use crate::ids::{link_token_hash, new_id, new_link_token};
 use crate::password;
-use crate::secret::Password;
+use crate::password::Password;
 use crate::store;
 use crate::validate;
 

@@ -14,9 +14,9 @@ use portcullis_core::clients::{
 };
 use portcullis_core::feed::Feed;
 use portcullis_core::keyring::Keyring;
+use portcullis_core::limits::RateLimiter;
 use portcullis_core::master_key::MasterKey;
 use portcullis_core::projects::NewProject;
-use portcullis_core::ratelimit::RateLimiter;
 use portcullis_core::registry::Registry;
 use portcullis_core::{
     db, manage, store, Catalogue, Clients, Clock, Error, Issuer, ManualClock, Principal, Projects,

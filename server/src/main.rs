@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use portcullis_core::catalogue::SigningAlg;
-use portcullis_core::gates::Gates;
+use portcullis_core::gate_credentials::Gates;
 use portcullis_core::keyring::{Keyring, PUBLISH_LEAD_SECS};
 use portcullis_core::password::PasswordHasher;
 use portcullis_core::throttle::{LoginThrottle, ThrottlePolicy};

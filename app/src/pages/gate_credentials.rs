@@ -11,7 +11,7 @@ use super::boundary::erased_on_server;
 use super::form::{last_error, on_success, submit_to, FormError};
 use super::widgets::{CopyButton, When};
 use crate::error::ConsoleError;
-use crate::gates::{
+use crate::gate_credentials::{
     staff_gates, GateCredentialInfo, GatesView, NewGateCredential, StaffGateCreate, StaffGateRevoke,
 };
 

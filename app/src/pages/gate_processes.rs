@@ -7,7 +7,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::widgets::When;
-use crate::gates::{staff_gates, GateConnectionInfo};
+use crate::gate_credentials::{staff_gates, GateConnectionInfo};
 
 #[component]
 pub fn GateConnections() -> impl IntoView {

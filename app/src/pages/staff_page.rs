@@ -19,7 +19,7 @@ use super::reload::reload_page;
 use super::widgets::{StatusBadge, When};
 use crate::audit::AuditPage;
 use crate::error::ConsoleError;
-use crate::support::{
+use crate::staff::{
     staff_audit, staff_find, staff_me, staff_search, FoundClientInfo, FoundProjectInfo, StaffRevoke,
 };
 

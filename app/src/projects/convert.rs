@@ -2,8 +2,8 @@
 
 use portcullis_core::catalogue::Api;
 use portcullis_core::clients::Client;
+use portcullis_core::issuer::Minted;
 use portcullis_core::projects::Project;
-use portcullis_core::tokens::Minted;
 
 use super::model::*;
 use crate::ssr::AppState;

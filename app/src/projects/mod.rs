@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use crate::error::ConsoleError;
 pub use model::*;
 
+mod clients;
 #[cfg(feature = "ssr")]
 mod convert;
-mod clients;
 mod dormancy;
 mod quota;
 pub use clients::*;
@@ -210,7 +210,7 @@ pub async fn set_rate_limit(
     #[server(default)] rate_burst: String,
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
-    use portcullis_core::ratelimit::{Limit, LIMIT_RANGE};
+    use portcullis_core::limits::{Limit, LIMIT_RANGE};
     use portcullis_core::validate::number_in;
     ssr::respond(async move {
         let (state, p) = ssr::require_principal().await?;

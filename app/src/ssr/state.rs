@@ -24,7 +24,7 @@ pub struct AppState {
     pub issuer: Arc<Issuer>,
     pub catalogue: Arc<Catalogue>,
     /// Gate credentials (staff make them for resource-server gates).
-    pub gates: Arc<portcullis_core::gates::Gates>,
+    pub gates: Arc<portcullis_core::gate_credentials::Gates>,
     /// Where each gate in another process is in the feed, and when each
     /// applied each client cut-off.
     pub reach: Arc<portcullis_core::gate_reach::GateReach>,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{second_factor, Accounts, Principal, Staff};
 use crate::clock::Epoch;
 use crate::error::{Error, Result};
-use crate::secret::Password;
+use crate::password::Password;
 use crate::{store, validate};
 
 /// Who a successful log-in is.

@@ -11,7 +11,7 @@ use super::{Accounts, Principal, Staff};
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::ids::random_bytes;
-use crate::secret::Password;
+use crate::password::Password;
 use crate::store;
 use crate::totp;
 

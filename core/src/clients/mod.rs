@@ -1,6 +1,6 @@
 //! OAuth clients of a project: created with a scope checklist and a secret
 //! shown once, narrowed (never widened), and used to mint test tokens from
-//! the console through the same [`Issuer::mint`](crate::tokens::Issuer::mint)
+//! the console through the same [`Issuer::mint`](crate::issuer::Issuer::mint)
 //! as the token endpoint.
 
 use std::sync::Arc;
@@ -14,12 +14,12 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::feed::{ChangeKind, Feed};
 use crate::ids::new_id;
+use crate::issuer::{Issuer, Minted};
 use crate::master_key::MasterKey;
 use crate::registry::{split_scopes, Registry};
 use crate::store;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
-use crate::tokens::{Issuer, Minted};
 use crate::usage_totals::RecentMints;
 use crate::validate;
 use crate::webhooks::Targets;

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::gates::GateCredential;
+use portcullis_core::gate_credentials::GateCredential;
 
 use super::{authenticate, client_ip, refuse, too_many, GateApiState};
 

@@ -9,8 +9,8 @@ use portcullis_core::evidence::{self, Format};
 use portcullis_gate::Bearer;
 use portcullis_reference_apis::Params;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
+use super::answers::{AuditAnswer, AuditPage, MemberAnswer, MembersAnswer};
 use super::{who, Answer, ManageState};
 use crate::evidence::{download, AuditExportQuery, UsageExportQuery};
 
@@ -48,18 +48,11 @@ pub(super) async fn audit_log(
         50,
     )
     .await?;
-    let entries: Vec<Value> = page
-        .entries
-        .iter()
-        .map(|e| {
-            json!({
-                "id": e.id, "at": e.at, "actor_kind": e.actor_kind, "actor": e.actor_label,
-                "action": e.action, "target_kind": e.target_kind, "target_id": e.target_id,
-                "project_id": e.project_id, "client_ip": e.client_ip, "detail": e.detail,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "entries": entries, "next": page.next.map(|c| c.encode()) })).into_response())
+    Ok(Json(AuditPage {
+        entries: page.entries.iter().map(AuditAnswer::from).collect(),
+        next: page.next.map(|c| c.encode()),
+    })
+    .into_response())
 }
 
 /// `GET /audit/export`: the log as filtered, streamed as CSV or JSON.
@@ -100,12 +93,9 @@ pub(super) async fn members(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
 ) -> Answer {
-    let list: Vec<Value> = s
-        .accounts
-        .members(&who(&b))
-        .await?
-        .into_iter()
-        .map(|m| json!({ "user_id": m.user_id, "email": m.email, "role": m.role, "joined_at": m.joined_at }))
-        .collect();
-    Ok(Json(json!({ "members": list })).into_response())
+    let members = s.accounts.members(&who(&b)).await?;
+    Ok(Json(MembersAnswer {
+        members: members.into_iter().map(MemberAnswer::from).collect(),
+    })
+    .into_response())
 }

@@ -349,3 +349,74 @@ impl UsageAnswer {
         }
     }
 }
+
+/// `GET /audit`: a page of the log, newest first.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AuditPage {
+    pub entries: Vec<AuditAnswer>,
+    /// `before` for the next page; null on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AuditAnswer {
+    pub id: String,
+    pub at: i64,
+    /// `user`, `client` (a management client) or `staff`.
+    pub actor_kind: String,
+    /// An email or a management client's label.
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub project_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub detail: String,
+}
+
+impl From<&portcullis_core::audit::Entry> for AuditAnswer {
+    fn from(e: &portcullis_core::audit::Entry) -> Self {
+        Self {
+            id: e.id.clone(),
+            at: e.at,
+            actor_kind: e.actor_kind.clone(),
+            actor: e.actor_label.clone(),
+            action: e.action.clone(),
+            target_kind: e.target_kind.clone(),
+            target_id: e.target_id.clone(),
+            project_id: e.project_id.clone(),
+            client_ip: e.client_ip.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+/// `GET /members`.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct MembersAnswer {
+    pub members: Vec<MemberAnswer>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct MemberAnswer {
+    pub user_id: String,
+    pub email: String,
+    #[schemars(schema_with = "role_schema")]
+    pub role: String,
+    pub joined_at: i64,
+}
+
+fn role_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "enum": ["owner", "developer", "viewer"] })
+}
+
+impl From<portcullis_core::team::Member> for MemberAnswer {
+    fn from(m: portcullis_core::team::Member) -> Self {
+        Self {
+            user_id: m.user_id,
+            email: m.email,
+            role: m.role,
+            joined_at: m.joined_at,
+        }
+    }
+}

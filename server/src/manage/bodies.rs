@@ -6,8 +6,8 @@
 
 use portcullis_core::client_keys::KeysInput;
 use portcullis_core::clients::{CLIENT_NAME_MAX, TEMPORARY_HOURS};
+use portcullis_core::limits::LIMIT_RANGE;
 use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
-use portcullis_core::ratelimit::LIMIT_RANGE;
 use portcullis_core::webhooks::{targets::URL_MAX, DESCRIPTION_MAX as NOTE_MAX};
 use portcullis_reference_apis::contract::{some_string, some_value, some_whole, whole};
 use schemars::JsonSchema;

@@ -125,7 +125,7 @@ pub(crate) fn operations() -> Vec<Operation> {
             request: None, returns: None),
         operation!("GET" "/audit" => audit_log, "The audit log, newest first; filters as in the console; `before` continues from `next`", 200,
             request: None,
-            returns: Some(|| json!({ "type": "object", "required": ["entries", "next"], "properties": { "entries": { "type": "array" }, "next": nullable("string") } }))),
+            returns: Some(answer::<AuditPage>)),
         operation!("GET" "/audit/export" => audit_export, "Evidence for auditors: the audit log as filtered (the filters of /audit), newest first, as one streamed file: `format=json` (the default) or `format=csv` (`#` lines give the account, the range and when it was made; the last line is `# complete: N rows`). Entries written while it is made are not in it", 200,
             request: None,
             returns: Some(|| evidence_file(&["id", "at", "actor_kind", "actor", "action", "target_kind", "target_id", "project_id", "client_ip", "detail"]))),
@@ -134,9 +134,7 @@ pub(crate) fn operations() -> Vec<Operation> {
             returns: Some(|| evidence_file(&["day", "project_id", "project_name", "client_id", "client_name", "tokens_minted", "calls_allowed", "calls_refused", "rate_limited"]))),
         operation!("GET" "/members" => members, "The account's members", 200,
             request: None,
-            returns: Some(|| json!({ "type": "object", "required": ["members"], "properties": { "members": { "type": "array", "items": {
-                 "type": "object", "required": ["user_id", "email", "role", "joined_at"], "properties": {
-                     "user_id": { "type": "string" }, "email": { "type": "string" }, "role": { "enum": ["owner", "developer", "viewer"] }, "joined_at": { "type": "integer" } } } } } }))),
+            returns: Some(answer::<MembersAnswer>)),
         operation!("GET" "/webhooks" => webhooks::list, "The account's webhook endpoints", 200,
             request: None,
             returns: Some(|| json!({ "type": "object", "required": ["endpoints"], "properties": { "endpoints": { "type": "array", "items": endpoint() } } }))),

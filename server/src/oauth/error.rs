@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::ratelimit::Decision;
+use portcullis_core::limits::Decision;
 use portcullis_core::Error;
 use serde::Serialize;
 

@@ -20,7 +20,7 @@ struct Active<'a> {
     active: bool,
     token_type: &'static str,
     #[serde(flatten)]
-    claims: &'a portcullis_core::tokens::Claims,
+    claims: &'a portcullis_core::issuer::Claims,
 }
 
 pub async fn introspect(

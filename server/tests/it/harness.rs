@@ -18,7 +18,7 @@ pub struct TestServer {
     /// What the housekeeping calls (scheduled retirements, expiries);
     /// tests call it after moving the clock.
     pub clients: Arc<portcullis_core::Clients>,
-    pub gates: Arc<portcullis_core::gates::Gates>,
+    pub gates: Arc<portcullis_core::gate_credentials::Gates>,
     /// The change feed: `catch_up` waits for what is committed to be applied.
     pub feed: Arc<portcullis_core::feed::Feed>,
     /// Background work is stopped: tests flush use themselves.

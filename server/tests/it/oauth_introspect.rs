@@ -212,7 +212,7 @@ async fn introspection_and_revocation_draw_on_the_projects_bucket() {
 
 #[tokio::test]
 async fn past_the_cap_a_revocation_revokes_every_earlier_token_and_memory_stops_growing() {
-    use portcullis_core::tokens::REVOKED_IDS_PER_CLIENT_MAX;
+    use portcullis_core::issuer::REVOKED_IDS_PER_CLIENT_MAX;
     let s = TestServer::start().await;
     let (owner, project, a) = s
         .partner_client("many@example.com", &["applications:read"])
