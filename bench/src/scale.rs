@@ -1,14 +1,18 @@
 //! Clients at scale (issue 23): a release node's memory per client, and
 //! what a gate in another process receives when it starts following.
 //!
-//! A node on an empty SQLite database is measured first (resident memory
-//! once it answers, tokens/s); then `accounts` accounts with two projects'
-//! worth of clients (`clients` in all, two per project, each with three
-//! scopes) are written straight into the same database, as a partner
-//! population would have made them, and the node is started again: its
-//! start time, resident memory and tokens/s in the same run. The gate's
+//! A node on an empty SQLite database is measured first (its own memory
+//! once it answers and has settled, then tokens/s); then `clients` clients
+//! (two per project, one project per account, each with three scopes) are
+//! written straight into the same database, as a partner population would
+//! have made them, and the node is started again: its start time, its own
+//! memory at the same point, and tokens/s in the same run. The gate's
 //! snapshot is the first event of `/gate/v1/feed` for the partner API, read
 //! with a gate credential as `portcullis gate` reads it.
+//!
+//! "Its own memory" is `RssAnon`: resident memory without the database
+//! file's pages, which SQLite reads through its memory map and the kernel
+//! may drop at any time (VmRSS counts them; both are printed).
 
 use std::time::{Duration, Instant};
 
@@ -21,16 +25,33 @@ use crate::nodes;
 
 const MASTER: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
-/// Resident memory of process `pid`, bytes.
-fn rss(pid: u32) -> Result<u64, String> {
+/// Process `pid`'s memory, bytes: (its own, anonymous; all resident).
+fn memory(pid: u32) -> Result<(u64, u64), String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .ok_or_else(|| "no VmRSS".into())
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .ok_or_else(|| format!("no {name} in /proc/{pid}/status"))
+    };
+    Ok((field("RssAnon:")?, field("VmRSS:")?))
+}
+
+/// Tokens a second at `addr`; an error if any request failed.
+async fn token_rate(
+    addr: &str,
+    spec: &load::RequestSpec,
+    connections: usize,
+    measure: Duration,
+) -> Result<f64, String> {
+    let report = load::run(addr, spec, connections, Duration::from_secs(2), measure).await?;
+    if report.errors > 0 {
+        return Err(format!("{addr}: {} token requests failed", report.errors));
+    }
+    Ok(report.rate())
 }
 
 pub async fn run(
@@ -40,6 +61,11 @@ pub async fn run(
     connections: usize,
     seconds: u64,
 ) -> Result<(), String> {
+    // Whole projects of two clients.
+    let clients = clients / 2 * 2;
+    if clients == 0 {
+        return Err("--scale-clients must be at least 2".into());
+    }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let url = format!("sqlite://{}/scale.db", dir.path().display());
     let measure = Duration::from_secs(seconds);
@@ -48,16 +74,10 @@ pub async fn run(
     let empty = nodes::spawn(binary, &url, "", MASTER, site, &[]).await?;
     let creds = http::provision(&empty.addr, "applications:read").await?;
     let spec = token_spec(&creds);
-    let empty_rate = load::run(
-        &empty.addr,
-        &spec,
-        connections,
-        Duration::from_secs(2),
-        measure,
-    )
-    .await?
-    .rate();
-    let empty_rss = rss(empty.pid())?;
+    // Both nodes are measured at the same point: settled, before any load.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (empty_anon, empty_rss) = memory(empty.pid())?;
+    let empty_rate = token_rate(&empty.addr, &spec, connections, measure).await?;
     drop(empty);
 
     let started = Instant::now();
@@ -69,20 +89,12 @@ pub async fn run(
     let up = started.elapsed();
     // Settled: what start-up allocated and freed is given back.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let full_rss = rss(node.pid())?;
-    let full_rate = load::run(
-        &node.addr,
-        &spec,
-        connections,
-        Duration::from_secs(2),
-        measure,
-    )
-    .await?
-    .rate();
+    let (full_anon, full_rss) = memory(node.pid())?;
+    let full_rate = token_rate(&node.addr, &spec, connections, measure).await?;
     let (snapshot_bytes, snapshot_time) = gate_snapshot(binary, &url, &node.addr).await?;
     drop(node);
 
-    let per_client = full_rss.saturating_sub(empty_rss) as f64 / clients as f64;
+    let per_client = full_anon.saturating_sub(empty_anon) as f64 / clients as f64;
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     println!(
         "\nclients at scale: {clients} clients in {} accounts written in {:.1} s; node up in {:.1} s",
@@ -91,7 +103,9 @@ pub async fn run(
         up.as_secs_f64()
     );
     println!(
-        "node RSS: empty {:.1} MiB, with the clients {:.1} MiB: {per_client:.0} B per client (target <= 1,024)",
+        "node memory (RssAnon): empty {:.1} MiB, with the clients {:.1} MiB: {per_client:.0} B per client (target <= 1,024); VmRSS {:.1} → {:.1} MiB (with the database file's mapped pages)",
+        mib(empty_anon),
+        mib(full_anon),
         mib(empty_rss),
         mib(full_rss)
     );
@@ -104,12 +118,15 @@ pub async fn run(
         "scale",
         format!(
             "| {} clients (two per project, one project per account) | measured |\n|---|---|\n\
-             | node resident memory, empty → with the clients | {:.1} MiB → {:.1} MiB |\n\
-             | **per client** | **{per_client:.0} B** |\n\
+             | node memory of its own (`RssAnon`), empty → with the clients | {:.1} MiB → {:.1} MiB |\n\
+             | **per client** (target ≤ 1,024 B) | **{per_client:.0} B** |\n\
+             | resident with the database file's mapped pages (`VmRSS`) | {:.1} MiB → {:.1} MiB |\n\
              | node start with the clients (migrations, loading, listening) | {:.1} s |\n\
              | a remote gate's snapshot (the feed's first event) | {:.1} MiB in {:.2} s |\n\
              | tokens/s, empty node → with the clients | {} → {} |",
             crate::readme::thousands(clients as f64),
+            mib(empty_anon),
+            mib(full_anon),
             mib(empty_rss),
             mib(full_rss),
             up.as_secs_f64(),

@@ -451,12 +451,16 @@ fn is_scope_token(s: &str) -> bool {
 }
 
 /// The sorted, unique scopes of a request, each granted to the client.
-pub fn parse_scope_request(requested: Option<&str>, granted: &[String]) -> Result<Vec<String>> {
+pub fn parse_scope_request<S: AsRef<str>>(
+    requested: Option<&str>,
+    granted: &[S],
+) -> Result<Vec<String>> {
     let requested = requested.unwrap_or("").trim_matches(' ');
     if requested.is_empty() {
+        let names: Vec<&str> = granted.iter().map(AsRef::as_ref).collect();
         return Err(Error::InvalidScope(format!(
             "name the scopes this token needs in the scope parameter; this client may ask for: {}",
-            granted.join(" ")
+            names.join(" ")
         )));
     }
     let mut scopes = Vec::new();
@@ -466,7 +470,7 @@ pub fn parse_scope_request(requested: Option<&str>, granted: &[String]) -> Resul
                 "scope must be scope names separated by single spaces".into(),
             ));
         }
-        if !granted.iter().any(|g| g == token) {
+        if !granted.iter().any(|g| g.as_ref() == token) {
             return Err(Error::InvalidScope(format!(
                 "scope {token:?} is not granted to this client"
             )));

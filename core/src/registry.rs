@@ -26,8 +26,9 @@ pub struct ClientEntry {
     pub account_id: String,
     pub project_id: String,
     pub secret_hash: [u8; 32],
-    /// Sorted, unique.
-    pub scopes: Vec<String>,
+    /// Sorted, unique; each name shared by every client holding it (a
+    /// node holds every client: issue 23's memory per client).
+    pub scopes: Box<[Arc<str>]>,
     pub disabled_at: Option<Epoch>,
     pub expires_at: Option<Epoch>,
     /// A scheduled retirement: unusable from this second, whether or not
@@ -96,6 +97,9 @@ pub struct Registry {
     projects: RwLock<HashMap<String, Arc<ProjectEntry>>>,
     /// Revoked jti → the token's exp.
     revoked: RwLock<HashMap<String, Epoch>>,
+    /// The scope names clients hold, one copy each (they are the
+    /// catalogue's, so few).
+    scope_names: std::sync::Mutex<std::collections::HashSet<Arc<str>>>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -201,7 +205,7 @@ impl Registry {
             account_id: c.account_id.clone(),
             project_id: c.project_id.clone(),
             secret_hash: hash,
-            scopes: split_scopes(&c.scopes),
+            scopes: self.interned_scopes(&c.scopes),
             disabled_at: c.disabled_at,
             expires_at: c.expires_at,
             retire_at: c.retire_at,
@@ -333,6 +337,24 @@ impl Registry {
             }
         }
         Ok(used.len() + workloads.len())
+    }
+}
+
+impl Registry {
+    /// [`split_scopes`], each name the registry's one copy of it.
+    fn interned_scopes(&self, scopes: &str) -> Box<[Arc<str>]> {
+        let mut names = self.scope_names.lock().unwrap_or_else(|p| p.into_inner());
+        split_scopes(scopes)
+            .into_iter()
+            .map(|name| match names.get(name.as_str()) {
+                Some(held) => held.clone(),
+                None => {
+                    let held: Arc<str> = name.into();
+                    names.insert(held.clone());
+                    held
+                }
+            })
+            .collect()
     }
 }
 

@@ -47,7 +47,10 @@ fn disabled_expired_and_archived_clients_are_unusable() {
     r.put_project(&project(false));
     r.put_client(&client(None, Some(100)));
     let c = r.client("pcl_1").unwrap();
-    assert_eq!(c.scopes, vec!["a", "b"]);
+    assert_eq!(
+        c.scopes.iter().map(|s| &**s).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert!(r.usable(&c, 99).is_ok());
     assert_eq!(r.usable(&c, 100).unwrap_err(), Unusable::Expired);
 

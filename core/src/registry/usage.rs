@@ -17,8 +17,10 @@ pub struct Usage {
     /// The scope sets minted for lately (hash, last minute), to tell a
     /// client with many scope sets from one that does not reuse tokens.
     scope_sets: std::sync::Mutex<Vec<(u64, i64)>>,
-    /// Workload identity clients: who signed in.
-    workloads: std::sync::Mutex<Workloads>,
+    /// Workload identity clients: who signed in. Made when the first one
+    /// does: most clients hold a secret or a key and never need it, and a
+    /// node holds every client (issue 23: memory per client).
+    workloads: std::sync::Mutex<Option<Box<Workloads>>>,
 }
 
 /// The workloads that signed in as a client, as [`super::Registry::flush_usage`]
@@ -67,7 +69,8 @@ impl Usage {
         use std::hash::{BuildHasher, BuildHasherDefault};
         let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
             .hash_one(&workload);
-        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        let w = held.get_or_insert_with(Box::default);
         match w.audited.iter().position(|h| *h == hash) {
             // Seen lately: now the most recently seen.
             Some(i) => {
@@ -92,8 +95,8 @@ impl Usage {
 
     /// The workload that signed in last on this node, if any did.
     pub fn last_workload(&self) -> Option<String> {
-        let w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
-        w.last.as_ref().map(|(d, _)| d.clone())
+        let held = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref()?.last.as_ref().map(|(d, _)| d.clone())
     }
 
     /// A token minted now for `scopes` (space-joined, as in the token).
@@ -143,7 +146,10 @@ impl Usage {
     /// For the flush: the workloads new to this node (to audit, taken),
     /// and the last workload if the database does not have it yet.
     pub(super) fn take_workload_news(&self) -> (Vec<(String, Epoch)>, Option<String>) {
-        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = held.as_mut() else {
+            return (Vec::new(), None);
+        };
         let to_audit = std::mem::take(&mut w.to_audit);
         let last = match (&w.last, w.last_flushed) {
             (Some((last, _)), false) => Some(last.clone()),
@@ -155,9 +161,11 @@ impl Usage {
     /// The flush wrote `written` as the last workload: flushed, unless
     /// another workload signed in meanwhile.
     pub(super) fn workload_flushed(&self, written: &str) {
-        let mut w = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
-        if w.last.as_ref().is_some_and(|(d, _)| d == written) {
-            w.last_flushed = true;
+        let mut held = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = held.as_mut() {
+            if w.last.as_ref().is_some_and(|(d, _)| d == written) {
+                w.last_flushed = true;
+            }
         }
     }
 }

@@ -362,9 +362,10 @@ pub(crate) struct AuditPage {
 pub(crate) struct AuditAnswer {
     pub id: String,
     pub at: i64,
-    /// `user`, `client` (a management client) or `staff`.
+    /// Who acted: a person (`user`), a management client, support staff,
+    /// or Portcullis itself (scheduled work, secret scanning reports).
     pub actor_kind: String,
-    /// An email or a management client's label.
+    /// An email, a management client's label, or `Portcullis`.
     pub actor: String,
     pub action: String,
     pub target_kind: String,
