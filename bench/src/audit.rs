@@ -155,12 +155,7 @@ fn base_now(rows: usize) -> i64 {
     BASE + rows as i64 / 3 + 1
 }
 
-/// A `/proc/self/status` figure, in KiB.
+/// This process's `/proc/self/status` figure, in KiB.
 fn memory_kib(field: &str) -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no {field} in /proc/self/status"))
+    crate::nodes::status_kib("self", field)
 }

@@ -172,11 +172,16 @@ pub async fn provision(addr: &str, scopes: &str) -> Result<Creds, String> {
     console.client(&project, scopes).await
 }
 
-/// One request on a fresh connection: status, headers and the whole body.
-pub async fn request(
+/// `req` on a fresh connection; the answer as it arrives.
+async fn send<B>(
     addr: &str,
-    req: Request<Full<Bytes>>,
-) -> Result<(hyper::StatusCode, hyper::HeaderMap, Bytes), String> {
+    req: Request<B>,
+) -> Result<hyper::Response<hyper::body::Incoming>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
@@ -184,7 +189,15 @@ pub async fn request(
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+    send.send_request(req).await.map_err(|e| e.to_string())
+}
+
+/// One request on a fresh connection: status, headers and the whole body.
+pub async fn request(
+    addr: &str,
+    req: Request<Full<Bytes>>,
+) -> Result<(hyper::StatusCode, hyper::HeaderMap, Bytes), String> {
+    let res = send(addr, req).await?;
     let status = res.status();
     let headers = res.headers().clone();
     let body = res
@@ -202,14 +215,7 @@ pub async fn stream(
     addr: &str,
     req: Request<http_body_util::Empty<Bytes>>,
 ) -> Result<hyper::body::Incoming, String> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+    let res = send(addr, req).await?;
     if res.status() != hyper::StatusCode::OK {
         return Err(format!("{} answered {}", addr, res.status()));
     }

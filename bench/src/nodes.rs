@@ -20,6 +20,18 @@ pub(crate) struct Node {
     child: Child,
 }
 
+/// A memory figure of `/proc/<process>/status` (`VmRSS`, `RssAnon`, …),
+/// in KiB; `process` is a pid or `self`.
+pub(crate) fn status_kib(process: &str, field: &str) -> Result<u64, String> {
+    let path = format!("/proc/{process}/status");
+    let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no {field} in {path}"))
+}
+
 impl Node {
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -27,17 +27,9 @@ const MASTER: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e
 
 /// Process `pid`'s memory, bytes: (its own, anonymous; all resident).
 fn memory(pid: u32) -> Result<(u64, u64), String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .ok_or_else(|| format!("no {name} in /proc/{pid}/status"))
-    };
-    Ok((field("RssAnon:")?, field("VmRSS:")?))
+    let pid = pid.to_string();
+    let bytes = |field| nodes::status_kib(&pid, field).map(|kib| kib * 1024);
+    Ok((bytes("RssAnon")?, bytes("VmRSS")?))
 }
 
 /// Tokens a second at `addr`; an error if any request failed.
@@ -72,11 +64,13 @@ pub async fn run(
 
     // The empty node: migrations, one partner client, the baseline.
     let empty = nodes::spawn(binary, &url, "", MASTER, site, &[]).await?;
-    let creds = http::provision(&empty.addr, "applications:read").await?;
-    let spec = token_spec(&creds);
-    // Both nodes are measured at the same point: settled, before any load.
+    // Both nodes are measured at the same point: settled after start, before
+    // any request (the sign-up below hashes a password with argon2, whose
+    // 19 MiB the allocator keeps).
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (empty_anon, empty_rss) = memory(empty.pid())?;
+    let creds = http::provision(&empty.addr, "applications:read").await?;
+    let spec = token_spec(&creds);
     let empty_rate = token_rate(&empty.addr, &spec, connections, measure).await?;
     drop(empty);
 

@@ -98,13 +98,6 @@ pub struct ProjectChange {
     pub token_ttl_secs: Option<i64>,
 }
 
-/// A change checked against the rules, before the project is read.
-struct CheckedChange {
-    name: Option<String>,
-    description: Option<String>,
-    token_ttl_secs: Option<i64>,
-}
-
 /// An account's projects: create, list, rename, set the bucket, archive.
 /// Their clients are [`crate::Clients`]'.
 pub struct Projects {
@@ -137,7 +130,9 @@ impl Projects {
         &self.catalogue
     }
 
-    fn check(change: ProjectChange) -> Result<CheckedChange> {
+    /// `change` as the rules want it (names trimmed), or why not; checked
+    /// before the project is read.
+    fn check(change: ProjectChange) -> Result<ProjectChange> {
         let name = change
             .name
             .map(|n| validate::name("name", &n, PROJECT_NAME_MAX, "a project name"))
@@ -150,7 +145,7 @@ impl Projects {
             .token_ttl_secs
             .map(|t| validate::in_range("token_ttl_secs", t, TOKEN_TTL_RANGE, "seconds"))
             .transpose()?;
-        Ok(CheckedChange {
+        Ok(ProjectChange {
             name,
             description,
             token_ttl_secs,
