@@ -3,12 +3,13 @@
 //!
 //! A node on an empty SQLite database is measured first (its own memory
 //! once it answers and has settled, then tokens/s); then `clients` clients
-//! (two per project, one project per account, each with three scopes) are
-//! written straight into the same database, as a partner population would
-//! have made them, and the node is started again: its start time, its own
+//! (two per project, one project per account, each with three scopes; one
+//! in a hundred retired) are written straight into the same database, as a
+//! partner population would have made them, and the node is started again: its start time, its own
 //! memory at the same point, and tokens/s in the same run. The gate's
 //! snapshot is the first event of `/gate/v1/feed` for the partner API, read
-//! with a gate credential as `portcullis gate` reads it.
+//! with a gate credential as `portcullis gate` reads it: it holds the
+//! clients a gate must refuse (the retired ones), not every client.
 //!
 //! "Its own memory" is `RssAnon`: resident memory without the database
 //! file's pages, which SQLite reads through its memory map and the kernel
@@ -75,7 +76,7 @@ pub async fn run(
     drop(empty);
 
     let started = Instant::now();
-    write_population(&url, clients).await?;
+    let retired = write_population(&url, clients).await?;
     let wrote = started.elapsed();
 
     let started = Instant::now();
@@ -85,7 +86,7 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (full_anon, full_rss) = memory(node.pid())?;
     let full_rate = token_rate(&node.addr, &spec, connections, measure).await?;
-    let (snapshot_bytes, snapshot_time) = gate_snapshot(binary, &url, &node.addr).await?;
+    let (snapshot_bytes, snapshot_time, held) = gate_snapshot(binary, &url, &node.addr).await?;
     drop(node);
 
     let per_client = full_anon.saturating_sub(empty_anon) as f64 / clients as f64;
@@ -103,11 +104,17 @@ pub async fn run(
         mib(empty_rss),
         mib(full_rss)
     );
+    let kib = |b: u64| b as f64 / 1024.0;
     println!(
-        "a gate's snapshot: {:.1} MiB in {:.2} s; tokens/s empty {empty_rate:.0}, with the clients {full_rate:.0}",
-        mib(snapshot_bytes),
+        "a gate's snapshot: {held} clients to refuse ({retired} retired), {:.1} KiB in {:.3} s; tokens/s empty {empty_rate:.0}, with the clients {full_rate:.0}",
+        kib(snapshot_bytes),
         snapshot_time.as_secs_f64()
     );
+    if held != retired {
+        return Err(format!(
+            "the gate's snapshot holds {held} clients, not the {retired} it must refuse"
+        ));
+    }
     crate::readme::record(
         "scale",
         format!(
@@ -116,7 +123,7 @@ pub async fn run(
              | **per client** (target ≤ 1,024 B) | **{per_client:.0} B** |\n\
              | resident with the database file's mapped pages (`VmRSS`) | {:.1} MiB → {:.1} MiB |\n\
              | node start with the clients (migrations, loading, listening) | {:.1} s |\n\
-             | a remote gate's snapshot (the feed's first event) | {:.1} MiB in {:.2} s |\n\
+             | a remote gate's snapshot (the feed's first event): the clients it must refuse | {} clients, {:.1} KiB in {:.3} s |\n\
              | tokens/s, empty node → with the clients | {} → {} |",
             crate::readme::thousands(clients as f64),
             mib(empty_anon),
@@ -124,7 +131,8 @@ pub async fn run(
             mib(empty_rss),
             mib(full_rss),
             up.as_secs_f64(),
-            mib(snapshot_bytes),
+            crate::readme::thousands(held as f64),
+            kib(snapshot_bytes),
             snapshot_time.as_secs_f64(),
             crate::readme::thousands(empty_rate),
             crate::readme::thousands(full_rate),
@@ -141,9 +149,10 @@ fn token_spec(creds: &Creds) -> load::RequestSpec {
     )
 }
 
-/// `clients` clients, two per project and one project per account, rows
-/// written in one transaction.
-async fn write_population(url: &str, clients: usize) -> Result<(), String> {
+/// `clients` clients, two per project and one project per account, one in
+/// a hundred retired just now; rows written in one transaction. Returns
+/// how many are retired.
+async fn write_population(url: &str, clients: usize) -> Result<usize, String> {
     use portcullis_core::store::{self, clients::ClientRow, projects::ProjectRow};
     let db = portcullis_core::db::connect(url)
         .await
@@ -152,6 +161,12 @@ async fn write_population(url: &str, clients: usize) -> Result<(), String> {
         e.to_string()
     }
     let now = 1_780_000_000;
+    // Retired now (not at `now`): a gate refuses them for a day from here.
+    let retired_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(err)?
+        .as_secs() as i64;
+    let mut retired = 0;
     let mut tx = db.begin().await.map_err(|e| e.to_string())?;
     for a in 0..clients / 2 {
         let account = format!("acc_scale{a:08}");
@@ -177,6 +192,8 @@ async fn write_population(url: &str, clients: usize) -> Result<(), String> {
             .await
             .map_err(err)?;
         for c in 0..2 {
+            let retire = (a * 2 + c) % 100 == 99;
+            retired += usize::from(retire);
             let row = ClientRow {
                 id: format!("pcl_scale{a:08}x{c}"),
                 account_id: account.clone(),
@@ -186,8 +203,8 @@ async fn write_population(url: &str, clients: usize) -> Result<(), String> {
                 scopes: "applications:read applications:write decisions:read".into(),
                 created_at: now,
                 last_used_at: None,
-                disabled_at: None,
-                disabled_reason: None,
+                disabled_at: retire.then_some(retired_at),
+                disabled_reason: retire.then(|| "Retired".to_owned()),
                 expires_at: None,
                 retire_at: None,
                 revoked_before: None,
@@ -204,12 +221,17 @@ async fn write_population(url: &str, clients: usize) -> Result<(), String> {
     }
     tx.commit().await.map_err(|e| e.to_string())?;
     db.close().await;
-    Ok(())
+    Ok(retired)
 }
 
-/// The bytes of the gate feed's first event for the partner API and how
-/// long it took to arrive, read with a new gate credential.
-async fn gate_snapshot(binary: &str, url: &str, addr: &str) -> Result<(u64, Duration), String> {
+/// The bytes of the gate feed's first event for the partner API, how
+/// long it took to arrive and how many clients it holds, read with a new
+/// gate credential.
+async fn gate_snapshot(
+    binary: &str,
+    url: &str,
+    addr: &str,
+) -> Result<(u64, Duration, usize), String> {
     let out = std::process::Command::new(binary)
         .args(["gates", "add", "--api", "partner", "--name", "scale"])
         .env("DATABASE_URL", url)
@@ -251,7 +273,12 @@ async fn gate_snapshot(binary: &str, url: &str, addr: &str) -> Result<(u64, Dura
             Some(at) => {
                 let end = from + at;
                 if find(&seen[..end], b"data:").is_some() {
-                    return Ok((end as u64, started.elapsed()));
+                    let took = started.elapsed();
+                    let clients = seen[..end]
+                        .windows(b"\"id\":\"pcl_".len())
+                        .filter(|w| *w == b"\"id\":\"pcl_")
+                        .count();
+                    return Ok((end as u64, took, clients));
                 }
                 seen.drain(..end + 2);
                 from = 0;

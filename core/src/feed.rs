@@ -123,6 +123,10 @@ impl Feed {
     }
 
     /// The view this feed keeps up to date.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -217,7 +221,10 @@ impl Feed {
         match ChangeKind::parse(kind) {
             Some(ChangeKind::Client) => match store::clients::by_id(&self.db, target).await? {
                 Some(row) => self.registry.put_client(&row),
-                None => self.registry.remove_client(target),
+                None => match store::client_tombstones::by_id(&self.db, target).await? {
+                    Some(tombstone) => self.registry.bury(tombstone),
+                    None => self.registry.remove_client(target),
+                },
             },
             Some(ChangeKind::Project) => match store::projects::by_id(&self.db, target).await? {
                 Some(row) => self.registry.put_project(&row),

@@ -5,6 +5,11 @@
 //! Set), so a gate that receives an event twice, or a newer state early,
 //! ends where the registry is.
 //!
+//! A snapshot holds only what a gate must refuse (issue 23): clients
+//! switched off, expiring, retiring, wholesale revoked or deleted while a
+//! token of theirs may be live, and revoked token ids. A gate asks for each
+//! project the first time a token names it ([`GateFeed::project`]).
+//!
 //! Gates in this process are attached and updated before the change's
 //! writer answers (the same guarantee the token endpoint has); gates in
 //! other processes read [`GateFeed::next`] over HTTP and resume from the
@@ -14,14 +19,22 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
-use portcullis_gate::events::{ClientState, Event, ProjectState, RevokedToken, Snapshot};
-use portcullis_gate::Gate;
+use portcullis_gate::events::{
+    ClientState, Event, ProjectAnswer, ProjectState, RevokedToken, Snapshot,
+};
+use portcullis_gate::{BoxFuture, Gate, ProjectSource};
 use tokio::sync::watch;
 
 use crate::catalogue::Catalogue;
+use crate::clock::{Clock, Epoch};
 use crate::feed::{Applied, ChangeKind, Feed};
 use crate::keyring::Keyring;
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
+use crate::store::client_tombstones::Tombstone;
+
+/// How long a gate must remember a client it refuses: a token's longest
+/// life, plus more than any gate's grace on `exp` (5 s by default).
+pub const REFUSAL_KEPT_SECS: Epoch = *crate::projects::TOKEN_TTL_RANGE.end() + 300;
 
 /// Changes kept for gates that resume; older positions get a snapshot.
 const RECENT_MAX: usize = 65_536;
@@ -38,6 +51,7 @@ struct Recent {
 
 pub struct GateFeed {
     issuer: String,
+    clock: Arc<dyn Clock>,
     catalogue: Arc<Catalogue>,
     registry: Arc<Registry>,
     keyring: Arc<Keyring>,
@@ -62,6 +76,13 @@ pub enum Next {
 }
 
 fn client_state(c: &ClientEntry) -> ClientState {
+    // The last second a refused token could have been issued, then its
+    // longest life: the gate may forget the client after.
+    let until = [c.disabled_at, c.expires_at, c.retire_at, c.revoked_before]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|at| at + REFUSAL_KEPT_SECS);
     ClientState {
         id: c.id.clone(),
         account_id: c.account_id.clone(),
@@ -70,6 +91,21 @@ fn client_state(c: &ClientEntry) -> ClientState {
         expires_at: c.expires_at,
         retire_at: c.retire_at,
         revoked_before: c.revoked_before,
+        until,
+    }
+}
+
+/// A deleted client as gates refuse it.
+fn tombstone_state(t: &Tombstone) -> ClientState {
+    ClientState {
+        id: t.id.clone(),
+        account_id: t.account_id.clone(),
+        project_id: t.project_id.clone(),
+        disabled: true,
+        expires_at: None,
+        retire_at: None,
+        revoked_before: None,
+        until: Some(t.until),
     }
 }
 
@@ -89,6 +125,7 @@ impl GateFeed {
         let position = feed.applied();
         let this = Arc::new(Self {
             issuer,
+            clock: feed.clock().clone(),
             catalogue,
             registry: feed.registry().clone(),
             keyring: feed.keyring().clone(),
@@ -165,30 +202,45 @@ impl GateFeed {
         local.push((api_id.to_owned(), gate));
     }
 
-    /// Everything a gate of `api_id` needs, as the registry holds it now.
+    /// What a gate of `api_id` must refuse, as the registry holds it now.
     pub fn snapshot(&self, api_id: &str) -> Option<Event> {
         let audience = self.audience(api_id)?;
+        let now = self.clock.now();
         let everything = self.registry.everything();
-        let projects: Vec<ProjectState> = everything
+        let ours: std::collections::HashSet<&str> = everything
             .projects
             .iter()
             .filter(|p| p.api_id == api_id)
-            .map(|p| project_state(p))
+            .map(|p| p.id.as_str())
             .collect();
-        let ours: std::collections::HashSet<&str> =
-            projects.iter().map(|p| p.id.as_str()).collect();
-        let clients = everything
+        let live = |c: &ClientState| c.refuses() && c.until.is_none_or(|until| until > now);
+        let mut clients: Vec<ClientState> = everything
             .clients
             .iter()
             .filter(|c| ours.contains(c.project_id.as_str()))
+            .filter(|c| {
+                c.disabled_at.is_some()
+                    || c.expires_at.is_some()
+                    || c.retire_at.is_some()
+                    || c.revoked_before.is_some()
+            })
             .map(|c| client_state(c))
+            .filter(live)
             .collect();
+        clients.extend(
+            self.registry
+                .tombstones()
+                .iter()
+                .filter(|t| ours.contains(t.project_id.as_str()))
+                .map(tombstone_state)
+                .filter(live),
+        );
         Some(Event::Snapshot(Snapshot {
             issuer: self.issuer.clone(),
             audience,
             api_id: api_id.to_owned(),
             clients,
-            projects,
+            projects: Vec::new(),
             revoked: everything
                 .revoked
                 .into_iter()
@@ -196,6 +248,34 @@ impl GateFeed {
                 .collect(),
             jwks: self.jwks(),
         }))
+    }
+
+    /// A project of `api_id` as a gate holds it (`None`: the API has no
+    /// such project), with a feed position the answer is at least as new
+    /// as (read first: the registry then holds every change up to it).
+    pub fn project(&self, api_id: &str, id: &str) -> ProjectAnswer {
+        let position = self.position();
+        let project = self
+            .registry
+            .project(id)
+            .filter(|p| p.api_id == api_id)
+            .map(|p| project_state(&p));
+        ProjectAnswer { position, project }
+    }
+
+    /// The [`ProjectSource`] of a gate of `api_id` in this process.
+    pub fn project_source(self: &Arc<Self>, api_id: &str) -> Arc<dyn ProjectSource> {
+        Arc::new(LocalProjects {
+            feed: Arc::downgrade(self),
+            api_id: api_id.to_owned(),
+        })
+    }
+
+    /// Drops what this process's gates no longer need to refuse.
+    pub fn prune_gates(&self) {
+        for (_, gate) in self.local.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            gate.prune();
+        }
     }
 
     /// The snapshot of `api_id` as JSON, made at most once per position
@@ -237,9 +317,13 @@ impl GateFeed {
             ChangeKind::Client => match self.registry.client(target) {
                 Some(c) if ours(&c.project_id) => Some(Event::Client(client_state(&c))),
                 Some(_) => None,
-                None => Some(Event::ClientGone {
-                    id: target.to_owned(),
-                }),
+                None => match self.registry.tombstone(target) {
+                    Some(t) if ours(&t.project_id) => Some(Event::Client(tombstone_state(&t))),
+                    Some(_) => None,
+                    None => Some(Event::ClientGone {
+                        id: target.to_owned(),
+                    }),
+                },
             },
             ChangeKind::Project => match self.registry.project(target) {
                 Some(p) if p.api_id == api_id => Some(Event::Project(project_state(&p))),
@@ -315,5 +399,21 @@ impl GateFeed {
                 return Some(Next::Events(Vec::new(), after));
             }
         }
+    }
+}
+
+/// A gate's [`ProjectSource`] in the issuer's own process: the registry.
+struct LocalProjects {
+    feed: Weak<GateFeed>,
+    api_id: String,
+}
+
+impl ProjectSource for LocalProjects {
+    fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>> {
+        let answer = match self.feed.upgrade() {
+            Some(feed) => Ok(feed.project(&self.api_id, id)),
+            None => Err("the issuer is shutting down".to_owned()),
+        };
+        Box::pin(std::future::ready(answer))
     }
 }

@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::limits::Limit;
 use crate::store;
+use crate::store::client_tombstones::Tombstone;
 use crate::store::clients::ClientRow;
 use crate::store::projects::ProjectRow;
 use crate::workload_identity::WorkloadTrust;
@@ -97,6 +98,8 @@ pub struct Registry {
     projects: RwLock<HashMap<String, Arc<ProjectEntry>>>,
     /// Revoked jti → the token's exp.
     revoked: RwLock<HashMap<String, Epoch>>,
+    /// Deleted clients whose tokens may still be live.
+    tombstones: RwLock<HashMap<String, Tombstone>>,
     /// The scope names clients hold, one copy each (they are the
     /// catalogue's, so few).
     scope_names: std::sync::Mutex<std::collections::HashSet<Arc<str>>>,
@@ -124,6 +127,7 @@ impl Registry {
         let projects = store::projects::all(db).await?;
         let clients = store::clients::all(db).await?;
         let revoked = store::revoked_tokens::live(db, now).await?;
+        let tombstones = store::client_tombstones::live(db, now).await?;
         write(&self.projects).clear();
         for p in &projects {
             self.put_project(p);
@@ -134,6 +138,7 @@ impl Registry {
             self.put_client(c);
         }
         *write(&self.revoked) = revoked.into_iter().collect();
+        *write(&self.tombstones) = tombstones.into_iter().map(|t| (t.id.clone(), t)).collect();
         Ok(())
     }
 
@@ -231,6 +236,21 @@ impl Registry {
         write(&self.clients).remove(id);
     }
 
+    /// A deleted client, remembered while its tokens may be live.
+    pub fn bury(&self, tombstone: Tombstone) {
+        write(&self.clients).remove(&tombstone.id);
+        write(&self.tombstones).insert(tombstone.id.clone(), tombstone);
+    }
+
+    pub fn tombstone(&self, id: &str) -> Option<Tombstone> {
+        read(&self.tombstones).get(id).cloned()
+    }
+
+    /// Every tombstone held (for a gate's snapshot).
+    pub fn tombstones(&self) -> Vec<Tombstone> {
+        read(&self.tombstones).values().cloned().collect()
+    }
+
     pub fn remove_project(&self, id: &str) {
         write(&self.projects).remove(id);
     }
@@ -281,9 +301,11 @@ impl Registry {
         }
     }
 
-    /// Drops revocations of tokens that have expired anyway.
+    /// Drops revocations of tokens that have expired anyway, and
+    /// tombstones of clients whose tokens all have.
     pub fn prune_revoked(&self, now: Epoch) {
         write(&self.revoked).retain(|_, exp| *exp > now);
+        write(&self.tombstones).retain(|_, t| t.until > now);
     }
 
     /// Writes "last used" times and the last workloads that moved since

@@ -1,7 +1,12 @@
-//! What a gate must know, as the issuer's gate feed sends it: the standing
-//! of each client and project of the gate's API, revoked token ids and the
-//! signing keys. Each event carries the whole current state of one thing,
-//! so applying an event twice, or a newer state early, is harmless.
+//! What a gate must know, as the issuer's gate feed sends it: the clients
+//! of the gate's API it must refuse (switched off, expiring, retiring,
+//! wholesale revoked or deleted, while their tokens may be live), changes
+//! to projects, revoked token ids and the signing keys. A token's signature
+//! proves its client existed when it was issued, so a client the gate does
+//! not hold is in good standing; projects a gate has not seen it asks for
+//! (see [`ProjectAnswer`]). Each event carries the whole current state of
+//! one thing, so applying an event twice, or a newer state early, is
+//! harmless.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,6 +30,20 @@ pub struct ClientState {
     /// revoked (the issuer's cap on revoked ids per client).
     #[serde(default)]
     pub revoked_before: Option<Epoch>,
+    /// No token this state refuses can be live after this second: the
+    /// gate may forget the client then. `None`: keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Epoch>,
+}
+
+impl ClientState {
+    /// Whether this state refuses any token (else the gate need not hold it).
+    pub fn refuses(&self) -> bool {
+        self.disabled
+            || self.expires_at.is_some()
+            || self.retire_at.is_some()
+            || self.revoked_before.is_some()
+    }
 }
 
 /// A project as a gate sees it: its standing and its bucket.
@@ -35,6 +54,15 @@ pub struct ProjectState {
     pub archived: bool,
     pub rate_per_sec: i64,
     pub rate_burst: i64,
+}
+
+/// The issuer's answer about one project (`GET /gate/v1/project?id=`):
+/// `None` when the gate's API has no such project. `position` is a feed
+/// position the answer is at least as new as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectAnswer {
+    pub position: i64,
+    pub project: Option<ProjectState>,
 }
 
 /// A token revoked before its expiry.
@@ -53,7 +81,12 @@ pub struct Snapshot {
     /// The `aud` of tokens for this gate's API.
     pub audience: String,
     pub api_id: String,
+    /// The clients to refuse (an older issuer sent every client; a gate
+    /// keeps those that refuse something).
     pub clients: Vec<ClientState>,
+    /// Projects the gate may hold up front (none from this issuer: a gate
+    /// asks for each project it sees).
+    #[serde(default)]
     pub projects: Vec<ProjectState>,
     pub revoked: Vec<RevokedToken>,
     /// The issuer's JWK Set.

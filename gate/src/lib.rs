@@ -72,8 +72,8 @@ pub mod remote;
 use std::sync::Arc;
 
 pub use gate::{
-    Admitted, BoxFuture, Gate, GateBuilder, OnStale, ProofRequest, Refused, Upstream,
-    DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER,
+    Admitted, BoxFuture, Gate, GateBuilder, OnStale, ProjectSource, ProofRequest, Refused,
+    Upstream, DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER,
 };
 pub use token::{Claims, Rejected};
 

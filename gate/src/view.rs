@@ -1,20 +1,38 @@
-//! The gate's view of the issuer: clients, projects and revoked token ids of
-//! one API, changed only by feed events, read on every call.
+//! The gate's view of the issuer: the clients of one API it must refuse,
+//! the projects it has seen, and revoked token ids; changed only by feed
+//! events (and by the issuer's answers about projects), read on every call.
+//! It grows with what the gate must refuse and the projects that send it
+//! traffic, not with every client of every tenant (issue 23).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Epoch;
-use crate::events::{ClientState, Event, ProjectState};
+use crate::events::{ClientState, Event, ProjectAnswer, ProjectState};
 use crate::limits::Limit;
 use crate::token::{Claims, Rejected};
 
+/// A project as the gate knows it: `None` when the issuer said its API has
+/// no such project.
+pub type Known = Option<Arc<ProjectState>>;
+
 #[derive(Default)]
 pub struct View {
+    /// Clients to refuse; a client not here is in good standing (its
+    /// token's signature proves it existed when the token was issued).
     clients: RwLock<HashMap<String, Arc<ClientState>>>,
-    projects: RwLock<HashMap<String, Arc<ProjectState>>>,
+    projects: RwLock<Projects>,
     /// Revoked jti → the token's exp.
     revoked: RwLock<HashMap<String, Epoch>>,
+}
+
+#[derive(Default)]
+struct Projects {
+    seen: HashMap<String, Known>,
+    /// The newest feed position whose project change this gate did not
+    /// apply (the project was not held): an answer about a project from
+    /// before it may miss that change, so it is not kept.
+    skipped: i64,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -35,33 +53,44 @@ impl ProjectState {
 }
 
 impl View {
-    /// Applies one event (key changes are the gate's, not the view's).
-    pub fn apply(&self, event: &Event) {
+    /// Applies the event at feed position `seq` (key changes are the
+    /// gate's, not the view's).
+    pub fn apply(&self, seq: i64, event: &Event) {
         match event {
             Event::Snapshot(s) => {
                 *write(&self.clients) = s
                     .clients
                     .iter()
+                    .filter(|c| c.refuses())
                     .map(|c| (c.id.clone(), Arc::new(c.clone())))
                     .collect();
-                *write(&self.projects) = s
-                    .projects
-                    .iter()
-                    .map(|p| (p.id.clone(), Arc::new(p.clone())))
-                    .collect();
+                *write(&self.projects) = Projects {
+                    seen: s
+                        .projects
+                        .iter()
+                        .map(|p| (p.id.clone(), Some(Arc::new(p.clone()))))
+                        .collect(),
+                    skipped: seq,
+                };
                 *write(&self.revoked) = s.revoked.iter().map(|r| (r.jti.clone(), r.exp)).collect();
             }
-            Event::Client(c) => {
+            Event::Client(c) if c.refuses() => {
                 write(&self.clients).insert(c.id.clone(), Arc::new(c.clone()));
             }
-            Event::ClientGone { id } => {
+            Event::Client(ClientState { id, .. }) | Event::ClientGone { id } => {
                 write(&self.clients).remove(id);
             }
             Event::Project(p) => {
-                write(&self.projects).insert(p.id.clone(), Arc::new(p.clone()));
+                let mut projects = write(&self.projects);
+                match projects.seen.get_mut(&p.id) {
+                    Some(held) => *held = Some(Arc::new(p.clone())),
+                    None => projects.skipped = projects.skipped.max(seq),
+                }
             }
             Event::ProjectGone { id } => {
-                write(&self.projects).remove(id);
+                let mut projects = write(&self.projects);
+                projects.seen.remove(id);
+                projects.skipped = projects.skipped.max(seq);
             }
             Event::Revoked(r) => {
                 write(&self.revoked).insert(r.jti.clone(), r.exp);
@@ -70,16 +99,14 @@ impl View {
         }
     }
 
-    /// The project to charge if the token's id is not revoked and its
-    /// client and project may still be used.
-    pub fn standing(&self, claims: &Claims, now: Epoch) -> Result<Arc<ProjectState>, Rejected> {
+    /// Whether the token's id is revoked or its client is one to refuse.
+    pub fn refusal(&self, claims: &Claims, now: Epoch) -> Result<(), Rejected> {
         if read(&self.revoked).contains_key(&claims.jti) {
             return Err(Rejected::Revoked);
         }
-        let client = read(&self.clients)
-            .get(&claims.client_id)
-            .cloned()
-            .ok_or(Rejected::ClientUnusable)?;
+        let Some(client) = read(&self.clients).get(&claims.client_id).cloned() else {
+            return Ok(());
+        };
         if client.revoked_before.is_some_and(|at| claims.iat <= at) {
             return Err(Rejected::Revoked);
         }
@@ -91,31 +118,53 @@ impl View {
         {
             return Err(Rejected::ClientUnusable);
         }
-        let project = self
-            .project(&claims.project_id)
-            .ok_or(Rejected::ClientUnusable)?;
-        if project.archived {
-            return Err(Rejected::ClientUnusable);
+        Ok(())
+    }
+
+    /// The project, if the gate has seen it (`Some(None)`: it does not exist).
+    pub fn project(&self, id: &str) -> Option<Known> {
+        read(&self.projects).seen.get(id).cloned()
+    }
+
+    /// Keeps the issuer's answer about project `id` unless the gate knows
+    /// it already (a feed event is newer: that is returned) or the answer
+    /// may be older than a change the gate skipped (`None`: ask again).
+    pub fn learn(&self, id: &str, answer: ProjectAnswer) -> Option<Known> {
+        let mut projects = write(&self.projects);
+        if let Some(known) = projects.seen.get(id) {
+            return Some(known.clone());
         }
-        Ok(project)
+        if answer.position < projects.skipped {
+            return None;
+        }
+        let known = answer.project.filter(|p| p.id == id).map(Arc::new);
+        projects.seen.insert(id.to_owned(), known.clone());
+        Some(known)
     }
 
-    pub fn project(&self, id: &str) -> Option<Arc<ProjectState>> {
-        read(&self.projects).get(id).cloned()
-    }
-
-    /// Drops revocations of tokens that have expired anyway.
+    /// Drops revocations of tokens that have expired anyway, and clients
+    /// whose refused tokens all have.
     pub fn prune(&self, now: Epoch) {
         write(&self.revoked).retain(|_, exp| *exp > now);
+        write(&self.clients).retain(|_, c| c.until.is_none_or(|until| until > now));
     }
 
     /// (clients, projects, revoked ids) held.
     pub fn sizes(&self) -> (usize, usize, usize) {
         (
             read(&self.clients).len(),
-            read(&self.projects).len(),
+            read(&self.projects).seen.len(),
             read(&self.revoked).len(),
         )
+    }
+}
+
+/// The project a token may be charged to: one the issuer knows, of the
+/// token's account, not archived.
+pub fn usable(known: Known, claims: &Claims) -> Result<Arc<ProjectState>, Rejected> {
+    match known {
+        Some(p) if !p.archived && p.account_id == claims.account_id => Ok(p),
+        _ => Err(Rejected::ClientUnusable),
     }
 }
 
@@ -151,100 +200,159 @@ mod tests {
             expires_at,
             retire_at: None,
             revoked_before: None,
+            until: None,
         }
     }
 
-    fn project(archived: bool) -> ProjectState {
+    fn project(archived: bool, burst: i64) -> ProjectState {
         ProjectState {
             id: "prj_1".into(),
             account_id: "acc_1".into(),
             archived,
             rate_per_sec: 5,
-            rate_burst: 10,
+            rate_burst: burst,
         }
     }
 
-    #[test]
-    fn standing_follows_the_events() {
-        let v = View::default();
-        assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
-            Rejected::ClientUnusable
-        );
-        v.apply(&Event::Snapshot(Snapshot {
+    fn snapshot(clients: Vec<ClientState>, projects: Vec<ProjectState>) -> Event {
+        Event::Snapshot(Snapshot {
             issuer: "https://issuer".into(),
             audience: "https://issuer/api".into(),
             api_id: "api".into(),
-            clients: vec![client(false, None)],
-            projects: vec![project(false)],
+            clients,
+            projects,
             revoked: vec![],
             jwks: serde_json::json!({"keys": []}),
-        }));
-        assert_eq!(v.standing(&claims(), 150).unwrap().limit().burst, 10);
+        })
+    }
 
-        v.apply(&Event::Client(client(false, Some(150))));
-        assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
-            Rejected::ClientUnusable
+    fn answer(position: i64, project: Option<ProjectState>) -> ProjectAnswer {
+        ProjectAnswer { position, project }
+    }
+
+    #[test]
+    fn clients_are_held_only_while_they_refuse() {
+        let v = View::default();
+        // An older issuer's snapshot names every client: only refusals stay.
+        let mut other = client(false, None);
+        other.id = "pcl_2".into();
+        v.apply(1, &snapshot(vec![client(false, None), other], vec![]));
+        assert_eq!(v.sizes().0, 0);
+        assert!(
+            v.refusal(&claims(), 150).is_ok(),
+            "not held: in good standing"
         );
-        assert!(v.standing(&claims(), 149).is_ok());
+
+        v.apply(2, &Event::Client(client(false, Some(150))));
+        assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
+        assert!(v.refusal(&claims(), 149).is_ok());
 
         let mut wholesale = client(false, None);
         wholesale.revoked_before = Some(100);
-        v.apply(&Event::Client(wholesale));
-        assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
-            Rejected::Revoked,
-            "iat 100"
-        );
+        v.apply(3, &Event::Client(wholesale));
+        assert_eq!(v.refusal(&claims(), 150), Err(Rejected::Revoked), "iat 100");
         let mut later = claims();
         later.iat = 101;
-        assert!(v.standing(&later, 150).is_ok(), "issued after");
+        assert!(v.refusal(&later, 150).is_ok(), "issued after");
 
         let mut scheduled = client(false, None);
         scheduled.retire_at = Some(150);
-        v.apply(&Event::Client(scheduled));
-        assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
-            Rejected::ClientUnusable
-        );
-        assert!(v.standing(&claims(), 149).is_ok());
+        v.apply(4, &Event::Client(scheduled));
+        assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
+        assert!(v.refusal(&claims(), 149).is_ok());
 
-        v.apply(&Event::Client(client(true, None)));
-        assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
-            Rejected::ClientUnusable
-        );
+        // A token of another project with a refused client's id.
+        let mut elsewhere = claims();
+        elsewhere.project_id = "prj_2".into();
+        assert_eq!(v.refusal(&elsewhere, 149), Err(Rejected::ClientUnusable));
 
-        v.apply(&Event::Client(client(false, None)));
-        v.apply(&Event::Project(project(true)));
-        assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
-            Rejected::ClientUnusable
-        );
+        // Switched back on: nothing to refuse, nothing held.
+        v.apply(5, &Event::Client(client(false, None)));
+        assert_eq!(v.sizes().0, 0);
+        assert!(v.refusal(&claims(), 150).is_ok());
 
-        v.apply(&Event::Project(project(false)));
-        v.apply(&Event::Revoked(RevokedToken {
-            jti: "j1".into(),
-            exp: 200,
-        }));
-        assert_eq!(v.standing(&claims(), 150).unwrap_err(), Rejected::Revoked);
+        // Deleted: its tombstone refuses until no token can be live.
+        let mut tombstone = client(true, None);
+        tombstone.until = Some(300);
+        v.apply(6, &Event::Client(tombstone));
+        assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
+        v.prune(299);
+        assert_eq!(v.sizes().0, 1);
+        v.prune(300);
+        assert_eq!(v.sizes().0, 0, "forgotten once no token can need it");
+
+        v.apply(7, &Event::Client(client(true, None)));
+        v.apply(8, &Event::ClientGone { id: "pcl_1".into() });
+        assert_eq!(v.sizes().0, 0);
+
+        v.apply(
+            9,
+            &Event::Revoked(RevokedToken {
+                jti: "j1".into(),
+                exp: 200,
+            }),
+        );
+        assert_eq!(v.refusal(&claims(), 150), Err(Rejected::Revoked));
         v.prune(200);
-        assert!(v.standing(&claims(), 150).is_ok());
+        assert!(v.refusal(&claims(), 150).is_ok());
+    }
 
-        // A token of another project with this client's id is refused.
-        let mut other = claims();
-        other.project_id = "prj_2".into();
+    #[test]
+    fn projects_are_learnt_once_and_kept_current() {
+        let v = View::default();
+        v.apply(10, &snapshot(vec![], vec![]));
+        assert_eq!(v.project("prj_1"), None, "not seen yet");
+
+        // An answer from before the snapshot may miss a change: ask again.
+        assert_eq!(v.learn("prj_1", answer(9, Some(project(false, 10)))), None);
+        let known = v
+            .learn("prj_1", answer(10, Some(project(false, 10))))
+            .unwrap();
+        assert_eq!(usable(known, &claims()).unwrap().limit().burst, 10);
+
+        // Held: the feed's changes apply, and a late answer does not undo them.
+        v.apply(11, &Event::Project(project(false, 20)));
+        let late = v
+            .learn("prj_1", answer(10, Some(project(false, 10))))
+            .unwrap();
+        assert_eq!(late.unwrap().rate_burst, 20);
+        v.apply(12, &Event::Project(project(true, 20)));
         assert_eq!(
-            v.standing(&other, 150).unwrap_err(),
-            Rejected::ClientUnusable
+            usable(v.project("prj_1").unwrap(), &claims()).unwrap_err(),
+            Rejected::ClientUnusable,
+            "archived"
         );
 
-        v.apply(&Event::ClientGone { id: "pcl_1".into() });
+        // A change to a project not held is skipped; answers older than it
+        // are not kept.
+        let mut other = project(false, 30);
+        other.id = "prj_2".into();
+        v.apply(13, &Event::Project(other.clone()));
+        assert_eq!(v.project("prj_2"), None);
+        assert_eq!(v.learn("prj_2", answer(12, Some(other.clone()))), None);
+        assert!(v.learn("prj_2", answer(13, Some(other))).is_some());
+
+        // No such project (or another API's, or another account's).
+        let gone = v.learn("prj_3", answer(13, None)).unwrap();
         assert_eq!(
-            v.standing(&claims(), 150).unwrap_err(),
+            usable(gone, &claims()).unwrap_err(),
             Rejected::ClientUnusable
         );
-        assert_eq!(v.sizes(), (0, 1, 0));
+        assert_eq!(v.project("prj_3"), Some(None), "the answer is kept");
+        let mut theirs = project(false, 10);
+        theirs.account_id = "acc_2".into();
+        assert_eq!(
+            usable(Some(Arc::new(theirs)), &claims()).unwrap_err(),
+            Rejected::ClientUnusable
+        );
+        // An answer about another id than asked is not believed.
+        assert_eq!(
+            v.learn("prj_4", answer(13, Some(project(false, 10)))),
+            Some(None)
+        );
+
+        v.apply(14, &Event::ProjectGone { id: "prj_1".into() });
+        assert_eq!(v.project("prj_1"), None);
+        assert_eq!(v.sizes().1, 3);
     }
 }

@@ -154,6 +154,9 @@ impl Background {
                     if let Err(e) = store::revoked_tokens::delete_expired(&db, now).await {
                         tracing::warn!(error = %e, "could not prune expired revocations");
                     }
+                    if let Err(e) = store::client_tombstones::delete_expired(&db, now).await {
+                        tracing::warn!(error = %e, "could not forget deleted clients");
+                    }
                     let kept_since = now - portcullis_core::idempotency::KEEP_SECS;
                     if let Err(e) = store::idempotency::purge(&db, kept_since).await {
                         tracing::warn!(error = %e, "could not forget old idempotency keys");

@@ -206,6 +206,18 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         clock.clone(),
         config.webhook_targets(),
     ));
+    // In-process gates forget revocations and refused clients that no
+    // token can need any more (remote gates do the same as they follow).
+    background.adopt(vec![tokio::spawn({
+        let gate_feed = gate_feed.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                gate_feed.prune_gates();
+            }
+        }
+    })]);
     background.adopt(crate::webhook_delivery::start(
         db.clone(),
         Arc::new(Outbox::new(db.clone(), master.clone(), clock.clone())),

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod changes;
+pub mod client_tombstones;
 pub mod clients;
 pub mod evidence;
 pub mod gate_credentials;

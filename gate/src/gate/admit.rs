@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 use crate::token::{self, Claims, Rejected};
 
+/// How many times a gate asks about a project whose answers keep being
+/// older than the feed's changes.
+const PROJECT_ASKS: usize = 3;
+
 use super::{dpop_refused, Admitted, Gate, OnStale, ProofRequest, Refused, KEY_REFETCH_EVERY};
 
 impl Gate {
@@ -132,14 +136,17 @@ impl Gate {
         }
         let proof = self.binding(claims, token, dpop, now)?;
         let project = match introspect {
-            None => Some(
+            None => {
                 self.inner
                     .view
-                    .standing(claims, now)
-                    .map_err(Refused::Token)?,
-            ),
+                    .refusal(claims, now)
+                    .map_err(Refused::Token)?;
+                let known = self.project(&claims.project_id).await?;
+                Some(crate::view::usable(known, claims).map_err(Refused::Token)?)
+            }
             Some(up) => match up.introspect(token).await {
-                Ok(true) => self.inner.view.project(&claims.project_id),
+                // Charged to its bucket if the project can be learnt.
+                Ok(true) => self.project(&claims.project_id).await.ok().flatten(),
                 Ok(false) => return Err(Refused::Token(Rejected::Revoked)),
                 Err(e) => {
                     return Err(Refused::Unavailable(format!(
@@ -186,6 +193,31 @@ impl Gate {
             }
         }
         Ok(decision)
+    }
+
+    /// The project as the gate knows it, asking the issuer the first time
+    /// (an answer that may predate a change the feed already brought is
+    /// asked again; past a few tries it is used once without being kept).
+    async fn project(&self, id: &str) -> Result<crate::view::Known, Refused> {
+        if let Some(known) = self.inner.view.project(id) {
+            return Ok(known);
+        }
+        let Some(source) = &self.inner.projects else {
+            return Ok(None);
+        };
+        let unreachable = |e: String| {
+            Refused::Unavailable(format!(
+                "the gate cannot learn the token's project from the issuer: {e}"
+            ))
+        };
+        let mut answer = source.project(id).await.map_err(unreachable)?;
+        for _ in 0..PROJECT_ASKS {
+            if let Some(known) = self.inner.view.learn(id, answer.clone()) {
+                return Ok(known);
+            }
+            answer = source.project(id).await.map_err(unreachable)?;
+        }
+        Ok(answer.project.filter(|p| p.id == id).map(Arc::new))
     }
 
     /// False when another gate or node sharing this gate's Redis took

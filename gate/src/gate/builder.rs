@@ -9,7 +9,7 @@ use crate::clock::{Clock, Secs, SystemClock};
 use crate::dpop_nonce::DpopNonces;
 use crate::limits::RateLimiter;
 
-use super::{Expect, Gate, Inner, OnStale, Upstream};
+use super::{Expect, Gate, Inner, OnStale, ProjectSource, Upstream};
 
 /// Settings of a [`Gate`]; [`GateBuilder::build`] makes it.
 pub struct GateBuilder {
@@ -19,6 +19,7 @@ pub struct GateBuilder {
     exp_leeway: Secs,
     limiter: Option<Arc<RateLimiter>>,
     upstream: Option<Arc<dyn Upstream>>,
+    projects: Option<Arc<dyn ProjectSource>>,
     on_stale: OnStale,
     stale_after: Option<Duration>,
     public_origin: Option<String>,
@@ -42,6 +43,7 @@ impl Default for GateBuilder {
             exp_leeway: DEFAULT_EXP_LEEWAY_SECS,
             limiter: Some(Arc::new(RateLimiter::local())),
             upstream: None,
+            projects: None,
             on_stale: OnStale::FailClosed,
             stale_after: Some(DEFAULT_STALE_AFTER),
             public_origin: None,
@@ -94,6 +96,13 @@ impl GateBuilder {
 
     pub fn upstream(mut self, upstream: Arc<dyn Upstream>) -> Self {
         self.upstream = Some(upstream);
+        self
+    }
+
+    /// Where the gate asks about projects it has not seen (without one,
+    /// it knows only the projects its feed's snapshot held).
+    pub fn project_source(mut self, source: Arc<dyn ProjectSource>) -> Self {
+        self.projects = Some(source);
         self
     }
 
@@ -162,6 +171,7 @@ impl GateBuilder {
                 verified: VerifiedTokens::default(),
                 limiter: self.limiter,
                 upstream: self.upstream,
+                projects: self.projects,
                 on_stale: self.on_stale,
                 stale_after: self.stale_after,
                 base: Instant::now(),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::cache::VerifiedTokens;
 use crate::clock::{Clock, Secs};
 use crate::dpop_nonce::DpopNonces;
-use crate::events::Event;
+use crate::events::{Event, ProjectAnswer};
 use crate::limits::{Decision, RateLimiter};
 use crate::token::{Claims, KeySet, Rejected};
 
@@ -43,6 +43,13 @@ pub trait Upstream: Send + Sync {
     fn jwks(&self) -> BoxFuture<'_, Result<Value, String>>;
     /// Whether the token is active now, by the issuer's own word.
     fn introspect<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// Where a gate learns about a project it has not seen yet: the issuer's
+/// registry for a gate in its process, `GET /gate/v1/project` for one in
+/// another. Asked once per project (the feed keeps it current after).
+pub trait ProjectSource: Send + Sync {
+    fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>>;
 }
 
 /// Why the gate turned a call away.
@@ -120,6 +127,7 @@ struct Inner {
     verified: VerifiedTokens,
     limiter: Option<Arc<RateLimiter>>,
     upstream: Option<Arc<dyn Upstream>>,
+    projects: Option<Arc<dyn ProjectSource>>,
     on_stale: OnStale,
     /// `None`: the feed is in-process and never stale.
     stale_after: Option<Duration>,
@@ -241,11 +249,11 @@ impl Gate {
                     b.set_issuer(&s.issuer);
                 }
                 self.set_keys(&s.jwks);
-                self.inner.view.apply(event);
+                self.inner.view.apply(seq, event);
                 self.inner.ready.store(true, Ordering::Release);
             }
             Event::Keys { jwks } => self.set_keys(jwks),
-            other => self.inner.view.apply(other),
+            other => self.inner.view.apply(seq, other),
         }
         self.inner.position.store(seq, Ordering::Release);
         self.touch();

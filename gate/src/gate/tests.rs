@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::events::{ClientState, ProjectState, RevokedToken, Snapshot};
+use crate::events::{ClientState, ProjectAnswer, ProjectState, RevokedToken, Snapshot};
 
 const ISS: &str = "https://issuer.test";
 const AUD: &str = "https://issuer.test/api";
@@ -88,6 +88,7 @@ fn snapshot(keys: &[&Key]) -> Event {
             expires_at: None,
             retire_at: None,
             revoked_before: None,
+            until: None,
         }],
         projects: vec![ProjectState {
             id: "prj_1".into(),
@@ -267,4 +268,73 @@ async fn a_stale_gate_set_to_introspect_asks_the_issuer() {
         let token = key.token(&claims(crate::clock::SystemClock.now()));
         assert_eq!(gate.admit(&token).await.is_ok(), active);
     }
+}
+
+/// An issuer that knows one project and counts the questions about it.
+struct Projects {
+    asks: AtomicUsize,
+    reachable: std::sync::atomic::AtomicBool,
+}
+
+impl ProjectSource for Projects {
+    fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>> {
+        self.asks.fetch_add(1, Ordering::SeqCst);
+        let answer = if !self.reachable.load(Ordering::SeqCst) {
+            Err("connection refused".to_owned())
+        } else {
+            Ok(ProjectAnswer {
+                position: 1,
+                project: (id == "prj_1").then(|| ProjectState {
+                    id: "prj_1".into(),
+                    account_id: "acc_1".into(),
+                    archived: false,
+                    rate_per_sec: 7,
+                    rate_burst: 7,
+                }),
+            })
+        };
+        Box::pin(async move { answer })
+    }
+}
+
+#[tokio::test]
+async fn a_project_is_asked_about_once() {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let key = Key::new("k1");
+    let source = Arc::new(Projects {
+        asks: AtomicUsize::new(0),
+        reachable: std::sync::atomic::AtomicBool::new(false),
+    });
+    let gate = Gate::builder()
+        .clock(clock.clone())
+        .project_source(source.clone())
+        .in_process()
+        .build();
+    let Event::Snapshot(mut s) = snapshot(&[&key]) else {
+        unreachable!()
+    };
+    s.clients.clear();
+    s.projects.clear();
+    gate.apply(1, &Event::Snapshot(s));
+    let good = key.token(&claims(clock.now()));
+    assert!(
+        matches!(gate.admit(&good).await, Err(Refused::Unavailable(_))),
+        "the issuer cannot be asked: 503, not a guess"
+    );
+    source.reachable.store(true, Ordering::SeqCst);
+    let admitted = gate.admit(&good).await.unwrap();
+    assert_eq!(admitted.decision.unwrap().limit.burst, 7);
+    gate.admit(&good).await.unwrap();
+    assert_eq!(
+        source.asks.load(Ordering::SeqCst),
+        2,
+        "one failed, one kept"
+    );
+
+    let mut elsewhere = claims(clock.now());
+    elsewhere.project_id = "prj_9".into();
+    let token = key.token(&elsewhere);
+    assert_eq!(rejected(gate.admit(&token).await), Rejected::ClientUnusable);
+    assert_eq!(rejected(gate.admit(&token).await), Rejected::ClientUnusable);
+    assert_eq!(source.asks.load(Ordering::SeqCst), 3, "the no is kept too");
 }

@@ -2,15 +2,16 @@
 //! gate feed (server-sent events at `/gate/v1/feed`, resumed from the last
 //! position after a dropped connection), the JWK Set (re-fetched on an
 //! unknown key id) and, while the feed is lost and the gate is set to,
-//! introspection at `/gate/v1/introspect`.
+//! introspection at `/gate/v1/introspect`; and a project the gate has not
+//! seen yet at `/gate/v1/project`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::events::Event;
-use crate::gate::{BoxFuture, Gate, GateBuilder, OnStale, Upstream};
+use crate::events::{Event, ProjectAnswer};
+use crate::gate::{BoxFuture, Gate, GateBuilder, OnStale, ProjectSource, Upstream};
 
 mod reports;
 
@@ -20,6 +21,8 @@ pub const FEED_PATH: &str = "/gate/v1/feed";
 /// for this gate's API on the way.
 pub const POSITION_EVENT: &str = "position";
 pub const INTROSPECT_PATH: &str = "/gate/v1/introspect";
+/// Where a gate asks about one project (`?id=`): a [`ProjectAnswer`].
+pub const PROJECT_PATH: &str = "/gate/v1/project";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Where a gate tells the issuer which projects' buckets refused requests
 /// (the issuer tells the projects' owners, by webhook).
@@ -153,6 +156,26 @@ impl Upstream for Issuer {
     }
 }
 
+impl ProjectSource for Issuer {
+    fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>> {
+        Box::pin(async move {
+            let res = self
+                .http
+                .get(format!("{}{PROJECT_PATH}", self.base))
+                .query(&[("id", id)])
+                .basic_auth(&self.credential.id, Some(&self.credential.secret))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !res.status().is_success() {
+                return Err(format!("{PROJECT_PATH} answered {}", res.status()));
+            }
+            res.json().await.map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// How a remote gate follows its issuer.
 pub struct Settings {
     /// Where the issuer is reached, e.g. `https://auth.example.com`.
@@ -194,6 +217,7 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
     let gate = builder
         .usage(tally.clone())
         .upstream(issuer.clone())
+        .project_source(issuer.clone())
         .when_stale(settings.stale_after, settings.on_stale)
         .build();
     let applied = Arc::new(reports::AppliedLog::default());

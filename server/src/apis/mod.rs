@@ -18,7 +18,7 @@ use portcullis_reference_apis::{operations, router, ApiState};
 /// plus `/openapi.json`.
 pub fn routes(
     issuer: Arc<Issuer>,
-    gate_feed: &GateFeed,
+    gate_feed: &Arc<GateFeed>,
     catalogue: &Catalogue,
     db: &Db,
     clock: Arc<dyn Clock>,
@@ -37,6 +37,7 @@ pub fn routes(
             .clock(clock.clone())
             .limiter(issuer.limiter().clone())
             .usage(issuer.usage().clone())
+            .project_source(gate_feed.project_source(&api.id))
             .metrics_label("api", &api.id)
             .in_process();
         if let Some(nonces) = issuer.gate_dpop_nonces(&api.id) {

@@ -2,6 +2,8 @@
 //! of one API as server-sent events (resumable with `Last-Event-ID`), and
 //! `POST /gate/v1/introspect`, for a gate whose feed is lost and that is set
 //! to ask about each token rather than fail closed, and
+//! `GET /gate/v1/project?id=`, a project of the gate's API the first time a
+//! token names it (the feed holds only what gates must refuse), and
 //! `POST /gate/v1/limited`, where a gate reports the projects its buckets
 //! refused (for `project.rate_limited` webhooks), and
 //! `POST /gate/v1/position`, where a gate says which feed position it has
@@ -59,6 +61,7 @@ pub fn routes(state: GateApiState) -> Router {
     Router::new()
         .route("/gate/v1/feed", get(feed))
         .route("/gate/v1/introspect", post(introspect))
+        .route(portcullis_gate::remote::PROJECT_PATH, get(project))
         .route("/gate/v1/limited", post(reports::limited))
         .route(
             portcullis_gate::remote::POSITION_PATH,
@@ -139,6 +142,36 @@ async fn authenticate(
             ))
         }
     }
+}
+
+/// `GET /gate/v1/project?id=`: the project as the gate holds it (`null`:
+/// the credential's API has no such project; another API's is not told).
+async fn project(
+    State(s): State<GateApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let credential = match authenticate(&s, &headers, peer).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let id = uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "id")
+            .map(|(_, v)| v.into_owned())
+    });
+    let Some(id) = id.filter(|id| !id.is_empty() && id.len() <= 64) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "name the project: ?id=<project id>",
+        );
+    };
+    let mut res = axum::Json(s.feed.project(&credential.api_id, &id)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// Where the gate left off: `Last-Event-ID` (what SSE clients send when they

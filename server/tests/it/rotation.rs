@@ -139,6 +139,11 @@ async fn rotate_then_retire_the_old_client_and_its_tokens_stop_at_once() {
     );
     let res = s.token_basic(&old, &[("scope", "applications:read")]).await;
     assert_eq!(res.status(), 401);
+    assert_eq!(
+        gate_status(&s, &old_token).await,
+        401,
+        "a deleted client's live token stays refused (its tombstone)"
+    );
 }
 
 #[tokio::test]

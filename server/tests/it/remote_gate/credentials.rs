@@ -36,7 +36,7 @@ async fn gate_credentials_read_their_own_api_only() {
     // An unknown API is refused when the credential is made.
     assert!(s.gates.create("nope", "x", "test").await.is_err());
 
-    // The snapshot holds this API's projects only.
+    // A gate learns this API's projects only.
     let owner = s.owner("two@example.com").await;
     let (partner_project, partner) = s
         .api_client(&owner, "Lending", "partner", &["applications:read"])
@@ -58,12 +58,46 @@ async fn gate_credentials_read_their_own_api_only() {
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(text.contains("event: snapshot"), "{text}");
-    assert!(text.contains(&partner_project));
-    assert!(
-        !text.contains(&caas_project),
-        "another API's project leaked"
-    );
     drop(res);
+    let project = |project_id: String| {
+        let client = client.clone();
+        let url = s.url("/gate/v1/project");
+        let (id, secret) = (id.clone(), secret.clone());
+        async move {
+            let res = client
+                .get(url)
+                .query(&[("id", project_id)])
+                .basic_auth(id, Some(secret))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let mine = project(partner_project.clone()).await;
+    assert_eq!(mine["project"]["id"], partner_project.as_str());
+    assert!(mine["position"].as_i64().unwrap() > 0, "{mine}");
+    assert_eq!(
+        project(caas_project.clone()).await["project"],
+        Value::Null,
+        "another API's project is not told"
+    );
+    let res = client
+        .get(s.url("/gate/v1/project"))
+        .query(&[("id", partner_project.as_str())])
+        .basic_auth(&id, Some("pgs_wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = client
+        .get(s.url("/gate/v1/project"))
+        .basic_auth(&id, Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "no id");
 
     // Introspection answers for this API's tokens only.
     let introspect = |token: String| {

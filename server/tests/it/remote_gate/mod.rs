@@ -12,6 +12,7 @@ use crate::gate_process::{credential, Cut, Forwarder, GateProcess};
 use crate::harness::{Creds, Owner, TestServer};
 
 mod credentials;
+mod refusals;
 
 const READ: &str = "/partner/v1/applications";
 const DECISION: &str = "/partner/v1/applications/app_1/decision";
