@@ -127,6 +127,7 @@ impl Servers {
             .ok_or_else(|| format!("no API {api}"))?;
         let gate = Gate::builder()
             .expect(issuer, audience)
+            .project_source(self.gate_feed.project_source(api))
             .in_process()
             .build();
         self.gate_feed.attach_gate(api, gate.clone());

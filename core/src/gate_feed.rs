@@ -26,15 +26,17 @@ use portcullis_gate::{BoxFuture, Gate, ProjectSource};
 use tokio::sync::watch;
 
 use crate::catalogue::Catalogue;
-use crate::clock::{Clock, Epoch};
+use crate::clock::Clock;
 use crate::feed::{Applied, ChangeKind, Feed};
 use crate::keyring::Keyring;
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
 use crate::store::client_tombstones::Tombstone;
 
-/// How long a gate must remember a client it refuses: a token's longest
-/// life, plus more than any gate's grace on `exp` (5 s by default).
-pub const REFUSAL_KEPT_SECS: Epoch = *crate::projects::TOKEN_TTL_RANGE.end() + 300;
+/// How long a gate must remember a client it refuses (a token's longest
+/// life and a margin: the gate crate's, which gates also use for a client
+/// gone without a tombstone).
+pub use portcullis_gate::events::REFUSAL_KEPT_SECS;
+const _: () = assert!(REFUSAL_KEPT_SECS > *crate::projects::TOKEN_TTL_RANGE.end() + 120);
 
 /// Changes kept for gates that resume; older positions get a snapshot.
 const RECENT_MAX: usize = 65_536;

@@ -13,6 +13,11 @@ use serde_json::Value;
 
 use crate::clock::Epoch;
 
+/// How long a gate must remember a client it refuses: a token's longest
+/// life (a day), plus more than any gate's grace on `exp` (at most
+/// [`crate::EXP_LEEWAY_MAX_SECS`]).
+pub const REFUSAL_KEPT_SECS: Epoch = 86_400 + 300;
+
 /// A client as a gate sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientState {

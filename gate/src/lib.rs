@@ -73,7 +73,7 @@ use std::sync::Arc;
 
 pub use gate::{
     Admitted, BoxFuture, Gate, GateBuilder, OnStale, ProjectSource, ProofRequest, Refused,
-    Upstream, DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER,
+    Upstream, DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER, EXP_LEEWAY_MAX_SECS,
 };
 pub use token::{Claims, Rejected};
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Epoch;
-use crate::events::{ClientState, Event, ProjectAnswer, ProjectState};
+use crate::events::{ClientState, Event, ProjectAnswer, ProjectState, REFUSAL_KEPT_SECS};
 use crate::limits::Limit;
 use crate::token::{Claims, Rejected};
 
@@ -28,7 +28,8 @@ pub struct View {
 
 #[derive(Default)]
 struct Projects {
-    seen: HashMap<String, Known>,
+    /// Each with the feed position its state is at least as new as.
+    seen: HashMap<String, (i64, Known)>,
     /// The newest feed position whose project change this gate did not
     /// apply (the project was not held): an answer about a project from
     /// before it may miss that change, so it is not kept.
@@ -53,9 +54,9 @@ impl ProjectState {
 }
 
 impl View {
-    /// Applies the event at feed position `seq` (key changes are the
-    /// gate's, not the view's).
-    pub fn apply(&self, seq: i64, event: &Event) {
+    /// Applies the event at feed position `seq`, at `now` (key changes are
+    /// the gate's, not the view's).
+    pub fn apply(&self, seq: i64, now: Epoch, event: &Event) {
         match event {
             Event::Snapshot(s) => {
                 *write(&self.clients) = s
@@ -68,7 +69,7 @@ impl View {
                     seen: s
                         .projects
                         .iter()
-                        .map(|p| (p.id.clone(), Some(Arc::new(p.clone()))))
+                        .map(|p| (p.id.clone(), (seq, Some(Arc::new(p.clone())))))
                         .collect(),
                     skipped: seq,
                 };
@@ -77,13 +78,33 @@ impl View {
             Event::Client(c) if c.refuses() => {
                 write(&self.clients).insert(c.id.clone(), Arc::new(c.clone()));
             }
-            Event::Client(ClientState { id, .. }) | Event::ClientGone { id } => {
+            Event::Client(ClientState { id, .. }) => {
                 write(&self.clients).remove(id);
+            }
+            // Gone with no tombstone (deleted by an older issuer): refused
+            // for as long as a token of it may be live.
+            Event::ClientGone { id } => {
+                let gone = ClientState {
+                    id: id.clone(),
+                    account_id: String::new(),
+                    project_id: String::new(),
+                    disabled: true,
+                    expires_at: None,
+                    retire_at: None,
+                    revoked_before: None,
+                    until: Some(now + REFUSAL_KEPT_SECS),
+                };
+                write(&self.clients).insert(id.clone(), Arc::new(gone));
             }
             Event::Project(p) => {
                 let mut projects = write(&self.projects);
                 match projects.seen.get_mut(&p.id) {
-                    Some(held) => *held = Some(Arc::new(p.clone())),
+                    // An event made before an answer the gate holds is older.
+                    Some((at, held)) if seq >= *at => {
+                        *at = seq;
+                        *held = Some(Arc::new(p.clone()));
+                    }
+                    Some(_) => {}
                     None => projects.skipped = projects.skipped.max(seq),
                 }
             }
@@ -123,7 +144,10 @@ impl View {
 
     /// The project, if the gate has seen it (`Some(None)`: it does not exist).
     pub fn project(&self, id: &str) -> Option<Known> {
-        read(&self.projects).seen.get(id).cloned()
+        read(&self.projects)
+            .seen
+            .get(id)
+            .map(|(_, known)| known.clone())
     }
 
     /// Keeps the issuer's answer about project `id` unless the gate knows
@@ -131,14 +155,16 @@ impl View {
     /// may be older than a change the gate skipped (`None`: ask again).
     pub fn learn(&self, id: &str, answer: ProjectAnswer) -> Option<Known> {
         let mut projects = write(&self.projects);
-        if let Some(known) = projects.seen.get(id) {
+        if let Some((_, known)) = projects.seen.get(id) {
             return Some(known.clone());
         }
         if answer.position < projects.skipped {
             return None;
         }
         let known = answer.project.filter(|p| p.id == id).map(Arc::new);
-        projects.seen.insert(id.to_owned(), known.clone());
+        projects
+            .seen
+            .insert(id.to_owned(), (answer.position, known.clone()));
         Some(known)
     }
 
@@ -236,20 +262,20 @@ mod tests {
         // An older issuer's snapshot names every client: only refusals stay.
         let mut other = client(false, None);
         other.id = "pcl_2".into();
-        v.apply(1, &snapshot(vec![client(false, None), other], vec![]));
+        v.apply(1, 0, &snapshot(vec![client(false, None), other], vec![]));
         assert_eq!(v.sizes().0, 0);
         assert!(
             v.refusal(&claims(), 150).is_ok(),
             "not held: in good standing"
         );
 
-        v.apply(2, &Event::Client(client(false, Some(150))));
+        v.apply(2, 0, &Event::Client(client(false, Some(150))));
         assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
         assert!(v.refusal(&claims(), 149).is_ok());
 
         let mut wholesale = client(false, None);
         wholesale.revoked_before = Some(100);
-        v.apply(3, &Event::Client(wholesale));
+        v.apply(3, 0, &Event::Client(wholesale));
         assert_eq!(v.refusal(&claims(), 150), Err(Rejected::Revoked), "iat 100");
         let mut later = claims();
         later.iat = 101;
@@ -257,7 +283,7 @@ mod tests {
 
         let mut scheduled = client(false, None);
         scheduled.retire_at = Some(150);
-        v.apply(4, &Event::Client(scheduled));
+        v.apply(4, 0, &Event::Client(scheduled));
         assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
         assert!(v.refusal(&claims(), 149).is_ok());
 
@@ -267,26 +293,32 @@ mod tests {
         assert_eq!(v.refusal(&elsewhere, 149), Err(Rejected::ClientUnusable));
 
         // Switched back on: nothing to refuse, nothing held.
-        v.apply(5, &Event::Client(client(false, None)));
+        v.apply(5, 0, &Event::Client(client(false, None)));
         assert_eq!(v.sizes().0, 0);
         assert!(v.refusal(&claims(), 150).is_ok());
 
         // Deleted: its tombstone refuses until no token can be live.
         let mut tombstone = client(true, None);
         tombstone.until = Some(300);
-        v.apply(6, &Event::Client(tombstone));
+        v.apply(6, 0, &Event::Client(tombstone));
         assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
         v.prune(299);
         assert_eq!(v.sizes().0, 1);
         v.prune(300);
         assert_eq!(v.sizes().0, 0, "forgotten once no token can need it");
 
-        v.apply(7, &Event::Client(client(true, None)));
-        v.apply(8, &Event::ClientGone { id: "pcl_1".into() });
+        // Gone without a tombstone (an older issuer deleted it): refused
+        // for a token's longest life from now.
+        v.apply(8, 1_000, &Event::ClientGone { id: "pcl_1".into() });
+        assert_eq!(v.refusal(&claims(), 150), Err(Rejected::ClientUnusable));
+        v.prune(1_000 + REFUSAL_KEPT_SECS - 1);
+        assert_eq!(v.sizes().0, 1);
+        v.prune(1_000 + REFUSAL_KEPT_SECS);
         assert_eq!(v.sizes().0, 0);
 
         v.apply(
             9,
+            0,
             &Event::Revoked(RevokedToken {
                 jti: "j1".into(),
                 exp: 200,
@@ -300,7 +332,7 @@ mod tests {
     #[test]
     fn projects_are_learnt_once_and_kept_current() {
         let v = View::default();
-        v.apply(10, &snapshot(vec![], vec![]));
+        v.apply(10, 0, &snapshot(vec![], vec![]));
         assert_eq!(v.project("prj_1"), None, "not seen yet");
 
         // An answer from before the snapshot may miss a change: ask again.
@@ -311,12 +343,22 @@ mod tests {
         assert_eq!(usable(known, &claims()).unwrap().limit().burst, 10);
 
         // Held: the feed's changes apply, and a late answer does not undo them.
-        v.apply(11, &Event::Project(project(false, 20)));
+        v.apply(11, 0, &Event::Project(project(false, 20)));
         let late = v
             .learn("prj_1", answer(10, Some(project(false, 10))))
             .unwrap();
         assert_eq!(late.unwrap().rate_burst, 20);
-        v.apply(12, &Event::Project(project(true, 20)));
+        // An event made before the answer held is older than it.
+        let mut third = project(false, 30);
+        third.id = "prj_5".into();
+        v.learn("prj_5", answer(11, Some(third.clone()))).unwrap();
+        third.archived = true;
+        v.apply(11, 0, &Event::Project(third.clone()));
+        third.archived = false;
+        third.rate_burst = 1;
+        v.apply(10, 0, &Event::Project(third));
+        assert!(v.project("prj_5").unwrap().unwrap().archived, "not undone");
+        v.apply(12, 0, &Event::Project(project(true, 20)));
         assert_eq!(
             usable(v.project("prj_1").unwrap(), &claims()).unwrap_err(),
             Rejected::ClientUnusable,
@@ -327,7 +369,7 @@ mod tests {
         // are not kept.
         let mut other = project(false, 30);
         other.id = "prj_2".into();
-        v.apply(13, &Event::Project(other.clone()));
+        v.apply(13, 0, &Event::Project(other.clone()));
         assert_eq!(v.project("prj_2"), None);
         assert_eq!(v.learn("prj_2", answer(12, Some(other.clone()))), None);
         assert!(v.learn("prj_2", answer(13, Some(other))).is_some());
@@ -351,8 +393,8 @@ mod tests {
             Some(None)
         );
 
-        v.apply(14, &Event::ProjectGone { id: "prj_1".into() });
+        v.apply(14, 0, &Event::ProjectGone { id: "prj_1".into() });
         assert_eq!(v.project("prj_1"), None);
-        assert_eq!(v.sizes().1, 3);
+        assert_eq!(v.sizes().1, 4);
     }
 }

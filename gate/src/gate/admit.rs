@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::token::{self, Claims, Rejected};
 
-/// How many times a gate asks about a project whose answers keep being
-/// older than the feed's changes.
+/// How many times, at most, a gate asks about a project whose answers
+/// keep being older than the feed's changes.
 const PROJECT_ASKS: usize = 3;
 
 use super::{dpop_refused, Admitted, Gate, OnStale, ProofRequest, Refused, KEY_REFETCH_EVERY};
@@ -197,7 +197,7 @@ impl Gate {
 
     /// The project as the gate knows it, asking the issuer the first time
     /// (an answer that may predate a change the feed already brought is
-    /// asked again; past a few tries it is used once without being kept).
+    /// asked again; past a few asks the call is refused with 503).
     async fn project(&self, id: &str) -> Result<crate::view::Known, Refused> {
         if let Some(known) = self.inner.view.project(id) {
             return Ok(known);
@@ -210,14 +210,18 @@ impl Gate {
                 "the gate cannot learn the token's project from the issuer: {e}"
             ))
         };
-        let mut answer = source.project(id).await.map_err(unreachable)?;
         for _ in 0..PROJECT_ASKS {
-            if let Some(known) = self.inner.view.learn(id, answer.clone()) {
+            let answer = source.project(id).await.map_err(unreachable)?;
+            if let Some(known) = self.inner.view.learn(id, answer) {
                 return Ok(known);
             }
-            answer = source.project(id).await.map_err(unreachable)?;
         }
-        Ok(answer.project.filter(|p| p.id == id).map(Arc::new))
+        // The issuer answering is behind the feed (another node, lagging):
+        // an older answer could let an archived project's token through.
+        Err(Refused::Unavailable(
+            "the issuer's answers about the token's project are behind its feed; retry shortly"
+                .into(),
+        ))
     }
 
     /// False when another gate or node sharing this gate's Redis took

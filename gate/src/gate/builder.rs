@@ -33,6 +33,10 @@ pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
 /// The default grace on `exp` for a gate in another process (its clock may
 /// be behind the issuer's).
 pub const DEFAULT_EXP_LEEWAY_SECS: Secs = 5;
+/// The most grace on `exp` a gate takes: a refused client is remembered
+/// for a token's longest life plus more than this
+/// ([`crate::events::REFUSAL_KEPT_SECS`]).
+pub const EXP_LEEWAY_MAX_SECS: Secs = 120;
 
 impl Default for GateBuilder {
     fn default() -> Self {
@@ -76,9 +80,9 @@ impl GateBuilder {
         self
     }
 
-    /// Seconds of grace on `exp`.
+    /// Seconds of grace on `exp`, at most [`EXP_LEEWAY_MAX_SECS`].
     pub fn exp_leeway(mut self, secs: Secs) -> Self {
-        self.exp_leeway = secs.max(0);
+        self.exp_leeway = secs.clamp(0, EXP_LEEWAY_MAX_SECS);
         self
     }
 

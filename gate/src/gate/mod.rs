@@ -23,7 +23,7 @@ mod builder;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{GateBuilder, DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER};
+pub use builder::{GateBuilder, DEFAULT_EXP_LEEWAY_SECS, DEFAULT_STALE_AFTER, EXP_LEEWAY_MAX_SECS};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -249,11 +249,11 @@ impl Gate {
                     b.set_issuer(&s.issuer);
                 }
                 self.set_keys(&s.jwks);
-                self.inner.view.apply(seq, event);
+                self.inner.view.apply(seq, self.inner.clock.now(), event);
                 self.inner.ready.store(true, Ordering::Release);
             }
             Event::Keys { jwks } => self.set_keys(jwks),
-            other => self.inner.view.apply(seq, other),
+            other => self.inner.view.apply(seq, self.inner.clock.now(), other),
         }
         self.inner.position.store(seq, Ordering::Release);
         self.touch();

@@ -223,6 +223,7 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
     let applied = Arc::new(reports::AppliedLog::default());
     let mut tasks = vec![
         tokio::spawn(run(gate.clone(), issuer.clone(), applied.clone())),
+        tokio::spawn(prune(gate.clone())),
         tokio::spawn(reports::report_position(
             gate.clone(),
             issuer.clone(),
@@ -238,7 +239,6 @@ pub fn follow(settings: Settings, builder: GateBuilder) -> Result<(Gate, Followi
 
 async fn run(gate: Gate, issuer: Arc<Issuer>, applied: Arc<reports::AppliedLog>) {
     let mut wait = RETRY_MIN;
-    let mut pruned = tokio::time::Instant::now();
     loop {
         match read_feed(&gate, &issuer, &applied).await {
             Ok(()) => wait = RETRY_MIN,
@@ -246,12 +246,18 @@ async fn run(gate: Gate, issuer: Arc<Issuer>, applied: Arc<reports::AppliedLog>)
                 tracing::warn!(error = %e, position = gate.position(), "gate feed interrupted; reconnecting");
             }
         }
-        if pruned.elapsed() > Duration::from_secs(60) {
-            gate.prune();
-            pruned = tokio::time::Instant::now();
-        }
         tokio::time::sleep(jittered(wait)).await;
         wait = (wait * 2).min(RETRY_MAX);
+    }
+}
+
+/// Forgets, once a minute, revocations and refused clients no token can
+/// need any more.
+async fn prune(gate: Gate) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        gate.prune();
     }
 }
 
