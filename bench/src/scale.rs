@@ -203,8 +203,8 @@ async fn write_population(url: &str, clients: usize) -> Result<usize, String> {
                 scopes: "applications:read applications:write decisions:read".into(),
                 created_at: now,
                 last_used_at: None,
-                disabled_at: retire.then_some(retired_at),
-                disabled_reason: retire.then(|| "Retired".to_owned()),
+                disabled_at: None,
+                disabled_reason: None,
                 expires_at: None,
                 retire_at: None,
                 revoked_before: None,
@@ -217,6 +217,13 @@ async fn write_population(url: &str, clients: usize) -> Result<usize, String> {
             store::clients::insert(&mut *tx, &row, None)
                 .await
                 .map_err(err)?;
+            if retire
+                && !store::clients::disable(&mut *tx, &account, &row.id, retired_at, "Retired")
+                    .await
+                    .map_err(err)?
+            {
+                return Err(format!("client {} was not retired", row.id));
+            }
         }
     }
     tx.commit().await.map_err(|e| e.to_string())?;
