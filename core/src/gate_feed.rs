@@ -86,9 +86,9 @@ fn client_state(c: &ClientEntry) -> ClientState {
         .max()
         .map(|at| at + REFUSAL_KEPT_SECS);
     ClientState {
-        id: c.id.clone(),
-        account_id: c.account_id.clone(),
-        project_id: c.project_id.clone(),
+        id: c.id.to_string(),
+        account_id: c.account_id.to_string(),
+        project_id: c.project_id.to_string(),
         disabled: c.disabled_at.is_some(),
         expires_at: c.expires_at,
         retire_at: c.retire_at,
@@ -113,8 +113,8 @@ fn tombstone_state(t: &Tombstone) -> ClientState {
 
 fn project_state(p: &ProjectEntry) -> ProjectState {
     ProjectState {
-        id: p.id.clone(),
-        account_id: p.account_id.clone(),
+        id: p.id.to_string(),
+        account_id: p.account_id.to_string(),
         archived: p.archived,
         rate_per_sec: p.rate_limit.per_sec,
         rate_burst: p.rate_limit.burst,
@@ -213,13 +213,13 @@ impl GateFeed {
             .projects
             .iter()
             .filter(|p| p.api_id == api_id)
-            .map(|p| p.id.as_str())
+            .map(|p| &*p.id)
             .collect();
         let live = |c: &ClientState| c.refuses() && c.until.is_none_or(|until| until > now);
         let mut clients: Vec<ClientState> = everything
             .clients
             .iter()
-            .filter(|c| ours.contains(c.project_id.as_str()))
+            .filter(|c| ours.contains(&*c.project_id))
             .filter(|c| {
                 c.disabled_at.is_some()
                     || c.expires_at.is_some()

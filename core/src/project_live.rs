@@ -107,7 +107,7 @@ impl ProjectLive {
                 target,
                 ..
             } => match self.registry.client(target) {
-                Some(c) => Change::Clients(c.project_id.clone()),
+                Some(c) => Change::Clients(c.project_id.to_string()),
                 // Deleted: its project is no longer known here.
                 None => Change::Everything,
             },

@@ -23,9 +23,11 @@ use crate::store::projects::ProjectRow;
 use crate::workload_identity::WorkloadTrust;
 
 pub struct ClientEntry {
-    pub id: String,
-    pub account_id: String,
-    pub project_id: String,
+    /// Also the registry's key (one copy).
+    pub id: Arc<str>,
+    /// The project's own copies (a node holds every client: issue 23).
+    pub account_id: Arc<str>,
+    pub project_id: Arc<str>,
     pub secret_hash: [u8; 32],
     /// Sorted, unique; each name shared by every client holding it (a
     /// node holds every client: issue 23's memory per client).
@@ -63,8 +65,9 @@ crate::debug_fields!(ClientEntry {
 
 #[derive(Debug)]
 pub struct ProjectEntry {
-    pub id: String,
-    pub account_id: String,
+    /// Also the registry's key; shared with the project's clients.
+    pub id: Arc<str>,
+    pub account_id: Arc<str>,
     pub api_id: String,
     pub token_ttl_secs: i64,
     pub archived: bool,
@@ -94,8 +97,8 @@ pub struct Everything {
 
 #[derive(Default)]
 pub struct Registry {
-    clients: RwLock<HashMap<String, Arc<ClientEntry>>>,
-    projects: RwLock<HashMap<String, Arc<ProjectEntry>>>,
+    clients: RwLock<HashMap<Arc<str>, Arc<ClientEntry>>>,
+    projects: RwLock<HashMap<Arc<str>, Arc<ProjectEntry>>>,
     /// Revoked jti → the token's exp.
     revoked: RwLock<HashMap<String, Epoch>>,
     /// Deleted clients whose tokens may still be live.
@@ -133,7 +136,7 @@ impl Registry {
             self.put_project(p);
         }
         let ids: std::collections::HashSet<&str> = clients.iter().map(|c| c.id.as_str()).collect();
-        write(&self.clients).retain(|id, _| ids.contains(id.as_str()));
+        write(&self.clients).retain(|id, _| ids.contains(&**id));
         for c in &clients {
             self.put_client(c);
         }
@@ -143,9 +146,16 @@ impl Registry {
     }
 
     pub fn put_project(&self, p: &ProjectRow) {
+        // A project's clients share these; a changed project keeps them.
+        let (id, account_id): (Arc<str>, Arc<str>) = match self.project(&p.id) {
+            Some(old) if *old.account_id == *p.account_id => {
+                (old.id.clone(), old.account_id.clone())
+            }
+            _ => (p.id.as_str().into(), p.account_id.as_str().into()),
+        };
         let entry = ProjectEntry {
-            id: p.id.clone(),
-            account_id: p.account_id.clone(),
+            id: id.clone(),
+            account_id,
             api_id: p.api_id.clone(),
             token_ttl_secs: p.token_ttl_secs,
             archived: p.archived_at.is_some(),
@@ -156,7 +166,7 @@ impl Registry {
             keys_only: p.keys_only != 0,
             daily_token_quota: p.daily_token_quota,
         };
-        write(&self.projects).insert(p.id.clone(), Arc::new(entry));
+        write(&self.projects).insert(id, Arc::new(entry));
     }
 
     /// Adds or replaces a client, keeping its usage counters.
@@ -200,15 +210,19 @@ impl Registry {
                 None
             }
         };
+        let (account_id, project_id): (Arc<str>, Arc<str>) = match self.project(&c.project_id) {
+            Some(p) if *p.account_id == *c.account_id => (p.account_id.clone(), p.id.clone()),
+            _ => (c.account_id.as_str().into(), c.project_id.as_str().into()),
+        };
         let mut clients = write(&self.clients);
-        let usage = clients
-            .get(&c.id)
-            .map(|old| old.usage.clone())
-            .unwrap_or_else(|| Arc::new(Usage::new(c.last_used_at)));
+        let (id, usage) = match clients.get(c.id.as_str()) {
+            Some(old) => (old.id.clone(), old.usage.clone()),
+            None => (c.id.as_str().into(), Arc::new(Usage::new(c.last_used_at))),
+        };
         let entry = ClientEntry {
-            id: c.id.clone(),
-            account_id: c.account_id.clone(),
-            project_id: c.project_id.clone(),
+            id: id.clone(),
+            account_id,
+            project_id,
             secret_hash: hash,
             scopes: self.interned_scopes(&c.scopes),
             disabled_at: c.disabled_at,
@@ -220,7 +234,7 @@ impl Registry {
             workload,
             usage,
         };
-        clients.insert(c.id.clone(), Arc::new(entry));
+        clients.insert(id, Arc::new(entry));
     }
 
     /// Clients held (the metrics scrape).
@@ -238,7 +252,7 @@ impl Registry {
 
     /// A deleted client, remembered while its tokens may be live.
     pub fn bury(&self, tombstone: Tombstone) {
-        write(&self.clients).remove(&tombstone.id);
+        write(&self.clients).remove(tombstone.id.as_str());
         write(&self.tombstones).insert(tombstone.id.clone(), tombstone);
     }
 
@@ -316,19 +330,19 @@ impl Registry {
         let mut audits: Vec<(Arc<ClientEntry>, String, Epoch)> = Vec::new();
         for c in read(&self.clients).values() {
             if let Some(at) = c.usage.unflushed_use() {
-                used.push((c.id.clone(), at, c.usage.clone()));
+                used.push((c.id.to_string(), at, c.usage.clone()));
             }
             let (to_audit, last) = c.usage.take_workload_news();
             audits.extend(to_audit.into_iter().map(|(d, at)| (c.clone(), d, at)));
             if let Some(last) = last {
-                workloads.push((c.id.clone(), last, c.usage.clone()));
+                workloads.push((c.id.to_string(), last, c.usage.clone()));
             }
         }
         for (client, workload, at) in &audits {
             let event = crate::audit::Event {
                 account_id: &client.account_id,
                 actor: crate::audit::Actor::Client {
-                    id: client.id.clone(),
+                    id: client.id.to_string(),
                     label: format!("workload of client {}", client.id),
                 },
                 action: "client.workload_sign_in",

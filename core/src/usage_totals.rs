@@ -101,7 +101,7 @@ impl UsageTotals {
             .iter()
             .filter_map(|r| {
                 let p = self.registry.project(&r.project_id)?;
-                Some((r.project_id.as_str(), p.account_id.clone()))
+                Some((r.project_id.as_str(), p.account_id.to_string()))
             })
             .collect();
         let added: Vec<store::usage::Added<'_>> = rows
