@@ -16,7 +16,7 @@ create index client_tombstones_until on client_tombstones (until_at);
 -- Clients deleted before this migration: their tombstones from the audit
 -- log (pruned at once where no token of theirs can be live any more).
 insert into client_tombstones (id, account_id, project_id, until_at)
-select target_id, account_id, project_id, max(at) + 86700
+select target_id, min(account_id), min(project_id), max(at) + 86700
 from audit_events
 where action = 'client.delete' and target_kind = 'client' and project_id is not null
-group by target_id, account_id, project_id;
+group by target_id;

@@ -59,6 +59,10 @@ pub struct GateFeed {
     keyring: Arc<Keyring>,
     recent: Mutex<Recent>,
     position: watch::Sender<i64>,
+    /// The newest change the registry holds: set before this process's
+    /// gates are told of it (`position` moves after), so an answer read
+    /// from the registry after it is at least as new.
+    registry_at: std::sync::atomic::AtomicI64,
     local: RwLock<Vec<(String, Gate)>>,
     /// The snapshot last made for gates of each API, as JSON, and the
     /// position it was made at: gates that (re)connect together share one
@@ -136,6 +140,7 @@ impl GateFeed {
                 floor: position,
             }),
             position: watch::channel(position).0,
+            registry_at: std::sync::atomic::AtomicI64::new(position),
             local: RwLock::default(),
             snapshots: tokio::sync::Mutex::default(),
         });
@@ -159,6 +164,9 @@ impl GateFeed {
     }
 
     fn applied(&self, applied: Applied<'_>) {
+        let (Applied::Change { seq, .. } | Applied::Reloaded { seq }) = applied;
+        self.registry_at
+            .store(seq, std::sync::atomic::Ordering::Release);
         let seq = match applied {
             Applied::Change { seq, kind, target } => {
                 let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -256,7 +264,7 @@ impl GateFeed {
     /// such project), with a feed position the answer is at least as new
     /// as (read first: the registry then holds every change up to it).
     pub fn project(&self, api_id: &str, id: &str) -> ProjectAnswer {
-        let position = self.position();
+        let position = self.registry_at.load(std::sync::atomic::Ordering::Acquire);
         let project = self
             .registry
             .project(id)

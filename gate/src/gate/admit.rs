@@ -10,6 +10,8 @@ use crate::token::{self, Claims, Rejected};
 /// How many times, at most, a gate asks about a project whose answers
 /// keep being older than the feed's changes.
 const PROJECT_ASKS: usize = 3;
+/// The pause before the second ask (twice that before the third).
+const PROJECT_ASK_PAUSE: Duration = Duration::from_millis(20);
 
 use super::{dpop_refused, Admitted, Gate, OnStale, ProofRequest, Refused, KEY_REFETCH_EVERY};
 
@@ -210,7 +212,11 @@ impl Gate {
                 "the gate cannot learn the token's project from the issuer: {e}"
             ))
         };
-        for _ in 0..PROJECT_ASKS {
+        for ask in 0..PROJECT_ASKS {
+            if ask > 0 {
+                // The answering node catches up within moments.
+                tokio::time::sleep(PROJECT_ASK_PAUSE * ask as u32).await;
+            }
             let answer = source.project(id).await.map_err(unreachable)?;
             if let Some(known) = self.inner.view.learn(id, answer) {
                 return Ok(known);
