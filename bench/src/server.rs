@@ -20,6 +20,8 @@ pub struct Servers {
     gates: Arc<Gates>,
     gate_feed: Arc<GateFeed>,
     db: Db,
+    /// The gated server's settings (its outer layers, for the ungated one).
+    config: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -62,7 +64,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let (gated, issuer, db, gates, gate_feed) = runtime.block_on(async {
+    let (gated, issuer, db, gates, gate_feed, config) = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
@@ -82,7 +84,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
                 eprintln!("bench: server stopped: {e}");
             }
         });
-        Ok::<_, String>((addr, issuer, db, gates, gate_feed))
+        Ok::<_, String>((addr, issuer, db, gates, gate_feed, config))
     })?;
     Ok(Servers {
         gated,
@@ -91,6 +93,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         gates,
         gate_feed,
         db,
+        config,
         _dir: dir,
     })
 }
@@ -151,12 +154,17 @@ impl Servers {
             .map_err(|e| format!("the bench token does not check: {e}"))?;
         let state = ApiState::new(self.db.clone(), Arc::new(SystemClock));
         let ops = operations("partner").ok_or("no partner operations")?;
-        let router = Router::new().nest(
-            "/partner/v1",
-            ops.router
-                .layer(Extension(Bearer::from_claims((*claims).clone())))
-                .with_state(state),
-        );
+        // The gated server's outer layers too: only the gate differs.
+        let router = portcullis_server::router::outer_layers(
+            Router::new().nest(
+                "/partner/v1",
+                ops.router
+                    .layer(Extension(Bearer::from_claims((*claims).clone())))
+                    .with_state(state),
+            ),
+            &self.config,
+        )
+        .map_err(|e| e.to_string())?;
         // Called from the load generator's runtime: bind here, serve there.
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         std_listener
@@ -166,7 +174,8 @@ impl Servers {
         self.runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(std_listener) {
                 Ok(listener) => {
-                    if let Err(e) = axum::serve(listener, router).await {
+                    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+                    if let Err(e) = axum::serve(listener, app).await {
                         eprintln!("bench: ungated server stopped: {e}");
                     }
                 }

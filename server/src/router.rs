@@ -76,8 +76,34 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 /// `LEPTOS_OUTPUT_NAME` in .cargo/config.toml).
 const OUTPUT_NAME: &str = "portcullis";
 
-pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
+/// The layers every request goes through, outermost last: security
+/// headers, the body and answer timeouts, the trace span and the request
+/// id. (The bench's ungated server wears them too, so the share of
+/// throughput it puts on the gate is the gate's alone.)
+pub fn outer_layers(router: Router, config: &Config) -> Result<Router, StartupError> {
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
+    let https = config.public_url()?.scheme() == "https";
+    Ok(router
+        .layer(middleware::from_fn_with_state(
+            SecurityHeaders { https },
+            security_headers::apply,
+        ))
+        // A slow body or a slow answer ends in 408 instead of holding the
+        // connection (the listener bounds the headers and idle time).
+        .layer(RequestBodyTimeoutLayer::new(request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        // Outermost: the id is on the span of everything the request does.
+        .layer(middleware::from_fn_with_state(
+            request_id::Trusted(config.trusted_proxies.clone().into()),
+            request_id::assign,
+        )))
+}
+
+pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {
     let public_url = config.public_url()?;
     let https = public_url.scheme() == "https";
     // `scheme://host[:port]`, as browsers send it in `Origin`.
@@ -366,24 +392,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             public_url.as_str().trim_end_matches('/'),
             manage_state,
         ))
-        .merge(console)
-        .layer(middleware::from_fn_with_state(
-            SecurityHeaders { https },
-            security_headers::apply,
-        ))
-        // A slow body or a slow answer ends in 408 instead of holding the
-        // connection (the listener bounds the headers and idle time).
-        .layer(RequestBodyTimeoutLayer::new(request_timeout))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http())
-        // Outermost: the id is on the span of everything the request does.
-        .layer(middleware::from_fn_with_state(
-            request_id::Trusted(config.trusted_proxies.clone().into()),
-            request_id::assign,
-        ));
+        .merge(console);
+    let router = outer_layers(router, config)?;
 
     let vitals = Arc::new(crate::metrics::Vitals {
         db: db.clone(),
