@@ -122,11 +122,11 @@ impl Feed {
         &self.db
     }
 
-    /// The view this feed keeps up to date.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 
+    /// The view this feed keeps up to date.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }

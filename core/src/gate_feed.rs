@@ -26,7 +26,7 @@ use portcullis_gate::{BoxFuture, Gate, ProjectSource};
 use tokio::sync::watch;
 
 use crate::catalogue::Catalogue;
-use crate::clock::Clock;
+use crate::clock::{Clock, Epoch};
 use crate::feed::{Applied, ChangeKind, Feed};
 use crate::keyring::Keyring;
 use crate::registry::{ClientEntry, ProjectEntry, Registry};
@@ -81,14 +81,18 @@ pub enum Next {
     Events(Vec<(i64, Event)>, i64),
 }
 
-fn client_state(c: &ClientEntry) -> ClientState {
-    // The last second a refused token could have been issued, then its
-    // longest life: the gate may forget the client after.
-    let until = [c.disabled_at, c.expires_at, c.retire_at, c.revoked_before]
+/// Until when a gate must hold the client: the last second a refused
+/// token could have been issued, then its longest life (`None`: the client
+/// refuses nothing).
+fn refused_until(c: &ClientEntry) -> Option<Epoch> {
+    [c.disabled_at, c.expires_at, c.retire_at, c.revoked_before]
         .into_iter()
         .flatten()
         .max()
-        .map(|at| at + REFUSAL_KEPT_SECS);
+        .map(|at| at + REFUSAL_KEPT_SECS)
+}
+
+fn client_state(c: &ClientEntry) -> ClientState {
     ClientState {
         id: c.id.to_string(),
         account_id: c.account_id.to_string(),
@@ -97,7 +101,7 @@ fn client_state(c: &ClientEntry) -> ClientState {
         expires_at: c.expires_at,
         retire_at: c.retire_at,
         revoked_before: c.revoked_before,
-        until,
+        until: refused_until(c),
     }
 }
 
@@ -223,27 +227,19 @@ impl GateFeed {
             .filter(|p| p.api_id == api_id)
             .map(|p| &*p.id)
             .collect();
-        let live = |c: &ClientState| c.refuses() && c.until.is_none_or(|until| until > now);
         let mut clients: Vec<ClientState> = everything
             .clients
             .iter()
             .filter(|c| ours.contains(&*c.project_id))
-            .filter(|c| {
-                c.disabled_at.is_some()
-                    || c.expires_at.is_some()
-                    || c.retire_at.is_some()
-                    || c.revoked_before.is_some()
-            })
+            .filter(|c| refused_until(c).is_some_and(|until| until > now))
             .map(|c| client_state(c))
-            .filter(live)
             .collect();
         clients.extend(
             self.registry
                 .tombstones()
                 .iter()
-                .filter(|t| ours.contains(t.project_id.as_str()))
-                .map(tombstone_state)
-                .filter(live),
+                .filter(|t| ours.contains(t.project_id.as_str()) && t.until > now)
+                .map(tombstone_state),
         );
         Some(Event::Snapshot(Snapshot {
             issuer: self.issuer.clone(),
