@@ -10,6 +10,18 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// `n` bytes from this thread's CSPRNG: rand's `ThreadRng`, ChaCha12
+/// seeded from the operating system and reseeded every 64 KiB. For values
+/// made per request on the hot path (a token's `jti`, issue 23), where a
+/// `getrandom` system call each costs more than the bytes; secrets and keys
+/// come from [`random_bytes`].
+pub fn thread_random_bytes<const N: usize>() -> [u8; N] {
+    use rand::RngCore;
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
 /// A 128-bit random id such as `acc_3f9a…`.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", hex::encode(random_bytes::<16>()))
@@ -42,5 +54,12 @@ mod tests {
         assert!(a.starts_with("acc_"));
         assert_eq!(a.len(), 4 + 32);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn thread_random_bytes_differ() {
+        let (a, b) = (thread_random_bytes::<16>(), thread_random_bytes::<16>());
+        assert_ne!(a, b);
+        assert_ne!(a, [0u8; 16]);
     }
 }

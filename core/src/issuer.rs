@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::dpop_nonce::DpopNonces;
 use crate::error::{Error, Result};
 use crate::feed::Feed;
-use crate::ids::random_bytes;
+use crate::ids::thread_random_bytes;
 use crate::keyring::Keyring;
 use crate::limits::{Decision, RateLimiter};
 use crate::master_key::MasterKey;
@@ -309,7 +309,7 @@ impl Issuer {
             iat: now,
             nbf: None,
             exp,
-            jti: hex::encode(random_bytes::<16>()),
+            jti: hex::encode(thread_random_bytes::<16>()),
             scope: scopes.join(" "),
             account_id: client.account_id.to_string(),
             project_id: client.project_id.to_string(),

@@ -39,7 +39,7 @@ use crate::middleware::compression;
 use crate::middleware::csrf::{self, AllowedOrigin};
 use crate::middleware::page_guard;
 use crate::middleware::request_id;
-use crate::middleware::security_headers::{self, SecurityHeaders};
+use crate::middleware::security_headers::SecurityHeaders;
 use crate::oauth;
 use crate::sessions;
 use portcullis_core::lifecycle::Lifecycle;
@@ -76,31 +76,31 @@ const API_BODY_LIMIT: usize = 64 * 1024;
 /// `LEPTOS_OUTPUT_NAME` in .cargo/config.toml).
 const OUTPUT_NAME: &str = "portcullis";
 
-/// The layers every request goes through, outermost last: security
-/// headers, the body and answer timeouts, the trace span and the request
-/// id. (The bench's ungated server wears them too, so the share of
-/// throughput it puts on the gate is the gate's alone.)
+/// The layers every request goes through, outermost first: the request id
+/// (so it is on the span of everything the request does), the trace span,
+/// the answer and body timeouts, the security headers. (The bench's
+/// ungated server wears them too, so the share of throughput it puts on
+/// the gate is the gate's alone.)
+///
+/// They wrap the whole router as one statically typed stack: `Router::layer`
+/// would box each layer around every route again, and each request would
+/// clone every box (issue 23).
 pub fn outer_layers(router: Router, config: &Config) -> Result<Router, StartupError> {
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let https = config.public_url()?.scheme() == "https";
-    Ok(router
-        .layer(middleware::from_fn_with_state(
-            SecurityHeaders { https },
-            security_headers::apply,
-        ))
+    let stack = tower::ServiceBuilder::new()
+        .layer(request_id::Trusted(config.trusted_proxies.clone().into()))
+        .layer(TraceLayer::new_for_http())
         // A slow body or a slow answer ends in 408 instead of holding the
         // connection (the listener bounds the headers and idle time).
-        .layer(RequestBodyTimeoutLayer::new(request_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
-        // Outermost: the id is on the span of everything the request does.
-        .layer(middleware::from_fn_with_state(
-            request_id::Trusted(config.trusted_proxies.clone().into()),
-            request_id::assign,
-        )))
+        .layer(RequestBodyTimeoutLayer::new(request_timeout))
+        .layer(SecurityHeaders { https })
+        .service(router);
+    Ok(Router::new().fallback_service(stack))
 }
 
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartupError> {

@@ -4,26 +4,37 @@
 //! it, and it is echoed in the answer for the caller's bug report. A
 //! trusted proxy's W3C `traceparent` is followed the same way.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::{ready, Context, Poll};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use http::HeaderValue;
-use tracing::Instrument;
+use axum::extract::ConnectInfo;
+use http::{HeaderValue, Request, Response};
+use tower::{Layer, Service};
+use tracing::instrument::{Instrument, Instrumented};
 
 pub const HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 128;
 
-/// The request's id, for whoever needs it beyond the log span.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub Arc<str>);
-
-/// The proxies whose `X-Request-Id` is believed.
+/// Gives each request its id and span; believes the `X-Request-Id` of
+/// these proxies. A typed tower layer, not `from_fn`, for the reason in
+/// `security_headers.rs`.
 #[derive(Clone)]
 pub struct Trusted(pub Arc<[IpAddr]>);
+
+impl<S> Layer<S> for Trusted {
+    type Service = Assign<S>;
+
+    fn layer(&self, inner: S) -> Assign<S> {
+        Assign {
+            inner,
+            trusted: self.0.clone(),
+        }
+    }
+}
 
 /// A new id: this process's random prefix and a count. Unique across nodes
 /// and restarts, and no system call per request (ids name, they guard
@@ -39,35 +50,86 @@ fn acceptable(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
-pub async fn assign(State(trusted): State<Trusted>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let from_proxy = peer.is_some_and(|ip| trusted.0.contains(&ip));
-    let given = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| from_proxy && acceptable(id))
-        .map(str::to_owned);
-    let id: Arc<str> = given.unwrap_or_else(next_id).into();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    // The path only: a query string may carry what no log should hold.
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %req.uri().path(),
-    );
-    if from_proxy {
-        crate::traces::continue_trace(&span, req.headers());
+/// The service [`Trusted`] wraps around another.
+#[derive(Clone)]
+pub struct Assign<S> {
+    inner: S,
+    trusted: Arc<[IpAddr]>,
+}
+
+impl<S, B, R> Service<Request<B>> for Assign<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Echoed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
     }
-    let mut res = next.run(req).instrument(span).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HEADER, v);
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let from_proxy = peer.is_some_and(|ip| self.trusted.contains(&ip));
+        let given = req
+            .headers()
+            .get(HEADER)
+            .filter(|_| from_proxy)
+            .filter(|v| v.to_str().is_ok_and(acceptable))
+            .cloned();
+        let id = given.unwrap_or_else(|| {
+            HeaderValue::try_from(next_id()).unwrap_or(HeaderValue::from_static("req_"))
+        });
+        // The path only: a query string may carry what no log should hold.
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id.to_str().unwrap_or_default(),
+            method = %req.method(),
+            path = %req.uri().path(),
+        );
+        if from_proxy {
+            crate::traces::continue_trace(&span, req.headers());
+        }
+        // What the inner service does before its future is polled is on
+        // the span too.
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        Echoed {
+            inner: inner.instrument(span),
+            id: Some(id),
+        }
     }
-    res
+}
+
+pin_project_lite::pin_project! {
+    /// The answer, run in the request's span, echoing its id.
+    pub struct Echoed<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, R, E> Future for Echoed<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = ready!(this.inner.poll(cx))?;
+        if let Some(id) = this.id.take() {
+            res.headers_mut().insert(HEADER, id);
+        }
+        Poll::Ready(Ok(res))
+    }
 }
 
 #[cfg(test)]

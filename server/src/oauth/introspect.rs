@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -24,7 +25,7 @@ struct Active<'a> {
 }
 
 pub async fn introspect(
-    State(state): State<OAuthState>,
+    State(state): State<Arc<OAuthState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,

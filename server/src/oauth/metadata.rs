@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::Catalogue;
 use portcullis_gate::jws::JwsAlg;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::OAuthState;
 use portcullis_core::keyring::PUBLISH_LEAD_SECS;
@@ -45,11 +46,11 @@ pub fn document(issuer: &str, endpoints: &str, catalogue: &Catalogue) -> Value {
     })
 }
 
-pub async fn authorization_server(State(state): State<OAuthState>) -> Response {
+pub async fn authorization_server(State(state): State<Arc<OAuthState>>) -> Response {
     json_response(state.metadata.to_string(), "public, max-age=3600")
 }
 
-pub async fn jwks(State(state): State<OAuthState>) -> Response {
+pub async fn jwks(State(state): State<Arc<OAuthState>>) -> Response {
     json_response(
         state.issuer.keyring().jwks_json().to_string(),
         &format!("public, max-age={PUBLISH_LEAD_SECS}"),

@@ -73,5 +73,6 @@ pub fn routes(
             get(metadata::authorization_server),
         )
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .with_state(state)
+        // One Arc to clone per request, not one per field.
+        .with_state(Arc::new(state))
 }

@@ -4,6 +4,7 @@
 
 use axum::body::Bytes;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,7 +16,7 @@ use super::form::Params;
 use super::OAuthState;
 
 pub async fn revoke(
-    State(state): State<OAuthState>,
+    State(state): State<Arc<OAuthState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,

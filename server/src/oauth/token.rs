@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -22,7 +23,7 @@ struct TokenResponse<'a> {
 }
 
 pub async fn token(
-    State(state): State<OAuthState>,
+    State(state): State<Arc<OAuthState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
