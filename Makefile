@@ -222,6 +222,10 @@ test: fmt-check clippy gate-standalone build-release page-weight unit unit-postg
 bench: build-release pg-deps
 	$(call say,Building the release server and the load generator)
 	cargo build --release -p portcullis-bench
+	@if [ ! -d bench/oidc-provider/node_modules/oidc-provider ]; then \
+	  echo "Installing oidc-provider (the token endpoint's comparison) from npm"; \
+	  npm ci --prefix bench/oidc-provider --no-audit --no-fund --silent; \
+	fi
 	$(call say,Measuring on loopback (throw-away PostgreSQL and Redis for the multi-node benches))
 	@dir=$$(mktemp -d /tmp/portcullis-bench.XXXXXX); \
 	trap 'scripts/pg-cluster stop "$$dir/cluster"; scripts/redis-tmp stop "$$dir/redis"; rm -rf "$$dir"' EXIT; \

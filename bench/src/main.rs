@@ -13,7 +13,9 @@
 //!    bound (`token_cache.rs`);
 //! 6. tokens and gated reads on two release nodes, with and without
 //!    metrics (`metrics_cost.rs`);
-//! 7. a release node's memory per client with 200,000 clients, and a
+//! 7. `/oauth/token` against oidc-provider, the same grant on the same
+//!    load, in alternating rounds (`against.rs`);
+//! 8. a release node's memory per client with 200,000 clients, and a
 //!    remote gate's snapshot of them (`scale.rs`).
 //!
 //! `--write-readme` puts the figures into README.md (`readme.rs`).
@@ -21,6 +23,7 @@
 //! The load generator is one thread with keep-alive connections; the server
 //! runtime has the machine's cores. Run by `make bench`.
 
+mod against;
 mod audit;
 mod backends;
 mod flood;
@@ -86,6 +89,13 @@ struct Args {
     /// with --redis, used-once values go to that Redis, as on a cluster).
     #[arg(long)]
     token_cpu_only: bool,
+    /// oidc-provider's folder (`bench/oidc-provider`, `npm ci` there
+    /// installs it): the token endpoint is compared with it; empty skips.
+    #[arg(long, default_value = "bench/oidc-provider")]
+    oidc_provider: std::path::PathBuf,
+    /// Only the comparison with oidc-provider.
+    #[arg(long)]
+    against_only: bool,
     /// Only the audit log at scale: its queries and its export (SQLite).
     #[arg(long)]
     audit_only: bool,
@@ -247,7 +257,7 @@ fn main() -> ExitCode {
         eprintln!("bench: {e}");
         return ExitCode::FAILURE;
     }
-    if args.token_cpu_only || args.metrics_only {
+    if args.token_cpu_only || args.metrics_only || args.against_only {
         return done(&args);
     }
     if args.audit_rows > 0 {
@@ -315,6 +325,9 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     }
     if args.metrics_only {
         return metrics_cost::compare(&args.binary, args.connections, ROUNDS, slice).await;
+    }
+    if args.against_only {
+        return against::run(&addr, &args.oidc_provider, args.connections, ROUNDS, slice).await;
     }
     page_weight::report(&addr).await?;
     let creds = http::provision(&addr, "applications:read applications:write").await?;
@@ -405,6 +418,9 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
         if 1.0 - g / b <= 0.25 { "met" } else { "MISSED" },
     );
     token_cpu::run(&addr, args.connections, rounds, slice).await?;
+    if !args.oidc_provider.as_os_str().is_empty() {
+        against::run(&addr, &args.oidc_provider, args.connections, rounds, slice).await?;
+    }
     metrics_cost::compare(&args.binary, args.connections, rounds, slice).await?;
     if args.flood_addresses > 0 {
         flood::run(&addr, &creds, args.flood_addresses).await?;

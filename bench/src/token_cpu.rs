@@ -57,7 +57,7 @@ fn process_ns() -> Result<(u64, u64), String> {
 
 /// Server CPU: the process's minus this (the load generator's) thread's,
 /// and the part of it SQLite's threads ran.
-fn server_ns() -> Result<(u64, u64), String> {
+pub fn server_ns() -> Result<(u64, u64), String> {
     let (total, sqlite) = process_ns()?;
     Ok((total.saturating_sub(thread_ns()?), sqlite))
 }
