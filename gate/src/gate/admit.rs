@@ -1,6 +1,7 @@
 //! Admission: every check of one call, in the order of the module
 //! comment, then the bucket; DPoP binding and the JWKS refetch.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,9 @@ const PROJECT_ASKS: usize = 3;
 /// The pause before the second ask (twice that before the third).
 const PROJECT_ASK_PAUSE: Duration = Duration::from_millis(20);
 
-use super::{dpop_refused, Admitted, Gate, OnStale, ProofRequest, Refused, KEY_REFETCH_EVERY};
+use super::{
+    dpop_refused, Admitted, Gate, OnStale, ProjectSource, ProofRequest, Refused, KEY_REFETCH_EVERY,
+};
 
 impl Gate {
     /// Every check of one call, then the bucket. `token` is the bearer
@@ -199,7 +202,8 @@ impl Gate {
 
     /// The project as the gate knows it, asking the issuer the first time
     /// (an answer that may predate a change the feed already brought is
-    /// asked again; past a few asks the call is refused with 503).
+    /// asked again; past a few asks the call is refused with 503). Calls
+    /// that arrive together for one unseen project share one ask.
     async fn project(&self, id: &str) -> Result<crate::view::Known, Refused> {
         if let Some(known) = self.inner.view.project(id) {
             return Ok(known);
@@ -207,6 +211,20 @@ impl Gate {
         let Some(source) = &self.inner.projects else {
             return Ok(None);
         };
+        let seat = self.inner.asking.join(id);
+        let _turn = seat.lock.lock().await;
+        // Whoever asked before this call had its turn may have learnt it.
+        if let Some(known) = self.inner.view.project(id) {
+            return Ok(known);
+        }
+        self.ask(source.as_ref(), id).await
+    }
+
+    async fn ask(
+        &self,
+        source: &dyn ProjectSource,
+        id: &str,
+    ) -> Result<crate::view::Known, Refused> {
         let unreachable = |e: String| {
             Refused::Unavailable(format!(
                 "the gate cannot learn the token's project from the issuer: {e}"
@@ -331,6 +349,53 @@ impl Gate {
         match up.jwks().await {
             Ok(jwks) => self.set_keys(&jwks),
             Err(e) => tracing::warn!(error = %e, "could not fetch the issuer's JWK Set"),
+        }
+    }
+}
+
+/// The projects a gate is asking the issuer about now, each with the lock
+/// its callers queue on. An entry lives while a call holds or waits for it
+/// (a call given up on leaves too), so the map is as large as the unseen
+/// projects being called at once.
+#[derive(Default)]
+pub(crate) struct InFlight(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl InFlight {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
+    /// A place in the queue for `id`'s ask.
+    fn join(&self, id: &str) -> Seat<'_> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = map.entry(id.to_owned()).or_default().clone();
+        Seat {
+            flights: self,
+            id: id.to_owned(),
+            lock,
+        }
+    }
+}
+
+/// One call's place in a project's queue; the entry goes with the last.
+struct Seat<'a> {
+    flights: &'a InFlight,
+    id: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Seat<'_> {
+    fn drop(&mut self) {
+        let mut map = self.flights.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Ours and the map's are the only handles left: nobody waits.
+        let last = Arc::strong_count(&self.lock) <= 2;
+        if last
+            && map
+                .get(&self.id)
+                .is_some_and(|l| Arc::ptr_eq(l, &self.lock))
+        {
+            map.remove(&self.id);
         }
     }
 }

@@ -176,6 +176,7 @@ impl GateBuilder {
                 limiter: self.limiter,
                 upstream: self.upstream,
                 projects: self.projects,
+                asking: Default::default(),
                 on_stale: self.on_stale,
                 stale_after: self.stale_after,
                 base: Instant::now(),

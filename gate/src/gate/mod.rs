@@ -128,6 +128,9 @@ struct Inner {
     limiter: Option<Arc<RateLimiter>>,
     upstream: Option<Arc<dyn Upstream>>,
     projects: Option<Arc<dyn ProjectSource>>,
+    /// Projects being asked about now: one ask per project however many
+    /// calls arrive for it at once (the others wait for its answer).
+    asking: crate::gate::admit::InFlight,
     on_stale: OnStale,
     /// `None`: the feed is in-process and never stale.
     stale_after: Option<Duration>,

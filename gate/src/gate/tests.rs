@@ -338,3 +338,70 @@ async fn a_project_is_asked_about_once() {
     assert_eq!(rejected(gate.admit(&token).await), Rejected::ClientUnusable);
     assert_eq!(source.asks.load(Ordering::SeqCst), 3, "the no is kept too");
 }
+
+/// An issuer that takes a while to answer about `prj_1`.
+struct SlowProjects {
+    asks: AtomicUsize,
+}
+
+impl ProjectSource for SlowProjects {
+    fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>> {
+        self.asks.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(ProjectAnswer {
+                position: 1,
+                project: (id == "prj_1").then(|| ProjectState {
+                    id: "prj_1".into(),
+                    account_id: "acc_1".into(),
+                    archived: false,
+                    rate_per_sec: 100,
+                    rate_burst: 100,
+                }),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn calls_that_arrive_together_share_one_ask() {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let key = Key::new("k1");
+    let source = Arc::new(SlowProjects {
+        asks: AtomicUsize::new(0),
+    });
+    let gate = Gate::builder()
+        .clock(clock.clone())
+        .project_source(source.clone())
+        .in_process()
+        .build();
+    let Event::Snapshot(mut s) = snapshot(&[&key]) else {
+        unreachable!()
+    };
+    s.clients.clear();
+    s.projects.clear();
+    gate.apply(1, &Event::Snapshot(s));
+    let good = key.token(&claims(clock.now()));
+
+    // A call given up on while it asks leaves no trace.
+    let gave_up = tokio::time::timeout(Duration::from_millis(10), gate.admit(&good)).await;
+    assert!(gave_up.is_err(), "the slow ask outlasts the timeout");
+    assert!(gate.inner.asking.is_empty(), "a cancelled call leaves");
+    assert_eq!(source.asks.load(Ordering::SeqCst), 1);
+
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let (gate, good) = (gate.clone(), good.clone());
+            tokio::spawn(async move { gate.admit(&good).await.map(|_| ()) })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        source.asks.load(Ordering::SeqCst),
+        2,
+        "sixteen calls at once, one ask (after the cancelled one)"
+    );
+    assert!(gate.inner.asking.is_empty(), "nobody is left asking");
+}
