@@ -17,10 +17,12 @@ use crate::load::{self, RequestSpec};
 /// The comparison's target: our tokens a second over theirs.
 const TARGET: f64 = 10.0;
 
-/// oidc-provider's cluster; stopped (primary and workers) when dropped.
+/// oidc-provider's cluster; stopped when dropped (its workers exit with
+/// their primary, as node:cluster workers do when it goes).
 struct OidcProvider {
     child: Child,
     port: u16,
+    workers: usize,
 }
 
 impl OidcProvider {
@@ -37,26 +39,43 @@ impl OidcProvider {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        use std::os::unix::process::CommandExt;
+        // In this process group: Ctrl-C stops it with the bench.
         let mut child = Command::new("node")
             .arg("server.mjs")
             .args([&port.to_string(), secret, resource])
             .current_dir(dir)
-            // Its own process group, so stopping it stops the workers too.
-            .process_group(0)
+            .env("NODE_ENV", "production")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // Its warnings (the in-memory adapter) and any failure show.
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("node server.mjs in {}: {e}", dir.display()))?;
         let stdout = child.stdout.take().ok_or("no stdout from node")?;
-        let provider = Self { child, port };
-        let mut lines = BufReader::new(stdout).lines();
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("listening") => {
+        let mut provider = Self {
+            child,
+            port,
+            workers: 0,
+        };
+        // Its first line says it listens; the rest is read and let go.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(Ok(line))) if line.starts_with("listening") => {
                 println!("oidc-provider: {line}");
+                // "listening on <port> with <n> workers"
+                provider.workers = line
+                    .split_whitespace()
+                    .nth(4)
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| format!("oidc-provider said {line:?}"))?;
                 Ok(provider)
             }
-            other => Err(format!("oidc-provider did not start: {other:?}")),
+            Err(_) => Err("oidc-provider did not listen within 60 s".into()),
+            Ok(other) => Err(format!("oidc-provider did not start: {other:?}")),
         }
     }
 
@@ -82,8 +101,7 @@ impl OidcProvider {
 
 impl Drop for OidcProvider {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
@@ -217,7 +235,7 @@ pub async fn run(
             crate::readme::thousands(ours_rate),
             provider_version(dir),
             node_version(),
-            workers(),
+            provider.workers,
             crate::readme::thousands(theirs_rate),
             theirs_cpu / ours_cpu,
             slice.as_secs(),
@@ -253,13 +271,4 @@ fn node_version() -> String {
                 .to_owned()
         })
         .unwrap_or_else(|| "?".into())
-}
-
-/// How many workers server.mjs starts (one per core unless told).
-fn workers() -> usize {
-    std::env::var("OIDC_PROVIDER_WORKERS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .filter(|&w| w > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

@@ -36,6 +36,7 @@ mod readme;
 mod remote_gate;
 mod scale;
 mod server;
+mod signed;
 mod token_cache;
 mod token_cpu;
 

@@ -203,7 +203,8 @@ impl Gate {
     /// The project as the gate knows it, asking the issuer the first time
     /// (an answer that may predate a change the feed already brought is
     /// asked again; past a few asks the call is refused with 503). Calls
-    /// that arrive together for one unseen project share one ask.
+    /// that arrive together for one unseen project share one ask and its
+    /// outcome, a refusal included.
     async fn project(&self, id: &str) -> Result<crate::view::Known, Refused> {
         if let Some(known) = self.inner.view.project(id) {
             return Ok(known);
@@ -212,12 +213,17 @@ impl Gate {
             return Ok(None);
         };
         let seat = self.inner.asking.join(id);
-        let _turn = seat.lock.lock().await;
-        // Whoever asked before this call had its turn may have learnt it.
-        if let Some(known) = self.inner.view.project(id) {
-            return Ok(known);
-        }
-        self.ask(source.as_ref(), id).await
+        seat.outcome
+            .get_or_init(|| async {
+                // An ask that ended just before this call joined may have
+                // taught the view already.
+                match self.inner.view.project(id) {
+                    Some(known) => Ok(known),
+                    None => self.ask(source.as_ref(), id).await,
+                }
+            })
+            .await
+            .clone()
     }
 
     async fn ask(
@@ -353,12 +359,17 @@ impl Gate {
     }
 }
 
-/// The projects a gate is asking the issuer about now, each with the lock
-/// its callers queue on. An entry lives while a call holds or waits for it
-/// (a call given up on leaves too), so the map is as large as the unseen
-/// projects being called at once.
+/// One ask's outcome, shared by the calls waiting for it.
+type Outcome = tokio::sync::OnceCell<Result<crate::view::Known, Refused>>;
+
+/// The projects a gate is asking the issuer about now, each with the
+/// outcome its callers share and how many wait for it. An entry lives
+/// while a call waits (a call given up on leaves too; if the asking call
+/// is given up on, a waiting one asks), so the map is as large as the
+/// unseen projects being called at once, and a failed ask is not
+/// remembered past its callers.
 #[derive(Default)]
-pub(crate) struct InFlight(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+pub(crate) struct InFlight(std::sync::Mutex<HashMap<String, (Arc<Outcome>, usize)>>);
 
 impl InFlight {
     #[cfg(test)]
@@ -366,36 +377,34 @@ impl InFlight {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
 
-    /// A place in the queue for `id`'s ask.
+    /// A place among the calls waiting for `id`'s ask.
     fn join(&self, id: &str) -> Seat<'_> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let lock = map.entry(id.to_owned()).or_default().clone();
+        let (outcome, waiting) = map.entry(id.to_owned()).or_default();
+        *waiting += 1;
         Seat {
             flights: self,
             id: id.to_owned(),
-            lock,
+            outcome: outcome.clone(),
         }
     }
 }
 
-/// One call's place in a project's queue; the entry goes with the last.
+/// One call's place; the entry goes with the last to leave.
 struct Seat<'a> {
     flights: &'a InFlight,
     id: String,
-    lock: Arc<tokio::sync::Mutex<()>>,
+    outcome: Arc<Outcome>,
 }
 
 impl Drop for Seat<'_> {
     fn drop(&mut self) {
         let mut map = self.flights.0.lock().unwrap_or_else(|p| p.into_inner());
-        // Ours and the map's are the only handles left: nobody waits.
-        let last = Arc::strong_count(&self.lock) <= 2;
-        if last
-            && map
-                .get(&self.id)
-                .is_some_and(|l| Arc::ptr_eq(l, &self.lock))
-        {
-            map.remove(&self.id);
+        if let Some((_, waiting)) = map.get_mut(&self.id) {
+            *waiting -= 1;
+            if *waiting == 0 {
+                map.remove(&self.id);
+            }
         }
     }
 }

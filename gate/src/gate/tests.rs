@@ -342,6 +342,7 @@ async fn a_project_is_asked_about_once() {
 /// An issuer that takes a while to answer about `prj_1`.
 struct SlowProjects {
     asks: AtomicUsize,
+    reachable: std::sync::atomic::AtomicBool,
 }
 
 impl ProjectSource for SlowProjects {
@@ -349,6 +350,9 @@ impl ProjectSource for SlowProjects {
         self.asks.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
+            if !self.reachable.load(Ordering::SeqCst) {
+                return Err("timed out".to_owned());
+            }
             Ok(ProjectAnswer {
                 position: 1,
                 project: (id == "prj_1").then(|| ProjectState {
@@ -363,12 +367,13 @@ impl ProjectSource for SlowProjects {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_that_arrive_together_share_one_ask() {
     let clock = Arc::new(ManualClock::new(1_000_000));
     let key = Key::new("k1");
     let source = Arc::new(SlowProjects {
         asks: AtomicUsize::new(0),
+        reachable: std::sync::atomic::AtomicBool::new(false),
     });
     let gate = Gate::builder()
         .clock(clock.clone())
@@ -383,25 +388,52 @@ async fn calls_that_arrive_together_share_one_ask() {
     gate.apply(1, &Event::Snapshot(s));
     let good = key.token(&claims(clock.now()));
 
+    let together = |n: usize| {
+        let (gate, good) = (gate.clone(), good.clone());
+        async move {
+            let calls: Vec<_> = (0..n)
+                .map(|_| {
+                    let (gate, good) = (gate.clone(), good.clone());
+                    tokio::spawn(async move { gate.admit(&good).await.map(|_| ()) })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for call in calls {
+                outcomes.push(call.await.unwrap());
+            }
+            outcomes
+        }
+    };
+    // The issuer does not answer: the calls share the one failure (they
+    // do not each wait for their own).
+    let outcomes = together(16).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Err(Refused::Unavailable(_)))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        source.asks.load(Ordering::SeqCst),
+        1,
+        "one ask failed for all"
+    );
+    assert!(gate.inner.asking.is_empty(), "a failure is not remembered");
+    source.reachable.store(true, Ordering::SeqCst);
+
     // A call given up on while it asks leaves no trace.
     let gave_up = tokio::time::timeout(Duration::from_millis(10), gate.admit(&good)).await;
     assert!(gave_up.is_err(), "the slow ask outlasts the timeout");
     assert!(gate.inner.asking.is_empty(), "a cancelled call leaves");
-    assert_eq!(source.asks.load(Ordering::SeqCst), 1);
+    assert_eq!(source.asks.load(Ordering::SeqCst), 2);
 
-    let calls: Vec<_> = (0..16)
-        .map(|_| {
-            let (gate, good) = (gate.clone(), good.clone());
-            tokio::spawn(async move { gate.admit(&good).await.map(|_| ()) })
-        })
-        .collect();
-    for call in calls {
-        call.await.unwrap().unwrap();
+    for outcome in together(16).await {
+        outcome.unwrap();
     }
     assert_eq!(
         source.asks.load(Ordering::SeqCst),
-        2,
-        "sixteen calls at once, one ask (after the cancelled one)"
+        3,
+        "sixteen calls at once, one ask (after the failed and the cancelled)"
     );
     assert!(gate.inner.asking.is_empty(), "nobody is left asking");
 }
