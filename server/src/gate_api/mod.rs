@@ -144,18 +144,33 @@ async fn authenticate(
     }
 }
 
+/// The gate credential a call to the gate API authenticated with (HTTP
+/// Basic), behind the per-address guard. An extractor, and the first of
+/// every handler's: a handler that takes it cannot run for an
+/// unauthenticated caller, and no body is read before it.
+pub(super) struct Authenticated(pub(super) GateCredential);
+
+impl axum::extract::FromRequestParts<GateApiState> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &GateApiState,
+    ) -> Result<Self, Response> {
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        authenticate(s, &parts.headers, peer).await.map(Self)
+    }
+}
+
 /// `GET /gate/v1/project?id=`: the project as the gate holds it (`null`:
 /// the credential's API has no such project; another API's is not told).
 async fn project(
+    Authenticated(credential): Authenticated,
     State(s): State<GateApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let credential = match authenticate(&s, &headers, peer).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
     let id = uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "id")
@@ -191,15 +206,11 @@ fn resume_from(headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
 }
 
 async fn feed(
+    Authenticated(credential): Authenticated,
     State(s): State<GateApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let credential = match authenticate(&s, &headers, peer).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
     let Some(slot) = s.bounds.feed_slot(&credential.id) else {
         tracing::warn!(gate = %credential.id, "a gate credential asked for one feed connection too many");
         return too_many(
@@ -302,15 +313,11 @@ fn events(
 }
 
 async fn introspect(
+    Authenticated(credential): Authenticated,
     State(s): State<GateApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let credential = match authenticate(&s, &headers, peer).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
     let params = match Params::parse(&headers, &body) {
         Ok(p) => p,
         Err(e) => return e.into_response(),

@@ -10,28 +10,19 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::gate_credentials::GateCredential;
 
-use super::{authenticate, client_ip, refuse, too_many, GateApiState};
+use super::{client_ip, refuse, too_many, Authenticated, GateApiState};
 
 /// A gate's JSON report (`expected` describes its shape for the error),
-/// with the credential that sent it.
-async fn authenticated_report<T: serde::de::DeserializeOwned>(
-    s: &GateApiState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    body: &[u8],
-    expected: &str,
-) -> Result<(GateCredential, T), Response> {
-    let credential = authenticate(s, headers, peer).await?;
-    let report = serde_json::from_slice(body).map_err(|e| {
-        refuse(
+/// or the 400 that says so.
+fn report<T: serde::de::DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(refuse(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             &format!("expected {expected}: {e}"),
-        )
-    })?;
-    Ok((credential, report))
+        ))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -49,17 +40,15 @@ struct LimitedProject {
 
 /// A gate's report of refused projects: `{"limited": [{"project_id", "at"}]}`.
 pub(super) async fn limited(
+    Authenticated(credential): Authenticated,
     State(s): State<GateApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let expected = r#"{"limited": [{"project_id", "at"}]}"#;
-    let (credential, report): (_, LimitedReport) =
-        match authenticated_report(&s, &headers, peer, &body, expected).await {
-            Ok(r) => r,
-            Err(res) => return res,
-        };
+    let report: LimitedReport = match report(&body, expected) {
+        Ok(r) => r,
+        Err(res) => return *res,
+    };
     if report.limited.len() > portcullis_core::webhooks::outbox::GATE_REPORT_MAX {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -120,17 +109,17 @@ struct PositionReport {
 /// `204`. Kept in the database, so staff see every gate from any node
 /// (see [`portcullis_core::gate_reach`]).
 pub(super) async fn position(
+    Authenticated(credential): Authenticated,
     State(s): State<GateApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let expected = r#"{"position": n, "version": "…", "instance": "…", "applied": [[n, ms], …]}"#;
-    let (credential, report): (_, PositionReport) =
-        match authenticated_report(&s, &headers, peer, &body, expected).await {
-            Ok(r) => r,
-            Err(res) => return res,
-        };
+    let report: PositionReport = match report(&body, expected) {
+        Ok(r) => r,
+        Err(res) => return *res,
+    };
     let now = s.issuer.clock().now();
     if let Err(wait) = s.bounds.position(&credential.id, now) {
         return too_many("too many position reports from this gate credential", wait);
@@ -179,18 +168,16 @@ struct UsageReport {
 /// "minute", "gated", "refused", "limited"}]}`; `204`, also for a report
 /// id counted before (the gate sent it again after losing the answer).
 pub(super) async fn usage(
+    Authenticated(credential): Authenticated,
     State(s): State<GateApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let expected =
         r#"{"report": "…", "rows": [{"project_id", "minute", "gated", "refused", "limited"}]}"#;
-    let (credential, report): (_, UsageReport) =
-        match authenticated_report(&s, &headers, peer, &body, expected).await {
-            Ok(r) => r,
-            Err(res) => return res,
-        };
+    let report: UsageReport = match report(&body, expected) {
+        Ok(r) => r,
+        Err(res) => return *res,
+    };
     let now = s.issuer.clock().now();
     if let Err(wait) = s.bounds.usage(&credential.id, report.rows.len(), now) {
         tracing::warn!(gate = %credential.id, "a gate credential reports usage too often");

@@ -63,3 +63,56 @@ pub async fn authenticate(
         Err(e) => Err(OAuthError::from_domain(e, via_header)),
     }
 }
+
+/// The opening introspection (RFC 7662 §2.1) and revocation (RFC 7009
+/// §2.1) share: the form read, the client authenticated behind its
+/// address's guard, and the call charged to its project's bucket. An
+/// extractor, so neither endpoint can skip a step. (The token endpoint
+/// authenticates with [`authenticate`] too, but checks a DPoP proof's
+/// nonce before it and charges only once the scopes are known.)
+pub struct Charged {
+    pub params: Params,
+    pub client: Arc<ClientEntry>,
+    /// Whether the client used HTTP Basic (the error's challenge says so).
+    pub via_header: bool,
+}
+
+impl axum::extract::FromRequest<Arc<OAuthState>> for Charged {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &Arc<OAuthState>,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::{ConnectInfo, FromRequestParts};
+        use axum::response::IntoResponse;
+        let (mut parts, body) = req.into_parts();
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = std::mem::take(&mut parts.headers);
+        let body =
+            axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let charged = async {
+            let params = Params::parse(&headers, &body)?;
+            let ip = client_ip(state, &headers, peer);
+            let (client, via_header) = authenticate(state, &headers, &params, ip).await?;
+            let decision = state
+                .issuer
+                .charge_client(&client)
+                .await
+                .map_err(|e| OAuthError::from_domain(e, via_header))?;
+            if !decision.allowed {
+                return Err(OAuthError::RateLimited(decision));
+            }
+            Ok(Self {
+                params,
+                client,
+                via_header,
+            })
+        };
+        charged.await.map_err(IntoResponse::into_response)
+    }
+}
