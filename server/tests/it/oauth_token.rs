@@ -1,4 +1,5 @@
-//! The token endpoint's contract (RFC 6749 §4.4, §5, §2.3.1; RFC 9068).
+//! The token endpoint's contract (RFC 6749 §4.4, §5; RFC 9068); client
+//! authentication (§2.3.1) is in `oauth_client_auth.rs`.
 
 use reqwest::Client;
 use serde_json::{json, Value};

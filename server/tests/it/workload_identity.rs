@@ -1,9 +1,9 @@
 //! Workload identity over real HTTP: a client that holds no secret and no
 //! key signs in with its platform's token. A loopback fixture plays the
 //! platform (OpenID discovery, a JWK Set, tokens shaped like GitHub
-//! Actions', Kubernetes' and SPIFFE's), signing with `jsonwebtoken`, a JOSE
-//! library the product does not use for its own checks. Nothing here
-//! reaches the internet.
+//! Actions'), signing with `jsonwebtoken`, a JOSE library the product does
+//! not use for its own checks. Nothing here reaches the internet.
+//! Kubernetes and SPIFFE, with a pasted JWK Set: `workload_identity_jwks.rs`.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Client;
@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use crate::harness::{client_form, Owner, TestServer};
 use crate::private_key_jwt::{with_assertion, TestKey};
 
-pub(crate) const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
 pub(crate) const GRANT: (&str, &str) = ("grant_type", "client_credentials");
 pub(crate) const SCOPE: (&str, &str) = ("scope", "applications:read");
 

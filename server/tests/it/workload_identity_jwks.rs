@@ -7,7 +7,9 @@ use serde_json::json;
 
 use crate::harness::TestServer;
 use crate::private_key_jwt::{with_assertion, TestKey};
-use crate::workload_identity::{workload_client, GRANT, JWT_SPIFFE, SCOPE};
+use crate::workload_identity::{workload_client, GRANT, SCOPE};
+
+const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
 
 #[tokio::test]
 async fn kubernetes_and_spiffe_workloads_use_a_pasted_jwk_set() {

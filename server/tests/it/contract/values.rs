@@ -221,7 +221,7 @@ pub(super) const RSA: &str = r#"{"kty":"RSA","e":"AQAB","kid":"2011-04-29","n":"
 /// RFC 7515 A.3's P-256 key, as a JWK and as PEM.
 pub(super) const P256: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
 /// A P-256 public key as PEM (SubjectPublicKeyInfo): RFC 7515 A.3's key.
-pub(super) const P256_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n-----END PUBLIC KEY-----";
+const P256_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n-----END PUBLIC KEY-----";
 
 /// Public keys the `public-key` rule allows: one or two, as a JWK, a JWK
 /// Set or PEM.

@@ -125,6 +125,51 @@ async fn gate_credentials_read_their_own_api_only() {
     );
 }
 
+/// Every route of the gate API checks the credential first: without one,
+/// or with a wrong one, 401, before its body is looked at (a malformed
+/// one gets the 401 too, not a 400).
+#[tokio::test]
+async fn every_gate_api_route_refuses_a_caller_without_its_credential() {
+    let s = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let (id, _) = credential(&s, "partner").await;
+    let routes = [
+        ("GET", "/gate/v1/feed"),
+        ("GET", "/gate/v1/project?id=prj_1"),
+        ("POST", "/gate/v1/introspect"),
+        ("POST", "/gate/v1/limited"),
+        ("POST", "/gate/v1/position"),
+        ("POST", "/gate/v1/usage"),
+    ];
+    for (method, path) in routes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = client
+            .request(method.clone(), s.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{method} {path} without a credential");
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            "Basic realm=\"portcullis-gate\""
+        );
+        if method == reqwest::Method::POST {
+            let res = client
+                .request(method.clone(), s.url(path))
+                .basic_auth(&id, Some("pgs_wrong"))
+                .body("{not json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status(),
+                401,
+                "{method} {path}, a wrong secret and a malformed body"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn only_staff_make_and_revoke_gate_credentials_in_the_console() {
     let s = TestServer::start().await;
