@@ -134,7 +134,8 @@ pub async fn run(
     slice: Duration,
 ) -> Result<(), String> {
     let ours = http::provision(addr, "applications:read").await?;
-    let secret = hex_secret();
+    // 256 random bits, as our own secrets.
+    let secret = portcullis_core::ids::new_link_token();
     let provider = OidcProvider::start(dir, &secret, &format!("http://{addr}/partner/v1"))?;
     let theirs = provider.addr();
     let form = "grant_type=client_credentials&scope=applications%3Aread";
@@ -243,12 +244,6 @@ pub async fn run(
     );
     drop(provider);
     Ok(())
-}
-
-/// A client secret for oidc-provider's client (256 bits, hex).
-fn hex_secret() -> String {
-    let bytes = portcullis_core::ids::random_bytes::<32>();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn provider_version(dir: &Path) -> String {

@@ -171,8 +171,8 @@ impl GateFeed {
         let (Applied::Change { seq, .. } | Applied::Reloaded { seq }) = applied;
         self.registry_at
             .store(seq, std::sync::atomic::Ordering::Release);
-        let seq = match applied {
-            Applied::Change { seq, kind, target } => {
+        match applied {
+            Applied::Change { kind, target, .. } => {
                 let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
                 if recent.changes.len() == RECENT_MAX {
                     if let Some((old, ..)) = recent.changes.pop_front() {
@@ -186,9 +186,8 @@ impl GateFeed {
                         gate.apply(seq, &event);
                     }
                 }
-                seq
             }
-            Applied::Reloaded { seq } => {
+            Applied::Reloaded { .. } => {
                 let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
                 recent.changes.clear();
                 recent.floor = seq;
@@ -198,9 +197,8 @@ impl GateFeed {
                         gate.apply(seq, &snapshot);
                     }
                 }
-                seq
             }
-        };
+        }
         self.position.send_replace(seq);
     }
 

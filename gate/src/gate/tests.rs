@@ -270,30 +270,47 @@ async fn a_stale_gate_set_to_introspect_asks_the_issuer() {
     }
 }
 
-/// An issuer that knows one project and counts the questions about it.
+/// An issuer that knows one project (`rate` a second, as its burst too),
+/// takes `delay` to answer and counts the questions about it.
 struct Projects {
     asks: AtomicUsize,
     reachable: std::sync::atomic::AtomicBool,
+    delay: Duration,
+    rate: i64,
+}
+
+impl Projects {
+    fn new(delay: Duration, rate: i64) -> Self {
+        Self {
+            asks: AtomicUsize::new(0),
+            reachable: std::sync::atomic::AtomicBool::new(false),
+            delay,
+            rate,
+        }
+    }
 }
 
 impl ProjectSource for Projects {
     fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>> {
         self.asks.fetch_add(1, Ordering::SeqCst);
-        let answer = if !self.reachable.load(Ordering::SeqCst) {
-            Err("connection refused".to_owned())
-        } else {
+        Box::pin(async move {
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            if !self.reachable.load(Ordering::SeqCst) {
+                return Err("connection refused".to_owned());
+            }
             Ok(ProjectAnswer {
                 position: 1,
                 project: (id == "prj_1").then(|| ProjectState {
                     id: "prj_1".into(),
                     account_id: "acc_1".into(),
                     archived: false,
-                    rate_per_sec: 7,
-                    rate_burst: 7,
+                    rate_per_sec: self.rate,
+                    rate_burst: self.rate,
                 }),
             })
-        };
-        Box::pin(async move { answer })
+        })
     }
 }
 
@@ -301,10 +318,7 @@ impl ProjectSource for Projects {
 async fn a_project_is_asked_about_once() {
     let clock = Arc::new(ManualClock::new(1_000_000));
     let key = Key::new("k1");
-    let source = Arc::new(Projects {
-        asks: AtomicUsize::new(0),
-        reachable: std::sync::atomic::AtomicBool::new(false),
-    });
+    let source = Arc::new(Projects::new(Duration::ZERO, 7));
     let gate = Gate::builder()
         .clock(clock.clone())
         .project_source(source.clone())
@@ -339,42 +353,12 @@ async fn a_project_is_asked_about_once() {
     assert_eq!(source.asks.load(Ordering::SeqCst), 3, "the no is kept too");
 }
 
-/// An issuer that takes a while to answer about `prj_1`.
-struct SlowProjects {
-    asks: AtomicUsize,
-    reachable: std::sync::atomic::AtomicBool,
-}
-
-impl ProjectSource for SlowProjects {
-    fn project<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ProjectAnswer, String>> {
-        self.asks.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if !self.reachable.load(Ordering::SeqCst) {
-                return Err("timed out".to_owned());
-            }
-            Ok(ProjectAnswer {
-                position: 1,
-                project: (id == "prj_1").then(|| ProjectState {
-                    id: "prj_1".into(),
-                    account_id: "acc_1".into(),
-                    archived: false,
-                    rate_per_sec: 100,
-                    rate_burst: 100,
-                }),
-            })
-        })
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_that_arrive_together_share_one_ask() {
     let clock = Arc::new(ManualClock::new(1_000_000));
     let key = Key::new("k1");
-    let source = Arc::new(SlowProjects {
-        asks: AtomicUsize::new(0),
-        reachable: std::sync::atomic::AtomicBool::new(false),
-    });
+    // Slow enough for every call to arrive while it is asked.
+    let source = Arc::new(Projects::new(Duration::from_millis(50), 100));
     let gate = Gate::builder()
         .clock(clock.clone())
         .project_source(source.clone())

@@ -6,3 +6,4 @@ pub mod csrf;
 pub mod page_guard;
 pub mod request_id;
 pub mod security_headers;
+pub mod stamped;

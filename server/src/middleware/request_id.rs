@@ -4,17 +4,17 @@
 //! it, and it is echoed in the answer for the caller's bug report. A
 //! trusted proxy's W3C `traceparent` is followed the same way.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use axum::extract::ConnectInfo;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use tower::{Layer, Service};
 use tracing::instrument::{Instrument, Instrumented};
+
+use super::stamped::{Stamp, Stamped};
 
 pub const HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 128;
@@ -63,7 +63,7 @@ where
 {
     type Response = Response<R>;
     type Error = S::Error;
-    type Future = Echoed<S::Future>;
+    type Future = Stamped<Instrumented<S::Future>, Echo>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -100,35 +100,16 @@ where
             let _entered = span.enter();
             self.inner.call(req)
         };
-        Echoed {
-            inner: inner.instrument(span),
-            id: Some(id),
-        }
+        Stamped::new(inner.instrument(span), Echo(id))
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The answer, run in the request's span, echoing its id.
-    pub struct Echoed<F> {
-        #[pin]
-        inner: Instrumented<F>,
-        id: Option<HeaderValue>,
-    }
-}
+/// The id, echoed in the answer.
+pub struct Echo(HeaderValue);
 
-impl<F, R, E> Future for Echoed<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = ready!(this.inner.poll(cx))?;
-        if let Some(id) = this.id.take() {
-            res.headers_mut().insert(HEADER, id);
-        }
-        Poll::Ready(Ok(res))
+impl Stamp for Echo {
+    fn stamp(self, headers: &mut HeaderMap) {
+        headers.insert(HEADER, self.0);
     }
 }
 

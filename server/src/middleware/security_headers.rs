@@ -6,12 +6,12 @@
 //! service per request (issue 23 measured the outer layers at a third of a
 //! bare handler's throughput).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use http::{header, HeaderMap, HeaderValue, Request, Response};
 use tower::{Layer, Service};
+
+use super::stamped::Stamped;
 
 const LOCKED_DOWN_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -41,7 +41,7 @@ where
 {
     type Response = Response<R>;
     type Error = S::Error;
-    type Future = Stamped<S::Future>;
+    type Future = Stamped<S::Future, Policy>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -49,65 +49,50 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let asset = req.uri().path().starts_with("/pkg/");
-        Stamped {
-            inner: self.inner.call(req),
+        let policy = Policy {
             https: self.cfg.https,
             asset,
-        }
+        };
+        Stamped::new(self.inner.call(req), policy)
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The answer, once it has its headers.
-    pub struct Stamped<F> {
-        #[pin]
-        inner: F,
-        https: bool,
-        asset: bool,
-    }
+/// What an answer gets: the policy for an asset or for anything else.
+pub struct Policy {
+    https: bool,
+    asset: bool,
 }
 
-impl<F, R, E> Future for Stamped<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = ready!(this.inner.poll(cx))?;
-        stamp(res.headers_mut(), *this.https, *this.asset);
-        Poll::Ready(Ok(res))
-    }
-}
-
-fn stamp(h: &mut HeaderMap, https: bool, asset: bool) {
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(LOCKED_DOWN_CSP));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    if https {
+impl super::stamped::Stamp for Policy {
+    fn stamp(self, h: &mut HeaderMap) {
+        let Policy { https, asset } = self;
+        h.entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(LOCKED_DOWN_CSP));
         h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
+        if https {
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+            );
+        }
+        // Console pages and API answers hold account data: never cache them.
+        // The bundle's files may be kept but are checked on each use (a 304
+        // when unchanged): a build reuses chunk names, and a browser must not
+        // pair a cached chunk with a new main module.
+        let policy = if asset { "no-cache" } else { "no-store" };
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static(policy));
     }
-    // Console pages and API answers hold account data: never cache them.
-    // The bundle's files may be kept but are checked on each use (a 304
-    // when unchanged): a build reuses chunk names, and a browser must not
-    // pair a cached chunk with a new main module.
-    let policy = if asset { "no-cache" } else { "no-store" };
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static(policy));
 }

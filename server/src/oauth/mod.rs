@@ -24,7 +24,6 @@ pub use error::OAuthError;
 /// OAuth requests are a handful of short parameters.
 const BODY_LIMIT: usize = 16 * 1024;
 
-#[derive(Clone)]
 pub struct OAuthState {
     pub issuer: Arc<Issuer>,
     /// The RFC 8414 document, built once.
