@@ -6,8 +6,6 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-# The wasm-bindgen CLI must be exactly the version in Cargo.lock.
-WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 # Debian's binaryen (108) produces a wasm that breaks hydration: use npm's.
 BINARYEN_VERSION := 123.0.0
 # Minifies the bundle's JS glue and the style sheet (scripts/build-site).
@@ -64,10 +62,6 @@ rust-deps:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' \
 	  || rustup target add wasm32-unknown-unknown
-	@if ! wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)$$'; then \
-	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (once; about 3 minutes)"; \
-	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
-	fi
 
 node-deps:
 	$(call apt_install,npm,nodejs npm)
@@ -137,7 +131,7 @@ deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 # work), so the release build is skipped while no source has changed. Every crate
 # the served binary or bundle is built from is listed: one left out would
 # let `make test` exercise a stale release build.
-SOURCES := $(shell find calendar core gate reference-apis/src app frontend server/src style migrations public tools -type f 2>/dev/null) \
+SOURCES := $(shell find calendar contract core gate reference-apis/src reference-apis/migrations app frontend server/src style migrations public tools -type f 2>/dev/null) \
            reference-apis/Cargo.toml server/Cargo.toml \
            Cargo.toml Cargo.lock .cargo/config.toml scripts/build-site
 RELEASE_STAMP := target/site/.release-build
@@ -174,7 +168,8 @@ unit: rust-deps pg-deps oauth-libs-deps
 	cargo test --workspace --exclude frontend
 
 # The gate is for other services too: it must not pull in the server's
-# domain, a database driver or Leptos.
+# domain, a database driver or Leptos. The reference APIs prove that a
+# resource server needs only the gate: no issuer domain under them either.
 gate-standalone: rust-deps
 	$(call say,portcullis-gate stands alone)
 	@if cargo tree -p portcullis-gate --all-features -e normal --prefix none \
@@ -182,6 +177,11 @@ gate-standalone: rust-deps
 	  echo "portcullis-gate depends on the crates above: it must stand alone"; exit 1; \
 	fi
 	@echo "no portcullis-core, sqlx, argon2 or leptos under portcullis-gate"
+	@if cargo tree -p portcullis-reference-apis -p portcullis-contract --all-features -e normal --prefix none \
+	    | grep -E '^(portcullis-core|portcullis-server|app|argon2|leptos[a-z_-]*) '; then \
+	  echo "the reference APIs (or the contract crate) depend on the crates above: a resource server needs only the gate"; exit 1; \
+	fi
+	@echo "no portcullis-core, argon2 or leptos under portcullis-reference-apis"
 
 # The same integration suite again, each test on a new database in a
 # throw-away PostgreSQL cluster, plus the multi-node tests (real processes

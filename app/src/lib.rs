@@ -37,7 +37,7 @@ use leptos_router::{path, SsrMode};
 /// the island script; has no `<`, `>` or `&`, so it is safe as inline HTML.
 const IDLE_DEADLINE: &str = "(function(){var r=window.requestIdleCallback;if(r){window.requestIdleCallback=function(c,o){return r.call(window,c,Object.assign({timeout:1000},o||{}))}}})()";
 
-/// The module that loads lazy islands' files, as tools/wasm-split names it
+/// The module that loads lazy islands' files, as tools/wasm-bundle names it
 /// (its `LINK_NAME`).
 const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
 

@@ -17,7 +17,17 @@ use crate::error::{Error, Result};
 /// The storage handle every store module takes.
 pub type Db = sqlx::AnyPool;
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+/// The issuer's migrations. Versions from 1,000,000,000 up are not ours: a
+/// resource server sharing the database keeps its own there (the reference
+/// APIs do), so sqlx is told to ignore applied versions it does not know
+/// and [`migrate`] checks ours itself.
+pub static MIGRATOR: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("../migrations")
+};
+
+/// The first migration version that belongs to someone else.
+pub const OTHERS_FROM: i64 = 1_000_000_000;
 
 /// Which database a URL (or an open pool) points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +187,22 @@ async fn connect_postgres(url: &str) -> Result<Db> {
         .map_err(unreachable)
 }
 
+/// Brings the issuer's tables up to date. A migration of ours that this
+/// binary does not know means a newer Portcullis migrated the database:
+/// refused, as sqlx would refuse it, before anything runs.
 pub async fn migrate(db: &Db) -> Result<()> {
+    use sqlx::migrate::Migrate;
+    let mut conn = db.acquire().await?;
+    conn.ensure_migrations_table().await?;
+    let applied = conn.list_applied_migrations().await?;
+    drop(conn);
+    if let Some(unknown) = applied
+        .iter()
+        .map(|m| m.version)
+        .find(|v| *v < OTHERS_FROM && !MIGRATOR.version_exists(*v))
+    {
+        return Err(sqlx::migrate::MigrateError::VersionMissing(unknown).into());
+    }
     MIGRATOR.run(db).await?;
     Ok(())
 }

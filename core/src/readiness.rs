@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::catalogue::SigningAlg;
 use crate::clock::{Clock, Epoch, Secs};
-use crate::db::{Db, MIGRATOR};
+use crate::db::{Db, MIGRATOR, OTHERS_FROM};
 use crate::feed::Feed;
 use crate::keyring::Keyring;
 use crate::store;
@@ -102,10 +102,13 @@ impl Readiness {
     /// Whether every migration has run, and the feed's lag.
     async fn database_checks(&self) -> crate::error::Result<(bool, Secs)> {
         let newest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        let (applied_migration,): (i64,) =
-            sqlx::query_as("select coalesce(max(version), 0) from _sqlx_migrations where success")
-                .fetch_one(&self.db)
-                .await?;
+        let (applied_migration,): (i64,) = sqlx::query_as(
+            "select coalesce(max(version), 0) from _sqlx_migrations \
+                 where success and version < $1",
+        )
+        .bind(OTHERS_FROM)
+        .fetch_one(&self.db)
+        .await?;
         let applied = self.feed.applied();
         let latest = store::changes::latest(&self.db).await?;
         let oldest = if latest > applied {

@@ -1,32 +1,48 @@
-//! The reference APIs' error answers, mapped from domain errors in one
-//! place, and a JSON body extractor whose refusals say what was wrong.
+//! The reference APIs' domain error, and its answers (the shared JSON
+//! format of `portcullis_contract::answers`) in one place.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequestParts;
-use axum::extract::{FromRequest, Request};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use portcullis_core::Error;
-use serde::de::DeserializeOwned;
-use serde_json::json;
+use portcullis_contract::{ApiError, Invalid};
 
-#[derive(Debug)]
-pub enum ApiError {
-    BadJson(String),
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input in one field: 422.
+    #[error("{message}")]
     Invalid {
-        field: String,
+        field: &'static str,
         message: String,
     },
-    /// A field conflicts with what exists, or (no field) the state of the
-    /// project's data refuses the request.
+    /// One field conflicts with what exists (a name taken), or the state of
+    /// the item refuses the request: 409.
+    #[error("{message}")]
     Conflict {
-        field: Option<String>,
+        field: &'static str,
         message: String,
     },
+    #[error("not found")]
     NotFound,
-    Internal,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
 }
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -39,91 +55,11 @@ impl From<Error> for ApiError {
                 field: Some(field.into()),
                 message,
             },
-            Error::StateConflict(message) => ApiError::Conflict {
-                field: None,
-                message,
-            },
             Error::NotFound => ApiError::NotFound,
-            other => {
-                tracing::error!(error = %other, "internal error in a reference API call");
+            Error::Database(e) => {
+                tracing::error!(error = %e, "database error in a reference API call");
                 ApiError::Internal
             }
         }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, body) = match self {
-            ApiError::BadJson(message) => (
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "bad_request", "message": message }),
-            ),
-            ApiError::Invalid { field, message } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "error": "invalid_field", "field": field, "message": message }),
-            ),
-            ApiError::Conflict { field, message } => {
-                let mut body = json!({ "error": "conflict", "message": message });
-                if let Some(f) = field {
-                    body["field"] = json!(f);
-                }
-                (StatusCode::CONFLICT, body)
-            }
-            ApiError::NotFound => (
-                StatusCode::NOT_FOUND,
-                json!({ "error": "not_found", "message": "no such item in this project" }),
-            ),
-            ApiError::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": "server_error", "message": "something went wrong on our side" }),
-            ),
-        };
-        (status, axum::Json(body)).into_response()
-    }
-}
-
-/// `axum::Json`, but a malformed body is a 400 (or a 422 for well-formed
-/// JSON of the wrong shape) in our error format.
-pub struct Body<T>(pub T);
-
-impl<T, S> FromRequest<S> for Body<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Invalid {
-                field: String::new(),
-                message: e.body_text(),
-            }),
-            Err(e) => Err(ApiError::BadJson(e.body_text())),
-        }
-    }
-}
-
-/// `axum::extract::Query`, but a query string of the wrong shape is a 422
-/// in our error format (axum answers 400 in plain text).
-pub struct Params<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for Params<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Params(q.0))
-            .map_err(|e| ApiError::Invalid {
-                field: String::new(),
-                message: e.body_text(),
-            })
     }
 }

@@ -6,29 +6,31 @@
 //! [`Bearer`] in the handler). Only how the gate is fed differs: in the
 //! Portcullis process it follows the change feed directly.
 //!
+//! Of Portcullis they use only the gate and `portcullis-contract` (field
+//! rules, operations, error answers; `make test` checks with `cargo tree`
+//! that the issuer's domain stays out). Their storage is the pool handed
+//! in, with their own migrations ([`migrate`], after the issuer's when the
+//! database is shared).
+//!
 //! [`scope`]: portcullis_gate::scope
 //! [`Bearer`]: portcullis_gate::Bearer
 
-pub mod builder;
-pub mod contract;
+pub mod db;
 mod error;
+mod ids;
 pub mod partner;
 pub mod transactions;
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::Router;
-use portcullis_core::{Clock, Db};
+use portcullis_contract::{not_found, only_possible_ids, ApiRoutes};
+use portcullis_gate::clock::Clock;
 use portcullis_gate::Gate;
-use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use builder::{ApiRoutes, Doc, Operation, Verb};
-/// JSON body and query extractors whose refusals are JSON in the APIs'
-/// error format (the management API uses them too).
-pub use error::{Body, Params};
+pub use db::{migrate, Db};
+pub use error::Error;
 
 /// JSON bodies of these APIs are small.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -50,7 +52,7 @@ impl ApiState {
 }
 
 /// The operations we ship for an API id of the catalogue.
-pub fn operations(api_id: &str) -> Option<ApiRoutes> {
+pub fn operations(api_id: &str) -> Option<ApiRoutes<ApiState>> {
     match api_id {
         "partner" => Some(partner::http::routes()),
         // The Transactions API keeps its catalogue id, path and scopes.
@@ -59,40 +61,8 @@ pub fn operations(api_id: &str) -> Option<ApiRoutes> {
     }
 }
 
-async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(
-            json!({ "error": "not_found", "message": "no such endpoint; see /openapi.json" }),
-        ),
-    )
-}
-
-/// A path that does not decode to text without NUL names nothing that can
-/// exist (PostgreSQL text cannot even hold a NUL): 404 in our format,
-/// before any handler or query sees it.
-pub async fn only_possible_ids(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let decodes = percent_decode(req.uri().path()).is_some_and(|p| !p.contains('\0'));
-    if decodes {
-        next.run(req).await
-    } else {
-        not_found().await.into_response()
-    }
-}
-
-/// The path as axum's `Path` decodes it; `None` when it is not UTF-8.
-fn percent_decode(path: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(path)
-        .decode_utf8()
-        .ok()
-        .map(|p| p.into_owned())
-}
-
 /// One API's routes behind `gate`, to be nested at its base path.
-pub fn router(ops: &ApiRoutes, gate: &Gate, state: ApiState) -> Router {
+pub fn router(ops: &ApiRoutes<ApiState>, gate: &Gate, state: ApiState) -> Router {
     ops.router
         .clone()
         .fallback(not_found)
@@ -100,17 +70,4 @@ pub fn router(ops: &ApiRoutes, gate: &Gate, state: ApiState) -> Router {
         .layer(gate.layer())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .with_state(state)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_decode;
-
-    #[test]
-    fn paths_decode_or_name_nothing() {
-        assert_eq!(percent_decode("/a%20b/%C3%A9").as_deref(), Some("/a b/é"));
-        assert_eq!(percent_decode("/x%00y").as_deref(), Some("/x\0y"));
-        assert_eq!(percent_decode("/%F2%90"), None, "cut UTF-8");
-        assert_eq!(percent_decode("/%FF").as_deref(), None, "not UTF-8");
-    }
 }

@@ -8,6 +8,8 @@ pub enum StartupError {
     Core(#[from] portcullis_core::Error),
     #[error(transparent)]
     Catalogue(#[from] portcullis_core::catalogue::CatalogueError),
+    #[error("the reference APIs' migrations: {0}")]
+    ReferenceApis(#[from] sqlx::migrate::MigrateError),
     #[error("session store: {0}")]
     Sessions(#[from] sqlx::Error),
     #[error("cannot listen: {0}")]

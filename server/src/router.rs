@@ -123,6 +123,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
+    // After the issuer's: on a database that predates them, the issuer's
+    // 0004 made the reference APIs' tables, which theirs then find.
+    portcullis_reference_apis::migrate(&db).await?;
 
     let master = Arc::new(config.master_key()?);
     let now = clock.now();

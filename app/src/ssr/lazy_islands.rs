@@ -15,7 +15,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use leptos_meta::Link;
 
-/// The manifest wasm-split wrote beside the bundle (scripts/build-site).
+/// The manifest tools/wasm-bundle wrote beside the bundle (scripts/build-site).
 const MANIFEST: &str = "__wasm_split_manifest.json";
 
 /// The files one render has named already (islands share chunks).

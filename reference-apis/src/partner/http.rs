@@ -12,13 +12,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::LIST_LIMIT;
-use crate::builder::{answer_schema, doc, exact, list_of, request_schema, ApiRoutes, Verb::*};
-use crate::error::{ApiError, Body, Params};
 use crate::ApiState;
+use portcullis_contract::operations::{
+    answer_schema, doc, exact, list_of, request_schema, ApiRoutes, Verb::*,
+};
+use portcullis_contract::{ApiError, Body, Params};
 
 // One operation per line: verb, path, the scope it needs, its description, handler.
 #[rustfmt::skip]
-pub fn routes() -> ApiRoutes {
+pub fn routes() -> ApiRoutes<ApiState> {
     ApiRoutes::new()
         .op(Post, "/applications", "applications:write", doc("Submit a loan application", 201).body(request_schema::<NewApplication>()).returns(answer_schema::<Application>()), create)
         .op(Get, "/applications", "applications:read", doc("List this integration's applications, newest first", 200).query("limit", "at most this many (default 50)", false, LIST_LIMIT.schema()).returns(exact(&[("applications", list_of(answer_schema::<Application>()))])), list)

@@ -5,12 +5,14 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use portcullis_core::clock::{Clock, Epoch, Secs};
-use portcullis_core::db::Db;
-use portcullis_core::error::{Error, Result};
-use portcullis_core::ids::{new_id, random_bytes};
+use portcullis_contract::fields::{
+    self as contract, check_date, check_line, check_text, some_string, whole, Range,
+};
+use portcullis_gate::clock::{Clock, Epoch, Secs};
 
-use crate::contract::{self, check_date, check_line, check_text, some_string, whole, Range};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::ids::{new_id, random_bytes};
 
 pub mod http;
 mod model;
@@ -161,7 +163,7 @@ impl Partner {
         limit: i64,
     ) -> Result<Vec<Application>> {
         let limit = LIST_LIMIT.check("limit", limit)?;
-        store::list_applications(&self.db, project_id, limit).await
+        Ok(store::list_applications(&self.db, project_id, limit).await?)
     }
 
     pub async fn application(&self, project_id: &str, id: &str) -> Result<Application> {
@@ -229,7 +231,7 @@ impl Partner {
             ));
         }
         let now = self.clock.now();
-        let today = portcullis_core::calendar::day(now);
+        let today = portcullis_calendar::day(now);
         let birthday_to_come = (today.month(), today.day()) < (born.month(), born.day());
         let age = today.year() - born.year() - i32::from(birthday_to_come);
         let (outcome, reasons) = if age < 18 {

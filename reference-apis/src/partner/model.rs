@@ -1,7 +1,7 @@
 //! The Partner API's items as the domain, storage and the wire share them
 //! (`store` imports these, never the domain module).
 
-use portcullis_core::clock::Epoch;
+use portcullis_gate::clock::Epoch;
 use schemars::JsonSchema;
 use serde::Serialize;
 

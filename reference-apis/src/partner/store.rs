@@ -1,9 +1,9 @@
 //! Partner API rows. Every query takes the project id of the calling token.
 
 use super::model::{Application, IdentityCheck, PaymentLink};
-use portcullis_core::clock::Epoch;
-use portcullis_core::db::Db;
-use portcullis_core::error::Result;
+use portcullis_gate::clock::Epoch;
+use sqlx::AnyPool as Db;
+use sqlx::Result;
 
 pub async fn insert_application(
     db: &Db,
@@ -38,24 +38,24 @@ const APP_COLUMNS: &str = "id, applicant_name, amount_cents, term_months, annual
                            external_reference, created_at";
 
 pub async fn list_applications(db: &Db, project_id: &str, limit: i64) -> Result<Vec<Application>> {
-    Ok(sqlx::query_as(&format!(
+    sqlx::query_as(&format!(
         "select {APP_COLUMNS} from partner_applications where project_id = $1
          order by created_at desc, id desc limit $2"
     ))
     .bind(project_id)
     .bind(limit)
     .fetch_all(db)
-    .await?)
+    .await
 }
 
 pub async fn application(db: &Db, project_id: &str, id: &str) -> Result<Option<Application>> {
-    Ok(sqlx::query_as(&format!(
+    sqlx::query_as(&format!(
         "select {APP_COLUMNS} from partner_applications where project_id = $1 and id = $2"
     ))
     .bind(project_id)
     .bind(id)
     .fetch_optional(db)
-    .await?)
+    .await
 }
 
 pub async fn decision(
@@ -63,13 +63,13 @@ pub async fn decision(
     project_id: &str,
     id: &str,
 ) -> Result<Option<(String, String, Epoch)>> {
-    Ok(sqlx::query_as(
+    sqlx::query_as(
         "select outcome, reasons, created_at from partner_applications where project_id = $1 and id = $2",
     )
     .bind(project_id)
     .bind(id)
     .fetch_optional(db)
-    .await?)
+    .await
 }
 
 pub async fn insert_payment_link(db: &Db, project_id: &str, l: &PaymentLink) -> Result<()> {

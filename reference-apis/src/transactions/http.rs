@@ -14,14 +14,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{CATEGORY_NAME_MAX, LIST_LIMIT};
-use crate::builder::{answer_schema, doc, exact, list_of, request_schema, ApiRoutes, Verb::*};
-use crate::contract::ident_schema;
-use crate::error::{ApiError, Body, Params};
 use crate::ApiState;
+use portcullis_contract::fields::ident_schema;
+use portcullis_contract::operations::{
+    answer_schema, doc, exact, list_of, request_schema, ApiRoutes, Verb::*,
+};
+use portcullis_contract::{ApiError, Body, Params};
 
 // One operation per line: verb, path, the scope it needs, its description, handler.
 #[rustfmt::skip]
-pub fn routes() -> ApiRoutes {
+pub fn routes() -> ApiRoutes<ApiState> {
     let user = || ident_schema();
     ApiRoutes::new()
         .op(Post, "/transactions", "caas:transactions:write", doc("Add a transaction; the answer carries it, enriched, even without read access", 201).body(request_schema::<NewTransaction>()).returns(answer_schema::<Transaction>()), create_transaction)
@@ -161,7 +163,7 @@ async fn categories(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCategory {
-    #[schemars(schema_with = "crate::contract::text::<CATEGORY_NAME_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::text::<CATEGORY_NAME_MAX>")]
     name: String,
 }
 

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use portcullis_core::clock::Clock;
-use portcullis_core::db::{is_unique_violation, Db};
-use portcullis_core::error::{Error, Result};
-use portcullis_core::ids::new_id;
-
-use crate::contract::{
-    self, check_currency, check_date, check_ident, check_note, check_text, some_string, whole,
-    Range,
+use portcullis_contract::fields::{
+    self as contract, check_currency, check_date, check_ident, check_note, check_text, some_string,
+    whole, Range,
 };
+use portcullis_gate::clock::Clock;
+
+use crate::db::{is_unique_violation, Db};
+use crate::error::{Error, Result};
+use crate::ids::new_id;
 
 pub mod http;
 mod model;
@@ -209,7 +209,7 @@ impl Transactions {
     ) -> Result<Vec<Transaction>> {
         let limit = LIST_LIMIT.check("limit", limit)?;
         let user_id = user_id.map(|u| check_ident("user_id", u)).transpose()?;
-        store::list_transactions(&self.db, project_id, user_id.as_deref(), limit).await
+        Ok(store::list_transactions(&self.db, project_id, user_id.as_deref(), limit).await?)
     }
 
     pub async fn transaction(&self, project_id: &str, id: &str) -> Result<Transaction> {
@@ -310,7 +310,7 @@ impl Transactions {
 
     pub async fn splits(&self, project_id: &str, transaction_id: &str) -> Result<Vec<Split>> {
         self.transaction(project_id, transaction_id).await?;
-        store::splits(&self.db, project_id, transaction_id).await
+        Ok(store::splits(&self.db, project_id, transaction_id).await?)
     }
 
     pub async fn delete_split(

@@ -1,9 +1,9 @@
 //! Transactions API rows. Every query takes the project id of the calling token.
 
 use super::model::{Category, Split, Transaction};
-use portcullis_core::clock::Epoch;
-use portcullis_core::db::Db;
-use portcullis_core::error::Result;
+use portcullis_gate::clock::Epoch;
+use sqlx::AnyPool as Db;
+use sqlx::Result;
 
 const TXN_COLUMNS: &str =
     "id, user_id, account_id, amount_cents, currency, description, booked_on, \
@@ -65,13 +65,13 @@ pub async fn list_transactions(
 }
 
 pub async fn transaction(db: &Db, project_id: &str, id: &str) -> Result<Option<Transaction>> {
-    Ok(sqlx::query_as(&format!(
+    sqlx::query_as(&format!(
         "select {TXN_COLUMNS} from caas_transactions where project_id = $1 and id = $2"
     ))
     .bind(project_id)
     .bind(id)
     .fetch_optional(db)
-    .await?)
+    .await
 }
 
 pub async fn delete_transaction(db: &Db, project_id: &str, id: &str) -> Result<bool> {
@@ -147,14 +147,14 @@ async fn insert_split<'e>(
 }
 
 pub async fn splits(db: &Db, project_id: &str, transaction_id: &str) -> Result<Vec<Split>> {
-    Ok(sqlx::query_as(
+    sqlx::query_as(
         "select id, transaction_id, amount_cents, category_id, note, created_at from caas_splits
          where project_id = $1 and transaction_id = $2 order by created_at, id",
     )
     .bind(project_id)
     .bind(transaction_id)
     .fetch_all(db)
-    .await?)
+    .await
 }
 
 pub async fn delete_split(

@@ -5,12 +5,12 @@
 //! `X_RULES`), and the contract test (`server/tests/it/contract.rs`)
 //! honours them.
 
+use portcullis_contract::fields::date_schema;
+use portcullis_contract::operations::{answer_schema, request_schema};
 use portcullis_core::audit::{CURSOR_PATTERN, FILTER_MAX};
 use portcullis_core::validate::line_schema;
 use portcullis_core::webhooks;
 use portcullis_core::Catalogue;
-use portcullis_reference_apis::builder::{answer_schema, request_schema};
-use portcullis_reference_apis::contract::date_schema;
 use serde_json::{json, Map, Value};
 
 /// What the document says of `x-rules`, once, in the API's description.

@@ -4,7 +4,7 @@
 use portcullis_core::catalogue::Api;
 use serde_json::{json, Map, Value};
 
-use portcullis_reference_apis::Operation;
+use portcullis_contract::Operation;
 
 fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })

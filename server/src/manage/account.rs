@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use portcullis_contract::Params;
 use portcullis_core::audit::{self, Cursor, Filter};
 use portcullis_core::evidence::{self, Format};
 use portcullis_gate::Bearer;
-use portcullis_reference_apis::Params;
 use serde::Deserialize;
 
 use super::answers::{AuditAnswer, AuditPage, MemberAnswer, MembersAnswer};

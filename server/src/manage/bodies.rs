@@ -4,22 +4,22 @@
 //! of the catalogue (API ids, scopes) are filled in by `apis::manage_doc`,
 //! which also adds the rules JSON Schema cannot state (`x-rules`).
 
+use portcullis_contract::fields::{some_string, some_value, some_whole, whole};
 use portcullis_core::client_keys::KeysInput;
 use portcullis_core::clients::{CLIENT_NAME_MAX, TEMPORARY_HOURS};
 use portcullis_core::limits::LIMIT_RANGE;
 use portcullis_core::projects::{DESCRIPTION_MAX, PROJECT_NAME_MAX, TOKEN_TTL_RANGE};
 use portcullis_core::webhooks::{targets::URL_MAX, DESCRIPTION_MAX as NOTE_MAX};
-use portcullis_reference_apis::contract::{some_string, some_value, some_whole, whole};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewProject {
-    #[schemars(schema_with = "portcullis_reference_apis::contract::text::<PROJECT_NAME_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::text::<PROJECT_NAME_MAX>")]
     pub name: String,
     #[serde(default)]
-    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<DESCRIPTION_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::note::<DESCRIPTION_MAX>")]
     pub description: String,
     /// An API of the scope catalogue.
     pub api_id: String,
@@ -34,10 +34,10 @@ pub(crate) struct NewProject {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProjectChange {
     #[serde(default, deserialize_with = "some_string")]
-    #[schemars(schema_with = "portcullis_reference_apis::contract::text::<PROJECT_NAME_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::text::<PROJECT_NAME_MAX>")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "some_string")]
-    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<DESCRIPTION_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::note::<DESCRIPTION_MAX>")]
     pub description: Option<String>,
     /// For tokens minted from now on.
     #[serde(default, deserialize_with = "some_whole")]
@@ -96,7 +96,7 @@ pub(crate) struct Narrow {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewClient {
-    #[schemars(schema_with = "portcullis_reference_apis::contract::text::<CLIENT_NAME_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::text::<CLIENT_NAME_MAX>")]
     pub name: String,
     /// Scopes of the project's API (repeats count once).
     #[schemars(length(min = 1))]
@@ -246,7 +246,7 @@ pub(crate) struct EndpointBody {
     #[schemars(length(min = 1))]
     pub events: Vec<String>,
     #[serde(default)]
-    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<NOTE_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::note::<NOTE_MAX>")]
     pub description: String,
 }
 
@@ -262,6 +262,6 @@ pub(crate) struct EndpointChange {
     #[schemars(with = "Vec<String>", length(min = 1))]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "some_value")]
-    #[schemars(schema_with = "portcullis_reference_apis::contract::note::<NOTE_MAX>")]
+    #[schemars(schema_with = "portcullis_contract::fields::note::<NOTE_MAX>")]
     pub description: Option<String>,
 }

@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use portcullis_contract::Body;
 use portcullis_core::client_keys::KeysInput;
 use portcullis_core::Error;
 use portcullis_gate::Bearer;
-use portcullis_reference_apis::Body;
 
 use super::answers::{ClientAnswer, ClientWithSecret};
 use super::bodies::{Keys, Narrow, NewClient, Retire, Workload};

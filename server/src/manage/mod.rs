@@ -72,7 +72,7 @@ pub fn router(gate: &Gate, state: ManageState) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(
-            portcullis_reference_apis::only_possible_ids,
+            portcullis_contract::only_possible_ids,
         ))
         .layer(gate.layer())
         .with_state(state)

@@ -4,10 +4,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use portcullis_contract::Body;
 use portcullis_core::limits::Limit;
 use portcullis_core::projects;
 use portcullis_gate::Bearer;
-use portcullis_reference_apis::Body;
 use serde_json::json;
 
 use super::answers::{ClientAnswer, ProjectAnswer, UsageAnswer};
@@ -139,7 +139,7 @@ pub(super) async fn usage(
     State(s): State<ManageState>,
     Extension(b): Extension<Bearer>,
     Path(id): Path<String>,
-    portcullis_reference_apis::Params(q): portcullis_reference_apis::Params<UsageQuery>,
+    portcullis_contract::Params(q): portcullis_contract::Params<UsageQuery>,
 ) -> Answer {
     use portcullis_core::usage_totals::Span;
     let span = match q.span.as_deref() {

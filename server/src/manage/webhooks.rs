@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use portcullis_contract::{Body, Params};
 use portcullis_core::webhooks::{EndpointInput, Targets};
 use portcullis_core::Error;
 use portcullis_gate::Bearer;
-use portcullis_reference_apis::{Body, Params};
 use serde::Deserialize;
 use serde_json::json;
 

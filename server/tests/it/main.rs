@@ -23,6 +23,7 @@ mod listener;
 mod login;
 mod manage;
 mod metrics;
+mod migrations;
 mod nginx_gate;
 mod nodes;
 mod oauth_client_auth;

@@ -1,11 +1,13 @@
-//! The rules a request must keep, each stated once: the OpenAPI schema of a
-//! field and the server's check of it come from the same definition here,
-//! so the document never allows what the server refuses, nor the reverse.
+//! The rules a request's fields must keep, each stated once: the OpenAPI
+//! schema of a field and the server's check of it come from the same
+//! definition here, so the document never allows what the server refuses,
+//! nor the reverse. A check's refusal is an [`Invalid`] worded for an
+//! API's caller.
 //!
 //! Patterns use only `\xHH` escapes and ASCII classes, which every regex
 //! dialect a client's tooling may use (ECMA-262, Python, Rust) reads alike.
 
-use portcullis_core::{Error, Result};
+use crate::Invalid;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
@@ -14,14 +16,15 @@ pub const IDENT_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,64}$";
 pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 pub const CURRENCY_PATTERN: &str = r"^[A-Z]{3}$";
 
-// Names, notes and lines follow the rules of `portcullis_core::validate`
-// (the console's and the management API's too); these word its faults for
-// an API's caller.
-use portcullis_core::validate::TextFault;
-pub use portcullis_core::validate::{line_schema, note_schema, text_schema};
+type Result<T> = std::result::Result<T, Invalid>;
 
-fn fault(field: &'static str, max: usize, f: TextFault) -> Error {
-    Error::invalid(
+// Names, notes and lines follow the rules of `crate::text` (the console's
+// too); these word its faults for an API's caller.
+use crate::text::TextFault;
+pub use crate::text::{line_schema, note_schema, text_schema};
+
+fn fault(field: &'static str, max: usize, f: TextFault) -> Invalid {
+    Invalid::new(
         field,
         match f {
             TextFault::Blank => format!("{field} must not be blank"),
@@ -32,19 +35,19 @@ fn fault(field: &'static str, max: usize, f: TextFault) -> Error {
 }
 
 pub fn check_text(field: &'static str, raw: &str, max: usize) -> Result<String> {
-    portcullis_core::validate::check_text(raw, max)
+    crate::text::check_text(raw, max)
         .map(str::to_owned)
         .map_err(|f| fault(field, max, f))
 }
 
 pub fn check_note(field: &'static str, raw: &str, max: usize) -> Result<String> {
-    portcullis_core::validate::check_note(raw, max)
+    crate::text::check_note(raw, max)
         .map(str::to_owned)
         .map_err(|f| fault(field, max, f))
 }
 
 pub fn check_line(field: &'static str, raw: &str, max: usize) -> Result<String> {
-    portcullis_core::validate::check_line(raw, max)
+    crate::text::check_line(raw, max)
         .map(str::to_owned)
         .map_err(|f| fault(field, max, f))
 }
@@ -97,7 +100,7 @@ pub fn check_ident(field: &'static str, raw: &str) -> Result<String> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(Error::invalid(
+        Err(Invalid::new(
             field,
             format!("{field} must be 1 to 64 letters, digits, '-', '_', '.' or ':'"),
         ))
@@ -109,9 +112,9 @@ pub fn date_schema() -> Value {
 }
 
 /// A real calendar date as `YYYY-MM-DD` (RFC 3339 full-date).
-pub fn check_date(field: &'static str, raw: &str) -> Result<portcullis_core::calendar::Date> {
-    portcullis_core::calendar::parse_date(raw)
-        .ok_or_else(|| Error::invalid(field, format!("{field} must be a real date as YYYY-MM-DD")))
+pub fn check_date(field: &'static str, raw: &str) -> Result<portcullis_calendar::Date> {
+    portcullis_calendar::parse_date(raw)
+        .ok_or_else(|| Invalid::new(field, format!("{field} must be a real date as YYYY-MM-DD")))
 }
 
 pub fn currency_schema() -> Value {
@@ -122,7 +125,7 @@ pub fn check_currency(field: &'static str, raw: &str) -> Result<String> {
     if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(raw.to_owned())
     } else {
-        Err(Error::invalid(
+        Err(Invalid::new(
             field,
             format!("{field} must be a three-letter ISO 4217 code in capitals"),
         ))
@@ -145,7 +148,7 @@ impl Range {
         if (self.min..=self.max).contains(&v) {
             Ok(v)
         } else {
-            Err(Error::invalid(
+            Err(Invalid::new(
                 field,
                 format!("{field} must be from {} to {}", self.min, self.max),
             ))
@@ -195,7 +198,7 @@ mod tests {
     use super::*;
 
     /// The identifier check agrees with its pattern (names and notes: see
-    /// `portcullis_core::validate`).
+    /// `crate::text`).
     #[test]
     fn checks_agree_with_patterns() {
         let ident = regex::Regex::new(IDENT_PATTERN).unwrap();

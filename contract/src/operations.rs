@@ -1,13 +1,29 @@
 //! Declaring an API's operations: each route names its scope on the same
 //! line, and the same declaration feeds the OpenAPI document.
+//!
+//! ```
+//! use axum::Json;
+//! use portcullis_contract::operations::{doc, ApiRoutes, Verb};
+//!
+//! async fn list() -> Json<Vec<String>> {
+//!     Json(Vec::new())
+//! }
+//!
+//! let api: ApiRoutes<()> = ApiRoutes::new().op(
+//!     Verb::Get,
+//!     "/things",
+//!     "things:read",
+//!     doc("List the things", 200),
+//!     list,
+//! );
+//! assert_eq!(api.ops[0].scope, "things:read");
+//! ```
 
 use axum::handler::Handler;
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 use portcullis_gate::scope;
 use serde_json::Value;
-
-use crate::ApiState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -211,18 +227,21 @@ pub struct Operation {
     pub doc: Doc,
 }
 
-pub struct ApiRoutes {
-    pub router: Router<ApiState>,
+/// An API's operations: the router of their handlers, each behind its
+/// scope, and their declarations for the document. `S` is the handlers'
+/// state.
+pub struct ApiRoutes<S> {
+    pub router: Router<S>,
     pub ops: Vec<Operation>,
 }
 
-impl Default for ApiRoutes {
+impl<S: Clone + Send + Sync + 'static> Default for ApiRoutes<S> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl ApiRoutes {
+impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
     pub fn new() -> Self {
         Self {
             router: Router::new(),
@@ -240,7 +259,7 @@ impl ApiRoutes {
         handler: H,
     ) -> Self
     where
-        H: Handler<T, ApiState>,
+        H: Handler<T, S>,
         T: 'static,
     {
         self.router = self
