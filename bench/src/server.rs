@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::{Extension, Router};
+use portcullis_core::feed::gates::GateFeed;
 use portcullis_core::gate_credentials::Gates;
-use portcullis_core::gate_feed::GateFeed;
 use portcullis_core::{Db, Issuer, SystemClock};
 use portcullis_gate::{Bearer, Gate};
 use portcullis_reference_apis::{operations, ApiState};

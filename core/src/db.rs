@@ -21,8 +21,10 @@ pub type Db = sqlx::AnyPool;
 /// resource server sharing the database keeps its own there (the reference
 /// APIs do), so sqlx is told to ignore applied versions it does not know
 /// and [`migrate`] checks ours itself.
+/// ([`migrate`] holds the lock itself, around its own check too.)
 pub static MIGRATOR: Migrator = Migrator {
     ignore_missing: true,
+    locking: false,
     ..sqlx::migrate!("../migrations")
 };
 
@@ -187,15 +189,27 @@ async fn connect_postgres(url: &str) -> Result<Db> {
         .map_err(unreachable)
 }
 
-/// Brings the issuer's tables up to date. A migration of ours that this
-/// binary does not know means a newer Portcullis migrated the database:
-/// refused, as sqlx would refuse it, before anything runs.
+/// Brings the issuer's tables up to date, under sqlx's migration lock (on
+/// PostgreSQL an advisory lock: nodes starting together take turns). A
+/// migration of ours that this binary does not know means a newer
+/// Portcullis migrated the database: refused, as sqlx would refuse it,
+/// before anything runs.
 pub async fn migrate(db: &Db) -> Result<()> {
     use sqlx::migrate::Migrate;
     let mut conn = db.acquire().await?;
+    conn.lock().await?;
+    let outcome = checked_run(&mut conn).await;
+    let unlocked = conn.unlock().await;
+    outcome?;
+    unlocked?;
+    Ok(())
+}
+
+/// The check and the run, on the connection that holds the lock.
+async fn checked_run(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    use sqlx::migrate::Migrate;
     conn.ensure_migrations_table().await?;
     let applied = conn.list_applied_migrations().await?;
-    drop(conn);
     if let Some(unknown) = applied
         .iter()
         .map(|m| m.version)
@@ -203,7 +217,7 @@ pub async fn migrate(db: &Db) -> Result<()> {
     {
         return Err(sqlx::migrate::MigrateError::VersionMissing(unknown).into());
     }
-    MIGRATOR.run(db).await?;
+    MIGRATOR.run_direct(conn).await?;
     Ok(())
 }
 

@@ -154,9 +154,9 @@ async fn add_key(db: &Db, master: &MasterKey, alg: SigningAlg, now: Epoch) -> Re
     )
     .await?;
     // Every running node reloads its keys when the feed brings this.
-    crate::changes::record(
+    crate::feed::record::record(
         &mut tx,
-        &[(crate::changes::ChangeKind::SigningKey, &new.key.kid)],
+        &[(crate::feed::record::ChangeKind::SigningKey, &new.key.kid)],
         now,
     )
     .await?;

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use crate::access::{Manager, Owner};
 use crate::audit;
-use crate::changes::ChangeKind;
 use crate::clock::{Clock, Epoch};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::feed::record::ChangeKind;
 use crate::feed::Feed;
 use crate::store;
 use crate::store::lifecycle::{DORMANT_CHOICES, DORMANT_NOTICE_DAYS, EXPIRY_WARNING_DAYS};

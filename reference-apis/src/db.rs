@@ -2,24 +2,30 @@
 //! driver, SQLite or PostgreSQL, the same SQL on both) and their own
 //! migrations in `reference-apis/migrations/`.
 //!
-//! Their migrations are numbered from 1,000,000,001 up, apart from the
-//! issuer's (which stay below 1,000,000,000, `portcullis_core::db`), so the
-//! two sets can share one database and its `_sqlx_migrations` table: each
-//! migrator ignores the other's versions and checks its own.
+//! Their migrations are numbered from 1,000,000,001 (the range
+//! 1,000,000,000 to 1,999,999,999 is theirs), apart from the issuer's (below
+//! 1,000,000,000, `portcullis_core::db`), so the two sets can share one
+//! database and its `_sqlx_migrations` table: each migrator ignores
+//! versions outside its range and refuses unknown ones inside it. On a
+//! shared database the issuer's run first (the Portcullis process does so):
+//! its 0004 made these tables before they had migrations of their own, and
+//! would fail on finding them.
+
+use std::ops::Range;
 
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
 
 /// The storage handle every store module takes.
 pub type Db = sqlx::AnyPool;
 
-/// Where the reference APIs' migration versions start.
-pub const FIRST_VERSION: i64 = 1_000_000_000;
+/// The migration versions that are the reference APIs'.
+pub const VERSIONS: Range<i64> = 1_000_000_000..2_000_000_000;
 
-/// Migrations of ours this binary does not know mean a newer binary ran
-/// here: refused below, as sqlx would refuse them were it not told to
-/// ignore the issuer's.
+/// [`migrate`] checks versions in [`VERSIONS`] itself and holds sqlx's
+/// lock around that check and the run.
 static MIGRATOR: Migrator = Migrator {
     ignore_missing: true,
+    locking: false,
     ..sqlx::migrate!("./migrations")
 };
 
@@ -28,22 +34,29 @@ pub fn migrations() -> usize {
     MIGRATOR.iter().count()
 }
 
-/// Brings the reference APIs' tables up to date. On a database the issuer
-/// migrated before these had migrations of their own (its 0004 made the
-/// same tables), the first one finds them in place and changes nothing.
+/// Brings the reference APIs' tables up to date, under sqlx's migration
+/// lock (on PostgreSQL an advisory lock: processes starting together take
+/// turns). A version of theirs that this binary does not know (a newer
+/// release migrated the database) is refused before anything runs.
 pub async fn migrate(db: &Db) -> Result<(), MigrateError> {
     let mut conn = db.acquire().await?;
+    conn.lock().await?;
+    let outcome = checked_run(&mut conn).await;
+    let unlocked = conn.unlock().await;
+    outcome.and(unlocked)
+}
+
+async fn checked_run(conn: &mut sqlx::AnyConnection) -> Result<(), MigrateError> {
     conn.ensure_migrations_table().await?;
     let applied = conn.list_applied_migrations().await?;
-    drop(conn);
     if let Some(unknown) = applied
         .iter()
         .map(|m| m.version)
-        .find(|v| *v > FIRST_VERSION && !MIGRATOR.version_exists(*v))
+        .find(|v| VERSIONS.contains(v) && !MIGRATOR.version_exists(*v))
     {
         return Err(MigrateError::VersionMissing(unknown));
     }
-    MIGRATOR.run(db).await
+    MIGRATOR.run_direct(conn).await
 }
 
 /// True when `e` is a unique-constraint violation (duplicate key).

@@ -9,7 +9,7 @@ pub enum StartupError {
     #[error(transparent)]
     Catalogue(#[from] portcullis_core::catalogue::CatalogueError),
     #[error("the reference APIs' migrations: {0}")]
-    ReferenceApis(#[from] sqlx::migrate::MigrateError),
+    ReferenceApis(sqlx::migrate::MigrateError),
     #[error("session store: {0}")]
     Sessions(#[from] sqlx::Error),
     #[error("cannot listen: {0}")]

@@ -240,7 +240,9 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
 async fn migrate(config: &Config) -> Result<(), StartupError> {
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
-    portcullis_reference_apis::migrate(&pool).await?;
+    portcullis_reference_apis::migrate(&pool)
+        .await
+        .map_err(StartupError::ReferenceApis)?;
     let applied = db::MIGRATOR.iter().count() + portcullis_reference_apis::db::migrations();
     println!(
         "{}: schema up to date ({applied} migrations)",

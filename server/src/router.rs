@@ -13,9 +13,9 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_core::catalogue::SigningAlg;
 use portcullis_core::db::Backend;
+use portcullis_core::feed::gates::GateFeed;
 use portcullis_core::feed::Feed;
 use portcullis_core::gate_credentials::Gates;
-use portcullis_core::gate_feed::GateFeed;
 use portcullis_core::gate_reach::GateReach;
 use portcullis_core::keyring::Keyring;
 use portcullis_core::limits::RateLimiter;
@@ -125,7 +125,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     db::migrate(&db).await?;
     // After the issuer's: on a database that predates them, the issuer's
     // 0004 made the reference APIs' tables, which theirs then find.
-    portcullis_reference_apis::migrate(&db).await?;
+    portcullis_reference_apis::migrate(&db)
+        .await
+        .map_err(StartupError::ReferenceApis)?;
 
     let master = Arc::new(config.master_key()?);
     let now = clock.now();
@@ -286,7 +288,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         lifecycle: lifecycle.clone(),
         request_timeout_secs: config.request_timeout_secs as i64,
     };
-    let live = portcullis_core::project_live::ProjectLive::attach_to(&feed);
+    let live = portcullis_core::feed::pages::ProjectLive::attach_to(&feed);
     let state = AppState {
         leptos_options: leptos_options.clone(),
         accounts: accounts.clone(),

@@ -35,7 +35,7 @@ pub struct AppState {
     /// Dormancy settings (the sweeps run in the background).
     pub lifecycle: Arc<portcullis_core::lifecycle::Lifecycle>,
     /// What open project pages hear of changes.
-    pub live: Arc<portcullis_core::project_live::ProjectLive>,
+    pub live: Arc<portcullis_core::feed::pages::ProjectLive>,
     /// The public base URL, no trailing slash (for showing endpoints).
     pub public_base: Arc<str>,
     pub sessions: SessionPolicy,

@@ -199,7 +199,7 @@ impl Clients {
         let mut tx = self.db.begin().await?;
         // Gates hold only what they must refuse: the tombstone refuses the
         // client's tokens that may still be live (issue 23).
-        let until = now + crate::gate_feed::REFUSAL_KEPT_SECS;
+        let until = now + crate::feed::gates::REFUSAL_KEPT_SECS;
         store::client_tombstones::bury(&mut tx, &by.account_id, client_id, until).await?;
         if !store::clients::delete(&mut tx, &by.account_id, client_id).await? {
             return Err(Error::NotFound);

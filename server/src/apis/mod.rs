@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use portcullis_core::gate_feed::GateFeed;
+use portcullis_core::feed::gates::GateFeed;
 use portcullis_core::{Catalogue, Clock, Db, Issuer};
 use portcullis_gate::Gate;
 use portcullis_reference_apis::{operations, router, ApiState};

@@ -92,3 +92,36 @@ async fn the_reference_apis_stand_on_a_database_of_their_own() {
     assert!(projects.is_err(), "no issuer tables");
     pool.close().await;
 }
+
+/// Nodes starting together on one new PostgreSQL database take turns under
+/// sqlx's advisory lock, both sets and both checks included (a single
+/// SQLite file has one process, which migrates before it serves).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_take_turns() {
+    if !crate::harness::on_postgres() {
+        eprintln!("PostgreSQL-only: runs in the PostgreSQL pass");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let url = database_url(&dir).await;
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let pool = db::connect(&url).await.unwrap();
+                db::migrate(&pool).await.unwrap();
+                portcullis_reference_apis::migrate(&pool).await.unwrap();
+                pool
+            })
+        })
+        .collect();
+    let mut nodes = Vec::new();
+    for start in starts {
+        nodes.push(start.await.unwrap());
+    }
+    let all = versions(&nodes[0]).await;
+    assert!(all.contains(&28) && all.contains(&1_000_000_001), "{all:?}");
+    for pool in nodes {
+        pool.close().await;
+    }
+}

@@ -113,7 +113,7 @@ async fn a_person_holds_a_few_streams_and_a_stream_is_not_activity() {
         .partner_client("tabs@example.com", &["applications:read"])
         .await;
     let mut open_ones = Vec::new();
-    for _ in 0..portcullis_core::project_live::STREAMS_PER_USER_MAX {
+    for _ in 0..portcullis_core::feed::pages::STREAMS_PER_USER_MAX {
         open_ones.push(open(&s, &owner.browser, &project).await.unwrap());
     }
     let (status, body) = open(&s, &owner.browser, &project).await.err().unwrap();

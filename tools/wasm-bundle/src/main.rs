@@ -80,8 +80,12 @@ fn split(input: PathBuf, out_dir: &Path, name: &str) -> Result<usize, Fault> {
 fn bindgen(out_dir: &Path, name: &str) -> Result<(), Fault> {
     let input = split_main(out_dir, name);
     // The command line's defaults where they differ from the library's
-    // (`omit_default_module_path`), so the glue is what the CLI wrote.
+    // (`omit_default_module_path`; `reference_types`, which the library
+    // also reads from WASM_BINDGEN_EXTERNREF), so the glue is what the CLI
+    // wrote.
+    #[allow(deprecated)]
     Bindgen::new()
+        .reference_types(false)
         .input_path(&input)
         .web(true)?
         .typescript(false)

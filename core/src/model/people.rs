@@ -1,15 +1,9 @@
-//! The shapes the domain and storage layers share: who acts (a member's
-//! `Principal`, `Staff`), team members and invitations, audit entries and
-//! their filters. Storage (`crate::store`) reads and writes these and its
-//! own row structs, and imports no domain module; the domain modules add
-//! the behaviour (`audit::Filter::from_text`, `audit::Cursor::decode`, …)
-//! and re-export these under their own names.
+//! Who acts: a member's role, a signed-in member (`Principal`) and a
+//! support staff member.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-
-use crate::clock::Epoch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,52 +75,4 @@ pub struct Staff {
     pub(crate) session_epoch: i64,
     /// Staff must have one before their first staff action.
     pub(crate) second_factor: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Member {
-    pub user_id: String,
-    pub email: String,
-    pub role: String,
-    pub joined_at: Epoch,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Invite {
-    pub id: String,
-    pub role: String,
-    pub created_at: Epoch,
-    pub expires_at: Epoch,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct Entry {
-    pub id: String,
-    pub at: Epoch,
-    pub actor_kind: String,
-    pub actor_label: String,
-    pub action: String,
-    pub target_kind: String,
-    pub target_id: String,
-    pub project_id: Option<String>,
-    pub client_ip: Option<String>,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Exact actor label (an email), case-insensitive.
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub project_id: Option<String>,
-    /// Inclusive bounds, epoch seconds.
-    pub from: Option<Epoch>,
-    pub to: Option<Epoch>,
-}
-
-/// Where the next page starts: strictly older than this (at, id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub at: Epoch,
-    pub id: String,
 }

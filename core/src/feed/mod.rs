@@ -12,6 +12,10 @@
 //! other nodes hear PostgreSQL's `NOTIFY` and catch up, and a short poll
 //! covers a lost connection, another process on the same SQLite file, and
 //! anything a notification missed.
+//!
+//! Around it: [`record`] (what a writer appends, in its own transaction),
+//! [`gates`] (what gates must know, made from each applied change) and
+//! [`pages`] (what open project pages hear).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -20,7 +24,12 @@ use std::time::Duration;
 use sqlx::{Any, Transaction};
 use tokio::sync::{Mutex, Notify};
 
-pub use crate::changes::{record, ChangeKind};
+pub mod gates;
+pub mod pages;
+pub mod record;
+
+pub use record::{record, ChangeKind};
+
 use crate::clock::{Clock, Secs};
 use crate::db::Db;
 use crate::error::Result;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::changes::ChangeKind;
+use crate::feed::record::ChangeKind;
 use crate::feed::{Applied, Feed};
 use crate::registry::Registry;
 
