@@ -13,7 +13,7 @@
 //! covers a lost connection, another process on the same SQLite file, and
 //! anything a notification missed.
 //!
-//! Around it: [`record`] (what a writer appends, in its own transaction),
+//! Around it: [`record`](mod@record) (what a writer appends, in its own transaction),
 //! [`gates`] (what gates must know, made from each applied change) and
 //! [`pages`] (what open project pages hear).
 

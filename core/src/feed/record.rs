@@ -1,7 +1,7 @@
 //! What a writer appends to the change feed, in its own transaction: the
-//! kind of thing that changed and its id. Below the feed (which applies the
-//! rows to memory), so anything that writes can record without depending
-//! on what reads.
+//! kind of thing that changed and its id. It uses nothing of the rest of
+//! the feed (which applies the rows to memory), so anything that writes
+//! can record without depending on what reads.
 
 use crate::clock::Epoch;
 use crate::error::Result;

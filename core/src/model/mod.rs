@@ -3,8 +3,9 @@
 //! `Staff`), an account's members and invitations ([`team`]), audit entries
 //! and their filters ([`audit`]). Storage (`crate::store`) reads and writes
 //! these and its own row structs, and imports no domain module; the domain
-//! modules add the behaviour (`audit::Filter::from_text`,
-//! `audit::Cursor::decode`, …) and re-export these under their own names.
+//! modules add the behaviour (`crate::audit::Filter::from_text`,
+//! `crate::audit::Cursor::decode`, …) and re-export these under their own
+//! names.
 
 pub mod audit;
 pub mod people;
