@@ -146,7 +146,9 @@ build-release: release-deps $(RELEASE_STAMP)
 run: build-release
 	$(call say,Migrating the database)
 	./target/release/portcullis migrate
-	$(call say,Serving the console on http://$${PORTCULLIS_ADDR:-127.0.0.1:3000}; metrics on http://$${PORTCULLIS_METRICS_ADDR:-127.0.0.1:9464}/metrics (Ctrl-C stops))
+	@metrics=$${PORTCULLIS_METRICS_ADDR:-127.0.0.1:9464}; \
+	if [ "$$metrics" = off ]; then metrics=; else metrics="; metrics on http://$$metrics/metrics"; fi; \
+	printf '\n\033[1m==> %s\033[0m\n' "Serving the console on http://$${PORTCULLIS_ADDR:-127.0.0.1:3000}$$metrics (Ctrl-C stops)"
 	PORTCULLIS_METRICS_ADDR=$${PORTCULLIS_METRICS_ADDR:-127.0.0.1:9464} exec ./target/release/portcullis serve
 
 # -------------------------------------------------------------------- test --
