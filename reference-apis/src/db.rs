@@ -40,10 +40,14 @@ pub fn migrations() -> usize {
 /// release migrated the database) is refused before anything runs.
 pub async fn migrate(db: &Db) -> Result<(), MigrateError> {
     let mut conn = db.acquire().await?;
-    // The lock belongs to the connection's session: should the unlock
-    // below fail or never run (a cancelled start-up), the connection
-    // closes instead of going back to the pool still holding it.
-    conn.close_on_drop();
+    // PostgreSQL's advisory lock belongs to the connection's session:
+    // should the unlock below fail or never run (a cancelled start-up),
+    // the connection closes instead of going back to the pool holding it.
+    // (SQLite takes no lock, and an in-memory database lives only as long
+    // as its one connection.)
+    if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+        conn.close_on_drop();
+    }
     conn.lock().await?;
     let outcome = checked_run(&mut conn).await;
     let unlocked = conn.unlock().await;
