@@ -19,9 +19,8 @@ pub type Db = sqlx::AnyPool;
 
 /// The issuer's migrations. Versions from 1,000,000,000 up are not ours: a
 /// resource server sharing the database keeps its own there (the reference
-/// APIs do), so sqlx is told to ignore applied versions it does not know
-/// and [`migrate`] checks ours itself.
-/// ([`migrate`] holds the lock itself, around its own check too.)
+/// APIs do), so sqlx is told to ignore applied versions it does not know,
+/// and [`migrate`] checks ours itself, under the lock it holds.
 pub static MIGRATOR: Migrator = Migrator {
     ignore_missing: true,
     locking: false,
