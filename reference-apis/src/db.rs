@@ -1,5 +1,5 @@
-//! The reference APIs' storage: the pool they are handed (sqlx's `Any`
-//! driver, SQLite or PostgreSQL, the same SQL on both) and their own
+//! The reference APIs' storage: a pool of their own ([`connect`]; sqlx's
+//! `Any` driver, SQLite or PostgreSQL, the same SQL on both) and their own
 //! migrations in `reference-apis/migrations/`.
 //!
 //! Their migrations are numbered from 1,000,000,001 (the range
@@ -12,11 +12,85 @@
 //! would fail on finding them.
 
 use std::ops::Range;
+use std::str::FromStr;
+use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::Executor;
 
 /// The storage handle every store module takes.
 pub type Db = sqlx::AnyPool;
+
+/// Connections of their pool: these APIs' calls are short single
+/// statements or one small transaction.
+const CONNECTIONS: u32 = 4;
+
+/// Opens the reference APIs' own pool on `url`: a SQLite file (made, with
+/// its folder, if missing) or a PostgreSQL database. Their own even when
+/// `url` is the issuer's database, so that a flood of API calls waits for
+/// these connections and never takes the token endpoint's.
+pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(5));
+    // The scheme first: sqlx reads text that is not a URL as a file name.
+    match url
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("sqlite") => {}
+        Some("postgres" | "postgresql") => {
+            // One direct try first: the pool would retry until its timeout
+            // and then say only that it timed out, hiding the cause.
+            let options = AnyConnectOptions::from_str(url)?;
+            options.connect().await?.close().await?;
+            return pool.connect_with(options).await;
+        }
+        _ => {
+            return Err(sqlx::Error::Configuration(
+                "not a SQLite URL (sqlite://data/apis.db) or a PostgreSQL URL \
+                 (postgres://user@host:5432/apis)"
+                    .into(),
+            ))
+        }
+    }
+    let file = SqliteConnectOptions::from_str(url)?;
+    let file = file.get_filename();
+    let in_memory = file == std::path::Path::new(":memory:") || url.contains("mode=memory");
+    if !in_memory {
+        if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)?;
+        }
+    }
+    // The Any driver takes a URL only: create-if-missing goes there, the
+    // pragmas run on each new connection (WAL and a busy timeout: the
+    // issuer's pool may write the same file).
+    let url = match (url.contains("mode="), url.contains('?')) {
+        (true, _) => url.to_owned(),
+        (false, true) => format!("{url}&mode=rwc"),
+        (false, false) => format!("{url}?mode=rwc"),
+    };
+    pool
+        // An in-memory database exists once per connection.
+        .max_connections(if in_memory { 1 } else { CONNECTIONS })
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "pragma journal_mode = wal; pragma synchronous = normal; \
+                     pragma foreign_keys = on; pragma busy_timeout = 5000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+}
 
 /// The migration versions that are the reference APIs'.
 pub const VERSIONS: Range<i64> = 1_000_000_000..2_000_000_000;

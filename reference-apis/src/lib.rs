@@ -8,9 +8,10 @@
 //!
 //! Of Portcullis they use only the gate and `portcullis-contract` (field
 //! rules, operations, error answers; `make test` checks with `cargo tree`
-//! that the issuer's domain stays out). Their storage is the pool handed
-//! in, with their own migrations ([`migrate`], after the issuer's when the
-//! database is shared).
+//! that the issuer's domain stays out). Their storage is a pool of their
+//! own ([`connect`]: the issuer's database or another) with their own
+//! migrations ([`migrate`], after the issuer's when the database is
+//! shared).
 //!
 //! [`scope`]: portcullis_gate::scope
 //! [`Bearer`]: portcullis_gate::Bearer
@@ -29,7 +30,7 @@ use portcullis_gate::clock::Clock;
 use portcullis_gate::Gate;
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use db::{migrate, Db};
+pub use db::{connect, migrate, Db};
 pub use error::Error;
 
 /// JSON bodies of these APIs are small.

@@ -31,6 +31,17 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// Database of the reference APIs (Partner, Transactions): their
+    /// records and their migrations, in a pool of their own. A SQLite file
+    /// or a PostgreSQL URL, as DATABASE_URL. [default: DATABASE_URL]
+    #[arg(
+        long,
+        env = "PORTCULLIS_APIS_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub apis_database_url: Option<String>,
+
     /// Redis (or Valkey) that holds the limits shared by every node:
     /// project buckets, the log-in throttle and the token endpoint's
     /// per-address guard, e.g. redis://127.0.0.1:6379. Unset: each node keeps
@@ -223,6 +234,10 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("addr", &self.addr)
             .field("database_url", &redacted(&self.database_url))
+            .field(
+                "apis_database_url",
+                &self.apis_database_url.as_deref().map(redacted),
+            )
             .field("redis_url", &self.redis_url.as_deref().map(redacted))
             .field("public_url", &self.public_url.as_ref().map(Url::as_str))
             .field("session_idle_minutes", &self.session_idle_minutes)
@@ -286,6 +301,14 @@ impl Config {
         config.master_key_file = dir.join("master.key");
         config.site_root = dir.join("site");
         config
+    }
+
+    /// Where the reference APIs keep their records.
+    pub fn apis_database_url(&self) -> &str {
+        match &self.apis_database_url {
+            Some(url) if !url.is_empty() => url,
+            _ => &self.database_url,
+        }
     }
 
     /// Where webhooks may go.

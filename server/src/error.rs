@@ -8,6 +8,15 @@ pub enum StartupError {
     Core(#[from] portcullis_core::Error),
     #[error(transparent)]
     Catalogue(#[from] portcullis_core::catalogue::CatalogueError),
+    #[error(
+        "the reference APIs' database (PORTCULLIS_APIS_DATABASE_URL, or DATABASE_URL \
+         when unset) at {url}: {source}"
+    )]
+    ApisDatabase {
+        /// Without its password.
+        url: String,
+        source: sqlx::Error,
+    },
     #[error("the reference APIs' migrations: {0}")]
     ReferenceApis(sqlx::migrate::MigrateError),
     #[error("session store: {0}")]

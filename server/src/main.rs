@@ -234,21 +234,35 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
     .await?;
     built.background.stop().await;
     built.db.close().await;
+    built.apis_db.close().await;
     Ok(())
 }
 
 async fn migrate(config: &Config) -> Result<(), StartupError> {
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
-    portcullis_reference_apis::migrate(&pool)
-        .await
-        .map_err(StartupError::ReferenceApis)?;
-    let applied = db::MIGRATOR.iter().count() + portcullis_reference_apis::db::migrations();
-    println!(
-        "{}: schema up to date ({applied} migrations)",
-        db::redacted(&config.database_url)
-    );
     pool.close().await;
+    let apis = portcullis_server::apis::open_database(config).await?;
+    apis.close().await;
+    let issuer = db::MIGRATOR.iter().count();
+    let theirs = portcullis_reference_apis::db::migrations();
+    if config.apis_database_url() == config.database_url {
+        println!(
+            "{}: schema up to date ({} migrations)",
+            db::redacted(&config.database_url),
+            issuer + theirs
+        );
+    } else {
+        println!(
+            "{}: schema up to date ({issuer} migrations)",
+            db::redacted(&config.database_url)
+        );
+        println!(
+            "{}: the reference APIs' schema up to date ({theirs} migration{})",
+            db::redacted(config.apis_database_url()),
+            if theirs == 1 { "" } else { "s" }
+        );
+    }
     Ok(())
 }
 

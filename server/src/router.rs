@@ -50,6 +50,9 @@ use portcullis_core::usage_totals::UsageTotals;
 pub struct Built {
     pub router: Router,
     pub db: Db,
+    /// The reference APIs' own pool (on the same database unless
+    /// `PORTCULLIS_APIS_DATABASE_URL` names another).
+    pub apis_db: portcullis_reference_apis::Db,
     pub issuer: Arc<Issuer>,
     pub projects: Arc<Projects>,
     pub clients: Arc<Clients>,
@@ -123,11 +126,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
-    // After the issuer's: on a database that predates them, the issuer's
-    // 0004 made the reference APIs' tables, which theirs then find.
-    portcullis_reference_apis::migrate(&db)
-        .await
-        .map_err(StartupError::ReferenceApis)?;
+    let apis_db = apis::open_database(config).await?;
 
     let master = Arc::new(config.master_key()?);
     let now = clock.now();
@@ -392,7 +391,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
             issuer.clone(),
             &gate_feed,
             &catalogue,
-            &db,
+            &apis_db,
             clock_for_apis,
             public_url.as_str().trim_end_matches('/'),
             manage_state,
@@ -412,6 +411,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         router,
         vitals,
         db,
+        apis_db,
         issuer,
         projects: projects_handle,
         clients: clients_handle,

@@ -10,9 +10,30 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 use portcullis_core::feed::gates::GateFeed;
-use portcullis_core::{Catalogue, Clock, Db, Issuer};
+use portcullis_core::{Catalogue, Clock, Issuer};
 use portcullis_gate::Gate;
 use portcullis_reference_apis::{operations, router, ApiState};
+
+use crate::config::Config;
+use crate::error::StartupError;
+
+/// The reference APIs' own pool, their tables brought up to date. Run after
+/// the issuer's migrations: on a database that predates the APIs' own
+/// migrations, the issuer's 0004 made their tables, which theirs then find.
+pub async fn open_database(config: &Config) -> Result<portcullis_reference_apis::Db, StartupError> {
+    let url = config.apis_database_url();
+    let db = portcullis_reference_apis::connect(url)
+        .await
+        .map_err(|source| StartupError::ApisDatabase {
+            url: portcullis_core::db::redacted(url),
+            source,
+        })?;
+    if let Err(e) = portcullis_reference_apis::migrate(&db).await {
+        db.close().await;
+        return Err(StartupError::ReferenceApis(e));
+    }
+    Ok(db)
+}
 
 /// Every API of the catalogue that has handlers, gated, at its base path;
 /// plus `/openapi.json`.
@@ -20,7 +41,7 @@ pub fn routes(
     issuer: Arc<Issuer>,
     gate_feed: &Arc<GateFeed>,
     catalogue: &Catalogue,
-    db: &Db,
+    db: &portcullis_reference_apis::Db,
     clock: Arc<dyn Clock>,
     endpoints: &str,
     manage_state: crate::manage::ManageState,

@@ -7,6 +7,7 @@ fn portcullis() -> Command {
     for var in [
         "PORTCULLIS_ADDR",
         "DATABASE_URL",
+        "PORTCULLIS_APIS_DATABASE_URL",
         "PORTCULLIS_PUBLIC_URL",
         "PORTCULLIS_MASTER_KEY",
         "PORTCULLIS_MASTER_KEY_FILE",
@@ -26,6 +27,7 @@ fn help_documents_every_setting() {
     for var in [
         "PORTCULLIS_ADDR",
         "DATABASE_URL",
+        "PORTCULLIS_APIS_DATABASE_URL",
         "PORTCULLIS_PUBLIC_URL",
         "PORTCULLIS_SESSION_IDLE_MINUTES",
         "PORTCULLIS_SESSION_ABSOLUTE_HOURS",
@@ -72,6 +74,82 @@ fn migrate_creates_the_database_and_is_repeatable() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("schema up to date"));
     }
     assert!(db.exists() || crate::harness::on_postgres());
+}
+
+/// With `PORTCULLIS_APIS_DATABASE_URL`, `migrate` brings each database up
+/// to date with its own set and says so for each.
+#[test]
+fn migrate_brings_a_separate_apis_database_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let apis_dir = tempfile::tempdir().unwrap();
+    let (url, apis_url) = if crate::harness::on_postgres() {
+        (
+            crate::harness::database_url_blocking(&dir),
+            crate::harness::database_url_blocking(&apis_dir),
+        )
+    } else {
+        (
+            format!("sqlite://{}/p.db", dir.path().display()),
+            format!("sqlite://{}/apis/records.db", apis_dir.path().display()),
+        )
+    };
+    for _ in 0..2 {
+        let out = portcullis()
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .env("PORTCULLIS_APIS_DATABASE_URL", &apis_url)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout.lines().count(), 2, "{stdout}");
+        assert!(
+            stdout.contains("the reference APIs' schema up to date (1 migration)"),
+            "{stdout}"
+        );
+    }
+    assert!(crate::harness::on_postgres() || apis_dir.path().join("apis/records.db").exists());
+}
+
+/// A reference APIs' URL that cannot be served stops start-up, naming the
+/// setting and never its password.
+#[test]
+fn an_apis_database_url_that_cannot_be_served_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    for apis_url in [
+        "postgres://postgres:hunter2@127.0.0.1:9/db",
+        "mysql://127.0.0.1/db",
+        "data/apis.db",
+    ] {
+        let out = portcullis()
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/p.db", dir.path().display()),
+            )
+            .env("PORTCULLIS_APIS_DATABASE_URL", apis_url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{apis_url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("PORTCULLIS_APIS_DATABASE_URL"),
+            "{apis_url}: {err}"
+        );
+        assert!(
+            !err.contains("hunter2"),
+            "the password is never echoed: {err}"
+        );
+        assert!(
+            !dir.path().join("data").exists(),
+            "{apis_url}: no file made"
+        );
+    }
 }
 
 #[test]

@@ -307,3 +307,4 @@ mod challenges;
 mod document;
 mod input;
 mod scopes;
+mod storage;
