@@ -55,8 +55,11 @@ define apt_install
 	fi
 endef
 
-# A C compiler for the crates that build C (ring, SQLite); the parts of the
-# toolchain rust-toolchain.toml names, should rustup not have added them.
+# A C compiler for the crates that build C (ring, SQLite), the toolchain's
+# parts the build and the checks use, and the compiler's version for the log.
+# No rust-toolchain.toml: rustup would download the release or channel it
+# names wherever the installed toolchain is named otherwise, and machines
+# here reach package registries only.
 rust-deps:
 	$(call apt_install,cc,build-essential)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
@@ -135,7 +138,7 @@ deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 # let `make test` exercise a stale release build.
 SOURCES := $(shell find calendar contract core gate reference-apis/src reference-apis/migrations app frontend server/src style migrations public tools -type f 2>/dev/null) \
            reference-apis/Cargo.toml server/Cargo.toml \
-           Cargo.toml Cargo.lock .cargo/config.toml rust-toolchain.toml scripts/build-site
+           Cargo.toml Cargo.lock .cargo/config.toml scripts/build-site
 RELEASE_STAMP := target/site/.release-build
 
 $(RELEASE_STAMP): $(SOURCES) | release-deps

@@ -50,6 +50,8 @@ export default defineConfig({
     env: {
       PORTCULLIS_ADDR: `127.0.0.1:${port}`,
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+      // A developer's setting would take the tests' records elsewhere.
+      PORTCULLIS_APIS_DATABASE_URL: '',
       PORTCULLIS_MASTER_KEY_FILE: `${dataDir}/master.key`,
       LEPTOS_SITE_ROOT: '../target/site',
       PORTCULLIS_SCOPES: '../scopes.toml',

@@ -82,6 +82,7 @@ pub(crate) async fn spawn(
         .arg("serve")
         .env("PORTCULLIS_ADDR", &addr)
         .env("DATABASE_URL", database_url)
+        .env_remove("PORTCULLIS_APIS_DATABASE_URL")
         .env("PORTCULLIS_MASTER_KEY", master)
         .env("PORTCULLIS_PUBLIC_URL", public)
         .env("PORTCULLIS_SCOPES", "scopes.toml")

@@ -242,6 +242,7 @@ async fn gate_snapshot(
     let out = std::process::Command::new(binary)
         .args(["gates", "add", "--api", "partner", "--name", "scale"])
         .env("DATABASE_URL", url)
+        .env_remove("PORTCULLIS_APIS_DATABASE_URL")
         .env("PORTCULLIS_MASTER_KEY", MASTER)
         .env("PORTCULLIS_SCOPES", "scopes.toml")
         .output()

@@ -20,6 +20,8 @@ pub struct Servers {
     gates: Arc<Gates>,
     gate_feed: Arc<GateFeed>,
     db: Db,
+    /// The reference APIs' own pool, which the ungated handler uses too.
+    apis_db: portcullis_reference_apis::Db,
     /// The gated server's settings (its outer layers, for the ungated one).
     config: Config,
     _dir: tempfile::TempDir,
@@ -55,6 +57,8 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         format!("--master-key-file={}/master.key", dir.path().display()),
         format!("--site-root={}", site_root.display()),
         "--log=warn".to_owned(),
+        // Empty: the reference APIs on the bench's database.
+        "--apis-database-url=".to_owned(),
     ];
     if let Some(redis) = &storage.redis_url {
         args.push(format!("--redis-url={redis}"));
@@ -64,7 +68,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let (gated, issuer, db, gates, gate_feed, config) = runtime.block_on(async {
+    let (gated, issuer, db, apis_db, gates, gate_feed, config) = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
@@ -74,7 +78,11 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         let built = build(&config, Arc::new(SystemClock))
             .await
             .map_err(|e| e.to_string())?;
-        let (issuer, db) = (built.issuer.clone(), built.db.clone());
+        let (issuer, db, apis_db) = (
+            built.issuer.clone(),
+            built.db.clone(),
+            built.apis_db.clone(),
+        );
         let (gates, gate_feed) = (built.gates.clone(), built.gate_feed.clone());
         tokio::spawn(async move {
             let app = built
@@ -84,7 +92,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
                 eprintln!("bench: server stopped: {e}");
             }
         });
-        Ok::<_, String>((addr, issuer, db, gates, gate_feed, config))
+        Ok::<_, String>((addr, issuer, db, apis_db, gates, gate_feed, config))
     })?;
     Ok(Servers {
         gated,
@@ -93,6 +101,7 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         gates,
         gate_feed,
         db,
+        apis_db,
         config,
         _dir: dir,
     })
@@ -152,7 +161,7 @@ impl Servers {
             .issuer
             .check(token)
             .map_err(|e| format!("the bench token does not check: {e}"))?;
-        let state = ApiState::new(self.db.clone(), Arc::new(SystemClock));
+        let state = ApiState::new(self.apis_db.clone(), Arc::new(SystemClock));
         let ops = operations("partner").ok_or("no partner operations")?;
         // The gated server's outer layers too: only the gate differs.
         let router = portcullis_server::router::outer_layers(

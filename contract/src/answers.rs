@@ -26,6 +26,9 @@ pub enum ApiError {
         message: String,
     },
     NotFound,
+    /// Nothing to serve it with for now (no free database connection
+    /// within the wait): 503, to be retried.
+    Busy,
     Internal,
 }
 
@@ -51,6 +54,15 @@ impl IntoResponse for ApiError {
                 StatusCode::NOT_FOUND,
                 json!({ "error": "not_found", "message": "no such item in this project" }),
             ),
+            ApiError::Busy => {
+                let body = json!({
+                    "error": "temporarily_unavailable",
+                    "message": "too busy to answer now; try again shortly",
+                });
+                let headers = [(axum::http::header::RETRY_AFTER, "1")];
+                return (StatusCode::SERVICE_UNAVAILABLE, headers, axum::Json(body))
+                    .into_response();
+            }
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({ "error": "server_error", "message": "something went wrong on our side" }),

@@ -119,7 +119,9 @@ async fn connect_sqlite(url: &str) -> Result<Db> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::Setup(format!("DATABASE_URL is not a usable SQLite URL: {e}")))?;
     let file = options.get_filename();
-    let in_memory = file == std::path::Path::new(":memory:") || url.contains("mode=memory");
+    // From the text: sqlx names an in-memory database
+    // `file:sqlx-in-memory-N`, not `:memory:`.
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if !in_memory {
         if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)

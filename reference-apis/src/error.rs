@@ -56,6 +56,10 @@ impl From<Error> for ApiError {
                 message,
             },
             Error::NotFound => ApiError::NotFound,
+            Error::Database(sqlx::Error::PoolTimedOut) => {
+                tracing::warn!("a reference API call found no free database connection in time");
+                ApiError::Busy
+            }
             Error::Database(e) => {
                 tracing::error!(error = %e, "database error in a reference API call");
                 ApiError::Internal

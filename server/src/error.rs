@@ -15,9 +15,9 @@ pub enum StartupError {
     ApisDatabase {
         /// Without its password.
         url: String,
-        source: sqlx::Error,
+        source: portcullis_reference_apis::db::ConnectError,
     },
-    #[error("the reference APIs' migrations: {0}")]
+    #[error("the reference APIs' migrations (PORTCULLIS_APIS_DATABASE_URL, or DATABASE_URL when unset): {0}")]
     ReferenceApis(sqlx::migrate::MigrateError),
     #[error("session store: {0}")]
     Sessions(#[from] sqlx::Error),

@@ -221,9 +221,10 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
     }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(
-        "Portcullis console on {} (database {})",
+        "Portcullis console on {} (database {}; the reference APIs' {})",
         config.public_url()?,
-        db::redacted(&config.database_url)
+        db::redacted(&config.database_url),
+        db::redacted(config.apis_database_url())
     );
     portcullis_server::listen::serve(
         listener,
@@ -239,30 +240,20 @@ async fn serve(config: &Config) -> Result<(), StartupError> {
 }
 
 async fn migrate(config: &Config) -> Result<(), StartupError> {
-    let pool = db::connect(&config.database_url).await?;
-    db::migrate(&pool).await?;
+    let (pool, apis) = portcullis_server::apis::open_databases(config).await?;
     pool.close().await;
-    let apis = portcullis_server::apis::open_database(config).await?;
     apis.close().await;
-    let issuer = db::MIGRATOR.iter().count();
+    println!(
+        "{}: schema up to date ({} migrations)",
+        db::redacted(&config.database_url),
+        db::MIGRATOR.iter().count()
+    );
     let theirs = portcullis_reference_apis::db::migrations();
-    if config.apis_database_url() == config.database_url {
-        println!(
-            "{}: schema up to date ({} migrations)",
-            db::redacted(&config.database_url),
-            issuer + theirs
-        );
-    } else {
-        println!(
-            "{}: schema up to date ({issuer} migrations)",
-            db::redacted(&config.database_url)
-        );
-        println!(
-            "{}: the reference APIs' schema up to date ({theirs} migration{})",
-            db::redacted(config.apis_database_url()),
-            if theirs == 1 { "" } else { "s" }
-        );
-    }
+    println!(
+        "{}: the reference APIs' schema up to date ({theirs} migration{})",
+        db::redacted(config.apis_database_url()),
+        if theirs == 1 { "" } else { "s" }
+    );
     Ok(())
 }
 

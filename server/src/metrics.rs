@@ -41,6 +41,7 @@ const OUTBOX_AGE: &str = "portcullis_webhook_outbox_oldest_pending_seconds";
 const THROTTLED: &str = "portcullis_throttled_addresses";
 const REGISTRY_CLIENTS: &str = "portcullis_registry_clients";
 const POOL: &str = "portcullis_db_pool_connections";
+const APIS_POOL: &str = "portcullis_apis_db_pool_connections";
 
 /// Token latency buckets, seconds: a token is minted in well under a
 /// millisecond of CPU; the tail is queueing and the database.
@@ -99,6 +100,10 @@ fn describe() {
         "Clients in this node's in-memory registry"
     );
     describe_gauge!(POOL, "Database pool connections by state (in_use, idle)");
+    describe_gauge!(
+        APIS_POOL,
+        "The reference APIs' own database pool connections by state (in_use, idle)"
+    );
 }
 
 /// The results `/oauth/token` answers with (the `result` label).
@@ -183,6 +188,8 @@ impl Drop for Following {
 /// What the scrape reads of this node's state.
 pub struct Vitals {
     pub db: Db,
+    /// The reference APIs' own pool.
+    pub apis_db: portcullis_reference_apis::Db,
     pub readiness: Arc<Readiness>,
     pub registry: Arc<Registry>,
     pub client_failures: Arc<LoginThrottle>,
@@ -209,10 +216,12 @@ impl Vitals {
         }
         metrics::gauge!(REGISTRY_CLIENTS).set(self.registry.client_count() as f64);
         metrics::gauge!(THROTTLED).set(self.client_failures.len() as f64);
-        let idle = self.db.num_idle();
-        let size = self.db.size() as usize;
-        metrics::gauge!(POOL, "state" => "idle").set(idle as f64);
-        metrics::gauge!(POOL, "state" => "in_use").set(size.saturating_sub(idle) as f64);
+        for (name, pool) in [(POOL, &self.db), (APIS_POOL, &self.apis_db)] {
+            let idle = pool.num_idle();
+            let size = pool.size() as usize;
+            metrics::gauge!(name, "state" => "idle").set(idle as f64);
+            metrics::gauge!(name, "state" => "in_use").set(size.saturating_sub(idle) as f64);
+        }
         let outbox = tokio::time::timeout(Duration::from_secs(2), async {
             let counts = store::webhooks::count_by_status(&self.db).await?;
             let oldest = store::webhooks::oldest_pending(&self.db).await?;

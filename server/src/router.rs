@@ -124,9 +124,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         config.scopes.display()
     );
 
-    let db = db::connect(&config.database_url).await?;
-    db::migrate(&db).await?;
-    let apis_db = apis::open_database(config).await?;
+    let (db, apis_db) = apis::open_databases(config).await?;
 
     let master = Arc::new(config.master_key()?);
     let now = clock.now();
@@ -401,6 +399,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
 
     let vitals = Arc::new(crate::metrics::Vitals {
         db: db.clone(),
+        apis_db: apis_db.clone(),
         readiness,
         registry: registry_for_metrics,
         client_failures,

@@ -9,30 +9,70 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use portcullis_core::db::{self, redacted, Backend};
 use portcullis_core::feed::gates::GateFeed;
-use portcullis_core::{Catalogue, Clock, Issuer};
+use portcullis_core::{Catalogue, Clock, Db, Issuer};
 use portcullis_gate::Gate;
 use portcullis_reference_apis::{operations, router, ApiState};
 
 use crate::config::Config;
 use crate::error::StartupError;
 
-/// The reference APIs' own pool, their tables brought up to date. Run after
-/// the issuer's migrations: on a database that predates the APIs' own
-/// migrations, the issuer's 0004 made their tables, which theirs then find.
-pub async fn open_database(config: &Config) -> Result<portcullis_reference_apis::Db, StartupError> {
-    let url = config.apis_database_url();
-    let db = portcullis_reference_apis::connect(url)
-        .await
-        .map_err(|source| StartupError::ApisDatabase {
-            url: portcullis_core::db::redacted(url),
-            source,
-        })?;
-    if let Err(e) = portcullis_reference_apis::migrate(&db).await {
+/// The issuer's pool and the reference APIs' own, both migrated. Both URLs
+/// are read before either database is opened (a bad setting changes
+/// nothing). The issuer's migrations run first: on a database that
+/// predates the APIs' own migrations, the issuer's 0004 made their tables,
+/// which theirs then find.
+pub async fn open_databases(
+    config: &Config,
+) -> Result<(Db, portcullis_reference_apis::Db), StartupError> {
+    Backend::of_url(&config.database_url)?;
+    let apis_url = config.apis_database_url();
+    let apis_failed = |source| StartupError::ApisDatabase {
+        url: redacted(apis_url),
+        source,
+    };
+    portcullis_reference_apis::db::check(apis_url).map_err(apis_failed)?;
+    // A database of their own is reached first, so that its failure leaves
+    // the issuer's untouched; on a shared one the issuer's failure is the
+    // one to report (it names DATABASE_URL).
+    let (db, apis) = if config
+        .apis_database_url
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+    {
+        let apis = portcullis_reference_apis::connect(apis_url)
+            .await
+            .map_err(apis_failed)?;
+        match db::connect(&config.database_url).await {
+            Ok(db) => (db, apis),
+            Err(e) => {
+                apis.close().await;
+                return Err(e.into());
+            }
+        }
+    } else {
+        let db = db::connect(&config.database_url).await?;
+        match portcullis_reference_apis::connect(apis_url).await {
+            Ok(apis) => (db, apis),
+            Err(e) => {
+                db.close().await;
+                return Err(apis_failed(e));
+            }
+        }
+    };
+    let migrated = async {
+        db::migrate(&db).await?;
+        portcullis_reference_apis::migrate(&apis)
+            .await
+            .map_err(StartupError::ReferenceApis)
+    };
+    if let Err(e) = migrated.await {
         db.close().await;
-        return Err(StartupError::ReferenceApis(e));
+        apis.close().await;
+        return Err(e);
     }
-    Ok(db)
+    Ok((db, apis))
 }
 
 /// Every API of the catalogue that has handlers, gated, at its base path;

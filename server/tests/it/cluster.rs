@@ -138,6 +138,7 @@ impl Cluster {
             .env_remove("PORTCULLIS_MASTER_KEY_FILE")
             .env_remove("PORTCULLIS_ISSUER")
             .env_remove("PORTCULLIS_REDIS_URL")
+            .env_remove("PORTCULLIS_APIS_DATABASE_URL")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         // Nor the rest of a developer's OpenTelemetry settings.

@@ -17,6 +17,8 @@ pub struct TestServer {
     pub base: String,
     pub clock: Arc<ManualClock>,
     pub db: Db,
+    /// The reference APIs' own pool.
+    pub apis_db: portcullis_reference_apis::Db,
     pub issuer: Arc<Issuer>,
     /// What the housekeeping calls (scheduled retirements, expiries);
     /// tests call it after moving the clock.
@@ -118,6 +120,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             clock,
             db: built.db,
+            apis_db: built.apis_db,
             issuer: built.issuer,
             clients: built.clients,
             gates: built.gates,

@@ -142,6 +142,12 @@ async fn a_node_counts_tokens_and_gate_decisions_on_its_own_listener() {
     assert_eq!(value(&m, "portcullis_feed_lag_seconds", &[]), Some(0.0));
     assert!(value(&m, "portcullis_registry_clients", &[]).unwrap() >= 1.0);
     assert!(value(&m, "portcullis_db_pool_connections", &[("state", "idle")]).is_some());
+    assert!(value(
+        &m,
+        "portcullis_apis_db_pool_connections",
+        &[("state", "idle")]
+    )
+    .is_some());
     assert_eq!(
         value(
             &m,

@@ -69,6 +69,7 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
         .env_remove("PORTCULLIS_MASTER_KEY_FILE")
         .env_remove("PORTCULLIS_ISSUER")
         .env_remove("PORTCULLIS_REDIS_URL")
+        .env_remove("PORTCULLIS_APIS_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -72,7 +72,60 @@ async fn a_database_of_their_own_holds_their_records_and_nothing_of_the_issuers(
     );
     assert!(count(&apis, "projects").await.is_err(), "no issuer table");
     // The issuer's 0004 made the same tables on its own database (from
-    // before the APIs had migrations of their own); they stay empty.
+    // before the APIs had migrations of their own); they stay empty, and
+    // none of the APIs' migrations ran there.
     assert_eq!(count(&s.db, "partner_applications").await.unwrap(), 0);
+    let (theirs_there,): (i64,) =
+        sqlx::query_as("select count(*) from _sqlx_migrations where version >= $1")
+            .bind(portcullis_reference_apis::db::VERSIONS.start)
+            .fetch_one(&s.db)
+            .await
+            .unwrap();
+    assert_eq!(theirs_there, 0);
     apis.close().await;
+}
+
+/// Every connection of the APIs' pool taken (a flood of slow calls): the
+/// APIs answer 503 with `Retry-After` once the wait is over, while the
+/// console, on the issuer's pool, answers at once; freed, the APIs answer
+/// again.
+#[tokio::test]
+async fn a_flood_on_their_pool_leaves_the_issuers_alone() {
+    let s = TestServer::start().await;
+    let st = setup(&s).await;
+    let token = s.access_token(&st.partner, &PARTNER.join(" ")).await;
+    let list = "/partner/v1/applications";
+    let mut held = Vec::new();
+    for _ in 0..portcullis_reference_apis::db::CONNECTIONS {
+        held.push(s.apis_db.acquire().await.unwrap());
+    }
+    let waiting = tokio::spawn({
+        let (base, token) = (s.base.clone(), token.clone());
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}{list}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    let started = std::time::Instant::now();
+    let (status, _) = s
+        .call(
+            &st.owner.browser,
+            "projects",
+            &Vec::<(String, String)>::new(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let refused = waiting.await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (_, body) = json(refused).await;
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    drop(held);
+    let res = call(&s, Method::GET, list, Some(&token), None).await;
+    assert_eq!(res.status(), 200);
 }
