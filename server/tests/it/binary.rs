@@ -1,8 +1,9 @@
-//! The `portcullis` binary itself: subcommands, help and start-up errors.
+//! The `portcullis` binary itself: subcommands, help and start-up errors
+//! (its database settings in `binary_databases`).
 
 use std::process::Command;
 
-fn portcullis() -> Command {
+pub(crate) fn portcullis() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     for var in [
         "PORTCULLIS_ADDR",
@@ -48,113 +49,6 @@ fn help_documents_every_setting() {
     }
     for sub in ["serve", "migrate", "keys", "gates", "gate"] {
         assert!(help.contains(sub), "--help does not list {sub}");
-    }
-}
-
-#[test]
-fn migrate_creates_the_database_and_is_repeatable() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("nested/folder/p.db");
-    let url = if crate::harness::on_postgres() {
-        crate::harness::database_url_blocking(&dir)
-    } else {
-        format!("sqlite://{}", db.display())
-    };
-    for _ in 0..2 {
-        let out = portcullis()
-            .arg("migrate")
-            .env("DATABASE_URL", &url)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("schema up to date"));
-    }
-    assert!(db.exists() || crate::harness::on_postgres());
-}
-
-/// With `PORTCULLIS_APIS_DATABASE_URL`, `migrate` brings each database up
-/// to date with its own set and says so for each.
-#[test]
-fn migrate_brings_a_separate_apis_database_up_to_date() {
-    let dir = tempfile::tempdir().unwrap();
-    let apis_dir = tempfile::tempdir().unwrap();
-    let (url, apis_url) = if crate::harness::on_postgres() {
-        (
-            crate::harness::database_url_blocking(&dir),
-            crate::harness::database_url_blocking(&apis_dir),
-        )
-    } else {
-        (
-            format!("sqlite://{}/p.db", dir.path().display()),
-            format!("sqlite://{}/apis/records.db", apis_dir.path().display()),
-        )
-    };
-    for _ in 0..2 {
-        let out = portcullis()
-            .arg("migrate")
-            .env("DATABASE_URL", &url)
-            .env("PORTCULLIS_APIS_DATABASE_URL", &apis_url)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(stdout.lines().count(), 2, "{stdout}");
-        let theirs = portcullis_reference_apis::db::migrations();
-        let plural = if theirs == 1 { "" } else { "s" };
-        assert!(
-            stdout.contains(&format!(
-                "the reference APIs' schema up to date ({theirs} migration{plural})"
-            )),
-            "{stdout}"
-        );
-    }
-    assert!(crate::harness::on_postgres() || apis_dir.path().join("apis/records.db").exists());
-}
-
-/// A reference APIs' URL that cannot be served stops start-up, naming the
-/// setting and never its password.
-#[test]
-fn an_apis_database_url_that_cannot_be_served_stops_start_up() {
-    let dir = tempfile::tempdir().unwrap();
-    for apis_url in [
-        "postgres://postgres:hunter2@127.0.0.1:9/db",
-        "mysql://127.0.0.1/db",
-        "data/apis.db",
-    ] {
-        let out = portcullis()
-            .arg("migrate")
-            .current_dir(dir.path())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/p.db", dir.path().display()),
-            )
-            .env("PORTCULLIS_APIS_DATABASE_URL", apis_url)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{apis_url}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("PORTCULLIS_APIS_DATABASE_URL"),
-            "{apis_url}: {err}"
-        );
-        assert!(
-            !err.contains("hunter2"),
-            "the password is never echoed: {err}"
-        );
-        // The cause, not a pool's timeout.
-        assert!(!err.contains("timed out"), "{apis_url}: {err}");
-        // Both URLs are read before either database is opened; the
-        // unreachable PostgreSQL is tried before the issuer's file is made.
-        let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert!(made.is_empty(), "{apis_url}: nothing made, found {made:?}");
     }
 }
 
@@ -212,43 +106,7 @@ fn bad_settings_stop_start_up_with_a_clear_message() {
     );
 }
 
-/// A URL the server cannot serve stops it, and creates nothing: a
-/// PostgreSQL URL used to start a new SQLite file under `postgres:/`; now
-/// it must reach PostgreSQL (here nothing listens) or stop.
-#[test]
-fn a_database_url_that_cannot_be_served_stops_start_up() {
-    let dir = tempfile::tempdir().unwrap();
-    for url in [
-        "postgres://postgres:hunter2@127.0.0.1:9/db",
-        "mysql://127.0.0.1/db",
-        "data/portcullis.db",
-    ] {
-        let out = portcullis()
-            .arg("migrate")
-            .current_dir(dir.path())
-            .env("DATABASE_URL", url)
-            .env("PORTCULLIS_MASTER_KEY_FILE", dir.path().join("master.key"))
-            .env("PORTCULLIS_SCOPES", scopes_file())
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{url}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        if url.starts_with("postgres") {
-            assert!(err.contains("cannot connect to PostgreSQL"), "{url}: {err}");
-        } else {
-            assert!(err.contains("DATABASE_URL"), "{url}: {err}");
-            assert!(err.contains("sqlite://"), "{url}: {err}");
-        }
-        assert!(!err.contains("hunter2"), "the URL is never echoed: {err}");
-        let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert!(
-            created.is_empty(),
-            "{url}: nothing created, found {created:?}"
-        );
-    }
-}
-
-fn scopes_file() -> String {
+pub(crate) fn scopes_file() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes.toml").into()
 }
 

@@ -8,6 +8,7 @@ mod account_security;
 mod apis;
 mod audit;
 mod binary;
+mod binary_databases;
 mod cluster;
 mod contract;
 mod csrf;
