@@ -142,6 +142,11 @@ async fn connect_sqlite(url: &str) -> Result<Db> {
     Ok(AnyPoolOptions::new()
         // An in-memory database exists once per connection.
         .max_connections(if in_memory { 1 } else { 8 })
+        // ... and lives only as long as that connection: the pool keeps it
+        // open (sqlx's default idle and lifetime limits otherwise).
+        .min_connections(u32::from(in_memory))
+        .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+        .max_lifetime((!in_memory).then_some(Duration::from_secs(1800)))
         // A connection to a local file cannot go stale: no ping (a round
         // trip to the connection's thread) before every query.
         .test_before_acquire(false)

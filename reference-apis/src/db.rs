@@ -130,6 +130,11 @@ pub async fn connect(url: &str) -> Result<Db, ConnectError> {
     Ok(pool
         // An in-memory database exists once per connection.
         .max_connections(if in_memory { 1 } else { CONNECTIONS })
+        // ... and lives only as long as that connection: the pool keeps it
+        // open (sqlx's default idle and lifetime limits otherwise).
+        .min_connections(u32::from(in_memory))
+        .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+        .max_lifetime((!in_memory).then_some(Duration::from_secs(1800)))
         // A connection to a local file cannot go stale: no ping first.
         .test_before_acquire(false)
         .after_connect(|conn, _| {
@@ -227,7 +232,7 @@ mod tests {
     /// sqlx names an in-memory database `file:sqlx-in-memory-N`: read from
     /// the file name, every further connection of the pool would be a new,
     /// empty database.
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_in_memory_database_is_one_database() {
         let db = connect("sqlite::memory:").await.unwrap();
         migrate(&db).await.unwrap();

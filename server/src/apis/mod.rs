@@ -33,14 +33,17 @@ pub async fn open_databases(
         source,
     };
     portcullis_reference_apis::db::check(apis_url).map_err(apis_failed)?;
-    // A database of their own is reached first, so that its failure leaves
-    // the issuer's untouched; on a shared one the issuer's failure is the
-    // one to report (it names DATABASE_URL).
-    let (db, apis) = if config
+    // PostgreSQL first, SQLite (which makes its file) last: a database
+    // that cannot be reached then leaves nothing made. On a shared one the
+    // issuer's failure is the one to report (it names DATABASE_URL).
+    let separate = config
         .apis_database_url
         .as_deref()
-        .is_some_and(|u| !u.is_empty())
-    {
+        .is_some_and(|u| !u.is_empty());
+    let apis_first = separate
+        && Backend::of_url(apis_url)? == Backend::Postgres
+        && Backend::of_url(&config.database_url)? == Backend::Sqlite;
+    let (db, apis) = if apis_first {
         let apis = portcullis_reference_apis::connect(apis_url)
             .await
             .map_err(apis_failed)?;

@@ -77,6 +77,10 @@ fn operation(api: &Api, op: &Operation) -> Value {
         "429".into(),
         error_response("the project's rate limit is exhausted; see Retry-After"),
     );
+    responses.insert(
+        "503".into(),
+        error_response("no database connection came free in time; see Retry-After"),
+    );
     let mut out = json!({
         "operationId": format!("{}_{}_{}", api.id, op.verb.as_str(), op.path.trim_matches('/').replace(['/', '{', '}', '-'], "_")),
         "summary": op.doc.summary,

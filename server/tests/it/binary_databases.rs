@@ -70,6 +70,29 @@ fn migrate_brings_a_separate_apis_database_up_to_date() {
         );
     }
     assert!(crate::harness::on_postgres() || apis_dir.path().join("apis/records.db").exists());
+    // Each set on its own database.
+    let ours = portcullis_reference_apis::db::VERSIONS.start;
+    let versions = |url: String| async move {
+        let pool = portcullis_reference_apis::connect(&url).await.unwrap();
+        let all: Vec<(i64,)> = sqlx::query_as("select version from _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        all.into_iter().map(|(v,)| v).collect::<Vec<_>>()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let issuers = rt.block_on(versions(url));
+    let theirs = rt.block_on(versions(apis_url));
+    assert!(
+        !issuers.is_empty() && issuers.iter().all(|v| *v < ours),
+        "{issuers:?}"
+    );
+    assert_eq!(theirs.len(), portcullis_reference_apis::db::migrations());
+    assert!(theirs.iter().all(|v| *v >= ours), "{theirs:?}");
 }
 
 /// A reference APIs' URL that cannot be served stops start-up, naming the
@@ -109,6 +132,29 @@ fn an_apis_database_url_that_cannot_be_served_stops_start_up() {
         let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(made.is_empty(), "{apis_url}: nothing made, found {made:?}");
     }
+}
+
+/// The other way round: the issuer's PostgreSQL unreachable, the APIs on a
+/// SQLite file. PostgreSQL is tried first, so their file is never made.
+#[test]
+fn an_unreachable_issuer_database_leaves_the_apis_file_unmade() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcullis()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("DATABASE_URL", "postgres://postgres:hunter2@127.0.0.1:9/db")
+        .env(
+            "PORTCULLIS_APIS_DATABASE_URL",
+            format!("sqlite://{}/apis/records.db", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(made.is_empty(), "nothing made, found {made:?}");
 }
 
 /// A URL the server cannot serve stops it, and creates nothing: a

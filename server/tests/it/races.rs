@@ -372,7 +372,7 @@ async fn racing_splits_never_exceed_their_transaction() {
     );
     let (total,): (i64,) =
         sqlx::query_as("select cast(coalesce(sum(amount_cents), 0) as bigint) from caas_splits")
-            .fetch_one(&s.db)
+            .fetch_one(&s.apis_db)
             .await
             .unwrap();
     assert_eq!(total, 900);

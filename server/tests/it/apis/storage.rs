@@ -119,7 +119,8 @@ async fn a_flood_on_their_pool_leaves_the_issuers_alone() {
         )
         .await;
     assert_eq!(status, 200);
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Well inside the APIs' 5 s wait.
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
     let refused = waiting.await.unwrap();
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "1");
