@@ -55,13 +55,13 @@ define apt_install
 	fi
 endef
 
-# A C compiler for the crates that build C (ring, SQLite), the toolchain's
-# parts the build and the checks use, and the compiler's version for the log.
-# No rust-toolchain.toml: rustup would download the release or channel it
-# names wherever the installed toolchain is named otherwise, and machines
-# here reach package registries only.
+# A C compiler for the crates that build C (ring, SQLite), the release
+# rust-toolchain.toml pins with the parts the build and the checks use, and
+# the compiler's version for the log. rustup installs a missing toolchain on
+# first use unless RUSTUP_AUTO_INSTALL=0 says not to: then it is asked here.
 rust-deps:
 	$(call apt_install,cc,build-essential)
+	@rustc -V >/dev/null 2>&1 || rustup toolchain install
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' \

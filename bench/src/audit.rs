@@ -3,6 +3,7 @@
 //! timed directly against the storage, as the console's server function
 //! runs them.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use portcullis_core::audit::{self, Cursor, Filter};
@@ -12,12 +13,17 @@ use portcullis_core::Db;
 /// The first row's time.
 const BASE: i64 = 1_700_000_000;
 
+/// This run's README rows, one per database (the SQLite pass, then
+/// PostgreSQL's when `make bench` gives it one).
+static ROWS: Mutex<String> = Mutex::new(String::new());
+
 fn median_ms(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-pub async fn run(db: &Db, rows: usize) -> Result<(), String> {
+/// `database`: what the README's row calls the database `db` is on.
+pub async fn run(db: &Db, database: &str, rows: usize) -> Result<(), String> {
     let (account_id,): (String,) = sqlx::query_as("select account_id from memberships limit 1")
         .fetch_one(db)
         .await
@@ -86,6 +92,7 @@ pub async fn run(db: &Db, rows: usize) -> Result<(), String> {
             None,
         ),
     ];
+    let mut medians = Vec::new();
     for (name, filter, cursor) in cases {
         let mut times = Vec::new();
         let mut n = 0;
@@ -97,15 +104,31 @@ pub async fn run(db: &Db, rows: usize) -> Result<(), String> {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             n = page.entries.len();
         }
-        println!("  {name:<32} {:>8.2} ms  ({n} entries)", median_ms(times));
+        let median = median_ms(times);
+        println!("  {name:<32} {median:>8.2} ms  ({n} entries)");
+        medians.push(format!("{median:.2} ms"));
     }
-    export(db, &account_id, rows).await
+    let export = export(db, &account_id, rows).await?;
+    let mut readme = ROWS.lock().unwrap_or_else(|p| p.into_inner());
+    readme.push_str(&format!(
+        "| {database} | {} | {} | {export} |\n",
+        crate::readme::thousands(rows as f64),
+        medians.join(" | "),
+    ));
+    crate::readme::record(
+        "audit",
+        format!(
+            "| database | rows of one account | newest page | action filter | a page from the middle (keyset) | actor + project + day | the whole log as CSV |\n\
+             |---|---|---|---|---|---|---|\n{readme}\nEach query's median of 51 runs; a page is 50 entries.\n"
+        ),
+    );
+    Ok(())
 }
 
 /// The whole log as one CSV file, chunk by chunk as the download streams
 /// it: its time, and the process's memory over it next to the memory
-/// before.
-async fn export(db: &Db, account_id: &str, rows: usize) -> Result<(), String> {
+/// before. Returns the README's cell.
+async fn export(db: &Db, account_id: &str, rows: usize) -> Result<String, String> {
     let (user, account): (String, String) = sqlx::query_as(
         "select m.user_id, m.account_id from memberships m where m.account_id = $1 limit 1",
     )
@@ -147,7 +170,13 @@ async fn export(db: &Db, account_id: &str, rows: usize) -> Result<(), String> {
         mib(anon_peak),
         mib(peak),
     );
-    Ok(())
+    Ok(format!(
+        "{secs:.1} s ({} rows/s, {:.0} MB); the process's own memory {:.1} → at most {:.1} MiB",
+        crate::readme::thousands(rows as f64 / secs),
+        bytes as f64 / 1e6,
+        mib(anon_before),
+        mib(anon_peak),
+    ))
 }
 
 /// After the last row written (rows are three to a second from `BASE`).

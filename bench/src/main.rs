@@ -176,7 +176,7 @@ fn postgres_benches(args: &Args, admin: &str) -> Result<(), String> {
             "
 on PostgreSQL:"
         );
-        servers.block_on(audit::run(servers.db(), args.audit_rows))?;
+        servers.block_on(audit::run(servers.db(), "PostgreSQL", args.audit_rows))?;
     }
     Ok(())
 }
@@ -262,7 +262,7 @@ fn main() -> ExitCode {
         return done(&args);
     }
     if args.audit_rows > 0 {
-        if let Err(e) = servers.block_on(audit::run(servers.db(), args.audit_rows)) {
+        if let Err(e) = servers.block_on(audit::run(servers.db(), "SQLite", args.audit_rows)) {
             eprintln!("bench: audit log: {e}");
             return ExitCode::FAILURE;
         }
