@@ -143,8 +143,8 @@ pub async fn run(addr: &str, creds: &Creds, addresses: usize) -> Result<(), Stri
         format!(
             "| failed authentications | from addresses | answered 401 | a good client's p50 alone → during the flood |\n\
              |---|---|---|---|\n\
-             | {:.0} a second | {} (one connection each, 4 at a time) | {} | {:.2} ms → {:.2} ms (**{ratio:.2}×**; target under 2×: {met}) |\n",
-            sent as f64 / secs.max(0.001),
+             | {} a second | {} (one connection each, 4 at a time) | {} | {:.2} ms → {:.2} ms (**{ratio:.2}×**; target under 2×: {met}) |\n",
+            crate::readme::thousands(sent as f64 / secs.max(0.001)),
             crate::readme::thousands(sent as f64),
             crate::readme::thousands(refused as f64),
             alone.percentile_ms(0.5),
