@@ -55,13 +55,20 @@ define apt_install
 	fi
 endef
 
-# A C compiler for the crates that build C (ring, SQLite), the release
-# rust-toolchain.toml pins with the parts the build and the checks use, and
-# the compiler's version for the log. rustup installs a missing toolchain on
-# first use unless RUSTUP_AUTO_INSTALL=0 says not to: then it is asked here.
+# rust-toolchain.toml pins the release CI builds with. rustup installs it on
+# first use, or here when RUSTUP_AUTO_INSTALL=0 says it may not; where it
+# cannot (no route to static.rust-lang.org), the installed stable toolchain
+# builds instead, with a warning.
+ifeq ($(shell rustc -V >/dev/null 2>&1 || { echo "Installing the Rust release rust-toolchain.toml names" >&2; \
+  rustup toolchain install >/dev/null 2>&1; } && echo pinned),)
+export RUSTUP_TOOLCHAIN := stable
+$(warning rust-toolchain.toml's Rust could not be installed: building with stable, $(shell RUSTUP_TOOLCHAIN=stable rustc -V))
+endif
+
+# A C compiler for the crates that build C (ring, SQLite), the toolchain's
+# parts the build and the checks use, and the compiler's version for the log.
 rust-deps:
 	$(call apt_install,cc,build-essential)
-	@rustc -V >/dev/null 2>&1 || rustup toolchain install
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' \
@@ -138,7 +145,7 @@ deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 # let `make test` exercise a stale release build.
 SOURCES := $(shell find calendar contract core gate reference-apis/src reference-apis/migrations app frontend server/src style migrations public tools -type f 2>/dev/null) \
            reference-apis/Cargo.toml server/Cargo.toml \
-           Cargo.toml Cargo.lock .cargo/config.toml scripts/build-site
+           Cargo.toml Cargo.lock .cargo/config.toml rust-toolchain.toml scripts/build-site
 RELEASE_STAMP := target/site/.release-build
 
 $(RELEASE_STAMP): $(SOURCES) | release-deps

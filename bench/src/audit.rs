@@ -171,7 +171,7 @@ async fn export(db: &Db, account_id: &str, rows: usize) -> Result<String, String
         mib(peak),
     );
     Ok(format!(
-        "{secs:.1} s ({} rows/s, {:.0} MB); the bench process's own memory (its servers' too) {:.1} → at most {:.1} MiB",
+        "{secs:.1} s ({} rows/s, {:.0} MB); the memory of the bench process and the Portcullis servers in it (not PostgreSQL's) {:.1} → at most {:.1} MiB",
         crate::readme::thousands(rows as f64 / secs),
         bytes as f64 / 1e6,
         mib(anon_before),

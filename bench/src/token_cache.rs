@@ -131,7 +131,7 @@ pub fn report() {
         "live tokens", "design", "misses", "ns/lookup", "µs/call w/ verify"
     );
     let mut table = format!(
-        "| live tokens (bound {}) | calls re-verified: the gate's cache | the old design (emptied whole) | old ÷ gate's |\n|---|---|---|---|\n",
+        "| live tokens (bound {}) | calls that verified a signature: the gate's cache | the old design (emptied whole) | old ÷ gate's |\n|---|---|---|---|\n",
         crate::readme::thousands(VERIFIED_MAX as f64)
     );
     for live in [10_000, 25_000, 40_000] {
