@@ -36,11 +36,7 @@ pub async fn open_databases(
     // PostgreSQL first, SQLite (which makes its file) last: a database
     // that cannot be reached then leaves nothing made. On a shared one the
     // issuer's failure is the one to report (it names DATABASE_URL).
-    let separate = config
-        .apis_database_url
-        .as_deref()
-        .is_some_and(|u| !u.is_empty());
-    let apis_first = separate
+    let apis_first = apis_url != config.database_url
         && Backend::of_url(apis_url)? == Backend::Postgres
         && Backend::of_url(&config.database_url)? == Backend::Sqlite;
     let (db, apis) = if apis_first {
