@@ -143,7 +143,7 @@ deps: rust-deps release-deps e2e-deps pg-deps oauth-libs-deps
 # work), so the release build is skipped while no source has changed. Every crate
 # the served binary or bundle is built from is listed: one left out would
 # let `make test` exercise a stale release build.
-SOURCES := $(shell find calendar contract core gate reference-apis/src reference-apis/migrations app frontend server/src style migrations public tools -type f 2>/dev/null) \
+SOURCES := $(shell find allocator calendar contract core gate reference-apis/src reference-apis/migrations app frontend server/src style migrations public tools -type f 2>/dev/null) \
            reference-apis/Cargo.toml server/Cargo.toml \
            Cargo.toml Cargo.lock .cargo/config.toml rust-toolchain.toml scripts/build-site
 RELEASE_STAMP := target/site/.release-build

@@ -208,6 +208,8 @@ fn scale(args: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts (its options are not thread-safe).
+    portcullis_server::configure_allocator();
     let args = Args::parse();
     if args.scale_only {
         if let Err(e) = scale(&args) {

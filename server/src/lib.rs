@@ -24,4 +24,7 @@ pub mod webhook_delivery;
 
 pub use config::Config;
 pub use error::StartupError;
+/// Call first in `main`: every binary that links this crate allocates
+/// with mimalloc (see `portcullis_allocator`).
+pub use portcullis_allocator::configure as configure_allocator;
 pub use router::{build, Built};

@@ -103,6 +103,8 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts (its options are not thread-safe).
+    portcullis_server::configure_allocator();
     let cli = Cli::parse();
     let traces = init_telemetry(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
