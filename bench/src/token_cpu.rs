@@ -190,6 +190,17 @@ pub async fn run(
     // runtime (more wake-ups per request).
     let (s, k, d) = (even[0].cpu, even[1].cpu, even[2].cpu);
     let (token_rate, token_cpu) = (rate, [s, k, d]);
+    // Issue 23's figure (3.5× a signature when it was filed) was a secret
+    // client's at full load: the table shows that too.
+    let (full_rate, full_cpu) = (busy[0].rate, busy[0].cpu);
+    let verdict = |cpu: f64| if cpu <= 2.0 * sign_us { "met" } else { "MISSED" };
+    println!(
+        "target: a secret client's token <= 2.0× one signature: back to back {:.2}× {}, at {rate:.0} req/s {:.2}× {}",
+        full_cpu / sign_us,
+        verdict(full_cpu),
+        s / sign_us,
+        verdict(s),
+    );
     println!(
         "target at equal load: each adds <= one verification: private_key_jwt {}, DPoP {}",
         if k - s <= verify_us { "met" } else { "MISSED" },
@@ -249,10 +260,13 @@ pub async fn run(
         "token-cpu",
         format!(
             "| request | at req/s | server CPU per request (median) | × one ES256 signature | added, × one verification |\n\
-             |---|---|---|---|---|\n{}{}{}{}{}\n\
+             |---|---|---|---|---|\n{}{}{}{}{}{}\n\
+             The first row is back to back (as fast as the server answers); the others are at \
+             the same rate for each kind, three quarters of the slowest kind's back-to-back rate. \
              One ES256 signature {sign_us:.1} µs, one verification {verify_us:.1} µs, one whole DPoP proof \
              check (parse, key, verification, claims) {check_us:.1} µs, each on the load generator's \
              thread in the same run.",
+            row("`/oauth/token`, `client_secret_basic`, back to back", full_rate, full_cpu, None),
             row("`/oauth/token`, `client_secret_basic`", token_rate, token_cpu[0], None),
             row("`/oauth/token`, `private_key_jwt` (ES256)", token_rate, token_cpu[1], Some(token_cpu[0])),
             row("`/oauth/token`, secret + DPoP proof (ES256)", token_rate, token_cpu[2], Some(token_cpu[0])),
