@@ -193,7 +193,13 @@ pub async fn run(
     // Issue 23's figure (3.5× a signature when it was filed) was a secret
     // client's at full load: the table shows that too.
     let (full_rate, full_cpu) = (busy[0].rate, busy[0].cpu);
-    let verdict = |cpu: f64| if cpu <= 2.0 * sign_us { "met" } else { "MISSED" };
+    let verdict = |cpu: f64| {
+        if cpu <= 2.0 * sign_us {
+            "met"
+        } else {
+            "MISSED"
+        }
+    };
     println!(
         "target: a secret client's token <= 2.0× one signature: back to back {:.2}× {}, at {rate:.0} req/s {:.2}× {}",
         full_cpu / sign_us,
