@@ -103,6 +103,10 @@ struct Args {
     /// Only the metrics on/off comparison (two release nodes).
     #[arg(long)]
     metrics_only: bool,
+    /// Only the CPU a gate fed over HTTP costs per request, against one
+    /// fed in-process and none.
+    #[arg(long)]
+    remote_gate_only: bool,
     /// Clients written into a release node's database for the memory per
     /// client and the gate snapshot (0 skips it).
     #[arg(long, default_value_t = 200_000)]
@@ -260,7 +264,7 @@ fn main() -> ExitCode {
         eprintln!("bench: {e}");
         return ExitCode::FAILURE;
     }
-    if args.token_cpu_only || args.metrics_only || args.against_only {
+    if args.token_cpu_only || args.metrics_only || args.against_only || args.remote_gate_only {
         return done(&args);
     }
     if args.audit_rows > 0 {
@@ -332,8 +336,13 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     if args.against_only {
         return against::run(&addr, &args.oidc_provider, args.connections, ROUNDS, slice).await;
     }
-    page_weight::report(&addr).await?;
+    if !args.remote_gate_only {
+        page_weight::report(&addr).await?;
+    }
     let creds = http::provision(&addr, "applications:read applications:write").await?;
+    if args.remote_gate_only {
+        return remote_gate::cost(servers, &creds, args.connections, ROUNDS, slice).await;
+    }
     let token = http::access_token(&addr, &creds, "applications:read applications:write").await?;
     let app_id = http::create_application(&addr, &token).await?;
     let ungated = servers.serve_ungated(&token)?;
