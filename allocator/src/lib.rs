@@ -50,8 +50,8 @@ const PURGE_DELAY_MS: std::os::raw::c_long = 10;
 ///   committed as they are used, not up front.
 ///
 /// The crate's `no_thp` feature stops mimalloc asking for transparent
-/// huge pages (on this machine's `madvise` setting, that took an idle node
-/// from 24 to 7 MiB); where the system's setting is `always` the kernel
+/// huge pages (on this machine's `madvise` setting and a purge delay of 0,
+/// that took an idle node from 24 to 7 MiB); where the system's setting is `always` the kernel
 /// still uses them unless `MIMALLOC_ALLOW_THP=0` is set.
 pub fn configure() {
     for (option, value, variable) in [

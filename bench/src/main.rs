@@ -336,13 +336,11 @@ async fn run(args: &Args, servers: &server::Servers) -> Result<(), String> {
     if args.against_only {
         return against::run(&addr, &args.oidc_provider, args.connections, ROUNDS, slice).await;
     }
-    if !args.remote_gate_only {
-        page_weight::report(&addr).await?;
-    }
     let creds = http::provision(&addr, "applications:read applications:write").await?;
     if args.remote_gate_only {
         return remote_gate::cost(servers, &creds, args.connections, ROUNDS, slice).await;
     }
+    page_weight::report(&addr).await?;
     let token = http::access_token(&addr, &creds, "applications:read applications:write").await?;
     let app_id = http::create_application(&addr, &token).await?;
     let ungated = servers.serve_ungated(&token)?;
