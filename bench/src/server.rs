@@ -84,11 +84,14 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
             built.apis_db.clone(),
         );
         let (gates, gate_feed) = (built.gates.clone(), built.gate_feed.clone());
+        // The production listener (its timeouts and connection cap), as
+        // `portcullis serve` runs it: what is measured is what is served.
+        let limits = config.listen_limits();
         tokio::spawn(async move {
-            let app = built
-                .router
-                .into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, app).await {
+            let stop = std::future::pending();
+            if let Err(e) =
+                portcullis_server::listen::serve(listener, built.router, limits, stop).await
+            {
                 eprintln!("bench: server stopped: {e}");
             }
         });
@@ -174,6 +177,7 @@ impl Servers {
             &self.config,
         )
         .map_err(|e| e.to_string())?;
+        let limits = self.config.listen_limits();
         // Called from the load generator's runtime: bind here, serve there.
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         std_listener
@@ -183,8 +187,10 @@ impl Servers {
         self.runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(std_listener) {
                 Ok(listener) => {
-                    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-                    if let Err(e) = axum::serve(listener, app).await {
+                    let stop = std::future::pending();
+                    if let Err(e) =
+                        portcullis_server::listen::serve(listener, router, limits, stop).await
+                    {
                         eprintln!("bench: ungated server stopped: {e}");
                     }
                 }

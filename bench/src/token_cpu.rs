@@ -25,7 +25,7 @@ use crate::load::{self, RequestSpec};
 use crate::signed::{assertion_body, dpop_bound_token, dpop_proof, es256_key, Fill, Presigned};
 
 /// Nanoseconds this thread has run.
-fn thread_ns() -> Result<u64, String> {
+pub fn thread_ns() -> Result<u64, String> {
     schedstat("/proc/thread-self/schedstat")
 }
 
@@ -61,15 +61,71 @@ pub fn server_ns() -> Result<(u64, u64), String> {
     Ok((total.saturating_sub(thread_ns()?), sqlite))
 }
 
-/// µs of this thread's CPU per call of `f`, over about 300 ms.
-fn cost_us(mut f: impl FnMut()) -> Result<f64, String> {
+/// µs of this thread's CPU per call of `f`, over about `window`.
+fn cost_us(window: Duration, mut f: impl FnMut()) -> Result<f64, String> {
     let (t0, c0) = (Instant::now(), thread_ns()?);
     let mut n = 0u64;
-    while t0.elapsed() < Duration::from_millis(300) {
+    while t0.elapsed() < window {
         f();
         n += 1;
     }
     Ok((thread_ns()? - c0) as f64 / 1_000.0 / n as f64)
+}
+
+/// One ES256 signature and one verification on the load generator's
+/// thread, timed before every round (between slices, with the server
+/// idle): the ratios divide by their medians, so a machine that drifts
+/// during the run (a shared VM does) moves both sides of a ratio alike.
+pub struct Reference {
+    key: Rc<signature::EcdsaKeyPair>,
+    rng: SystemRandom,
+    message: [u8; 300],
+    signature: Vec<u8>,
+    signs: Vec<f64>,
+    verifies: Vec<f64>,
+}
+
+impl Reference {
+    pub fn new(key: Rc<signature::EcdsaKeyPair>) -> Result<Self, String> {
+        let rng = SystemRandom::new();
+        let message = [7u8; 300];
+        let signature = key
+            .sign(&rng, &message)
+            .map_err(|e| e.to_string())?
+            .as_ref()
+            .to_vec();
+        Ok(Self {
+            key,
+            rng,
+            message,
+            signature,
+            signs: Vec::new(),
+            verifies: Vec::new(),
+        })
+    }
+
+    pub fn sample(&mut self) -> Result<(), String> {
+        const WINDOW: Duration = Duration::from_millis(100);
+        let (key, rng, message) = (&self.key, &self.rng, &self.message);
+        self.signs.push(cost_us(WINDOW, || {
+            let _ = key.sign(rng, message);
+        })?);
+        let public = key.public_key().as_ref();
+        let signature = &self.signature;
+        self.verifies.push(cost_us(WINDOW, || {
+            let _ = signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public)
+                .verify(message, signature);
+        })?);
+        Ok(())
+    }
+
+    pub fn sign_us(&self) -> f64 {
+        load::median(&mut self.signs.clone())
+    }
+
+    fn verify_us(&self) -> f64 {
+        load::median(&mut self.verifies.clone())
+    }
 }
 
 pub async fn run(
@@ -79,17 +135,7 @@ pub async fn run(
     slice: Duration,
 ) -> Result<(), String> {
     let key = Rc::new(es256_key()?);
-    let rng = SystemRandom::new();
-    let message = [7u8; 300];
-    let sign_us = cost_us(|| {
-        let _ = key.sign(&rng, &message);
-    })?;
-    let sig = key.sign(&rng, &message).map_err(|e| e.to_string())?;
-    let public = key.public_key().as_ref().to_vec();
-    let verify_us = cost_us(|| {
-        let _ = signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &public)
-            .verify(&message, sig.as_ref());
-    })?;
+    let mut reference = Reference::new(key.clone())?;
 
     // A secret client and a key client, each in a project of its own (so
     // neither's bucket is what is measured).
@@ -144,16 +190,36 @@ pub async fn run(
         ),
     ];
     header("token endpoint, back to back", "CPU µs/tok");
-    let busy = measure(addr, &specs, connections, rounds, slice, None).await?;
+    let busy = measure(
+        addr,
+        &specs,
+        connections,
+        rounds,
+        slice,
+        None,
+        Some(&mut reference),
+    )
+    .await?;
     let rate = equal_load(&busy);
     header(
         &format!("token endpoint, {rate:.0} req/s each"),
         "CPU µs/tok",
     );
-    let even = measure(addr, &specs, connections, rounds, slice, Some(rate)).await?;
+    let even = measure(
+        addr,
+        &specs,
+        connections,
+        rounds,
+        slice,
+        Some(rate),
+        Some(&mut reference),
+    )
+    .await?;
+    // The token rounds' references: every ratio below divides by these.
+    let (sign_us, verify_us) = (reference.sign_us(), reference.verify_us());
     // The whole proof check (parse, key, verification, claims), alone.
     let sample = dpop_proof(&dpop_key, "POST", &token_url, None);
-    let check_us = cost_us(|| {
+    let check_us = cost_us(Duration::from_millis(300), || {
         let expect = portcullis_gate::dpop::Expect {
             method: "POST",
             url: &token_url,
@@ -165,7 +231,7 @@ pub async fn run(
         let _ = portcullis_gate::dpop::check(&sample, &expect);
     })?;
     println!(
-        "one ES256 signature: {sign_us:.1} µs, one verification: {verify_us:.1} µs, one whole DPoP proof check: {check_us:.1} µs (this thread, this run)"
+        "one ES256 signature: {sign_us:.1} µs, one verification: {verify_us:.1} µs, one whole DPoP proof check: {check_us:.1} µs (this thread, this run; the first two are medians of {} samples, one before each round)", reference.signs.len()
     );
     for (how, m) in [
         ("back to back", &busy),
@@ -220,10 +286,10 @@ pub async fn run(
         ("DPoP-bound", &dpop_spec, Some(&read_proofs as &dyn Fill)),
     ];
     header("gated read, back to back", "CPU µs/req");
-    let busy = measure(addr, &specs, connections, rounds, slice, None).await?;
+    let busy = measure(addr, &specs, connections, rounds, slice, None, None).await?;
     let rate = equal_load(&busy);
     header(&format!("gated read, {rate:.0} req/s each"), "CPU µs/req");
-    let even = measure(addr, &specs, connections, rounds, slice, Some(rate)).await?;
+    let even = measure(addr, &specs, connections, rounds, slice, Some(rate), None).await?;
     for (how, m) in [
         ("back to back", &busy),
         (&format!("at {rate:.0} req/s"), &even),
@@ -266,7 +332,7 @@ pub async fn run(
              {full_x:.2}× one signature back to back and {even_x:.2}× at the same rate as the others \
              (target ≤ 2.0×: {} and {}). One ES256 signature {sign_us:.1} µs, one verification {verify_us:.1} µs, one whole DPoP proof \
              check (parse, key, verification, claims) {check_us:.1} µs, each on the load generator's \
-             thread in the same run.",
+             thread in the same run (medians of one sample before each token round).",
             row("`/oauth/token`, `client_secret_basic`, back to back", full_rate, full_cpu, None),
             row("`/oauth/token`, `client_secret_basic`", token_rate, token_cpu[0], None),
             row("`/oauth/token`, `private_key_jwt` (ES256)", token_rate, token_cpu[1], Some(token_cpu[0])),
@@ -292,7 +358,8 @@ struct Measured {
 }
 
 /// Alternating rounds of `specs`, back to back or (`pace`) at that many
-/// requests a second each; each kind's medians.
+/// requests a second each; each kind's medians. `reference`, if any, is
+/// sampled before each round.
 async fn measure(
     addr: &str,
     specs: &[(&str, &RequestSpec, Option<&dyn Fill>)],
@@ -300,10 +367,14 @@ async fn measure(
     rounds: usize,
     slice: Duration,
     pace: Option<f64>,
+    mut reference: Option<&mut Reference>,
 ) -> Result<Vec<Measured>, String> {
     let mut seen = vec![(Vec::new(), Vec::new(), Vec::new()); specs.len()];
     let mut sent = vec![20_000; specs.len()];
     for round in 1..=rounds {
+        if let Some(r) = reference.as_deref_mut() {
+            r.sample()?;
+        }
         for (i, (name, spec, presigned)) in specs.iter().enumerate() {
             if let Some(p) = presigned {
                 // Half again what the last slice sent, so none is signed
