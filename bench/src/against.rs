@@ -230,12 +230,19 @@ pub async fn run(
     // the load generator, nothing else running.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let generator_cpu = load::median(&mut generator);
-    let ceiling = cores as f64 * 1e6 / (ours_cpu + generator_cpu);
+    // The load generator is one thread: it cannot send more than one core
+    // allows either.
+    let ceiling = (cores as f64 * 1e6 / (ours_cpu + generator_cpu)).min(1e6 / generator_cpu);
     let needed = TARGET * theirs_rate;
     // The server CPU a token may cost for `needed` on these cores.
     let budget = cores as f64 * 1e6 / needed - generator_cpu;
+    let left = if budget > 0.0 {
+        format!("{budget:.1} µs a token")
+    } else {
+        "nothing, whatever the server does".to_owned()
+    };
     let reach = format!(
-        "{cores} cores give at most {} tokens/s to a server spending {ours_cpu:.1} µs of CPU a token while the load generator spends {generator_cpu:.1} µs a request; {TARGET:.0}× oidc-provider is {} tokens/s, which leaves the server {budget:.1} µs a token, against {:.1} µs for one ES256 signature alone",
+        "{cores} cores give at most {} tokens/s to a server spending {ours_cpu:.1} µs of CPU a token while the load generator spends {generator_cpu:.1} µs a request; {TARGET:.0}× oidc-provider is {} tokens/s, which leaves the server {left}, against {:.1} µs for one ES256 signature alone",
         crate::readme::thousands(ceiling),
         crate::readme::thousands(needed),
         reference.sign_us(),

@@ -211,10 +211,25 @@ fn scale(args: &Args) -> Result<(), String> {
     ))
 }
 
+/// The log subscriber `portcullis serve` installs by default (text lines,
+/// its default filter, `RUST_LOG` over it), so the in-process server pays
+/// for its request spans as a node does. To standard error: the tables
+/// stay on standard output.
+fn install_logs() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RUST_LOG")
+        .unwrap_or_else(|_| portcullis_server::config::DEFAULT_LOG_FILTER.to_owned());
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> ExitCode {
     // Before any thread starts (its options are not thread-safe).
     portcullis_server::configure_allocator();
     let args = Args::parse();
+    install_logs();
     if args.scale_only {
         if let Err(e) = scale(&args) {
             eprintln!("bench: clients at scale: {e}");

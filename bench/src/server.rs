@@ -56,7 +56,6 @@ pub fn start(site_root: &std::path::Path, storage: &Storage) -> Result<Servers, 
         ),
         format!("--master-key-file={}/master.key", dir.path().display()),
         format!("--site-root={}", site_root.display()),
-        "--log=warn".to_owned(),
         // Empty: the reference APIs on the bench's database.
         "--apis-database-url=".to_owned(),
     ];

@@ -8,6 +8,9 @@ use url::Url;
 
 use crate::error::StartupError;
 
+/// The log filter when neither `--log` nor `RUST_LOG` is given.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
 /// `Debug` (below) leaves the master key out and masks URL passwords.
 #[derive(clap::Args, Clone)]
 pub struct Config {
@@ -210,7 +213,7 @@ pub struct Config {
     #[arg(
         long = "log",
         env = "RUST_LOG",
-        default_value = "info,sqlx=warn",
+        default_value = DEFAULT_LOG_FILTER,
         global = true
     )]
     pub log_filter: String,
