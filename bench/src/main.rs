@@ -217,10 +217,10 @@ fn scale(args: &Args) -> Result<(), String> {
 /// stay on standard output.
 fn install_logs() {
     use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("RUST_LOG")
-        .unwrap_or_else(|_| portcullis_server::config::DEFAULT_LOG_FILTER.to_owned());
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(portcullis_server::config::DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
 }
